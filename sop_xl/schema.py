@@ -1,0 +1,592 @@
+"""One source of truth for the standard S&OP workbook: every sheet, Excel Table and column.
+
+Each input is an Excel Table (ListObject) declared here with its columns, types, keys and value
+rules. Column *headers* are what a Business Central-style ERP export gives ("Item No.",
+"Gen. Prod. Posting Group"); column *names* are the snake_case keys the engine uses. The template
+builder, the reader's validation, the docs (``docs/workbook.md``) and the output writers all read
+these declarations; no other module spells a sheet, table or header.
+
+Layouts:
+- ``long`` tables have one row per record (transactions, master data).
+- ``wide`` planning grids have a few id columns then one column per period (``YYYY-MM``
+  headers), as planners expect to type them. The reader melts them, so the engine always gets a
+  long DataFrame with a ``period`` column and the grid's value column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Dtype(StrEnum):
+    """Column types. Each maps to a pandas dtype and an Excel number format."""
+
+    TEXT = "text"
+    INT = "int"
+    QTY = "qty"  # quantities in units: float, shown with thousands separators
+    MONEY = "money"  # currency amounts, shown to the cent, negatives red in parentheses
+    NUMBER = "number"  # plain decimals (targets, thresholds)
+    PCT = "pct"  # fractions shown as percentages (0.95 -> 95.0%)
+    DATE = "date"
+    DATETIME = "datetime"
+    PERIOD = "period"  # 'YYYY-MM' text
+
+
+#: Excel number format per dtype (finance conventions: thousands separators, negatives in red
+#: parentheses, percentages with one decimal).
+NUMBER_FORMATS: dict[Dtype, str] = {
+    Dtype.TEXT: "@",
+    Dtype.INT: "#,##0",
+    Dtype.QTY: "#,##0;[Red](#,##0)",
+    Dtype.MONEY: "#,##0.00;[Red](#,##0.00)",
+    Dtype.NUMBER: "#,##0.00;[Red]-#,##0.00",
+    Dtype.PCT: "0.0%;[Red]-0.0%",
+    Dtype.DATE: "yyyy-mm-dd",
+    Dtype.DATETIME: "yyyy-mm-dd hh:mm",
+    Dtype.PERIOD: "@",
+}
+
+#: pandas dtype the reader produces per column type.
+PANDAS_DTYPES: dict[Dtype, str] = {
+    Dtype.TEXT: "object",
+    Dtype.INT: "Int64",
+    Dtype.QTY: "float64",
+    Dtype.MONEY: "float64",
+    Dtype.NUMBER: "float64",
+    Dtype.PCT: "float64",
+    Dtype.DATE: "datetime64[ns]",
+    Dtype.DATETIME: "datetime64[ns]",
+    Dtype.PERIOD: "object",
+}
+
+
+class Column(BaseModel):
+    """One column of a table."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str  # engine key, snake_case
+    header: str  # what the Excel user sees
+    dtype: Dtype = Dtype.TEXT
+    required: bool = True  # a value must be present in every row
+    doc: str = ""
+    choices: tuple[str, ...] | None = None  # allowed values (data validation list)
+    ref: str | None = None  # "Table.column": value must exist there (list validation)
+    min_value: float | None = None  # e.g. 0 for non-negative quantities
+    width: float | None = None  # Excel column width; derived from header/dtype when None
+
+    @property
+    def number_format(self) -> str:
+        return NUMBER_FORMATS[self.dtype]
+
+
+class Table(BaseModel):
+    """An Excel Table on its own sheet."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str  # Excel table (ListObject) name, e.g. "tblItems"
+    sheet: str  # worksheet name
+    title: str  # plain-language title shown above / in docs
+    group: str  # Settings | Master data | Budgets | Demand | Operations | Targets | Outputs
+    doc: str
+    columns: tuple[Column, ...]
+    keys: tuple[str, ...] = ()  # columns that identify a row (must be unique)
+    layout: Literal["long", "wide"] = "long"
+    value: Column | None = None  # wide grids: the measure in the period columns
+    output: bool = False  # written by sop_xl (True) or typed/pasted by people (False)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        if self.value is not None and name == self.value.name:
+            return self.value
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+    @property
+    def long_columns(self) -> tuple[Column, ...]:
+        """Columns of the long DataFrame the engine receives."""
+        if self.layout == "wide":
+            assert self.value is not None
+            return (*self.columns, PERIOD_COLUMN, self.value)
+        return self.columns
+
+
+def col(name: str, header: str, dtype: Dtype = Dtype.TEXT, **kw) -> Column:
+    return Column(name=name, header=header, dtype=dtype, **kw)
+
+
+PERIOD_COLUMN = col("period", "Period", Dtype.PERIOD, doc="Calendar month, YYYY-MM.")
+
+# --- reusable columns --------------------------------------------------------------------------
+ITEM = col("item", "Item No.", ref="Items.item", doc="Item number, as in the Items table.")
+CUSTOMER = col(
+    "customer", "Customer No.", ref="Customers.customer", doc="Customer number (Customers)."
+)
+LOCATION = col("location", "Location Code", ref="Locations.location", doc="Location (Locations).")
+REGION = col("region", "Region", ref="Regions.region", doc="Sales region code (Regions).")
+VENDOR = col("vendor", "Vendor No.", ref="Vendors.vendor", doc="Vendor number (Vendors).")
+GL_ACCOUNT = col("gl_account", "G/L Account No.", ref="GLAccounts.gl_account", doc="G/L account.")
+GEN_BUS = col("gen_bus_posting_group", "Gen. Bus. Posting Group", doc="Customer posting group.")
+GEN_PROD = col("gen_prod_posting_group", "Gen. Prod. Posting Group", doc="Item posting group.")
+QTY_NONNEG = {"dtype": Dtype.QTY, "min_value": 0.0}
+
+OWNER_ROLES = (
+    "Executive management",
+    "Demand planner",
+    "Operations leader",
+    "Supply planning",
+    "Sales and marketing leader",
+    "Sales team",
+    "Finance",
+)
+PERSPECTIVES = ("Financial", "Customer", "Internal process", "Learning and growth")
+
+
+# --- Settings ----------------------------------------------------------------------------------
+class Settings(BaseModel):
+    """Cycle settings, kept as a two-column Setting/Value table on the Settings sheet.
+
+    Each field's ``title`` is the label in the Setting column.
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    company: str = Field("Demo Company", title="Company", description="Company name on every page.")
+    currency: str = Field("EUR", title="Currency", description="ISO currency code of amounts.")
+    cycle: str = Field(
+        "2026-11",
+        title="Cycle",
+        description="Planning month of this S&OP cycle (YYYY-MM). The last closed month is the one before.",
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+    )
+    horizon_months: int = Field(
+        12, title="Horizon (months)", ge=1, le=60, description="Months planned from the cycle on."
+    )
+    fiscal_year_start_month: int = Field(
+        1, title="Fiscal year start month", ge=1, le=12, description="1 = January."
+    )
+    forecast_cutoff: dt.datetime = Field(
+        dt.datetime(2026, 11, 10, 17, 0),
+        title="Forecast submission cutoff",
+        description="Regional forecasts received after this are late.",
+    )
+    late_submission_policy: Literal["accept", "reject"] = Field(
+        "accept",
+        title="Late submission policy",
+        description="accept: late files are used and flagged; reject: late files are ignored.",
+    )
+    forecast_change_threshold_pct: float = Field(
+        0.25,
+        title="Forecast change review threshold",
+        ge=0,
+        description="Flag a submitted cell that moves more than this share vs the previous consensus.",
+    )
+    customer_days_early: int = Field(
+        2, title="Customer on-time window: days early", ge=0, description="Ship this early = on time."
+    )
+    customer_days_late: int = Field(
+        0, title="Customer on-time window: days late", ge=0, description="Ship this late = on time."
+    )
+    vendor_days_early: int = Field(
+        5, title="Vendor on-time window: days early", ge=0, description="Receive this early = on time."
+    )
+    vendor_days_late: int = Field(
+        2, title="Vendor on-time window: days late", ge=0, description="Receive this late = on time."
+    )
+    production_days_late: int = Field(
+        2, title="Production due window: days late", ge=0, description="Finish this late = on time."
+    )
+    variance_threshold_pct: float = Field(
+        0.05,
+        title="Variance threshold %",
+        ge=0,
+        description="Variances beyond this share of budget are highlighted.",
+    )
+    variance_threshold_amount: float = Field(
+        10000.0,
+        title="Variance threshold amount",
+        ge=0,
+        description="...and beyond this absolute amount.",
+    )
+
+    @classmethod
+    def labels(cls) -> dict[str, str]:
+        """Field name -> label shown in the Setting column."""
+        return {name: f.title or name for name, f in cls.model_fields.items()}
+
+
+SETTINGS = Table(
+    name="tblSettings",
+    sheet="Settings",
+    title="Settings",
+    group="Settings",
+    doc="One row per setting of this S&OP cycle (see the Settings model).",
+    columns=(
+        col("setting", "Setting", doc="Setting label (do not edit)."),
+        col("value", "Value", required=False, doc="Value; dates as yyyy-mm-dd hh:mm."),
+        col("description", "Description", required=False, doc="What the setting does."),
+    ),
+    keys=("setting",),
+)
+
+# --- Master data -------------------------------------------------------------------------------
+REGIONS = Table(
+    name="tblRegions",
+    sheet="Regions",
+    title="Regions",
+    group="Master data",
+    doc="Sales regions that submit a regional forecast.",
+    columns=(
+        col("region", "Region", doc="Region code."),
+        col("name", "Name", doc="Region name."),
+        col("planner", "Demand Planner", required=False, doc="Who submits the regional forecast."),
+    ),
+    keys=("region",),
+)
+ITEMS = Table(
+    name="tblItems",
+    sheet="Items",
+    title="Items",
+    group="Master data",
+    doc="Item card export: one row per item.",
+    columns=(
+        col("item", "Item No.", doc="Item number."),
+        col("description", "Description", required=False),
+        col("family", "Item Family", doc="Product family (Item Category Code)."),
+        GEN_PROD,
+        col("unit_cost", "Unit Cost", Dtype.MONEY, min_value=0.0),
+        col("unit_price", "Unit Price", Dtype.MONEY, min_value=0.0),
+        col("lead_time_days", "Lead Time (Days)", Dtype.INT, min_value=0.0),
+    ),
+    keys=("item",),
+)
+CUSTOMERS = Table(
+    name="tblCustomers",
+    sheet="Customers",
+    title="Customers",
+    group="Master data",
+    doc="Customer card export.",
+    columns=(
+        col("customer", "Customer No.", doc="Customer number."),
+        col("name", "Name", required=False),
+        REGION,
+        GEN_BUS,
+    ),
+    keys=("customer",),
+)
+LOCATIONS = Table(
+    name="tblLocations",
+    sheet="Locations",
+    title="Locations",
+    group="Master data",
+    doc="Warehouses and plants.",
+    columns=(
+        col("location", "Location Code", doc="Location code."),
+        col("name", "Name", required=False),
+        REGION,
+    ),
+    keys=("location",),
+)
+VENDORS = Table(
+    name="tblVendors",
+    sheet="Vendors",
+    title="Vendors",
+    group="Master data",
+    doc="Vendor card export.",
+    columns=(
+        col("vendor", "Vendor No.", doc="Vendor number."),
+        col("name", "Name", required=False),
+        col("country", "Country/Region Code", required=False),
+        col("lead_time_days", "Lead Time (Days)", Dtype.INT, required=False, min_value=0.0),
+    ),
+    keys=("vendor",),
+)
+GL_ACCOUNTS = Table(
+    name="tblGLAccounts",
+    sheet="GLAccounts",
+    title="G/L Accounts",
+    group="Master data",
+    doc="Chart of accounts used by the budgets (income statement accounts).",
+    columns=(
+        col("gl_account", "G/L Account No.", doc="Account number."),
+        col("name", "Name", required=False),
+        col(
+            "account_type",
+            "Account Type",
+            choices=("Revenue", "Cost"),
+            doc="Revenue: above budget is favourable. Cost: above budget is unfavourable.",
+        ),
+    ),
+    keys=("gl_account",),
+)
+POSTING_SETUP = Table(
+    name="tblPostingSetup",
+    sheet="PostingSetup",
+    title="General Posting Setup",
+    group="Master data",
+    doc="Gen. Bus. x Gen. Prod. posting group -> sales and COGS G/L accounts.",
+    columns=(
+        GEN_BUS,
+        GEN_PROD,
+        col("sales_account", "Sales Account", ref="GLAccounts.gl_account"),
+        col("cogs_account", "COGS Account", ref="GLAccounts.gl_account", required=False),
+    ),
+    keys=("gen_bus_posting_group", "gen_prod_posting_group"),
+)
+
+# --- Budgets -----------------------------------------------------------------------------------
+FINANCIAL_BUDGET = Table(
+    name="tblFinancialBudget",
+    sheet="FinancialBudget",
+    title="Financial Budget",
+    group="Budgets",
+    doc="Finance budget module: amount per G/L account and month (months across).",
+    columns=(GL_ACCOUNT,),
+    keys=("gl_account",),
+    layout="wide",
+    value=col("amount", "Amount", Dtype.MONEY, required=False),
+)
+SALES_BUDGET = Table(
+    name="tblSalesBudget",
+    sheet="SalesBudget",
+    title="Sales Budget",
+    group="Budgets",
+    doc="Sales budget module: customer x item x location x month, quantity and amount.",
+    columns=(
+        CUSTOMER,
+        ITEM,
+        LOCATION,
+        PERIOD_COLUMN,
+        col("quantity", "Quantity", Dtype.QTY),
+        col("amount", "Amount", Dtype.MONEY),
+    ),
+    keys=("customer", "item", "location", "period"),
+)
+
+# --- Demand ------------------------------------------------------------------------------------
+FORECAST = Table(
+    name="tblForecast",
+    sheet="Forecast",
+    title="Consensus Forecast",
+    group="Demand",
+    doc="The consolidated demand plan: region x item x location, months across (units).",
+    columns=(
+        REGION,
+        ITEM,
+        LOCATION,
+        col("source", "Source", required=False, doc="Submission file or 'master'."),
+        col("version", "Version", required=False, doc="Submission version stamp."),
+    ),
+    keys=("region", "item", "location"),
+    layout="wide",
+    value=col("quantity", "Quantity", Dtype.QTY, required=False, min_value=0.0),
+)
+SALES_ACTUALS = Table(
+    name="tblSalesActuals",
+    sheet="SalesActuals",
+    title="Sales Actuals",
+    group="Demand",
+    doc="Posted sales by customer x item x location x month. Returns are negative.",
+    columns=(
+        CUSTOMER,
+        ITEM,
+        LOCATION,
+        PERIOD_COLUMN,
+        col("quantity", "Quantity", Dtype.QTY),
+        col("amount", "Sales Amount", Dtype.MONEY),
+        col("cost", "Cost Amount", Dtype.MONEY),
+    ),
+    keys=("customer", "item", "location", "period"),
+)
+
+# --- Operations --------------------------------------------------------------------------------
+INVENTORY = Table(
+    name="tblInventory",
+    sheet="Inventory",
+    title="Inventory",
+    group="Operations",
+    doc="Month-end on-hand by item and location.",
+    columns=(
+        ITEM,
+        LOCATION,
+        PERIOD_COLUMN,
+        col("quantity", "Quantity on Hand", **QTY_NONNEG),
+        col("value", "Inventory Value", Dtype.MONEY, min_value=0.0),
+    ),
+    keys=("item", "location", "period"),
+)
+PRODUCTION_ORDERS = Table(
+    name="tblProductionOrders",
+    sheet="ProductionOrders",
+    title="Production Orders",
+    group="Operations",
+    doc="Released and finished production orders: plan vs completion.",
+    columns=(
+        col("order", "Prod. Order No."),
+        ITEM,
+        LOCATION,
+        col("status", "Status", choices=("Planned", "Firm Planned", "Released", "Finished")),
+        col("planned_qty", "Quantity", **QTY_NONNEG),
+        col("due_date", "Due Date", Dtype.DATE),
+        col("completed_qty", "Finished Quantity", Dtype.QTY, required=False, min_value=0.0),
+        col("completion_date", "Finished Date", Dtype.DATE, required=False),
+    ),
+    keys=("order",),
+)
+PURCHASE_RECEIPTS = Table(
+    name="tblPurchaseReceipts",
+    sheet="PurchaseReceipts",
+    title="Purchase Receipts",
+    group="Operations",
+    doc="Purchase order lines with their receipts: promised vs received.",
+    columns=(
+        col("order", "Order No."),
+        col("line", "Line No.", Dtype.INT),
+        VENDOR,
+        ITEM,
+        LOCATION,
+        col("promised_date", "Promised Receipt Date", Dtype.DATE),
+        col("received_date", "Receipt Date", Dtype.DATE, required=False),
+        col("qty_ordered", "Quantity", **QTY_NONNEG),
+        col("qty_received", "Quantity Received", Dtype.QTY, required=False, min_value=0.0),
+    ),
+    keys=("order", "line"),
+)
+SALES_ORDER_LINES = Table(
+    name="tblSalesOrderLines",
+    sheet="SalesOrderLines",
+    title="Sales Order Lines",
+    group="Operations",
+    doc="Sales order lines with shipments: requested / promised vs shipped.",
+    columns=(
+        col("order", "Order No."),
+        col("line", "Line No.", Dtype.INT),
+        CUSTOMER,
+        ITEM,
+        LOCATION,
+        col("requested_date", "Requested Delivery Date", Dtype.DATE),
+        col("promised_date", "Promised Delivery Date", Dtype.DATE, required=False),
+        col("qty_ordered", "Quantity", **QTY_NONNEG),
+        col("qty_shipped", "Quantity Shipped", Dtype.QTY, required=False, min_value=0.0),
+        col("ship_date", "Shipment Date", Dtype.DATE, required=False),
+    ),
+    keys=("order", "line"),
+)
+
+# --- Targets and actions -----------------------------------------------------------------------
+TARGETS = Table(
+    name="tblTargets",
+    sheet="Targets",
+    title="KPI Targets",
+    group="Targets",
+    doc="Corporate targets per KPI, with RAG thresholds and the owner role.",
+    columns=(
+        col("kpi", "KPI ID", doc="KPI id from the KPI registry (see Definitions)."),
+        col("perspective", "Perspective", choices=PERSPECTIVES),
+        col("target", "Target", Dtype.NUMBER),
+        col("direction", "Direction", choices=("higher", "lower"), doc="Which is better."),
+        col("green", "Green Threshold", Dtype.NUMBER, doc="Green when at or better than this."),
+        col("amber", "Amber Threshold", Dtype.NUMBER, doc="Amber when at or better than this."),
+        col("owner_role", "Owner Role", choices=OWNER_ROLES),
+        col("scope", "Scope", required=False, doc="Blank = company total; or a region/family."),
+    ),
+    keys=("kpi", "scope"),
+)
+ACTIONS = Table(
+    name="tblActions",
+    sheet="Actions",
+    title="S&OP Actions",
+    group="Targets",
+    doc="Decisions from S&OP meetings and their follow-through.",
+    columns=(
+        col("action_id", "Action ID"),
+        col("decision", "Decision"),
+        col("owner_role", "Owner Role", choices=OWNER_ROLES),
+        col("owner", "Owner"),
+        col("due_date", "Due Date", Dtype.DATE),
+        col("status", "Status", choices=("Open", "In progress", "Closed", "Cancelled")),
+        col("cycle_raised", "Cycle Raised", Dtype.PERIOD),
+        col("cycle_closed", "Cycle Closed", Dtype.PERIOD, required=False),
+        col("closed_date", "Closed Date", Dtype.DATE, required=False),
+    ),
+    keys=("action_id",),
+)
+
+#: Input tables in workbook order.
+INPUT_TABLES: tuple[Table, ...] = (
+    SETTINGS,
+    REGIONS,
+    ITEMS,
+    CUSTOMERS,
+    LOCATIONS,
+    VENDORS,
+    GL_ACCOUNTS,
+    POSTING_SETUP,
+    FINANCIAL_BUDGET,
+    SALES_BUDGET,
+    FORECAST,
+    SALES_ACTUALS,
+    INVENTORY,
+    PRODUCTION_ORDERS,
+    PURCHASE_RECEIPTS,
+    SALES_ORDER_LINES,
+    TARGETS,
+    ACTIONS,
+)
+
+# --- Output tables (written by the cycle steps) ------------------------------------------------
+VALIDATION_REPORT = Table(
+    name="tblValidation",
+    sheet="Validation",
+    title="Validation Report",
+    group="Outputs",
+    doc="Every finding of the last validation or consolidation, with where and how to fix it.",
+    columns=(
+        col("severity", "Severity", choices=("error", "warning", "info")),
+        col("rule", "Rule", required=False),
+        col("file", "File", required=False),
+        col("sheet", "Sheet", required=False),
+        col("cell", "Cell", required=False),
+        col("message", "Message"),
+        col("fix", "Suggested Fix", required=False),
+    ),
+    output=True,
+)
+
+# Later issues add their output tables below, each in its own marked section.
+# --- outputs: kpis (issue 3) ---
+# --- outputs: variances (issue 4) ---
+# --- outputs: consolidation (issue 5) ---
+# --- outputs: scorecard (issue 6) ---
+
+#: Every table declared above with ``output=True``, in declaration order.
+OUTPUT_TABLES: tuple[Table, ...] = tuple(
+    v for v in list(globals().values()) if isinstance(v, Table) and v.output
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (*INPUT_TABLES, *OUTPUT_TABLES)}
+BY_SHEET: dict[str, Table] = {t.sheet: t for t in TABLES.values()}
+#: Short alias ("Items") -> table, as used in ``Column.ref``.
+BY_ALIAS: dict[str, Table] = {t.name.removeprefix("tbl"): t for t in TABLES.values()}
+
+
+def table(name: str) -> Table:
+    """Look a table up by table name ('tblItems'), alias ('Items') or sheet name."""
+    for index in (TABLES, BY_ALIAS, BY_SHEET):
+        if name in index:
+            return index[name]
+    raise KeyError(f"unknown table {name!r}; known: {', '.join(sorted(BY_ALIAS))}")
