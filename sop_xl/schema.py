@@ -170,7 +170,8 @@ class Settings(BaseModel):
     cycle: str = Field(
         "2026-11",
         title="Cycle",
-        description="Planning month of this S&OP cycle (YYYY-MM). The last closed month is the one before.",
+        description="Planning month of this S&OP cycle (YYYY-MM); the month before is the "
+        "last closed month.",
         pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
     )
     horizon_months: int = Field(
@@ -193,19 +194,28 @@ class Settings(BaseModel):
         0.25,
         title="Forecast change review threshold",
         ge=0,
-        description="Flag a submitted cell that moves more than this share vs the previous consensus.",
+        description="Flag a submitted cell moving more than this share vs the previous consensus.",
     )
     customer_days_early: int = Field(
-        2, title="Customer on-time window: days early", ge=0, description="Ship this early = on time."
+        2,
+        title="Customer on-time window: days early",
+        ge=0,
+        description="Ship this early = on time.",
     )
     customer_days_late: int = Field(
         0, title="Customer on-time window: days late", ge=0, description="Ship this late = on time."
     )
     vendor_days_early: int = Field(
-        5, title="Vendor on-time window: days early", ge=0, description="Receive this early = on time."
+        5,
+        title="Vendor on-time window: days early",
+        ge=0,
+        description="Receive this early = on time.",
     )
     vendor_days_late: int = Field(
-        2, title="Vendor on-time window: days late", ge=0, description="Receive this late = on time."
+        2,
+        title="Vendor on-time window: days late",
+        ge=0,
+        description="Receive this late = on time.",
     )
     production_days_late: int = Field(
         2, title="Production due window: days late", ge=0, description="Finish this late = on time."
@@ -570,7 +580,323 @@ VALIDATION_REPORT = Table(
 # Later issues add their output tables below, each in its own marked section.
 # --- outputs: kpis (issue 3) ---
 # --- outputs: variances (issue 4) ---
+_VAR_NOTE = col(
+    "note", "Note", required=False, doc="Why a line is special (one side missing, no budget)."
+)
+_VAR_PCT_DOC = "Variance / |budget|; blank when the budget is 0 (see Note)."
+
+
+def _var_measures() -> tuple[Column, ...]:
+    """Measure columns shared by the actual-vs-plan detail and roll-up sheets."""
+    return (
+        col("actual_qty", "Actual Qty", Dtype.QTY, doc="Posted sales quantity (returns negative)."),
+        col("budget_qty", "Budget Qty", Dtype.QTY, doc="Sales budget quantity."),
+        col("forecast_qty", "Forecast Qty", Dtype.QTY, required=False, doc="Consensus forecast."),
+        col("qty_var_budget", "Qty Var. vs Budget", Dtype.QTY, doc="Actual qty - budget qty."),
+        col(
+            "qty_var_forecast",
+            "Qty Var. vs Forecast",
+            Dtype.QTY,
+            required=False,
+            doc="Actual qty - forecast qty.",
+        ),
+        col("actual_amount", "Actual Amount", Dtype.MONEY, doc="Posted sales amount."),
+        col("budget_amount", "Budget Amount", Dtype.MONEY, doc="Sales budget amount."),
+        col(
+            "forecast_amount",
+            "Forecast Amount",
+            Dtype.MONEY,
+            required=False,
+            doc="Forecast qty x item unit price, rounded to cents per forecast line.",
+        ),
+        col("var_budget", "Variance vs Budget", Dtype.MONEY, doc="Actual - budget amount."),
+        col("var_budget_pct", "Var. % vs Budget", Dtype.PCT, required=False, doc=_VAR_PCT_DOC),
+        col(
+            "var_forecast",
+            "Variance vs Forecast",
+            Dtype.MONEY,
+            required=False,
+            doc="Actual - forecast amount.",
+        ),
+        col(
+            "var_forecast_pct",
+            "Var. % vs Forecast",
+            Dtype.PCT,
+            required=False,
+            doc="Variance vs forecast / |forecast amount|; blank when the forecast is 0.",
+        ),
+        _VAR_NOTE,
+    )
+
+
+VARIANCE_SUMMARY = Table(
+    name="tblVarianceSummary",
+    sheet="VarianceSummary",
+    title="Sales Budget vs Financial Budget",
+    group="Outputs",
+    doc="Sales budget mapped to G/L accounts (General Posting Setup) vs the financial budget, "
+    "by G/L account and period. Variance = sales budget - financial budget.",
+    columns=(
+        col("gl_account", "G/L Account No."),
+        col("account_name", "Account Name", required=False),
+        col("account_type", "Account Type", required=False, doc="Revenue or Cost."),
+        PERIOD_COLUMN,
+        col("sales_budget", "Sales Budget", Dtype.MONEY, doc="Mapped sales budget amount."),
+        col("financial_budget", "Financial Budget", Dtype.MONEY),
+        col("variance", "Variance", Dtype.MONEY, doc="Sales budget - financial budget."),
+        col("variance_pct", "Variance %", Dtype.PCT, required=False, doc=_VAR_PCT_DOC),
+        col(
+            "assessment",
+            "Assessment",
+            required=False,
+            doc="Favourable / Unfavourable by account type (revenue above budget is favourable, "
+            "cost above budget unfavourable); On budget; blank when not comparable.",
+        ),
+        _VAR_NOTE,
+    ),
+    keys=("gl_account", "period"),
+    output=True,
+)
+VARIANCE_DETAIL = Table(
+    name="tblVarianceDetail",
+    sheet="VarianceDetail",
+    title="Actual vs Budget vs Forecast",
+    group="Outputs",
+    doc="Sales actuals vs sales budget and consensus forecast by item, location and period.",
+    columns=(
+        col("item", "Item No."),
+        col("description", "Description", required=False),
+        col("family", "Item Family", required=False),
+        col("location", "Location Code"),
+        PERIOD_COLUMN,
+        *_var_measures(),
+    ),
+    keys=("item", "location", "period"),
+    output=True,
+)
+VARIANCE_ROLLUP = Table(
+    name="tblVarianceRollup",
+    sheet="VarianceRollup",
+    title="Actual vs Budget vs Forecast: Roll-ups",
+    group="Outputs",
+    doc="The detail rolled up by item family, sales region (the customer's) and customer.",
+    columns=(
+        col("level", "Level", doc="Family, Region or Customer."),
+        col("key", "Code", doc="Family, region or customer code."),
+        col("name", "Name", required=False),
+        PERIOD_COLUMN,
+        *_var_measures(),
+    ),
+    keys=("level", "key", "period"),
+    output=True,
+)
+PRICE_VOLUME_MIX = Table(
+    name="tblPriceVolumeMix",
+    sheet="PriceVolumeMix",
+    title="Revenue Variance: Price, Volume, Mix",
+    group="Outputs",
+    doc="Actual vs budget revenue variance split into volume, mix and price effects per item "
+    "and period; volume + mix + price = revenue variance on every line.",
+    columns=(
+        PERIOD_COLUMN,
+        col("item", "Item No."),
+        col("family", "Item Family", required=False),
+        col("status", "Status", doc="continuing, new (no budget qty) or discontinued (no sales)."),
+        col("actual_qty", "Actual Qty", Dtype.QTY),
+        col("budget_qty", "Budget Qty", Dtype.QTY),
+        col(
+            "actual_price", "Actual Price", Dtype.MONEY, required=False, doc="Actual amount / qty."
+        ),
+        col("budget_price", "Budget Price", Dtype.MONEY, required=False, doc="Used for effects."),
+        col("actual_amount", "Actual Amount", Dtype.MONEY),
+        col("budget_amount", "Budget Amount", Dtype.MONEY),
+        col("revenue_variance", "Revenue Variance", Dtype.MONEY, doc="Actual - budget amount."),
+        col("variance_pct", "Variance %", Dtype.PCT, required=False, doc=_VAR_PCT_DOC),
+        col("volume_effect", "Volume Effect", Dtype.MONEY, doc="(Qa - Qb) x budget avg price."),
+        col("mix_effect", "Mix Effect", Dtype.MONEY, doc="(mix share a - b) x Qa x budget price."),
+        col("price_effect", "Price Effect", Dtype.MONEY, doc="(actual - budget price) x qa."),
+    ),
+    keys=("period", "item"),
+    output=True,
+)
+UNMAPPED = Table(
+    name="tblUnmapped",
+    sheet="Unmapped",
+    title="Unmapped Sales Budget Lines",
+    group="Outputs",
+    doc="Sales budget lines that cannot be mapped to a G/L account, with the reason and the fix. "
+    "Their amount is in the reconciliation, never dropped.",
+    columns=(
+        col("customer", "Customer No."),
+        col("item", "Item No."),
+        col("location", "Location Code"),
+        PERIOD_COLUMN,
+        col("quantity", "Quantity", Dtype.QTY, required=False),
+        col("amount", "Amount", Dtype.MONEY, required=False),
+        col("gen_bus_posting_group", "Gen. Bus. Posting Group", required=False),
+        col("gen_prod_posting_group", "Gen. Prod. Posting Group", required=False),
+        col("gl_account", "G/L Account No.", required=False),
+        col("reason_code", "Reason Code"),
+        col("reason", "Reason"),
+        col("fix", "Suggested Fix", required=False),
+    ),
+    output=True,
+)
+VARIANCE_RECONCILIATION = Table(
+    name="tblVarianceRecon",
+    sheet="VarianceRecon",
+    title="Variance Reconciliation",
+    group="Outputs",
+    doc="Totals in = totals out, to the cent, and every reconciliation finding.",
+    columns=(
+        col("section", "Section"),
+        col("line", "Line"),
+        col("rows", "Rows", Dtype.INT, required=False),
+        col("amount", "Amount", Dtype.MONEY, required=False),
+        col("status", "Status", required=False, doc="OK, Difference or Finding."),
+        col("note", "Note", required=False),
+    ),
+    output=True,
+)
 # --- outputs: consolidation (issue 5) ---
+#: Layout version of the regional submission workbook (stamped in it; bump on layout changes).
+SUBMISSION_TEMPLATE_VERSION = "1"
+
+REGIONAL_SUBMISSION = Table(
+    name="tblRegionalForecast",
+    sheet="Forecast",
+    title="Regional Forecast Submission",
+    group="Demand",
+    doc="The grid a region fills in its submission workbook: item x location rows, horizon "
+    "months across (units). Only the yellow quantity cells are editable.",
+    columns=(
+        ITEM,
+        LOCATION,
+        col("description", "Description", required=False, doc="Item description (context)."),
+    ),
+    keys=("item", "location"),
+    layout="wide",
+    value=col("quantity", "Quantity", Dtype.QTY, required=False, min_value=0.0),
+)
+REGIONAL_HISTORY = Table(
+    name="tblRegionalHistory",
+    sheet="History",
+    title="Sales History (last 12 months)",
+    group="Demand",
+    doc="Posted sales quantity of the region's item x location over the 12 closed months before "
+    "the cycle, for context (protected).",
+    columns=(ITEM, LOCATION),
+    keys=("item", "location"),
+    layout="wide",
+    value=col("quantity", "Quantity", Dtype.QTY, required=False),
+)
+SUBMISSION_STAMP = Table(
+    name="tblStamp",
+    sheet="Stamp",
+    title="Submission Stamp",
+    group="Settings",
+    doc="Who and what this submission is: region, cycle, template and submission version, "
+    "submitter and time. Region, cycle and template version are protected; the submitter "
+    "fills Submitted By, Submission Version and Submitted At.",
+    columns=(
+        col("field", "Field", doc="Stamp field (do not edit)."),
+        col("value", "Value", required=False),
+    ),
+    keys=("field",),
+)
+_SUBMISSION_STATUS = (
+    "accepted",
+    "rejected",
+    "superseded",
+    "duplicate",
+    "late (ignored)",
+    "unreadable",
+    "missing",
+)
+SUBMISSIONS = Table(
+    name="tblSubmissions",
+    sheet="Submissions",
+    title="Regional Submissions",
+    group="Outputs",
+    doc="One row per submission considered by the last consolidation (and per region that did "
+    "not submit): who, when, which file (SHA-256), rows, completeness and what happened to it.",
+    columns=(
+        col("region", "Region", required=False),
+        col("status", "Status", choices=_SUBMISSION_STATUS),
+        col("reason", "Reason", required=False, doc="Why this status, in one sentence."),
+        col("file", "File", required=False),
+        col("submitted_by", "Submitted By", required=False),
+        col("version", "Version", Dtype.INT, required=False, doc="Submission version stamp."),
+        col("received_at", "Received At", Dtype.DATETIME, required=False),
+        col(
+            "received_from",
+            "Received At Source",
+            required=False,
+            doc="stamp (Submitted At in the file) or file time (modification time).",
+        ),
+        col("late", "Late", required=False, doc="yes when received after the cutoff."),
+        col("sha256", "File SHA-256", required=False),
+        col("rows", "Rows", Dtype.INT, required=False, doc="Item x location rows submitted."),
+        col(
+            "completeness",
+            "Completeness",
+            Dtype.PCT,
+            required=False,
+            doc="Filled item x location x month cells / expected cells of the region.",
+        ),
+        col("errors", "Errors", Dtype.INT, required=False),
+        col("warnings", "Warnings", Dtype.INT, required=False),
+        col("total_qty", "Submitted Qty", Dtype.QTY, required=False, doc="Sum over the horizon."),
+        col(
+            "consensus_qty",
+            "Previous Consensus Qty",
+            Dtype.QTY,
+            required=False,
+            doc="The region's previous consensus over the horizon.",
+        ),
+        col(
+            "change_pct",
+            "Change vs Consensus",
+            Dtype.PCT,
+            required=False,
+            doc="Submitted / previous consensus - 1; blank when there was none.",
+        ),
+    ),
+    output=True,
+)
+CONSOLIDATION = Table(
+    name="tblConsolidation",
+    sheet="Consolidation",
+    title="Consolidation Audit Trail",
+    group="Outputs",
+    doc="Append-only audit trail: one row per region per consolidation run, with when, by whom, "
+    "the submission used (file and SHA-256), the region's totals before and after and the "
+    "number of changed item x location x month cells.",
+    columns=(
+        col("run", "Run", Dtype.INT, doc="Consolidation run number (1, 2, ...)."),
+        col("run_at", "Run At", Dtype.DATETIME),
+        col("run_by", "Run By", required=False),
+        col("cycle", "Cycle", Dtype.PERIOD),
+        col("region", "Region"),
+        col("status", "Status", choices=_SUBMISSION_STATUS),
+        col("file", "File", required=False),
+        col("sha256", "File SHA-256", required=False),
+        col("version", "Version", Dtype.INT, required=False),
+        col("submitted_by", "Submitted By", required=False),
+        col("received_at", "Received At", Dtype.DATETIME, required=False),
+        col("total_before", "Total Before", Dtype.QTY, doc="Region's forecast, all periods."),
+        col("total_after", "Total After", Dtype.QTY),
+        col(
+            "changed_rows",
+            "Changed Rows",
+            Dtype.INT,
+            doc="Item x location x month cells whose quantity changed (added, removed or new value).",
+        ),
+        col("note", "Note", required=False),
+    ),
+    keys=("run", "region"),
+    output=True,
+)
 # --- outputs: scorecard (issue 6) ---
 
 #: Every table declared above with ``output=True``, in declaration order.
