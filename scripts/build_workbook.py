@@ -1,0 +1,32 @@
+"""Build the standard S&OP planning workbook (``workbook/SOP_Planning.xlsx``, and the ``.xlsm``
+when the Excel build is available) from the schema.
+
+Usage: ``python scripts/build_workbook.py [--out DIR] [--no-xlsm]``
+(same as ``sop-xl build-workbook``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sop_xl.template import build_standard_workbook
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("workbook"), help="output folder")
+    parser.add_argument(
+        "--no-xlsm", action="store_true", help="build only the .xlsx (no ribbon, no macros)"
+    )
+    args = parser.parse_args(argv)
+    path = build_standard_workbook(args.out, xlsm=not args.no_xlsm)
+    print(f"built {path}")
+    xlsm = path.with_suffix(".xlsm")
+    if xlsm.exists():
+        print(f"built {xlsm}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
