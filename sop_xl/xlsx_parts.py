@@ -1,0 +1,339 @@
+"""Low-level access to the parts of an .xlsx/.xlsm package (a zip of XML parts).
+
+:class:`Package` reads a workbook zip, lets a writer replace, add or delete a few parts, and saves
+a new zip in which every untouched part is copied as its original *compressed* bytes (no
+decompress/recompress), so untouched parts stay byte for byte identical and large workbooks save
+fast. Small helpers edit ``[Content_Types].xml`` and ``.rels`` parts by plain text insertion, so
+namespace prefixes and ``mc:Ignorable`` declarations Excel relies on are never re-serialised.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import struct
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from xml.sax.saxutils import escape, quoteattr
+
+from defusedxml.ElementTree import fromstring
+
+NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+REL_WORKSHEET = NS_REL + "/worksheet"
+REL_TABLE = NS_REL + "/table"
+REL_DRAWING = NS_REL + "/drawing"
+REL_CHART = NS_REL + "/chart"
+REL_CALC_CHAIN = NS_REL + "/calcChain"
+CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+CT_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
+CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
+CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
+CONTENT_TYPES = "[Content_Types].xml"
+XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+_MAX32 = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class Rel:
+    """One relationship of a ``.rels`` part; ``part`` is the resolved target part name."""
+
+    id: str
+    type: str
+    target: str
+    part: str | None  # None for external targets
+
+
+def rels_name(part: str) -> str:
+    """``xl/worksheets/sheet1.xml`` -> ``xl/worksheets/_rels/sheet1.xml.rels``."""
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def resolve(source_part: str, target: str) -> str:
+    """Part name a relationship target points to, relative to the source part's folder."""
+    if target.startswith("/"):
+        return posixpath.normpath(target.lstrip("/"))
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
+
+
+def relative(source_part: str, part: str) -> str:
+    """Relationship target for ``part`` as seen from ``source_part``."""
+    return posixpath.relpath(part, posixpath.dirname(source_part) or ".")
+
+
+def rels_xml(rels: list[tuple[str, str, str]]) -> str:
+    """A ``.rels`` part from ``(id, type, target)`` triples."""
+    body = "".join(
+        f"<Relationship Id={quoteattr(i)} Type={quoteattr(t)} Target={quoteattr(g)}/>"
+        for i, t, g in rels
+    )
+    return f'{XML_DECL}<Relationships xmlns="{NS_PKG_REL}">{body}</Relationships>'
+
+
+def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
+    y, mo, d, h, mi, s = date_time[:6]
+    y = max(y, 1980)
+    return (h << 11) | (mi << 5) | (s // 2), ((y - 1980) << 9) | (mo << 5) | d
+
+
+class Package:
+    """An xlsx/xlsm zip opened for editing a few parts.
+
+    ``read`` returns current bytes (edited or original); ``write``/``delete`` stage changes;
+    ``save`` writes the whole package to a binary file object.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._zip = zipfile.ZipFile(self.path)
+        self._infos = {i.filename: i for i in self._zip.infolist() if not i.is_dir()}
+        self._order = list(self._infos)
+        self._changed: dict[str, bytes] = {}
+        self._deleted: set[str] = set()
+
+    def close(self) -> None:
+        self._zip.close()
+
+    def __enter__(self) -> Package:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- parts --------------------------------------------------------------------------------
+    def exists(self, name: str) -> bool:
+        return name not in self._deleted and (name in self._changed or name in self._infos)
+
+    def names(self) -> list[str]:
+        extra = [n for n in self._changed if n not in self._infos]
+        return [n for n in (*self._order, *extra) if self.exists(n)]
+
+    def read(self, name: str) -> bytes:
+        if name in self._deleted:
+            raise KeyError(name)
+        if name in self._changed:
+            return self._changed[name]
+        return self._zip.read(self._infos[name])
+
+    def text(self, name: str) -> str:
+        return self.read(name).decode("utf-8")
+
+    def write(self, name: str, data: bytes | str) -> None:
+        self._deleted.discard(name)
+        self._changed[name] = data.encode("utf-8") if isinstance(data, str) else data
+
+    def delete(self, name: str) -> None:
+        self._changed.pop(name, None)
+        if name in self._infos:
+            self._deleted.add(name)
+
+    def changed(self) -> set[str]:
+        return set(self._changed) | set(self._deleted)
+
+    def fresh_name(self, pattern: str) -> str:
+        """First unused part name of ``pattern`` (with one ``{}`` for a number from 1)."""
+        taken = {n.lower() for n in self.names()}
+        n = 1
+        while pattern.format(n).lower() in taken:
+            n += 1
+        return pattern.format(n)
+
+    # --- relationships ------------------------------------------------------------------------
+    def rels(self, part: str) -> list[Rel]:
+        """Relationships of ``part`` (empty when it has no .rels part)."""
+        name = rels_name(part) if part else "_rels/.rels"
+        if not self.exists(name):
+            return []
+        root = fromstring(self.read(name))
+        out = []
+        for el in root:
+            target = el.get("Target", "")
+            external = el.get("TargetMode") == "External"
+            out.append(
+                Rel(
+                    el.get("Id", ""),
+                    el.get("Type", ""),
+                    target,
+                    None if external else resolve(part, target),
+                )
+            )
+        return out
+
+    def add_rel(self, part: str, rel_type: str, target_part: str) -> str:
+        """Append a relationship to ``part``'s .rels (text insertion); returns its new Id."""
+        name = rels_name(part)
+        ids = {r.id for r in self.rels(part)}
+        n = len(ids) + 1
+        while f"rId{n}" in ids:
+            n += 1
+        rid = f"rId{n}"
+        el = (
+            f"<Relationship Id={quoteattr(rid)} Type={quoteattr(rel_type)} "
+            f"Target={quoteattr(relative(part, target_part))}/>"
+        )
+        if self.exists(name):
+            self.write(name, _insert_before_close(self.text(name), "Relationships", el))
+        else:
+            self.write(name, rels_xml([]).replace("</Relationships>", el + "</Relationships>"))
+        return rid
+
+    def remove_rels(self, part: str, ids: set[str]) -> None:
+        """Drop relationships by Id from ``part``'s .rels (text edit)."""
+        name = rels_name(part)
+        if not ids or not self.exists(name):
+            return
+        text = self.text(name)
+        for rid in ids:
+            text = re.sub(
+                r"<(?:\w+:)?Relationship\b[^>]*\bId=(['\"])"
+                + re.escape(rid)
+                + r"\1[^>]*?(?:/>|>\s*</(?:\w+:)?Relationship>)",
+                "",
+                text,
+            )
+        self.write(name, text)
+
+    # --- content types ------------------------------------------------------------------------
+    def set_override(self, part: str, content_type: str) -> None:
+        """Declare ``part``'s content type (an Override), unless already declared."""
+        text = self.text(CONTENT_TYPES)
+        if re.search(r'PartName=["\']/' + re.escape(part) + r'["\']', text, flags=re.I):
+            return
+        el = f"<Override PartName={quoteattr('/' + part)} ContentType={quoteattr(content_type)}/>"
+        self.write(CONTENT_TYPES, _insert_before_close(text, "Types", el))
+
+    def remove_override(self, part: str) -> None:
+        text = self.text(CONTENT_TYPES)
+        new = re.sub(
+            r"<Override\b[^>]*PartName=[\"']/" + re.escape(part) + r"[\"'][^>]*/>",
+            "",
+            text,
+            flags=re.I,
+        )
+        if new != text:
+            self.write(CONTENT_TYPES, new)
+
+    # --- saving -------------------------------------------------------------------------------
+    def save(self, fp: BinaryIO, level: int = 6) -> None:
+        """Write the package: untouched parts as their original compressed bytes, in the
+        original order; changed parts in place; new parts at the end."""
+        entries: list[bytes] = []
+        offset = 0
+        now = _dos_time(time.localtime()[:6])
+        with open(self.path, "rb") as src:
+            for name in self.names():
+                info = self._infos.get(name)
+                if name in self._changed or info is None or not _raw_copyable(info):
+                    data = self.read(name)
+                    comp = zlib.compressobj(level, zlib.DEFLATED, -15)
+                    raw = comp.compress(data) + comp.flush()
+                    crc, usize, method, (dtime, ddate) = zlib.crc32(data), len(data), 8, now
+                    if info is not None and name not in self._changed:
+                        dtime, ddate = _dos_time(info.date_time)
+                    ext_attr = 0
+                else:
+                    src.seek(info.header_offset)
+                    head = src.read(30)
+                    sig, *_rest = struct.unpack("<4s5H3L2H", head)
+                    if sig != b"PK\x03\x04":
+                        raise zipfile.BadZipFile(f"bad local header for {name}")
+                    n, m = struct.unpack("<2H", head[26:30])
+                    src.seek(info.header_offset + 30 + n + m)
+                    raw = src.read(info.compress_size)
+                    crc, usize, method = info.CRC, info.file_size, info.compress_type
+                    dtime, ddate = _dos_time(info.date_time)
+                    ext_attr = info.external_attr
+                name_b = name.encode("utf-8")
+                flags = 0x800 if not name.isascii() else 0
+                if len(raw) > _MAX32 or usize > _MAX32 or offset > _MAX32:
+                    raise ValueError("workbook too large (> 4 GB) to write")
+                fp.write(
+                    struct.pack(
+                        "<4s5H3L2H",
+                        b"PK\x03\x04",
+                        20,
+                        flags,
+                        method,
+                        dtime,
+                        ddate,
+                        crc,
+                        len(raw),
+                        usize,
+                        len(name_b),
+                        0,
+                    )
+                )
+                fp.write(name_b)
+                fp.write(raw)
+                entries.append(
+                    struct.pack(
+                        "<4s6H3L5H2L",
+                        b"PK\x01\x02",
+                        20,
+                        20,
+                        flags,
+                        method,
+                        dtime,
+                        ddate,
+                        crc,
+                        len(raw),
+                        usize,
+                        len(name_b),
+                        0,
+                        0,
+                        0,
+                        0,
+                        ext_attr,
+                        offset,
+                    )
+                    + name_b
+                )
+                offset += 30 + len(name_b) + len(raw)
+        central = b"".join(entries)
+        if len(entries) > 0xFFFF:
+            raise ValueError("workbook has too many parts to write")
+        fp.write(central)
+        fp.write(
+            struct.pack(
+                "<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), offset, 0
+            )
+        )
+
+
+def _raw_copyable(info: zipfile.ZipInfo) -> bool:
+    return (
+        not info.flag_bits & 0x1
+        and info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+        and info.compress_size < _MAX32
+        and info.file_size < _MAX32
+    )
+
+
+def _insert_before_close(text: str, tag: str, fragment: str) -> str:
+    """Insert ``fragment`` before ``</tag>`` (any prefix), expanding a self-closed root."""
+    closes = list(re.finditer(r"</(?:\w+:)?" + tag + r"\s*>", text))
+    if closes:
+        m = closes[-1]
+        return text[: m.start()] + fragment + text[m.start() :]
+    m = re.search(r"<((?:\w+:)?" + tag + r")\b([^>]*?)/>", text)
+    if m is None:
+        raise ValueError(f"no <{tag}> element")
+    return (
+        text[: m.start()] + f"<{m.group(1)}{m.group(2)}>{fragment}</{m.group(1)}>" + text[m.end() :]
+    )
+
+
+def insert_before_close(text: str, tag: str, fragment: str) -> str:
+    """Public wrapper of the text insertion used for container elements."""
+    return _insert_before_close(text, tag, fragment)
+
+
+def xml_text(value: str) -> str:
+    return escape(value)
