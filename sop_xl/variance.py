@@ -1,0 +1,893 @@
+"""Finance variances, reconciled to the cent (issue 4).
+
+Three comparisons, all pure pandas/numpy over the schema's long frames, plus one cycle step:
+
+1. **Sales budget vs financial budget** (:func:`budget_vs_budget`): the sales budget is mapped to
+   sales G/L accounts through General Posting Setup (:func:`map_sales_budget`), summed by G/L
+   account x period and compared with the financial budget.
+   ``variance = sales budget - financial budget``; ``variance % = variance / |financial budget|``
+   (NaN with note "no budget" when the financial budget is 0); *favourable* when a revenue
+   account's variance is > 0 or a cost account's variance is < 0.
+2. **Actual vs budget vs forecast** (:func:`actual_vs_plan`): by item x location x period and
+   rolled up by family, region and customer, in quantity and amount.
+   ``variance = actual - budget`` (or ``- forecast``); sales above plan is favourable.
+3. **Price / volume / mix** (:func:`price_volume_mix`) of the actual vs budget revenue variance.
+
+Every amount is converted to integer cents once per input line and summed as integers, so a
+displayed total is exactly the sum of its displayed lines; the reconciliation shows input totals
+= mapped + unmapped = output totals, to the cent. See ``docs/variances.md``.
+
+:func:`run_variances` is the cycle step: it reads the tables from a :class:`~sop_xl.book.Book`,
+computes everything, and writes the output sheets VarianceSummary, VarianceDetail,
+VarianceRollup, PriceVolumeMix, Unmapped and VarianceRecon in one ``book.write`` call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sop_xl import schema
+from sop_xl.book import Book
+from sop_xl.errors import Location, StepError
+from sop_xl.periods import add_months, months_between, period_range
+from sop_xl.schema import Settings
+from sop_xl.sheets import (
+    AMBER_FILL,
+    AMBER_FONT,
+    GREEN_FILL,
+    GREEN_FONT,
+    RED_FILL,
+    RED_FONT,
+    CellRule,
+    FormulaRule,
+    SheetOutput,
+)
+from sop_xl.variance_mapping import REASONS, as_key, lookup, map_sales_budget
+from sop_xl.variance_money import allocate_cents, from_cents, money_text, to_cents
+from sop_xl.variance_plan import actual_vs_plan, enrich, forecast_amounts, join_notes, pct
+from sop_xl.variance_pvm import price_volume_mix
+
+__all__ = [
+    "REASONS",
+    "VarianceResult",
+    "actual_vs_plan",
+    "allocate_cents",
+    "beyond_thresholds",
+    "budget_vs_budget",
+    "map_sales_budget",
+    "price_volume_mix",
+    "review_periods",
+    "run_variances",
+    "to_cents",
+    "variance_outputs",
+]
+
+FAVOURABLE, UNFAVOURABLE, ON_BUDGET = "Favourable", "Unfavourable", "On budget"
+FINDING_COLUMNS = ["severity", "kind", "gl_account", "period", "rows", "amount", "message"]
+RECON_COLUMNS = ["section", "line", "rows", "amount", "status", "note"]
+
+
+@dataclass
+class VarianceResult:
+    """Everything the variance step computes, as DataFrames, plus the sheets to write.
+
+    ``by_account``: G/L account x period (table VarianceSummary). ``totals``: by account type.
+    ``mapped`` / ``unmapped``: the sales budget lines, split. ``reconciliation``: input = output
+    lines and findings (table VarianceRecon). ``findings``: reconciliation findings.
+    ``detail`` / ``rollups`` / ``pvm``: actual vs plan (filled by :func:`run_variances`).
+    """
+
+    by_account: pd.DataFrame
+    totals: pd.DataFrame
+    mapped: pd.DataFrame
+    unmapped: pd.DataFrame
+    reconciliation: pd.DataFrame
+    findings: pd.DataFrame
+    detail: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rollups: dict[str, pd.DataFrame] = field(default_factory=dict)
+    pvm: pd.DataFrame = field(default_factory=pd.DataFrame)
+    outputs: list[SheetOutput] = field(default_factory=list)
+    summary: str = ""
+
+
+# --- sales budget vs financial budget ---------------------------------------------------------
+def _assessment(var_cents: np.ndarray, account_type: np.ndarray, comparable: np.ndarray):
+    """Favourable / Unfavourable / On budget by account type; '' when not comparable."""
+    revenue = account_type == "Revenue"
+    cost = account_type == "Cost"
+    good = (revenue & (var_cents > 0)) | (cost & (var_cents < 0))
+    bad = (revenue & (var_cents < 0)) | (cost & (var_cents > 0))
+    out = np.where(good, FAVOURABLE, np.where(bad, UNFAVOURABLE, ON_BUDGET)).astype(object)
+    out[~(comparable & (revenue | cost))] = ""
+    return out
+
+
+def _finding(severity, kind, message, gl_account=None, period=None, rows=None, amount=None):
+    return {
+        "severity": severity,
+        "kind": kind,
+        "gl_account": gl_account,
+        "period": period,
+        "rows": rows,
+        "amount": amount,
+        "message": message,
+    }
+
+
+def budget_vs_budget(
+    sales_budget: pd.DataFrame,
+    financial_budget: pd.DataFrame,
+    customers: pd.DataFrame,
+    items: pd.DataFrame,
+    posting_setup: pd.DataFrame,
+    gl_accounts: pd.DataFrame,
+    *,
+    currency: str = "",
+) -> VarianceResult:
+    """Sales budget (mapped to sales G/L accounts) vs financial budget by G/L account x period.
+
+    ``variance = sales_budget - financial_budget``; ``variance_pct = variance /
+    |financial_budget|`` (NaN, note "no budget", when the financial budget is 0);
+    ``assessment`` Favourable when a Revenue account's variance > 0 or a Cost account's < 0.
+
+    An account/period on one side only appears with the other side 0 and a note, never
+    dropped. Blank financial budget cells are "no budget", not 0-amount lines. Findings: G/L
+    accounts receiving sales budget but missing from the financial budget, accounts missing from
+    G/L Accounts, sales accounts of type Cost, revenue accounts budgeted negative (the G/L credit
+    sign), periods on one side only, duplicate financial budget lines, sub-cent input amounts.
+    """
+    mapped, unmapped = map_sales_budget(sales_budget, customers, items, posting_setup, gl_accounts)
+    mapped["period"] = as_key(mapped["period"]).fillna("(blank)")
+    sb = mapped.groupby(["gl_account", "period"], sort=False).agg(
+        sb_c=("amount_cents", "sum"), sb_n=("amount_cents", "size")
+    )
+
+    fb_all = pd.DataFrame(
+        {
+            "gl_account": as_key(financial_budget["gl_account"]).fillna("(blank)"),
+            "period": as_key(financial_budget["period"]).fillna("(blank)"),
+            "amount": financial_budget["amount"].astype("float64"),
+        }
+    )
+    fb_rows = fb_all.loc[fb_all["amount"].notna()].copy()
+    fb_rows["amount_cents"] = to_cents(fb_rows["amount"])
+    fb = fb_rows.groupby(["gl_account", "period"], sort=False).agg(
+        fb_c=("amount_cents", "sum"), fb_n=("amount_cents", "size")
+    )
+    m = pd.concat([sb, fb], axis=1, join="outer", sort=False).reset_index()
+    m = m.sort_values(["gl_account", "period"], kind="stable").reset_index(drop=True)
+    for c in ("sb_c", "sb_n", "fb_c", "fb_n"):
+        m[c] = m[c].fillna(0).astype(np.int64)
+
+    gla = gl_accounts.assign(gl_account=as_key(gl_accounts["gl_account"]))
+    acct = m["gl_account"]
+    name = lookup(acct, gla, "gl_account", "name", schema.GL_ACCOUNTS)[0] if "name" in gla else None
+    atype, known = lookup(acct, gla, "gl_account", "account_type", schema.GL_ACCOUNTS)
+    sales_accounts = set(as_key(posting_setup["sales_account"]).dropna())
+    fb_accounts = set(fb_all["gl_account"])
+    sb_periods, fb_periods = set(sb.index.get_level_values(1)), set(fb_all["period"])
+
+    sbc, fbc = m["sb_c"].to_numpy(), m["fb_c"].to_numpy()
+    in_sb, in_fb = m["sb_n"].to_numpy() > 0, m["fb_n"].to_numpy() > 0
+    is_sales = acct.isin(sales_accounts).to_numpy()
+    acct_in_fb = acct.isin(fb_accounts).to_numpy()
+    per = m["period"]
+    var = sbc - fbc
+    note = join_notes(
+        [
+            (~in_fb & ~acct_in_fb, "G/L account not in financial budget"),
+            (
+                ~in_fb & acct_in_fb & ~per.isin(fb_periods).to_numpy(),
+                "period not in financial budget",
+            ),
+            (
+                ~in_fb & acct_in_fb & per.isin(fb_periods).to_numpy(),
+                "no financial budget for this account and period",
+            ),
+            (
+                ~in_sb & ~is_sales,
+                "not a sales account in General Posting Setup: outside the sales budget",
+            ),
+            (~in_sb & is_sales & ~per.isin(sb_periods).to_numpy(), "period not in sales budget"),
+            (
+                ~in_sb & is_sales & per.isin(sb_periods).to_numpy(),
+                "no sales budget for this account and period",
+            ),
+            (fbc == 0, "no budget"),
+            (~known, "account not in G/L Accounts: favourable direction unknown"),
+        ],
+        len(m),
+    )
+    comparable = in_sb | is_sales
+    out = pd.DataFrame(
+        {
+            "gl_account": acct.to_numpy(),
+            "account_name": name if name is not None else None,
+            "account_type": atype,
+            "period": per.to_numpy(),
+            "sales_budget": from_cents(sbc),
+            "financial_budget": from_cents(fbc),
+            "variance": from_cents(var),
+            "variance_pct": pct(var, fbc),
+            "assessment": _assessment(var, np.asarray(atype, dtype=object), comparable),
+            "note": note,
+        }
+    )
+
+    totals = _totals(out, sbc, fbc)
+    findings = _bvb_findings(
+        m, out, mapped, financial_budget, fb_all, fb_rows, gla, known, sales_budget
+    )
+    recon = _bvb_reconciliation(sales_budget, mapped, unmapped, fb_rows, fb_all, sbc, fbc)
+    return VarianceResult(
+        by_account=out,
+        totals=totals,
+        mapped=mapped,
+        unmapped=unmapped,
+        reconciliation=recon,
+        findings=pd.DataFrame(findings, columns=FINDING_COLUMNS),
+        summary=_bvb_summary(out, totals, unmapped, findings, currency),
+    )
+
+
+def _totals(out: pd.DataFrame, sbc: np.ndarray, fbc: np.ndarray) -> pd.DataFrame:
+    """Totals by account type (Revenue, Cost, unknown), from integer cents."""
+    t = out["account_type"].fillna("(unknown)").to_numpy(dtype=object)
+    rows = []
+    for kind in ("Revenue", "Cost", "(unknown)"):
+        mask = t == kind
+        if not mask.any():
+            continue
+        s, f = int(sbc[mask].sum()), int(fbc[mask].sum())
+        rows.append(
+            {
+                "account_type": kind,
+                "lines": int(mask.sum()),
+                "sales_budget": s / 100,
+                "financial_budget": f / 100,
+                "variance": (s - f) / 100,
+                "variance_pct": (s - f) / abs(f) if f else np.nan,
+            }
+        )
+    cols = ["account_type", "lines", "sales_budget", "financial_budget", "variance"]
+    return pd.DataFrame(rows, columns=[*cols, "variance_pct"])
+
+
+def _bvb_findings(m, out, mapped, financial_budget, fb_all, fb_rows, gla, known, sales_budget):
+    findings: list[dict] = []
+    # G/L accounts that receive sales budget but are not in the financial budget at all.
+    missing = out.loc[out["note"].str.contains("G/L account not in financial budget", regex=False)]
+    if len(missing):
+        g = mapped.loc[mapped["gl_account"].isin(set(missing["gl_account"]))].groupby("gl_account")
+        for acct_, grp in g:
+            cents = int(grp["amount_cents"].sum())
+            findings.append(
+                _finding(
+                    "warning",
+                    "account_not_in_financial_budget",
+                    f"G/L account {acct_} receives {money_text(cents)} of sales budget "
+                    f"({len(grp)} lines) but is not in the financial budget.",
+                    acct_,
+                    rows=len(grp),
+                    amount=cents / 100,
+                )
+            )
+    for acct_ in sorted(set(out.loc[~known, "gl_account"])):
+        findings.append(
+            _finding(
+                "warning",
+                "account_not_in_gl_accounts",
+                f"G/L account {acct_} (financial budget) is not in G/L Accounts.",
+                acct_,
+            )
+        )
+    # Sales accounts of type Cost: the sales budget lands on a cost account.
+    cost_sales = out.loc[(out["sales_budget"] != 0) & (out["account_type"] == "Cost"), "gl_account"]
+    for acct_ in sorted(set(cost_sales)):
+        findings.append(
+            _finding(
+                "warning",
+                "sales_account_is_cost",
+                f"Sales budget maps to G/L account {acct_}, which is a Cost account.",
+                acct_,
+            )
+        )
+    # Revenue accounts budgeted negative: G/L credit sign convention.
+    rev = out.loc[out["account_type"] == "Revenue"]
+    fb_tot = rev.groupby("gl_account")["financial_budget"].sum()
+    for acct_, amount in fb_tot[fb_tot < 0].items():
+        findings.append(
+            _finding(
+                "warning",
+                "revenue_budget_negative",
+                f"Revenue account {acct_} has a negative financial budget "
+                f"({money_text(int(to_cents(amount)))}): the financial budget may use the G/L "
+                "credit sign. Enter revenue as positive amounts.",
+                acct_,
+                amount=float(amount),
+            )
+        )
+    sb_p = set(m.loc[m["sb_n"] > 0, "period"])
+    fb_p = set(fb_rows["period"])
+    for side, only, frame in (
+        ("sales budget", sorted(sb_p - fb_p), out.set_index("period")["sales_budget"]),
+        ("financial budget", sorted(fb_p - sb_p), out.set_index("period")["financial_budget"]),
+    ):
+        for p in only:
+            cents = int(to_cents(frame.loc[[p]]).sum())
+            findings.append(
+                _finding(
+                    "warning",
+                    "period_one_side_only",
+                    f"Period {p} is only in the {side} ({money_text(cents)}).",
+                    period=p,
+                    amount=cents / 100,
+                )
+            )
+    dup = fb_all.duplicated(["gl_account", "period"], keep=False)
+    for acct_ in sorted(set(fb_all.loc[dup, "gl_account"])):
+        findings.append(
+            _finding(
+                "warning",
+                "financial_budget_duplicate",
+                f"G/L account {acct_} is on more than one financial budget row; "
+                "amounts are summed.",
+                acct_,
+            )
+        )
+    for label, frame in (("sales budget", sales_budget), ("financial budget", financial_budget)):
+        x = frame["amount"].astype("float64").dropna().to_numpy()
+        diff = float(np.sum(x) - to_cents(x).sum() / 100)
+        sub = int((np.abs(np.round(x * 100, 6) - np.round(x * 100)) > 0).sum())
+        if sub:
+            findings.append(
+                _finding(
+                    "info",
+                    "sub_cent_amounts",
+                    f"{sub} {label} amounts have fractions of a cent; each line is rounded to "
+                    f"cents (half away from zero) before summing (total effect {diff:+.4f}).",
+                    rows=sub,
+                )
+            )
+    return findings
+
+
+def _line(section, line, rows=None, amount_cents=None, status="", note=""):
+    return {
+        "section": section,
+        "line": line,
+        "rows": None if rows is None else int(rows),
+        "amount": None if amount_cents is None else int(amount_cents) / 100,
+        "status": status,
+        "note": note,
+    }
+
+
+def _check(section, line, diff_cents, note=""):
+    return _line(section, line, None, diff_cents, "OK" if diff_cents == 0 else "Difference", note)
+
+
+def _bvb_reconciliation(sales_budget, mapped, unmapped, fb_rows, fb_all, sbc, fbc):
+    s = "Sales budget -> G/L"
+    in_c = int(to_cents(sales_budget["amount"]).sum())
+    map_c, un_c = int(mapped["amount_cents"].sum()), int(unmapped["amount_cents"].sum())
+    lines = [
+        _line(s, "Sales budget input", len(sales_budget), in_c),
+        _line(s, "Mapped to G/L accounts", len(mapped), map_c),
+    ]
+    if len(unmapped):
+        g = unmapped.groupby("reason_code", sort=False)["amount_cents"].agg(["size", "sum"])
+        for code in REASONS:
+            if code in g.index:
+                lines.append(
+                    _line(
+                        s,
+                        f"Unmapped: {REASONS[code]}",
+                        g.loc[code, "size"],
+                        g.loc[code, "sum"],
+                        note="see sheet Unmapped",
+                    )
+                )
+    lines.append(_line(s, "Unmapped total", len(unmapped), un_c))
+    lines.append(_check(s, "Difference: input - mapped - unmapped", in_c - map_c - un_c))
+    lines.append(_line(s, "Sales budget in VarianceSummary", None, int(sbc.sum())))
+    lines.append(_check(s, "Difference: mapped - VarianceSummary", map_c - int(sbc.sum())))
+    f = "Financial budget"
+    fin_c = int(fb_rows["amount_cents"].sum())
+    lines.append(
+        _line(
+            f,
+            "Financial budget input",
+            len(fb_rows),
+            fin_c,
+            note=f"{len(fb_all) - len(fb_rows)} blank cells (no budget)",
+        )
+    )
+    lines.append(_line(f, "Financial budget in VarianceSummary", None, int(fbc.sum())))
+    lines.append(_check(f, "Difference: input - VarianceSummary", fin_c - int(fbc.sum())))
+    return _recon_frame(lines)
+
+
+def _recon_frame(lines: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(lines, columns=RECON_COLUMNS)
+    df["rows"] = df["rows"].astype("Int64")
+    df["amount"] = df["amount"].astype("float64")
+    return df
+
+
+def _summary(result: VarianceResult, settings: Settings) -> str:
+    """One line for the status bar / terminal."""
+    cur = settings.currency
+    text = _bvb_summary(
+        result.by_account, result.totals, result.unmapped, result.findings, cur
+    ).removesuffix(" reconciled to the cent.")
+    n_flag = int(flagged(result.by_account, settings).sum())
+    diff = int(result.reconciliation["status"].eq("Difference").sum())
+    act = _sum_cents(result.detail["actual_amount"]) if len(result.detail) else 0
+    bud = _sum_cents(result.detail["budget_amount"]) if len(result.detail) else 0
+    end = "reconciled to the cent." if diff == 0 else f"{diff} RECONCILIATION DIFFERENCES."
+    return (
+        f"{text} {n_flag} beyond thresholds; actual vs budget {money_text(act - bud, cur)} "
+        f"over {len(result.detail)} item/location/period lines; {end}"
+    )
+
+
+def _bvb_summary(out, totals, unmapped, findings, currency) -> str:
+    t = totals.set_index("account_type")
+    rev = t.loc["Revenue"] if "Revenue" in t.index else None
+    part = (
+        f"revenue: sales budget {money_text(to_cents(rev.sales_budget), currency)} vs financial "
+        f"budget {money_text(to_cents(rev.financial_budget), currency)}, variance "
+        f"{money_text(to_cents(rev.variance), currency)}"
+        if rev is not None
+        else "no revenue accounts"
+    )
+    un = money_text(int(unmapped["amount_cents"].sum()), currency)
+    return (
+        f"Variances: {out['gl_account'].nunique()} G/L accounts x {out['period'].nunique()} "
+        f"periods; {part}; {len(unmapped)} unmapped lines ({un}); {len(findings)} findings; "
+        "reconciled to the cent."
+    )
+
+
+# --- thresholds and sheets --------------------------------------------------------------------
+def beyond_thresholds(
+    variance: pd.Series, variance_pct: pd.Series, settings: Settings
+) -> np.ndarray:
+    """True where |variance| > the amount threshold AND |variance %| > the % threshold.
+
+    An undefined variance % (budget 0) counts as beyond the % threshold (it is infinite)."""
+    v = np.abs(np.asarray(variance, dtype="float64"))
+    p = np.abs(np.asarray(variance_pct, dtype="float64"))
+    over_pct = np.isnan(p) | (p > settings.variance_threshold_pct)
+    return (v > settings.variance_threshold_amount) & over_pct & ~np.isnan(v)
+
+
+def flagged(by_account: pd.DataFrame, settings: Settings) -> np.ndarray:
+    """Lines of the G/L summary highlighted on the sheet: beyond both thresholds and comparable
+    (assessed Favourable or Unfavourable)."""
+    beyond = beyond_thresholds(by_account["variance"], by_account["variance_pct"], settings)
+    return beyond & by_account["assessment"].isin([FAVOURABLE, UNFAVOURABLE]).to_numpy()
+
+
+def _num(x: float) -> str:
+    return f"{x:.10g}"
+
+
+def threshold_rules(
+    var: str, pct_col: str, settings: Settings, assessment: str | None = None
+) -> list[FormulaRule]:
+    """Red (unfavourable) / green (favourable) fills on ``var`` and ``pct_col`` where the
+    variance is beyond BOTH Settings thresholds. Without ``assessment``, the column is revenue:
+    a positive variance is favourable."""
+    v, p = "{" + var + "}", "{" + pct_col + "}"
+    beyond = (
+        f"ISNUMBER({v}),ABS({v})>{_num(settings.variance_threshold_amount)},"
+        f"OR(NOT(ISNUMBER({p})),ABS({p})>{_num(settings.variance_threshold_pct)})"
+    )
+    if assessment:
+        a = "{" + assessment + "}"
+        bad, good = f'{a}="{UNFAVOURABLE}"', f'{a}="{FAVOURABLE}"'
+    else:
+        bad, good = f"{v}<0", f"{v}>0"
+    rules = []
+    for column in (var, pct_col):
+        rules.append(FormulaRule(column, f"AND({beyond},{bad})", fill=RED_FILL, font=RED_FONT))
+        rules.append(FormulaRule(column, f"AND({beyond},{good})", fill=GREEN_FILL, font=GREEN_FONT))
+    return rules
+
+
+def _pct_text(x: float) -> str:
+    return "n/a" if x is None or np.isnan(x) else f"{x:+.1%}"
+
+
+def _sum_cents(s: pd.Series) -> int:
+    return int(to_cents(s.fillna(0.0)).sum())
+
+
+def variance_outputs(result: VarianceResult, settings: Settings) -> list[SheetOutput]:
+    """The output sheets of a :class:`VarianceResult` (titles with totals, threshold rules)."""
+    cur = settings.currency
+    head = f"{settings.company} | amounts in {cur} | cycle {settings.cycle}"
+    thr = (
+        f"Highlighted: |variance| > {money_text(to_cents(settings.variance_threshold_amount))} and "
+        f"|variance %| > {settings.variance_threshold_pct:.1%} "
+        "(red unfavourable, green favourable)."
+    )
+    ba = result.by_account
+    periods = sorted(set(ba["period"])) if len(ba) else []
+    span = f"periods {periods[0]} to {periods[-1]}" if periods else "no periods"
+    title = [
+        "Sales budget vs financial budget",
+        f"{head} | {span}",
+        "Variance = sales budget - financial budget. Revenue above budget is favourable; "
+        "cost above budget is unfavourable.",
+    ]
+    for row in result.totals.itertuples():
+        title.append(
+            f"{row.account_type} accounts: sales budget {money_text(to_cents(row.sales_budget))} | "
+            f"financial budget {money_text(to_cents(row.financial_budget))} | variance "
+            f"{money_text(to_cents(row.variance))} ({_pct_text(row.variance_pct)})"
+        )
+    rc = result.reconciliation.set_index("line")
+    in_c = to_cents(rc.loc["Sales budget input", "amount"])
+    map_c = to_cents(rc.loc["Mapped to G/L accounts", "amount"])
+    un_c = to_cents(rc.loc["Unmapped total", "amount"])
+    n_un = len(result.unmapped)
+    title.append(
+        f"Reconciliation: sales budget input {money_text(in_c)} = mapped {money_text(map_c)} + "
+        f"unmapped {money_text(un_c)} ({n_un} lines, sheet Unmapped); difference "
+        f"{money_text(in_c - map_c - un_c)}. "
+        f"Findings: {len(result.findings)} (sheet VarianceRecon)."
+    )
+    n_flag = int(flagged(ba, settings).sum())
+    title.append(f"{thr} {n_flag} lines.")
+    outs = [
+        SheetOutput(
+            schema.VARIANCE_SUMMARY,
+            ba,
+            title=title,
+            conditional_formats=threshold_rules("variance", "variance_pct", settings, "assessment"),
+        )
+    ]
+
+    d = result.detail
+    if len(d):
+        a, b = _sum_cents(d["actual_amount"]), _sum_cents(d["budget_amount"])
+        f = _sum_cents(d["forecast_amount"])
+        dspan = f"periods {d['period'].min()} to {d['period'].max()}"
+        dtotal = (
+            f"Totals: actual {money_text(a)} | budget {money_text(b)} | variance "
+            f"{money_text(a - b)} | forecast {money_text(f)} | variance {money_text(a - f)}"
+        )
+    else:
+        dspan, dtotal = "no periods", "No sales actuals, budget or forecast in the review periods."
+    common = [
+        f"{head} | {dspan}",
+        "Variance = actual - plan; sales above plan is favourable. Forecast amount = forecast "
+        "qty x item unit price.",
+        dtotal,
+    ]
+    rules = threshold_rules("var_budget", "var_budget_pct", settings) + threshold_rules(
+        "var_forecast", "var_forecast_pct", settings
+    )
+    outs.append(
+        SheetOutput(
+            schema.VARIANCE_DETAIL,
+            d if len(d) else _empty(schema.VARIANCE_DETAIL),
+            title=["Actual vs budget vs forecast by item, location and period", *common, thr],
+            conditional_formats=rules,
+        )
+    )
+    outs.append(
+        SheetOutput(
+            schema.VARIANCE_ROLLUP,
+            _rollup_frame(result.rollups),
+            title=["Actual vs budget vs forecast by family, region and customer", *common, thr],
+            conditional_formats=rules,
+        )
+    )
+
+    p = result.pvm
+    if len(p):
+        eff = {
+            c: _sum_cents(p[c])
+            for c in ("revenue_variance", "volume_effect", "mix_effect", "price_effect")
+        }
+        ptotal = (
+            f"Volume {money_text(eff['volume_effect'])} + mix {money_text(eff['mix_effect'])} + "
+            f"price {money_text(eff['price_effect'])} = revenue variance "
+            f"{money_text(eff['revenue_variance'])}"
+        )
+    else:
+        ptotal = "No actuals or budget in the review periods."
+    outs.append(
+        SheetOutput(
+            schema.PRICE_VOLUME_MIX,
+            p if len(p) else _empty(schema.PRICE_VOLUME_MIX),
+            title=[
+                "Revenue variance vs budget: price, volume and mix effects",
+                f"{head} | {dspan}",
+                "Volume = (Qa - Qb) x budget avg price; mix = (actual share - budget share) x Qa x "
+                "budget price; price = (actual price - budget price) x actual qty. Per period.",
+                ptotal,
+                thr,
+            ],
+            conditional_formats=threshold_rules("revenue_variance", "variance_pct", settings),
+        )
+    )
+
+    un = result.unmapped
+    un_cols = [c.name for c in schema.UNMAPPED.columns]
+    un_out = un.reindex(columns=un_cols)
+    outs.append(
+        SheetOutput(
+            schema.UNMAPPED,
+            un_out,
+            title=[
+                "Sales budget lines not mapped to a G/L account",
+                head,
+                (
+                    f"{n_un} lines, amount {money_text(un_c)}: included in the reconciliation, "
+                    "not in the G/L variance. Fix the master data and run again."
+                    if n_un
+                    else "None: every sales budget line is mapped to a G/L account."
+                ),
+            ],
+        )
+    )
+    outs.append(
+        SheetOutput(
+            schema.VARIANCE_RECONCILIATION,
+            pd.concat([result.reconciliation, _finding_lines(result.findings)], ignore_index=True),
+            title=[
+                "Variance reconciliation: totals in = totals out, to the cent",
+                head,
+                "Status OK: the difference is 0.00. Finding: check before signing off.",
+            ],
+            conditional_formats=[
+                CellRule("status", "equal", ('"OK"',), fill=GREEN_FILL, font=GREEN_FONT),
+                CellRule("status", "equal", ('"Difference"',), fill=RED_FILL, font=RED_FONT),
+                CellRule("status", "equal", ('"Finding"',), fill=AMBER_FILL, font=AMBER_FONT),
+            ],
+        )
+    )
+    return outs
+
+
+def _empty(table: schema.Table) -> pd.DataFrame:
+    return pd.DataFrame({c.name: pd.Series([], dtype=object) for c in table.long_columns})
+
+
+ROLLUP_LEVELS = {"family": "Family", "region": "Region", "customer": "Customer"}
+
+
+def _rollup_frame(rollups: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    cols = [c.name for c in schema.VARIANCE_ROLLUP.columns]
+    frames = []
+    for by, label in ROLLUP_LEVELS.items():
+        r = rollups.get(by)
+        if r is None or not len(r):
+            continue
+        f = r.rename(columns={by: "key"})
+        f.insert(0, "level", label)
+        if "name" not in f:
+            f["name"] = f["key"]
+        frames.append(f.reindex(columns=cols))
+    return pd.concat(frames, ignore_index=True) if frames else _empty(schema.VARIANCE_ROLLUP)
+
+
+# --- the cycle step ---------------------------------------------------------------------------
+def review_periods(settings: Settings) -> list[str]:
+    """Closed periods of the fiscal year to date: fiscal year start .. the month before the cycle.
+
+    When the cycle is the first month of a fiscal year, that is the whole previous fiscal year."""
+    last = add_months(settings.cycle, -1)
+    year, month = int(last[:4]), int(last[5:7])
+    start_year = year if month >= settings.fiscal_year_start_month else year - 1
+    start = f"{start_year:04d}-{settings.fiscal_year_start_month:02d}"
+    return period_range(start, months_between(start, last) + 1)
+
+
+def _read(book: Book, name: str, required: bool = True) -> pd.DataFrame | None:
+    t = schema.table(name)
+    if not book.has_table(t):
+        if not required:
+            return None
+        raise StepError(
+            f"The variance step needs the table {t.name} ({t.title}), which is missing.",
+            where=Location(file=book.name, sheet=t.sheet, table=t.name),
+            fix=f"Add the sheet '{t.sheet}' with the table {t.name} (see docs/workbook.md).",
+        )
+    return book.read_table(t)
+
+
+def _empty_input(name: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            c.name: pd.Series(
+                [], dtype="float64" if c.dtype in (schema.Dtype.QTY, schema.Dtype.MONEY) else object
+            )
+            for c in schema.table(name).long_columns
+        }
+    )
+
+
+def plan_comparison(
+    result: VarianceResult,
+    sales_actuals: pd.DataFrame,
+    sales_budget: pd.DataFrame,
+    forecast: pd.DataFrame,
+    items: pd.DataFrame,
+    customers: pd.DataFrame,
+    locations: pd.DataFrame | None,
+    periods: Sequence[str],
+) -> VarianceResult:
+    """Fill ``detail``, ``rollups`` and ``pvm`` of ``result`` for ``periods`` and extend its
+    reconciliation and findings (actuals, budget and forecast totals in = totals out)."""
+    args = (sales_actuals, sales_budget, forecast, items, customers, locations)
+    result.detail = actual_vs_plan(*args, by="item_location", periods=periods)
+    result.rollups = {by: actual_vs_plan(*args, by=by, periods=periods) for by in ROLLUP_LEVELS}
+    ps = set(periods)
+    act = enrich(sales_actuals, items, customers)
+    act["amount"] = sales_actuals["amount"].to_numpy()
+    bud = enrich(sales_budget, items, customers)
+    bud["amount"] = sales_budget["amount"].to_numpy()
+    act, bud = act.loc[act["period"].isin(ps)], bud.loc[bud["period"].isin(ps)]
+    pvm = price_volume_mix(act, bud, level="item", by="period")
+    fam = dict(zip(act["item"], act["family"], strict=False)) | dict(
+        zip(bud["item"], bud["family"], strict=False)
+    )
+    pvm.insert(2, "family", pvm["item"].map(fam))
+    result.pvm = pvm
+
+    fc = forecast_amounts(forecast, items)
+    fc = fc.loc[fc["period"].isin(ps)]
+    d = result.detail
+    lines = []
+    sec = "Actual vs plan"
+    for label, frame, cents, col in (
+        ("Sales actuals", act, to_cents(act["amount"]), "actual_amount"),
+        ("Sales budget", bud, to_cents(bud["amount"]), "budget_amount"),
+        ("Forecast (qty x unit price)", fc, fc["amount_cents"].to_numpy(), "forecast_amount"),
+    ):
+        total = int(np.sum(cents))
+        lines.append(_line(sec, f"{label}, review periods", len(frame), total))
+        shown = _sum_cents(d[col])
+        lines.append(_check(sec, f"Difference: input - VarianceDetail {col}", total - shown))
+        for by, r in result.rollups.items():
+            if col in r and r[col].notna().any():
+                lines.append(
+                    _check(
+                        sec,
+                        f"Difference: VarianceDetail - {ROLLUP_LEVELS[by]} roll-up {col}",
+                        shown - _sum_cents(r[col]),
+                    )
+                )
+    eff = sum(_sum_cents(pvm[c]) for c in ("volume_effect", "mix_effect", "price_effect"))
+    total_var = int(to_cents(act["amount"]).sum() - to_cents(bud["amount"]).sum())
+    lines.append(_line("Price/volume/mix", "Revenue variance (actual - budget)", None, total_var))
+    lines.append(
+        _check("Price/volume/mix", "Difference: variance - (volume + mix + price)", total_var - eff)
+    )
+
+    findings = []
+    for label, frame in (("sales actuals", act), ("sales budget", bud)):
+        for col, unknown, what in (
+            ("family", "(unknown item)", "items not in Items"),
+            ("region", "(unknown customer)", "customers not in Customers"),
+        ):
+            bad = frame[col] == unknown
+            if bad.any():
+                cents = int(to_cents(frame.loc[bad, "amount"]).sum())
+                findings.append(
+                    _finding(
+                        "warning",
+                        f"unknown_{col}",
+                        f"{int(bad.sum())} {label} lines in the review periods have {what}; "
+                        f"shown under {unknown} ({money_text(cents)}).",
+                        rows=int(bad.sum()),
+                        amount=cents / 100,
+                    )
+                )
+    if fc["unpriced"].any():
+        findings.append(
+            _finding(
+                "warning",
+                "forecast_unpriced",
+                f"{int(fc['unpriced'].sum())} forecast lines have no item unit price; their "
+                "forecast amount counts 0.",
+                rows=int(fc["unpriced"].sum()),
+            )
+        )
+    if not len(act):
+        findings.append(
+            _finding(
+                "info",
+                "no_actuals",
+                f"No sales actuals in the review periods {periods[0]} to {periods[-1]}.",
+            )
+        )
+    result.reconciliation = pd.concat(
+        [result.reconciliation, _recon_frame(lines)], ignore_index=True
+    )
+    result.findings = pd.concat(
+        [result.findings, pd.DataFrame(findings, columns=FINDING_COLUMNS)], ignore_index=True
+    )
+    return result
+
+
+def _finding_lines(findings: pd.DataFrame) -> pd.DataFrame:
+    rows = [
+        _line(
+            "Findings",
+            f.message,
+            None if pd.isna(f.rows) else f.rows,
+            None if pd.isna(f.amount) else to_cents(f.amount),
+            "Finding",
+            f.kind,
+        )
+        for f in findings.itertuples()
+    ]
+    return _recon_frame(rows)
+
+
+def run_variances(book: Book, *, periods: Sequence[str] | None = None) -> VarianceResult:
+    """Cycle step *Compute variances*: budget vs budget, actual vs plan, PVM, reconciliation.
+
+    Reads SalesBudget, FinancialBudget, Customers, Items, PostingSetup, GLAccounts, Locations,
+    and (when present) SalesActuals and Forecast; ``periods`` for actual vs plan defaults to the
+    closed months of the fiscal year to date (:func:`review_periods`). Writes VarianceSummary,
+    VarianceDetail, VarianceRollup, PriceVolumeMix, Unmapped and VarianceRecon in one
+    ``book.write`` call and returns the :class:`VarianceResult`.
+    """
+    book.progress("Variances: reading budgets and master data", 0.05)
+    settings = book.read_settings()
+    sales_budget = _read(book, "SalesBudget")
+    financial_budget = _read(book, "FinancialBudget")
+    customers = _read(book, "Customers")
+    items = _read(book, "Items")
+    posting_setup = _read(book, "PostingSetup")
+    gl_accounts = _read(book, "GLAccounts")
+    locations = _read(book, "Locations", required=False)
+    actuals = _read(book, "SalesActuals", required=False)
+    forecast = _read(book, "Forecast", required=False)
+    book.progress("Variances: sales budget vs financial budget", 0.3)
+    result = budget_vs_budget(
+        sales_budget,
+        financial_budget,
+        customers,
+        items,
+        posting_setup,
+        gl_accounts,
+        currency=settings.currency,
+    )
+    book.progress("Variances: actual vs budget vs forecast", 0.55)
+    review = list(periods) if periods is not None else review_periods(settings)
+    plan_comparison(
+        result,
+        actuals if actuals is not None else _empty_input("SalesActuals"),
+        sales_budget,
+        forecast if forecast is not None else _empty_input("Forecast"),
+        items,
+        customers,
+        locations,
+        review,
+    )
+    for name, frame in (("SalesActuals", actuals), ("Forecast", forecast)):
+        if frame is None:
+            result.findings.loc[len(result.findings)] = _finding(
+                "info",
+                "table_missing",
+                f"Table {schema.table(name).name} is missing: counted as empty.",
+            )
+    book.progress("Variances: writing sheets", 0.8)
+    result.outputs = variance_outputs(result, settings)
+    result.summary = _summary(result, settings)
+    book.write(result.outputs)
+    book.progress("Variances: done", 1.0)
+    return result
