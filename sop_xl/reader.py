@@ -27,7 +27,7 @@ import python_calamine as pc
 
 from sop_xl import periods
 from sop_xl.errors import Finding, InputFileError, Location, SchemaError, ValidationError
-from sop_xl.schema import PERIOD_COLUMN, Column, Dtype, Table
+from sop_xl.schema import Column, Dtype, Table
 
 MAX_FINDINGS_PER_COLUMN = 25
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -53,6 +53,8 @@ class Coerced:
     df: pd.DataFrame
     findings: list[Finding] = field(default_factory=list)
     bad_rows: int = 0
+    #: Excel row of each row of ``df`` (for later findings, e.g. unknown references)
+    excel_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
     @property
     def errors(self) -> list[Finding]:
@@ -260,8 +262,9 @@ def coerce(table: Table, raw: RawTable) -> Coerced:
     good = df.loc[~bad]
     if table.layout == "wide":
         good = _melt(table, good, list(period_positions))
+    rows_out = good["_row"].to_numpy(np.int64)
     good = good.drop(columns="_row").reset_index(drop=True)
-    return Coerced(_typed(table, good), findings, int(bad.sum()))
+    return Coerced(_typed(table, good), findings, int(bad.sum()), rows_out)
 
 
 def to_frame(table: Table, raw: RawTable) -> pd.DataFrame:
@@ -411,7 +414,7 @@ def _convert(
     s = pd.Series(values, dtype=object)
     header = header or column.header
     blank = s.isna() | s.eq("")
-    is_error = s.map(lambda v: isinstance(v, ErrorValue) or v in ERROR_VALUES).to_numpy(bool)
+    is_error = s.isin(ERROR_VALUES).to_numpy(bool)  # ErrorValue is a str: isin finds it
     problems: list[tuple[np.ndarray, str, str, str]] = []  # mask, message template, fix, rule
     if is_error.any():
         problems.append(
@@ -425,7 +428,10 @@ def _convert(
     ok = ~blank.to_numpy(bool) & ~is_error
     dtype = column.dtype
     if dtype in (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT, Dtype.INT):
-        num = pd.to_numeric(s.where(ok, None).map(_num_text), errors="coerce")
+        num = pd.to_numeric(s.where(ok, None), errors="coerce")
+        retry = ok & num.isna().to_numpy(bool)  # text such as "1,234" or " 12 ": clean, retry
+        if retry.any():
+            num[retry] = pd.to_numeric(s[retry].map(_num_text), errors="coerce")
         not_num = ok & num.isna().to_numpy(bool)
         if not_num.any():
             problems.append(
@@ -596,25 +602,12 @@ def _check_keys(
 
 
 def _melt(table: Table, df: pd.DataFrame, period_cols: list[str]) -> pd.DataFrame:
+    """Wide grid -> long rows (row-major: each grid row's periods in column order), blanks out."""
     assert table.value is not None
-    long = df.melt(
-        id_vars=[*table.names, "_row"],
-        value_vars=period_cols,
-        var_name="period",
-        value_name=table.value.name,
+    n, k = len(df), len(period_cols)
+    ids = {c: np.repeat(df[c].to_numpy(), k) for c in [*table.names, "_row"]}
+    values = df[period_cols].to_numpy(dtype="float64", na_value=np.nan).ravel() if k else []
+    long = pd.DataFrame(
+        {**ids, "period": np.tile(np.array(period_cols, dtype=object), n), table.value.name: values}
     )
-    long = long[long[table.value.name].notna()]
-    return long.sort_values([*table.keys, "period"], kind="stable")
-
-
-__all__ = [
-    "PERIOD_COLUMN",
-    "Coerced",
-    "ErrorValue",
-    "RawTable",
-    "coerce",
-    "col_letter",
-    "open_calamine",
-    "read_raw",
-    "to_frame",
-]
+    return long[long[table.value.name].notna()]

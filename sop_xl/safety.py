@@ -64,8 +64,8 @@ _SHEET_RE = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"',
 _SHEET_RE2 = re.compile(rb'<sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"', re.S)
 _REL_RE = re.compile(rb"<Relationship\b[^>]*>", re.S)
 _ATTR_RE = re.compile(rb'(\w+)="([^"]*)"')
-_ROW_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
-_WIDE_CELL_RE = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{2,3})(\d+)"')
+_SUSPECT_RE = re.compile(rb'r="((?:[A-Z]{3}\d|[A-Z]{0,3}\d{6}|[A-Z]{2}\d{5}))')
+_REF_RE = re.compile(rb'r="([A-Z]{0,3})(\d+)"')
 
 
 def column_index(letters: str) -> int:
@@ -255,27 +255,40 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
+def _scan(zf: zipfile.ZipFile, part: str, pattern: re.Pattern, first_only: bool) -> list[tuple]:
+    """Regex matches over a zip part, streamed in 4 MB chunks (overlapping by 64 bytes)."""
+    found: list[tuple] = []
+    tail = b""
+    with zf.open(part) as f:
+        while chunk := f.read(1 << 22):
+            data = tail + chunk
+            cut = max(len(data) - 64, 0) if len(chunk) == 1 << 22 else len(data)
+            for m in pattern.finditer(data):
+                if m.start() >= cut:
+                    break
+                found.append(m.groups())
+                if first_only:
+                    return found
+            tail = data[cut:]
+    return found
+
+
 def _check_extent(
     zf: zipfile.ZipFile, part: str, limits: Limits, where: Location
 ) -> tuple[int, int]:
-    """Bounding box of the cells of one sheet, from a streaming byte scan (no XML parser)."""
-    max_row = 0
-    max_col = 0
-    tail = b""
-    with zf.open(part) as f:
-        while True:
-            chunk = f.read(1 << 22)
-            if not chunk:
-                break
-            data = tail + chunk
-            rows = _ROW_RE.findall(data)
-            if rows:
-                max_row = max(max_row, max(int(r) for r in rows[-3:]), int(rows[0]))
-            # Columns beyond Z need two or more letters: a cheap search finds them.
-            for letters, row in _WIDE_CELL_RE.findall(data):
-                max_col = max(max_col, column_index(letters.decode()))
-                max_row = max(max_row, int(row))
-            tail = data[-256:]
+    """Bounding box of the cells of one sheet, from a streaming byte scan (no XML parser).
+
+    A cheap first pass looks only for references that could make the box large (column AAA+,
+    row 100,000+, or column AA+ at row 10,000+); only a sheet that has one gets the full scan.
+    Cell references are what readers trust, so hostile row order or attribute order is no escape.
+    """
+    if not _scan(zf, part, _SUSPECT_RE, first_only=True):
+        return 0, 0  # at most 99,999 rows x 26 columns or 9,999 rows x 702 columns
+    max_row = max_col = 0
+    for letters, row in _scan(zf, part, _REF_RE, first_only=False):
+        max_row = max(max_row, int(row))
+        if letters:
+            max_col = max(max_col, column_index(letters.decode()))
     max_col = max_col or 26  # no cell beyond column Z
     if (
         max_row > limits.max_rows

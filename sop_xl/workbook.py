@@ -128,7 +128,7 @@ def terminal_progress(message: str, fraction: float | None = None) -> None:
         print(f"  {message}", file=sys.stderr)
         return
     width = 24
-    filled = int(round(max(0.0, min(1.0, fraction)) * width))
+    filled = round(max(0.0, min(1.0, fraction)) * width)
     bar = "#" * filled + "-" * (width - filled)
     end = "\n" if fraction >= 1 else "\r"
     print(f"  [{bar}] {fraction:4.0%} {message:<50}", end=end, file=sys.stderr, flush=True)

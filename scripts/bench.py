@@ -1,0 +1,95 @@
+"""Time every heavy operation next to the obvious baseline, in the same run, and print ratios.
+
+    .venv/bin/python scripts/bench.py            # realistic sizes (several minutes)
+    .venv/bin/python scripts/bench.py --quick    # small sizes, a smoke run
+    .venv/bin/python scripts/bench.py --only read,kpi
+
+Each module in scripts/bench_cases/ exposes ``cases(quick: bool) -> list[dict]`` with keys
+case, size, ours_s, baseline, baseline_s, ratio (baseline_s / ours_s) and note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import platform
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent / "bench_cases"
+
+
+def load_modules(only: set[str] | None):
+    for path in sorted(HERE.glob("*.py")):
+        if path.stem.startswith("_") or (only and path.stem not in only):
+            continue
+        spec = importlib.util.spec_from_file_location(f"bench_cases.{path.stem}", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield path.stem, module
+
+
+def fmt_s(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x * 1e6:.1f} us" if x < 1e-3 else f"{x:.3f} s"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes")
+    ap.add_argument("--only", help="comma-separated case modules, e.g. read,write")
+    args = ap.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+    sys.path.insert(0, str(HERE.parent.parent))
+    print(
+        f"sop_xl benchmarks on {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}, {'quick' if args.quick else 'full'} sizes\n"
+    )
+    rows = []
+    for name, module in load_modules(only):
+        t0 = time.perf_counter()
+        try:
+            got = module.cases(quick=args.quick)
+        except Exception as exc:  # one broken case must not hide the others
+            got = [
+                {
+                    "case": name,
+                    "size": "-",
+                    "ours_s": None,
+                    "baseline": "-",
+                    "baseline_s": None,
+                    "ratio": None,
+                    "note": f"FAILED: {exc!r}",
+                }
+            ]
+        print(f"  {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        rows.extend(got)
+    headers = ["case", "size", "sop_xl", "baseline", "baseline time", "ratio", "note"]
+    table = [
+        [
+            r["case"],
+            str(r["size"]),
+            fmt_s(r["ours_s"]),
+            r["baseline"],
+            fmt_s(r["baseline_s"]),
+            "-" if r.get("ratio") is None else f"{r['ratio']:.1f}x",
+            str(r.get("note", ""))[:200],
+        ]
+        for r in rows
+    ]
+    widths = [
+        max(len(h), *(len(t[i]) for t in table)) if table else len(h) for i, h in enumerate(headers)
+    ]
+    line = " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    print(line)
+    print("-+-".join("-" * w for w in widths))
+    for t in table:
+        print(" | ".join(c.ljust(w) for c, w in zip(t, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""``sop-xl``: the S&OP cycle from a terminal or a scheduler, on Linux, macOS or Windows.
+
+Every command runs the same :mod:`sop_xl.cycle` function as the matching ribbon button.
+Exit codes: 0 done, 1 done but the inputs have errors (see the Validation sheet / report),
+2 could not run (the message says why and what to do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sop_xl import cycle, logs
+from sop_xl.errors import SopError
+from sop_xl.workbook import FileBook, terminal_progress
+
+DEFAULT_WORKBOOK = Path("workbook") / "SOP_Planning.xlsm"
+
+
+def _book(args: argparse.Namespace) -> FileBook:
+    return FileBook(args.workbook, out=getattr(args, "out", None), progress=terminal_progress)
+
+
+def cmd_demo(args: argparse.Namespace) -> cycle.StepResult:
+    return cycle.demo(Path(args.dir), progress=terminal_progress)
+
+
+def cmd_build_workbook(args: argparse.Namespace) -> cycle.StepResult:
+    return cycle.build_workbook(Path(args.out))
+
+
+def cmd_validate(args: argparse.Namespace) -> cycle.StepResult:
+    return cycle.validate(_book(args))
+
+
+def cmd_regional_template(args: argparse.Namespace) -> cycle.StepResult:
+    out = Path(args.out or f"Forecast_{args.region}.xlsx")
+    return cycle.regional_template(_book(args), args.region, out)
+
+
+def cmd_consolidate(args: argparse.Namespace) -> cycle.StepResult:
+    folder = Path(args.folder) if args.folder else None
+    report = Path(args.report) if args.report else None
+    return cycle.consolidate(_book(args), folder, dry_run=args.dry_run, report_path=report)
+
+
+def cmd_variances(args: argparse.Namespace) -> cycle.StepResult:
+    return cycle.variances(_book(args))
+
+
+def cmd_kpis(args: argparse.Namespace) -> cycle.StepResult:
+    return cycle.kpis(_book(args))
+
+
+def cmd_scorecard(args: argparse.Namespace) -> cycle.StepResult:
+    return cycle.scorecard(_book(args))
+
+
+def cmd_freeze(args: argparse.Namespace) -> cycle.StepResult:
+    password = os.environ.get(args.password_env) if args.password_env else None
+    return cycle.freeze(
+        Path(args.workbook),
+        snapshots=Path(args.snapshots) if args.snapshots else None,
+        approved_by=args.approved_by,
+        password=password,
+        progress=terminal_progress,
+    )
+
+
+def cmd_verify(args: argparse.Namespace) -> cycle.StepResult:
+    return cycle.verify(Path(args.path))
+
+
+def cmd_diff(args: argparse.Namespace) -> cycle.StepResult:
+    return cycle.diff(Path(args.a), Path(args.b), Path(args.out))
+
+
+def cmd_cycle(args: argparse.Namespace) -> cycle.StepResult:
+    return cycle.run_cycle(
+        Path(args.workbook),
+        folder=Path(args.folder) if args.folder else None,
+        approved_by=args.approved_by,
+        progress=terminal_progress,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sop-xl",
+        description="Spreadsheet-native S&OP: validate, consolidate, variances, KPIs, "
+        "scorecard and frozen plan snapshots on an S&OP workbook.",
+    )
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Callable, help: str, workbook: bool = True, out: bool = False):
+        sp = sub.add_parser(name, help=help, description=help)
+        if workbook:
+            sp.add_argument(
+                "workbook",
+                nargs="?",
+                default=str(DEFAULT_WORKBOOK),
+                help=f"the S&OP master workbook (default: {DEFAULT_WORKBOOK})",
+            )
+        if out:
+            sp.add_argument("--out", help="write to this copy instead of the workbook itself")
+        sp.set_defaults(func=fn)
+        return sp
+
+    sp = add("demo", cmd_demo, "build the demo company and run the whole cycle", workbook=False)
+    sp.add_argument("dir", nargs="?", default="demo", help="output folder (default: demo)")
+    sp = add("build-workbook", cmd_build_workbook, "build the standard workbook", workbook=False)
+    sp.add_argument("--out", default="workbook", help="output folder (default: workbook)")
+    add("validate", cmd_validate, "check every input table; write the Validation sheet", out=True)
+    sp = add("regional-template", cmd_regional_template, "write a region's submission workbook")
+    sp.add_argument("region", help="region code, e.g. EU")
+    sp.add_argument("--out", help="output file (default: Forecast_<REGION>.xlsx)")
+    sp = add("consolidate", cmd_consolidate, "consolidate regional forecasts", out=True)
+    sp.add_argument("--folder", help="folder of submitted regional workbooks")
+    sp.add_argument("--dry-run", action="store_true", help="write only the validation report")
+    sp.add_argument("--report", help="also write the report as a standalone workbook")
+    add("variances", cmd_variances, "budget vs budget, actual vs budget vs forecast", out=True)
+    add("kpis", cmd_kpis, "compute every KPI by month; write the KPIs sheet", out=True)
+    add("scorecard", cmd_scorecard, "build the balanced scorecard", out=True)
+    sp = add("freeze", cmd_freeze, "write the locked, versioned plan snapshot")
+    sp.add_argument("--approved-by", required=True, help="who approved the plan")
+    sp.add_argument("--snapshots", help="snapshot folder (default: <workbook folder>/snapshots)")
+    sp.add_argument("--password-env", help="name of an environment variable holding a password")
+    sp = add("verify", cmd_verify, "verify snapshots and the ledger", workbook=False)
+    sp.add_argument("path", nargs="?", default="snapshots", help="a snapshot file or folder")
+    sp = add("diff", cmd_diff, "what changed between two plan versions", workbook=False)
+    sp.add_argument("a", help="older snapshot or workbook")
+    sp.add_argument("b", help="newer snapshot or workbook")
+    sp.add_argument("--out", default="plan_changes.xlsx", help="change report workbook")
+    sp = add("cycle", cmd_cycle, "run every step: validate ... freeze")
+    sp.add_argument("--folder", help="folder of submitted regional workbooks")
+    sp.add_argument("--approved-by", default=None, help="freeze when given")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.func(args)
+    except SopError as exc:
+        print(f"sop-xl: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "sop-xl: interrupted; no workbook was changed by the unfinished step.", file=sys.stderr
+        )
+        return 2
+    except Exception:
+        if args.debug:
+            raise
+        log = logs.write_traceback(traceback.format_exc())
+        print(
+            f"sop-xl: an unexpected error stopped '{args.command}'; no workbook was changed by "
+            f"the unfinished step. Details: {log}",
+            file=sys.stderr,
+        )
+        return 2
+    print(result.summary)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
