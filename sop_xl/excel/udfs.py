@@ -1,0 +1,767 @@
+"""The ``=SOP_...`` worksheet functions: every S&OP KPI in any cell, through xlwings.
+
+Each function converts the Excel ranges once (numpy; no pandas on the scalar forecast KPIs, so a
+call costs microseconds) and calls the same KPI definitions as the cycle (:mod:`sop_xl.kpi`).
+
+What Excel passes, and what we do with it:
+
+- a single cell is a scalar, a row or column is a list, a block is a list of lists: all are
+  flattened row by row, so ``A2:A25`` and ``B2:M2`` both work;
+- blank cells (``None``, ``""``) are *missing*: a pair with a blank side is skipped (a month
+  not yet closed), never counted as 0;
+- numbers stored as text ("12") are read as numbers;
+- other text, and Excel errors (``#N/A`` ... arrive as text, or as blanks with older xlwings
+  options), make the result a readable ``#SOP! <FUNCTION>: <reason>`` text. A KPI over a range
+  holding an error is not a number anyone should present.
+
+Nothing here raises into Excel: :func:`sop_udf` turns every exception into ``#SOP! ...`` text.
+Parameters carry no type hints on purpose: xlwings reads hints as converters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+
+import numpy as np
+import pandas as pd
+import xlwings as xw
+
+from sop_xl.errors import SopError
+from sop_xl.kpi_defs import KPIS, kpi
+from sop_xl.kpi_forecast import (
+    KpiInputError,
+    KpiUndefined,
+    accuracy_arrays,
+    bias_arrays,
+    bias_pct_arrays,
+    fva_arrays,
+    mae_arrays,
+    mape_arrays,
+    mase_arrays,
+    rmse_arrays,
+    tracking_signal_arrays,
+    wmape_arrays,
+)
+from sop_xl.schema import Settings
+
+EXCEL_ERRORS = frozenset(
+    {
+        "#N/A",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#NULL!",
+        "#SPILL!",
+        "#CALC!",
+        "#GETTING_DATA",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#BUSY!",
+        "#UNKNOWN!",
+    }
+)
+_DEFAULTS = Settings()
+_EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+# Each range argument: errors arrive as '#N/A' text (not as blanks), so they can be reported.
+_R = {"err_to_str": True}
+
+
+def sop_udf(label):
+    """Decorator: any exception -> ``'#SOP! <label>: <message>'``; NaN/inf -> readable text."""
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(*args):
+            try:
+                out = fn(*args)
+            except SopError as e:
+                text = e.message + (f" Fix: {e.fix}" if e.fix else "")
+                return f"#SOP! {label}: {text}"
+            except Exception as e:  # never a traceback in a cell
+                return f"#SOP! {label}: {type(e).__name__}: {e}"
+            if isinstance(out, float) and not math.isfinite(out):
+                return f"#SOP! {label}: result is undefined for this input"
+            return out
+
+        return wrapper
+
+    return deco
+
+
+# --- conversion of what Excel passes ---
+def _where(i: int, x) -> str:
+    """'cell 3 of the range' (flattened row by row)."""
+    return f"cell {i + 1} of the range"
+
+
+def _slow_numbers(x, name: str) -> np.ndarray:
+    """Element-wise conversion with a precise message for the first bad cell."""
+    flat = _flatten(x)
+    out = np.empty(len(flat), dtype=float)
+    for i, v in enumerate(flat):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            out[i] = np.nan
+        elif isinstance(v, bool):
+            raise KpiInputError(f"{name} has TRUE/FALSE in {_where(i, x)}; expected a number")
+        elif isinstance(v, int | float | np.number):
+            out[i] = float(v)
+        elif isinstance(v, str):
+            t = v.strip()
+            if t.upper() in EXCEL_ERRORS:
+                raise KpiInputError(
+                    f"{name} contains the Excel error {t} ({_where(i, x)})",
+                    fix="correct or exclude that cell",
+                )
+            try:
+                out[i] = float(t)
+            except ValueError:
+                raise KpiInputError(
+                    f"{name} has text {t[:30]!r} in {_where(i, x)}; expected a number",
+                    fix="select only the numbers (no header row)",
+                ) from None
+        elif isinstance(v, dt.date):
+            raise KpiInputError(f"{name} has a date in {_where(i, x)}; expected a number")
+        else:
+            raise KpiInputError(f"{name} has {type(v).__name__} in {_where(i, x)}")
+    return out
+
+
+def _flatten(x) -> list:
+    if isinstance(x, list | tuple):
+        out: list = []
+        for v in x:
+            if isinstance(v, list | tuple):
+                out.extend(v)
+            else:
+                out.append(v)
+        return out
+    return [x]
+
+
+def numbers(x, name: str = "range") -> np.ndarray:
+    """An Excel argument (scalar, row, column or block) -> flat float array, blanks NaN."""
+    if isinstance(x, list):
+        try:
+            return np.asarray(x, dtype=float).ravel()
+        except (ValueError, TypeError):
+            return _slow_numbers(x, name)
+    if x is None:
+        return np.array([np.nan])
+    if isinstance(x, int | float) and not isinstance(x, bool):
+        return np.array([float(x)])
+    return _slow_numbers(x, name)
+
+
+def dates(x, name: str = "dates") -> np.ndarray:
+    """An Excel argument of dates -> flat datetime64[D] array (blanks NaT).
+
+    Accepts date/datetime values and Excel serial numbers (a date cell formatted as General).
+    """
+    flat = _flatten(x)
+    if all(v is None or isinstance(v, dt.date) for v in flat):  # the usual case: real dates
+        return np.asarray(flat, dtype="datetime64[D]")
+    out = np.empty(len(flat), dtype="datetime64[D]")
+    for i, v in enumerate(flat):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            out[i] = np.datetime64("NaT")
+        elif isinstance(v, dt.date):
+            out[i] = np.datetime64(v, "D") if not isinstance(v, dt.datetime) else v.date()
+        elif isinstance(v, int | float) and not isinstance(v, bool):
+            out[i] = _EXCEL_EPOCH + np.timedelta64(int(v), "D")
+        elif isinstance(v, str) and v.strip().upper() in EXCEL_ERRORS:
+            raise KpiInputError(f"{name} contains the Excel error {v.strip()} (cell {i + 1})")
+        else:
+            try:
+                out[i] = np.datetime64(pd.Timestamp(str(v)).date(), "D")
+            except ValueError:
+                raise KpiInputError(
+                    f"{name} has {str(v)[:30]!r} in cell {i + 1}; expected a date"
+                ) from None
+    return out
+
+
+def _texts(x) -> np.ndarray:
+    flat = _flatten(x)
+    return np.array(["" if v is None else str(v).strip() for v in flat], dtype=object)
+
+
+def _same_length(**arrays: np.ndarray) -> int:
+    sizes = {k: len(v) for k, v in arrays.items()}
+    if len(set(sizes.values())) > 1:
+        desc = ", ".join(f"{k} has {v}" for k, v in sizes.items())
+        raise KpiInputError(f"ranges differ in size: {desc}", fix="select ranges of the same size")
+    return next(iter(sizes.values()))
+
+
+def _int(x, name: str, default: int) -> int:
+    if x is None or x == "":
+        return default
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise KpiInputError(f"{name} must be a whole number, got {x!r}") from None
+    if v != int(v) or v < 0:
+        raise KpiInputError(f"{name} must be a whole number 0 or more, got {x!r}")
+    return int(v)
+
+
+def _bool(x, default: bool) -> bool:
+    if x is None or x == "":
+        return default
+    if isinstance(x, str):
+        return x.strip().upper() in ("TRUE", "YES", "1", "Y")
+    return bool(x)
+
+
+# --- forecast accuracy ---
+_A = "Actual quantities (or amounts), a row, column or block; blanks are skipped."
+_F = "Forecast (or budget) values, same size and order as actuals."
+
+
+@xw.func
+@xw.arg("actuals", doc=_A, **_R)
+@xw.arg("forecasts", doc=_F, **_R)
+@sop_udf("MAE")
+def SOP_MAE(actuals, forecasts):
+    """Mean absolute error (MAD): average of |forecast - actual|.
+
+    Formula: sum|F - A| / n over pairs where both cells hold a number.
+    """
+    return mae_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
+
+
+@xw.func
+@xw.arg("actuals", doc=_A, **_R)
+@xw.arg("forecasts", doc=_F, **_R)
+@sop_udf("MAPE")
+def SOP_MAPE(actuals, forecasts):
+    """Mean absolute percentage error; zero actuals are skipped (prefer SOP_WMAPE).
+
+    Formula: average of |F - A| / |A| over pairs with A <> 0.
+    """
+    return mape_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
+
+
+@xw.func
+@xw.arg("actuals", doc=_A, **_R)
+@xw.arg("forecasts", doc=_F, **_R)
+@sop_udf("WMAPE")
+def SOP_WMAPE(actuals, forecasts):
+    """Weighted MAPE: total absolute error as a share of total actual volume.
+
+    Formula: sum|F - A| / sum|A|. Undefined (says so) when actuals sum to 0.
+    """
+    return wmape_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
+
+
+@xw.func
+@xw.arg("actuals", doc=_A, **_R)
+@xw.arg("forecasts", doc=_F, **_R)
+@sop_udf("FORECAST_ACCURACY")
+def SOP_FORECAST_ACCURACY(actuals, forecasts):
+    """Forecast accuracy = max(0, 1 - WMAPE), from 0% to 100%.
+
+    Use with a budget range as 'forecasts' for sales budget accuracy.
+    """
+    return accuracy_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
+
+
+@xw.func
+@xw.arg("actuals", doc=_A, **_R)
+@xw.arg("forecasts", doc=_F, **_R)
+@sop_udf("BIAS")
+def SOP_BIAS(actuals, forecasts):
+    """Forecast bias in units: sum(F - A). Positive = over-forecast, negative = under-forecast."""
+    return bias_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
+
+
+@xw.func
+@xw.arg("actuals", doc=_A, **_R)
+@xw.arg("forecasts", doc=_F, **_R)
+@sop_udf("BIAS_PCT")
+def SOP_BIAS_PCT(actuals, forecasts):
+    """Forecast bias %: sum(F - A) / sum(A). Positive = over-forecast.
+
+    Undefined when actuals sum to 0 or below (net returns).
+    """
+    return bias_pct_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
+
+
+@xw.func
+@xw.arg("actuals", doc=_A, **_R)
+@xw.arg("forecasts", doc=_F, **_R)
+@sop_udf("RMSE")
+def SOP_RMSE(actuals, forecasts):
+    """Root mean squared error: sqrt(average of (F - A)^2); punishes big misses."""
+    return rmse_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
+
+
+@xw.func
+@xw.arg("actuals", doc="Actuals of one series, in time order; blanks skipped.", **_R)
+@xw.arg("forecasts", doc="Forecasts of the same periods, same order.", **_R)
+@sop_udf("TRACKING_SIGNAL")
+def SOP_TRACKING_SIGNAL(actuals, forecasts):
+    """Tracking signal: cumulative error / MAD = sum(F - A) / average|F - A|.
+
+    Outside -4..+4 signals a biased forecast. Positive = over-forecasting.
+    """
+    return tracking_signal_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
+
+
+@xw.func
+@xw.arg("actuals", doc="Actuals of the evaluated periods.", **_R)
+@xw.arg("forecasts", doc="Forecasts of the same periods.", **_R)
+@xw.arg("history", doc="Optional: earlier actuals of the series in time order (scale).", **_R)
+@xw.arg("season", doc="Optional: seasonal lag in periods for the naive scale (default 12).")
+@sop_udf("MASE")
+def SOP_MASE(actuals, forecasts, history=None, season=12):
+    """Mean absolute scaled error: MAE / mean|h_t - h_(t-season)| of the history.
+
+    Below 1 = better than the seasonal-naive forecast. Without history the actuals are used.
+    """
+    h = None if history is None else numbers(history, "history")
+    return mase_arrays(
+        numbers(actuals, "actuals"),
+        numbers(forecasts, "forecasts"),
+        h,
+        _int(season, "season", 12),
+    )
+
+
+@xw.func
+@xw.arg("actuals", doc="Actuals in time order.", **_R)
+@xw.arg("forecasts", doc="Forecasts of the same periods.", **_R)
+@xw.arg(
+    "naive", doc="Optional: a benchmark forecast range; default = actual 'season' earlier.", **_R
+)
+@xw.arg("season", doc="Optional: lag of the naive forecast in periods (default 1; 12 = seasonal).")
+@sop_udf("FVA")
+def SOP_FVA(actuals, forecasts, naive=None, season=1):
+    """Forecast value added: WMAPE(naive) - WMAPE(forecast), in percentage points.
+
+    Positive = the forecast beats the naive forecast (actual 'season' periods earlier).
+    """
+    nv = None if naive is None else numbers(naive, "naive")
+    return fva_arrays(
+        numbers(actuals, "actuals"), numbers(forecasts, "forecasts"), nv, _int(season, "season", 1)
+    )
+
+
+# --- inventory ---
+@xw.func
+@xw.arg("cogs", doc="Cost of goods sold per period (one or more periods).", **_R)
+@xw.arg("inventory", doc="Inventory values: opening then each period-end (averaged).", **_R)
+@xw.arg("annualise", doc="Optional TRUE: multiply by 12 / number of monthly COGS values.")
+@sop_udf("INVENTORY_TURNS")
+def SOP_INVENTORY_TURNS(cogs, inventory, annualise=False):
+    """Inventory turns = sum(COGS) / average inventory value (x 12 / months when annualised)."""
+    c = numbers(cogs, "cogs")
+    c = c[~np.isnan(c)]
+    inv = numbers(inventory, "inventory")
+    inv = inv[~np.isnan(inv)]
+    if len(c) == 0:
+        raise KpiUndefined("no COGS values")
+    if len(inv) == 0:
+        raise KpiUndefined("no inventory values")
+    avg = inv.mean()
+    if avg <= 0:
+        raise KpiUndefined("average inventory is 0")
+    factor = 12.0 / len(c) if _bool(annualise, False) else 1.0
+    return float(c.sum() / avg * factor)
+
+
+@xw.func
+@xw.arg("inventory", doc="Closing inventory (value or units); a range uses its last value.", **_R)
+@xw.arg("usage", doc="Usage over the period in the same unit: COGS or demand (summed).", **_R)
+@xw.arg("days", doc="Optional: calendar days the usage covers (default 30).")
+@sop_udf("DAYS_OF_SUPPLY")
+def SOP_DAYS_OF_SUPPLY(inventory, usage, days=30):
+    """Days of supply = closing inventory / (usage / days)."""
+    inv = numbers(inventory, "inventory")
+    inv = inv[~np.isnan(inv)]
+    u = numbers(usage, "usage")
+    u = u[~np.isnan(u)]
+    if len(inv) == 0:
+        raise KpiUndefined("no inventory value")
+    d = float(days) if days not in (None, "") else 30.0
+    if d <= 0:
+        raise KpiInputError("days must be above 0")
+    per_day = u.sum() / d
+    if per_day <= 0:
+        raise KpiUndefined("usage is 0, so stock does not run down")
+    return float(inv[-1] / per_day)
+
+
+# --- customer service, production, vendors (same code as the cycle, via kpi_ops) ---
+def _frame_or_error(**cols) -> pd.DataFrame:
+    _same_length(**cols)
+    return pd.DataFrame(cols)
+
+
+def _value(result: pd.DataFrame, kpi_id: str) -> float:
+    den = float(result[f"{kpi_id}_den"].iloc[0])
+    if not den > 0:
+        raise KpiUndefined("nothing is due in the ranges given")
+    return float(result[kpi_id].iloc[0])
+
+
+@xw.func
+@xw.arg("qty_ordered", doc="Ordered quantity per order line.", **_R)
+@xw.arg("qty_shipped", doc="Shipped quantity per line (blank = nothing shipped).", **_R)
+@xw.arg("mode", doc="Optional: 'line' (default), 'order' or 'unit'.")
+@xw.arg("order_ids", doc="Order number per line (needed for mode 'order').", **_R)
+@xw.arg("due_dates", doc="Optional: due date per line; then a line counts only if shipped by it.")
+@xw.arg("ship_dates", doc="Optional: ship date per line (with due_dates).")
+@xw.arg("days_late", doc="Optional: days after the due date still on time (default from Settings).")
+@sop_udf("FILL_RATE")
+def SOP_FILL_RATE(
+    qty_ordered,
+    qty_shipped,
+    mode="line",
+    order_ids=None,
+    due_dates=None,
+    ship_dates=None,
+    days_late=None,
+):
+    """Fill rate: 'line' = lines shipped complete / lines; 'order' = orders with every line
+    complete / orders; 'unit' = units shipped (capped per line) / units ordered.
+
+    With due and ship dates, a line counts only when shipped complete by due date + days late.
+    """
+    mode = (mode or "line").strip().lower() if isinstance(mode, str) else "line"
+    if mode not in ("line", "order", "unit"):
+        raise KpiInputError(f"mode must be 'line', 'order' or 'unit', got {mode!r}")
+    ordered = numbers(qty_ordered, "qty_ordered")
+    shipped = numbers(qty_shipped, "qty_shipped")
+    n = len(ordered)
+    if due_dates is None and ship_dates is None:
+        due = ship = np.full(n, np.datetime64("2000-01-01", "D"))  # no dates: completeness only
+    elif due_dates is None or ship_dates is None:
+        raise KpiInputError("give both due_dates and ship_dates, or neither")
+    else:
+        due, ship = dates(due_dates, "due_dates"), dates(ship_dates, "ship_dates")
+    if mode == "order" and order_ids is None:
+        raise KpiInputError("mode 'order' needs order_ids (the order number of each line)")
+    ids = _texts(order_ids) if order_ids is not None else np.arange(n).astype(str)
+    lines = _frame_or_error(
+        order=ids,
+        requested_date=due,
+        qty_ordered=ordered,
+        qty_shipped=shipped,
+        ship_date=ship,
+    )
+    settings = _DEFAULTS.model_copy(
+        update={"customer_days_late": _int(days_late, "days_late", _DEFAULTS.customer_days_late)}
+    )
+    from sop_xl.kpi_ops import fill_rates
+
+    res = fill_rates(lines, settings, basis="requested")
+    return _value(res, f"{mode}_fill_rate")
+
+
+@xw.func
+@xw.arg("due_dates", doc="Due (promised or requested) date per order line.")
+@xw.arg("ship_dates", doc="Ship date per line; blank = not shipped (late).")
+@xw.arg("days_early", doc="Optional: days before due still on time (default from Settings).")
+@xw.arg("days_late", doc="Optional: days after due still on time (default from Settings).")
+@sop_udf("OTD")
+def SOP_OTD(due_dates, ship_dates, days_early=None, days_late=None):
+    """On-time delivery = lines shipped within [due - days early, due + days late] / lines."""
+    due, ship = dates(due_dates, "due_dates"), dates(ship_dates, "ship_dates")
+    n = _same_length(due_dates=due, ship_dates=ship)
+    return _delivery(due, ship, np.ones(n), np.ones(n), days_early, days_late, "otd")
+
+
+@xw.func
+@xw.arg("due_dates", doc="Due (promised or requested) date per order line.")
+@xw.arg("ship_dates", doc="Ship date per line; blank = not shipped.")
+@xw.arg("qty_ordered", doc="Ordered quantity per line.", **_R)
+@xw.arg("qty_shipped", doc="Shipped quantity per line.", **_R)
+@xw.arg("days_early", doc="Optional: days before due still on time (default from Settings).")
+@xw.arg("days_late", doc="Optional: days after due still on time (default from Settings).")
+@sop_udf("OTIF")
+def SOP_OTIF(due_dates, ship_dates, qty_ordered, qty_shipped, days_early=None, days_late=None):
+    """On time in full = lines shipped inside the on-time window AND complete / lines."""
+    due, ship = dates(due_dates, "due_dates"), dates(ship_dates, "ship_dates")
+    o, s = numbers(qty_ordered, "qty_ordered"), numbers(qty_shipped, "qty_shipped")
+    return _delivery(due, ship, o, s, days_early, days_late, "otif")
+
+
+def _delivery(due, ship, ordered, shipped, days_early, days_late, kpi_id) -> float:
+    from sop_xl.kpi_ops import delivery
+
+    lines = _frame_or_error(
+        requested_date=due, ship_date=ship, qty_ordered=ordered, qty_shipped=shipped
+    )
+    settings = _DEFAULTS.model_copy(
+        update={
+            "customer_days_early": _int(days_early, "days_early", _DEFAULTS.customer_days_early),
+            "customer_days_late": _int(days_late, "days_late", _DEFAULTS.customer_days_late),
+        }
+    )
+    return _value(delivery(lines, settings, basis="requested"), kpi_id)
+
+
+@xw.func
+@xw.arg("planned_qty", doc="Planned quantity per released production order.", **_R)
+@xw.arg("completed_qty", doc="Finished quantity per order (blank = none).", **_R)
+@xw.arg("due_dates", doc="Due date per order.")
+@xw.arg("completion_dates", doc="Finished date per order (blank = not finished).")
+@xw.arg("days_late", doc="Optional: days after due still on time (default from Settings).")
+@xw.arg("cap", doc="Optional: FALSE lets over-production count above 100% per order.")
+@sop_udf("SCHEDULE_ATTAINMENT")
+def SOP_SCHEDULE_ATTAINMENT(
+    planned_qty, completed_qty, due_dates, completion_dates, days_late=None, cap=True
+):
+    """Schedule attainment = quantity finished by due + days late (capped at planned per
+    order) / planned quantity."""
+    return _production(
+        planned_qty,
+        completed_qty,
+        due_dates,
+        completion_dates,
+        days_late,
+        cap,
+        "schedule_attainment",
+    )
+
+
+@xw.func
+@xw.arg("due_dates", doc="Due date per released production order.")
+@xw.arg("completion_dates", doc="Finished date per order (blank = not finished).")
+@xw.arg("days_late", doc="Optional: days after due still on time (default from Settings).")
+@sop_udf("SCHEDULE_ADHERENCE")
+def SOP_SCHEDULE_ADHERENCE(due_dates, completion_dates, days_late=None):
+    """Schedule adherence = orders finished by due date + days late / orders due."""
+    n = len(_flatten(due_dates))
+    return _production(
+        [1.0] * n, [1.0] * n, due_dates, completion_dates, days_late, True, "schedule_adherence"
+    )
+
+
+def _production(planned, completed, due_dates, completion_dates, days_late, cap, kpi_id):
+    from sop_xl.kpi_ops import schedule_attainment
+
+    p = numbers(planned, "planned_qty")
+    orders = _frame_or_error(
+        status=np.full(len(p), "Released", dtype=object),
+        planned_qty=p,
+        due_date=dates(due_dates, "due_dates"),
+        completed_qty=numbers(completed, "completed_qty"),
+        completion_date=dates(completion_dates, "completion_dates"),
+    )
+    settings = _DEFAULTS.model_copy(
+        update={
+            "production_days_late": _int(days_late, "days_late", _DEFAULTS.production_days_late)
+        }
+    )
+    res = schedule_attainment(orders, settings, cap=_bool(cap, True))
+    return _value(res, kpi_id)
+
+
+@xw.func
+@xw.arg("promised_dates", doc="Promised receipt date per purchase line.")
+@xw.arg("received_dates", doc="Receipt date per line (blank = not received: late).")
+@xw.arg("days_early", doc="Optional: days early still on time (default from Settings).")
+@xw.arg("days_late", doc="Optional: days late still on time (default from Settings).")
+@sop_udf("VENDOR_OTD")
+def SOP_VENDOR_OTD(promised_dates, received_dates, days_early=None, days_late=None):
+    """Vendor on-time delivery = lines received within [promised - early, promised + late] /
+    lines due."""
+    pr, rc = dates(promised_dates, "promised_dates"), dates(received_dates, "received_dates")
+    n = _same_length(promised_dates=pr, received_dates=rc)
+    return _vendor(pr, rc, np.ones(n), np.ones(n), days_early, days_late, "vendor_otd")
+
+
+@xw.func
+@xw.arg("qty_ordered", doc="Ordered quantity per purchase line.", **_R)
+@xw.arg("qty_received", doc="Received quantity per line (blank = none).", **_R)
+@sop_udf("VENDOR_QTY_COMPLETE")
+def SOP_VENDOR_QTY_COMPLETE(qty_ordered, qty_received):
+    """Vendor quantity complete = lines received in full / lines."""
+    o, r = numbers(qty_ordered, "qty_ordered"), numbers(qty_received, "qty_received")
+    n = _same_length(qty_ordered=o, qty_received=r)
+    day = np.full(n, np.datetime64("2000-01-01", "D"))
+    return _vendor(day, day, o, r, None, None, "vendor_qty_complete")
+
+
+def _vendor(promised, received, ordered, got, days_early, days_late, kpi_id):
+    from sop_xl.kpi_ops import vendor_performance
+
+    rec = _frame_or_error(
+        promised_date=promised, received_date=received, qty_ordered=ordered, qty_received=got
+    )
+    settings = _DEFAULTS.model_copy(
+        update={
+            "vendor_days_early": _int(days_early, "days_early", _DEFAULTS.vendor_days_early),
+            "vendor_days_late": _int(days_late, "days_late", _DEFAULTS.vendor_days_late),
+        }
+    )
+    return _value(vendor_performance(rec, settings), kpi_id)
+
+
+# --- finance ---
+@xw.func
+@xw.arg("revenue", doc="Sales amounts (summed).", **_R)
+@xw.arg("cost", doc="Cost of sales amounts (summed).", **_R)
+@sop_udf("GROSS_MARGIN_PCT")
+def SOP_GROSS_MARGIN_PCT(revenue, cost):
+    """Gross margin % = (revenue - cost) / revenue; undefined when revenue <= 0."""
+    r = np.nansum(numbers(revenue, "revenue"))
+    c = np.nansum(numbers(cost, "cost"))
+    if r <= 0:
+        raise KpiUndefined("revenue is 0 or below")
+    return float((r - c) / r)
+
+
+def _account_sign(account_type) -> float:
+    t = str(account_type or "Revenue").strip().lower()
+    if t in ("revenue", "income", "sales", "r"):
+        return 1.0
+    if t in ("cost", "expense", "cogs", "c"):
+        return -1.0
+    raise KpiInputError(
+        f"account_type must be 'Revenue' or 'Cost', got {account_type!r}",
+        fix="use the Account Type of the G/L account",
+    )
+
+
+@xw.func
+@xw.arg("actual", doc="Actual amount(s) (summed).", **_R)
+@xw.arg("budget", doc="Budget amount(s) (summed).", **_R)
+@xw.arg("account_type", doc="'Revenue' (default) or 'Cost'.")
+@sop_udf("VARIANCE")
+def SOP_VARIANCE(actual, budget, account_type="Revenue"):
+    """Budget variance, favourable positive: Revenue = actual - budget; Cost = budget - actual."""
+    a = np.nansum(numbers(actual, "actual"))
+    b = np.nansum(numbers(budget, "budget"))
+    return float(_account_sign(account_type) * (a - b))
+
+
+@xw.func
+@xw.arg("actual", doc="Actual amount(s) (summed).", **_R)
+@xw.arg("budget", doc="Budget amount(s) (summed).", **_R)
+@xw.arg("account_type", doc="'Revenue' (default) or 'Cost'.")
+@sop_udf("VARIANCE_PCT")
+def SOP_VARIANCE_PCT(actual, budget, account_type="Revenue"):
+    """Budget variance % = favourable variance / |budget|; positive = favourable.
+
+    Undefined when the budget is 0.
+    """
+    a = np.nansum(numbers(actual, "actual"))
+    b = np.nansum(numbers(budget, "budget"))
+    sign = _account_sign(account_type)
+    if b == 0:
+        raise KpiUndefined("budget is 0")
+    return float(sign * (a - b) / abs(b))
+
+
+# --- registry and tables ---
+@xw.func
+@xw.arg("kpi_id", doc="KPI id, e.g. 'wmape' (see SOP_KPI_LIST).")
+@xw.arg("field", doc="Optional: name, formula, unit, direction, zero_policy, ... (default: all).")
+@sop_udf("KPI_INFO")
+def SOP_KPI_INFO(kpi_id, field=None):
+    """The definition of a KPI: formula, unit, direction, zero policy and sign, as text."""
+    try:
+        d = kpi(str(kpi_id or ""))
+    except KeyError as e:
+        raise KpiInputError(str(e.args[0])) from None
+    if field in (None, ""):
+        return d.describe()
+    name = str(field).strip().lower()
+    if not hasattr(d, name):
+        raise KpiInputError(f"unknown field {field!r}")
+    value = getattr(d, name)
+    return ", ".join(value) if isinstance(value, tuple) else str(value)
+
+
+@xw.func
+@sop_udf("KPI_LIST")
+def SOP_KPI_LIST():
+    """Every KPI id with its name, unit, direction and formula, as a spilled table."""
+    rows = [["KPI ID", "Name", "Unit", "Better", "Formula", "Function"]]
+    rows += [[d.id, d.name, d.unit, d.direction, d.formula, d.udf] for d in KPIS.values()]
+    return rows
+
+
+_TABLE_HEADER = [
+    "n",
+    "Actual",
+    "Forecast",
+    "MAE",
+    "MAPE",
+    "WMAPE",
+    "Accuracy",
+    "Bias",
+    "Bias %",
+    "RMSE",
+    "Zero actuals skipped",
+]
+
+
+@xw.func
+@xw.arg(
+    "keys", doc="Group key(s) per row: one column (e.g. item) or several (item, region).", ndim=2
+)
+@xw.arg("actuals", doc="Actual per row.", **_R)
+@xw.arg("forecasts", doc="Forecast per row.", **_R)
+@sop_udf("ACCURACY_TABLE")
+def SOP_ACCURACY_TABLE(keys, actuals, forecasts):
+    """Forecast-accuracy KPIs per group as one spilled table with a header and a Total row.
+
+    One formula instead of thousands; undefined cells are blank.
+    """
+    from sop_xl.kpi_forecast import forecast_accuracy
+
+    a, f = numbers(actuals, "actuals"), numbers(forecasts, "forecasts")
+    n = _same_length(actuals=a, forecasts=f)
+    if isinstance(keys, list) and keys and isinstance(keys[0], list):
+        if len(keys) == 1 and len(keys[0]) == n and n > 1:  # one row of keys, across
+            keys = [[v] for v in keys[0]]
+        width = len(keys[0])
+        cols = {f"Key {j + 1}": [r[j] for r in keys] for j in range(width)}
+        if width == 1:
+            cols = {"Key": cols["Key 1"]}
+    else:
+        cols = {"Key": _flatten(keys)}
+    for c, v in cols.items():
+        if len(v) != n:
+            raise KpiInputError(f"keys has {len(v)} rows but actuals has {n}")
+        cols[c] = ["" if x is None else str(x) for x in v]
+    df = pd.DataFrame({**cols, "actual": a, "forecast": f})
+    by = list(cols)
+    groups = forecast_accuracy(df, by=by)
+    total = forecast_accuracy(df)
+    fields = [
+        "n",
+        "sum_actual",
+        "sum_forecast",
+        "mae",
+        "mape",
+        "wmape",
+        "forecast_accuracy",
+        "bias",
+        "bias_pct",
+        "rmse",
+        "zero_actuals_skipped",
+    ]
+    rows = [[*by, *_TABLE_HEADER]]
+    for rec in groups[[*by, *fields]].itertuples(index=False):
+        rows.append([_cell(v) for v in rec])
+    rows.append(["Total"] + [""] * (len(by) - 1) + [_cell(total[c].iloc[0]) for c in fields])
+    return rows
+
+
+def _cell(v):
+    """A value Excel can show: NaN -> blank, numpy scalars -> Python."""
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, float | np.floating):
+        return "" if not math.isfinite(float(v)) else float(v)
+    return v
