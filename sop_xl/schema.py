@@ -579,6 +579,30 @@ VALIDATION_REPORT = Table(
 
 # Later issues add their output tables below, each in its own marked section.
 # --- outputs: kpis (issue 3) ---
+KPIS_TABLE = Table(
+    name="tblKPIs",
+    sheet="KPIs",
+    title="KPIs",
+    group="Outputs",
+    doc="Every KPI per closed month for the company, each region and each item family "
+    "(definitions: docs/kpis.md, =SOP_KPI_INFO(id)).",
+    columns=(
+        col("kpi", "KPI ID", doc="KPI id from the KPI registry."),
+        col("name", "KPI"),
+        col("period", "Period", Dtype.PERIOD),
+        col("scope_type", "Scope Type", choices=("Total", "Region", "Family")),
+        col("scope", "Scope", required=False, doc="Region or family; blank = company total."),
+        col("value_pct", "Value (%)", Dtype.PCT, required=False, doc="Percentage KPIs."),
+        col("value", "Value", Dtype.NUMBER, required=False, doc="Ratios, days, units, money."),
+        col("unit", "Unit", choices=("pct", "ratio", "days", "units", "money", "count")),
+        col("numerator", "Numerator", Dtype.NUMBER, required=False),
+        col("denominator", "Denominator", Dtype.NUMBER, required=False),
+        col("n", "Count", Dtype.INT, doc="Records compared / due."),
+        col("note", "Note", required=False, doc="Why a value is blank; what was skipped."),
+    ),
+    keys=("kpi", "period", "scope_type", "scope"),
+    output=True,
+)
 # --- outputs: variances (issue 4) ---
 _VAR_NOTE = col(
     "note", "Note", required=False, doc="Why a line is special (one side missing, no budget)."
