@@ -108,7 +108,7 @@ def check_references(tables: dict[str, reader.Coerced], book_name: str) -> list[
                         f"'{value}' is not in {BY_ALIAS[alias].title} "
                         f"({(unknown & values.eq(value)).sum()} row(s)).",
                         Location(book_name, table.sheet, table.name, row=row, column=column.header),
-                        f"Add '{value}' to the {BY_ALIAS[alias].sheet} sheet, or correct the value.",
+                        f"Add '{value}' to the {BY_ALIAS[alias].sheet} sheet, or correct it.",
                         "ref.unknown",
                     )
                 )
