@@ -1,0 +1,145 @@
+"""The content hash of a workbook: SHA-256 over its sheet names and cell values, canonically.
+
+What it covers, in this order: for every sheet (workbook order) its name, then every non-empty
+cell as ``row,column`` and a typed value:
+
+- numbers (integers and decimals alike) as the shortest text that round-trips the IEEE double,
+  ``-0.0`` as ``0.0`` (``n:4.0``, ``n:0.1``);
+- booleans ``b:1`` / ``b:0``;
+- dates and times in ISO 8601 (``d:2026-01-31T00:00:00``, ``t:13:30:00``), durations in seconds;
+- text as is (``s:Forecast``); error values as their text (``#DIV/0!``);
+- empty cells (and empty text) are skipped.
+
+What it ignores, on purpose: zip timestamps and compression, XML attribute order and prefixes,
+shared vs inline strings, styles, column widths, protection. So re-saving an unchanged workbook
+(Excel, openpyxl, LibreOffice) gives the same hash, and changing any value gives another.
+
+Values are read with python-calamine (fast, read-only, evaluates nothing). A snapshot's first
+sheet is its Cover, which *contains* the content hash, so it is left out (``skip_first``); the
+cover is checked against the ledger record instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from python_calamine import CalamineWorkbook
+
+from sop_xl.errors import InputFileError, Location
+
+
+@dataclass
+class ContentHash:
+    """The workbook content hash and one hash per sheet (to say *which* sheet changed)."""
+
+    hexdigest: str
+    sheets: dict[str, str] = field(default_factory=dict)
+    cells: int = 0
+
+
+def canonical_value(value: object) -> str | None:
+    """One cell value as typed canonical text; None for an empty cell."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "b:1" if value else "b:0"
+    if isinstance(value, int | float):
+        x = float(value)
+        if x == 0.0:
+            x = 0.0  # -0.0 and 0.0 are the same value in a spreadsheet
+        if math.isnan(x) or math.isinf(x):
+            return f"n:{x}"
+        return f"n:{x!r}"
+    if isinstance(value, dt.datetime):
+        return "d:" + value.replace(tzinfo=None).isoformat()
+    if isinstance(value, dt.date):
+        return "d:" + dt.datetime(value.year, value.month, value.day).isoformat()
+    if isinstance(value, dt.time):
+        return "t:" + value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return f"p:{value.total_seconds()!r}"
+    return "s:" + str(value)
+
+
+def _sheet_lines(rows: Iterable[list[object]]) -> Iterable[str]:
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row, start=1):
+            if value is None or value == "":
+                continue
+            yield f"{r},{c}={canonical_value(value)}"
+
+
+def _escape(text: str) -> str:
+    # a cell text may contain newlines; keep one record per line
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def values_hash(sheets: Iterable[tuple[str, Iterable[list[object]]]]) -> ContentHash:
+    """Content hash of ``(sheet name, rows of values)`` pairs; rows start at A1."""
+    total = hashlib.sha256()
+    per_sheet: dict[str, str] = {}
+    n = 0
+    for name, rows in sheets:
+        sheet = hashlib.sha256()
+        head = f"sheet={_escape(name)}\n".encode()
+        total.update(head)
+        sheet.update(head)
+        chunk: list[str] = []
+        for line in _sheet_lines(rows):
+            chunk.append(_escape(line))
+            if len(chunk) >= 10_000:
+                data = ("\n".join(chunk) + "\n").encode("utf-8")
+                total.update(data)
+                sheet.update(data)
+                n += len(chunk)
+                chunk = []
+        if chunk:
+            data = ("\n".join(chunk) + "\n").encode("utf-8")
+            total.update(data)
+            sheet.update(data)
+            n += len(chunk)
+        per_sheet[name] = sheet.hexdigest()
+    return ContentHash(total.hexdigest(), per_sheet, n)
+
+
+def workbook_values(
+    source: Path | bytes, *, skip_first: bool = False
+) -> Iterable[tuple[str, list[list[object]]]]:
+    """``(sheet name, rows from A1)`` for every sheet, read with python-calamine."""
+    if isinstance(source, bytes | bytearray):
+        book = CalamineWorkbook.from_filelike(io.BytesIO(source))
+    else:
+        book = CalamineWorkbook.from_path(str(source))
+    names = list(book.sheet_names)
+    if skip_first:
+        names = names[1:]
+    for name in names:
+        yield name, book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+
+
+def content_hash(source: Path | bytes, *, skip_first: bool = False) -> ContentHash:
+    """The content hash of a workbook file (or its bytes). See the module docstring."""
+    try:
+        return values_hash(workbook_values(source, skip_first=skip_first))
+    except (ValueError, OSError, RuntimeError) as exc:  # calamine raises CalamineError(Exception)
+        name = source.name if isinstance(source, Path) else "(in memory)"
+        raise InputFileError(
+            f"cannot read the cell values ({exc}).",
+            where=Location(file=name),
+            fix="Check that the file is an intact .xlsx workbook.",
+        ) from exc
+    except Exception as exc:  # python_calamine.CalamineError and friends
+        if type(exc).__module__.startswith("python_calamine"):
+            name = source.name if isinstance(source, Path) else "(in memory)"
+            raise InputFileError(
+                f"cannot read the cell values ({exc}).",
+                where=Location(file=name),
+                fix="Check that the file is an intact .xlsx workbook.",
+            ) from exc
+        raise
