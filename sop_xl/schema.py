@@ -921,6 +921,144 @@ CONSOLIDATION = Table(
     keys=("run", "region"),
     output=True,
 )
+#: Layout version of the regional submission workbook (stamped in it; bump on layout changes).
+SUBMISSION_TEMPLATE_VERSION = "1"
+
+REGIONAL_SUBMISSION = Table(
+    name="tblRegionalForecast",
+    sheet="Forecast",
+    title="Regional Forecast Submission",
+    group="Demand",
+    doc="The grid a region fills in its submission workbook: item x location rows, horizon "
+    "months across (units). Only the yellow quantity cells are editable.",
+    columns=(
+        ITEM,
+        LOCATION,
+        col("description", "Description", required=False, doc="Item description (context)."),
+    ),
+    keys=("item", "location"),
+    layout="wide",
+    value=col("quantity", "Quantity", Dtype.QTY, required=False, min_value=0.0),
+)
+REGIONAL_HISTORY = Table(
+    name="tblRegionalHistory",
+    sheet="History",
+    title="Sales History (last 12 months)",
+    group="Demand",
+    doc="Posted sales quantity of the region's item x location over the 12 closed months before "
+    "the cycle, for context (protected).",
+    columns=(ITEM, LOCATION),
+    keys=("item", "location"),
+    layout="wide",
+    value=col("quantity", "Quantity", Dtype.QTY, required=False),
+)
+SUBMISSION_STAMP = Table(
+    name="tblStamp",
+    sheet="Stamp",
+    title="Submission Stamp",
+    group="Settings",
+    doc="Who and what this submission is: region, cycle, template and submission version, "
+    "submitter and time. Region, cycle and template version are protected; the submitter "
+    "fills Submitted By, Submission Version and Submitted At.",
+    columns=(
+        col("field", "Field", doc="Stamp field (do not edit)."),
+        col("value", "Value", required=False),
+    ),
+    keys=("field",),
+)
+_SUBMISSION_STATUS = (
+    "accepted",
+    "rejected",
+    "superseded",
+    "duplicate",
+    "late (ignored)",
+    "unreadable",
+    "missing",
+)
+SUBMISSIONS = Table(
+    name="tblSubmissions",
+    sheet="Submissions",
+    title="Regional Submissions",
+    group="Outputs",
+    doc="One row per submission considered by the last consolidation (and per region that did "
+    "not submit): who, when, which file (SHA-256), rows, completeness and what happened to it.",
+    columns=(
+        col("region", "Region", required=False),
+        col("status", "Status", choices=_SUBMISSION_STATUS),
+        col("reason", "Reason", required=False, doc="Why this status, in one sentence."),
+        col("file", "File", required=False),
+        col("submitted_by", "Submitted By", required=False),
+        col("version", "Version", Dtype.INT, required=False, doc="Submission version stamp."),
+        col("received_at", "Received At", Dtype.DATETIME, required=False),
+        col(
+            "received_from",
+            "Received At Source",
+            required=False,
+            doc="stamp (Submitted At in the file) or file time (modification time).",
+        ),
+        col("late", "Late", required=False, doc="yes when received after the cutoff."),
+        col("sha256", "File SHA-256", required=False),
+        col("rows", "Rows", Dtype.INT, required=False, doc="Item x location rows submitted."),
+        col(
+            "completeness",
+            "Completeness",
+            Dtype.PCT,
+            required=False,
+            doc="Filled item x location x month cells / expected cells of the region.",
+        ),
+        col("errors", "Errors", Dtype.INT, required=False),
+        col("warnings", "Warnings", Dtype.INT, required=False),
+        col("total_qty", "Submitted Qty", Dtype.QTY, required=False, doc="Sum over the horizon."),
+        col(
+            "consensus_qty",
+            "Previous Consensus Qty",
+            Dtype.QTY,
+            required=False,
+            doc="The region's previous consensus over the horizon.",
+        ),
+        col(
+            "change_pct",
+            "Change vs Consensus",
+            Dtype.PCT,
+            required=False,
+            doc="Submitted / previous consensus - 1; blank when there was none.",
+        ),
+    ),
+    output=True,
+)
+CONSOLIDATION = Table(
+    name="tblConsolidation",
+    sheet="Consolidation",
+    title="Consolidation Audit Trail",
+    group="Outputs",
+    doc="Append-only audit trail: one row per region per consolidation run, with when, by whom, "
+    "the submission used (file and SHA-256), the region's totals before and after and the "
+    "number of changed item x location x month cells.",
+    columns=(
+        col("run", "Run", Dtype.INT, doc="Consolidation run number (1, 2, ...)."),
+        col("run_at", "Run At", Dtype.DATETIME),
+        col("run_by", "Run By", required=False),
+        col("cycle", "Cycle", Dtype.PERIOD),
+        col("region", "Region"),
+        col("status", "Status", choices=_SUBMISSION_STATUS),
+        col("file", "File", required=False),
+        col("sha256", "File SHA-256", required=False),
+        col("version", "Version", Dtype.INT, required=False),
+        col("submitted_by", "Submitted By", required=False),
+        col("received_at", "Received At", Dtype.DATETIME, required=False),
+        col("total_before", "Total Before", Dtype.QTY, doc="Region's forecast, all periods."),
+        col("total_after", "Total After", Dtype.QTY),
+        col(
+            "changed_rows",
+            "Changed Rows",
+            Dtype.INT,
+            doc="Item x location x month cells whose quantity changed (added, removed or new value).",
+        ),
+        col("note", "Note", required=False),
+    ),
+    keys=("run", "region"),
+    output=True,
+)
 # --- outputs: scorecard (issue 6) ---
 
 #: Every table declared above with ``output=True``, in declaration order.
