@@ -269,6 +269,7 @@ def test_committed_workbook_matches_its_sources() -> None:
         sources = build.vba_sources(addin=False)
     ours = olevba_modules(COMMITTED)
     for name, code in sources.modules.items():
+        assert name in ours, f"module {name} is missing: rebuild (scripts/build_workbook.py)"
         assert normal(ours[name]) == normal(code), f"module {name} differs: rebuild the workbook"
     assert normal(ours["ThisWorkbook"]) == normal(sources.this_workbook)
     committed = openpyxl.load_workbook(COMMITTED, keep_vba=True)

@@ -579,3 +579,32 @@ def test_progress_text() -> None:
     XlBook(book).progress("Reading Items", 0.25)
     XlBook(book).progress("Writing")
     assert book.app.statuses == ["S&OP: Reading Items (25%)", "S&OP: Writing"]
+
+
+# --- the user's settings file ---------------------------------------------------------------
+def test_user_config_is_written_where_the_vba_looks(tmp_path: Path) -> None:
+    from sop_xl.excel import config
+
+    win = config.write_user_config(
+        r"C:\Users\m\sop\Scripts\python.exe", platform="win32", home=tmp_path
+    )
+    assert win == tmp_path / ".sop_xl" / "sop_xl.conf"
+    # Another setting survives, the interpreter is replaced, xlwings' "KEY","value" format.
+    config.write_user_config(
+        r"D:\py\python.exe", platform="win32", home=tmp_path, extra={"SHOW CONSOLE": "False"}
+    )
+    assert win.read_text(encoding="cp1252").splitlines() == [
+        r'"INTERPRETER_WIN","D:\py\python.exe"',
+        '"SHOW CONSOLE","False"',
+    ]
+    mac = config.write_user_config("/opt/py/bin/python3", platform="darwin", home=tmp_path)
+    assert mac == tmp_path / "Library/Containers/com.microsoft.Excel/Data/sop_xl.conf"
+    assert config.read_user_config(mac) == {"INTERPRETER_MAC": "/opt/py/bin/python3"}
+    with pytest.raises(ValueError, match="quotes"):
+        config.write_user_config('C:\\"evil', platform="win32", home=tmp_path)
+
+
+def test_config_file_name_matches_the_vba_project_name() -> None:
+    from sop_xl.excel import build, config
+
+    assert f"{build.PROJECT_NAME}.conf" == config.CONFIG_NAME
