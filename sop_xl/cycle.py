@@ -166,3 +166,202 @@ def read_coerced(book: Book, table: Table) -> reader.Coerced:
     if read_raw is not None:
         return reader.coerce(table, read_raw(table))
     return reader.Coerced(book.read_table(table))
+
+
+# --- the other steps: thin, so the ribbon and the CLI share them ---------------------------------
+def regional_template(book: Book, region: str, out: Path) -> StepResult:
+    """Write one region's forecast submission workbook (never overwrites an existing file)."""
+    from sop_xl.regional import write_regional_template
+
+    if out.exists():
+        raise SopError(
+            f"{out} already exists; a planner may be filling it in, so it was not overwritten.",
+            fix="Move or rename it, or choose another --out file.",
+        )
+    path = write_regional_template(book, region, out, submitted_by="")
+    return StepResult("regional_template", f"Regional template for {region}: {path}", True)
+
+
+def consolidate(
+    book: Book,
+    folder: Path | None = None,
+    *,
+    dry_run: bool = False,
+    report_path: Path | None = None,
+) -> StepResult:
+    """Validate regional submissions and write the consensus Forecast (all or nothing)."""
+    from sop_xl.consolidate import consolidate as run
+
+    r = run(book, folder, dry_run=dry_run, received_by=user(), report_path=report_path)
+    return StepResult("consolidate", r.summary, r.ok, r.outputs, r)
+
+
+def variances(book: Book) -> StepResult:
+    """Sales budget vs financial budget; actual vs budget vs forecast; price/volume/mix."""
+    from sop_xl.variance import run_variances
+
+    r = run_variances(book)
+    return StepResult("variances", r.summary, True, r.outputs, r)
+
+
+def kpis(book: Book) -> StepResult:
+    """Every KPI by month, for the company, by region and by family."""
+    from sop_xl.kpi import run_kpis
+
+    r = run_kpis(book)
+    return StepResult("kpis", r.summary, True, r.outputs, r)
+
+
+def scorecard(book: Book) -> StepResult:
+    """The balanced scorecard, its trends, detail and definitions."""
+    from sop_xl.scorecard import run_scorecard
+
+    r = run_scorecard(book)
+    return StepResult("scorecard", r.summary, getattr(r, "ok", True), r.outputs, r)
+
+
+def freeze(
+    master: Path,
+    *,
+    snapshots: Path | None = None,
+    approved_by: str | None = None,
+    password: str | None = None,
+    progress: Callable[[str, float | None], None] | None = None,
+) -> StepResult:
+    """Write the next locked, versioned plan snapshot and its ledger record."""
+    from sop_xl.snapshot import freeze as run
+
+    r = run(
+        Path(master),
+        snapshots,
+        approved_by=approved_by or user(),
+        created_by=user(),
+        password=password,
+        progress=progress,
+    )
+    return StepResult("freeze", r.summary(), True, [], r)
+
+
+def verify(path: Path) -> StepResult:
+    """Recompute content hashes and the ledger's hash chain."""
+    from sop_xl.verify import verify as run
+
+    r = run(Path(path))
+    return StepResult("verify", r.text(), r.ok, [], r)
+
+
+def diff(a: Path, b: Path, out: Path) -> StepResult:
+    """The 'what changed since the last plan' workbook."""
+    from sop_xl.diff import diff as run
+
+    r = run(Path(a), Path(b), Path(out))
+    text = r.summary() if callable(getattr(r, "summary", None)) else getattr(r, "summary", "")
+    return StepResult("diff", f"{text}\nChange report: {out}".strip(), True, [], r)
+
+
+def build_workbook(out_dir: Path) -> StepResult:
+    """Build the standard workbook (.xlsx, and the macro-enabled .xlsm) from the schema."""
+    from sop_xl.template import build_standard_workbook
+
+    path = build_standard_workbook(out_dir)
+    built = sorted(p.name for p in out_dir.glob("SOP_Planning.xls*"))
+    return StepResult("build_workbook", f"Built {', '.join(built)} in {out_dir} ({path.name}).")
+
+
+Progress = Callable[[str, float | None], None]
+
+
+def run_cycle(
+    master: Path,
+    *,
+    folder: Path | None = None,
+    approved_by: str | None = None,
+    progress: Progress | None = None,
+) -> StepResult:
+    """validate -> consolidate -> variances -> KPIs -> scorecard (-> freeze when approved).
+
+    Stops at the first step that finds errors in the inputs; nothing later runs on bad data.
+    """
+    from sop_xl.workbook import FileBook, quiet
+
+    say = progress or quiet
+    book = FileBook(master, progress=say)
+    lines: list[str] = []
+    steps: list[tuple[str, Callable[[], StepResult]]] = [
+        ("Validate inputs", lambda: validate(book)),
+    ]
+    if folder is not None:
+        steps.append(("Consolidate regional forecasts", lambda: consolidate(book, folder)))
+    steps += [
+        ("Variances", lambda: variances(book)),
+        ("KPIs", lambda: kpis(book)),
+        ("Scorecard", lambda: scorecard(book)),
+    ]
+    if approved_by:
+        steps.append(("Freeze plan", lambda: freeze(master, approved_by=approved_by, progress=say)))
+    results = []
+    for i, (title, run) in enumerate(steps, 1):
+        say(f"Step {i}/{len(steps)}: {title}", None)
+        result = run()
+        results.append(result)
+        lines.append(f"{i}. {title}: {result.summary}")
+        if not result.ok and result.step == "validate":
+            lines.append("Stopped: fix the inputs listed on the Validation sheet, then run again.")
+            return StepResult("cycle", "\n".join(lines), False, [], results)
+    ok = all(r.ok for r in results)
+    return StepResult("cycle", "\n".join(lines), ok, [], results)
+
+
+def demo(out_dir: Path, *, progress: Progress | None = None) -> StepResult:
+    """Build the demo company in ``out_dir`` and run the whole cycle on it, freeze included.
+
+    Leaves ``SOP_Planning.xlsm`` (the master), ``submissions/`` (regional files, one with the
+    mistakes real submitters make) and ``snapshots/SOP_Plan_<cycle>_v01.xlsx`` (the frozen plan).
+    """
+    from sop_xl.consolidate import write_demo_submissions
+    from sop_xl.demo_data import make_demo
+    from sop_xl.schema import SETTINGS
+    from sop_xl.template import build_standard_workbook
+    from sop_xl.workbook import FileBook, quiet
+
+    say = progress or quiet
+    out_dir = Path(out_dir)
+    master = out_dir / "SOP_Planning.xlsm"
+    if master.exists() or (out_dir / "snapshots").exists():
+        raise SopError(
+            f"{out_dir} already holds a demo; it was left as it is.",
+            fix=f"Delete the folder {out_dir} or give another folder: sop-xl demo OTHER_DIR.",
+        )
+    say("Building the standard workbook", None)
+    build_dir = out_dir / ".build"
+    build_standard_workbook(build_dir)
+    built = build_dir / "SOP_Planning.xlsm"
+    if not built.exists():
+        built = build_dir / "SOP_Planning.xlsx"
+        master = out_dir / built.name
+    built.replace(master)
+    for leftover in build_dir.iterdir():
+        leftover.unlink()
+    build_dir.rmdir()
+
+    say("Generating the demo company", None)
+    data = make_demo()
+    book = FileBook(master, progress=say)
+    book.write(
+        [SheetOutput(SETTINGS, data.settings_frame())]
+        + [SheetOutput(table, df) for table, df in data.frames()]
+    )
+    say("Writing the regional forecast submissions", None)
+    regions = sorted(data.regional_submissions)
+    bad = data.facts.get("bad_region", regions[-1])
+    folder = out_dir / "submissions"
+    folder.mkdir(exist_ok=True)
+    write_demo_submissions(book, folder, data.regional_submissions, bad_region=str(bad))
+    result = run_cycle(master, folder=folder, approved_by="Demo CEO", progress=say)
+    snaps = sorted((out_dir / "snapshots").glob("SOP_Plan_*.xlsx"))
+    where = [
+        f"Master workbook:  {master}",
+        f"Regional files:   {folder}",
+        f"Frozen plan:      {snaps[-1] if snaps else '(not frozen: see above)'}",
+    ]
+    return StepResult("demo", result.summary + "\n\n" + "\n".join(where), result.ok, [], result)

@@ -127,6 +127,10 @@ def terminal_progress(message: str, fraction: float | None = None) -> None:
     if fraction is None:
         print(f"  {message}", file=sys.stderr)
         return
+    if not sys.stderr.isatty():  # logs and CI: no carriage-return animation
+        if fraction >= 1:
+            print(f"  done: {message}", file=sys.stderr)
+        return
     width = 24
     filled = round(max(0.0, min(1.0, fraction)) * width)
     bar = "#" * filled + "-" * (width - filled)
