@@ -439,23 +439,48 @@ def _to_serial(s: pd.Series, what: str) -> np.ndarray:
     return np.asarray(delta.to_numpy(dtype="float64", na_value=np.nan), dtype=float)
 
 
+_ILLEGAL_RE = re.compile(_ILLEGAL_XML)
+_ILLEGAL_NO_NUL_RE = re.compile(_ILLEGAL_XML.replace("\\x00", "\\x01"))
+_XESC_RE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def _escape_texts(values: list[str]) -> list[str]:
+    """XML-escape many texts at once: join on NUL (illegal in XML, so never in the output), run
+    each replacement once over the big string in C, split back. Also strips characters illegal
+    in XML 1.0, keeps carriage returns (``&#13;``) and protects literal ``_xHHHH_`` sequences,
+    which Excel would otherwise decode as escaped characters."""
+    if not values:
+        return []
+    big = "\x00".join(values)
+    if big.count("\x00") != len(values) - 1:  # a value holds NUL itself: strip it first
+        values = [v.replace("\x00", "") for v in values]
+        big = "\x00".join(values)
+    big = _ILLEGAL_NO_NUL_RE.sub("", big)
+    big = big.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    big = big.replace("\r", "&#13;")
+    if "_x" in big:
+        big = _XESC_RE.sub("_x005F_", big)
+    return big.split("\x00")
+
+
 def text_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(mask of non-empty cells, XML-escaped text strings for them)."""
+    """(mask of non-empty cells, ``<is>`` XML for them)."""
     arr = s.to_numpy(dtype=object)
     mask = ~pd.isna(arr)
-    t = pd.Series(arr[mask], dtype=object).astype(str)
-    t = t.str.replace(_ILLEGAL_XML, "", regex=True)
-    keep = (t != "").to_numpy()
-    idx = np.flatnonzero(mask)
-    mask[idx[~keep]] = False
-    t = t[keep]
-    too_long = t.str.len() > MAX_TEXT
-    if too_long.any():
+    raw = [v if isinstance(v, str) else str(v) for v in arr[mask].tolist()]
+    esc = _escape_texts(raw)
+    keep = np.fromiter((bool(e) for e in esc), dtype=bool, count=len(esc))
+    if not keep.all():  # empty after stripping: no cell
+        idx = np.flatnonzero(mask)
+        mask[idx[~keep]] = False
+        raw = [r for r, k in zip(raw, keep, strict=True) if k]
+        esc = [e for e, k in zip(esc, keep, strict=True) if k]
+    if any(len(r) > MAX_TEXT for r in raw):
         raise ValueError(f"text longer than {MAX_TEXT} characters (Excel's cell limit)")
-    esc = t.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False)
-    esc = esc.str.replace(">", "&gt;", regex=False)
-    space = t.str.match(r"^\s|.*\s$", na=False).to_numpy()
-    vals = esc.to_numpy(dtype=object)
+    space = np.fromiter(
+        (r[:1].isspace() or r[-1:].isspace() for r in raw), dtype=bool, count=len(raw)
+    )
+    vals = np.array(esc, dtype=object)
     vals = np.where(
         space,
         '<is><t xml:space="preserve">' + vals + "</t></is>",
@@ -493,9 +518,10 @@ def column_cells(
 
 
 def _text_cell(ref: str, text: str, style: int) -> str:
-    text = re.sub(_ILLEGAL_XML, "", text)
-    sp = ' xml:space="preserve"' if text != text.strip() else ""
-    return f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{sp}>{escape(text)}</t></is></c>'
+    sp = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+    return (
+        f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{sp}>{_escape_texts([text])[0]}</t></is></c>'
+    )
 
 
 def body_rows(lay: Layout, styles: list[int], wb: str) -> np.ndarray:

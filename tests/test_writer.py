@@ -488,8 +488,9 @@ RT = Table(
     ),
     output=True,
 )
-_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=30
+_text = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30),
+    st.sampled_from(["_x0041_", "a\r\nb", " =SUM(A1:A2)", "@cmd", "_x005F_x0041_", "\t tab"]),
 )
 _rows = st.lists(
     st.tuples(
