@@ -568,10 +568,28 @@ def test_xlbook_write_pivots_formats_and_keeps_formula_text(tmp_path: Path) -> N
 
 
 def test_to_grid_of_long_table_keeps_declared_order() -> None:
-    df = pd.DataFrame({"message": ["m"], "severity": ["info"], "extra": [1]})
-    grid = to_grid(SheetOutput(schema.VALIDATION_REPORT, df))
+    names = schema.VALIDATION_REPORT.names
+    df = pd.DataFrame({n: [None] for n in reversed(names)}).assign(
+        message=["=1+1 looks like a formula"], severity=["info"]
+    )
+    columns, grid = to_grid(SheetOutput(schema.VALIDATION_REPORT, df))
+    assert [c.name for c in columns] == names
     assert grid[0] == schema.VALIDATION_REPORT.headers
-    assert grid[1] == ["info", None, None, None, None, "m", None]
+    assert grid[1] == ["info", None, None, None, None, "'=1+1 looks like a formula", None]
+
+
+def test_existing_table_is_rewritten_where_it_is(tmp_path: Path) -> None:
+    book = FakeBook(TEMPLATE)
+    ws = book.wb.create_sheet("Validation")
+    ws.add_table(XlTable(displayName="tblValidation", ref="B2:H9"))
+    for r in range(2, 10):
+        ws.cell(r, 2).value = f"old {r}"
+    df = pd.DataFrame({n: ["x"] for n in schema.VALIDATION_REPORT.names})
+    out = SheetOutput(schema.VALIDATION_REPORT, df, title=["A long title", "line 2", "line 3"])
+    XlBook(book).write([out])
+    assert ws.tables["tblValidation"].ref == "B2:H3"
+    assert ws["B2"].value == "Severity" and ws["B3"].value == "x" and ws["B4"].value is None
+    assert ws["B1"].value is None  # three title lines do not fit above row 2: not written
 
 
 def test_progress_text() -> None:

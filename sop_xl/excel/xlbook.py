@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from sop_xl.schema import SETTINGS, Settings, Table
+from sop_xl.schema import SETTINGS, Column, Settings, Table
 from sop_xl.sheets import SheetOutput
 
 _FORMULA_START = ("=", "+", "-", "@")
@@ -88,43 +88,43 @@ class XlBook:
     # -- writing ----------------------------------------------------------------------------
     def write(self, outputs: Sequence[SheetOutput]) -> None:
         """Write every output sheet: grids first (may raise), then cells, screen frozen."""
-        grids = [(out, to_grid(out)) for out in outputs]
+        grids = [(out, *to_grid(out)) for out in outputs]
         app = self.xl.app
         updating = app.screen_updating
         app.screen_updating = False
         try:
-            for out, grid in grids:
-                self._write_one(out, grid)
+            for out, columns, grid in grids:
+                self._write_one(out, columns, grid)
         finally:
             app.screen_updating = updating
 
-    def _write_one(self, out: SheetOutput, grid: list[list[Any]]) -> None:
+    def _write_one(self, out: SheetOutput, columns: list[Column], grid: list[list[Any]]) -> None:
         sheet = self._sheet(out.sheet)
         if sheet is None:
             sheet = self.xl.sheets.add(out.sheet, after=self.xl.sheets[len(self.xl.sheets) - 1])
-        top, width, n = out.header_row, len(grid[0]), len(grid) - 1
-        if out.title and top > 1:
-            sheet.range((1, 1), (top - 1, 1)).clear_contents()
-            for i, line in enumerate(out.title, start=1):
-                sheet.range((i, 1)).value = _as_text(line)
-            sheet.range((1, 1)).font.bold = True
         table = self._table(sheet, out.table.name)
+        # An existing table stays where the user has it (Excel cannot move a table's header).
+        top, left = (table.range.row, table.range.column) if table else (out.header_row, 1)
+        width, n = len(grid[0]), len(grid) - 1
+        if out.title and len(out.title) < top:
+            sheet.range((1, left), (top - 1, left)).clear_contents()
+            for i, line in enumerate(out.title, start=1):
+                sheet.range((i, left)).value = _as_text(line)
+            sheet.range((1, left)).font.bold = True
         if table is not None:
             table.range.clear_contents()
-        sheet.range((top, 1)).value = grid
+        sheet.range((top, left)).value = grid
         body_rows = max(n, 1)  # a table keeps at least one (blank) body row
-        span = sheet.range((top, 1), (top + body_rows, width))
+        span = sheet.range((top, left), (top + body_rows, left + width - 1))
         if table is None:
             sheet.tables.add(source=span, name=out.table.name)
         else:
             table.resize(span)
-        if n:
-            for j, fmt in enumerate(_formats(out.table, grid[0]), start=1):
-                sheet.range((top + 1, j), (top + n, j)).number_format = fmt
-        for j, header in enumerate(grid[0], start=1):
-            name = _name_of(out.table, header)
-            if name in out.column_widths:
-                sheet.range((top, j)).column_width = out.column_widths[name]
+        for j, column in enumerate(columns, start=left):
+            if n:
+                sheet.range((top + 1, j), (top + n, j)).number_format = column.number_format
+            if column.name in out.column_widths:
+                sheet.range((top, j)).column_width = out.column_widths[column.name]
 
     # -- talking to the user ----------------------------------------------------------------
     def progress(self, message: str, fraction: float | None = None) -> None:
@@ -142,49 +142,25 @@ class XlBook:
 
 
 # --- grids (pure pandas, no Excel) ----------------------------------------------------------------
-def to_grid(out: SheetOutput) -> list[list[Any]]:
-    """Header + rows as Excel shows them: wide tables pivoted (periods across), text that looks
-    like a formula kept as text, blanks as None. Uses ``sop_xl.writer.to_grid`` when it exists,
-    so the file writer and Excel lay tables out the same way."""
-    try:
-        from sop_xl.writer import to_grid as shared  # type: ignore[attr-defined]
-    except ImportError:
-        shared = None
-    if shared is not None:
-        header, rows = _split(shared(out.table, out.df))
-    else:
-        header, rows = _grid(out.table, out.df)
-    return [header, *rows]
+def to_grid(out: SheetOutput) -> tuple[list[Column], list[list[Any]]]:
+    """The sheet's columns and its header + rows as Excel shows them.
 
+    The layout is the file writer's (:func:`sop_xl.writer.display_frame`: wide tables pivoted,
+    periods across, same row order), so Excel and the file get the same table. Blanks become
+    None and text that Excel would parse as a formula (``=HYPERLINK(...)``) is kept as text
+    with a leading apostrophe.
+    """
+    from sop_xl.writer import display_frame
 
-def _split(grid: Any) -> tuple[list[Any], list[list[Any]]]:
-    if isinstance(grid, tuple):
-        return list(grid[0]), [list(r) for r in grid[1]]
-    grid = list(grid)
-    return list(grid[0]), [list(r) for r in grid[1:]]
-
-
-def _grid(table: Table, df: pd.DataFrame) -> tuple[list[Any], list[list[Any]]]:
-    if table.layout == "wide":
-        assert table.value is not None
-        ids = [c.name for c in table.columns]
-        key = df.groupby(ids, dropna=False, sort=False).ngroup()
-        keyed = df.assign(_k=key.to_numpy())
-        periods = sorted(str(p) for p in keyed["period"].dropna().unique())
-        wide = keyed.pivot(index="_k", columns="period", values=table.value.name)
-        rows = keyed.drop_duplicates("_k").set_index("_k")[ids]
-        frame = rows.join(wide.reindex(columns=periods)).sort_index()
-        header = [*table.headers, *periods]
-    else:
-        frame = df.reindex(columns=[c.name for c in table.columns])
-        header = list(table.headers)
+    columns, frame = display_frame(out)
     frame = frame.copy()
     for c in frame.columns:
         s = frame[c]
         if s.dtype == object or pd.api.types.is_string_dtype(s):
             looks_like_formula = s.astype("str").str.startswith(_FORMULA_START) & s.notna()
             frame[c] = s.astype(object).mask(looks_like_formula, "'" + s.astype("str"))
-    return header, frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
+    values = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
+    return columns, [[c.header for c in columns], *values]
 
 
 def _as_text(value: Any) -> Any:
@@ -192,17 +168,3 @@ def _as_text(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
-
-
-def _name_of(table: Table, header: Any) -> str | None:
-    for c in table.long_columns:
-        if c.header == header:
-            return c.name
-    return None
-
-
-def _formats(table: Table, header: list[Any]) -> list[str]:
-    """Number format of each grid column: declared columns by header, periods by the value."""
-    by_header = {c.header: c.number_format for c in table.columns}
-    value_fmt = table.value.number_format if table.value is not None else "General"
-    return [by_header.get(h, value_fmt) for h in header]
