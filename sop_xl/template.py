@@ -246,21 +246,30 @@ def _trim(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _rules_text(column: Column) -> str:
-    """Plain-language rules of a column (used in input messages and docs)."""
-    parts: list[str] = ["Required." if column.required else "Optional."]
-    kind = {
-        Dtype.TEXT: "Text.",
-        Dtype.INT: "Whole number.",
-        Dtype.QTY: "Quantity in units.",
-        Dtype.MONEY: "Amount.",
-        Dtype.NUMBER: "Number.",
-        Dtype.PCT: "Percentage (0.95 = 95%).",
-        Dtype.DATE: "Date.",
-        Dtype.DATETIME: "Date and time.",
-        Dtype.PERIOD: "Month as YYYY-MM text, e.g. 2026-11.",
-    }[column.dtype]
-    parts.append(kind)
+def rules_text(column: Column, *, with_kind: bool = True) -> str:
+    """Plain-language rules of a column (input messages, docs).
+
+    ``with_kind=False`` leaves out "Required."/"Optional." and the type sentence (the docs show
+    them in their own columns).
+    """
+    parts: list[str] = []
+    if with_kind:
+        parts.append("Required." if column.required else "Optional.")
+        parts.append(
+            {
+                Dtype.TEXT: "Text.",
+                Dtype.INT: "Whole number.",
+                Dtype.QTY: "Quantity in units.",
+                Dtype.MONEY: "Amount.",
+                Dtype.NUMBER: "Number.",
+                Dtype.PCT: "Percentage (0.95 = 95%).",
+                Dtype.DATE: "Date.",
+                Dtype.DATETIME: "Date and time.",
+                Dtype.PERIOD: "Month as YYYY-MM text, e.g. 2026-11.",
+            }[column.dtype]
+        )
+    elif column.dtype == Dtype.PERIOD:
+        parts.append("YYYY-MM text.")
     if column.min_value is not None:
         parts.append(f"Not below {column.min_value:g}.")
     if column.choices:
@@ -275,7 +284,7 @@ def _rules_text(column: Column) -> str:
 def _dv_for(column: Column, first_cell: str) -> DataValidation | None:
     """The data validation rule of a column (None for free text)."""
     title = _trim(column.header, 32)
-    prompt = _trim(" ".join(p for p in (column.doc, _rules_text(column)) if p), 255)
+    prompt = _trim(" ".join(p for p in (column.doc, rules_text(column)) if p), 255)
     if column.choices:
         choices = ",".join(column.choices)
         if any("," in c for c in column.choices) or len(choices) > 250:

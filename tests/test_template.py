@@ -248,3 +248,27 @@ def test_libreoffice_opens_it_and_the_lists_grow_with_master_data(soffice, built
     for table in schema.INPUT_TABLES:
         assert table.name in back[table.sheet].tables
         assert [c.value for c in back[table.sheet][1]] == expected_headers(table)
+
+
+def test_committed_docs_match_the_schema():
+    from sop_xl.docgen import DOC_PATH, workbook_markdown
+
+    text = workbook_markdown()
+    assert DOC_PATH.read_text(encoding="utf-8") == text, (
+        "docs/workbook.md is stale: run python -m sop_xl.docgen --write"
+    )
+
+
+def test_docs_cover_every_table_column_and_setting():
+    from sop_xl.docgen import workbook_markdown
+
+    text = workbook_markdown()
+    for table in (*schema.INPUT_TABLES, *schema.OUTPUT_TABLES):
+        assert f"`{table.name}`" in text
+        for c in table.columns:
+            assert f"`{c.name}`" in text and c.header in text, (table.name, c.name)
+    for name, label in Settings.labels().items():
+        assert f"| {label} | `{name}` |" in text
+    # a column row carries its rules: Items' Unit Cost is a non-negative amount
+    assert "| Unit Cost | `unit_cost` | amount | yes | Not below 0. |" in text
+    assert "| Region | `region` | text | yes | Must exist in Regions (Region). |" in text
