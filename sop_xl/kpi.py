@@ -77,7 +77,7 @@ SEASON = 12
 # numerator / denominator columns of forecast_accuracy() per KPI (None = not a ratio of sums)
 _FA_PARTS: dict[str, tuple[str | None, str | None]] = {
     "mae": ("sum_abs_error", "n"),
-    "mape": (None, "_nz"),
+    "mape": ("sum_ape", "_nz"),
     "wmape": ("sum_abs_error", "sum_abs_actual"),
     "forecast_accuracy": ("_acc_num", "sum_abs_actual"),
     "bias": ("bias", None),
@@ -127,7 +127,8 @@ def _melt(wide: pd.DataFrame, by: list[str], kpis: Sequence[str], *, value_of=No
         num, den = (value_of or {}).get(k, (f"{k}_num", f"{k}_den"))
         f["numerator"] = wide[num].to_numpy(float) if num in wide else np.nan
         f["denominator"] = wide[den].to_numpy(float) if den in wide else np.nan
-        f["n"] = wide["n"].to_numpy() if "n" in wide else 0
+        n_col = f"{k}_n" if f"{k}_n" in wide else "n"
+        f["n"] = wide[n_col].to_numpy() if n_col in wide else 0
         f["note"] = wide["note"].to_numpy() if "note" in wide else ""
         frames.append(f)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -215,9 +216,32 @@ def _accuracy_rows(
     res["_nz"] = res["n"] - res["zero_actuals_skipped"]
     ids = list(rename) if rename else list(_FA_PARTS)
     long = _melt(res, [*by, "period"], ids, value_of=_FA_PARTS)
+    long["note"] = _notes_for_kpi(long["kpi"], long["note"])
     if rename:
         long["kpi"] = long["kpi"].map(rename)
     return long
+
+
+#: Which KPIs a note segment of forecast_accuracy() concerns (by a word in the segment).
+_NOTE_KPIS = {
+    "MAPE skipped": ("mape",),
+    "WMAPE undefined": ("mape", "wmape", "forecast_accuracy", "bias_pct", "fva"),
+    "MASE": ("mase",),
+    "FVA": ("fva",),
+}
+
+
+def _notes_for_kpi(kpis: pd.Series, notes: pd.Series) -> pd.Series:
+    """Keep, per row, only the note segments that concern that row's KPI."""
+    out = []
+    for k, note in zip(kpis, notes.fillna(""), strict=True):
+        keep = [
+            seg
+            for seg in note.split("; ")
+            if seg and all(k in ks for word, ks in _NOTE_KPIS.items() if word in seg)
+        ]
+        out.append("; ".join(keep))
+    return pd.Series(out, index=kpis.index, dtype=object)
 
 
 def _trailing_tracking_signal(res: pd.DataFrame, by: list[str]) -> pd.DataFrame:

@@ -181,6 +181,7 @@ ACCURACY_COLUMNS = (
     "sum_forecast",
     "sum_abs_actual",
     "sum_abs_error",
+    "sum_ape",
     "mae",
     "mape",
     "wmape",
@@ -396,6 +397,7 @@ def _finish(g: pd.DataFrame, by: list[str], has_hist: bool) -> pd.DataFrame:
             out[c] = g[c].astype(np.int64)
         for c in ("sum_actual", "sum_forecast", "sum_abs_actual", "sum_abs_error"):
             out[c] = g[c].astype(float)
+        out["sum_ape"] = g["_ape"].astype(float)
         npos = n > 0
         out["mae"] = (g["sum_abs_error"] / n).where(npos)
         nzc = g["_nz"].astype(float)

@@ -34,6 +34,7 @@ from sop_xl.kpi_forecast import KpiInputError, group_codes
 from sop_xl.schema import Settings
 
 Basis = Literal["promised", "requested"]
+FALLBACK_NOTE = "{n} line(s) without a promised date measured against the requested date"
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -81,8 +82,13 @@ def _grouped(
     parts: dict[str, np.ndarray],
     ratios: dict[str, tuple[str, str]],
     scale: dict[str, float] | None = None,
+    count_notes: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Sum ``parts`` per group of ``by`` and derive ``ratios`` (kpi -> (num part, den part))."""
+    """Sum ``parts`` per group of ``by`` and derive ``ratios`` (kpi -> (num part, den part)).
+
+    ``count_notes`` maps a part to a note template with ``{n}``, added where the part's group
+    sum is above 0 (e.g. lines measured against a fallback date).
+    """
     by = list(by)
     inv, groups = group_codes(frame, by)
     ng = len(groups)
@@ -98,6 +104,10 @@ def _grouped(
         out[f"{kpi}_num"] = nv
         out[f"{kpi}_den"] = dv
         notes = notes.where(dv > 0, notes + f"{kpi}: nothing due; ")
+    for part, template in (count_notes or {}).items():
+        k = sums[part].astype(np.int64)
+        extra = pd.Series([template.format(n=v) + "; " if v > 0 else "" for v in k], dtype=object)
+        notes = notes + extra.to_numpy()
     out["note"] = notes.str.rstrip("; ")
     return out.reset_index(drop=True)
 
@@ -111,18 +121,18 @@ def _frame(df: pd.DataFrame, by: Sequence[str], period: np.ndarray) -> pd.DataFr
     return frame
 
 
-def _due_dates(lines: pd.DataFrame, basis: Basis) -> tuple[np.ndarray, int]:
+def _due_dates(lines: pd.DataFrame, basis: Basis) -> tuple[np.ndarray, np.ndarray]:
     """Due date per line: promised date (requested when blank), or requested date."""
     requested = _dates(lines["requested_date"])
     if basis == "requested":
-        return requested, 0
+        return requested, np.zeros(len(requested), dtype=bool)
     if basis != "promised":
         raise KpiInputError(f"basis must be 'promised' or 'requested', got {basis!r}")
     if "promised_date" not in lines.columns:
-        return requested, len(lines)
+        return requested, np.ones(len(requested), dtype=bool)
     promised = _dates(lines["promised_date"])
     fallback = np.isnat(promised)
-    return np.where(fallback, requested, promised), int(fallback.sum())
+    return np.where(fallback, requested, promised), fallback
 
 
 def _line_flags(
@@ -151,7 +161,7 @@ def _line_flags(
         "otif": due_ok & in_window & complete,
         "units_ordered": np.where(due_ok, ordered, 0.0),
         "units_filled": np.where(due_ok & by_due, np.minimum(shipped, ordered), 0.0),
-        "fallback": np.array(fallback),
+        "fallback": (due_ok & fallback).astype(float),
     }
 
 
@@ -186,8 +196,10 @@ def fill_rates(
             "_lines": c.astype(float),
             "_uf": fl["units_filled"],
             "_uo": fl["units_ordered"],
+            "_fb": fl["fallback"],
         },
         {"line_fill_rate": ("_filled", "_lines"), "unit_fill_rate": ("_uf", "_uo")},
+        count_notes={"_fb": FALLBACK_NOTE},
     )
     # Orders: judged on their due lines within the group; month = latest due month.
     _need(lines, ["order"], "sales order lines")
@@ -204,23 +216,20 @@ def fill_rates(
     of = _grouped(
         orders,
         by,
-        {"_of": orders["_filled"].to_numpy(float), "_od": np.ones(len(orders))},
+        {
+            "n": np.ones(len(orders)),
+            "_of": orders["_filled"].to_numpy(float),
+            "_od": np.ones(len(orders)),
+        },
         {"order_fill_rate": ("_of", "_od")},
     )
-    out = line.merge(of.drop(columns=["n", "note"]), on=list(by), how="left") if by else line
-    if not by:
-        for col in ("order_fill_rate", "order_fill_rate_num", "order_fill_rate_den"):
-            out[col] = of[col].to_numpy()
-    out["note"] = _fallback_note(out["note"], fl["fallback"], basis)
+    of = of.rename(columns={"n": "order_fill_rate_n"}).drop(columns="note")
+    if by:
+        out = line.merge(of, on=list(by), how="left")
+        out["order_fill_rate_n"] = out["order_fill_rate_n"].fillna(0).astype(np.int64)
+    else:
+        out = line.assign(**{c: of[c].to_numpy() for c in of.columns})
     return out
-
-
-def _fallback_note(note: pd.Series, fallback: np.ndarray, basis: str) -> pd.Series:
-    k = int(fallback)
-    if basis == "promised" and k:
-        extra = f"{k} line(s) without a promised date measured against the requested date"
-        return (note + "; " + extra).str.strip("; ")
-    return note
 
 
 def delivery(
@@ -250,10 +259,11 @@ def delivery(
             "_ot": fl["on_time"].astype(float),
             "_otif": fl["otif"].astype(float),
             "_due": c,
+            "_fb": fl["fallback"],
         },
         {"otd": ("_ot", "_due"), "otif": ("_otif", "_due")},
+        count_notes={"_fb": FALLBACK_NOTE},
     )
-    out["note"] = _fallback_note(out["note"], fl["fallback"], basis)
     return out
 
 
@@ -511,7 +521,7 @@ def revenue_vs_budget(
     out = _grouped(
         both,
         by,
-        {"n": np.ones(len(both)), "_var": av - bv, "_b": bv},
+        {"n": np.r_[np.zeros(len(a)), np.ones(len(b))], "_var": av - bv, "_b": bv},
         {"revenue_vs_budget_pct": ("_var", "_b")},
     )
     out["note"] = out["note"].str.replace("nothing due", "no budget revenue")
