@@ -9,7 +9,7 @@ What Excel passes, and what we do with it:
   flattened row by row, so ``A2:A25`` and ``B2:M2`` both work;
 - blank cells (``None``, ``""``) are *missing*: a pair with a blank side is skipped (a month
   not yet closed), never counted as 0;
-- numbers stored as text ("12") are read as numbers;
+- numbers stored as text ("12") are read as numbers, TRUE/FALSE as 1/0;
 - other text, and Excel errors (``#N/A`` ... arrive as text, or as blanks with older xlwings
   options), make the result a readable ``#SOP! <FUNCTION>: <reason>`` text. A KPI over a range
   holding an error is not a number anyone should present.
@@ -106,9 +106,7 @@ def _slow_numbers(x, name: str) -> np.ndarray:
     for i, v in enumerate(flat):
         if v is None or (isinstance(v, str) and not v.strip()):
             out[i] = np.nan
-        elif isinstance(v, bool):
-            raise KpiInputError(f"{name} has TRUE/FALSE in {_where(i, x)}; expected a number")
-        elif isinstance(v, int | float | np.number):
+        elif isinstance(v, int | float | np.number):  # TRUE/FALSE read as 1/0, as numpy does
             out[i] = float(v)
         elif isinstance(v, str):
             t = v.strip()
