@@ -1060,6 +1060,154 @@ CONSOLIDATION = Table(
     output=True,
 )
 # --- outputs: scorecard (issue 6) ---
+SCORECARD_STATUSES = ("Green", "Amber", "Red", "No data", "No target")
+
+
+def _scorecard_columns() -> tuple[Column, ...]:
+    """Columns shared by the Scorecard (total) and ScorecardDetail (region, family) sheets.
+
+    The first block is for reading (text formatted per KPI unit: 95.3%, 4.20, 38.5 days); the
+    numeric block after it holds the same figures as numbers (pct KPIs as fractions).
+    """
+    return (
+        col("perspective", "Perspective", choices=PERSPECTIVES),
+        col("name", "KPI"),
+        col(
+            "signal",
+            "Signal",
+            Dtype.INT,
+            required=False,
+            doc="Status as a number for the traffic-light icon set: 3 green, 2 amber, 1 red, "
+            "blank when there is no data or no target.",
+        ),
+        col("status", "Status", choices=SCORECARD_STATUSES, doc="RAG against the thresholds."),
+        col("actual_text", "Actual", doc="Value for the period reviewed, in the KPI's unit."),
+        col("target_text", "Target", required=False),
+        col(
+            "gap_text",
+            "Gap to Target",
+            required=False,
+            doc="Signed so that positive = better than target; percentage points for % KPIs.",
+        ),
+        col("prior_text", "Prior Month", required=False),
+        col(
+            "trend",
+            "Trend",
+            required=False,
+            doc="Arrow of the fitted slope over the last 12 months (up, down, flat) and whether "
+            "that is improving or worsening for this KPI's direction.",
+        ),
+        col("sparkline", "Last 12 Months", required=False, doc="Oldest left, newest right."),
+        col("owner_role", "Owner", required=False, choices=OWNER_ROLES),
+        col("note", "Note", required=False, doc="Why a value is missing or special."),
+        col("kpi", "KPI ID"),
+        col("unit", "Unit", required=False),
+        col("direction", "Better", required=False, doc="higher, lower, or target (zero best)."),
+        col("actual", "Actual (value)", Dtype.NUMBER, required=False),
+        col("target", "Target (value)", Dtype.NUMBER, required=False),
+        col("gap", "Gap (value)", Dtype.NUMBER, required=False, doc="Positive = better."),
+        col("prior", "Prior (value)", Dtype.NUMBER, required=False),
+        col("green", "Green Threshold", Dtype.NUMBER, required=False),
+        col("amber", "Amber Threshold", Dtype.NUMBER, required=False),
+        col(
+            "change_12m",
+            "12-Month Change",
+            Dtype.NUMBER,
+            required=False,
+            doc="Fitted (least-squares) change over the trend window, in the KPI's unit.",
+        ),
+        col("period", "Period", Dtype.PERIOD),
+    )
+
+
+SCORECARD = Table(
+    name="tblScorecard",
+    sheet="Scorecard",
+    title="S&OP Balanced Scorecard",
+    group="Outputs",
+    doc="Each KPI of the Targets table for the last closed month, company total, in the four "
+    "balanced-scorecard perspectives: actual, target, gap, prior month, 12-month trend, "
+    "red/amber/green status and owner.",
+    columns=_scorecard_columns(),
+    keys=("kpi",),
+    output=True,
+)
+SCORECARD_DETAIL = Table(
+    name="tblScorecardDetail",
+    sheet="ScorecardDetail",
+    title="Balanced Scorecard by Region and Family",
+    group="Outputs",
+    doc="The scorecard per sales region and item family, each KPI's total row first. A target "
+    "row with a Scope applies to that region or family; otherwise the total's thresholds.",
+    columns=(
+        col("level", "Level", choices=("Total", "Region", "Family")),
+        col("scope", "Scope", required=False, doc="Region or family code; blank for the total."),
+        *_scorecard_columns(),
+        col(
+            "threshold_scope",
+            "Thresholds From",
+            required=False,
+            doc="'company' (the total's target row) or the scope code of a scoped target row.",
+        ),
+    ),
+    keys=("kpi", "level", "scope"),
+    output=True,
+)
+TRENDS = Table(
+    name="tblTrends",
+    sheet="Trends",
+    title="Scorecard Trends (chart data)",
+    group="Outputs",
+    doc="The last 12 closed months of the KPIs charted on the Scorecard, with their targets, "
+    "and sales revenue vs the sales budget.",
+    columns=(
+        PERIOD_COLUMN,
+        col("forecast_accuracy", "Forecast Accuracy", Dtype.PCT, required=False),
+        col("forecast_accuracy_target", "Forecast Accuracy Target", Dtype.PCT, required=False),
+        col("fill_rate", "Fill Rate", Dtype.PCT, required=False, doc="Order fill rate."),
+        col("fill_rate_target", "Fill Rate Target", Dtype.PCT, required=False),
+        col("otd", "On-Time Delivery", Dtype.PCT, required=False),
+        col("otd_target", "On-Time Delivery Target", Dtype.PCT, required=False),
+        col("revenue", "Revenue", Dtype.MONEY, required=False, doc="Posted sales amount."),
+        col("revenue_budget", "Revenue Budget", Dtype.MONEY, required=False, doc="Sales budget."),
+        col(
+            "revenue_vs_budget_pct",
+            "Revenue vs Budget %",
+            Dtype.PCT,
+            required=False,
+            doc="Revenue / budget - 1; blank when the budget is 0.",
+        ),
+    ),
+    keys=("period",),
+    output=True,
+)
+DEFINITIONS = Table(
+    name="tblDefinitions",
+    sheet="Definitions",
+    title="KPI Definitions",
+    group="Outputs",
+    doc="Every KPI the scorecard can show, generated from the KPI registry: formula, numerator, "
+    "denominator, unit, direction, empty/zero policy, sign convention and owner.",
+    columns=(
+        col("kpi", "KPI ID"),
+        col("name", "KPI"),
+        col("perspective", "Perspective", choices=PERSPECTIVES),
+        col("formula", "Formula"),
+        col("numerator", "Numerator", required=False),
+        col("denominator", "Denominator", required=False),
+        col("unit", "Unit"),
+        col("direction", "Better", doc="higher, lower, or target (zero best)."),
+        col("zero_policy", "Zero / Empty Policy", required=False),
+        col("sign_convention", "Sign Convention", required=False),
+        col("owner_role", "Owner", required=False),
+        col("source_tables", "Source Tables", required=False),
+        col(
+            "on_scorecard", "On Scorecard", required=False, doc="yes when the Targets table has it."
+        ),
+    ),
+    keys=("kpi",),
+    output=True,
+)
 
 #: Every table declared above with ``output=True``, in declaration order.
 OUTPUT_TABLES: tuple[Table, ...] = tuple(
