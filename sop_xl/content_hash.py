@@ -3,8 +3,11 @@
 What it covers, in this order: for every sheet (workbook order) its name, then every non-empty
 cell as ``row,column`` and a typed value:
 
-- numbers (integers and decimals alike) as the shortest text that round-trips the IEEE double,
-  ``-0.0`` as ``0.0`` (``n:4.0``, ``n:0.1``);
+- numbers (integers and decimals alike) to 15 significant digits, ``-0`` as ``0`` (``n:4``,
+  ``n:0.1``, ``n:1234567.891``). Fifteen digits is the precision of a spreadsheet: Excel shows
+  and accepts 15, and both openpyxl and LibreOffice save numbers rounded to 15, so
+  0.30000000000000004 re-saved becomes 0.3. A hash over all 17 digits would call every honest
+  re-save a tampering; a change beyond the 15th digit is caught by the file hash instead;
 - booleans ``b:1`` / ``b:0``;
 - dates and times in ISO 8601 (``d:2026-01-31T00:00:00``, ``t:13:30:00``), durations in seconds;
 - text as is (``s:Forecast``); error values as their text (``#DIV/0!``);
@@ -55,7 +58,7 @@ def canonical_value(value: object) -> str | None:
             x = 0.0  # -0.0 and 0.0 are the same value in a spreadsheet
         if math.isnan(x) or math.isinf(x):
             return f"n:{x}"
-        return f"n:{x!r}"
+        return f"n:{x:.15g}"
     if isinstance(value, dt.datetime):
         return "d:" + value.replace(tzinfo=None).isoformat()
     if isinstance(value, dt.date):

@@ -189,8 +189,10 @@ def _check_file(
     rep.checked.append(name)
     digest = sha256_file(p)
     if digest == rec.get("file_sha256"):
+        # byte-identical to what was frozen; the record itself must still agree with it
+        _check_cover(name, p.read_bytes(), rec, rep)
         _check_readonly(p, rep)
-        return  # byte-identical to what was frozen: nothing else can differ
+        return
     other = file_owner.get(digest)
     if other is not None and other is not rec:
         rep.problems.append(
