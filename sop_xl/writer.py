@@ -408,10 +408,17 @@ def _num_strings(arr: np.ndarray) -> np.ndarray:
     if not len(arr):
         return out
     integral = (arr == np.trunc(arr)) & (np.abs(arr) < 1e15)
-    out[integral] = arr[integral].astype(np.int64).astype(str).astype(object)
+    # Python's str/repr give the shortest round-tripping text, ~2x faster than numpy's astype(str)
+    out[integral] = list(map(str, arr[integral].astype(np.int64).tolist()))
     rest = ~integral
     if rest.any():
-        out[rest] = arr[rest].astype(str).astype(object)
+        out[rest] = list(map(repr, arr[rest].tolist()))
+    return out
+
+
+def _row_numbers(first: int, n: int) -> np.ndarray:
+    out = np.empty(n, dtype=object)
+    out[:] = list(map(str, range(first, first + n)))
     return out
 
 
@@ -441,6 +448,7 @@ def _to_serial(s: pd.Series, what: str) -> np.ndarray:
 
 _ILLEGAL_RE = re.compile(_ILLEGAL_XML)
 _ILLEGAL_NO_NUL_RE = re.compile(_ILLEGAL_XML.replace("\\x00", "\\x01"))
+_EDGE_SPACE_RE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
 _XESC_RE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 
 
@@ -468,24 +476,27 @@ def text_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     arr = s.to_numpy(dtype=object)
     mask = ~pd.isna(arr)
     raw = [v if isinstance(v, str) else str(v) for v in arr[mask].tolist()]
-    esc = _escape_texts(raw)
-    keep = np.fromiter((bool(e) for e in esc), dtype=bool, count=len(esc))
+    esc = np.empty(len(raw), dtype=object)
+    esc[:] = _escape_texts(raw)
+    keep = esc != ""
     if not keep.all():  # empty after stripping: no cell
         idx = np.flatnonzero(mask)
         mask[idx[~keep]] = False
-        raw = [r for r, k in zip(raw, keep, strict=True) if k]
-        esc = [e for e, k in zip(esc, keep, strict=True) if k]
-    if any(len(r) > MAX_TEXT for r in raw):
+        raw = [r for r, k in zip(raw, keep.tolist(), strict=True) if k]
+        esc = esc[keep]
+    if max(map(len, raw), default=0) > MAX_TEXT:
         raise ValueError(f"text longer than {MAX_TEXT} characters (Excel's cell limit)")
-    space = np.fromiter(
-        (r[:1].isspace() or r[-1:].isspace() for r in raw), dtype=bool, count=len(raw)
-    )
-    vals = np.array(esc, dtype=object)
-    vals = np.where(
-        space,
-        '<is><t xml:space="preserve">' + vals + "</t></is>",
-        "<is><t>" + vals + "</t></is>",
-    ).astype(object)
+    if _EDGE_SPACE_RE.search("\x00".join(esc.tolist())):  # rare: text starting/ending in space
+        space = np.fromiter(
+            (e[:1].isspace() or e[-1:].isspace() for e in esc.tolist()), dtype=bool, count=len(esc)
+        )
+        vals = np.where(
+            space,
+            '<is><t xml:space="preserve">' + esc + "</t></is>",
+            "<is><t>" + esc + "</t></is>",
+        ).astype(object)
+    else:
+        vals = "<is><t>" + esc + "</t></is>"
     return mask, vals
 
 
@@ -530,7 +541,7 @@ def body_rows(lay: Layout, styles: list[int], wb: str) -> np.ndarray:
     acc = np.full(n, "", dtype=object)
     if n == 0:
         return acc
-    rows = np.arange(lay.header_row + 1, lay.header_row + 1 + n).astype(str).astype(object)
+    rows = _row_numbers(lay.header_row + 1, n)
     for j, col in enumerate(lay.columns):
         what = f"file {wb}, sheet '{lay.out.sheet}', column '{col.header}'"
         acc = acc + column_cells(
@@ -909,9 +920,7 @@ class _Writer:
         chunks.append(f'<row r="{lay.header_row}">{self.header_cells(lay, header_style)}</row>')
         body = body_rows(lay, body_styles, self.wb_name)
         if lay.n:
-            rows = (
-                np.arange(lay.header_row + 1, lay.header_row + 1 + lay.n).astype(str).astype(object)
-            )
+            rows = _row_numbers(lay.header_row + 1, lay.n)
             chunks.append("".join(('<row r="' + rows + '">' + body + "</row>").tolist()))
         top = lay.header_row + 1
         pane = (
@@ -1225,7 +1234,7 @@ def rewrite_input_sheet(w: _Writer, lay: Layout) -> None:
         elif left or right or r <= new_last:
             rows[r] = f'<row r="{r}">{left}{right}</row>'
     if lay.n:
-        nums = np.arange(r1 + 1, r1 + 1 + lay.n).astype(str).astype(object)
+        nums = _row_numbers(r1 + 1, lay.n)
         for r, text in zip(
             range(r1 + 1, r1 + 1 + lay.n),
             ('<row r="' + nums + '">' + body + "</row>").tolist(),
