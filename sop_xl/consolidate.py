@@ -874,7 +874,7 @@ def consolidate(
     now = (now or dt.datetime.now()).replace(microsecond=0, tzinfo=None)
     run_by = received_by or _user()
     book.progress("Reading the master workbook", 0.02)
-    m = load_master(book)
+    m = load_master(book, history=False)
     settings, horizon = m.settings, m.horizon
     previous = _normalise_forecast(m.forecast)
     cands = _collect(book, folder)

@@ -86,7 +86,8 @@ class MasterData:
     items: pd.DataFrame  # item, description, ...
     locations: pd.DataFrame  # location, name, region
     forecast: pd.DataFrame  # long: region, item, location, source, version, period, quantity
-    actuals: pd.DataFrame | None  # long SalesActuals, or None when the master has none
+    #: long SalesActuals, or None when the master has none / it was not read
+    actuals: pd.DataFrame | None
     #: region x item x location pairs each region plans (its assortment)
     assortment: pd.DataFrame = field(init=False)
 
@@ -122,6 +123,8 @@ class MasterData:
 
 def _text_col(s: pd.Series) -> pd.Series:
     """Codes as clean text ('1000', not '1000.0'); missing stays None."""
+    if len(s) and s.dtype != object and pd.api.types.is_string_dtype(s):  # all text already
+        return s.str.strip().astype(object).where(s.notna(), None)
     return s.map(_code, na_action="ignore").astype(object)
 
 
@@ -136,8 +139,9 @@ def _code(v: object) -> str | None:
     return str(v).strip() or None
 
 
-def load_master(book: Book) -> MasterData:
-    """Read Settings, Regions, Items, Locations, Forecast (and SalesActuals if present)."""
+def load_master(book: Book, *, history: bool = True) -> MasterData:
+    """Read Settings, Regions, Items, Locations, Forecast and, when ``history`` (or when a region
+    has no Forecast rows to define its assortment), SalesActuals."""
     settings = book.read_settings()
     regions = book.read_table(schema.REGIONS)
     items = book.read_table(schema.ITEMS)
@@ -166,23 +170,29 @@ def load_master(book: Book) -> MasterData:
 def _assortment(m: MasterData) -> pd.DataFrame:
     """Which item x location each region plans.
 
-    A pair belongs to the region of its location (Locations table). The assortment is every pair
-    in the current consensus Forecast or in the sales history; a region with neither gets every
-    item at each of its locations.
+    A pair belongs to the region of its location (Locations table). A region's assortment is
+    its pairs in the current consensus Forecast; a region with none there takes its pairs from
+    the sales history, and a region with neither gets every item at each of its locations.
     """
     loc_region = m.location_region()
-    parts = [m.forecast[["item", "location"]]]
-    if m.actuals is not None and len(m.actuals):
-        parts.append(m.actuals[["item", "location"]])
-    pairs = pd.concat(parts, ignore_index=True).dropna().drop_duplicates()
-    pairs = pairs[pairs["item"].isin(set(m.items["item"].dropna()))]
-    pairs["region"] = pairs["location"].map(loc_region)
-    pairs = pairs.dropna(subset=["region"])
-    missing = sorted(set(m.region_codes) - set(pairs["region"]))
+    items = set(m.items["item"].dropna())
+
+    def pairs_of(df: pd.DataFrame) -> pd.DataFrame:
+        p = df[["item", "location"]].dropna().drop_duplicates()
+        p = p[p["item"].isin(items)]
+        return p.assign(region=p["location"].map(loc_region)).dropna(subset=["region"])
+
+    pairs = pairs_of(m.forecast)
+    missing = set(m.region_codes) - set(pairs["region"])
+    if missing and m.actuals is not None and len(m.actuals):
+        hist = pairs_of(m.actuals)
+        pairs = pd.concat([pairs, hist[hist["region"].isin(missing)]], ignore_index=True)
+        missing -= set(hist["region"])
     if missing:
         locs = m.locations[m.locations["region"].isin(missing)][["location", "region"]]
-        items = m.items[["item"]].dropna()
-        pairs = pd.concat([pairs, items.merge(locs, how="cross")], ignore_index=True)
+        pairs = pd.concat(
+            [pairs, m.items[["item"]].dropna().merge(locs, how="cross")], ignore_index=True
+        )
     return pairs[["region", "item", "location"]].reset_index(drop=True)
 
 

@@ -20,9 +20,13 @@ ON_TIME = dt.datetime(2026, 11, 9, 12, 0)
 
 def put(book, folder, region, value=110.0, *, name=None, version=1, at=ON_TIME, sub=None, by="x"):
     return write_regional_template(
-        book, region, folder / (name or f"{region}_v{version}.xlsx"),
-        forecast=submission(region, value) if sub is None else sub, submitted_by=by,
-        version=version, submitted_at=at,
+        book,
+        region,
+        folder / (name or f"{region}_v{version}.xlsx"),
+        forecast=submission(region, value) if sub is None else sub,
+        submitted_by=by,
+        version=version,
+        submitted_at=at,
     )
 
 
@@ -50,8 +54,12 @@ def test_accepted_region_replaces_horizon_and_keeps_past_and_other_regions(tmp_p
     eu = f[f["region"] == "EU"]
     assert set(eu["source"]) == {"EU_v1.xlsx"} and set(eu["version"]) == {"1"}  # one per key
     assert len(f) == len(book.tables["tblForecast"])  # written
-    assert [o.sheet for o in res.outputs] == ["Forecast", "Validation", "Submissions",
-                                              "Consolidation"]
+    assert [o.sheet for o in res.outputs] == [
+        "Forecast",
+        "Validation",
+        "Submissions",
+        "Consolidation",
+    ]
     assert rules(res, "error") == [] and set(rules(res, "warning")) == {"region.missing"}
     assert not res.ok or res.ok  # warnings only -> ok
     assert res.ok
@@ -112,7 +120,11 @@ def test_the_same_submission_twice_counts_once(tmp_path):
     assert len(dup) == 1 and dup[0].severity == "info" and "same SHA-256" in dup[0].message
     assert region_total(res.forecast, "EU", HORIZON) == 48 * 110  # not doubled
     assert sorted(res.submissions["status"].dropna()) == [
-        "accepted", "duplicate", "missing", "missing"]
+        "accepted",
+        "duplicate",
+        "missing",
+        "missing",
+    ]
 
 
 @pytest.mark.parametrize("policy", ["accept", "reject"])
@@ -210,8 +222,15 @@ def test_dry_run_with_report_path_writes_a_standalone_report_only(tmp_path):
     assert wb.sheetnames == ["Validation", "Submissions"]
     ws = wb["Validation"]
     hdr = next(r for r in ws.iter_rows() if r[0].value == "Severity")
-    assert [c.value for c in hdr] == ["Severity", "Rule", "File", "Sheet", "Cell", "Message",
-                                      "Suggested Fix"]
+    assert [c.value for c in hdr] == [
+        "Severity",
+        "Rule",
+        "File",
+        "Sheet",
+        "Cell",
+        "Message",
+        "Suggested Fix",
+    ]
     vals = [[c.value for c in r] for r in ws.iter_rows(min_row=hdr[0].row + 1)]
     txt = next(v for v in vals if v[2] == "notes.txt")
     assert txt[0] == "error" and "not an Excel workbook" in txt[5]
@@ -240,5 +259,5 @@ def test_failed_write_changes_nothing(tmp_path):
 def test_missing_folder_is_a_clear_error(tmp_path):
     from sop_xl.errors import StepError
 
-    with pytest.raises(StepError, match="does not exist.*Fix: Create it"):
+    with pytest.raises(StepError, match=r"does not exist.*Fix: Create it"):
         consolidate(make_book(), tmp_path / "nope", now=NOW)

@@ -33,7 +33,9 @@ PAST = ["2026-09", "2026-10"]
 class FakeBook:
     """A master workbook in memory."""
 
-    def __init__(self, tables: dict[str, pd.DataFrame], settings: Settings, path: Path | None = None):
+    def __init__(
+        self, tables: dict[str, pd.DataFrame], settings: Settings, path: Path | None = None
+    ):
         self.name = "master.xlsx"
         self.tables = tables
         self.settings = settings
@@ -65,8 +67,15 @@ def base_forecast() -> pd.DataFrame:
     """Previous consensus: 100 units per cell for EU, 200 for US, 300 for APAC, past + horizon."""
     base = {"EU": 100.0, "US": 200.0, "APAC": 300.0}
     recs = [
-        {"region": r, "item": i, "location": loc, "source": "master", "version": None,
-         "period": p, "quantity": base[r]}
+        {
+            "region": r,
+            "item": i,
+            "location": loc,
+            "source": "master",
+            "version": None,
+            "period": p,
+            "quantity": base[r],
+        }
         for r, pairs in ASSORTMENT.items()
         for i, loc in pairs
         for p in [*PAST, *HORIZON]
@@ -75,31 +84,52 @@ def base_forecast() -> pd.DataFrame:
 
 
 def make_book(**settings_kw) -> FakeBook:
-    settings = Settings(**{
-        "cycle": CYCLE,
-        "horizon_months": 12,
-        "forecast_cutoff": dt.datetime(2026, 11, 10, 17, 0),
-        **settings_kw,
-    })
+    settings = Settings(
+        **{
+            "cycle": CYCLE,
+            "horizon_months": 12,
+            "forecast_cutoff": dt.datetime(2026, 11, 10, 17, 0),
+            **settings_kw,
+        }
+    )
     tables = {
         schema.REGIONS.name: pd.DataFrame(
-            {"region": REGIONS, "name": ["Asia Pacific", "Europe", "United States"],
-             "planner": ["Aiko", "Elena", "Sam"]}
+            {
+                "region": REGIONS,
+                "name": ["Asia Pacific", "Europe", "United States"],
+                "planner": ["Aiko", "Elena", "Sam"],
+            }
         ),
         schema.ITEMS.name: pd.DataFrame(
-            {"item": ITEMS, "description": [f"Item {i}" for i in ITEMS],
-             "family": "F", "gen_prod_posting_group": "RETAIL", "unit_cost": 1.0,
-             "unit_price": 2.0, "lead_time_days": 5}
+            {
+                "item": ITEMS,
+                "description": [f"Item {i}" for i in ITEMS],
+                "family": "F",
+                "gen_prod_posting_group": "RETAIL",
+                "unit_cost": 1.0,
+                "unit_price": 2.0,
+                "lead_time_days": 5,
+            }
         ),
         schema.LOCATIONS.name: pd.DataFrame(
             {"location": list(LOCS), "name": list(LOCS), "region": list(LOCS.values())}
         ),
         schema.FORECAST.name: base_forecast(),
         schema.SALES_ACTUALS.name: pd.DataFrame(
-            [{"customer": "C1", "item": i, "location": loc, "period": p, "quantity": 90.0,
-              "amount": 180.0, "cost": 90.0}
-             for pairs in ASSORTMENT.values() for i, loc in pairs
-             for p in period_range("2025-11", 12)]
+            [
+                {
+                    "customer": "C1",
+                    "item": i,
+                    "location": loc,
+                    "period": p,
+                    "quantity": 90.0,
+                    "amount": 180.0,
+                    "cost": 90.0,
+                }
+                for pairs in ASSORTMENT.values()
+                for i, loc in pairs
+                for p in period_range("2025-11", 12)
+            ]
         ),
     }
     return FakeBook(tables, settings)
@@ -108,6 +138,9 @@ def make_book(**settings_kw) -> FakeBook:
 def submission(region: str, value: float = 110.0) -> pd.DataFrame:
     """A full long submission of ``region``: every pair x horizon month = value."""
     return pd.DataFrame(
-        [{"item": i, "location": loc, "period": p, "quantity": value}
-         for i, loc in ASSORTMENT[region] for p in HORIZON]
+        [
+            {"item": i, "location": loc, "period": p, "quantity": value}
+            for i, loc in ASSORTMENT[region]
+            for p in HORIZON
+        ]
     )

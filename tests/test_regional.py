@@ -20,7 +20,12 @@ def eu_file(tmp_path):
     sub = submission("EU", 110.0)
     sub.loc[0, "quantity"] = 7.5
     return write_regional_template(
-        book, "EU", tmp_path / "EU.xlsx", forecast=sub, submitted_by="Elena", version=3,
+        book,
+        "EU",
+        tmp_path / "EU.xlsx",
+        forecast=sub,
+        submitted_by="Elena",
+        version=3,
         submitted_at=dt.datetime(2026, 11, 9, 14, 30),
     )
 
@@ -80,7 +85,12 @@ def test_read_submission_round_trip(eu_file):
     assert len(sub.rows) == 4 and len(sub.cells) == 4 * 12
     first = sub.cells.iloc[0]
     assert (first["row"], first["col"], first["item"], first["period"], first["value"]) == (
-        5, "D", "I1", "2026-11", 7.5)
+        5,
+        "D",
+        "I1",
+        "2026-11",
+        7.5,
+    )
     assert sub.findings == [] and sub.error_cells == {} and sub.merged == []
 
 
@@ -107,6 +117,6 @@ def test_blank_template_and_unknown_region(tmp_path):
     p = write_regional_template(book, "APAC", tmp_path / "APAC.xlsx")
     sub = read_submission(p)
     assert sub.rows["item"].tolist() == ["I6"] and (sub.cells["value"] == "").all()
-    with pytest.raises(StepError, match="unknown region 'XX'.*APAC, EU, US"):
+    with pytest.raises(StepError, match=r"unknown region 'XX'.*APAC, EU, US"):
         write_regional_template(book, "XX", tmp_path / "x.xlsx")
     assert not (tmp_path / "x.xlsx").exists()
