@@ -76,7 +76,7 @@ def build_master(
     it = wb.create_sheet(ITEMS.sheet)
     it.append(ITEMS.headers)
     it.append(["1000", "Muesli", "CEREAL", "FOOD", 1.5, 3.0, 7])
-    it.append(["1001", "Oats", "CEREAL", "FOOD", 1.0, 2.0, 5])
+    it.append(["1001", "Oats", "OATS", "FOOD", 1.0, 2.0, 5])
     fc = wb.create_sheet(FORECAST.sheet)
     periods = ["2026-11", "2026-12", "2027-01"]
     fc.append([*FORECAST.headers, *periods])
