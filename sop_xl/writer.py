@@ -30,7 +30,7 @@ import re
 import stat
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 from xml.sax.saxutils import escape, quoteattr
@@ -328,7 +328,6 @@ class Layout:
     table_part: str | None = None  # existing table part holding the table (input mode)
     header_row: int = 1
     first_col: int = 1
-    extras: dict = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -1035,7 +1034,7 @@ def write_sheets(
                 else:
                     writer.render_full(lay, layouts)
         writer.finish()
-        _atomic_save(pkg, dst)
+        _atomic_save(pkg, dst)  # the source is closed before the rename (needed on Windows)
 
 
 @contextlib.contextmanager
@@ -1059,7 +1058,8 @@ def _where(src: Path, out: SheetOutput):
 
 
 def _atomic_save(pkg: Package, dst: Path) -> None:
-    """Write to a temp file in dst's folder, fsync, then os.replace; clean up on failure."""
+    """Write to a temp file in dst's folder, fsync, close the source package, then os.replace;
+    on any failure the temp file is deleted and dst is left as it was."""
     dst = dst.resolve()
     fd, tmp = tempfile.mkstemp(prefix=".~" + dst.stem[:20] + ".", suffix=".tmp", dir=dst.parent)
     try:
@@ -1067,6 +1067,7 @@ def _atomic_save(pkg: Package, dst: Path) -> None:
             pkg.save(fp)
             fp.flush()
             os.fsync(fp.fileno())
+        pkg.close()  # Windows cannot replace a file that is still open
         if dst.exists():
             os.chmod(tmp, stat.S_IMODE(dst.stat().st_mode))
         else:
@@ -1081,6 +1082,13 @@ def _atomic_save(pkg: Package, dst: Path) -> None:
                 where=Location(file=dst.name),
                 fix="close the workbook in Excel and try again",
             ) from e
+        if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX), best effort
+            with contextlib.suppress(OSError):
+                dir_fd = os.open(dst.parent, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    os.fsync(dir_fd)
+                finally:
+                    os.close(dir_fd)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
