@@ -199,9 +199,14 @@ ACCURACY_COLUMNS = (
 
 
 def _period_index(period: pd.Series) -> np.ndarray:
-    """'YYYY-MM' text -> months since year 0 (int)."""
-    s = period.astype(str)
-    return s.str.slice(0, 4).astype(int).to_numpy() * 12 + s.str.slice(5, 7).astype(int).to_numpy()
+    """'YYYY-MM' text -> months since year 0 (int; -1 for a missing period).
+
+    Parses each distinct period once, so a million rows cost one factorisation.
+    """
+    codes, uniq = pd.factorize(period)
+    u = pd.Series(np.asarray(uniq, dtype=object)).astype(str)
+    idx = (u.str.slice(0, 4).astype(int) * 12 + u.str.slice(5, 7).astype(int) - 1).to_numpy()
+    return np.where(codes >= 0, idx[np.maximum(codes, 0)] if len(idx) else 0, -1)
 
 
 def _compact(codes: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
@@ -242,14 +247,52 @@ def group_codes(df: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.Dat
     return inv.reshape(-1), groups
 
 
-def _history_table(
-    history: pd.DataFrame, keys: list[str], actual: str, period: str
-) -> pd.DataFrame:
-    """History summed to one actual per (series keys, month), with a month index column."""
-    h = history.groupby([*keys, period], sort=False, dropna=False, observed=True)[actual].sum()
-    h = h.reset_index()
-    h["_p"] = _period_index(h[period])
-    return h.drop(columns=[period])
+def _scale_and_naive(
+    df: pd.DataFrame,
+    history: pd.DataFrame,
+    series: list[str],
+    actual: str,
+    period: str,
+    season: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``df``: its series' naive scale mean|y_t - y_(t-season)| over ``history``
+    and the naive forecast y_(t-season) (NaN where unknown), with integer keys only."""
+    n_rows = len(df)
+    # series codes shared by history and df: factorise on history, look df up in it
+    h_ser = np.zeros(len(history), dtype=np.int64)
+    d_ser = np.zeros(n_rows, dtype=np.int64)
+    known = np.ones(n_rows, dtype=bool)
+    for c in series:
+        hc, hu = pd.factorize(history[c], use_na_sentinel=False)
+        dc = pd.Index(hu).get_indexer(df[c])
+        known &= dc >= 0
+        h_ser = h_ser * (len(hu) + 1) + hc
+        d_ser = d_ser * (len(hu) + 1) + np.maximum(dc, 0)
+    h_p = _period_index(history[period])
+    d_p = _period_index(df[period])
+    ok_h = h_p >= 0
+    if not ok_h.any():
+        return np.full(n_rows, np.nan), np.full(n_rows, np.nan)
+    p0 = int(min(h_p[ok_h].min(), d_p[d_p >= 0].min(initial=h_p[ok_h].min())))
+    span = int(max(h_p.max(), d_p.max())) - p0 + 2 * season + 1
+    h_key = h_ser[ok_h] * span + (h_p[ok_h] - p0 + season)
+    hk, inv = np.unique(h_key, return_inverse=True)  # one actual per (series, month)
+    hv = np.bincount(inv.reshape(-1), weights=history[actual].to_numpy(float)[ok_h])
+    index = pd.Index(hk)
+    lag = index.get_indexer(hk - season)
+    has = lag >= 0
+    h_series, s_inv = np.unique(hk[has] // span, return_inverse=True)
+    diff = np.abs(hv[has] - hv[lag[has]])
+    cnt = np.bincount(s_inv.reshape(-1), minlength=len(h_series))
+    scale_of = np.bincount(s_inv.reshape(-1), weights=diff, minlength=len(h_series))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale_of = scale_of / cnt
+    pos = pd.Index(h_series).get_indexer(d_ser)
+    sc = np.where(known & (pos >= 0), scale_of[np.maximum(pos, 0)] if len(h_series) else 0, np.nan)
+    d_key = d_ser * span + (d_p - p0)  # the month `season` earlier, in history's key space
+    at = index.get_indexer(d_key)
+    nv = np.where(known & (d_p >= 0) & (at >= 0), hv[np.maximum(at, 0)], np.nan)
+    return sc.astype(float), nv.astype(float)
 
 
 def forecast_accuracy(
@@ -328,27 +371,7 @@ def forecast_accuracy(
         if period not in df.columns or period not in history.columns:
             raise KpiInputError(f"MASE/FVA need a {period!r} column in the data and the history")
         hist_actual = actual if actual in history.columns else "actual"
-        h = _history_table(history, series, hist_actual, period)
-        # scale per series: mean |y_t - y_(t-season)|
-        lag = h.assign(_p=h["_p"] + season).rename(columns={hist_actual: "_lag"})
-        pairs = h.merge(lag, on=[*series, "_p"], how="inner")
-        pairs["_d"] = (pairs[hist_actual] - pairs["_lag"]).abs()
-        if series:
-            scale = pairs.groupby(series, sort=False, dropna=False, observed=True)["_d"].mean()
-            scale = scale.rename("_scale").reset_index()
-        else:
-            scale = pd.DataFrame({"_scale": [pairs["_d"].mean() if len(pairs) else np.nan]})
-        rows = df[series].copy() if series else pd.DataFrame(index=df.index)
-        rows["_p"] = _period_index(df[period])
-        rows["_row"] = np.arange(len(df))
-        if series:
-            rows = rows.merge(scale, on=series, how="left")
-        else:
-            rows["_scale"] = scale["_scale"].iloc[0]
-        naive = h.assign(_p=h["_p"] + season).rename(columns={hist_actual: "_naive"})
-        rows = rows.merge(naive, on=[*series, "_p"], how="left").sort_values("_row")
-        sc = rows["_scale"].to_numpy(dtype=float, na_value=np.nan)
-        nv = rows["_naive"].to_numpy(dtype=float, na_value=np.nan)
+        sc, nv = _scale_and_naive(df, history, series, hist_actual, period, season)
         m_ok = valid & ~np.isnan(sc) & (np.nan_to_num(sc) > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             parts["_q"] = np.where(m_ok, ae / np.where(m_ok, sc, 1.0), 0.0)
