@@ -22,7 +22,7 @@ revenue a year. The data carries the situations an S&OP cycle must surface:
   budget also uses one posting-group combination (EXPORT x SPARES) that the General Posting Setup
   does not map, so variance mapping has an unmapped case;
 * **forecast history**: the Forecast table holds the frozen consensus for the last 12 closed
-  months (WMAPE about 25-30% against actuals, LATAM biased high by ~18%) and the previous
+  months (WMAPE about 30% against actuals, LATAM biased high by ~18-20%) and the previous
   consensus for the horizon;
 * **targets** for every KPI and **actions** from earlier cycles (closed on time, closed late,
   overdue, open, cancelled).
@@ -215,32 +215,33 @@ ACTION_DECISIONS = (
     ("Share the frozen plan with the sales team within two days", "Sales team"),
     ("Reduce sales order promise changes in EU", "Sales team"),
 )
-#: Follow-through of each action above (older actions mostly closed, recent ones open).
-ACTION_STATES = (
-    "closed_on_time",
-    "closed_late",
-    "closed_on_time",
-    "closed_on_time",
-    "closed_on_time",
-    "cancelled",
-    "closed_late",
-    "closed_on_time",
-    "open_overdue",
-    "closed_on_time",
-    "closed_on_time",
-    "closed_late",
-    "in_progress_overdue",
-    "closed_on_time",
-    "open_overdue",
-    "closed_on_time",
-    "closed_on_time",
-    "closed_late",
-    "open",
-    "closed_on_time",
-    "open",
-    "closed_on_time",
-    "open",
-    "open",
+#: Each action above: (cycles ago it was raised, days from that cycle's start to its due date,
+#: follow-through). Older actions are mostly closed; the last closed month has a mix.
+ACTION_PLAN = (
+    (6, 35, "closed_on_time"),
+    (6, 40, "closed_late"),
+    (6, 45, "closed_on_time"),
+    (6, 38, "closed_on_time"),
+    (5, 36, "closed_on_time"),
+    (5, 42, "cancelled"),
+    (5, 30, "closed_late"),
+    (5, 44, "closed_on_time"),
+    (4, 35, "open_overdue"),
+    (4, 40, "closed_on_time"),
+    (4, 33, "closed_on_time"),
+    (4, 45, "closed_late"),
+    (3, 38, "in_progress_overdue"),
+    (3, 41, "closed_on_time"),
+    (3, 36, "closed_on_time"),
+    (3, 44, "closed_on_time"),
+    (2, 36, "closed_on_time"),
+    (2, 40, "closed_late"),
+    (2, 48, "closed_on_time"),
+    (2, 54, "closed_on_time"),
+    (1, 24, "closed_on_time"),
+    (1, 50, "open"),
+    (1, 55, "open"),
+    (1, 75, "in_progress"),
 )
 OWNERS = {
     "Executive management": "Anna Schmidt",
@@ -691,15 +692,22 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     constrained_o = fam_names[fam_idx[oi]] == CONSTRAINED_FAMILY
     past = due < cycle_start
     finished = past & (rng.random(n_po) < 0.97)
+    # healthy plants finish most orders in full and on time; the constrained one does not
+    u_qty = rng.random(n_po)
     ratio = np.where(
         constrained_o,
-        np.clip(rng.normal(0.78, 0.12, n_po), 0.4, 1.0),
-        np.clip(rng.normal(0.99, 0.03, n_po), 0.85, 1.05),
+        np.clip(rng.normal(0.82, 0.10, n_po), 0.45, 1.0),
+        np.select(
+            [u_qty < 0.86, u_qty < 0.95],
+            [1.0, rng.uniform(1.0, 1.03, n_po)],
+            rng.uniform(0.85, 0.99, n_po),
+        ),
     )
+    u_day = rng.random(n_po)
     delay = np.where(
         constrained_o,
-        np.clip(np.round(rng.normal(9, 6, n_po)), -3, None),
-        np.round(rng.normal(0.3, 2.0, n_po)),
+        np.where(u_day < 0.45, rng.integers(-2, 3, n_po), rng.integers(3, 16, n_po)),
+        np.where(u_day < 0.9, rng.integers(-3, 3, n_po), rng.integers(3, 11, n_po)),
     ).astype(int)
     completed = np.where(finished, np.round(planned * ratio), np.nan)
     # past due, still released: partly done
@@ -728,7 +736,8 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     # Purchase receipts: purchased families from vendors -------------------------------------
     bought = np.flatnonzero(purchased)
     vendor_ids = np.array([v[0] for v in VENDORS])
-    item_vendor = vendor_ids[rng.integers(0, len(VENDORS), n_items)]
+    vendor_p = np.where(np.isin(vendor_ids, LATE_VENDORS), 0.5, 1.0)
+    item_vendor = rng.choice(vendor_ids, n_items, p=vendor_p / vendor_p.sum())
     rcv_loc_choice = rng.integers(0, len(LOCATIONS), n_items)
     loc_codes = np.array([x[0] for x in LOCATIONS])
     pur_t = np.arange(ACTUAL_MONTHS - 12, ACTUAL_MONTHS + 2)
@@ -742,7 +751,7 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     )
     received_past = promised < cycle_start
     offset = np.where(
-        late_v, np.round(rng.normal(7, 6, len(li))), np.round(rng.normal(-0.5, 2.2, len(li)))
+        late_v, np.round(rng.normal(6, 6, len(li))), np.round(rng.normal(-0.5, 1.6, len(li)))
     ).astype(int)
     received = promised + offset.astype("timedelta64[D]")
     got = received_past & (received < cycle_start) & ~(late_v & (rng.random(len(li)) < 0.05))
@@ -798,16 +807,16 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     e_line = expected[kpick, ltm] / np.maximum(1, n_ord[lc, np.searchsorted(so_t, ltm)])
     qty_so = np.maximum(1.0, np.round(e_line * rng.uniform(0.4, 1.6, len(lc))))
     ship_offset = np.where(
-        rng.random(len(lc)) < np.where(constrained_l, 0.40, 0.10),
+        rng.random(len(lc)) < np.where(constrained_l, 0.30, 0.04),
         rng.integers(1, 12, len(lc)),
         rng.integers(-2, 1, len(lc)),
     ).astype("timedelta64[D]")
     anchor = np.where(no_promise, requested, promised_so)
     ship = anchor + ship_offset
     shipped_yet = ship < cycle_start
-    backorder = rng.random(len(lc)) < 0.01
+    backorder = rng.random(len(lc)) < 0.005
     shipped = shipped_yet & ~backorder
-    partial = rng.random(len(lc)) < np.where(constrained_l, 0.22, 0.05)
+    partial = rng.random(len(lc)) < np.where(constrained_l, 0.20, 0.03)
     qty_ship = np.where(partial, np.floor(qty_so * rng.uniform(0.5, 0.95, len(lc))), qty_so)
     sales_order_lines = pd.DataFrame(
         {
@@ -844,18 +853,15 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         ],
     )
 
-    # Actions from the six previous cycles -----------------------------------------------------
+    # Actions from the six previous cycles (ACTION_PLAN) --------------------------------------
     n_act = len(ACTION_DECISIONS)
-    raised_back = 6 - (np.arange(n_act) * 6) // n_act  # 6..1 cycles ago
-    raised = [add_months(cycle, -int(b)) for b in raised_back]
+    plan = ACTION_PLAN[:n_act]
+    raised = [add_months(cycle, -p[0]) for p in plan]
     raised_start = _month_starts(raised)
-    due_a = raised_start + (rng.integers(20, 45, n_act)).astype("timedelta64[D]")
-    state = np.array(ACTION_STATES[:n_act])
-    # open actions raised in the last cycle are not due yet; overdue ones are
-    due_a = np.where(state == "open", cycle_start + 20, due_a)
-    due_a = np.where(state == "open_overdue", np.minimum(due_a, cycle_start - 10), due_a)
+    due_a = raised_start + np.array([p[1] for p in plan]).astype("timedelta64[D]")
+    state = np.array([p[2] for p in plan])
     early = rng.integers(0, 8, n_act).astype("timedelta64[D]")
-    late = rng.integers(3, 20, n_act).astype("timedelta64[D]")
+    late = rng.integers(3, 12, n_act).astype("timedelta64[D]")
     closed_date = np.select(
         [state == "closed_on_time", state == "closed_late"],
         [np.maximum(due_a - early, raised_start + 3), due_a + late],
@@ -866,7 +872,7 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         [
             np.isin(state, ["closed_on_time", "closed_late"]),
             state == "cancelled",
-            state == "in_progress_overdue",
+            np.char.startswith(state, "in_progress"),
         ],
         ["Closed", "Cancelled", "In progress"],
         "Open",

@@ -235,7 +235,7 @@ def _demo_section() -> list[str]:
         f"the fiscal year moved into the next on account {d.SHIFT_ACCOUNT}; the sales budget uses "
         f"the combination {' x '.join(d.UNMAPPED_COMBINATION)} that the General Posting Setup "
         "does not map;",
-        f"- forecast error of about 25-30% WMAPE, with {d.BIASED_REGION} forecasting "
+        f"- forecast error of about 30% WMAPE, with {d.BIASED_REGION} forecasting "
         f"{round((d.BIAS - 1) * 100)}% too high;",
         "- targets for every KPI and actions from earlier cycles, some closed late, some overdue.",
         "",
