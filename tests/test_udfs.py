@@ -208,3 +208,13 @@ def test_no_exception_escapes(monkeypatch):
 
     monkeypatch.setattr(u, "wmape_arrays", boom)
     assert u.SOP_WMAPE([1.0], [1.0]) == "#SOP! WMAPE: RuntimeError: disk on fire"
+
+
+def test_docs_cover_every_kpi_and_every_function():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "kpis.md").read_text(encoding="utf-8")
+    for d_ in KPIS.values():
+        assert f"(`{d_.id}`)" in text, d_.id
+    for n in (n for n in dir(u) if n.startswith("SOP_")):
+        assert n in text, n
