@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,6 +76,7 @@ __all__ = [
     "definitions_frame",
     "format_values",
     "kpi_values",
+    "plan_status_of",
     "run_scorecard",
     "scorecard_outputs",
 ]
@@ -535,14 +537,14 @@ _STATUS_RULES = (
 )
 #: Character widths of the executive columns (the charts are anchored from them).
 _WIDTHS = {
-    "perspective": 15.0,
+    "perspective": 19.0,
     "name": 28.0,
-    "signal": 5.0,
+    "signal": 7.0,
     "status": 9.0,
     "actual_text": 10.0,
     "target_text": 10.0,
-    "gap_text": 11.0,
-    "prior_text": 10.0,
+    "gap_text": 14.0,
+    "prior_text": 12.0,
     "trend": 15.0,
     "sparkline": 14.0,
     "owner_role": 22.0,
@@ -563,6 +565,20 @@ def _formats() -> list:
     return rules
 
 
+def _off_track(total: pd.DataFrame, limit: int = 5) -> str:
+    """'Off track: Line fill rate (Supply planning), ...': the red KPIs, worst gap first."""
+    red = total[total["status"] == "Red"]
+    if red.empty:
+        return "Off track: none (no KPI is red)."
+    # worst first: the gap relative to the target's size (units differ between KPIs)
+    scale = red["target"].abs().where(red["target"].abs() > 0, red["green"].abs()).fillna(1.0)
+    red = red.assign(_r=(red["gap"] / scale.where(scale > 0, 1.0))).sort_values("_r")
+    owner = red["owner_role"].astype("string").fillna("no owner")
+    names = (red["name"].astype(str) + " (" + owner + ")").tolist()
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return "Off track: " + ", ".join(names[:limit]) + more + "."
+
+
 def scorecard_outputs(
     result: ScorecardResult,
     settings: schema.Settings,
@@ -578,6 +594,7 @@ def scorecard_outputs(
         f"{c.get('Green', 0)} green \u00b7 {c.get('Amber', 0)} amber \u00b7 {c.get('Red', 0)} red "
         f"\u00b7 {c.get(NO_DATA, 0)} no data"
         + (f" \u00b7 {c.get(NO_TARGET, 0)} no target" if c.get(NO_TARGET) else ""),
+        _off_track(result.scorecard),
         "Green = at or better than the green threshold; Amber = at or better than amber; "
         "grey = no data or no target.",
         "Gap: positive = better than target (pp = percentage points). Trend: fitted change "
@@ -595,7 +612,7 @@ def scorecard_outputs(
     charts = [
         ChartSpec(
             "line",
-            f"{names['forecast_accuracy']} (last 12 months)",
+            f"{names['forecast_accuracy']} vs target",
             "Trends",
             "period",
             ("forecast_accuracy", "forecast_accuracy_target"),
@@ -606,7 +623,7 @@ def scorecard_outputs(
         ),
         ChartSpec(
             "line",
-            f"{names['fill_rate']} (last 12 months)",
+            f"{names['fill_rate']} vs target",
             "Trends",
             "period",
             ("fill_rate", "fill_rate_target"),
@@ -617,7 +634,7 @@ def scorecard_outputs(
         ),
         ChartSpec(
             "line",
-            f"{names['otd']} (last 12 months)",
+            f"{names['otd']} vs target",
             "Trends",
             "period",
             ("otd", "otd_target"),
@@ -628,7 +645,7 @@ def scorecard_outputs(
         ),
         ChartSpec(
             "column",
-            f"Revenue vs budget by month ({settings.currency})",
+            f"Revenue vs budget ({settings.currency})",
             "Trends",
             "period",
             ("revenue", "revenue_budget"),
@@ -696,10 +713,34 @@ def _empty(table: schema.Table) -> pd.DataFrame:
     return pd.DataFrame({c.name: pd.Series(dtype=object) for c in table.long_columns})
 
 
+def plan_status_of(book: Book, cycle: str) -> str:
+    """'frozen v02 (2026-11-20)' when ``snapshots/ledger.jsonl`` next to the workbook file records
+    a frozen version of ``cycle``, else 'draft'. Books without a file path are 'draft'."""
+    path = getattr(book, "path", None)
+    if path is None:
+        return "draft"
+    from sop_xl.ledger import records
+
+    try:
+        recs = [r for r in records(Path(path).parent / "snapshots") if r.get("cycle") == cycle]
+    except (OSError, ValueError):
+        return "draft"
+    if not recs:
+        return "draft"
+    last = recs[-1]
+    try:
+        version = f"v{int(last.get('version', 0)):02d}"
+    except (TypeError, ValueError):
+        version = f"v{last.get('version')}"
+    when = str(last.get("created_at") or "")[:10]
+    return f"frozen {version}" + (f" ({when})" if when else "")
+
+
 def run_scorecard(book: Book, *, plan_status: str | None = None) -> ScorecardResult:
     """Read the workbook, build the scorecard, write its four sheets in one write.
 
-    ``plan_status``: text for the title block (e.g. "frozen v3"); default "draft".
+    ``plan_status``: text for the title block (e.g. "frozen v03"); by default
+    :func:`plan_status_of` the workbook's snapshots ledger.
     """
     settings = book.read_settings()
     tables: dict[str, pd.DataFrame] = {}
@@ -714,7 +755,8 @@ def run_scorecard(book: Book, *, plan_status: str | None = None) -> ScorecardRes
             "enter the KPI targets on the Targets sheet",
         )
     book.progress("Computing KPIs and the scorecard", 0.65)
-    result = build_scorecard(tables, settings, plan_status=plan_status or "draft")
+    status = plan_status or plan_status_of(book, settings.cycle)
+    result = build_scorecard(tables, settings, plan_status=status)
     book.progress("Writing the Scorecard", 0.9)
     book.write(result.outputs)
     book.progress(result.summary, 1.0)

@@ -364,3 +364,28 @@ def test_written_workbook_read_back_independently(tmp_path):
     assert len(charts) >= 4
     trends = wb["Trends"]
     assert trends.cell(len(r.outputs[2].title) + 2, 1).value == "Period"
+
+
+def test_title_names_the_red_kpis_worst_first(result):
+    assert result.outputs[0].title[3] == (
+        "Off track: Forecast bias % (Demand planner), S&OP actions closed on time (Executive "
+        "management), On-time delivery (customer) (Supply planning)."
+    )
+
+
+def test_plan_status_from_the_snapshots_ledger(tmp_path):
+    from sop_xl.ledger import append_record
+    from sop_xl.scorecard import plan_status_of
+
+    book = FakeBook({})
+    book.path = tmp_path / "SOP_Planning.xlsm"
+    assert plan_status_of(book, fx.CYCLE) == "draft"  # no snapshots folder
+    (tmp_path / "snapshots").mkdir()
+    append_record(tmp_path / "snapshots", {"cycle": "2026-10", "version": 1})
+    assert plan_status_of(book, fx.CYCLE) == "draft"  # only last month's plan is frozen
+    append_record(
+        tmp_path / "snapshots",
+        {"cycle": fx.CYCLE, "version": 2, "created_at": "2026-11-20T10:00:00+00:00"},
+    )
+    assert plan_status_of(book, fx.CYCLE) == "frozen v02 (2026-11-20)"
+    assert plan_status_of(FakeBook({}), fx.CYCLE) == "draft"  # a book without a file

@@ -1,0 +1,95 @@
+"""The Scorecard sheet opens and draws in an independent spreadsheet engine (LibreOffice headless).
+
+A copy of the standard workbook gets the scorecard sheets through ``FileBook.write``; a render copy
+moves the Scorecard sheet to the front (so it is page 1), LibreOffice prints it to PDF, pdftoppm
+draws page 1 as PNG and pdftotext reads the KPI names back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+import test_scorecard_fixtures as fx
+
+from sop_xl.scorecard import build_scorecard
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "workbook" / "SOP_Planning.xlsx"
+
+pytestmark = pytest.mark.libreoffice
+
+
+def sheet_first(src: Path, dst: Path, sheet: str) -> None:
+    """Copy ``src`` to ``dst`` with ``sheet`` moved to the front of the workbook (render copy)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                text = data.decode("utf-8")
+                tag = next(
+                    t for t in re.findall(r"<sheet\s[^>]*/>", text) if f'name="{sheet}"' in t
+                )
+                text = text.replace(tag, "", 1).replace("<sheets>", "<sheets>" + tag, 1)
+                text = re.sub(r'\s(activeTab|firstSheet)="\d+"', "", text)
+                data = text.encode("utf-8")
+            zout.writestr(info, data)
+
+
+def render(xlsx: Path, outdir: Path, pages: str = "1-2") -> Path:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    assert soffice
+    profile = f"file:///tmp/lo_profile_{os.getpid()}"
+    page_range = '{"PageRange":{"type":"string","value":"' + pages + '"}}'
+    fmt = "pdf:calc_pdf_Export:" + page_range
+    cmd = [soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore"]
+    cmd += ["--convert-to", fmt, "--outdir", str(outdir), str(xlsx)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    pdf = outdir / f"{xlsx.stem}.pdf"
+    assert pdf.exists(), f"LibreOffice did not convert {xlsx.name}: {proc.stdout} {proc.stderr}"
+    return pdf
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
+def test_scorecard_renders_to_pdf_and_png(tmp_path):
+    from sop_xl.workbook import FileBook
+
+    book = tmp_path / "SOP_Planning.xlsx"
+    book.write_bytes(TEMPLATE.read_bytes())
+    result = build_scorecard(fx.tables(), fx.settings(), fx.kpis(), plan_status="frozen v2")
+    FileBook(book).write(result.outputs)
+
+    copy = tmp_path / "scorecard.xlsx"
+    sheet_first(book, copy, "Scorecard")
+    pdf = render(copy, tmp_path)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+        check=True,
+        timeout=60,
+    )
+    pngs = sorted(tmp_path.glob("page*.png"))
+    assert pngs, "pdftoppm drew nothing"
+    assert pngs[0].stat().st_size > 15_000  # a page with a table and charts, not a blank page
+
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-f", "1", "-l", "1", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Fixture Ltd" in text and "S&OP balanced scorecard" in text
+    assert "Plan status: frozen v2" in text
+    for name in result.scorecard["name"]:
+        assert name in text, f"KPI {name!r} missing from the rendered page"
+    for status in ("Green", "Amber", "Red", "No data"):
+        assert status in text
+    assert "Forecast accuracy vs target" in text  # the first chart's title is drawn
+    keep = os.environ.get("SOP_XL_KEEP_RENDER")
+    if keep:  # e.g. SOP_XL_KEEP_RENDER=docs/scorecard.png to refresh the docs picture
+        shutil.copyfile(pngs[0], keep)
