@@ -25,6 +25,7 @@ inline strings (``t="inlineStr"``), so text such as ``=HYPERLINK(...)`` stays te
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import stat
@@ -167,8 +168,13 @@ def _sheet_ref(sheet: str) -> str:
     return "'" + sheet.replace("'", "''") + "'"
 
 
+@functools.cache
+def _attr_re(name: str) -> re.Pattern[str]:
+    return re.compile(r"\s" + name + r"\s*=\s*([\"'])(.*?)\1", flags=re.S)
+
+
 def _attr(tag_text: str, name: str) -> str | None:
-    m = re.search(r"\s" + name + r"\s*=\s*([\"'])(.*?)\1", tag_text, flags=re.S)
+    m = _attr_re(name).search(tag_text)
     return m.group(2) if m else None
 
 
@@ -1096,7 +1102,6 @@ def _atomic_save(pkg: Package, dst: Path) -> None:
 
 
 # --- input sheets: replace the table's rows only --------------------------------------------------
-_ROW_RE = re.compile(r"<(?:\w+:)?row\b[^>]*?(?:/>|>.*?</(?:\w+:)?row>)", re.S)
 _C_RE = re.compile(r"<(?:\w+:)?c\b[^>]*?(?:/>|>.*?</(?:\w+:)?c>)", re.S)
 _CREF_RE = re.compile(r"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]+)(\d+)\"")
 
@@ -1173,39 +1178,66 @@ def _retable(tx: str, lay: Layout) -> str:
     return tx[: cm.start()] + block + tx[cm.end() :]
 
 
+def _row_spans(inner: str, p: str) -> list[tuple[int, int, int]]:
+    """(row number, start, end) of each ``<row>`` in sheetData's text, found from the opening tags
+    only (a row ends where the next one starts), so big sheets are not scanned cell by cell."""
+    # a literal prefix ("<row") lets the regex engine jump between rows at C speed
+    row_open = re.compile("<" + re.escape(p) + r"row\b([^>]*)>")
+    starts = [(m.start(), m.group(1)) for m in row_open.finditer(inner)]
+    spans = []
+    for i, (pos, attrs) in enumerate(starts):
+        rv = _attr(" " + attrs, "r")
+        if rv is None:
+            raise SopError("the worksheet has rows without numbers", fix="re-save it from Excel")
+        end = starts[i + 1][0] if i + 1 < len(starts) else len(inner)
+        spans.append((int(rv), pos, end))
+    return spans
+
+
 def rewrite_input_sheet(w: _Writer, lay: Layout) -> None:
     """Replace the header and body rows of an existing input table on its decorated sheet."""
     pkg = w.pkg
     part, table_part = lay.sheet_part, lay.table_part
     assert part is not None and table_part is not None
     xml = pkg.text(part)
-    sd = re.search(r"<(\w+:)?sheetData\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?sheetData>)", xml, flags=re.S)
+    sd = re.search(r"<(\w+:)?sheetData\b[^>]*?(/?)>", xml)
     if sd is None:
         raise SopError("the worksheet has no cell data section", fix="re-save it from Excel")
     p = sd.group(1) or ""
-    inner = sd.group(2) or ""
+    if sd.group(2):
+        inner, sd_end = "", sd.end()
+    else:
+        close = xml.find(f"</{p}sheetData>", sd.end())
+        if close < 0:
+            raise SopError("the worksheet's cell data is cut short", fix="re-save it from Excel")
+        inner, sd_end = xml[sd.end() : close], close + len(f"</{p}sheetData>")
     old = parse_range(w.tables[table_part][2])
     oc1, r1, oc2, old_last = old
     c1, c2, new_last = lay.first_col, lay.last_col, lay.last_row
     lo, hi = min(c1, oc1), max(c2, oc2)
     region_hi = max(old_last, new_last)
-    rows: dict[int, str] = {}
+    if f"<{p}f>" in inner or f"<{p}f " in inner:
+        w.drop_calc_chain = True
+    # Cells beside the table (notes) must be kept: one C-speed search tells whether any exist, so
+    # the common case does not parse the cells of every old table row.
+    span_letters = "|".join(col_letter(c) for c in range(lo, hi + 1))
+    outside = r"(?!(?:" + span_letters + r")\d)"
+    if inner.count(f"<{p}c ") == inner.count(f'<{p}c r="'):  # r first, as Excel writes: fast
+        beside = re.search("<" + re.escape(p) + 'c r="' + outside, inner)
+    else:
+        beside = re.search("<" + re.escape(p) + r"c\s[^>]*?\br=\"" + outside, inner)
+    kept: list[tuple[int, str]] = []  # rows outside the region, and special region rows
     extras: dict[int, tuple[str, str]] = {}
     head_s: dict[int, str] = {}
     body_s: dict[int, str] = {}
-    for rm in _ROW_RE.finditer(inner):
-        row = rm.group(0)
-        rv = _attr(_open_tag(row), "r")
-        if rv is None:
-            raise SopError("the worksheet has rows without numbers", fix="re-save it from Excel")
-        r = int(rv)
+    for r, a, b in _row_spans(inner, p):
         if r < r1 or r > region_hi:
-            rows[r] = row
+            kept.append((r, inner[a:b]))
             continue
-        if _has_formula(row):
-            w.drop_calc_chain = True
+        if not beside and r1 + 1 < r <= old_last:
+            continue  # an old body row: nothing to keep
         left, right = [], []
-        for cell in _C_RE.findall(row):
+        for cell in _C_RE.findall(inner, a, b):
             tag = _open_tag(cell)
             col, _ = parse_cell(_attr(tag, "r") or "")
             if col < lo:
@@ -1231,36 +1263,33 @@ def rewrite_input_sheet(w: _Writer, lay: Layout) -> None:
     header_style, our_body = w.cell_styles(lay)
     heads = [int(head_s.get(lay.first_col + j, header_style)) for j in range(len(lay.columns))]
     bodies = [int(body_s.get(lay.first_col + j, our_body[j])) for j in range(len(lay.columns))]
+    dim_cols, dim_rows = [lo, c2], [r1, region_hi if extras else new_last]
+    for r, text in kept:
+        dim_rows.append(r)
+        for m in _CREF_RE.finditer(text):
+            dim_cols.append(col_number(m.group(1)))
     left, right = extras.get(r1, ("", ""))
-    rows[r1] = f'<row r="{r1}">{left}{w.header_cells(lay, heads)}{right}</row>'
+    kept.append((r1, f'<row r="{r1}">{left}{w.header_cells(lay, heads)}{right}</row>'))
     body = body_rows(lay, bodies, w.wb_name)
     for r in range(r1 + 1, region_hi + 1):
         i = r - r1 - 1
         left, right = extras.get(r, ("", ""))
         if i < lay.n:
-            body[i] = left + body[i] + right
+            if left or right:
+                body[i] = left + body[i] + right
         elif left or right or r <= new_last:
-            rows[r] = f'<row r="{r}">{left}{right}</row>'
+            kept.append((r, f'<row r="{r}">{left}{right}</row>'))
+    kept.sort(key=lambda rt: rt[0])
+    block = ""
     if lay.n:
         nums = _row_numbers(r1 + 1, lay.n)
-        for r, text in zip(
-            range(r1 + 1, r1 + 1 + lay.n),
-            ('<row r="' + nums + '">' + body + "</row>").tolist(),
-            strict=True,
-        ):
-            rows[r] = text
-    gen = "".join(rows[r] for r in sorted(rows))
+        block = "".join(('<row r="' + nums + '">' + body + "</row>").tolist())
+    split = next((i for i, (r, _) in enumerate(kept) if r > r1), len(kept))
+    gen = "".join(t for _, t in kept[:split]) + block + "".join(t for _, t in kept[split:])
     if p:
         gen = re.sub(r"<(/?)(?!\w+:)(\w)", rf"<\1{p}\2", gen)
-    before, after = xml[: sd.start()], xml[sd.end() :]
-    # dimension over kept cells and the new table region
-    cols_, rows_ = [lo, c2], [1 if rows else r1, region_hi if extras else new_last]
-    for r in rows:
-        if r < r1 or r > region_hi:
-            for m in _CREF_RE.finditer(rows[r]):
-                cols_.append(col_number(m.group(1)))
-                rows_.append(int(m.group(2)))
-    dim = range_ref(min(cols_), min(rows_), max(cols_), max(rows_))
+    before, after = xml[: sd.start()], xml[sd_end:]
+    dim = range_ref(min(dim_cols), min(dim_rows), max(dim_cols), max(dim_rows))
     before = re.sub(
         r"<(?:\w+:)?dimension\b[^>]*>", lambda m: _set_attr(m.group(0), "ref", dim), before, count=1
     )
@@ -1281,7 +1310,6 @@ def rewrite_input_sheet(w: _Writer, lay: Layout) -> None:
         frag = "".join(new_cf)
         if p:
             frag = re.sub(r"<(/?)(\w)", rf"<\1{p}\2", frag)
-        pos = len(after) - len(after.rstrip())
         m = re.search(r"<(?:\w+:)?(?:" + "|".join(_AFTER_CF) + r")\b|</(?:\w+:)?worksheet>", after)
         pos = m.start() if m else len(after)
         after = after[:pos] + frag + after[pos:]
