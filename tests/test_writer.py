@@ -548,3 +548,111 @@ def test_libreoffice_opens_converts_and_keeps_formula_text(
     assert wb["Report"]["C5"].value == 10.5
     assert wb["Forecast"]["F2"].value == 1
     assert wb["Items"]["A10"].value == "N6" and wb["Items"]["A1"].value.startswith("Item master")
+
+
+# --- more input-sheet and package cases -----------------------------------------------------------
+def test_notes_beside_the_table_rows_are_kept(master: Path, tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(master, keep_vba=True)
+    wb["Items"]["J5"] = "beside row 5"
+    wb["Items"]["J8"] = "beside the old last row"
+    path = tmp_path / "beside.xlsm"
+    wb.save(path)
+    write_sheets(path, [SheetOutput(schema.ITEMS, _items(2))])
+    ws = openpyxl.load_workbook(path)["Items"]
+    assert ws["J5"].value == "beside row 5" and ws["A5"].value == "N1"
+    assert ws["J8"].value == "beside the old last row" and ws["A8"].value is None
+    assert ws.tables["tblItems"].ref == "A3:G5"
+
+
+def test_standard_template_input_tables(tmp_path: Path) -> None:
+    """The real template (openpyxl-built: column styles, 100,000-row validations, list names)."""
+    from sop_xl.template import build_template
+
+    path = tmp_path / "SOP_Planning.xlsx"
+    build_template(path)
+    before = parts(path)
+    before_names = set(openpyxl.load_workbook(path).defined_names)
+    assert before_names  # the template's list names (lst_Items_item, ...)
+    fc = forecast_long()
+    write_sheets(path, [SheetOutput(schema.ITEMS, _items(40)), SheetOutput(schema.FORECAST, fc)])
+    wb = openpyxl.load_workbook(path)
+    items = wb["Items"]
+    assert items.tables["tblItems"].ref == "A1:G41"
+    dv = sorted(str(d.sqref) for d in items.data_validations.dataValidation)
+    assert dv == ["E2:E100001", "F2:F100001", "G2:G100001"]  # beyond the body: unchanged
+    assert items["E2"].number_format == schema.NUMBER_FORMATS[Dtype.MONEY]
+    forecast = wb["Forecast"]
+    assert forecast.tables["tblForecast"].ref == "A1:H4"
+    assert [c.name for c in forecast.tables["tblForecast"].tableColumns][5:] == [
+        "2026-11",
+        "2026-12",
+        "2027-01",
+    ]
+    assert set(wb.defined_names) == set(
+        openpyxl.load_workbook(tmp_path / "SOP_Planning.xlsx").defined_names
+    )
+    after = parts(path)
+    assert after["xl/workbook.xml"] == before["xl/workbook.xml"]  # no sheet was added
+    rows = CalamineWorkbook.from_path(path).get_sheet_by_name("Items").to_python()
+    assert rows[40][:2] == ["N39", "new 39"]
+
+
+FORMULA_ROW = '<row r="12"><c r="B12"><f>1+1</f><v>2</v></c></row></sheetData>'
+
+
+def test_stale_calc_chain_is_dropped_when_a_formula_sheet_is_rewritten(master: Path) -> None:
+    calc = (
+        '<?xml version="1.0" encoding="UTF-8"?><calcChain xmlns="http://schemas.openxmlformats.org/'
+        'spreadsheetml/2006/main"><c r="B2" i="3"/></calcChain>'
+    )
+    with zipfile.ZipFile(master) as z:
+        ct = z.read("[Content_Types].xml").decode()
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+        sheet3 = z.read("xl/worksheets/sheet3.xml").decode()
+    _zip_edit(
+        master,
+        {
+            "xl/calcChain.xml": calc.encode(),
+            "[Content_Types].xml": ct.replace(
+                "</Types>",
+                '<Override PartName="/xl/calcChain.xml" ContentType="application/'
+                'vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"/></Types>',
+            ).encode(),
+            "xl/_rels/workbook.xml.rels": rels.replace(
+                "</Relationships>",
+                '<Relationship Id="rIdCC" Type="http://schemas.openxmlformats.org/officeDocument/'
+                '2006/relationships/calcChain" Target="calcChain.xml"/></Relationships>',
+            ).encode(),
+            "xl/worksheets/sheet3.xml": sheet3.replace("</sheetData>", FORMULA_ROW).encode(),
+        },
+    )
+    write_sheets(master, [report_output()])
+    after = parts(master)
+    assert "xl/calcChain.xml" not in after
+    assert b"calcChain" not in after["[Content_Types].xml"]
+    assert b"calcChain" not in after["xl/_rels/workbook.xml.rels"]
+    assert openpyxl.load_workbook(master)["Report"]["A5"].value == FORMULA_TEXT
+
+
+def test_boolean_column_and_charts_on_input_sheet(master: Path) -> None:
+    flags = Table(
+        name="tblFlags",
+        sheet="Flags",
+        title="f",
+        group="Outputs",
+        doc="f",
+        columns=(col("key", "Key"), col("ok", "OK")),
+        output=True,
+    )
+    df = pd.DataFrame(
+        {"key": ["a", "b", "c"], "ok": pd.array([True, False, None], dtype="boolean")}
+    )
+    write_sheets(master, [SheetOutput(flags, df)])
+    ws = openpyxl.load_workbook(master)["Flags"]
+    assert [ws["B2"].value, ws["B3"].value, ws["B4"].value] == [True, False, None]
+    chart = ChartSpec("line", "x", "Items", "item", ("unit_cost",), "J2")
+    with pytest.raises(SopError, match="charts cannot be added to input sheet 'Items'"):
+        write_sheets(master, [SheetOutput(schema.ITEMS, _items(3), charts=[chart])])
+    with pytest.raises(SopError, match="reads sheet 'Nowhere'"):
+        bad = ChartSpec("bar", "x", "Nowhere", "name", ("qty",), "J2")
+        write_sheets(master, [report_output(charts=[bad])])
