@@ -272,3 +272,25 @@ def test_docs_cover_every_table_column_and_setting():
     # a column row carries its rules: Items' Unit Cost is a non-negative amount
     assert "| Unit Cost | `unit_cost` | amount | yes | Not below 0. |" in text
     assert "| Region | `region` | text | yes | Must exist in Regions (Region). |" in text
+
+
+def test_committed_macro_workbook_is_built_from_the_committed_template(tmp_path):
+    pytest.importorskip("sop_xl.excel.build")
+    from sop_xl.template import build_standard_workbook
+
+    committed = Path(__file__).resolve().parents[1] / "workbook"
+    path = build_standard_workbook(tmp_path)
+    assert path == tmp_path / "SOP_Planning.xlsx"
+    assert path.read_bytes() == (committed / "SOP_Planning.xlsx").read_bytes()
+    xlsm = tmp_path / "SOP_Planning.xlsm"
+    assert xlsm.exists()
+    assert xlsm.read_bytes() == (committed / "SOP_Planning.xlsm").read_bytes(), (
+        "workbook/SOP_Planning.xlsm is stale: run python scripts/build_workbook.py"
+    )
+    # the macro workbook holds the same tables, and the ribbon
+    wb = openpyxl.load_workbook(xlsm, keep_vba=True)
+    assert wb.sheetnames == [START_SHEET, *(t.sheet for t in schema.INPUT_TABLES)]
+    import zipfile
+
+    names = zipfile.ZipFile(xlsm).namelist()
+    assert "xl/vbaProject.bin" in names and "customUI/customUI14.xml" in names
