@@ -571,13 +571,14 @@ def validate(c: Candidate, m: MasterData, previous: pd.DataFrame) -> None:
             )
         )
         own_items = set(a.loc[a["region"] == region, "item"])
-        item_regions = a.groupby("item")["region"].agg(lambda s: ", ".join(sorted(set(s))))
         pair_in = pd.Series(
             [p in own for p in zip(rows["item"], rows["location"], strict=True)],
             index=rows.index,
             dtype=bool,
         )
         cand = ok_key & ~unknown_item & known_loc & ~other & ~pair_in
+        near = a[a["item"].isin(set(rows.loc[cand, "item"]))]  # few rows: only the candidates
+        item_regions = near.groupby("item")["region"].agg(lambda s: ", ".join(sorted(set(s))))
         elsewhere = cand & ~rows["item"].isin(own_items) & rows["item"].isin(item_regions.index)
         _cell_findings(
             c,
@@ -960,9 +961,11 @@ def consolidate(
 
     # --- validate the chosen ones -------------------------------------------------------------
     accepted: dict[str, Candidate] = {}
+    prev_h = previous[previous["period"].isin(horizon)]
+    prev_by_region = dict(tuple(prev_h.groupby("region", sort=False))) if len(prev_h) else {}
     for i, (region, c) in enumerate(sorted(chosen.items())):
         book.progress(f"Validating {region}", 0.5 + 0.3 * i / max(len(chosen), 1))
-        validate(c, m, previous)
+        validate(c, m, prev_by_region.get(region, prev_h.iloc[:0]))
         if c.errors:
             c.status = "rejected"
             c.reason = f"{c.errors} error(s); previous consensus kept"
