@@ -4,6 +4,7 @@ LibreOffice) and with sop_xl's own reader."""
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -290,7 +291,5 @@ def test_committed_macro_workbook_is_built_from_the_committed_template(tmp_path)
     # the macro workbook holds the same tables, and the ribbon
     wb = openpyxl.load_workbook(xlsm, keep_vba=True)
     assert wb.sheetnames == [START_SHEET, *(t.sheet for t in schema.INPUT_TABLES)]
-    import zipfile
-
     names = zipfile.ZipFile(xlsm).namelist()
     assert "xl/vbaProject.bin" in names and "customUI/customUI14.xml" in names
