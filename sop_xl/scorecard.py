@@ -239,7 +239,8 @@ def kpi_values(
     for level, by in (("Total", ()), ("Region", ("region",)), ("Family", ("family",))):
         long = kpi_table(tables, settings, by=by, periods=periods)
         if len(long):
-            long = long.assign(level=level, scope=long[by[0]] if by else "")
+            scope = long[by[0]].astype("string").fillna(f"(no {by[0]})") if by else ""
+            long = long.assign(level=level, scope=scope)
             parts.append(long[["kpi", "period", "level", "scope", "value", "note"]])
     parts.append(
         action_kpis(tables.get("Actions"), settings.cycle, periods).assign(level="Total", scope="")
@@ -253,9 +254,27 @@ def _registry(ids: pd.Series, attr: str, default: object = "") -> pd.Series:
     return ids.map(lookup).astype(object).where(ids.isin(list(lookup)), default)
 
 
-def _rows(targets: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+def _scope_levels(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """scope code -> level from the master data (Regions.region, Items.family)."""
+    parts = []
+    for alias, col, level in (("Regions", "region", "Region"), ("Items", "family", "Family")):
+        df = tables.get(alias)
+        if df is not None and col in df:
+            codes = df[col].dropna().astype(str).str.strip().unique()
+            parts.append(pd.DataFrame({"scope": codes, "level": level}))
+    if not parts:
+        return pd.DataFrame({"scope": pd.Series(dtype=object), "level": pd.Series(dtype=object)})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _rows(
+    targets: pd.DataFrame, values: pd.DataFrame, master_scopes: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Scorecard rows: the total of each company-level target, and every region / family scope
-    that has values or a scoped target, with the thresholds that apply to it."""
+    that has values or a scoped target, with the thresholds that apply to it.
+
+    A scoped target's level comes from the KPI values, else the master data (``master_scopes``);
+    a scope found in neither is listed under Region with a note."""
     total = targets[targets["scope"] == ""].drop_duplicates("kpi", keep="last")
     total = total.assign(level="Total", threshold_scope="company", _order=np.arange(len(total)))
     scoped = targets[targets["scope"] != ""].drop_duplicates(["kpi", "scope"], keep="last")
@@ -263,14 +282,16 @@ def _rows(targets: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     # scopes with values for a KPI that has a company target -> company thresholds
     inherit = known.merge(total.drop(columns=["level", "scope"]), on="kpi", how="inner")
     # a scoped target overrides (or adds) its scope's row
-    scope_level = known[["scope", "level"]].drop_duplicates("scope")
-    own = scoped.merge(scope_level, on="scope", how="left")
+    scope_level = pd.concat([known[["scope", "level"]], master_scopes], ignore_index=True)
+    own = scoped.merge(scope_level.drop_duplicates("scope"), on="scope", how="left")
+    own["_unknown_scope"] = own["level"].isna()
     own["level"] = own["level"].fillna("Region")
     own["threshold_scope"] = own["scope"]
     order = dict(zip(total["kpi"], total["_order"], strict=True))
     own["_order"] = own["kpi"].map(order).fillna(len(total) + own.index.to_series()).to_numpy()
     rows = pd.concat([own, inherit.assign(threshold_scope="company"), total], ignore_index=True)
     rows = rows.drop_duplicates(["kpi", "level", "scope"], keep="first")
+    rows["_unknown_scope"] = rows["_unknown_scope"].astype("boolean").fillna(False).astype(bool)
     return rows.reset_index(drop=True)
 
 
@@ -322,6 +343,7 @@ def _assess(
         notes[m] = np.where(notes[m] == "", text, notes[m] + "; " + text)
 
     add(~known, "unknown KPI id: not in the KPI registry (see the Definitions sheet)")
+    add(df["_unknown_scope"], "scope is neither a region nor an item family code")
     add(df["status"].eq(NO_DATA) & known, f"no value for {period}")
     add(df["status"].eq(NO_TARGET), "no green/amber threshold on the Targets sheet")
     both = df["green"].notna() & df["amber"].notna()
@@ -491,7 +513,7 @@ def build_scorecard(
             acts = action_kpis(tables.get("Actions"), settings.cycle, trend_window)
             values = _levelled(pd.concat([values, acts.assign(level="Total", scope="")]))
     targets = _targets(tables.get("Targets"))
-    rows = _rows(targets, values)
+    rows = _rows(targets, values, _scope_levels(tables))
     assessed = _display(_assess(rows, values, period, window), settings.currency)
     detail = _order(assessed, by_level=True)
     total = detail[detail["level"] == "Total"].reset_index(drop=True)

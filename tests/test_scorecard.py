@@ -389,3 +389,16 @@ def test_plan_status_from_the_snapshots_ledger(tmp_path):
     )
     assert plan_status_of(book, fx.CYCLE) == "frozen v02 (2026-11-20)"
     assert plan_status_of(FakeBook({}), fx.CYCLE) == "draft"  # a book without a file
+
+
+def test_scoped_target_without_values_uses_master_data_level():
+    t = fx.targets()
+    t.loc[len(t)] = ["otd", "Customer", 0.9, "higher", 0.9, 0.8, "Supply planning", "FAM3"]
+    t.loc[len(t)] = ["otd", "Customer", 0.9, "higher", 0.9, 0.8, "Supply planning", "XX"]
+    items = pd.DataFrame({"item": ["I9"], "family": ["FAM3"]})
+    r = build_scorecard(fx.tables() | {"Targets": t, "Items": items}, fx.settings(), fx.kpis())
+    fam3 = _row(r.detail, "otd", "Family", "FAM3")
+    assert fam3["status"] == "No data" and fam3["threshold_scope"] == "FAM3"
+    xx = _row(r.detail, "otd", "Region", "XX")
+    assert "neither a region nor an item family" in xx["note"]
+    assert "neither" not in _row(r.detail, "otd", "Region", "NA")["note"]
