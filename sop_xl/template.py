@@ -25,6 +25,7 @@ and document dates).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import tempfile
@@ -516,15 +517,20 @@ def _write_rows(ws: Worksheet, start: int, rows: Iterable[Iterable[object]], hea
     """Write a small boxed grid; returns the next free row."""
     r = start
     for i, row in enumerate(rows):
+        lines = 1
         for j, value in enumerate(row, start=1):
             cell = ws.cell(row=r, column=j, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"
+                width = ws.column_dimensions[get_column_letter(j)].width or 10
+                lines = max(lines, math.ceil(len(value) * 1.1 / width))
             cell.alignment = WRAP
             cell.border = BOX
             if header and i == 0:
                 cell.font = HEADER_FONT
                 cell.fill = HEADER_FILL
+        # wrapped text needs a row height: neither openpyxl nor every reader fits it on open
+        ws.row_dimensions[r].height = 15 * lines + 2
         r += 1
     return r
 
@@ -598,6 +604,7 @@ def _write_start_sheet(ws: Worksheet, settings: Settings) -> None:
         cell.font = Font(color="0563C1", underline="single")
         group_cell = ws.cell(row=first + k, column=4)
         group_cell.fill = PatternFill("solid", fgColor=GROUP_COLORS.get(t.group, "A5A5A5"))
+        group_cell.font = Font(bold=True, color="FFFFFF")
 
     r += 1
     ws.cell(row=r, column=1, value="Colour legend").font = H2_FONT
