@@ -656,3 +656,59 @@ def test_boolean_column_and_charts_on_input_sheet(master: Path) -> None:
     with pytest.raises(SopError, match="reads sheet 'Nowhere'"):
         bad = ChartSpec("bar", "x", "Nowhere", "name", ("qty",), "J2")
         write_sheets(master, [report_output(charts=[bad])])
+
+
+# --- styles and zip details -----------------------------------------------------------------------
+def test_styles_append_only_dedupe_and_missing_sections() -> None:
+    xml = (
+        '<x:styleSheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<x:fonts count="1"><x:font><x:sz val="11"/></x:font></x:fonts>'
+        '<x:fills count="2"><x:fill><x:patternFill patternType="none"/></x:fill>'
+        '<x:fill><x:patternFill patternType="gray125"/></x:fill></x:fills>'
+        '<x:borders count="1"><x:border/></x:borders>'
+        '<x:cellXfs count="1"><x:xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></x:cellXfs>'
+        '<x:tableStyles count="0"/></x:styleSheet>'
+    )
+    st_ = writer.Styles(xml)
+    money = st_.cell_style(schema.NUMBER_FORMATS[Dtype.MONEY])
+    header = st_.cell_style(None, writer.HEADER_FONT, writer.HEADER_FILL)
+    assert (money, header) == (1, 2)
+    assert st_.cell_style(schema.NUMBER_FORMATS[Dtype.MONEY]) == money  # reused
+    assert st_.numfmt("#,##0") == 3 and st_.numfmt("@") == 49  # built-in format ids
+    assert st_.dxf(writer._dxf("FFC7CE", "9C0006", True)) == 0
+    out = st_.render()
+    again = writer.Styles(out)  # a second write finds everything it needs already there
+    assert again.cell_style(schema.NUMBER_FORMATS[Dtype.MONEY]) == money
+    assert again.dxf(writer._dxf("FFC7CE", "9C0006", True)) == 0 and not again.changed
+    assert '<x:cellXfs count="4">' in out and '<x:fonts count="2">' in out
+    assert out.index("<x:numFmts") < out.index("<x:fonts")  # sections in schema order
+    assert out.index("<x:dxfs") < out.index("<x:tableStyles")
+    assert '<x:numFmt numFmtId="164" formatCode="#,##0.00;[Red](#,##0.00)"/>' in out
+    assert out.startswith(xml[: xml.index("<x:fonts")])
+
+
+def test_package_copies_entries_written_with_data_descriptors(tmp_path: Path) -> None:
+    class Stream:  # a non-seekable sink makes zipfile write data descriptors (flag bit 3)
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, b):
+            return self.f.write(b)
+
+        def flush(self):
+            self.f.flush()
+
+    src = tmp_path / "dd.zip"
+    with open(src, "wb") as f, zipfile.ZipFile(Stream(f), "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("a.xml", b"<a>" + b"x" * 5000 + b"</a>")
+        z.writestr("b.bin", VBA_BYTES)
+    with zipfile.ZipFile(src) as z:
+        assert all(i.flag_bits & 0x08 for i in z.infolist())
+    dst = tmp_path / "out.zip"
+    with Package(src) as pkg, open(dst, "wb") as f:
+        pkg.write("c.xml", "<c/>")
+        pkg.save(f)
+    with zipfile.ZipFile(dst) as z:
+        assert z.testzip() is None
+        assert z.read("a.xml") == b"<a>" + b"x" * 5000 + b"</a>" and z.read("b.bin") == VBA_BYTES
+        assert [i.filename for i in z.infolist()] == ["a.xml", "b.bin", "c.xml"]
