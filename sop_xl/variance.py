@@ -46,9 +46,10 @@ from sop_xl.sheets import (
     FormulaRule,
     SheetOutput,
 )
+from sop_xl.variance_group import count, group_ids, int_sum
 from sop_xl.variance_mapping import REASONS, as_key, lookup, map_sales_budget
 from sop_xl.variance_money import allocate_cents, from_cents, money_text, to_cents
-from sop_xl.variance_plan import actual_vs_plan, enrich, forecast_amounts, join_notes, pct
+from sop_xl.variance_plan import actual_vs_plan, compare, join_notes, pct, prepare
 from sop_xl.variance_pvm import price_volume_mix
 
 __all__ = [
@@ -142,26 +143,34 @@ def budget_vs_budget(
     """
     mapped, unmapped = map_sales_budget(sales_budget, customers, items, posting_setup, gl_accounts)
     mapped["period"] = as_key(mapped["period"]).fillna("(blank)")
-    sb = mapped.groupby(["gl_account", "period"], sort=False).agg(
-        sb_c=("amount_cents", "sum"), sb_n=("amount_cents", "size")
-    )
-
     fb_all = pd.DataFrame(
         {
             "gl_account": as_key(financial_budget["gl_account"]).fillna("(blank)"),
             "period": as_key(financial_budget["period"]).fillna("(blank)"),
-            "amount": financial_budget["amount"].astype("float64"),
+            "amount": financial_budget["amount"].astype("float64").to_numpy(),
         }
     )
-    fb_rows = fb_all.loc[fb_all["amount"].notna()].copy()
+    fb_rows = fb_all.loc[fb_all["amount"].notna().to_numpy()].reset_index(drop=True)
     fb_rows["amount_cents"] = to_cents(fb_rows["amount"])
-    fb = fb_rows.groupby(["gl_account", "period"], sort=False).agg(
-        fb_c=("amount_cents", "sum"), fb_n=("amount_cents", "size")
+    # one joint grouping of both sides by (G/L account, period), in key order
+    n_sb = len(mapped)
+    gid, (acct_keys, period_keys) = group_ids(
+        [
+            np.concatenate([mapped[k].to_numpy(object), fb_rows[k].to_numpy(object)])
+            for k in ("gl_account", "period")
+        ]
     )
-    m = pd.concat([sb, fb], axis=1, join="outer", sort=False).reset_index()
-    m = m.sort_values(["gl_account", "period"], kind="stable").reset_index(drop=True)
-    for c in ("sb_c", "sb_n", "fb_c", "fb_n"):
-        m[c] = m[c].fillna(0).astype(np.int64)
+    ng = len(acct_keys)
+    m = pd.DataFrame(
+        {
+            "gl_account": pd.Series(acct_keys, dtype=object),
+            "period": pd.Series(period_keys, dtype=object),
+            "sb_c": int_sum(gid[:n_sb], mapped["amount_cents"].to_numpy(), ng),
+            "sb_n": count(gid[:n_sb], ng),
+            "fb_c": int_sum(gid[n_sb:], fb_rows["amount_cents"].to_numpy(), ng),
+            "fb_n": count(gid[n_sb:], ng),
+        }
+    )
 
     gla = gl_accounts.assign(gl_account=as_key(gl_accounts["gl_account"]))
     acct = m["gl_account"]
@@ -169,7 +178,8 @@ def budget_vs_budget(
     atype, known = lookup(acct, gla, "gl_account", "account_type", schema.GL_ACCOUNTS)
     sales_accounts = set(as_key(posting_setup["sales_account"]).dropna())
     fb_accounts = set(fb_all["gl_account"])
-    sb_periods, fb_periods = set(sb.index.get_level_values(1)), set(fb_all["period"])
+    sb_periods = set(m.loc[m["sb_n"].to_numpy() > 0, "period"])
+    fb_periods = set(fb_all["period"])
 
     sbc, fbc = m["sb_c"].to_numpy(), m["fb_c"].to_numpy()
     in_sb, in_fb = m["sb_n"].to_numpy() > 0, m["fb_n"].to_numpy() > 0
@@ -729,34 +739,26 @@ def plan_comparison(
 ) -> VarianceResult:
     """Fill ``detail``, ``rollups`` and ``pvm`` of ``result`` for ``periods`` and extend its
     reconciliation and findings (actuals, budget and forecast totals in = totals out)."""
-    args = (sales_actuals, sales_budget, forecast, items, customers, locations)
-    result.detail = actual_vs_plan(*args, by="item_location", periods=periods)
-    result.rollups = {by: actual_vs_plan(*args, by=by, periods=periods) for by in ROLLUP_LEVELS}
-    ps = set(periods)
-    act = enrich(sales_actuals, items, customers)
-    act["amount"] = sales_actuals["amount"].to_numpy()
-    bud = enrich(sales_budget, items, customers)
-    bud["amount"] = sales_budget["amount"].to_numpy()
-    act, bud = act.loc[act["period"].isin(ps)], bud.loc[bud["period"].isin(ps)]
-    pvm = price_volume_mix(act, bud, level="item", by="period")
-    fam = dict(zip(act["item"], act["family"], strict=False)) | dict(
-        zip(bud["item"], bud["family"], strict=False)
-    )
-    pvm.insert(2, "family", pvm["item"].map(fam))
+    src = prepare(sales_actuals, sales_budget, forecast, items, customers, periods)
+    result.detail = compare(src, "item_location", items, customers, locations)
+    result.rollups = {by: compare(src, by, items, customers, locations) for by in ROLLUP_LEVELS}
+    act, bud, fc = src.actuals, src.budget, src.forecast
+    pvm = price_volume_mix(act, bud, level="item", by="period")  # on integer codes: fast
+    item_codes = pvm["item"].to_numpy(np.int64)
+    pvm["item"] = pd.Series(src.vocab["item"][item_codes], dtype=object)
+    pvm["period"] = pd.Series(src.vocab["period"][pvm["period"].to_numpy(np.int64)], dtype=object)
+    pvm.insert(2, "family", pd.Series(src.item_family[item_codes], dtype=object))
     result.pvm = pvm
 
-    fc = forecast_amounts(forecast, items)
-    fc = fc.loc[fc["period"].isin(ps)]
     d = result.detail
     lines = []
     sec = "Actual vs plan"
-    for label, frame, cents, col in (
-        ("Sales actuals", act, to_cents(act["amount"]), "actual_amount"),
-        ("Sales budget", bud, to_cents(bud["amount"]), "budget_amount"),
-        ("Forecast (qty x unit price)", fc, fc["amount_cents"].to_numpy(), "forecast_amount"),
+    for label, (n, total), col in (
+        ("Sales actuals", src.inputs["actuals"], "actual_amount"),
+        ("Sales budget", src.inputs["budget"], "budget_amount"),
+        ("Forecast (qty x unit price)", src.inputs["forecast"], "forecast_amount"),
     ):
-        total = int(np.sum(cents))
-        lines.append(_line(sec, f"{label}, review periods", len(frame), total))
+        lines.append(_line(sec, f"{label}, review periods", n, total))
         shown = _sum_cents(d[col])
         lines.append(_check(sec, f"Difference: input - VarianceDetail {col}", total - shown))
         for by, r in result.rollups.items():
@@ -769,7 +771,7 @@ def plan_comparison(
                     )
                 )
     eff = sum(_sum_cents(pvm[c]) for c in ("volume_effect", "mix_effect", "price_effect"))
-    total_var = int(to_cents(act["amount"]).sum() - to_cents(bud["amount"]).sum())
+    total_var = src.inputs["actuals"][1] - src.inputs["budget"][1]
     lines.append(_line("Price/volume/mix", "Revenue variance (actual - budget)", None, total_var))
     lines.append(
         _check("Price/volume/mix", "Difference: variance - (volume + mix + price)", total_var - eff)
@@ -781,9 +783,9 @@ def plan_comparison(
             ("family", "(unknown item)", "items not in Items"),
             ("region", "(unknown customer)", "customers not in Customers"),
         ):
-            bad = frame[col] == unknown
+            bad = src.vocab[col][frame[col].to_numpy(np.int64)] == unknown
             if bad.any():
-                cents = int(to_cents(frame.loc[bad, "amount"]).sum())
+                cents = int(frame["amount_cents"].to_numpy()[bad].sum())
                 findings.append(
                     _finding(
                         "warning",

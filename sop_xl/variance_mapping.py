@@ -37,34 +37,47 @@ def as_key(s: pd.Series) -> pd.Series:
     """A key column as text objects: ``4000.0 -> '4000'``, text stripped, blanks -> None.
 
     ERP exports and spreadsheets mix ``4000`` (number) and ``'4000'`` (text) for the same code;
-    comparing keys as normalised text keeps such a line from being reported as unmapped.
+    comparing keys as normalised text keeps such a line from being reported as unmapped. Only the
+    distinct values are normalised (``pd.factorize``), so this is cheap on long columns.
     """
-    kind = pd.api.types.infer_dtype(s, skipna=True)
-    if kind in ("string", "empty"):
-        out = s.astype(object)
-        stripped = out.where(out.isna(), out.astype("str").str.strip())
-        return stripped.where(stripped.notna() & (stripped != ""), None).astype(object)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
 
     def one(v: object) -> object:
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return None
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
+        if isinstance(v, np.integer | int) and not isinstance(v, bool):
+            return str(int(v))
         text = str(v).strip()
         return text or None
 
-    return pd.Series([one(v) for v in s], index=s.index, dtype=object)
+    norm = np.array([one(v) for v in uniques] + [None], dtype=object)  # last: the NA sentinel
+    return pd.Series(norm[codes], index=s.index, dtype=object)
+
+
+def _codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of a normalised key: (codes with -1 for blank, distinct values)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _row_positions(keys: pd.Series, df: pd.DataFrame, key: str, table: schema.Table) -> np.ndarray:
+    """Row of ``df`` whose ``key`` equals each of ``keys`` (-1: not found or blank).
+
+    Keys are factorised first, so only the distinct values are normalised and looked up."""
+    codes, uniques = pd.factorize(keys, use_na_sentinel=True)
+    norm = as_key(pd.Series(uniques, dtype=object))
+    index = unique_index(df.assign(**{key: as_key(df[key])}), [key], table)
+    pos_u = np.append(index.get_indexer(pd.Index(norm, dtype=object)), -1)
+    pos_u[:-1][norm.isna().to_numpy()] = -1  # a blank code never matches
+    return pos_u[codes]  # the NA sentinel -1 takes the appended -1
 
 
 def _txt(s: pd.Series) -> pd.Series:
     """Text for messages: missing values read '(blank)'."""
     s = s.astype(object)
     return s.where(s.notna(), "(blank)").astype(str)
-
-
-def _blank(s: pd.Series) -> np.ndarray:
-    """True where a text value is missing or only whitespace."""
-    return (s.isna() | (s.astype("str").str.strip() == "")).to_numpy()
 
 
 def unique_index(df: pd.DataFrame, cols: list[str], table: schema.Table) -> pd.Index:
@@ -84,13 +97,11 @@ def unique_index(df: pd.DataFrame, cols: list[str], table: schema.Table) -> pd.I
 
 
 def lookup(keys: pd.Series, df: pd.DataFrame, key: str, value: str, table: schema.Table):
-    """Vectorised left lookup ``keys -> df[value]`` by ``df[key]``: (values, found mask)."""
-    pos = unique_index(df.assign(**{key: as_key(df[key])}), [key], table).get_indexer(keys)
-    found = pos >= 0
-    vals = df[value].to_numpy(dtype=object)
-    out = np.full(len(keys), None, dtype=object)
-    out[found] = vals[pos[found]]
-    return out, found
+    """Vectorised left lookup ``keys -> df[value]`` by ``df[key]`` (keys normalised with
+    :func:`as_key`): (values as objects, None where not found; found mask)."""
+    pos = _row_positions(keys, df, key, table)
+    vals = np.append(df[value].to_numpy(dtype=object), None)
+    return vals[pos], pos >= 0
 
 
 def _join_text(parts: list[tuple[np.ndarray, pd.Series | str]], n: int) -> np.ndarray:
@@ -129,39 +140,46 @@ def map_sales_budget(
     """
     sb = sales_budget.reset_index(drop=True)
     n = len(sb)
-    cust = as_key(sb["customer"])
-    item = as_key(sb["item"])
-    bus, cust_found = lookup(cust, customers, "customer", "gen_bus_posting_group", schema.CUSTOMERS)
-    prod, item_found = lookup(item, items, "item", "gen_prod_posting_group", schema.ITEMS)
-    bus_s, prod_s = as_key(pd.Series(bus, dtype=object)), as_key(pd.Series(prod, dtype=object))
-    no_bus = cust_found & _blank(bus_s)
-    no_prod = item_found & _blank(prod_s)
+    # Work on the distinct codes, then broadcast to rows with integer takes (fast on 500k lines).
+    cpos = _row_positions(sb["customer"], customers, "customer", schema.CUSTOMERS)
+    ipos = _row_positions(sb["item"], items, "item", schema.ITEMS)
+    cust_found, item_found = cpos >= 0, ipos >= 0
+    bus_codes, bus_names = _codes(as_key(customers["gen_bus_posting_group"]))
+    prod_codes, prod_names = _codes(as_key(items["gen_prod_posting_group"]))
+    b = np.where(cust_found, bus_codes[cpos], -1)
+    p = np.where(item_found, prod_codes[ipos], -1)
+    no_bus = cust_found & (b < 0)
+    no_prod = item_found & (p < 0)
     groups_ok = cust_found & item_found & ~no_bus & ~no_prod
 
     setup = posting_setup.assign(
         gen_bus_posting_group=as_key(posting_setup["gen_bus_posting_group"]),
         gen_prod_posting_group=as_key(posting_setup["gen_prod_posting_group"]),
         sales_account=as_key(posting_setup["sales_account"]),
-    )
-    setup_idx = unique_index(
-        setup, ["gen_bus_posting_group", "gen_prod_posting_group"], schema.POSTING_SETUP
-    )
+    ).reset_index(drop=True)
+    unique_index(setup, ["gen_bus_posting_group", "gen_prod_posting_group"], schema.POSTING_SETUP)
+    # table[bus code, prod code] -> posting setup row (-1: no line)
+    table = np.full((len(bus_names) + 1, len(prod_names) + 1), -1, dtype=np.int64)
+    sb_ = pd.Index(bus_names, dtype=object).get_indexer(setup["gen_bus_posting_group"])
+    sp_ = pd.Index(prod_names, dtype=object).get_indexer(setup["gen_prod_posting_group"])
+    ok = (sb_ >= 0) & (sp_ >= 0)
+    table[sb_[ok], sp_[ok]] = np.flatnonzero(ok)
     pos = np.full(n, -1, dtype=np.int64)
-    if groups_ok.any():
-        keys = pd.MultiIndex.from_arrays([bus_s[groups_ok], prod_s[groups_ok]])
-        pos[groups_ok] = setup_idx.get_indexer(keys)
+    pos[groups_ok] = table[b[groups_ok], p[groups_ok]]
     has_setup = pos >= 0
-    accounts = setup["sales_account"].to_numpy(dtype=object)
-    gl = np.full(n, None, dtype=object)
-    gl[has_setup] = accounts[pos[has_setup]]
-    gl_s = pd.Series(gl, dtype=object)
+    accounts = np.append(setup["sales_account"].to_numpy(dtype=object), None)
+    account_blank = np.append(setup["sales_account"].isna().to_numpy(), False)
     no_setup = groups_ok & ~has_setup
-    no_account = has_setup & _blank(gl_s)
+    no_account = has_setup & account_blank[pos]
     unknown_gl = np.zeros(n, dtype=bool)
     if gl_accounts is not None:
         gla = gl_accounts.assign(gl_account=as_key(gl_accounts["gl_account"]))
         known = unique_index(gla, ["gl_account"], schema.GL_ACCOUNTS)
-        unknown_gl = has_setup & ~no_account & (known.get_indexer(gl_s) < 0)
+        acct_known = np.append(known.get_indexer(setup["sales_account"]) >= 0, True)
+        unknown_gl = has_setup & ~no_account & ~acct_known[pos]
+    bus_s = pd.Series(np.append(bus_names, None)[b], dtype=object)
+    prod_s = pd.Series(np.append(prod_names, None)[p], dtype=object)
+    gl_s = pd.Series(accounts[pos], dtype=object)
     no_amount = sb["amount"].isna().to_numpy()
 
     checks = {
@@ -179,9 +197,9 @@ def map_sales_budget(
         bad |= m
 
     out = sb.copy()
-    out["gen_bus_posting_group"] = bus_s.to_numpy()
-    out["gen_prod_posting_group"] = prod_s.to_numpy()
-    out["gl_account"] = gl_s.to_numpy()
+    out["gen_bus_posting_group"] = bus_s.set_axis(out.index)  # object dtype: no string inference
+    out["gen_prod_posting_group"] = prod_s.set_axis(out.index)  # object dtype: no string inference
+    out["gl_account"] = gl_s.set_axis(out.index)  # object dtype: no string inference
     out["amount_cents"] = to_cents(sb["amount"])
 
     mapped = out.loc[~bad].reset_index(drop=True)

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sop_xl.variance_group import float_sum, group_ids, int_sum
 from sop_xl.variance_money import allocate_cents, from_cents, to_cents
 
 PVM_COLUMNS = [
@@ -58,20 +59,26 @@ def _as_list(x: str | Sequence[str] | None) -> list[str]:
     return [x] if isinstance(x, str) else list(x)
 
 
-def _aggregate(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    cents = df["amount_cents"] if "amount_cents" in df else to_cents(df["amount"])
-    agg = (
-        pd.DataFrame(
-            {
-                **{k: df[k].astype(object).where(df[k].notna(), "(blank)") for k in keys},
-                "q": df["quantity"].astype("float64").fillna(0.0).to_numpy(),
-                "c": np.asarray(cents, dtype=np.int64),
-            }
-        )
-        .groupby(keys, sort=False, dropna=False)
-        .sum()
-    )
-    return agg
+def _key(s: pd.Series) -> np.ndarray:
+    """Integer codes as they are; anything else as objects with blanks labelled."""
+    if s.dtype.kind in "iu":
+        return s.to_numpy(np.int64)
+    return s.astype(object).where(s.notna(), "(blank)").to_numpy(object)
+
+
+def _aggregate(frames: list[pd.DataFrame], keys: list[str]):
+    """Joint groups of the keys over both frames; per frame (quantity, cents) sums per group."""
+    cols = [np.concatenate([_key(f[k]) for f in frames]) for k in keys]
+    gid, key_values = group_ids(cols)
+    ng = len(key_values[0]) if key_values else 0
+    sums, lo = [], 0
+    for f in frames:
+        g = gid[lo : lo + len(f)]
+        lo += len(f)
+        cents = f["amount_cents"] if "amount_cents" in f else to_cents(f["amount"])
+        q = f["quantity"].astype("float64").fillna(0.0).to_numpy()
+        sums.append((float_sum(g, q, ng), int_sum(g, np.asarray(cents, dtype=np.int64), ng)))
+    return key_values, sums
 
 
 def price_volume_mix(
@@ -92,17 +99,12 @@ def price_volume_mix(
     """
     lv, bys = _as_list(level), _as_list(by)
     keys = bys + lv
-    a = _aggregate(actuals, keys).rename(columns={"q": "qa", "c": "ra"})
-    b = _aggregate(budget, keys).rename(columns={"q": "qb", "c": "rb"})
-    m = a.join(b, how="outer")
-    m[["qa", "qb"]] = m[["qa", "qb"]].fillna(0.0)
-    m[["ra", "rb"]] = m[["ra", "rb"]].fillna(0).astype(np.int64)
-    m = m.reset_index()
-    if bys:
-        m = m.sort_values(keys, kind="stable").reset_index(drop=True)
-        gcode = m.groupby(bys, sort=False, dropna=False).ngroup().to_numpy()
+    key_values, ((qa, ra_c), (qb, rb_c)) = _aggregate([actuals, budget], keys)
+    m = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in zip(keys, key_values, strict=True)})
+    m["qa"], m["qb"], m["ra"], m["rb"] = qa, qb, ra_c, rb_c
+    if bys:  # groups come sorted by key, so each by-group is contiguous
+        gcode = group_ids([m[b].to_numpy(object) for b in bys])[0]
     else:
-        m = m.sort_values(keys, kind="stable").reset_index(drop=True)
         gcode = np.zeros(len(m), dtype=np.int64)
 
     qa, qb = m["qa"].to_numpy(), m["qb"].to_numpy()
