@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import test_scorecard_fixtures as fx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from sop_xl import schema
@@ -402,3 +404,45 @@ def test_scoped_target_without_values_uses_master_data_level():
     xx = _row(r.detail, "otd", "Region", "XX")
     assert "neither a region nor an item family" in xx["note"]
     assert "neither" not in _row(r.detail, "otd", "Region", "NA")["note"]
+
+
+@st.composite
+def action_tables(draw):
+    n = draw(st.integers(0, 25))
+    day = st.integers(0, 500)
+    due = [pd.Timestamp("2025-06-01") + pd.Timedelta(days=draw(day)) for _ in range(n)]
+    closed = [
+        d + pd.Timedelta(days=draw(st.integers(-30, 60))) if draw(st.booleans()) else pd.NaT
+        for d in due
+    ]
+    status = [
+        draw(st.sampled_from(["Cancelled", "Open"])) if pd.isna(c) else "Closed" for c in closed
+    ]
+    raised = [(d - pd.Timedelta(days=draw(st.integers(0, 120)))).strftime("%Y-%m") for d in due]
+    return pd.DataFrame(
+        {
+            "action_id": [f"A{i}" for i in range(n)],
+            "owner": "x",
+            "owner_role": "Finance",
+            "due_date": pd.to_datetime(pd.Series(due, dtype="datetime64[ns]")),
+            "status": pd.Series(status, dtype=object),
+            "cycle_raised": pd.Series(raised, dtype=object),
+            "cycle_closed": None,
+            "closed_date": pd.to_datetime(pd.Series(closed, dtype="datetime64[ns]")),
+        }
+    )
+
+
+@given(action_tables())
+@settings(max_examples=60, deadline=None)
+def test_action_kpi_invariants(actions):
+    got = action_kpis(actions, fx.CYCLE).pivot(index="period", columns="kpi", values="value")
+    share = got["actions_closed_on_time"].dropna()
+    assert ((share >= 0) & (share <= 1)).all()
+    assert (got["actions_overdue"] >= 0).all() and (got["oldest_open_action_days"] >= 0).all()
+    live = actions[actions["status"] != "Cancelled"]
+    assert (got["actions_overdue"] <= len(live)).all()
+    # closing every action on its due date makes every judged month 100% on time
+    on_time = live.assign(status="Closed", closed_date=live["due_date"])
+    full = action_kpis(on_time, fx.CYCLE)
+    assert (full.loc[full["kpi"] == "actions_closed_on_time", "value"].dropna() == 1.0).all()
