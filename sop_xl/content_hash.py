@@ -70,17 +70,36 @@ def canonical_value(value: object) -> str | None:
     return "s:" + str(value)
 
 
-def _sheet_lines(rows: Iterable[list[object]]) -> Iterable[str]:
-    for r, row in enumerate(rows, start=1):
-        for c, value in enumerate(row, start=1):
-            if value is None or value == "":
-                continue
-            yield f"{r},{c}={canonical_value(value)}"
+def _needs_escape(text: str) -> bool:
+    return "\n" in text or "\r" in text or "\\" in text
 
 
 def _escape(text: str) -> str:
     # a cell text may contain newlines; keep one record per line
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _sheet_text(rows: Iterable[list[object]]) -> tuple[str, int]:
+    """The canonical lines of one sheet (``row,col=typed value``) and the cell count.
+
+    A tight loop with fast paths for the two common types (float, str); everything else goes
+    through :func:`canonical_value`.
+    """
+    out: list[str] = []
+    append = out.append
+    for r, row in enumerate(rows, start=1):
+        for c, v in enumerate(row, start=1):
+            t = type(v)
+            if t is float:
+                append(f"{r},{c}=n:{(v if v != 0.0 else 0.0):.15g}")
+            elif t is str:
+                if v:
+                    append(f"{r},{c}=s:{_escape(v) if _needs_escape(v) else v}")
+            elif v is not None:
+                cv = canonical_value(v)
+                if cv is not None:
+                    append(f"{r},{c}={_escape(cv)}")
+    return "\n".join(out) + ("\n" if out else ""), len(out)
 
 
 def values_hash(sheets: Iterable[tuple[str, Iterable[list[object]]]]) -> ContentHash:
@@ -89,25 +108,13 @@ def values_hash(sheets: Iterable[tuple[str, Iterable[list[object]]]]) -> Content
     per_sheet: dict[str, str] = {}
     n = 0
     for name, rows in sheets:
-        sheet = hashlib.sha256()
         head = f"sheet={_escape(name)}\n".encode()
+        text, count = _sheet_text(rows)
+        data = text.encode("utf-8")
         total.update(head)
-        sheet.update(head)
-        chunk: list[str] = []
-        for line in _sheet_lines(rows):
-            chunk.append(_escape(line))
-            if len(chunk) >= 10_000:
-                data = ("\n".join(chunk) + "\n").encode("utf-8")
-                total.update(data)
-                sheet.update(data)
-                n += len(chunk)
-                chunk = []
-        if chunk:
-            data = ("\n".join(chunk) + "\n").encode("utf-8")
-            total.update(data)
-            sheet.update(data)
-            n += len(chunk)
-        per_sheet[name] = sheet.hexdigest()
+        total.update(data)
+        per_sheet[name] = hashlib.sha256(head + data).hexdigest()
+        n += count
     return ContentHash(total.hexdigest(), per_sheet, n)
 
 
