@@ -731,7 +731,8 @@ class _Writer:
     def plan(self, out: SheetOutput) -> Layout:
         columns, frame = display_frame(out)
         headers = [c.header for c in columns]
-        dups = sorted({h for h in headers if headers.count(h) > 1})
+        lower = [h.lower() for h in headers]  # Excel compares table headers case-insensitively
+        dups = sorted({h for h in headers if lower.count(h.lower()) > 1})
         if dups:
             raise SopError(f"repeated column header(s) {', '.join(dups)}")
         lay = Layout(out, columns, frame)
@@ -861,6 +862,8 @@ class _Writer:
                                     self._delete_part(sub.part)
                             self._delete_part(cr.part)
                     self._delete_part(r.part)
+                elif r.part and r.type.endswith(_SHEET_OWNED):
+                    self._delete_part(r.part)  # notes/print setup of the old sheet's cells
                 else:
                     keep_rels.append((r.id, r.type, r.target))
         taken = {i for i, _, _ in keep_rels}
@@ -981,6 +984,10 @@ class _Writer:
                 if r.type == REL_CALC_CHAIN and r.part:
                     pkg.remove_rels(self.wb_part, {r.id})
                     self._delete_part(r.part)
+
+
+#: Relationship types of parts that belong to a worksheet's old cells (dropped on regeneration).
+_SHEET_OWNED = ("/comments", "/vmlDrawing", "/threadedComment", "/printerSettings")
 
 
 def _has_formula(xml: str) -> bool:
