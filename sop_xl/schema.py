@@ -1140,9 +1140,10 @@ SCORECARD_DETAIL = Table(
     doc="The scorecard per sales region and item family, each KPI's total row first. A target "
     "row with a Scope applies to that region or family; otherwise the total's thresholds.",
     columns=(
+        *_scorecard_columns()[:2],  # perspective, KPI
         col("level", "Level", choices=("Total", "Region", "Family")),
         col("scope", "Scope", required=False, doc="Region or family code; blank for the total."),
-        *_scorecard_columns(),
+        *_scorecard_columns()[2:],
         col(
             "threshold_scope",
             "Thresholds From",

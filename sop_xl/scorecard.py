@@ -697,7 +697,7 @@ def scorecard_outputs(
         ],
         conditional_formats=_formats(),
         tab_color="1F4E78",
-        column_widths={**_WIDTHS, "level": 9.0, "scope": 12.0},
+        column_widths={**_WIDTHS, "level": 8.0, "scope": 11.0},
     )
     fields = ", ".join(f"{k} = {names[k]}" for k in charted)
     trends = SheetOutput(
