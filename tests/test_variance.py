@@ -308,3 +308,30 @@ def test_mapped_plus_unmapped_equals_input_for_random_inputs(rows, fb_rows):
         r.by_account["financial_budget"]
     )
     assert (r.reconciliation.loc[r.reconciliation["status"] != "", "status"] == "OK").all()
+
+
+# --- grouping engine --------------------------------------------------------------------------
+def test_group_ids_sorted_keys_and_exact_integer_sums():
+    from sop_xl.variance_group import count, group_ids, int_sum
+
+    a = np.array(["b", "a", "b", "a", "c"], dtype=object)
+    p = np.array(["2026-02", "2026-01", "2026-02", "2026-02", "2026-01"], dtype=object)
+    gid, (ka, kp) = group_ids([a, p])
+    assert list(zip(ka, kp, strict=True)) == [
+        ("a", "2026-01"),
+        ("a", "2026-02"),
+        ("b", "2026-02"),
+        ("c", "2026-01"),
+    ]
+    assert count(gid, 4).tolist() == [1, 1, 2, 1]
+    big = np.array([2**60, 1, 2**60, 3, -5], dtype=np.int64)  # beyond float precision
+    assert int_sum(gid, big, 4).tolist() == [1, 3, 2**61, -5]
+    small = np.array([10, 20, 30, 40, 50], dtype=np.int64)
+    assert int_sum(gid, small, 4).tolist() == [20, 40, 40, 50]
+
+
+def test_as_key_normalises_numbers_blanks_and_spaces():
+    from sop_xl.variance_mapping import as_key
+
+    got = as_key(pd.Series([4000.0, " 4000 ", 4000, None, "", "  ", "C1", np.nan], dtype=object))
+    assert got.tolist() == ["4000", "4000", "4000", None, None, None, "C1", None]
