@@ -364,4 +364,5 @@ def demo(out_dir: Path, *, progress: Progress | None = None) -> StepResult:
         f"Regional files:   {folder}",
         f"Frozen plan:      {snaps[-1] if snaps else '(not frozen: see above)'}",
     ]
-    return StepResult("demo", result.summary + "\n\n" + "\n".join(where), result.ok, [], result)
+    # One regional file is bad on purpose: the demo succeeded when the plan got frozen.
+    return StepResult("demo", result.summary + "\n\n" + "\n".join(where), bool(snaps), [], result)
