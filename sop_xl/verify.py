@@ -201,6 +201,7 @@ def _check_file(
         )
         return
     try:
+        _guard(p)  # a modified file is untrusted input: sizes and extents before any reader
         data = p.read_bytes()
         _check_package(name, data, rep)
         ch = content_hash(data, skip_first=True)
@@ -235,6 +236,14 @@ def _check_file(
         )
     _check_cover(name, data, rec, rep)
     _check_readonly(p, rep)
+
+
+def _guard(p: Path) -> None:
+    try:
+        from sop_xl.safety import check_workbook_file
+    except ImportError:  # pragma: no cover - the guard ships with the package
+        return
+    check_workbook_file(p)
 
 
 def _check_package(name: str, data: bytes, rep: VerifyReport) -> None:

@@ -337,3 +337,11 @@ def test_moving_a_value_changes_the_hash() -> None:
         values_hash([("A", [[1]]), ("B", [[2]])]).hexdigest
         != values_hash([("B", [[2]]), ("A", [[1]])]).hexdigest
     )
+
+
+def test_snapshot_overwritten_with_garbage(two) -> None:
+    _, b = two
+    writable(b.path)
+    b.path.write_bytes(b"PK\x03\x04 not really a workbook")
+    rep = verify(b.path)
+    assert any(x.startswith(f"altered: {b.path.name} can no longer be read") for x in rep.problems)
