@@ -249,3 +249,41 @@ def test_demo_company_kpis_are_plausible():
     assert bias["LATAM"] > 0.08 and bias["LATAM"] == bias.max()
     for k in ("otd", "otif", "line_fill_rate", "schedule_attainment", "vendor_otd"):
         assert t.loc[t["kpi"] == k, "value"].between(0, 1).all(), k
+
+
+def test_kpis_sheet_in_the_demo_workbook_read_back_with_openpyxl(demo_dir):
+    """End to end: the demo cycle wrote the KPIs sheet; an independent reader (openpyxl) sees
+    the declared table, percentage formats, and the numbers kpi_table computes from the file."""
+    import openpyxl
+
+    from sop_xl.workbook import FileBook
+
+    master = demo_dir / "SOP_Planning.xlsm"
+    wb = openpyxl.load_workbook(master)
+    ws = wb["KPIs"]
+    assert "tblKPIs" in ws.tables
+    ref = ws.tables["tblKPIs"].ref
+    rows = list(ws[ref])
+    header = [c.value for c in rows[0]]
+    assert header == [c.header for c in schema.table("KPIs").columns]
+    col = {h: i for i, h in enumerate(header)}
+    cells = {
+        (r[col["KPI ID"]].value, r[col["Period"]].value, r[col["Scope Type"]].value,
+         r[col["Scope"]].value or ""): r
+        for r in rows[1:]
+    }  # fmt: skip
+    assert {k[0] for k in cells} == set(KPIS)
+    book = FileBook(master)
+    settings = book.read_settings()
+    tables = {
+        alias: book.read_table(schema.table(alias))
+        for alias in ("SalesActuals", "Forecast", "Customers", "Items", "Locations")
+    }
+    fresh = kpi_table(tables, settings, by=["region"])
+    last = max(fresh.loc[fresh["kpi"] == "wmape", "period"])
+    for _, f in fresh[(fresh["kpi"] == "wmape") & (fresh["period"] == last)].iterrows():
+        cell = cells[("wmape", last, "Region", f["region"])][col["Value (%)"]]
+        assert cell.value == approx(f["value"])
+        assert "%" in cell.number_format
+    dos = next(r for k, r in cells.items() if k[0] == "days_of_supply")
+    assert dos[col["Value"]].value > 0 and "%" not in dos[col["Value"]].number_format
