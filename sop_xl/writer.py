@@ -1110,6 +1110,7 @@ def _atomic_save(pkg: Package, dst: Path) -> None:
 
 # --- input sheets: replace the table's rows only --------------------------------------------------
 _C_RE = re.compile(r"<(?:\w+:)?c\b[^>]*?(?:/>|>.*?</(?:\w+:)?c>)", re.S)
+_VALUE_RE = re.compile(r"<(?:\w+:)?(?:v|is|f)\b")
 _CREF_RE = re.compile(r"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]+)(\d+)\"")
 
 
@@ -1221,23 +1222,30 @@ def rewrite_input_sheet(w: _Writer, lay: Layout) -> None:
     old = parse_range(w.tables[table_part][2])
     oc1, r1, oc2, old_last = old
     c1, c2, new_last = lay.first_col, lay.last_col, lay.last_row
-    lo, hi = min(c1, oc1), max(c2, oc2)
+    lo = min(c1, oc1)
     region_hi = max(old_last, new_last)
     if f"<{p}f>" in inner or f"<{p}f " in inner:
         w.drop_calc_chain = True
-    # Cells beside the table (notes) must be kept: one C-speed search tells whether any exist, so
-    # the common case does not parse the cells of every old table row.
-    span_letters = "|".join(col_letter(c) for c in range(lo, hi + 1))
-    outside = r"(?!(?:" + span_letters + r")\d)"
-    if inner.count(f"<{p}c ") == inner.count(f'<{p}c r="'):  # r first, as Excel writes: fast
-        beside = re.search("<" + re.escape(p) + 'c r="' + outside, inner)
-    else:
-        beside = re.search("<" + re.escape(p) + r"c\s[^>]*?\br=\"" + outside, inner)
+    spans = _row_spans(inner, p)
+    # Cells beside the old table (notes) must be kept, or reported when the table now grows over
+    # them: one C-speed search over the old table rows tells whether any exist, so the common
+    # case does not parse the cells of every old row.
+    in_old = [(a, b) for r, a, b in spans if r1 <= r <= old_last]
+    beside = None
+    if in_old:
+        a0, b0 = in_old[0][0], in_old[-1][1]
+        span_letters = "|".join(col_letter(c) for c in range(oc1, oc2 + 1))
+        outside = r"(?!(?:" + span_letters + r")\d)"
+        if inner.count(f"<{p}c ", a0, b0) == inner.count(f'<{p}c r="', a0, b0):  # r first: fast
+            pat = re.compile("<" + re.escape(p) + 'c r="' + outside)
+        else:
+            pat = re.compile("<" + re.escape(p) + r"c\s[^>]*?\br=\"" + outside)
+        beside = pat.search(inner, a0, b0)
     kept: list[tuple[int, str]] = []  # rows outside the region, and special region rows
     extras: dict[int, tuple[str, str]] = {}
     head_s: dict[int, str] = {}
     body_s: dict[int, str] = {}
-    for r, a, b in _row_spans(inner, p):
+    for r, a, b in spans:
         if r < r1 or r > region_hi:
             kept.append((r, inner[a:b]))
             continue
@@ -1247,24 +1255,23 @@ def rewrite_input_sheet(w: _Writer, lay: Layout) -> None:
         for cell in _C_RE.findall(inner, a, b):
             tag = _open_tag(cell)
             col, _ = parse_cell(_attr(tag, "r") or "")
-            if col < lo:
-                left.append(cell)
-            elif col > hi:
+            if oc1 <= col <= oc2 and r <= old_last:  # a cell of the old table
+                if r == r1 and _attr(tag, "s"):
+                    head_s[col] = _attr(tag, "s") or "0"
+                elif r == r1 + 1 and _attr(tag, "s"):
+                    body_s[col] = _attr(tag, "s") or "0"
+            elif c1 <= col <= c2 and r <= new_last:  # where the new table goes
+                if not tag.endswith("/>") and _VALUE_RE.search(cell):
+                    raise SopError(
+                        f"the table {lay.out.table.name} now spans "
+                        f"{range_ref(c1, r1, c2, new_last)} and would overwrite cell "
+                        f"{_attr(tag, 'r')} next to it",
+                        fix="move what is next to the table further away or to another sheet",
+                    )
+            elif col > c2:
                 right.append(cell)
-            elif r == r1 and _attr(tag, "s"):
-                head_s[col] = _attr(tag, "s") or "0"
-            elif r == r1 + 1 and _attr(tag, "s"):
-                body_s[col] = _attr(tag, "s") or "0"
-            elif (
-                r > old_last
-                and not tag.endswith("/>")
-                and re.search(r"<(?:\w+:)?(?:v|is|f)\b", cell)
-            ):
-                raise SopError(
-                    f"the table {lay.out.table.name} grows to row {new_last} and would overwrite "
-                    f"cell {_attr(tag, 'r')} below it",
-                    fix="move what is below the table further down or to another sheet",
-                )
+            else:  # left of the table, or below the new (shorter) table: keep, in column order
+                left.append(cell)
         if left or right:
             extras[r] = ("".join(left), "".join(right))
     header_style, our_body = w.cell_styles(lay)

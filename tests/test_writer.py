@@ -415,7 +415,7 @@ def test_input_table_growth_would_overwrite_content_below(master: Path, tmp_path
     path = tmp_path / "foot.xlsm"
     wb.save(path)
     before = digest(path)
-    with pytest.raises(SopError, match=r"would overwrite cell B12"):
+    with pytest.raises(SopError, match=r"would overwrite cell B12 next to it"):
         write_sheets(path, [SheetOutput(schema.ITEMS, _items(20))])
     assert digest(path) == before
 
@@ -715,3 +715,30 @@ def test_package_copies_entries_written_with_data_descriptors(tmp_path: Path) ->
         assert z.testzip() is None
         assert z.read("a.xml") == b"<a>" + b"x" * 5000 + b"</a>" and z.read("b.bin") == VBA_BYTES
         assert [i.filename for i in z.infolist()] == ["a.xml", "b.bin", "c.xml"]
+
+
+def _forecast_input(path: Path, note_cell: str) -> Path:
+    """An input Forecast grid with two months (A1:G3) and a note at ``note_cell``."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Forecast"
+    ws.append([*schema.FORECAST.headers, "2026-11", "2026-12"])
+    ws.append(["N", "A", "L1", "m", "v1", 1, 2])
+    ws.append(["S", "B", "L1", "m", "v1", 3, 4])
+    ws.add_table(XlTable(displayName="tblForecast", ref="A1:G3"))
+    ws[note_cell] = "planner note"
+    wb.save(path)
+    return path
+
+
+def test_wider_input_grid_keeps_notes_beyond_and_refuses_to_cover_them(tmp_path: Path) -> None:
+    ok = _forecast_input(tmp_path / "ok.xlsx", "K3")
+    write_sheets(ok, [SheetOutput(schema.FORECAST, forecast_long())])  # 3 months: A1:H4
+    ws = openpyxl.load_workbook(ok)["Forecast"]
+    assert ws.tables["tblForecast"].ref == "A1:H4" and ws["K3"].value == "planner note"
+    assert [ws["H1"].value, ws["H3"].value] == ["2027-01", 5]
+    blocked = _forecast_input(tmp_path / "blocked.xlsx", "H2")
+    before = digest(blocked)
+    with pytest.raises(SopError, match=r"spans A1:H4 and would overwrite cell H2"):
+        write_sheets(blocked, [SheetOutput(schema.FORECAST, forecast_long())])
+    assert digest(blocked) == before
