@@ -12,7 +12,6 @@ from __future__ import annotations
 import posixpath
 import re
 import struct
-import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -223,11 +222,12 @@ class Package:
     # --- saving -------------------------------------------------------------------------------
     def save(self, fp: BinaryIO, level: int = 6, big_level: int = 1) -> None:
         """Write the package: untouched parts as their original compressed bytes, in the
-        original order; changed parts in place; new parts at the end. Changed parts over 1 MB
+        original order; changed parts in place (keeping their timestamp); new parts at the end
+        (dated 1980-01-01, so the same input gives the same bytes). Changed parts over 1 MB
         are deflated at ``big_level``, smaller ones at ``level``."""
         entries: list[bytes] = []
         offset = 0
-        now = _dos_time(time.localtime()[:6])
+        fixed = _dos_time((1980, 1, 1, 0, 0, 0))  # new parts: same input, same bytes
         with open(self.path, "rb") as src:
             for name in self.names():
                 info = self._infos.get(name)
@@ -237,9 +237,8 @@ class Package:
                     lvl = big_level if len(data) > 1 << 20 else level
                     comp = zlib.compressobj(lvl, zlib.DEFLATED, -15)
                     raw = comp.compress(data) + comp.flush()
-                    crc, usize, method, (dtime, ddate) = zlib.crc32(data), len(data), 8, now
-                    if info is not None and name not in self._changed:
-                        dtime, ddate = _dos_time(info.date_time)
+                    crc, usize, method = zlib.crc32(data), len(data), 8
+                    dtime, ddate = _dos_time(info.date_time) if info is not None else fixed
                     ext_attr = 0
                 else:
                     src.seek(info.header_offset)

@@ -742,3 +742,10 @@ def test_wider_input_grid_keeps_notes_beyond_and_refuses_to_cover_them(tmp_path:
     with pytest.raises(SopError, match=r"spans A1:H4 and would overwrite cell H2"):
         write_sheets(blocked, [SheetOutput(schema.FORECAST, forecast_long())])
     assert digest(blocked) == before
+
+
+def test_same_input_gives_the_same_bytes(master: Path, tmp_path: Path) -> None:
+    outs = [report_output(), SheetOutput(schema.FORECAST, forecast_long())]
+    write_sheets(master, outs, tmp_path / "one.xlsm")
+    write_sheets(master, outs, tmp_path / "two.xlsm")
+    assert digest(tmp_path / "one.xlsm") == digest(tmp_path / "two.xlsm")
