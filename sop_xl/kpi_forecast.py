@@ -117,7 +117,8 @@ def naive_scale(history: np.ndarray, season: int) -> float:
         raise KpiInputError(f"season must be 1 or more, got {season}")
     if h.shape[0] <= season:
         raise KpiUndefined(
-            f"history has {h.shape[0]} periods; the naive scale needs more than {season}"
+            f"history has {h.shape[0]} periods; the naive scale needs more than {season}",
+            fix=f"give a longer history range, or a shorter season than {season}",
         )
     d = np.abs(h[season:] - h[:-season])
     d = d[~np.isnan(d)]

@@ -218,3 +218,9 @@ def test_docs_cover_every_kpi_and_every_function():
         assert f"(`{d_.id}`)" in text, d_.id
     for n in (n for n in dir(u) if n.startswith("SOP_")):
         assert n in text, n
+
+
+def test_accuracy_table_numeric_keys_read_as_excel_shows_them():
+    out = u.SOP_ACCURACY_TABLE([[1001.0], [1001.0], [None]], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    assert [r[0] for r in out[1:]] == ["", "1001", "Total"]
+    assert is_sop_error(u.SOP_MASE([1.0] * 5, [2.0] * 5), "MASE", "shorter season")

@@ -15,7 +15,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sop_xl.kpi import forecast_accuracy, kpi_table  # noqa: E402
+from sop_xl.kpi import forecast_accuracy, kpi_table
 
 POINT_KPIS = ("mae", "mape", "wmape", "forecast_accuracy", "bias", "bias_pct", "rmse")
 

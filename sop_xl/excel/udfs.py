@@ -731,7 +731,7 @@ def SOP_ACCURACY_TABLE(keys, actuals, forecasts):
     for c, v in cols.items():
         if len(v) != n:
             raise KpiInputError(f"keys has {len(v)} rows but actuals has {n}")
-        cols[c] = ["" if x is None else str(x) for x in v]
+        cols[c] = [_key_text(x) for x in v]
     df = pd.DataFrame({**cols, "actual": a, "forecast": f})
     by = list(cols)
     groups = forecast_accuracy(df, by=by)
@@ -754,6 +754,15 @@ def SOP_ACCURACY_TABLE(keys, actuals, forecasts):
         rows.append([_cell(v) for v in rec])
     rows.append(["Total"] + [""] * (len(by) - 1) + [_cell(total[c].iloc[0]) for c in fields])
     return rows
+
+
+def _key_text(v) -> str:
+    """A key cell as text: blank -> '', 1001.0 -> '1001' (Excel passes numbers as floats)."""
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def _cell(v):
