@@ -52,7 +52,9 @@ def as_key(s: pd.Series) -> pd.Series:
         text = str(v).strip()
         return text or None
 
-    norm = np.array([one(v) for v in uniques] + [None], dtype=object)  # last: the NA sentinel
+    norm = np.array(
+        [one(v) for v in np.asarray(uniques, dtype=object)] + [None], dtype=object
+    )  # last: the NA sentinel
     return pd.Series(norm[codes], index=s.index, dtype=object)
 
 
@@ -74,10 +76,13 @@ def _row_positions(keys: pd.Series, df: pd.DataFrame, key: str, table: schema.Ta
     return pos_u[codes]  # the NA sentinel -1 takes the appended -1
 
 
-def _txt(s: pd.Series) -> pd.Series:
-    """Text for messages: missing values read '(blank)'."""
-    s = s.astype(object)
-    return s.where(s.notna(), "(blank)").astype(str)
+def _txt(s: pd.Series) -> np.ndarray:
+    """Text for messages as an object array (str per value; missing values read '(blank)')."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    labels = np.array(
+        [str(u) for u in np.asarray(uniques, dtype=object)] + ["(blank)"], dtype=object
+    )
+    return labels[codes]
 
 
 def unique_index(df: pd.DataFrame, cols: list[str], table: schema.Table) -> pd.Index:
@@ -104,16 +109,17 @@ def lookup(keys: pd.Series, df: pd.DataFrame, key: str, value: str, table: schem
     return vals[pos], pos >= 0
 
 
-def _join_text(parts: list[tuple[np.ndarray, pd.Series | str]], n: int) -> np.ndarray:
-    """Join the texts whose mask is true with '; ' (vectorised over rows)."""
-    out = pd.Series([""] * n, dtype=object)
+def _join_text(parts: list[tuple[np.ndarray, np.ndarray | str]], n: int) -> np.ndarray:
+    """Join the texts whose mask is true with '; ' (vectorised over rows, object arrays)."""
+    out = np.full(n, "", dtype=object)
     for mask, text in parts:
-        if not mask.any():
+        k = int(mask.sum())
+        if not k:
             continue
-        t = text[mask] if isinstance(text, pd.Series) else text
-        sep = np.where(out[mask] == "", "", "; ")
-        out[mask] = out[mask] + sep + t
-    return out.to_numpy()
+        t = text[mask] if isinstance(text, np.ndarray) else np.full(k, text, dtype=object)
+        cur = out[mask]
+        out[mask] = np.where(cur == "", t, cur + "; " + t)
+    return out
 
 
 def map_sales_budget(

@@ -1,5 +1,5 @@
 """Variances: sales budget -> G/L mapping and budget vs budget on 500,000 sales budget lines
-(target < 2 s), next to the obvious baseline (row-wise ``apply`` mapping + a per-account loop);
+(target < 2 s), next to the obvious baseline (row-wise ``apply`` mapping + a groupby);
 and the whole variance step (all six sheets' frames) on an in-memory book."""
 
 from __future__ import annotations
@@ -110,27 +110,24 @@ def make_data(rows: int, seed: int = 7) -> dict[str, pd.DataFrame]:
 
 
 def naive_budget_vs_budget(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The obvious code: dict lookups in a row-wise apply, then a loop per account and period."""
-    bus = dict(zip(t["tblCustomers"]["customer"], t["tblCustomers"]["gen_bus_posting_group"], strict=True))
-    prod = dict(zip(t["tblItems"]["item"], t["tblItems"]["gen_prod_posting_group"], strict=True))
-    ps = t["tblPostingSetup"]
-    setup = dict(
-        zip(zip(ps["gen_bus_posting_group"], ps["gen_prod_posting_group"]), ps["sales_account"])
-    )
+    """The obvious code: dict lookups in a row-wise ``apply``, then a float groupby and merge
+    (no unmapped reasons, no cents, no notes: it does less and is still slower)."""
+    cu, it, ps = t["tblCustomers"], t["tblItems"], t["tblPostingSetup"]
+    bus = dict(zip(cu["customer"], cu["gen_bus_posting_group"], strict=True))
+    prod = dict(zip(it["item"], it["gen_prod_posting_group"], strict=True))
+    pairs = zip(ps["gen_bus_posting_group"], ps["gen_prod_posting_group"], strict=True)
+    setup = dict(zip(pairs, ps["sales_account"], strict=True))
 
     def account(row):
         return setup.get((bus.get(row["customer"]), prod.get(row["item"])))
 
     sb = t["tblSalesBudget"].copy()
     sb["gl_account"] = sb.apply(account, axis=1)
-    fb = t["tblFinancialBudget"]
-    out = []
-    for acct in sorted(set(sb["gl_account"].dropna()) | set(fb["gl_account"])):
-        for p in sorted(set(sb["period"]) | set(fb["period"])):
-            s = sb.loc[(sb["gl_account"] == acct) & (sb["period"] == p), "amount"].sum()
-            f = fb.loc[(fb["gl_account"] == acct) & (fb["period"] == p), "amount"].sum()
-            out.append((acct, p, s, f, s - f))
-    return pd.DataFrame(out, columns=["gl_account", "period", "sb", "fb", "variance"])
+    s = sb.groupby(["gl_account", "period"])["amount"].sum().rename("sb")
+    f = t["tblFinancialBudget"].groupby(["gl_account", "period"])["amount"].sum().rename("fb")
+    out = pd.concat([s, f], axis=1).fillna(0.0).reset_index()
+    out["variance"] = out["sb"] - out["fb"]
+    return out
 
 
 class _MemBook:
@@ -192,7 +189,7 @@ def cases(quick: bool = False) -> list[dict]:
             "case": "variance: sales budget -> G/L vs financial budget",
             "size": f"{rows:,} budget lines, {len(t['tblPostingSetup'])} posting setups",
             "ours_s": ours_s,
-            "baseline": "row-wise apply mapping + per-account loop",
+            "baseline": "row-wise apply mapping + groupby",
             "baseline_s": base_s,
             "ratio": base_s / ours_s,
             "note": f"target < 2 s; peak {peak:.0f} MiB; {len(res.unmapped):,} unmapped; "
