@@ -123,7 +123,14 @@ def read_cycle_settings(data: bytes, file: str) -> tuple[str, str]:
     from python_calamine import CalamineWorkbook
 
     where = Location(file=file, sheet=SETTINGS.sheet, table=SETTINGS.name)
-    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # python_calamine.CalamineError
+        raise InputFileError(
+            f"cannot read the workbook ({exc}).",
+            where=Location(file=file),
+            fix="Open it in Excel, save it as .xlsx/.xlsm, and freeze again.",
+        ) from None
     if SETTINGS.sheet not in book.sheet_names:
         raise SopError(
             f"the master has no '{SETTINGS.sheet}' sheet, so the cycle is unknown.",
@@ -290,7 +297,6 @@ def freeze(
     report(f"Reading {master.name}", 0.0)
     data = _read_master(master)
     source_sha256 = hashlib.sha256(data).hexdigest()
-    company, cycle = read_cycle_settings(data, master.name)
     pw = PasswordHash.create(password) if password else None
     pkg = freeze_package(
         data,
@@ -308,9 +314,10 @@ def freeze(
     protection = sheet_protection_attrs(pw)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     created_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    title = f"Frozen S&OP plan - {company} - cycle {cycle}"
 
-    def build(fields: dict[str, str], rows: list[tuple[str, str]], stored: bool) -> bytes:
+    def build(
+        fields: dict[str, str], rows: list[tuple[str, str]], stored: bool, title: str
+    ) -> bytes:
         parts = dict(pkg.parts)
         add_cover(
             pkg,
@@ -326,12 +333,17 @@ def freeze(
 
     report("Computing the content hash", 0.75)
     placeholder = _cover_rows(
-        company=company, cycle=cycle, version=0, file="", created_at=created_at,
+        company="", cycle="", version=0, file="", created_at=created_at,
         created_by=created_by, approved_by=approved_by, source_file=master.name,
         source_sha256=source_sha256, content="(pending)", previous=None, seq=0,
         prev_record_hash="", password=pw is not None, pkg=pkg,
     )  # fmt: skip
-    content = content_hash(build({}, placeholder, stored=True), skip_first=True)
+    draft = build({}, placeholder, stored=True, title="Frozen S&OP plan")
+    # read from the frozen draft: macro sheets are gone and formulas are values by now
+    company, cycle = read_cycle_settings(draft, master.name)
+    content = content_hash(draft, skip_first=True)
+    del draft
+    title = f"Frozen S&OP plan - {company} - cycle {cycle}"
 
     snapshots_dir.mkdir(parents=True, exist_ok=True)
     with folder_lock(snapshots_dir, timeout=lock_timeout, who=created_by):
@@ -361,7 +373,7 @@ def freeze(
             "SOP_ContentHash": content.hexdigest,
         }
         report(f"Writing {file}", 0.9)
-        payload = build(props, rows, stored=False)
+        payload = build(props, rows, stored=False, title=title)
         reserve(target)  # O_EXCL: never overwrite, even if the lock were bypassed
         try:
             fd, tmp = tempfile.mkstemp(prefix=".freeze-", suffix=".tmp", dir=snapshots_dir)

@@ -477,3 +477,83 @@ def test_snapshot_opens_in_libreoffice_and_converts_to_pdf(frozen: FreezeResult,
             ["pdftotext", str(pdf), "-"], capture_output=True, check=True, text=True
         ).stdout
         assert "Frozen S&OP plan" in text and frozen.content_hash in text
+
+
+# --- chartsheets, Excel 4 macro sheets, local names -------------------------------------------
+def test_chartsheet_macrosheet_and_local_names(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    st = wb.active
+    st.title = SETTINGS.sheet
+    st.append(["Setting", "Value"])
+    st.append([Settings.labels()["company"], "Acme"])
+    st.append([Settings.labels()["cycle"], "2026-11"])
+    data = wb.create_sheet("Data")
+    for i in range(1, 5):
+        data.append([i, i * i])
+    data.print_area = "A1:B4"  # a local defined name (_xlnm.Print_Area, localSheetId)
+    cs = wb.create_chartsheet("Chart")
+    chart = BarChart()
+    chart.add_data(Reference(data, min_col=2, min_row=1, max_row=4))
+    cs.add_chart(chart)
+    buf = io.BytesIO()
+    wb.save(buf)
+    parts = _unzip(buf.getvalue())
+    # an Excel 4 macro sheet (XLM) placed first, with an Auto_Open name pointing into it
+    parts["xl/macrosheets/sheet1.xml"] = (
+        b'<?xml version="1.0" encoding="UTF-8"?><xm:macrosheet '
+        b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        b'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+        b'<sheetData><row r="1"><c r="A1"><f>EXEC("calc")</f><v>0</v></c></row></sheetData>'
+        b"</xm:macrosheet>"
+    )
+    rels = (
+        parts["xl/_rels/workbook.xml.rels"]
+        .decode()
+        .replace(
+            "</Relationships>",
+            '<Relationship Id="rIdM" Type="http://schemas.microsoft.com/office/2006/relationships/'
+            'xlMacrosheet" Target="/xl/macrosheets/sheet1.xml"/></Relationships>',
+        )
+    )
+    parts["xl/_rels/workbook.xml.rels"] = rels.encode()
+    wbxml = parts["xl/workbook.xml"].decode()
+    wbxml = wbxml.replace(
+        "<sheets>",
+        '<sheets><sheet xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships" name="Macro1" sheetId="9" r:id="rIdM"/>',
+    )
+    wbxml = re.sub(
+        r'localSheetId="(\d+)"', lambda m: f'localSheetId="{int(m.group(1)) + 1}"', wbxml
+    )
+    names = '<definedName name="Auto_Open">Macro1!$A$1</definedName>'
+    wbxml = wbxml.replace("<definedNames>", "<definedNames>" + names)
+    if "<definedNames>" not in wbxml:
+        wbxml = wbxml.replace("</sheets>", f"</sheets><definedNames>{names}</definedNames>")
+    parts["xl/workbook.xml"] = wbxml.encode()
+    ct = (
+        parts["[Content_Types].xml"]
+        .decode()
+        .replace(
+            "</Types>",
+            '<Override PartName="/xl/macrosheets/sheet1.xml" '
+            'ContentType="application/vnd.ms-excel.macrosheet+xml"/></Types>',
+        )
+    )
+    parts["[Content_Types].xml"] = ct.encode()
+    master = tmp_path / "m.xlsm"
+    master.write_bytes(_zip(parts))
+
+    res = freeze(master, approved_by="CFO", password="pw")
+    out = _unzip(res.path.read_bytes())
+    assert not any(n.startswith("xl/macrosheets/") for n in out)
+    assert "macrosheet" not in out["[Content_Types].xml"].decode()
+    assert any("Macro1" in d for d in res.dropped_sheets)
+    assert any(n.startswith("Auto_Open") for n in res.dropped_names)
+    book = openpyxl.load_workbook(res.path)
+    assert book.sheetnames == ["Cover", "Settings", "Data", "Chart"]
+    # the print area still belongs to Data: Macro1 (index 0) left, the Cover came in first
+    assert book["Data"].print_area == "'Data'!$A$1:$B$4"
+    chart_xml = next(v for k, v in out.items() if k.startswith("xl/chartsheets/sheet"))
+    prot = re.search(rb"<sheetProtection [^>]*/>", chart_xml).group(0)
+    assert b'content="1"' in prot and b'algorithmName="SHA-512"' in prot
+    assert verify(res.path).ok
