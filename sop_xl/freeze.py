@@ -888,8 +888,10 @@ def cover_sheet_xml(
         f'<row r="2" ht="64" customHeight="1">{_cell_xml("A2", note, s_wrap)}</row>',
     ]
     for i, (label, value) in enumerate(rows, start=4):
+        lines = max(1, -(-len(value) // 95))  # column B is 100 wide: ~95 characters a line
+        height = f' ht="{15 * lines}" customHeight="1"' if lines > 1 else ""
         xml_rows.append(
-            f'<row r="{i}">{_cell_xml(f"A{i}", label, s_bold)}'
+            f'<row r="{i}"{height}>{_cell_xml(f"A{i}", label, s_bold)}'
             f"{_cell_xml(f'B{i}', value, s_wrap)}</row>"
         )
     last = 3 + len(rows)
