@@ -26,7 +26,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table as XlTable
 from python_calamine import CalamineWorkbook
 
-from sop_xl import schema, writer
+from sop_xl import schema, writer, xlsx_cells, xlsx_styles
 from sop_xl.errors import SopError
 from sop_xl.schema import Dtype, Table, col
 from sop_xl.sheets import CellRule, ChartSpec, DataBar, FormulaRule, IconRule, SheetOutput
@@ -521,7 +521,7 @@ def test_round_trip_through_calamine(tmp_path: Path, rows: list[tuple]) -> None:
     assert got[0] == RT.headers
     body = got[1 : 1 + len(rows)]
     body += [[""] * 4] * (len(rows) - len(body))  # calamine drops trailing empty rows
-    illegal = writer._ILLEGAL_XML
+    illegal = xlsx_cells._ILLEGAL_XML
     for (text, qty, money, day), row in zip(rows, body, strict=True):
         exp_text = "" if text is None else pd.Series([text]).str.replace(illegal, "", regex=True)[0]
         assert row[0] == exp_text
@@ -672,17 +672,17 @@ def test_styles_append_only_dedupe_and_missing_sections() -> None:
         '<x:cellXfs count="1"><x:xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></x:cellXfs>'
         '<x:tableStyles count="0"/></x:styleSheet>'
     )
-    st_ = writer.Styles(xml)
+    st_ = xlsx_styles.Styles(xml)
     money = st_.cell_style(schema.NUMBER_FORMATS[Dtype.MONEY])
-    header = st_.cell_style(None, writer.HEADER_FONT, writer.HEADER_FILL)
+    header = st_.cell_style(None, xlsx_styles.HEADER_FONT, xlsx_styles.HEADER_FILL)
     assert (money, header) == (1, 2)
     assert st_.cell_style(schema.NUMBER_FORMATS[Dtype.MONEY]) == money  # reused
     assert st_.numfmt("#,##0") == 3 and st_.numfmt("@") == 49  # built-in format ids
-    assert st_.dxf(writer._dxf("FFC7CE", "9C0006", True)) == 0
+    assert st_.dxf(xlsx_styles._dxf("FFC7CE", "9C0006", True)) == 0
     out = st_.render()
-    again = writer.Styles(out)  # a second write finds everything it needs already there
+    again = xlsx_styles.Styles(out)  # a second write finds everything it needs already there
     assert again.cell_style(schema.NUMBER_FORMATS[Dtype.MONEY]) == money
-    assert again.dxf(writer._dxf("FFC7CE", "9C0006", True)) == 0 and not again.changed
+    assert again.dxf(xlsx_styles._dxf("FFC7CE", "9C0006", True)) == 0 and not again.changed
     assert '<x:cellXfs count="3">' in out and '<x:fonts count="2">' in out
     assert out.index("<x:numFmts") < out.index("<x:fonts")  # sections in schema order
     assert out.index("<x:dxfs") < out.index("<x:tableStyles")
