@@ -221,7 +221,22 @@ def _compact(codes: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
     return keys, inv.reshape(-1)
 
 
-def group_codes(df: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
+Factorized = dict[str, tuple[np.ndarray, object]]
+
+
+def _factorize(df: pd.DataFrame, c: str, cache: Factorized | None) -> tuple[np.ndarray, object]:
+    """Sorted factorisation of ``df[c]`` (missing values kept as a key), memoised in ``cache``."""
+    if cache is not None and c in cache:
+        return cache[c]
+    out = pd.factorize(df[c], sort=True, use_na_sentinel=False)
+    if cache is not None:
+        cache[c] = out
+    return out
+
+
+def group_codes(
+    df: pd.DataFrame, by: Sequence[str], cache: Factorized | None = None
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Integer group code per row (0..G-1, groups sorted by key) and the G group keys.
 
     One factorisation per column and one ``np.unique``: much faster than a pandas groupby on
@@ -234,7 +249,7 @@ def group_codes(df: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.Dat
     uniques = []
     space = 1
     for c in by:
-        codes, uniq = pd.factorize(df[c], sort=True, use_na_sentinel=False)
+        codes, uniq = _factorize(df, c, cache)
         combined = combined * (len(uniq) + 1) + codes
         space *= len(uniq) + 1
         uniques.append(uniq)
@@ -255,22 +270,25 @@ def _scale_and_naive(
     actual: str,
     period: str,
     season: int,
+    d_p: np.ndarray,
+    cache: Factorized | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per row of ``df``: its series' naive scale mean|y_t - y_(t-season)| over ``history``
     and the naive forecast y_(t-season) (NaN where unknown), with integer keys only."""
     n_rows = len(df)
-    # series codes shared by history and df: factorise on history, look df up in it
+    # series codes of df (factorised once, shared with the grouping); history rows are looked
+    # up in them, and history of series the data does not hold is not needed
     h_ser = np.zeros(len(history), dtype=np.int64)
     d_ser = np.zeros(n_rows, dtype=np.int64)
-    known = np.ones(n_rows, dtype=bool)
+    h_known = np.ones(len(history), dtype=bool)
     for c in series:
-        hc, hu = pd.factorize(history[c], use_na_sentinel=False)
-        dc = pd.Index(hu).get_indexer(df[c])
-        known &= dc >= 0
-        h_ser = h_ser * (len(hu) + 1) + hc
-        d_ser = d_ser * (len(hu) + 1) + np.maximum(dc, 0)
-    h_p = _period_index(history[period])
-    d_p = _period_index(df[period])
+        dc, du = _factorize(df, c, cache)
+        hc = pd.Index(du).get_indexer(history[c])
+        h_known &= hc >= 0
+        h_ser = h_ser * (len(du) + 1) + np.maximum(hc, 0)
+        d_ser = d_ser * (len(du) + 1) + dc
+    known = np.ones(n_rows, dtype=bool)
+    h_p = np.where(h_known, _period_index(history[period]), -1)
     ok_h = h_p >= 0
     if not ok_h.any():
         return np.full(n_rows, np.nan), np.full(n_rows, np.nan)
@@ -358,6 +376,8 @@ def forecast_accuracy(
     }
 
     # MASE and FVA need the series' history.
+    cache: Factorized = {}
+    d_p = _period_index(df[period]) if period in df.columns else None
     has_hist = history is not None
     if has_hist:
         series = (
@@ -372,7 +392,7 @@ def forecast_accuracy(
         if period not in df.columns or period not in history.columns:
             raise KpiInputError(f"MASE/FVA need a {period!r} column in the data and the history")
         hist_actual = actual if actual in history.columns else "actual"
-        sc, nv = _scale_and_naive(df, history, series, hist_actual, period, season)
+        sc, nv = _scale_and_naive(df, history, series, hist_actual, period, season, d_p, cache)
         m_ok = valid & ~np.isnan(sc) & (np.nan_to_num(sc) > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             parts["_q"] = np.where(m_ok, ae / np.where(m_ok, sc, 1.0), 0.0)
@@ -384,7 +404,7 @@ def forecast_accuracy(
         parts["_fva_fc_err"] = np.where(n_ok, ae, 0.0)
         parts["_fva_abs_a"] = np.where(n_ok, np.abs(a0), 0.0)
 
-    inv, groups = group_codes(df, by)
+    inv, groups = group_codes(df, by, cache)
     ng = len(groups)
     g = pd.DataFrame(
         {k: np.bincount(inv, weights=v, minlength=ng) for k, v in parts.items()},
@@ -393,7 +413,9 @@ def forecast_accuracy(
 
     # Tracking signal on each group's monthly totals E_t.
     if period in df.columns and period not in by:
-        pcode, _ = pd.factorize(df[period], use_na_sentinel=False)
+        assert d_p is not None
+        ok_p = d_p >= 0
+        pcode = np.where(ok_p, d_p - d_p[ok_p].min(initial=0) + 1, 0)  # missing: own "month" 0
         month_key = inv.astype(np.int64) * (int(pcode.max(initial=0)) + 1) + pcode
         mk, minv = _compact(month_key, ng * (int(pcode.max(initial=0)) + 1))
         e_t = np.bincount(minv, weights=parts["_se"], minlength=len(mk))
