@@ -197,6 +197,8 @@ def keyed_changes(old: pd.DataFrame, new: pd.DataFrame, keys: list[str]) -> pd.D
     m = old.rename(columns={"value": "old"}).merge(
         new.rename(columns={"value": "new"}), on=keys, how="outer"
     )
+    m["old"] = pd.to_numeric(m["old"], errors="coerce").astype("float64")
+    m["new"] = pd.to_numeric(m["new"], errors="coerce").astype("float64")
     o, n = m["old"], m["new"]
     m["delta"] = n.fillna(0.0) - o.fillna(0.0)  # blank = no demand (documented)
     m["delta_pct"] = (m["delta"] / o).where(o.notna() & (o != 0))

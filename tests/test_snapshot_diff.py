@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_snapshot import build_master, forecast_rows
 
-from sop_xl.diff import changed_cells, keyed_changes, wide_long
+from sop_xl.diff import changed_cells, keyed_changes, totals, wide_long
 from sop_xl.errors import SopError
 from sop_xl.schema import FORECAST, NUMBER_FORMATS, Dtype
 from sop_xl.snapshot import diff, freeze
@@ -137,3 +141,33 @@ def test_pure_helpers() -> None:
     assert ch[["row", "col"]].values.tolist() == [[1, 3], [1, 4]]  # True != 1 (a kind change)
     assert wide_long([["nothing here"]], FORECAST) is None
     assert forecast_rows()[0][5] == 100
+
+
+key = st.tuples(
+    st.sampled_from(["EU", "US"]),
+    st.sampled_from(["1000", "1001", "1002"]),
+    st.sampled_from(["WH1", "WH2"]),
+    st.sampled_from(["2026-11", "2026-12"]),
+)
+grid = st.dictionaries(key, st.one_of(st.none(), st.floats(0, 1e6).map(round)), max_size=12)
+
+
+def frame(d: dict) -> pd.DataFrame:
+    rows = [(*k, np.nan if v is None else float(v)) for k, v in d.items()]
+    return pd.DataFrame(rows, columns=["region", "item", "location", "period", "value"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(grid, grid)
+def test_deltas_add_up_to_the_total_change(old: dict, new: dict) -> None:
+    keys = ["region", "item", "location", "period"]
+    m = keyed_changes(frame(old), frame(new), keys)
+    total_change = frame(new)["value"].sum() - frame(old)["value"].sum()
+    assert m["delta"].sum() == pytest.approx(total_change)
+    by_region = totals(m, "region")
+    assert by_region["delta"].sum() == pytest.approx(total_change)
+    # a key is reported as changed exactly when its old and new values differ
+    changed = m[m["change"] != ""]
+    for row in changed.itertuples():
+        assert not (row.old == row.new or (np.isnan(row.old) and np.isnan(row.new)))
+    assert len(m) == len(set(old) | set(new))
