@@ -20,7 +20,8 @@ sheet and the CLI can say what was removed):
 - hidden sheets: those carrying data are made visible (nothing hidden in a signed-off plan),
   empty ones are removed; the xlwings configuration sheet ``_xlwings.conf`` is removed;
 - every sheet protected, every cell style locked, data validations and editable ranges removed,
-  the workbook structure locked, ``readOnlyRecommended`` set, marked final;
+  the workbook structure locked, ``readOnlyRecommended`` set, marked final; pivot tables no
+  longer refresh on open;
 - formats, column widths, merged cells, charts, conditional formats, tables, comments, print
   settings are kept as they are.
 """
@@ -747,6 +748,10 @@ def _freeze_parts(
     for part in list(parts):
         if part.startswith("xl/tables/") and part.endswith(".xml"):
             parts[part] = _strip_table_formulas(parts[part], part, file)
+        elif part.startswith("xl/pivotCache/pivotCacheDefinition") and part.endswith(".xml"):
+            root = parse(parts[part], part, file)  # a frozen pivot never refreshes itself
+            if root.attrib.pop("refreshOnLoad", None) is not None:
+                parts[part] = serialize(root)
 
     # styles: every cell style locked
     styles_part = None
