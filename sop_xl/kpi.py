@@ -212,6 +212,14 @@ def _accuracy_rows(
     )
     if with_history:
         res = _trailing_tracking_signal(res, by)
+        undefined = res["tracking_signal"].isna() & (res["n"] > 0)
+        res["note"] = res["note"].str.replace(
+            "tracking signal undefined: every monthly error is 0", "", regex=False
+        )
+        res.loc[undefined, "note"] = (
+            res.loc[undefined, "note"] + "; tracking signal undefined: every monthly error in "
+            f"the last {TRACKING_WINDOW} months is 0"
+        )
     res["_acc_num"] = np.maximum(res["sum_abs_actual"] - res["sum_abs_error"], 0.0)
     res["_nz"] = res["n"] - res["zero_actuals_skipped"]
     ids = list(rename) if rename else list(_FA_PARTS)
@@ -228,6 +236,7 @@ _NOTE_KPIS = {
     "WMAPE undefined": ("mape", "wmape", "forecast_accuracy", "bias_pct", "fva"),
     "MASE": ("mase",),
     "FVA": ("fva",),
+    "tracking signal": ("tracking_signal",),
 }
 
 

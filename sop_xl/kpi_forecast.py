@@ -486,6 +486,10 @@ def _notes(out: pd.DataFrame, has_hist: bool) -> pd.Series:
     add((out["n"] > 0) & (out["sum_abs_actual"] == 0), "actuals sum to 0: WMAPE undefined")
     zs = out["zero_actuals_skipped"]
     add(zs > 0, "MAPE skipped " + zs.astype(str) + " zero-actual cell(s)")
+    add(
+        (out["n"] > 0) & out["tracking_signal"].isna(),
+        "tracking signal undefined: every monthly error is 0",
+    )
     ms = out["missing_skipped"]
     add(ms > 0, ms.astype(str) + " cell(s) with a blank actual or forecast skipped")
     if has_hist:

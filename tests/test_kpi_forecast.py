@@ -106,7 +106,9 @@ def test_all_zero_actuals_are_undefined_not_zero_or_infinite():
     with pytest.raises(KpiUndefined, match="every actual is 0"):
         mape_arrays(np.zeros(2), np.array([0, 3.0]))
     # a perfect forecast of nothing: no tracking signal either
-    assert np.isnan(fa([0, 0], [0, 0])["tracking_signal"])
+    perfect = fa([0, 0], [0, 0])
+    assert np.isnan(perfect["tracking_signal"])
+    assert "tracking signal undefined: every monthly error is 0" in perfect["note"]
     with pytest.raises(KpiUndefined, match="perfect"):
         tracking_signal_arrays(np.zeros(2), np.zeros(2))
 
