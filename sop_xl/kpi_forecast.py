@@ -41,8 +41,9 @@ def clean_pairs(a: np.ndarray, f: np.ndarray, what: str = "forecasts") -> tuple[
             f"actuals has {a.shape[0]} cells but {what} has {f.shape[0]}",
             fix="select ranges of the same size",
         )
-    ok = ~(np.isnan(a) | np.isnan(f))
-    if not ok.all():
+    bad = np.isnan(a + f)  # one pass: NaN when either side is blank
+    if bad.any():
+        ok = ~bad
         a, f = a[ok], f[ok]
     if a.shape[0] == 0:
         raise KpiUndefined("no pairs of actual and forecast to compare")
