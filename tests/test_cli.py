@@ -1,0 +1,128 @@
+"""The `sop-xl` command: plain messages and exit codes, never a traceback; the demo end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from python_calamine import CalamineWorkbook
+
+from sop_xl import cli, schema
+from sop_xl.workbook import FileBook
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_missing_workbook_is_a_plain_message(capsys, tmp_path: Path):
+    code, out, err = run(capsys, "validate", str(tmp_path / "nope.xlsm"))
+    assert code == 2
+    assert "nope.xlsm: file not found. Fix: Check the path" in err
+    assert "Traceback" not in err + out
+
+
+def test_a_csv_is_refused_with_the_fix(capsys, tmp_path: Path):
+    bad = tmp_path / "plan.xlsx"
+    bad.write_text("a,b\n1,2\n")
+    code, _, err = run(capsys, "kpis", str(bad))
+    assert code == 2 and "not an Excel workbook" in err and "Fix:" in err
+
+
+def test_unexpected_errors_go_to_the_log_not_the_screen(capsys, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("SOP_XL_LOG_DIR", str(tmp_path / "logs"))
+
+    def boom(args):
+        raise RuntimeError("internal detail")
+
+    monkeypatch.setattr(cli, "cmd_verify", boom)
+    code, _, err = run(capsys, "verify", str(tmp_path))
+    assert code == 2
+    assert "unexpected error" in err and str(tmp_path / "logs") in err
+    assert "internal detail" not in err and "Traceback" not in err
+    assert "RuntimeError: internal detail" in (tmp_path / "logs" / "sop_xl.log").read_text()
+
+
+def test_demo_refuses_to_overwrite_a_previous_demo(capsys, demo_dir: Path):
+    before = sorted(p.name for p in demo_dir.rglob("*"))
+    code, _, err = run(capsys, "demo", str(demo_dir))
+    assert code == 2 and "already holds a demo" in err
+    assert sorted(p.name for p in demo_dir.rglob("*")) == before
+
+
+def test_demo_leaves_master_submissions_and_a_frozen_plan(demo_dir: Path):
+    master = demo_dir / "SOP_Planning.xlsm"
+    plan = demo_dir / "snapshots" / "SOP_Plan_2026-11_v01.xlsx"
+    assert master.exists() and plan.exists()
+    assert len(list((demo_dir / "submissions").glob("*.xlsx"))) >= 4
+    # the master keeps its ribbon and macros after every step wrote into it
+    with zipfile.ZipFile(master) as z:
+        names = set(z.namelist())
+        assert {"xl/vbaProject.bin", "customUI/customUI14.xml"} <= names
+        assert b"ui/extensibility" in z.read("_rels/.rels")
+    # every output sheet exists, read by an independent reader
+    sheets = CalamineWorkbook.from_path(str(master)).sheet_names
+    for table in schema.OUTPUT_TABLES:
+        if table.name not in ("tblRegionalForecast", "tblRegionalHistory", "tblStamp"):
+            assert table.sheet in sheets, table.sheet
+    # the frozen plan: values only, no macros, protected
+    wb = openpyxl.load_workbook(plan)
+    assert wb.sheetnames[0] == "Cover"
+    assert all(ws.protection.sheet for ws in wb.worksheets)
+    assert wb.security is not None and wb.security.lockStructure
+    with zipfile.ZipFile(plan) as z:
+        assert not any(
+            n.endswith("vbaProject.bin") or n.startswith("customUI") for n in z.namelist()
+        )
+    ledger = [json.loads(line) for line in (demo_dir / "snapshots" / "ledger.jsonl").open()]
+    assert [r["version"] for r in ledger] == [1]
+
+
+def test_validate_and_verify_on_the_demo(capsys, demo_dir: Path, tmp_path: Path):
+    copy = tmp_path / "master.xlsm"
+    shutil.copy(demo_dir / "SOP_Planning.xlsm", copy)
+    code, out, _ = run(capsys, "validate", str(copy))
+    assert code == 0 and "Inputs valid" in out
+    code, out, _ = run(capsys, "verify", str(demo_dir / "snapshots"))
+    assert code == 0 and out.startswith("OK: 1 snapshot(s)")
+
+
+def test_validate_writes_to_a_copy_and_never_touches_the_input(capsys, demo_dir, tmp_path):
+    master = demo_dir / "SOP_Planning.xlsm"
+    before = master.read_bytes()
+    out = tmp_path / "checked.xlsm"
+    code, _, _ = run(capsys, "validate", str(master), "--out", str(out))
+    assert code == 0 and master.read_bytes() == before
+    assert "Validation" in CalamineWorkbook.from_path(str(out)).sheet_names
+
+
+def test_validation_errors_give_exit_code_1_and_a_located_report(capsys, demo_dir, tmp_path):
+    from sop_xl.sheets import SheetOutput
+
+    copy = tmp_path / "master.xlsm"
+    shutil.copy(demo_dir / "SOP_Planning.xlsm", copy)
+    book = FileBook(copy)
+    items = book.read_table(schema.ITEMS)
+    items.loc[0, "family"] = None  # a required value
+    items = items.astype({"unit_cost": object})
+    items.loc[1, "unit_cost"] = "12O"  # text in a money column
+    book.write([SheetOutput(schema.ITEMS, items)])
+    code, out, _ = run(capsys, "validate", str(copy))
+    assert code == 1 and "error(s)" in out
+    report = FileBook(copy).read_table(schema.VALIDATION_REPORT)
+    cells = set(report.loc[report["severity"] == "error", "cell"])
+    assert {"C2", "E3"} <= cells
+    assert (report["sheet"] == "Items").any()
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["freeze", "--help"]])
+def test_help(argv):
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    assert e.value.code == 0
