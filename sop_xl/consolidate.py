@@ -48,6 +48,7 @@ from sop_xl.regional import (
     Submission,
     load_master,
     read_submission,
+    text_codes,
     write_regional_template,
 )
 from sop_xl.safety import check_workbook_file
@@ -671,17 +672,25 @@ def validate(c: Candidate, m: MasterData, previous: pd.DataFrame) -> None:
         "Type 0 or a positive quantity; returns are not forecast here.",
     )
     # --- completeness and values --------------------------------------------------------------
+    # Cells are keyed by integers (Excel row x horizon month index): no object-key merges.
     valid_row = rows.loc[~bad_rows, "row"] if len(rows) else pd.Series(dtype=int)
+    hidx = {p: i for i, p in enumerate(horizon)}
     ok_cells = in_h & cells["row"].isin(valid_row)
-    values = cells.loc[ok_cells, ["item", "location", "period"]].assign(
+    values = cells.loc[ok_cells, ["item", "location", "period", "row"]].assign(
         quantity=qty[ok_cells].where(qty[ok_cells] >= 0)
     )
-    values = values.dropna(subset=["item", "location"])
-    values = values[~values.duplicated(["item", "location", "period"])]
+    values = values[values["item"].notna() & values["location"].notna()]
+    vkey = values["row"].to_numpy(dtype=np.int64) * 1024 + values["period"].map(hidx).to_numpy(
+        dtype=np.int64
+    )
+    first = ~pd.Series(vkey).duplicated().to_numpy()  # a month column given twice: first wins
+    values, vkey = values[first], vkey[first]
     pairs = m.region_pairs(region)
     expected = len(pairs) * len(horizon)
-    vp = values.merge(pairs, on=["item", "location"], how="inner")
-    filled = int(vp["quantity"].notna().sum())
+    rkey = rows["item"].astype(str) + "\x1f" + rows["location"].astype(str) if len(rows) else None
+    pkey = pairs["item"].astype(str) + "\x1f" + pairs["location"].astype(str)
+    expected_rows = set(rows.loc[rkey.isin(set(pkey)), "row"]) if rkey is not None else set()
+    filled = int((values["row"].isin(expected_rows) & values["quantity"].notna()).sum())
     completeness = filled / expected if expected else (1.0 if len(values) else 0.0)
     total = float(values["quantity"].sum())
     c.stats = {
@@ -707,8 +716,7 @@ def validate(c: Candidate, m: MasterData, previous: pd.DataFrame) -> None:
             "month in the consolidated plan.",
             "Fill in every yellow cell (type 0 when no demand is expected).",
         )
-    sub_pairs = set(zip(rows["item"], rows["location"], strict=True)) if len(rows) else set()
-    miss = pairs[[p not in sub_pairs for p in zip(pairs["item"], pairs["location"], strict=True)]]
+    miss = pairs[~pkey.isin(set(rkey) if rkey is not None else set())]
     if len(miss):
         shown = ", ".join(f"{i}@{loc}" for i, loc in miss.head(10).itertuples(index=False))
         _add(
@@ -722,21 +730,30 @@ def validate(c: Candidate, m: MasterData, previous: pd.DataFrame) -> None:
     # --- change vs previous consensus ---------------------------------------------------------
     thr = m.settings.forecast_change_threshold_pct
     prev = previous[(previous["region"] == region) & previous["period"].isin(horizon)]
-    prev = prev.groupby(["item", "location", "period"], as_index=False)["quantity"].sum(min_count=1)
-    cmp = values.merge(prev, on=["item", "location", "period"], how="inner", suffixes=("", "_old"))
-    cmp = cmp.dropna(subset=["quantity", "quantity_old"])
+    prev = prev[prev["quantity"].notna()]
+    row_of = pd.Series(rows["row"].to_numpy(), index=rkey) if rkey is not None else pd.Series()
+    row_of = row_of[~row_of.index.duplicated()]
+    prow = (prev["item"].astype(str) + "\x1f" + prev["location"].astype(str)).map(row_of)
+    prev = prev.assign(row=prow)[prow.notna()]
+    okey = prev["row"].to_numpy(dtype=np.int64) * 1024 + prev["period"].map(hidx).to_numpy(
+        dtype=np.int64
+    )
+    old_q = pd.Series(prev["quantity"].to_numpy(), index=okey)
+    old_q = old_q[~old_q.index.duplicated()]
+    cmp = values.assign(quantity_old=old_q.reindex(vkey).to_numpy())
+    same = (cmp["quantity"] == cmp["quantity_old"]) | (
+        cmp["quantity"].isna() & cmp["quantity_old"].isna()
+    )
+    removed = int((~pd.Index(okey).isin(vkey)).sum()) + int(prow.isna().sum())
+    c.stats["changed"] = int((~same).sum()) + removed
+    cmp = cmp[cmp["quantity"].notna() & cmp["quantity_old"].notna()]
     old, new = cmp["quantity_old"], cmp["quantity"]
     rel = (new - old).abs() / old.where(old > 0)
     flag = (rel > thr) | ((old == 0) & (new > 0))
     if flag.any():
-        fl = cmp[flag].assign(delta=(new - old)[flag]).copy()
+        fl = cmp[flag].assign(delta=(new - old)[flag])
         fl = fl.iloc[np.argsort(-fl["delta"].abs().to_numpy(), kind="stable")]
-        pos = cells.loc[ok_cells, ["item", "location", "period", "row", "col", "header"]]
-        fl = fl.merge(
-            pos.drop_duplicates(["item", "location", "period"]),
-            on=["item", "location", "period"],
-            how="left",
-        )
+        fl = fl.join(cells.loc[fl.index, ["col", "header"]])
         _cell_findings(
             c,
             fl,
@@ -753,7 +770,7 @@ def validate(c: Candidate, m: MasterData, previous: pd.DataFrame) -> None:
             "Review with the region: confirm the change (e.g. a promotion or a lost customer) "
             "before the consensus meeting.",
         )
-    c.values = values.reset_index(drop=True)
+    c.values = values[["item", "location", "period", "quantity"]].reset_index(drop=True)
 
 
 def _range_rows(ref: str) -> tuple[int, int]:
@@ -796,10 +813,12 @@ def _collect(book: Book, folder: Path | None) -> list[Candidate]:
         excl = [master_path] if master_path else []
         cands.extend(Candidate(p) for p in submission_files(folder, exclude=excl))
     if master_path is not None and master_path.is_file():
-        try:
-            info = check_workbook_file(master_path)
-        except InputFileError:
-            info = None
+        info = getattr(book, "info", None)  # FileBook checked it when it opened it
+        if info is None or Path(info.path) != master_path:
+            try:
+                info = check_workbook_file(master_path)
+            except InputFileError:
+                info = None
         if info is not None:
             for s in info.sheets:
                 mt = re.fullmatch(r"Forecast_(.+)", s)
@@ -1083,22 +1102,18 @@ def _normalise_forecast(f: pd.DataFrame) -> pd.DataFrame:
     for c in ("region", "item", "location", "source", "version", "period"):
         f[c] = f[c].astype(object)
     f["source"] = f["source"].where(f["source"].notna(), "master")
-    f["version"] = (
-        f["version"]
-        .map(
-            lambda v: (
-                None
-                if v is None or (isinstance(v, float) and np.isnan(v))
-                else str(int(v))
-                if isinstance(v, float) and v.is_integer()
-                else str(v)
-            )
-        )
-        .astype(object)
-    )
+    f["version"] = text_codes(f["version"])
     f["version"] = f["version"].where(f["version"].notna(), "")
     f["quantity"] = pd.to_numeric(f["quantity"], errors="coerce").astype(float)
     return f.reset_index(drop=True)
+
+
+def _pair_key(df: pd.DataFrame, *cols: str) -> pd.Series:
+    """One text key per row from id columns (fast, no multi-column factorisation)."""
+    key = df[cols[0]].astype(str)
+    for c in cols[1:]:
+        key = key + "\x1f" + df[c].astype(str)
+    return key
 
 
 def build_forecast(
@@ -1108,28 +1123,40 @@ def build_forecast(
     previous rows outside the horizon and of regions not accepted.
 
     Each item x location key keeps one Source/Version: a key of an accepted region takes its
-    submission's file name and version for all its months.
+    submission's file name and version for all its months. Regions come in sorted order; the
+    rows of a region not accepted keep their previous order, an accepted region's rows are
+    sorted by item, location and period.
     """
     cols = [c.name for c in FORECAST.long_columns]
-    acc = set(accepted)
-    keep = previous[~(previous["region"].isin(acc) & previous["period"].isin(horizon))]
-    new = []
-    for region, c in accepted.items():
-        if c.values is None or c.values.empty:
+    groups = dict(tuple(previous.groupby("region", sort=False))) if len(previous) else {}
+    parts = []
+    for region in sorted(set(groups) | set(accepted)):
+        prev = groups.get(region, previous.iloc[:0])
+        c = accepted.get(region)
+        if c is None:
+            parts.append(prev[cols])
             continue
-        v = c.values.assign(region=region, source=c.name, version=str(c.version))
-        new.append(v)
-        # one source/version per key: past months of re-submitted keys take the new stamp
-        sel = (keep["region"] == region) & keep.set_index(["item", "location"]).index.isin(
-            pd.MultiIndex.from_frame(v[["item", "location"]].drop_duplicates())
+        past = prev[~prev["period"].isin(horizon)]
+        v = (
+            c.values
+            if c.values is not None
+            else previous.iloc[:0][["item", "location", "period", "quantity"]]
         )
-        keep = keep.copy()
-        keep.loc[sel, "source"] = c.name
-        keep.loc[sel, "version"] = str(c.version)
-    out = pd.concat([keep, *[n[cols] for n in new]], ignore_index=True) if new else keep
-    out = out[cols].sort_values(["region", "item", "location", "period"], kind="stable")
+        if len(past) and len(v):
+            # one source/version per key: past months of re-submitted keys take the new stamp
+            sel = _pair_key(past, "item", "location").isin(set(_pair_key(v, "item", "location")))
+            past = past.assign(
+                source=past["source"].where(~sel, c.name),
+                version=past["version"].where(~sel, str(c.version)),
+            )
+        new = v.assign(region=region, source=c.name, version=str(c.version))[cols]
+        both = pd.concat([past[cols], new], ignore_index=True)
+        parts.append(both.sort_values(["item", "location", "period"], kind="stable"))
+    if not parts:
+        return previous.iloc[:0][cols].reset_index(drop=True)
+    out = pd.concat(parts, ignore_index=True)
     out["quantity"] = out["quantity"].astype(float)
-    return out.reset_index(drop=True)
+    return out
 
 
 def _submissions_frame(cands, m: MasterData, previous, accepted) -> pd.DataFrame:
@@ -1212,14 +1239,10 @@ def _guess_region(path: Path, codes: list[str]) -> str | None:
 
 
 def _audit_rows(book, m, previous, forecast, cands, chosen, accepted, now, run_by):
-    before = previous.groupby("region")["quantity"].sum()
-    after = forecast.groupby("region")["quantity"].sum()
-    key = ["region", "item", "location", "period"]
-    a = previous.groupby(key)["quantity"].sum(min_count=1)
-    b = forecast.groupby(key)["quantity"].sum(min_count=1)
-    both = pd.concat([a.rename("a"), b.rename("b")], axis=1)
-    changed = ~((both["a"] == both["b"]) | (both["a"].isna() & both["b"].isna()))
-    changed_by_region = changed.groupby(level="region").sum()
+    before = previous.groupby("region", sort=False)["quantity"].sum()
+    after = forecast.groupby("region", sort=False)["quantity"].sum()
+    # Only accepted regions change; validate() counted their changed cells.
+    changed_by_region = {r: c.stats.get("changed", 0) for r, c in accepted.items()}
     recs = []
     regions = list(dict.fromkeys([*m.region_codes, *chosen]))
     for region in regions:

@@ -121,10 +121,10 @@ class MasterData:
         )
 
 
-def _text_col(s: pd.Series) -> pd.Series:
+def text_codes(s: pd.Series) -> pd.Series:
     """Codes as clean text ('1000', not '1000.0'); missing stays None."""
-    if len(s) and s.dtype != object and pd.api.types.is_string_dtype(s):  # all text already
-        return s.str.strip().astype(object).where(s.notna(), None)
+    if len(s) and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        return s  # all text already (the reader strips and types text cells)
     return s.map(_code, na_action="ignore").astype(object)
 
 
@@ -148,7 +148,7 @@ def load_master(book: Book, *, history: bool = True) -> MasterData:
     locations = book.read_table(schema.LOCATIONS)
     for df, cols in ((regions, ["region"]), (items, ["item"]), (locations, ["location", "region"])):
         for c in cols:
-            df[c] = _text_col(df[c])
+            df[c] = text_codes(df[c])
     if book.has_table(schema.FORECAST):
         forecast = book.read_table(schema.FORECAST)
     else:
@@ -157,13 +157,13 @@ def load_master(book: Book, *, history: bool = True) -> MasterData:
         )
         forecast["quantity"] = forecast["quantity"].astype(float)
     for c in ("region", "item", "location"):
-        forecast[c] = _text_col(forecast[c])
+        forecast[c] = text_codes(forecast[c])
     actuals = (
         book.read_table(schema.SALES_ACTUALS) if book.has_table(schema.SALES_ACTUALS) else None
     )
     if actuals is not None:
         for c in ("item", "location"):
-            actuals[c] = _text_col(actuals[c])
+            actuals[c] = text_codes(actuals[c])
     return MasterData(settings, regions, items, locations, forecast, actuals)
 
 
@@ -255,7 +255,7 @@ def write_regional_template(
     if forecast is not None and len(forecast):
         f = forecast.copy()
         for c in ("item", "location"):
-            f[c] = _text_col(f[c])
+            f[c] = text_codes(f[c])
         f = f[f["period"].isin(horizon)]
         wide = f.pivot_table(
             index=["item", "location"], columns="period", values="quantity", aggfunc="sum"

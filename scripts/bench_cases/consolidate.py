@@ -53,8 +53,8 @@ wide = pd.concat(frames, ignore_index=True)
 wb = openpyxl.load_workbook(master)
 ws = wb["Forecast"]
 ws.delete_rows(1, ws.max_row)
-cols = ["Region", "Item No.", "Location Code"] + [c for c in wide.columns
-                                                  if c not in ("Region", "Item No.", "Location Code")]
+ids = ["Region", "Item No.", "Location Code"]
+cols = ids + [c for c in wide.columns if c not in ids]
 ws.append(cols)
 for rec in wide[cols].itertuples(index=False):
     ws.append(list(rec))
