@@ -35,22 +35,29 @@ from sop_xl.book import Book
 from sop_xl.errors import Location, StepError
 from sop_xl.periods import add_months, months_between, period_range
 from sop_xl.schema import Settings
-from sop_xl.sheets import (
-    AMBER_FILL,
-    AMBER_FONT,
-    GREEN_FILL,
-    GREEN_FONT,
-    RED_FILL,
-    RED_FONT,
-    CellRule,
-    FormulaRule,
-    SheetOutput,
-)
+from sop_xl.sheets import SheetOutput
 from sop_xl.variance_group import count, group_ids, int_sum
 from sop_xl.variance_mapping import REASONS, as_key, lookup, map_sales_budget
 from sop_xl.variance_money import allocate_cents, from_cents, money_text, to_cents
 from sop_xl.variance_plan import actual_vs_plan, compare, join_notes, pct, prepare
 from sop_xl.variance_pvm import price_volume_mix
+from sop_xl.variance_recon import (
+    FINDING_COLUMNS,
+    check,
+    finding,
+    recon_frame,
+    recon_line,
+    sum_cents,
+)
+from sop_xl.variance_sheets import (
+    FAVOURABLE,
+    ON_BUDGET,
+    ROLLUP_LEVELS,
+    UNFAVOURABLE,
+    beyond_thresholds,
+    flagged,
+    variance_outputs,
+)
 
 __all__ = [
     "REASONS",
@@ -66,10 +73,6 @@ __all__ = [
     "to_cents",
     "variance_outputs",
 ]
-
-FAVOURABLE, UNFAVOURABLE, ON_BUDGET = "Favourable", "Unfavourable", "On budget"
-FINDING_COLUMNS = ["severity", "kind", "gl_account", "period", "rows", "amount", "message"]
-RECON_COLUMNS = ["section", "line", "rows", "amount", "status", "note"]
 
 
 @dataclass
@@ -105,18 +108,6 @@ def _assessment(var_cents: np.ndarray, account_type: np.ndarray, comparable: np.
     out = np.where(good, FAVOURABLE, np.where(bad, UNFAVOURABLE, ON_BUDGET)).astype(object)
     out[~(comparable & (revenue | cost))] = ""
     return out
-
-
-def _finding(severity, kind, message, gl_account=None, period=None, rows=None, amount=None):
-    return {
-        "severity": severity,
-        "kind": kind,
-        "gl_account": gl_account,
-        "period": period,
-        "rows": rows,
-        "amount": amount,
-        "message": message,
-    }
 
 
 def budget_vs_budget(
@@ -276,7 +267,7 @@ def _bvb_findings(m, out, mapped, financial_budget, fb_all, fb_rows, gla, known,
         for acct_, grp in g:
             cents = int(grp["amount_cents"].sum())
             findings.append(
-                _finding(
+                finding(
                     "warning",
                     "account_not_in_financial_budget",
                     f"G/L account {acct_} receives {money_text(cents)} of sales budget "
@@ -288,7 +279,7 @@ def _bvb_findings(m, out, mapped, financial_budget, fb_all, fb_rows, gla, known,
             )
     for acct_ in sorted(set(out.loc[~known, "gl_account"])):
         findings.append(
-            _finding(
+            finding(
                 "warning",
                 "account_not_in_gl_accounts",
                 f"G/L account {acct_} (financial budget) is not in G/L Accounts.",
@@ -299,7 +290,7 @@ def _bvb_findings(m, out, mapped, financial_budget, fb_all, fb_rows, gla, known,
     cost_sales = out.loc[(out["sales_budget"] != 0) & (out["account_type"] == "Cost"), "gl_account"]
     for acct_ in sorted(set(cost_sales)):
         findings.append(
-            _finding(
+            finding(
                 "warning",
                 "sales_account_is_cost",
                 f"Sales budget maps to G/L account {acct_}, which is a Cost account.",
@@ -311,7 +302,7 @@ def _bvb_findings(m, out, mapped, financial_budget, fb_all, fb_rows, gla, known,
     fb_tot = rev.groupby("gl_account")["financial_budget"].sum()
     for acct_, amount in fb_tot[fb_tot < 0].items():
         findings.append(
-            _finding(
+            finding(
                 "warning",
                 "revenue_budget_negative",
                 f"Revenue account {acct_} has a negative financial budget "
@@ -330,7 +321,7 @@ def _bvb_findings(m, out, mapped, financial_budget, fb_all, fb_rows, gla, known,
         for p in only:
             cents = int(to_cents(frame.loc[[p]]).sum())
             findings.append(
-                _finding(
+                finding(
                     "warning",
                     "period_one_side_only",
                     f"Period {p} is only in the {side} ({money_text(cents)}).",
@@ -341,7 +332,7 @@ def _bvb_findings(m, out, mapped, financial_budget, fb_all, fb_rows, gla, known,
     dup = fb_all.duplicated(["gl_account", "period"], keep=False)
     for acct_ in sorted(set(fb_all.loc[dup, "gl_account"])):
         findings.append(
-            _finding(
+            finding(
                 "warning",
                 "financial_budget_duplicate",
                 f"G/L account {acct_} is on more than one financial budget row; "
@@ -355,7 +346,7 @@ def _bvb_findings(m, out, mapped, financial_budget, fb_all, fb_rows, gla, known,
         sub = int((np.abs(np.round(x * 100, 6) - np.round(x * 100)) > 0).sum())
         if sub:
             findings.append(
-                _finding(
+                finding(
                     "info",
                     "sub_cent_amounts",
                     f"{sub} {label} amounts have fractions of a cent; each line is rounded to "
@@ -366,35 +357,20 @@ def _bvb_findings(m, out, mapped, financial_budget, fb_all, fb_rows, gla, known,
     return findings
 
 
-def _line(section, line, rows=None, amount_cents=None, status="", note=""):
-    return {
-        "section": section,
-        "line": line,
-        "rows": None if rows is None else int(rows),
-        "amount": None if amount_cents is None else int(amount_cents) / 100,
-        "status": status,
-        "note": note,
-    }
-
-
-def _check(section, line, diff_cents, note=""):
-    return _line(section, line, None, diff_cents, "OK" if diff_cents == 0 else "Difference", note)
-
-
 def _bvb_reconciliation(sales_budget, mapped, unmapped, fb_rows, fb_all, sbc, fbc):
     s = "Sales budget -> G/L"
     in_c = int(to_cents(sales_budget["amount"]).sum())
     map_c, un_c = int(mapped["amount_cents"].sum()), int(unmapped["amount_cents"].sum())
     lines = [
-        _line(s, "Sales budget input", len(sales_budget), in_c),
-        _line(s, "Mapped to G/L accounts", len(mapped), map_c),
+        recon_line(s, "Sales budget input", len(sales_budget), in_c),
+        recon_line(s, "Mapped to G/L accounts", len(mapped), map_c),
     ]
     if len(unmapped):
         g = unmapped.groupby("reason_code", sort=False)["amount_cents"].agg(["size", "sum"])
         for code in REASONS:
             if code in g.index:
                 lines.append(
-                    _line(
+                    recon_line(
                         s,
                         f"Unmapped: {REASONS[code]}",
                         g.loc[code, "size"],
@@ -402,14 +378,14 @@ def _bvb_reconciliation(sales_budget, mapped, unmapped, fb_rows, fb_all, sbc, fb
                         note="see sheet Unmapped",
                     )
                 )
-    lines.append(_line(s, "Unmapped total", len(unmapped), un_c))
-    lines.append(_check(s, "Difference: input - mapped - unmapped", in_c - map_c - un_c))
-    lines.append(_line(s, "Sales budget in VarianceSummary", None, int(sbc.sum())))
-    lines.append(_check(s, "Difference: mapped - VarianceSummary", map_c - int(sbc.sum())))
+    lines.append(recon_line(s, "Unmapped total", len(unmapped), un_c))
+    lines.append(check(s, "Difference: input - mapped - unmapped", in_c - map_c - un_c))
+    lines.append(recon_line(s, "Sales budget in VarianceSummary", None, int(sbc.sum())))
+    lines.append(check(s, "Difference: mapped - VarianceSummary", map_c - int(sbc.sum())))
     f = "Financial budget"
     fin_c = int(fb_rows["amount_cents"].sum())
     lines.append(
-        _line(
+        recon_line(
             f,
             "Financial budget input",
             len(fb_rows),
@@ -417,16 +393,9 @@ def _bvb_reconciliation(sales_budget, mapped, unmapped, fb_rows, fb_all, sbc, fb
             note=f"{len(fb_all) - len(fb_rows)} blank cells (no budget)",
         )
     )
-    lines.append(_line(f, "Financial budget in VarianceSummary", None, int(fbc.sum())))
-    lines.append(_check(f, "Difference: input - VarianceSummary", fin_c - int(fbc.sum())))
-    return _recon_frame(lines)
-
-
-def _recon_frame(lines: list[dict]) -> pd.DataFrame:
-    df = pd.DataFrame(lines, columns=RECON_COLUMNS)
-    df["rows"] = df["rows"].astype("Int64")
-    df["amount"] = df["amount"].astype("float64")
-    return df
+    lines.append(recon_line(f, "Financial budget in VarianceSummary", None, int(fbc.sum())))
+    lines.append(check(f, "Difference: input - VarianceSummary", fin_c - int(fbc.sum())))
+    return recon_frame(lines)
 
 
 def _summary(result: VarianceResult, settings: Settings) -> str:
@@ -437,8 +406,8 @@ def _summary(result: VarianceResult, settings: Settings) -> str:
     ).removesuffix(" reconciled to the cent.")
     n_flag = int(flagged(result.by_account, settings).sum())
     diff = int(result.reconciliation["status"].eq("Difference").sum())
-    act = _sum_cents(result.detail["actual_amount"]) if len(result.detail) else 0
-    bud = _sum_cents(result.detail["budget_amount"]) if len(result.detail) else 0
+    act = sum_cents(result.detail["actual_amount"]) if len(result.detail) else 0
+    bud = sum_cents(result.detail["budget_amount"]) if len(result.detail) else 0
     end = "reconciled to the cent." if diff == 0 else f"{diff} RECONCILIATION DIFFERENCES."
     return (
         f"{text} {n_flag} beyond thresholds; actual vs budget {money_text(act - bud, cur)} "
@@ -462,233 +431,6 @@ def _bvb_summary(out, totals, unmapped, findings, currency) -> str:
         f"periods; {part}; {len(unmapped)} unmapped lines ({un}); {len(findings)} findings; "
         "reconciled to the cent."
     )
-
-
-# --- thresholds and sheets --------------------------------------------------------------------
-def beyond_thresholds(
-    variance: pd.Series, variance_pct: pd.Series, settings: Settings
-) -> np.ndarray:
-    """True where |variance| > the amount threshold AND |variance %| > the % threshold.
-
-    An undefined variance % (budget 0) counts as beyond the % threshold (it is infinite)."""
-    v = np.abs(np.asarray(variance, dtype="float64"))
-    p = np.abs(np.asarray(variance_pct, dtype="float64"))
-    over_pct = np.isnan(p) | (p > settings.variance_threshold_pct)
-    return (v > settings.variance_threshold_amount) & over_pct & ~np.isnan(v)
-
-
-def flagged(by_account: pd.DataFrame, settings: Settings) -> np.ndarray:
-    """Lines of the G/L summary highlighted on the sheet: beyond both thresholds and comparable
-    (assessed Favourable or Unfavourable)."""
-    beyond = beyond_thresholds(by_account["variance"], by_account["variance_pct"], settings)
-    return beyond & by_account["assessment"].isin([FAVOURABLE, UNFAVOURABLE]).to_numpy()
-
-
-def _num(x: float) -> str:
-    return f"{x:.10g}"
-
-
-def threshold_rules(
-    var: str, pct_col: str, settings: Settings, assessment: str | None = None
-) -> list[FormulaRule]:
-    """Red (unfavourable) / green (favourable) fills on ``var`` and ``pct_col`` where the
-    variance is beyond BOTH Settings thresholds. Without ``assessment``, the column is revenue:
-    a positive variance is favourable."""
-    v, p = "{" + var + "}", "{" + pct_col + "}"
-    beyond = (
-        f"ISNUMBER({v}),ABS({v})>{_num(settings.variance_threshold_amount)},"
-        f"OR(NOT(ISNUMBER({p})),ABS({p})>{_num(settings.variance_threshold_pct)})"
-    )
-    if assessment:
-        a = "{" + assessment + "}"
-        bad, good = f'{a}="{UNFAVOURABLE}"', f'{a}="{FAVOURABLE}"'
-    else:
-        bad, good = f"{v}<0", f"{v}>0"
-    rules = []
-    for column in (var, pct_col):
-        rules.append(FormulaRule(column, f"AND({beyond},{bad})", fill=RED_FILL, font=RED_FONT))
-        rules.append(FormulaRule(column, f"AND({beyond},{good})", fill=GREEN_FILL, font=GREEN_FONT))
-    return rules
-
-
-def _pct_text(x: float) -> str:
-    return "n/a" if x is None or np.isnan(x) else f"{x:+.1%}"
-
-
-def _sum_cents(s: pd.Series) -> int:
-    return int(to_cents(s.fillna(0.0)).sum())
-
-
-def variance_outputs(result: VarianceResult, settings: Settings) -> list[SheetOutput]:
-    """The output sheets of a :class:`VarianceResult` (titles with totals, threshold rules)."""
-    cur = settings.currency
-    head = f"{settings.company} | amounts in {cur} | cycle {settings.cycle}"
-    thr = (
-        f"Highlighted: |variance| > {money_text(to_cents(settings.variance_threshold_amount))} and "
-        f"|variance %| > {settings.variance_threshold_pct:.1%} "
-        "(red unfavourable, green favourable)."
-    )
-    ba = result.by_account
-    periods = sorted(set(ba["period"])) if len(ba) else []
-    span = f"periods {periods[0]} to {periods[-1]}" if periods else "no periods"
-    title = [
-        "Sales budget vs financial budget",
-        f"{head} | {span}",
-        "Variance = sales budget - financial budget. Revenue above budget is favourable; "
-        "cost above budget is unfavourable.",
-    ]
-    for row in result.totals.itertuples():
-        title.append(
-            f"{row.account_type} accounts: sales budget {money_text(to_cents(row.sales_budget))} | "
-            f"financial budget {money_text(to_cents(row.financial_budget))} | variance "
-            f"{money_text(to_cents(row.variance))} ({_pct_text(row.variance_pct)})"
-        )
-    rc = result.reconciliation.set_index("line")
-    in_c = to_cents(rc.loc["Sales budget input", "amount"])
-    map_c = to_cents(rc.loc["Mapped to G/L accounts", "amount"])
-    un_c = to_cents(rc.loc["Unmapped total", "amount"])
-    n_un = len(result.unmapped)
-    title.append(
-        f"Reconciliation: sales budget input {money_text(in_c)} = mapped {money_text(map_c)} + "
-        f"unmapped {money_text(un_c)} ({n_un} lines, sheet Unmapped); difference "
-        f"{money_text(in_c - map_c - un_c)}. "
-        f"Findings: {len(result.findings)} (sheet VarianceRecon)."
-    )
-    n_flag = int(flagged(ba, settings).sum())
-    title.append(f"{thr} {n_flag} lines.")
-    outs = [
-        SheetOutput(
-            schema.VARIANCE_SUMMARY,
-            ba,
-            title=title,
-            conditional_formats=threshold_rules("variance", "variance_pct", settings, "assessment"),
-        )
-    ]
-
-    d = result.detail
-    if len(d):
-        a, b = _sum_cents(d["actual_amount"]), _sum_cents(d["budget_amount"])
-        f = _sum_cents(d["forecast_amount"])
-        dspan = f"periods {d['period'].min()} to {d['period'].max()}"
-        dtotal = (
-            f"Totals: actual {money_text(a)} | budget {money_text(b)} | variance "
-            f"{money_text(a - b)} | forecast {money_text(f)} | variance {money_text(a - f)}"
-        )
-    else:
-        dspan, dtotal = "no periods", "No sales actuals, budget or forecast in the review periods."
-    common = [
-        f"{head} | {dspan}",
-        "Variance = actual - plan; sales above plan is favourable. Forecast amount = forecast "
-        "qty x item unit price.",
-        dtotal,
-    ]
-    rules = threshold_rules("var_budget", "var_budget_pct", settings) + threshold_rules(
-        "var_forecast", "var_forecast_pct", settings
-    )
-    outs.append(
-        SheetOutput(
-            schema.VARIANCE_DETAIL,
-            d if len(d) else _empty(schema.VARIANCE_DETAIL),
-            title=["Actual vs budget vs forecast by item, location and period", *common, thr],
-            conditional_formats=rules,
-        )
-    )
-    outs.append(
-        SheetOutput(
-            schema.VARIANCE_ROLLUP,
-            _rollup_frame(result.rollups),
-            title=["Actual vs budget vs forecast by family, region and customer", *common, thr],
-            conditional_formats=rules,
-        )
-    )
-
-    p = result.pvm
-    if len(p):
-        eff = {
-            c: _sum_cents(p[c])
-            for c in ("revenue_variance", "volume_effect", "mix_effect", "price_effect")
-        }
-        ptotal = (
-            f"Volume {money_text(eff['volume_effect'])} + mix {money_text(eff['mix_effect'])} + "
-            f"price {money_text(eff['price_effect'])} = revenue variance "
-            f"{money_text(eff['revenue_variance'])}"
-        )
-    else:
-        ptotal = "No actuals or budget in the review periods."
-    outs.append(
-        SheetOutput(
-            schema.PRICE_VOLUME_MIX,
-            p if len(p) else _empty(schema.PRICE_VOLUME_MIX),
-            title=[
-                "Revenue variance vs budget: price, volume and mix effects",
-                f"{head} | {dspan}",
-                "Volume = (Qa - Qb) x budget avg price; mix = (actual share - budget share) x Qa x "
-                "budget price; price = (actual price - budget price) x actual qty. Per period.",
-                ptotal,
-                thr,
-            ],
-            conditional_formats=threshold_rules("revenue_variance", "variance_pct", settings),
-        )
-    )
-
-    un = result.unmapped
-    un_cols = [c.name for c in schema.UNMAPPED.columns]
-    un_out = un.reindex(columns=un_cols)
-    outs.append(
-        SheetOutput(
-            schema.UNMAPPED,
-            un_out,
-            title=[
-                "Sales budget lines not mapped to a G/L account",
-                head,
-                (
-                    f"{n_un} lines, amount {money_text(un_c)}: included in the reconciliation, "
-                    "not in the G/L variance. Fix the master data and run again."
-                    if n_un
-                    else "None: every sales budget line is mapped to a G/L account."
-                ),
-            ],
-        )
-    )
-    outs.append(
-        SheetOutput(
-            schema.VARIANCE_RECONCILIATION,
-            pd.concat([result.reconciliation, _finding_lines(result.findings)], ignore_index=True),
-            title=[
-                "Variance reconciliation: totals in = totals out, to the cent",
-                head,
-                "Status OK: the difference is 0.00. Finding: check before signing off.",
-            ],
-            conditional_formats=[
-                CellRule("status", "equal", ('"OK"',), fill=GREEN_FILL, font=GREEN_FONT),
-                CellRule("status", "equal", ('"Difference"',), fill=RED_FILL, font=RED_FONT),
-                CellRule("status", "equal", ('"Finding"',), fill=AMBER_FILL, font=AMBER_FONT),
-            ],
-        )
-    )
-    return outs
-
-
-def _empty(table: schema.Table) -> pd.DataFrame:
-    return pd.DataFrame({c.name: pd.Series([], dtype=object) for c in table.long_columns})
-
-
-ROLLUP_LEVELS = {"family": "Family", "region": "Region", "customer": "Customer"}
-
-
-def _rollup_frame(rollups: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    cols = [c.name for c in schema.VARIANCE_ROLLUP.columns]
-    frames = []
-    for by, label in ROLLUP_LEVELS.items():
-        r = rollups.get(by)
-        if r is None or not len(r):
-            continue
-        f = r.rename(columns={by: "key"})
-        f.insert(0, "level", label)
-        if "name" not in f:
-            f["name"] = f["key"]
-        frames.append(f.reindex(columns=cols))
-    return pd.concat(frames, ignore_index=True) if frames else _empty(schema.VARIANCE_ROLLUP)
 
 
 # --- the cycle step ---------------------------------------------------------------------------
@@ -758,23 +500,25 @@ def plan_comparison(
         ("Sales budget", src.inputs["budget"], "budget_amount"),
         ("Forecast (qty x unit price)", src.inputs["forecast"], "forecast_amount"),
     ):
-        lines.append(_line(sec, f"{label}, review periods", n, total))
-        shown = _sum_cents(d[col])
-        lines.append(_check(sec, f"Difference: input - VarianceDetail {col}", total - shown))
+        lines.append(recon_line(sec, f"{label}, review periods", n, total))
+        shown = sum_cents(d[col])
+        lines.append(check(sec, f"Difference: input - VarianceDetail {col}", total - shown))
         for by, r in result.rollups.items():
             if col in r and r[col].notna().any():
                 lines.append(
-                    _check(
+                    check(
                         sec,
                         f"Difference: VarianceDetail - {ROLLUP_LEVELS[by]} roll-up {col}",
-                        shown - _sum_cents(r[col]),
+                        shown - sum_cents(r[col]),
                     )
                 )
-    eff = sum(_sum_cents(pvm[c]) for c in ("volume_effect", "mix_effect", "price_effect"))
+    eff = sum(sum_cents(pvm[c]) for c in ("volume_effect", "mix_effect", "price_effect"))
     total_var = src.inputs["actuals"][1] - src.inputs["budget"][1]
-    lines.append(_line("Price/volume/mix", "Revenue variance (actual - budget)", None, total_var))
     lines.append(
-        _check("Price/volume/mix", "Difference: variance - (volume + mix + price)", total_var - eff)
+        recon_line("Price/volume/mix", "Revenue variance (actual - budget)", None, total_var)
+    )
+    lines.append(
+        check("Price/volume/mix", "Difference: variance - (volume + mix + price)", total_var - eff)
     )
 
     findings = []
@@ -787,7 +531,7 @@ def plan_comparison(
             if bad.any():
                 cents = int(frame["amount_cents"].to_numpy()[bad].sum())
                 findings.append(
-                    _finding(
+                    finding(
                         "warning",
                         f"unknown_{col}",
                         f"{int(bad.sum())} {label} lines in the review periods have {what}; "
@@ -798,7 +542,7 @@ def plan_comparison(
                 )
     if fc["unpriced"].any():
         findings.append(
-            _finding(
+            finding(
                 "warning",
                 "forecast_unpriced",
                 f"{int(fc['unpriced'].sum())} forecast lines have no item unit price; their "
@@ -808,34 +552,19 @@ def plan_comparison(
         )
     if not len(act):
         findings.append(
-            _finding(
+            finding(
                 "info",
                 "no_actuals",
                 f"No sales actuals in the review periods {periods[0]} to {periods[-1]}.",
             )
         )
     result.reconciliation = pd.concat(
-        [result.reconciliation, _recon_frame(lines)], ignore_index=True
+        [result.reconciliation, recon_frame(lines)], ignore_index=True
     )
     result.findings = pd.concat(
         [result.findings, pd.DataFrame(findings, columns=FINDING_COLUMNS)], ignore_index=True
     )
     return result
-
-
-def _finding_lines(findings: pd.DataFrame) -> pd.DataFrame:
-    rows = [
-        _line(
-            "Findings",
-            f.message,
-            None if pd.isna(f.rows) else f.rows,
-            None if pd.isna(f.amount) else to_cents(f.amount),
-            "Finding",
-            f.kind,
-        )
-        for f in findings.itertuples()
-    ]
-    return _recon_frame(rows)
 
 
 def run_variances(book: Book, *, periods: Sequence[str] | None = None) -> VarianceResult:
@@ -882,7 +611,7 @@ def run_variances(book: Book, *, periods: Sequence[str] | None = None) -> Varian
     )
     for name, frame in (("SalesActuals", actuals), ("Forecast", forecast)):
         if frame is None:
-            result.findings.loc[len(result.findings)] = _finding(
+            result.findings.loc[len(result.findings)] = finding(
                 "info",
                 "table_missing",
                 f"Table {schema.table(name).name} is missing: counted as empty.",
