@@ -749,3 +749,32 @@ def test_same_input_gives_the_same_bytes(master: Path, tmp_path: Path) -> None:
     write_sheets(master, outs, tmp_path / "one.xlsm")
     write_sheets(master, outs, tmp_path / "two.xlsm")
     assert digest(tmp_path / "one.xlsm") == digest(tmp_path / "two.xlsm")
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(sizes=st.lists(st.integers(0, 30), min_size=1, max_size=4))
+def test_input_table_follows_any_sequence_of_sizes(tmp_path: Path, sizes: list[int]) -> None:
+    """Invariant: after each rewrite the table, its validations and highlights cover exactly
+    the body (at least one row), the rows hold the new data, and the title and notes stay."""
+    path = tmp_path / "seq.xlsx"
+    make_master(path, with_macros=False)
+    for n in sizes:
+        write_sheets(path, [SheetOutput(schema.ITEMS, _items(n))])
+        last = 3 + max(n, 1)
+        ws = openpyxl.load_workbook(path)["Items"]
+        assert ws.tables["tblItems"].ref == f"A3:G{last}"
+        assert sorted(str(d.sqref) for d in ws.data_validations.dataValidation) == [
+            f"C4:C{last}" if last > 4 else "C4",
+            f"E4:E{last}" if last > 4 else "E4",
+        ]
+        assert [str(cf.sqref) for cf in ws.conditional_formatting] == [
+            f"F4:F{last}" if last > 4 else "F4"
+        ]
+        rows = CalamineWorkbook.from_path(path).get_sheet_by_name("Items").to_python()
+        assert (
+            rows[0][0] == "Item master - keep this title" and rows[1][9] == "note beside the table"
+        )
+        assert [r[0] for r in rows[3 : 3 + n]] == [f"N{i}" for i in range(n)]
+        assert all(r[0] == "" for r in rows[3 + n :])
