@@ -557,3 +557,81 @@ def test_chartsheet_macrosheet_and_local_names(tmp_path: Path) -> None:
     prot = re.search(rb"<sheetProtection [^>]*/>", chart_xml).group(0)
     assert b'content="1"' in prot and b'algorithmName="SHA-512"' in prot
     assert verify(res.path).ok
+
+
+# --- the byte-level fast path and the lxml path agree ------------------------------------------
+def _cells(xml: bytes) -> dict[str, tuple[str | None, str]]:
+    from lxml import etree
+
+    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    out = {}
+    for c in etree.fromstring(xml).iter(ns + "c"):
+        assert c.find(ns + "f") is None
+        v, t = c.find(ns + "v"), c.find(f"{ns}is/{ns}t")
+        out[c.get("r")] = (
+            c.get("t"),
+            (v.text if v is not None else (t.text if t is not None else "")) or "",
+        )
+    return out
+
+
+@pytest.mark.parametrize(
+    "cell_xml, expected",
+    [
+        ('<c r="A1"><f>B1*2</f><v>4</v></c>', (None, "4")),
+        ('<c r="A1" s="3" t="str"><f>"a"&amp;"b"</f><v>a&amp;b</v></c>', ("inlineStr", "a&b")),
+        ('<c r="A1" t="str"><f>IF(1,"","x")</f><v></v></c>', ("inlineStr", "")),  # "" result
+        ('<c r="A1" t="e"><f>1/0</f><v>#DIV/0!</v></c>', ("e", "#DIV/0!")),
+        ('<c r="A1" t="b"><f>TRUE()</f><v>1</v></c>', ("b", "1")),
+        ('<c r="A1"><f t="shared" si="0"/><v>7</v></c>', (None, "7")),
+        ('<c r="A1"><f t="array" ref="A1">SUM(B1:B2)</f><v>3</v></c>', (None, "3")),
+    ],
+)
+def test_fast_and_lxml_paths_agree(cell_xml: str, expected) -> None:
+    from sop_xl.freeze import transform_worksheet
+
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetViews><sheetView tabSelected="1" workbookViewId="0"/></sheetViews>'
+        f'<sheetData><row r="1">{cell_xml}</row></sheetData></worksheet>'
+    ).encode()
+    kw = {"name": "S", "part": "p", "file": "f", "protection": {"sheet": "1"}, "values": None,
+          "date1904": False}  # fmt: skip
+    fast = transform_worksheet(xml, fast=True, **kw)
+    slow = transform_worksheet(xml, fast=False, **kw)
+    assert _cells(fast.data) == _cells(slow.data) == {"A1": expected}
+    assert fast.formulas == slow.formulas == 1 and not fast.missing and not slow.missing
+    for res in (fast, slow):
+        assert b'<sheetProtection sheet="1"/>' in res.data and b"tabSelected" not in res.data
+
+
+@pytest.mark.parametrize(
+    "cell_xml", ['<c r="B2"><f>A1*2</f><v></v></c>', '<c r="B2"><f>A1*2</f></c>',
+                 '<c r="B2" t="str"><f>A1</f></c>', '<c r="B2"><f>A1</f><v/></c>'],
+)  # fmt: skip
+def test_both_paths_find_missing_values(cell_xml: str) -> None:
+    from sop_xl.freeze import transform_worksheet
+
+    xml = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<sheetData><row r="2">{cell_xml}</row></sheetData></worksheet>'
+    ).encode()
+    kw = {"name": "S", "part": "p", "file": "f", "protection": {"sheet": "1"}, "values": None,
+          "date1904": False}  # fmt: skip
+    assert transform_worksheet(xml, fast=True, **kw).missing == ["B2"]
+    assert transform_worksheet(xml, fast=False, **kw).missing == ["B2"]
+
+
+def test_prefixed_worksheet_takes_the_lxml_path(tmp_path: Path) -> None:
+    from sop_xl.freeze import transform_worksheet
+
+    xml = (
+        b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<x:sheetData><x:row r="1"><x:c r="A1"><x:f>1+1</x:f><x:v>2</x:v></x:c></x:row>'
+        b"</x:sheetData></x:worksheet>"
+    )
+    res = transform_worksheet(xml, name="S", part="p", file="f", protection={"sheet": "1"},
+                              values=None, date1904=False)  # fmt: skip
+    assert b"<x:f>" not in res.data and b"<x:v>2</x:v>" in res.data
+    assert b"sheetProtection" in res.data and res.formulas == 1
