@@ -341,7 +341,7 @@ class _Writer:
             style = title_style if i == 1 else note_style
             chunks.append(f'<row r="{i}">{_text_cell(f"{first}{i}", line, style)}</row>')
         chunks.append(f'<row r="{lay.header_row}">{self.header_cells(lay, header_style)}</row>')
-        body = body_rows(lay, body_styles, self.wb_name)
+        body = body_rows(lay, body_styles)
         if lay.n:
             rows = _row_numbers(lay.header_row + 1, lay.n)
             chunks.append("".join(('<row r="' + rows + '">' + body + "</row>").tolist()))
@@ -472,11 +472,9 @@ def _where(src: Path, out: SheetOutput):
         yield
     except SopError as e:
         if e.where.sheet is None and e.where.file is None:
-            raise SopError(
-                e.message,
-                where=Location(file=src.name, sheet=out.sheet, table=out.table.name),
-                fix=e.fix,
-            ) from e
+            w = e.where
+            where = Location(src.name, out.sheet, out.table.name, w.row, w.column, w.cell)
+            raise type(e)(e.message, where=where, fix=e.fix) from e
         raise
     except Exception as e:
         raise SopError(

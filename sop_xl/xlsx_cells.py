@@ -310,7 +310,7 @@ def _text_cell(ref: str, text: str, style: int) -> str:
     )
 
 
-def body_rows(lay: Layout, styles: list[int], wb: str) -> np.ndarray:
+def body_rows(lay: Layout, styles: list[int]) -> np.ndarray:
     """Per data row: the concatenated ``<c>`` XML of the table's cells."""
     n = lay.n
     acc = np.full(n, "", dtype=object)
@@ -318,7 +318,7 @@ def body_rows(lay: Layout, styles: list[int], wb: str) -> np.ndarray:
         return acc
     rows = _row_numbers(lay.header_row + 1, n)
     for j, col in enumerate(lay.columns):
-        what = f"file {wb}, sheet '{lay.out.sheet}', column '{col.header}'"
+        what = f"column '{col.header}'"  # the writer adds workbook, sheet and table
         acc = acc + column_cells(
             lay.frame.iloc[:, j], col, col_letter(lay.first_col + j), rows, styles[j], what
         )

@@ -229,7 +229,7 @@ def rewrite_input_sheet(w: _Writer, lay: Layout) -> None:
             dim_cols.append(col_number(m.group(1)))
     left, right = extras.get(r1, ("", ""))
     kept.append((r1, f'<row r="{r1}">{left}{w.header_cells(lay, heads)}{right}</row>'))
-    body = body_rows(lay, bodies, w.wb_name)
+    body = body_rows(lay, bodies)
     for r in range(r1 + 1, region_hi + 1):
         i = r - r1 - 1
         left, right = extras.get(r, ("", ""))

@@ -451,11 +451,11 @@ def test_failure_in_a_later_sheet_writes_nothing(master: Path, monkeypatch) -> N
     calls = []
     real = writer.body_rows
 
-    def flaky(lay, styles, wb):
+    def flaky(lay, styles):
         calls.append(lay.out.sheet)
         if lay.out.sheet == "Forecast":
             raise RuntimeError("boom (injected)")
-        return real(lay, styles, wb)
+        return real(lay, styles)
 
     monkeypatch.setattr(writer, "body_rows", flaky)
     with pytest.raises(SopError, match=r"master\.xlsm.*'Forecast'.*boom"):
@@ -778,3 +778,15 @@ def test_input_table_follows_any_sequence_of_sizes(tmp_path: Path, sizes: list[i
         )
         assert [r[0] for r in rows[3 : 3 + n]] == [f"N{i}" for i in range(n)]
         assert all(r[0] == "" for r in rows[3 + n :])
+
+
+def test_bad_value_error_names_workbook_sheet_table_and_column(master: Path) -> None:
+    df = report_df()
+    df["qty"] = df["qty"].astype(object)
+    df.loc[2, "qty"] = "twelve"
+    with pytest.raises(SopError) as err:
+        write_sheets(master, [report_output(df)])
+    assert str(err.value).startswith(
+        "file master.xlsm, sheet 'Report', table tblWriterTest: column 'Quantity': "
+        "value 'twelve' in data row 3 is not a number"
+    )
