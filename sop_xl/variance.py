@@ -219,7 +219,7 @@ def budget_vs_budget(
         }
     )
 
-    totals = _totals(out, sbc, fbc)
+    totals = _totals(out, sbc, fbc, comparable)
     findings = _bvb_findings(
         m, out, mapped, financial_budget, fb_all, fb_rows, gla, known, sales_budget
     )
@@ -235,11 +235,18 @@ def budget_vs_budget(
     )
 
 
-def _totals(out: pd.DataFrame, sbc: np.ndarray, fbc: np.ndarray) -> pd.DataFrame:
-    """Totals by account type (Revenue, Cost, unknown), from integer cents."""
-    t = out["account_type"].fillna("(unknown)").to_numpy(dtype=object)
+OUTSIDE = "Outside the sales budget"
+
+
+def _totals(
+    out: pd.DataFrame, sbc: np.ndarray, fbc: np.ndarray, comparable: np.ndarray
+) -> pd.DataFrame:
+    """Totals by account type (Revenue, Cost, unknown) over the compared lines, and one total of
+    the lines outside the sales budget (financial budget only, not assessed); integer cents."""
+    t = out["account_type"].fillna("(unknown)").to_numpy(dtype=object).copy()
+    t[~comparable] = OUTSIDE
     rows = []
-    for kind in ("Revenue", "Cost", "(unknown)"):
+    for kind in ("Revenue", "Cost", "(unknown)", OUTSIDE):
         mask = t == kind
         if not mask.any():
             continue

@@ -105,6 +105,12 @@ def variance_outputs(result: VarianceResult, settings: Settings) -> list[SheetOu
         "cost above budget is unfavourable.",
     ]
     for row in result.totals.itertuples():
+        if row.account_type == "Outside the sales budget":
+            title.append(
+                f"Outside the sales budget (financial budget only, not assessed): "
+                f"{row.lines} lines, financial budget {money_text(to_cents(row.financial_budget))}"
+            )
+            continue
         title.append(
             f"{row.account_type} accounts: sales budget {money_text(to_cents(row.sales_budget))} | "
             f"financial budget {money_text(to_cents(row.financial_budget))} | variance "

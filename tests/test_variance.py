@@ -212,7 +212,8 @@ def test_totals_and_reconciliation_to_the_cent():
     assert t.loc["Revenue", "sales_budget"] == MAPPED_TOTAL
     assert t.loc["Revenue", "financial_budget"] == 265.00  # 150 + 50 + 25 + 40
     assert t.loc["Revenue", "variance"] == 491.76
-    assert t.loc["Cost", "variance"] == -60.00
+    assert "Cost" not in t.index  # 5000 is outside the sales budget: not a compared cost
+    assert t.loc["Outside the sales budget", ["lines", "financial_budget"]].tolist() == [1, 60.0]
     rc = r.reconciliation.set_index("line")
     assert rc.loc["Sales budget input", "amount"] == INPUT_TOTAL
     assert rc.loc["Sales budget input", "rows"] == 14

@@ -61,6 +61,10 @@ def test_summary_sheet_title_totals_equal_sum_of_displayed_lines(run):
         to_cents(df.loc[rev, "financial_budget"]).sum(),
         to_cents(df.loc[rev, "variance"]).sum(),
     ]
+    assert (
+        "Outside the sales budget (financial budget only, not assessed): 1 lines, "
+        "financial budget 60.00" in out.title
+    )
     recon = next(t for t in out.title if t.startswith("Reconciliation:"))
     assert f"input {INPUT_TOTAL:,.2f} = mapped {MAPPED_TOTAL:,.2f}" in recon
     assert f"unmapped {UNMAPPED_TOTAL:,.2f} (7 lines" in recon and "difference 0.00" in recon
