@@ -261,3 +261,66 @@ def test_missing_folder_is_a_clear_error(tmp_path):
 
     with pytest.raises(StepError, match=r"does not exist.*Fix: Create it"):
         consolidate(make_book(), tmp_path / "nope", now=NOW)
+
+
+def test_changed_rows_count_removed_and_changed_cells(tmp_path):
+    book = make_book()
+    sub = submission("EU", 100.0)  # same as the previous consensus...
+    sub.loc[0, "quantity"] = 101.0  # ...but one changed cell
+    sub = sub.drop(index=[5, 6, 7])  # and three blank (removed) cells
+    put(book, tmp_path, "EU", sub=sub)
+    res = consolidate(book, tmp_path, now=NOW)
+    eu = res.audit.set_index("region").loc["EU"]
+    assert eu["changed_rows"] == 4
+    assert eu["total_before"] - eu["total_after"] == 3 * 100 - 1
+
+
+def test_version_tie_bad_version_and_future_time(tmp_path):
+    book = make_book()
+    put(book, tmp_path, "EU", 120.0, name="a.xlsx", version=2)
+    put(book, tmp_path, "EU", 130.0, name="b.xlsx", version=2)
+    p = put(book, tmp_path, "US", 210.0, at=dt.datetime(2030, 1, 1))
+    wb = openpyxl.load_workbook(p)
+    wb["Stamp"]["B13"] = "final"  # Submission Version
+    wb.save(p)
+    res = consolidate(book, tmp_path, now=NOW)
+    tie = next(f for f in res.findings if f.rule == "version.tie")
+    assert "a.xlsx" in tie.where.file and "b.xlsx was used" in tie.message
+    assert res.accepted["EU"].path.name == "b.xlsx"
+    v = next(f for f in res.findings if f.rule == "stamp.version")
+    assert "'final' is not a whole number" in v.message
+    fut = next(f for f in res.findings if f.rule == "stamp.submitted_at")
+    assert "2030-01-01 00:00 is in the future" in fut.message
+    row = res.submissions.set_index("region").loc["US"]
+    assert row["received_from"] == "file time" and row["version"] == 0
+
+
+def test_demo_submissions_show_every_planted_mistake(tmp_path):
+    from sop_xl.consolidate import write_demo_submissions
+
+    book = make_book()
+    subs = {r: submission(r, 100.0) for r in ("APAC", "EU", "US")}
+    paths = write_demo_submissions(book, tmp_path, subs, bad_region="EU")
+    assert sorted(p.name for p in paths) == [
+        "APAC_forecast_v1.xlsx",
+        "APAC_forecast_v2.xlsx",
+        "EU_forecast_v2.xlsx",
+        "US_forecast_v2.xlsx",
+    ]
+    res = consolidate(book, tmp_path, now=NOW)
+    eu = {f.rule for f in res.findings if f.where.file and "EU_" in f.where.file}
+    assert {
+        "value.text",
+        "value.negative",
+        "value.error",
+        "row.unknown_item",
+        "row.duplicate",
+        "row.other_region_item",
+        "row.blank_key",
+    } <= eu
+    texts = [f.message for f in res.findings if f.rule == "value.text"]
+    assert any("12O" in t for t in texts) and any("HYPERLINK" in t for t in texts)
+    assert set(res.accepted) == {"APAC", "US"}
+    assert res.accepted["APAC"].version == 2
+    st = res.submissions.set_index("file")["status"]
+    assert st["APAC_forecast_v1.xlsx"] == "superseded" and st["EU_forecast_v2.xlsx"] == "rejected"

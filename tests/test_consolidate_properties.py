@@ -187,3 +187,26 @@ def test_end_to_end_file_book(master, tmp_path):
     consolidate(FileBook(master.path), folder, now=NOW + dt.timedelta(hours=1))
     audit = FileBook(master.path).read_table(schema.CONSOLIDATION)
     assert sorted(set(audit["run"])) == [1, 2] and len(audit) == 6
+
+
+def test_regional_sheet_inside_the_master(master):
+    """A ``Forecast_EU`` sheet in the master (template layout) is a version-0 submission."""
+    from sop_xl import schema
+    from sop_xl.workbook import FileBook
+
+    wb = openpyxl.load_workbook(master.path)
+    ws = wb.create_sheet("Forecast_EU")
+    ws.append(["EU forecast typed in the master"])
+    ws.append([])
+    ws.append(["Item No.", "Location Code", "Description", *HORIZON])
+    for item, loc in ASSORTMENT["EU"]:
+        ws.append([item, loc, "", *[150.0] * len(HORIZON)])
+    wb.save(master.path)
+    res = consolidate(FileBook(master.path), None, now=NOW)
+    assert list(res.accepted) == ["EU"]
+    c = res.accepted["EU"]
+    assert c.name == "master.xlsx!Forecast_EU" and c.version == 0
+    f = FileBook(master.path).read_table(schema.FORECAST)
+    eu = f[(f["region"] == "EU") & f["period"].isin(HORIZON)]
+    assert eu["quantity"].sum() == 4 * 12 * 150
+    assert set(res.submissions["received_from"].dropna()) == {"master sheet"}
