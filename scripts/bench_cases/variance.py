@@ -4,6 +4,7 @@ and the whole variance step (all six sheets' frames) on an in-memory book."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import tracemalloc
@@ -193,7 +194,7 @@ def cases(quick: bool = False) -> list[dict]:
             "baseline_s": base_s,
             "ratio": base_s / ours_s,
             "note": f"target < 2 s; peak {peak:.0f} MiB; {len(res.unmapped):,} unmapped; "
-            f"baseline agrees: {agree}",
+            f"baseline agrees: {agree}; load avg {os.getloadavg()[0]:.1f}",
         }
     ]
     step_s, _ = _time(lambda: run_variances(_MemBook(t)))
