@@ -333,8 +333,7 @@ def diff(book: XlBook) -> str:
         )
     a, b = plans[-2], plans[-1]
     out = snaps / f"Compare_{a.stem}_vs_{b.stem}.xlsx"
-    result = compare(a, b, out)
-    return f"{summary(result)}\nComparison: {out}"
+    return summary(compare(a, b, out))  # names the change report
 
 
 @macro("verify", "Verifying the frozen plans")
