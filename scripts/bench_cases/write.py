@@ -152,7 +152,7 @@ def output_case(quick: bool) -> dict:
     df = make_frame(rows)
     with tempfile.TemporaryDirectory() as tmp:
         master = Path(tmp) / "master.xlsx"
-        make_master(master, rows=2_000 if quick else 10_000)
+        make_master(master, rows=500 if quick else 10_000)
         ours_path, base_path = Path(tmp) / "ours.xlsx", Path(tmp) / "base.xlsx"
         shutil.copy(master, ours_path)
         shutil.copy(master, base_path)
