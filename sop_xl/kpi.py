@@ -20,6 +20,7 @@ Forecast table no longer holds is not scored (there is nothing honest to compare
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -82,10 +83,10 @@ _FA_PARTS: dict[str, tuple[str | None, str | None]] = {
     "forecast_accuracy": ("_acc_num", "sum_abs_actual"),
     "bias": ("bias", None),
     "bias_pct": ("bias", "sum_actual"),
-    "rmse": (None, "n"),
-    "tracking_signal": (None, None),
-    "mase": (None, "mase_n"),
-    "fva": (None, "fva_n"),
+    "rmse": (None, "n"),  # value = sqrt(sum of squared errors / n): not a plain ratio
+    "tracking_signal": ("ts_num", "ts_den"),
+    "mase": ("sum_scaled_error", "mase_n"),
+    "fva": ("fva_num", "fva_den"),
 }
 
 
@@ -241,16 +242,15 @@ _NOTE_KPIS = {
 
 
 def _notes_for_kpi(kpis: pd.Series, notes: pd.Series) -> pd.Series:
-    """Keep, per row, only the note segments that concern that row's KPI."""
-    out = []
-    for k, note in zip(kpis, notes.fillna(""), strict=True):
-        keep = [
-            seg
-            for seg in note.split("; ")
-            if seg and all(k in ks for word, ks in _NOTE_KPIS.items() if word in seg)
-        ]
-        out.append("; ".join(keep))
-    return pd.Series(out, index=kpis.index, dtype=object)
+    """Keep, per row, only the note segments that concern that row's KPI (vectorised)."""
+    out = notes.fillna("").astype(object)
+    for word, ks in _NOTE_KPIS.items():
+        other = ~kpis.isin(ks).to_numpy()
+        if other.any():
+            pattern = rf"[^;]*{re.escape(word)}[^;]*"
+            out[other] = out[other].str.replace(pattern, "", regex=True)
+    out = out.str.replace(r"(;\s*)+", "; ", regex=True).str.strip("; ")
+    return out.astype(object)
 
 
 def _trailing_tracking_signal(res: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -269,6 +269,8 @@ def _trailing_tracking_signal(res: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     sums = sums.reindex(r.index)
     mad = sums["ae"] / sums["m"].where(sums["m"] > 0)
     r["tracking_signal"] = (sums["e"] / mad).where(mad > 0)
+    r["ts_num"] = sums["e"]
+    r["ts_den"] = mad
     return r.sort_index()
 
 
@@ -407,7 +409,8 @@ def kpi_table(
     else:
         out = pd.concat(frames, ignore_index=True)[cols]
         out = out[out["period"].notna() & (out["period"].astype(str) < cycle)]
-        ops = ~out["kpi"].map(lambda k: KPIS[k].family in ("forecast", "budget", "finance"))
+        family = {k: d.family for k, d in KPIS.items()}
+        ops = ~out["kpi"].map(family).isin(("forecast", "budget", "finance"))
         out = out[~(ops & (out["n"] == 0))]  # ops groups with nothing due that month
         if periods is not None:
             out = out[out["period"].astype(str).isin(set(periods))]
@@ -455,8 +458,8 @@ def sheet_frame(long: pd.DataFrame, scope_type: str, by: Sequence[str]) -> pd.Da
     """kpi_table rows -> KPIs sheet rows (name, unit, scope, value split by unit)."""
     by = list(by)
     df = long.copy()
-    df["name"] = df["kpi"].map(lambda k: KPIS[k].name)
-    df["unit"] = df["kpi"].map(lambda k: KPIS[k].unit)
+    df["name"] = df["kpi"].map({k: d.name for k, d in KPIS.items()})
+    df["unit"] = df["kpi"].map({k: d.unit for k, d in KPIS.items()})
     df["scope_type"] = scope_type
     df["scope"] = df[by[0]].astype(str) if by else ""
     pct = (df["unit"] == "pct").to_numpy()

@@ -192,9 +192,14 @@ ACCURACY_COLUMNS = (
     "bias_pct",
     "rmse",
     "tracking_signal",
+    "ts_num",
+    "ts_den",
     "mase",
+    "sum_scaled_error",
     "mase_n",
     "fva",
+    "fva_num",
+    "fva_den",
     "fva_n",
     "note",
 )
@@ -457,17 +462,22 @@ def _finish(g: pd.DataFrame, by: list[str], has_hist: bool) -> pd.DataFrame:
         out["rmse"] = np.sqrt(g["_sse"] / n).where(npos)
         ts_den = g["_ts_den"].astype(float)
         out["tracking_signal"] = (g["_ts_num"] / ts_den).where(ts_den > 0)
+        out["ts_num"] = g["_ts_num"].astype(float)
+        out["ts_den"] = ts_den
         if has_hist:
             mn = g["mase_n"].astype(float)
             out["mase"] = (g["_q"] / mn).where(mn > 0)
+            out["sum_scaled_error"] = g["_q"].astype(float)
             out["mase_n"] = g["mase_n"].astype(np.int64)
-            fden = g["_fva_abs_a"]
-            out["fva"] = ((g["_fva_naive_err"] - g["_fva_fc_err"]) / fden).where(fden > 0)
+            fden = g["_fva_abs_a"].astype(float)
+            out["fva_num"] = (g["_fva_naive_err"] - g["_fva_fc_err"]).astype(float)
+            out["fva_den"] = fden
+            out["fva"] = (out["fva_num"] / fden).where(fden > 0)
             out["fva_n"] = g["fva_n"].astype(np.int64)
         else:
-            out["mase"] = np.nan
+            for c in ("mase", "sum_scaled_error", "fva", "fva_num", "fva_den"):
+                out[c] = np.nan
             out["mase_n"] = 0
-            out["fva"] = np.nan
             out["fva_n"] = 0
     out["note"] = _notes(out, has_hist)
     out = out.reset_index() if by else out.reset_index(drop=True)

@@ -22,7 +22,6 @@ records due before it that were never shipped / finished / received count as fai
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Sequence
 from typing import Literal
@@ -375,8 +374,20 @@ def _pidx(periods: pd.Series) -> np.ndarray:
     return s.str.slice(0, 4).astype(int).to_numpy() * 12 + s.str.slice(5, 7).astype(int).to_numpy()
 
 
-def _ptext(idx: np.ndarray) -> list[str]:
-    return [f"{(i - 1) // 12:04d}-{(i - 1) % 12 + 1:02d}" for i in idx]
+def _months(idx: np.ndarray) -> np.ndarray:
+    """Month index (year * 12 + month) -> datetime64[M]."""
+    return (np.asarray(idx, dtype=np.int64) - 1 - 1970 * 12).astype("datetime64[M]")
+
+
+def _ptext(idx: np.ndarray) -> np.ndarray:
+    """Month index -> 'YYYY-MM' text (vectorised)."""
+    return _months(idx).astype(str).astype(object)
+
+
+def _days_in(idx: np.ndarray) -> np.ndarray:
+    """Month index -> number of calendar days in that month."""
+    m = _months(idx)
+    return ((m + 1).astype("datetime64[D]") - m.astype("datetime64[D]")).astype(np.int64)
 
 
 def _cogs_and_stock(
@@ -404,7 +415,7 @@ def _inventory_base(
         base = base.merge(opening, on=[*keys, "_p"], how="left")
         base["period"] = _ptext(base["_p"].to_numpy())
         base["months"] = 1
-        base["days"] = [calendar.monthrange(int(p[:4]), int(p[5:]))[1] for p in base["period"]]
+        base["days"] = _days_in(base["_p"].to_numpy())
         base["points"] = base[["opening", "closing"]].notna().sum(axis=1)
         base["stock_sum"] = base[["opening", "closing"]].sum(axis=1, min_count=1)
         return base.drop(columns="_p")
@@ -431,9 +442,7 @@ def _inventory_base(
             else np.nan,
         ).reset_index(drop=True)
     base["months"] = last - first + 1
-    base["days"] = sum(
-        calendar.monthrange(int(p[:4]), int(p[5:]))[1] for p in _ptext(np.arange(first, last + 1))
-    )
+    base["days"] = int(_days_in(np.arange(first, last + 1)).sum())
     base["opening"] = np.nan
     return base
 

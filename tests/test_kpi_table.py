@@ -247,6 +247,10 @@ def test_demo_company_kpis_are_plausible():
         / t[t["kpi"] == "bias_pct"].groupby("region")["denominator"].sum()
     )
     assert bias["LATAM"] > 0.08 and bias["LATAM"] == bias.max()
+    # each note sits on the KPI it concerns
+    mape_notes = t[t["note"].str.contains("MAPE skipped")]
+    assert len(mape_notes) and set(mape_notes["kpi"]) == {"mape"}
+    assert not t["note"].str.startswith(";").any() and not t["note"].str.endswith(";").any()
     for k in ("otd", "otif", "line_fill_rate", "schedule_attainment", "vendor_otd"):
         assert t.loc[t["kpi"] == k, "value"].between(0, 1).all(), k
 
@@ -287,3 +291,13 @@ def test_kpis_sheet_in_the_demo_workbook_read_back_with_openpyxl(demo_dir):
         assert "%" in cell.number_format
     dos = next(r for k, r in cells.items() if k[0] == "days_of_supply")
     assert dos[col["Value"]].value > 0 and "%" not in dos[col["Value"]].number_format
+
+
+def test_every_ratio_kpi_re_adds_from_its_numerator_and_denominator():
+    t = kpi_table(small_tables(), S, by=["region"])
+    ratio = t[t["numerator"].notna() & t["denominator"].notna() & t["value"].notna()]
+    ratio = ratio[~ratio["kpi"].isin(["forecast_accuracy", "budget_accuracy", "inventory_turns"])]
+    assert {"mase", "fva", "tracking_signal", "wmape", "otd"} <= set(ratio["kpi"])
+    assert (ratio["value"] - ratio["numerator"] / ratio["denominator"]).abs().max() < 1e-9
+    turns = t[t["kpi"] == "inventory_turns"]  # annualised numerator: COGS x 12
+    assert ((turns["value"] - turns["numerator"] / turns["denominator"]).abs() < 1e-9).all()
