@@ -798,7 +798,7 @@ def _ranges(rows: list[int], limit: int = 10) -> str:
 # --------------------------------------------------------------------------------------------
 # The step
 # --------------------------------------------------------------------------------------------
-def _collect(book: Book, folder: Path | None) -> list[Candidate]:
+def _collect(book: Book, folder: Path | None, report: Path | None = None) -> list[Candidate]:
     cands: list[Candidate] = []
     master_path = getattr(book, "path", None)
     master_path = Path(master_path) if master_path else None
@@ -810,7 +810,7 @@ def _collect(book: Book, folder: Path | None) -> list[Candidate]:
                 where=Location(file=str(folder)),
                 fix="Create it and put the regions' workbooks in it, or pass --folder.",
             )
-        excl = [master_path] if master_path else []
+        excl = [p for p in (master_path, report) if p is not None]
         cands.extend(Candidate(p) for p in submission_files(folder, exclude=excl))
     if master_path is not None and master_path.is_file():
         info = getattr(book, "info", None)  # FileBook checked it when it opened it
@@ -897,7 +897,7 @@ def consolidate(
     m = load_master(book, history=False)
     settings, horizon = m.settings, m.horizon
     previous = _normalise_forecast(m.forecast)
-    cands = _collect(book, folder)
+    cands = _collect(book, folder, Path(report_path) if report_path else None)
     findings: list[Finding] = []
     n = max(len(cands), 1)
     for i, c in enumerate(cands):

@@ -324,3 +324,12 @@ def test_demo_submissions_show_every_planted_mistake(tmp_path):
     assert res.accepted["APAC"].version == 2
     st = res.submissions.set_index("file")["status"]
     assert st["APAC_forecast_v1.xlsx"] == "superseded" and st["EU_forecast_v2.xlsx"] == "rejected"
+
+
+def test_report_in_the_submission_folder_is_not_read_as_a_submission(tmp_path):
+    book = make_book()
+    put(book, tmp_path, "EU", 110.0)
+    rep = tmp_path / "report.xlsx"
+    consolidate(book, tmp_path, now=NOW, dry_run=True, report_path=rep)
+    res = consolidate(book, tmp_path, now=NOW, dry_run=True, report_path=rep)
+    assert rep.exists() and "report.xlsx" not in set(res.submissions["file"].dropna())
