@@ -261,3 +261,63 @@ def test_end_to_end_file_book_read_back_with_openpyxl_and_calamine(tmp_path):
     un = cal.get_sheet_by_name("Unmapped").to_python()
     uhead = next(i for i, row in enumerate(un) if row and row[0] == "Customer No.")
     assert len([row for row in un[uhead + 1 :] if row[0]]) == 5
+
+
+@pytest.mark.libreoffice
+def test_highlight_formulas_evaluated_by_libreoffice_match_python(soffice, tmp_path):
+    """The conditional-format formulas are real Excel formulas: LibreOffice (an independent
+    engine) evaluates them on the written values and highlights exactly the lines Python flags."""
+    import io
+    import zipfile
+
+    import openpyxl
+    from python_calamine import CalamineWorkbook
+
+    from sop_xl.freeze import recalculate_with_libreoffice
+    from sop_xl.variance_sheets import beyond_thresholds, flagged
+    from sop_xl.writer import col_letter
+
+    r = run_variances(book())
+    cases = [(r.outputs[0], "variance"), (r.outputs[1], "var_budget")]
+    wb = openpyxl.Workbook()
+    check = wb.active
+    check.title = "Check"
+    expected: list[list[bool]] = []
+    col = 1
+    for n, (out, column) in enumerate(cases):
+        data = wb.create_sheet(f"S{n}")
+        names = list(out.df.columns)
+        data.append(names)
+        for row in out.df.itertuples(index=False):
+            data.append([None if isinstance(v, float) and np.isnan(v) else v for v in row])
+        letter = {c: col_letter(i + 1) for i, c in enumerate(names)}
+        rules = [x for x in out.conditional_formats if x.column == column]
+        assert [x.fill for x in rules] == ["FFC7CE", "C6EFCE"]  # red, green
+        for rule in rules:
+            for i in range(len(out.df)):
+                formula = rule.formula
+                for c in names:
+                    formula = formula.replace("{" + c + "}", f"S{n}!${letter[c]}{i + 2}")
+                check.cell(i + 1, col, "=" + formula)
+            col += 1
+        df = out.df
+        if n == 0:  # G/L summary: direction from the assessment (account type)
+            beyond = flagged(df, SETTINGS)
+            unfav, fav = df["assessment"].eq("Unfavourable"), df["assessment"].eq("Favourable")
+        else:  # sales detail: revenue, above plan is favourable
+            beyond = beyond_thresholds(df["var_budget"], df["var_budget_pct"], SETTINGS)
+            unfav, fav = df["var_budget"].lt(0), df["var_budget"].gt(0)
+        unfav, fav = unfav.to_numpy(), fav.to_numpy()
+        expected += [list(beyond & unfav), list(beyond & fav)]
+    buf = io.BytesIO()
+    wb.save(buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+        parts = {name: z.read(name) for name in z.namelist()}
+    recalculated, _version = recalculate_with_libreoffice(parts, "check.xlsx")
+    grid = CalamineWorkbook.from_filelike(io.BytesIO(recalculated)).get_sheet_by_name("Check")
+    values = grid.to_python(skip_empty_area=False)
+    got = [
+        [bool(row[c]) for row in values if len(row) > c and row[c] != ""] for c in range(col - 1)
+    ]
+    assert got == expected
+    assert sum(map(sum, expected)) >= 6  # the fixture does highlight lines, red and green
