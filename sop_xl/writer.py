@@ -487,7 +487,14 @@ def _atomic_save(pkg: Package, dst: Path) -> None:
     """Write to a temp file in dst's folder, fsync, close the source package, then os.replace;
     on any failure the temp file is deleted and dst is left as it was."""
     dst = dst.resolve()
-    fd, tmp = tempfile.mkstemp(prefix=".~" + dst.stem[:20] + ".", suffix=".tmp", dir=dst.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".~" + dst.stem[:20] + ".", suffix=".tmp", dir=dst.parent)
+    except OSError as e:
+        raise SopError(
+            f"cannot create a file in folder {dst.parent} ({e.strerror})",
+            where=Location(file=dst.name),
+            fix="check that the folder exists and that you may write in it",
+        ) from e
     try:
         with os.fdopen(fd, "wb") as fp:
             pkg.save(fp)

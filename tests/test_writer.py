@@ -790,3 +790,8 @@ def test_bad_value_error_names_workbook_sheet_table_and_column(master: Path) -> 
         "file master.xlsm, sheet 'Report', table tblWriterTest: column 'Quantity': "
         "value 'twelve' in data row 3 is not a number"
     )
+
+
+def test_missing_destination_folder_is_a_clear_error(master: Path, tmp_path: Path) -> None:
+    with pytest.raises(SopError, match=r"cannot create a file in folder .*nowhere.*Fix: check"):
+        write_sheets(master, [report_output()], tmp_path / "nowhere" / "out.xlsm")
