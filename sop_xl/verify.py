@@ -74,6 +74,9 @@ class VerifyReport:
             else f"TAMPERING DETECTED: {len(self.problems)} problem(s) in {self.path}."
         )
         lines = [head]
+        for name in self.checked:
+            bad = any(name in p for p in self.problems)
+            lines.append(f"  {'FAILED' if bad else 'ok    '} {name}")
         lines += [f"  PROBLEM: {p}" for p in self.problems]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)

@@ -635,3 +635,12 @@ def test_prefixed_worksheet_takes_the_lxml_path(tmp_path: Path) -> None:
                               values=None, date1904=False)  # fmt: skip
     assert b"<x:f>" not in res.data and b"<x:v>2</x:v>" in res.data
     assert b"sheetProtection" in res.data and res.formulas == 1
+
+
+def test_progress_is_reported(master: Path) -> None:
+    seen: list[tuple[str, float | None]] = []
+    freeze(master, approved_by="CFO", progress=lambda msg, frac: seen.append((msg, frac)))
+    fracs = [f for _, f in seen if f is not None]
+    assert fracs == sorted(fracs) and fracs[0] == 0.0 and fracs[-1] == 1.0
+    assert any(msg.startswith("Freezing sheet Forecast") for msg, _ in seen)
+    assert seen[-1][0] == "Frozen: SOP_Plan_2026-11_v01.xlsx"

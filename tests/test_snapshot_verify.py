@@ -60,6 +60,7 @@ def test_clean_folder_and_file_verify(two) -> None:
     assert rep.ok, rep.text()
     assert rep.checked == [a.path.name, b.path.name] and rep.records == 2
     assert rep.text().startswith("OK")
+    assert f"ok     {a.path.name}" in rep.text()
     assert verify(b.path).ok
     assert verify(a.path.parent, expected_head=b.ledger_head).ok
 
@@ -77,6 +78,7 @@ def test_one_cell_edited(two) -> None:
     rezip(b.path, edit)
     rep = verify(b.path.parent)
     assert not rep.ok
+    assert f"FAILED {b.path.name}" in rep.text() and f"ok     {a.path.name}" in rep.text()
     assert any(
         p.startswith(f"altered: {b.path.name} content hash differs") and "'Forecast'" in p
         for p in rep.problems
