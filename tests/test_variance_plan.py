@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_variance_fixtures import (
     CUSTOMERS,
     FORECAST,
@@ -127,3 +129,52 @@ def test_unpriced_forecast_is_noted():
 def test_bad_by_is_rejected():
     with pytest.raises(ValueError, match="by must be one of"):
         avp("planet")
+
+
+# --- property: roll-ups and detail always add up to the inputs --------------------------------
+
+_line = st.tuples(
+    st.sampled_from(["C1", "C2", "C3", "C9"]),
+    st.sampled_from(["I1", "I2", "I3", "I8"]),
+    st.sampled_from(["L1", "L2"]),
+    st.sampled_from(["2026-01", "2026-02", "2026-03"]),
+    st.integers(-20, 50).map(float),
+    st.integers(-(10**8), 10**8).map(lambda c: c / 100),
+)
+
+
+def _frame(rows, cols):
+    return pd.DataFrame(rows, columns=cols).astype({"quantity": "float64", "amount": "float64"})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_line, max_size=30), st.lists(_line, max_size=30), st.lists(_line, max_size=15))
+def test_rollups_always_reconcile_to_inputs(act_rows, bud_rows, fc_rows):
+    cols = ["customer", "item", "location", "period", "quantity", "amount"]
+    act, bud = _frame(act_rows, cols), _frame(bud_rows, cols)
+    fc = pd.DataFrame(
+        {
+            "region": ["NORTH" if r[0] in ("C1", "C4") else "SOUTH" for r in fc_rows],
+            "item": [r[1] for r in fc_rows],
+            "location": [r[2] for r in fc_rows],
+            "source": "m",
+            "version": "v",
+            "period": [r[3] for r in fc_rows],
+            "quantity": pd.Series([abs(r[4]) for r in fc_rows], dtype="float64"),
+        }
+    )
+    periods = ["2026-01", "2026-02"]
+    kw = dict(sales_actuals=act, sales_budget=bud, forecast=fc, items=ITEMS, customers=CUSTOMERS)
+    detail = actual_vs_plan(**kw, periods=periods)
+    in_p = act["period"].isin(periods)
+    assert to_cents(detail["actual_amount"]).sum() == to_cents(act.loc[in_p, "amount"]).sum()
+    bp = bud["period"].isin(periods)
+    assert to_cents(detail["budget_amount"]).sum() == to_cents(bud.loc[bp, "amount"]).sum()
+    assert detail["actual_qty"].sum() == pytest.approx(act.loc[in_p, "quantity"].sum())
+    for by in ("family", "region", "customer", "location"):
+        r = actual_vs_plan(**kw, by=by, periods=periods)
+        for c in ("actual_amount", "budget_amount", "var_budget"):
+            assert to_cents(r[c]).sum() == to_cents(detail[c]).sum(), (by, c)
+        assert np.array_equal(
+            to_cents(r["var_budget"]), to_cents(r["actual_amount"]) - to_cents(r["budget_amount"])
+        )
