@@ -441,6 +441,11 @@ def diff(a: Path, b: Path, out: Path) -> DiffResult:
     if result.truncated:
         _put(ws, r + 7, 1, f"Changed Cells lists the first {MAX_CELL_ROWS:,} changes only.")
 
+    for sheet in wb.worksheets:  # print each sheet one page wide, landscape
+        sheet.page_setup.orientation = "landscape"
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.page_setup.fitToWidth = 1
+        sheet.page_setup.fitToHeight = 0
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".diff-", suffix=".xlsx", dir=out.parent)
     os.close(fd)
