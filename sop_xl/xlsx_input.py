@@ -147,6 +147,32 @@ def _row_spans(inner: str, p: str) -> list[tuple[int, int, int]]:
     return spans
 
 
+_F_TAG_RE = re.compile(r"<(?:\w+:)?f\b[^>]*>")
+_F_EL_RE = re.compile(r"<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)")
+
+
+def _orphan_shared_formulas_to_values(rows: list[str]) -> list[str]:
+    """Kept cells that share a formula whose anchor cell was in the replaced table rows would
+    make Excel repair the file: turn them into plain values (their cached value stays)."""
+    masters, users = set(), set()
+    for text in rows:
+        for m in _F_TAG_RE.finditer(text):
+            tag = m.group(0)
+            if _attr(tag, "t") == "shared":
+                (masters if _attr(tag, "ref") else users).add(_attr(tag, "si"))
+    orphans = users - masters
+    if not orphans:
+        return rows
+
+    def drop(m: re.Match[str]) -> str:
+        tag = _F_TAG_RE.match(m.group(0))
+        t = tag.group(0) if tag else ""
+        orphan = _attr(t, "t") == "shared" and not _attr(t, "ref") and _attr(t, "si") in orphans
+        return "" if orphan else m.group(0)
+
+    return [_F_EL_RE.sub(drop, text) if 't="shared"' in text else text for text in rows]
+
+
 def rewrite_input_sheet(w: _Writer, lay: Layout) -> None:
     """Replace the header and body rows of an existing input table on its decorated sheet."""
     pkg = w.pkg
@@ -244,7 +270,10 @@ def rewrite_input_sheet(w: _Writer, lay: Layout) -> None:
         nums = _row_numbers(r1 + 1, lay.n)
         block = "".join(('<row r="' + nums + '">' + body + "</row>").tolist())
     split = next((i for i, (r, _) in enumerate(kept) if r > r1), len(kept))
-    gen = "".join(t for _, t in kept[:split]) + block + "".join(t for _, t in kept[split:])
+    kept_text = [t for _, t in kept]
+    if any('t="shared"' in t for t in kept_text):
+        kept_text = _orphan_shared_formulas_to_values(kept_text)
+    gen = "".join(kept_text[:split]) + block + "".join(kept_text[split:])
     if p:
         gen = re.sub(r"<(/?)(?!\w+:)(\w)", rf"<\1{p}\2", gen)
     before, after = xml[: sd.start()], xml[sd_end:]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -795,3 +796,23 @@ def test_bad_value_error_names_workbook_sheet_table_and_column(master: Path) -> 
 def test_missing_destination_folder_is_a_clear_error(master: Path, tmp_path: Path) -> None:
     with pytest.raises(SopError, match=r"cannot create a file in folder .*nowhere.*Fix: check"):
         write_sheets(master, [report_output()], tmp_path / "nowhere" / "out.xlsm")
+
+
+def test_shared_formula_cells_below_a_shrunk_table_become_values(master: Path) -> None:
+    """G4 anchors a shared formula over G4:G10; the table (to row 8) shrinks to 2 rows, so the
+    anchor goes and G9:G10 would point at nothing: they keep their values, without formula."""
+    with zipfile.ZipFile(master) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    anchor = '<c r="G4" t="n"><f t="shared" ref="G4:G10" si="0">E4*2</f><v>2</v></c>'
+    sheet = re.sub(r'<c r="G4"[^>]*?(?:/>|>.*?</c>)', anchor, sheet, count=1, flags=re.S)
+    extra = "".join(
+        f'<row r="{r}"><c r="G{r}"><f t="shared" si="0"/><v>{r}</v></c></row>' for r in (9, 10)
+    )
+    sheet = sheet.replace("</sheetData>", extra + "</sheetData>")
+    _zip_edit(master, {"xl/worksheets/sheet1.xml": sheet.encode()})
+    write_sheets(master, [SheetOutput(schema.ITEMS, _items(2))])
+    xml = parts(master)["xl/worksheets/sheet1.xml"].decode()
+    assert 't="shared"' not in xml
+    ws = openpyxl.load_workbook(master)["Items"]
+    assert [ws["G9"].value, ws["G10"].value] == [9, 10]
+    assert ws.tables["tblItems"].ref == "A3:G5"
