@@ -11,6 +11,8 @@ and a ``fix``. Input total = mapped total + unmapped total, to the cent.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
@@ -43,8 +45,10 @@ def as_key(s: pd.Series) -> pd.Series:
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
 
     def one(v: object) -> object:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
             return None
+        if isinstance(v, dt.date):  # a month typed as a date (periods are 'YYYY-MM' text)
+            return f"{v.year:04d}-{v.month:02d}"
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
         if isinstance(v, np.integer | int) and not isinstance(v, bool):

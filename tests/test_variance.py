@@ -336,3 +336,5 @@ def test_as_key_normalises_numbers_blanks_and_spaces():
 
     got = as_key(pd.Series([4000.0, " 4000 ", 4000, None, "", "  ", "C1", np.nan], dtype=object))
     assert got.tolist() == ["4000", "4000", "4000", None, None, None, "C1", None]
+    months = as_key(pd.Series([pd.Timestamp("2026-01-01"), "2026-01", pd.NaT], dtype=object))
+    assert months.tolist() == ["2026-01", "2026-01", None]
