@@ -8,6 +8,7 @@ Exit codes: 0 done, 1 done but the inputs have errors (see the Validation sheet 
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 import traceback
@@ -62,6 +63,8 @@ def cmd_scorecard(args: argparse.Namespace) -> cycle.StepResult:
 
 def cmd_freeze(args: argparse.Namespace) -> cycle.StepResult:
     password = os.environ.get(args.password_env) if args.password_env else None
+    if args.password_prompt:
+        password = getpass.getpass("Protection password for the frozen plan: ") or None
     return cycle.freeze(
         Path(args.workbook),
         snapshots=Path(args.snapshots) if args.snapshots else None,
@@ -72,7 +75,7 @@ def cmd_freeze(args: argparse.Namespace) -> cycle.StepResult:
 
 
 def cmd_verify(args: argparse.Namespace) -> cycle.StepResult:
-    return cycle.verify(Path(args.path))
+    return cycle.verify(Path(args.path), expected_head=args.head)
 
 
 def cmd_diff(args: argparse.Namespace) -> cycle.StepResult:
@@ -130,8 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--approved-by", required=True, help="who approved the plan")
     sp.add_argument("--snapshots", help="snapshot folder (default: <workbook folder>/snapshots)")
     sp.add_argument("--password-env", help="name of an environment variable holding a password")
+    sp.add_argument("--password-prompt", action="store_true", help="ask for a password")
     sp = add("verify", cmd_verify, "verify snapshots and the ledger", workbook=False)
     sp.add_argument("path", nargs="?", default="snapshots", help="a snapshot file or folder")
+    sp.add_argument("--head", help="the last record hash you kept (e-mail, minutes) to check")
     sp = add("diff", cmd_diff, "what changed between two plan versions", workbook=False)
     sp.add_argument("a", help="older snapshot or workbook")
     sp.add_argument("b", help="newer snapshot or workbook")

@@ -242,17 +242,17 @@ def freeze(
     return StepResult("freeze", r.summary(), True, [], r)
 
 
-def verify(path: Path) -> StepResult:
+def verify(path: Path, *, expected_head: str | None = None) -> StepResult:
     """Recompute content hashes and the ledger's hash chain."""
-    from sop_xl.verify import verify as run
+    from sop_xl.snapshot import verify as run
 
-    r = run(Path(path))
+    r = run(Path(path), expected_head=expected_head)
     return StepResult("verify", r.text(), r.ok, [], r)
 
 
 def diff(a: Path, b: Path, out: Path) -> StepResult:
     """The 'what changed since the last plan' workbook."""
-    from sop_xl.diff import diff as run
+    from sop_xl.snapshot import diff as run
 
     r = run(Path(a), Path(b), Path(out))
     text = r.summary() if callable(getattr(r, "summary", None)) else getattr(r, "summary", "")
