@@ -166,6 +166,10 @@ def test_variance_signs_by_account_type():
     assert is_sop_error(u.SOP_VARIANCE_PCT(5.0, 0.0), "VARIANCE_PCT", "budget is 0")
     assert is_sop_error(u.SOP_VARIANCE(5.0, 1.0, "Asset"), "VARIANCE", "'Revenue' or 'Cost'")
     assert u.SOP_GROSS_MARGIN_PCT([200.0, 50.0], [100.0, 50.0]) == approx(0.4)
+    # raw convention, as the Variance sheets show it: actual - budget for any account
+    assert u.SOP_VARIANCE(110.0, 100.0, "Cost", "raw") == 10.0
+    assert u.SOP_VARIANCE_PCT(90.0, 100.0, "Cost", "raw") == approx(-0.1)
+    assert is_sop_error(u.SOP_VARIANCE(1.0, 1.0, "Cost", "net"), "VARIANCE", "'favourable'")
 
 
 def test_kpi_info_and_list():

@@ -629,34 +629,53 @@ def _account_sign(account_type) -> float:
     )
 
 
+def _sign_for(account_type, sign) -> float:
+    """+1/-1 that turns actual - budget into the requested convention."""
+    mode = str(sign or "favourable").strip().lower()
+    if mode in ("raw", "actual-budget", "actual - budget"):
+        _account_sign(account_type)  # still validate the account type
+        return 1.0
+    if mode not in ("favourable", "favorable"):
+        raise KpiInputError(f"sign must be 'favourable' or 'raw', got {sign!r}")
+    return _account_sign(account_type)
+
+
+_SIGN_DOC = "Optional: 'favourable' (default, positive = good) or 'raw' (actual - budget)."
+
+
 @xw.func
 @xw.arg("actual", doc="Actual amount(s) (summed).", **_R)
 @xw.arg("budget", doc="Budget amount(s) (summed).", **_R)
 @xw.arg("account_type", doc="'Revenue' (default) or 'Cost'.")
+@xw.arg("sign", doc=_SIGN_DOC)
 @sop_udf("VARIANCE")
-def SOP_VARIANCE(actual, budget, account_type="Revenue"):
-    """Budget variance, favourable positive: Revenue = actual - budget; Cost = budget - actual."""
+def SOP_VARIANCE(actual, budget, account_type="Revenue", sign="favourable"):
+    """Budget variance, favourable positive: Revenue = actual - budget; Cost = budget - actual.
+
+    sign='raw' returns actual - budget for any account (as on the Variance sheets).
+    """
     a = np.nansum(numbers(actual, "actual"))
     b = np.nansum(numbers(budget, "budget"))
-    return float(_account_sign(account_type) * (a - b))
+    return float(_sign_for(account_type, sign) * (a - b))
 
 
 @xw.func
 @xw.arg("actual", doc="Actual amount(s) (summed).", **_R)
 @xw.arg("budget", doc="Budget amount(s) (summed).", **_R)
 @xw.arg("account_type", doc="'Revenue' (default) or 'Cost'.")
+@xw.arg("sign", doc=_SIGN_DOC)
 @sop_udf("VARIANCE_PCT")
-def SOP_VARIANCE_PCT(actual, budget, account_type="Revenue"):
-    """Budget variance % = favourable variance / |budget|; positive = favourable.
+def SOP_VARIANCE_PCT(actual, budget, account_type="Revenue", sign="favourable"):
+    """Budget variance % = variance / |budget|; positive = favourable (or raw with sign='raw').
 
     Undefined when the budget is 0.
     """
     a = np.nansum(numbers(actual, "actual"))
     b = np.nansum(numbers(budget, "budget"))
-    sign = _account_sign(account_type)
+    k = _sign_for(account_type, sign)
     if b == 0:
         raise KpiUndefined("budget is 0")
-    return float(sign * (a - b) / abs(b))
+    return float(k * (a - b) / abs(b))
 
 
 # --- registry and tables ---
