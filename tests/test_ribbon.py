@@ -7,6 +7,7 @@ through the same cycle functions.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import sys
@@ -349,24 +350,27 @@ def test_compare_versions_takes_the_two_newest_by_version_number(
 ) -> None:
     snaps = Path(saved_book.fullname).parent / "snapshots"
     snaps.mkdir()
-    for v in (1, 2, 10, 9):
+    for v in ("01", "02", "10", "09"):
         (snaps / f"SOP_Plan_2026-11_v{v}.xlsx").write_bytes(b"x")
     calls = []
     monkeypatch.setattr(
         cycle,
         "diff",
-        lambda a, b, out: calls.append((a.name, b.name, out.name)) or "3 changes.",
+        lambda a, b, out: (
+            calls.append((a.name, b.name, out.name))
+            or cycle.StepResult("diff", f"3 changes.\nChange report: {out}")
+        ),
         raising=False,
     )
     ribbon.dispatch("diff")
     assert calls == [
         (
-            "SOP_Plan_2026-11_v9.xlsx",
+            "SOP_Plan_2026-11_v09.xlsx",
             "SOP_Plan_2026-11_v10.xlsx",
-            "Compare_SOP_Plan_2026-11_v9_vs_SOP_Plan_2026-11_v10.xlsx",
+            "Compare_SOP_Plan_2026-11_v09_vs_SOP_Plan_2026-11_v10.xlsx",
         )
     ]
-    assert saved_book.app.alerts[0]["prompt"].startswith("3 changes.\nComparison: ")
+    assert saved_book.app.alerts[0]["prompt"].startswith("3 changes.\nChange report: ")
 
 
 def test_compare_with_one_snapshot_explains(
@@ -626,3 +630,71 @@ def test_config_file_name_matches_the_vba_project_name() -> None:
     from sop_xl.excel import build, config
 
     assert f"{build.PROJECT_NAME}.conf" == config.CONFIG_NAME
+
+
+# --- ribbon path == CLI path on the demo workbook -------------------------------------------------
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo company cut down to 8 items (the full demo takes minutes to load in openpyxl),
+    in the standard template, written by the file writer as `sop-xl demo` writes it."""
+    from sop_xl.demo_data import make_demo
+    from sop_xl.template import build_template
+    from sop_xl.workbook import FileBook
+
+    data = make_demo()
+    items = sorted(data.tables["Items"]["item"])[:8]
+    path = tmp_path_factory.mktemp("small_demo") / "SOP_Planning.xlsx"
+    build_template(path)
+    outputs = [SheetOutput(schema.SETTINGS, data.settings_frame())]
+    for table, df in data.frames():
+        outputs.append(SheetOutput(table, df[df["item"].isin(items)] if "item" in df else df))
+    FileBook(path).write(outputs)
+    return path
+
+
+def test_ribbon_and_cli_give_identical_tables_on_the_demo(small_demo: Path, tmp_path: Path) -> None:
+    """The same cycle functions through XlBook (Excel stand-in) and FileBook (the CLI's book):
+    same summaries, same output frames, and the same cells in the written tables."""
+    from sop_xl import reader
+    from sop_xl.workbook import FileBook
+
+    master = small_demo
+    excel_book = FakeBook(master)
+    via_xl = XlBook(excel_book)
+    cli_out = tmp_path / "cli.xlsx"
+    via_file = FileBook(master, out=cli_out)
+    for name in ("validate", "variances", "kpis", "scorecard"):
+        a, b = getattr(cycle, name)(via_xl), getattr(cycle, name)(via_file)
+        assert a.summary == b.summary, name
+        assert [o.table.name for o in a.outputs] == [o.table.name for o in b.outputs]
+        assert a.outputs, name
+        for x, y in zip(a.outputs, b.outputs, strict=True):
+            pd.testing.assert_frame_equal(x.df, y.df, obj=x.table.name)
+            # What the ribbon wrote into the open workbook = what the CLI wrote into the file.
+            ws = excel_book.wb[x.sheet]
+            written = [[c.value for c in row] for row in ws[ws.tables[x.table.name].ref]]
+            raw = reader.read_raw(cli_out, x.sheet, x.table)
+            assert _cells(written) == _cells([raw.header, *raw.rows]), x.table.name
+
+
+def _cells(rows: list[list[Any]]) -> list[list[Any]]:
+    """Cell values compared across writers: blanks as None, numbers as float, dates as
+    Timestamps, Excel's text-marker apostrophe dropped; all-blank trailing rows ignored."""
+
+    def one(v: Any) -> Any:
+        if v is None or v == "":
+            return None
+        if isinstance(v, str):
+            return v[1:] if v.startswith("'") else v
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, int | float):
+            return round(float(v), 9)
+        if isinstance(v, dt.date):
+            return pd.Timestamp(v)
+        return v
+
+    out = [[one(v) for v in r] for r in rows]
+    while len(out) > 2 and all(v is None for v in out[-1]):
+        out.pop()
+    return out

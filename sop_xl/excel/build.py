@@ -188,6 +188,8 @@ def function_help_module(udfs: list[Udf]) -> str:
         "    Dim args As Variant",
         '    book = "\'" & ThisWorkbook.Name & "\'!"',
         "    On Error Resume Next",
+        "    ' The =SOP_ functions run on Windows only (xlwings UDFs).",
+        "#If Not Mac Then",
     ]
     for u in udfs:
         call = (
@@ -199,7 +201,7 @@ def function_help_module(udfs: list[Udf]) -> str:
             lines.append(f"    args = Array( _\n        {docs})")
             call += ", ArgumentDescriptions:=args"
         lines.append(call)
-    lines += ["End Sub", ""]
+    lines += ["#End If", "End Sub", ""]
     return _crlf("\n".join(lines))
 
 
