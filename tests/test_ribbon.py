@@ -242,6 +242,21 @@ def test_every_callback_is_a_sub_in_the_vba_source() -> None:
 
 
 # --- dispatch ------------------------------------------------------------------------------------
+def test_no_calling_workbook_still_gives_a_message(
+    monkeypatch: pytest.MonkeyPatch, logs: Path
+) -> None:
+    shown: list[str] = []
+
+    def no_caller() -> None:
+        raise RuntimeError("Book.caller() is only available when called from Excel")
+
+    monkeypatch.setattr(ribbon, "_caller", no_caller)
+    monkeypatch.setattr(ribbon, "_alert_active_app", shown.append)
+    ribbon.dispatch("kpis")
+    assert shown[0].startswith("Finding the workbook stopped because of an unexpected problem")
+    assert "Traceback" not in shown[0] and "Traceback" in (logs / "sop_xl.log").read_text()
+
+
 def test_unknown_tag_gives_a_message(saved_book: FakeBook) -> None:
     ribbon.dispatch("launch_rockets")
     [alert] = saved_book.app.alerts
@@ -698,3 +713,17 @@ def _cells(rows: list[list[Any]]) -> list[list[Any]]:
     while len(out) > 2 and all(v is None for v in out[-1]):
         out.pop()
     return out
+
+
+def test_the_excel_modules_import_without_excel_or_xlwings() -> None:
+    """xlwings is imported only when a macro really runs in Excel (and by the build's child
+    process): the ribbon, the seam and the build load anywhere, and never pull xlwings into
+    the core."""
+    import subprocess
+
+    code = (
+        "import sys; import sop_xl.excel.ribbon, sop_xl.excel.xlbook, sop_xl.excel.build, "
+        "sop_xl.excel.config, sop_xl.cycle; print('xlwings' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -57,6 +57,12 @@ def _open_with_os(target: str) -> None:
         subprocess.Popen(["open" if sys.platform == "darwin" else "xdg-open", target])
 
 
+def _alert_active_app(message: str) -> None:
+    import xlwings as xw
+
+    xw.apps.active.alert(message, title="S&OP", mode="critical")
+
+
 #: Returns the xlwings Book that called the macro.
 _caller: Callable[[], Any] = _xlwings_caller
 #: Opens a URL or file (docs, log).
@@ -109,7 +115,14 @@ class MissingStep(SopError):
 
 def dispatch(tag: str) -> None:
     """Run the macro of the ribbon button whose tag is ``tag`` on the calling workbook."""
-    book = XlBook(_caller())
+    try:
+        book = XlBook(_caller())
+    except Exception as exc:  # not called from a workbook, or Excel refused: still no traceback
+        log = _safe_logger()
+        if log:
+            log.exception("%s: no calling workbook", tag)
+        _alert_active_app(error_message("Finding the workbook", exc, log_path() if log else None))
+        return
     macro = MACROS.get(tag)
     if macro is None:
         book.alert(
