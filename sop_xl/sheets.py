@@ -113,6 +113,9 @@ class SheetOutput:
     tab_color: str | None = None
     start_row: int | None = None
     column_widths: dict[str, float] = field(default_factory=dict)
+    #: printing: landscape pages, all columns on one page wide (rows flow onto more pages)
+    landscape: bool = True
+    fit_to_width: bool = True
 
     @property
     def sheet(self) -> str:

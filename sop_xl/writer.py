@@ -354,8 +354,13 @@ class _Writer:
             f'<col min="{c}" max="{c}" width="{w:.2f}" customWidth="1"/>'
             for c, w in enumerate(self.widths(lay), start=lay.first_col)
         )
-        sheet_pr = (
-            f'<sheetPr><tabColor rgb="FF{out.tab_color}"/></sheetPr>' if out.tab_color else ""
+        tab = f'<tabColor rgb="FF{out.tab_color}"/>' if out.tab_color else ""
+        fit = '<pageSetUpPr fitToPage="1"/>' if out.fit_to_width else ""
+        sheet_pr = f"<sheetPr>{tab}{fit}</sheetPr>" if tab or fit else ""
+        page_setup = (
+            f'<pageSetup orientation="{"landscape" if out.landscape else "portrait"}"'
+            + (' fitToWidth="1" fitToHeight="0"' if out.fit_to_width else "")
+            + "/>"
         )
         dim = range_ref(1, 1, lay.last_col, lay.last_row)
         cf = "".join(cf_blocks(lay, st, 1))
@@ -371,7 +376,8 @@ class _Writer:
             f"<sheetData>{''.join(chunks)}</sheetData>{cf}"
             '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
             'footer="0.3"/>'
-            f'{ignored}{drawing}<tableParts count="1"><tablePart r:id="{table_rid}"/></tableParts>'
+            f"{page_setup}{ignored}{drawing}"
+            f'<tableParts count="1"><tablePart r:id="{table_rid}"/></tableParts>'
             "</worksheet>"
         )
 
