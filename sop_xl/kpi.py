@@ -158,8 +158,10 @@ def _grain_frame(
     a = a.groupby(keys, dropna=False, sort=False)[actual_col].sum().rename("actual")
     p = p.groupby(keys, dropna=False, sort=False)[plan_col].sum(min_count=1).rename("forecast")
     both = pd.concat([a, p], axis=1, join="outer").reset_index()
+    both["_no_sales"] = both["actual"].isna().astype(np.int64)
+    both["_no_plan"] = both["forecast"].isna().astype(np.int64)
     both["actual"] = both["actual"].fillna(0.0)  # no posted sales = nothing sold (policy)
-    both["forecast"] = both["forecast"].fillna(0.0)  # no plan row = planned at 0 (policy)
+    both["forecast"] = both["forecast"].fillna(0.0)  # no plan value = planned at 0 (policy)
     return both
 
 
@@ -221,6 +223,7 @@ def _accuracy_rows(
             res.loc[undefined, "note"] + "; tracking signal undefined: every monthly error in "
             f"the last {TRACKING_WINDOW} months is 0"
         )
+    res = _with_fill_notes(res, cells, [*by, "period"], "forecast" if with_history else "budget")
     res["_acc_num"] = np.maximum(res["sum_abs_actual"] - res["sum_abs_error"], 0.0)
     res["_nz"] = res["n"] - res["zero_actuals_skipped"]
     ids = list(rename) if rename else list(_FA_PARTS)
@@ -229,6 +232,27 @@ def _accuracy_rows(
     if rename:
         long["kpi"] = long["kpi"].map(rename)
     return long
+
+
+def _with_fill_notes(
+    res: pd.DataFrame, cells: pd.DataFrame, keys: list[str], plan: str
+) -> pd.DataFrame:
+    """Say, per group, how many cells were scored with a 0 actual or a 0 plan (the policy)."""
+    counts = cells.groupby(keys, dropna=False, sort=False)[["_no_sales", "_no_plan"]].sum()
+    res = res.merge(counts.reset_index(), on=keys, how="left")
+    no_plan = res["_no_plan"].fillna(0).astype(np.int64)
+    no_sales = res["_no_sales"].fillna(0).astype(np.int64)
+    extra = pd.Series("", index=res.index, dtype=object)
+    m = (no_plan > 0).to_numpy()
+    extra[m] = no_plan[m].astype(str) + f" cell(s) with sales but no {plan}: scored as {plan} 0; "
+    m = (no_sales > 0).to_numpy()
+    extra[m] = (
+        extra[m]
+        + no_sales[m].astype(str)
+        + f" cell(s) with a {plan} but no sales: scored as 0 sold; "
+    )
+    res["note"] = (res["note"].fillna("").astype(object) + "; " + extra).str.strip("; ")
+    return res.drop(columns=["_no_plan", "_no_sales"])
 
 
 #: Which KPIs a note segment of forecast_accuracy() concerns (by a word in the segment).

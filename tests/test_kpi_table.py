@@ -301,3 +301,30 @@ def test_every_ratio_kpi_re_adds_from_its_numerator_and_denominator():
     assert (ratio["value"] - ratio["numerator"] / ratio["denominator"]).abs().max() < 1e-9
     turns = t[t["kpi"] == "inventory_turns"]  # annualised numerator: COGS x 12
     assert ((turns["value"] - turns["numerator"] / turns["denominator"]).abs() < 1e-9).all()
+
+
+def test_unforecast_sales_and_unsold_forecasts_are_scored_and_noted():
+    tables = small_tables()
+    extra = pd.DataFrame(
+        [dict(customer="C1", item="B", location="L1", period="2026-01", quantity=5.0,
+              amount=50.0, cost=30.0)]
+    )  # fmt: skip
+    tables["SalesActuals"] = pd.concat([tables["SalesActuals"], extra], ignore_index=True)
+    fc = tables["Forecast"]
+    tables["Forecast"] = pd.concat(
+        [
+            fc,
+            pd.DataFrame(
+                [dict(region="S", item="A", location="L1", period="2026-01", quantity=4.0)]
+            ),
+        ],
+        ignore_index=True,
+    )
+    t = kpi_table(tables, S)
+    # Jan: the two matched cells miss by 10 each, plus 5 unforecast (N, B) and 4 unsold (S, A)
+    assert value(t, "wmape", "2026-01") == approx((10 + 10 + 5 + 4) / (22 + 22 + 5))
+    note = t[(t["kpi"] == "wmape") & (t["period"] == "2026-01")]["note"].iloc[0]
+    assert "1 cell(s) with sales but no forecast: scored as forecast 0" in note
+    assert "1 cell(s) with a forecast but no sales: scored as 0 sold" in note
+    feb = t[(t["kpi"] == "wmape") & (t["period"] == "2026-02")]["note"].iloc[0]
+    assert feb == ""
