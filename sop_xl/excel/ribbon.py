@@ -170,8 +170,8 @@ def error_message(doing: str, exc: BaseException, log_file: Path | None) -> str:
     return (
         f"{doing} stopped because of an unexpected problem "
         f"({type(exc).__name__}: {_first_line(exc)}).\n\n"
-        f"Your input sheets were not changed. {details}\n"
-        "Please send the log file to whoever supports sop_xl."
+        "If a sheet looks incomplete, close the workbook without saving.\n\n"
+        f"{details}\nPlease send the log file to whoever supports sop_xl."
     )
 
 
