@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sop_xl.kpi import KPIS, forecast_accuracy
-from sop_xl.kpi_defs import kpi
+from sop_xl.kpi_defs import definitions_frame, kpi
 from sop_xl.kpi_forecast import (
     KpiInputError,
     KpiUndefined,
@@ -60,6 +60,9 @@ def test_registry_has_every_required_kpi_with_a_complete_definition():
     with pytest.raises(KeyError, match="known: mae"):
         kpi("nope")
     assert KPIS["bias"].direction == "target" and "over-forecast" in KPIS["bias"].sign_convention
+    frame = definitions_frame()
+    assert len(frame) == len(KPIS) and frame["source_tables"].str.len().gt(0).all()
+    assert "Zero is best." in KPIS["bias"].describe()
 
 
 # --- known answers ---
