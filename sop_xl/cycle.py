@@ -212,11 +212,14 @@ def kpis(book: Book) -> StepResult:
     return StepResult("kpis", r.summary, True, r.outputs, r)
 
 
-def scorecard(book: Book) -> StepResult:
-    """The balanced scorecard, its trends, detail and definitions."""
+def scorecard(book: Book, *, plan_status: str | None = None) -> StepResult:
+    """The balanced scorecard, its trends, detail and definitions.
+
+    ``plan_status`` is the title block's status text; by default read from the snapshot ledger.
+    """
     from sop_xl.scorecard import run_scorecard
 
-    r = run_scorecard(book)
+    r = run_scorecard(book, plan_status=plan_status)
     return StepResult("scorecard", r.summary, getattr(r, "ok", True), r.outputs, r)
 
 
@@ -286,6 +289,12 @@ def run_cycle(
 
     say = progress or quiet
     book = FileBook(master, progress=say)
+    status = None
+    if approved_by:  # the scorecard goes into the frozen plan: say which version it becomes
+        from sop_xl.ledger import next_version
+
+        version = next_version(Path(master).parent / "snapshots", book.read_settings().cycle)
+        status = f"approved by {approved_by}, frozen as v{version:02d}"
     lines: list[str] = []
     steps: list[tuple[str, Callable[[], StepResult]]] = [
         ("Validate inputs", lambda: validate(book)),
@@ -295,7 +304,7 @@ def run_cycle(
     steps += [
         ("Variances", lambda: variances(book)),
         ("KPIs", lambda: kpis(book)),
-        ("Scorecard", lambda: scorecard(book)),
+        ("Scorecard", lambda: scorecard(book, plan_status=status)),
     ]
     if approved_by:
         steps.append(("Freeze plan", lambda: freeze(master, approved_by=approved_by, progress=say)))
