@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 import xlwings
 from defusedxml import ElementTree as DET
-from oletools.olevba import VBA_Parser
+from oletools.olevba import VBA_Parser, decompress_stream
 
 from sop_xl.excel import build
 
@@ -140,6 +140,11 @@ def test_vba_project_is_in_spec_form_like_xlwings_own(built: dict[str, Path]) ->
     assert stream == project_streams(XLWINGS_QUICKSTART)[0]  # xlwings' shipped file, same form
     assert not [e for e in entries if e[-1].startswith("__SRP_")]
     assert 'Name="sop_xl"' in project
+    with zipfile.ZipFile(built["xlsm"]) as z:
+        ole = olefile.OleFileIO(io.BytesIO(z.read("xl/vbaProject.bin")))
+    dir_stream = decompress_stream(bytearray(ole.openstream("VBA/dir").read()))
+    ole.close()
+    assert b"\x04\x00\x06\x00\x00\x00sop_xl\x05\x00" in dir_stream  # NAME, then DOCSTRING
     for line in ("Module=SOP_Ribbon", "Module=xlwings_udfs", "Class=Dictionary"):
         assert line in project.splitlines()
 
