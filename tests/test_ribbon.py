@@ -148,6 +148,7 @@ class FakeApp:
         self.statuses: list[Any] = []
         self.alerts: list[dict[str, Any]] = []
         self.screen_updating = True
+        self.calculation = "automatic"
 
     @property
     def status_bar(self) -> Any:
@@ -556,7 +557,7 @@ def test_xlbook_write_pivots_formats_and_keeps_formula_text(tmp_path: Path) -> N
         column_widths={"message": 70},
     )
     xl.write([SheetOutput(schema.FORECAST, forecast), validation])
-    assert book.app.screen_updating is True
+    assert book.app.screen_updating is True and book.app.calculation == "automatic"
     ws = book.wb["Forecast"]
     assert ws.tables["tblForecast"].ref == "A1:G3"
     assert [c.value for c in ws[1]][:7] == [*schema.FORECAST.headers, "2026-11", "2026-12"]

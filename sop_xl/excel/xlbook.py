@@ -90,13 +90,13 @@ class XlBook:
         """Write every output sheet: grids first (may raise), then cells, screen frozen."""
         grids = [(out, *to_grid(out)) for out in outputs]
         app = self.xl.app
-        updating = app.screen_updating
-        app.screen_updating = False
+        updating, calculation = app.screen_updating, app.calculation
+        app.screen_updating, app.calculation = False, "manual"  # no redraw/recalc per sheet
         try:
             for out, columns, grid in grids:
                 self._write_one(out, columns, grid)
         finally:
-            app.screen_updating = updating
+            app.screen_updating, app.calculation = updating, calculation
 
     def _write_one(self, out: SheetOutput, columns: list[Column], grid: list[list[Any]]) -> None:
         sheet = self._sheet(out.sheet)
