@@ -469,7 +469,9 @@ def validate(c: Candidate, m: MasterData, previous: pd.DataFrame) -> None:
     num_text[parsed.index] = parsed.notna()
     qty[num_text] = parsed[parsed.notna()]
     bad_text = (text & ~num_text) | (~is_num & ~is_str & ~blank & ~is_err)
-    in_h = cells["period"].isin(horizon)
+    hpos = np.array([horizon.index(p) if p in horizon else -1 for p in sub.periods] or [-1])
+    hcode = hpos[cells["pcol"].to_numpy(dtype=np.int64)] if len(cells) else np.empty(0, np.int64)
+    in_h = pd.Series(hcode >= 0, index=cells.index)
     has_value = ~blank | is_err
 
     outside = cells[~in_h]
@@ -674,22 +676,22 @@ def validate(c: Candidate, m: MasterData, previous: pd.DataFrame) -> None:
     # --- completeness and values --------------------------------------------------------------
     # Cells are keyed by integers (Excel row x horizon month index): no object-key merges.
     valid_row = rows.loc[~bad_rows, "row"] if len(rows) else pd.Series(dtype=int)
-    hidx = {p: i for i, p in enumerate(horizon)}
     ok_cells = in_h & cells["row"].isin(valid_row)
     values = cells.loc[ok_cells, ["item", "location", "period", "row"]].assign(
         quantity=qty[ok_cells].where(qty[ok_cells] >= 0)
     )
     values = values[values["item"].notna() & values["location"].notna()]
-    vkey = values["row"].to_numpy(dtype=np.int64) * 1024 + values["period"].map(hidx).to_numpy(
-        dtype=np.int64
-    )
+    vpos = cells.index.get_indexer(values.index)
+    vkey = values["row"].to_numpy(dtype=np.int64) * 1024 + hcode[vpos]
     first = ~pd.Series(vkey).duplicated().to_numpy()  # a month column given twice: first wins
     values, vkey = values[first], vkey[first]
     pairs = m.region_pairs(region)
     expected = len(pairs) * len(horizon)
-    rkey = rows["item"].astype(str) + "\x1f" + rows["location"].astype(str) if len(rows) else None
-    pkey = pairs["item"].astype(str) + "\x1f" + pairs["location"].astype(str)
-    expected_rows = set(rows.loc[rkey.isin(set(pkey)), "row"]) if rkey is not None else set()
+    rkey = pd.MultiIndex.from_arrays([rows["item"].astype(object), rows["location"].astype(object)])
+    pkey = pd.MultiIndex.from_arrays(
+        [pairs["item"].astype(object), pairs["location"].astype(object)]
+    )
+    expected_rows = set(rows.loc[rkey.isin(pkey), "row"])
     filled = int((values["row"].isin(expected_rows) & values["quantity"].notna()).sum())
     completeness = filled / expected if expected else (1.0 if len(values) else 0.0)
     total = float(values["quantity"].sum())
@@ -716,7 +718,7 @@ def validate(c: Candidate, m: MasterData, previous: pd.DataFrame) -> None:
             "month in the consolidated plan.",
             "Fill in every yellow cell (type 0 when no demand is expected).",
         )
-    miss = pairs[~pkey.isin(set(rkey) if rkey is not None else set())]
+    miss = pairs[~pkey.isin(rkey)]
     if len(miss):
         shown = ", ".join(f"{i}@{loc}" for i, loc in miss.head(10).itertuples(index=False))
         _add(
@@ -731,20 +733,20 @@ def validate(c: Candidate, m: MasterData, previous: pd.DataFrame) -> None:
     thr = m.settings.forecast_change_threshold_pct
     prev = previous[(previous["region"] == region) & previous["period"].isin(horizon)]
     prev = prev[prev["quantity"].notna()]
-    row_of = pd.Series(rows["row"].to_numpy(), index=rkey) if rkey is not None else pd.Series()
-    row_of = row_of[~row_of.index.duplicated()]
-    prow = (prev["item"].astype(str) + "\x1f" + prev["location"].astype(str)).map(row_of)
-    prev = prev.assign(row=prow)[prow.notna()]
-    okey = prev["row"].to_numpy(dtype=np.int64) * 1024 + prev["period"].map(hidx).to_numpy(
-        dtype=np.int64
+    uniq = ~rkey.duplicated()
+    pos = rkey[uniq].get_indexer(
+        pd.MultiIndex.from_arrays([prev["item"].astype(object), prev["location"].astype(object)])
     )
+    prow = pd.Series(np.where(pos >= 0, rows["row"].to_numpy()[uniq][pos], -1), index=prev.index)
+    prev = prev[(prow >= 0).to_numpy()]
+    okey = prow[prow >= 0].to_numpy(dtype=np.int64) * 1024 + _codes(prev["period"], horizon)
     old_q = pd.Series(prev["quantity"].to_numpy(), index=okey)
     old_q = old_q[~old_q.index.duplicated()]
     cmp = values.assign(quantity_old=old_q.reindex(vkey).to_numpy())
     same = (cmp["quantity"] == cmp["quantity_old"]) | (
         cmp["quantity"].isna() & cmp["quantity_old"].isna()
     )
-    removed = int((~pd.Index(okey).isin(vkey)).sum()) + int(prow.isna().sum())
+    removed = int((~pd.Index(okey).isin(vkey)).sum()) + int((prow < 0).sum())
     c.stats["changed"] = int((~same).sum()) + removed
     cmp = cmp[cmp["quantity"].notna() & cmp["quantity_old"].notna()]
     old, new = cmp["quantity_old"], cmp["quantity"]
@@ -771,6 +773,11 @@ def validate(c: Candidate, m: MasterData, previous: pd.DataFrame) -> None:
             "before the consensus meeting.",
         )
     c.values = values[["item", "location", "period", "quantity"]].reset_index(drop=True)
+
+
+def _codes(s: pd.Series, categories: list[str]) -> np.ndarray:
+    """Position of each value in ``categories`` (-1 when absent), hash-based and vectorised."""
+    return pd.Index(categories, dtype=object).get_indexer(s.astype(object)).astype(np.int64)
 
 
 def _range_rows(ref: str) -> tuple[int, int]:

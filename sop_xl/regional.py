@@ -560,7 +560,7 @@ def _empty(path, sheet, info, stamp, findings) -> Submission:
     cells = pd.DataFrame(
         {
             c: pd.Series(dtype=object)
-            for c in ("row", "col", "item", "location", "period", "header", "value")
+            for c in ("row", "col", "item", "location", "period", "header", "value", "pcol")
         }
     )
     rows = pd.DataFrame({c: pd.Series(dtype=object) for c in ("row", "item", "location")})
@@ -800,6 +800,7 @@ def _parse_grid(path, sheet, info, stamp, grid_rows: list[list], findings: list[
                 np.array([str(h) for _, _, h in period_cols], dtype=object), len(idx)
             ),
             "value": vals.reshape(-1),
+            "pcol": np.tile(np.arange(k, dtype=np.int64), len(idx)),
         }
     )
     cells = cells.astype({"item": object, "location": object, "period": object, "col": object})
