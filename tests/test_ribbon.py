@@ -221,6 +221,13 @@ def test_every_button_is_complete_and_ids_unique() -> None:
         assert b.get("onAction") == "SOP_OnAction", b.get("id")
         assert b.get("imageMso") and b.get("screentip") and len(b.get("supertip")) > 40
         assert b.get("size") in ("large", "normal")
+        # customUI14.xsd limits: strings 1..1024 characters, keytips 1..3 without spaces.
+        for attr in ("label", "screentip", "supertip", "tag", "id", "imageMso"):
+            assert 1 <= len(b.get(attr)) <= 1024, (b.get("id"), attr)
+        assert re.fullmatch(r"[A-Z0-9]{1,3}", b.get("keytip")), b.get("id")
+        assert re.fullmatch(r"[A-Za-z_][\w.-]*", b.get("id"))  # xsd:ID
+    keytips = [b.get("keytip") for b in buttons]
+    assert len(keytips) == len(set(keytips))
     main = [b for b in buttons if b.get("tag") not in ("about", "docs", "log")]
     assert {b.get("size") for b in main} == {"large"}
 
