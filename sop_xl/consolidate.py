@@ -1512,9 +1512,19 @@ def write_demo_submissions(
                 dup,  # the first row again: a duplicate key
                 [dup[0], None, dup[2], *dup[3:]],  # blank Location Code with quantities
             ]
-            if len(foreign):
+            if len(foreign):  # an item only another region plans
                 extra.append(
                     [str(foreign.iloc[0]), loc, "Another region's item", *[5.0] * (width - 3)]
+                )
+            elif len(other_items):  # every region plans every item: another region's location
+                o = other_items.iloc[0]
+                extra.append(
+                    [
+                        str(o["item"]),
+                        str(o["location"]),
+                        "Another region's location",
+                        *[5.0] * (width - 3),
+                    ]
                 )
             for k, rec in enumerate(extra, start=last + 1):
                 for j, v in enumerate(rec, start=1):
