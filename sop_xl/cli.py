@@ -91,6 +91,13 @@ def cmd_cycle(args: argparse.Namespace) -> cycle.StepResult:
     )
 
 
+def cmd_excel_setup(args: argparse.Namespace) -> cycle.StepResult:
+    from sop_xl.excel.config import write_user_config
+
+    path = write_user_config(args.interpreter)
+    return cycle.StepResult("excel_setup", f"Excel will run sop_xl with the Python set in {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sop-xl",
@@ -141,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("a", help="older snapshot or workbook")
     sp.add_argument("b", help="newer snapshot or workbook")
     sp.add_argument("--out", default="plan_changes.xlsx", help="change report workbook")
+    sp = add("excel-setup", cmd_excel_setup, "tell Excel which Python runs sop_xl", workbook=False)
+    sp.add_argument("--interpreter", help="python executable (default: this one)")
     sp = add("cycle", cmd_cycle, "run every step: validate ... freeze")
     sp.add_argument("--folder", help="folder of submitted regional workbooks")
     sp.add_argument("--approved-by", default=None, help="freeze when given")
