@@ -210,3 +210,37 @@ def test_regional_sheet_inside_the_master(master):
     eu = f[(f["region"] == "EU") & f["period"].isin(HORIZON)]
     assert eu["quantity"].sum() == 4 * 12 * 150
     assert set(res.submissions["received_from"].dropna()) == {"master sheet"}
+
+
+def _forecast_part(path) -> bytes:
+    from sop_xl.regional import sheet_part
+
+    with zipfile.ZipFile(path) as zf:
+        return zf.read(sheet_part(path, "Forecast"))
+
+
+def test_rejected_consolidation_leaves_the_forecast_sheet_byte_for_byte(master, tmp_path):
+    from sop_xl.workbook import FileBook
+
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "EU.csv").write_text("Item No.,Location Code\nI1,L-EU1\n")
+    bad = write_regional_template(
+        master,
+        "US",
+        folder / "US.xlsx",
+        submitted_by="Sam",
+        version=1,
+        submitted_at=NOW - dt.timedelta(days=1),
+    )
+    wb = openpyxl.load_workbook(bad)
+    wb["Forecast"]["D5"] = "n/a"
+    wb.save(bad)
+    before = _forecast_part(master.path)
+    res = consolidate(master, folder, now=NOW)
+    assert res.accepted == {} and not res.ok
+    assert _forecast_part(master.path) == before  # Forecast not rewritten at all
+    wbm = openpyxl.load_workbook(master.path)
+    assert "Validation" in wbm.sheetnames and "Consolidation" in wbm.sheetnames
+    audit = FileBook(master.path).read_table(__import__("sop_xl").schema.CONSOLIDATION)
+    assert set(audit["status"]) == {"rejected", "missing"}
