@@ -56,7 +56,8 @@ class FileInfo:
     sha256: str
     has_macros: bool
     sheets: list[str] = field(default_factory=list)
-    #: sheet name -> (max row, max column) of its cells
+    #: sheet name -> (max row, max column) of its cells; (0, 0) when the cheap first pass
+    #: already proved the sheet small (under 100,000 rows x 26 columns or 10,000 x 702)
     extents: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
@@ -65,7 +66,8 @@ _SHEET_RE2 = re.compile(rb'<sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"'
 _REL_RE = re.compile(rb"<Relationship\b[^>]*>", re.S)
 _ATTR_RE = re.compile(rb'(\w+)="([^"]*)"')
 _SUSPECT_RE = re.compile(rb'r="((?:[A-Z]{3}\d|[A-Z]{0,3}\d{6}|[A-Z]{2}\d{5}))')
-_REF_RE = re.compile(rb'r="([A-Z]{0,3})(\d+)"')
+_REF_ROW_RE = re.compile(rb'r="[A-Z]{0,3}(\d+)"')  # row tags and cells alike
+_REF_COL_RE = re.compile(rb'r="([A-Z]{2,3})\d')
 
 
 def column_index(letters: str) -> int:
@@ -255,22 +257,27 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def _scan(zf: zipfile.ZipFile, part: str, pattern: re.Pattern, first_only: bool) -> list[tuple]:
-    """Regex matches over a zip part, streamed in 4 MB chunks (overlapping by 64 bytes)."""
-    found: list[tuple] = []
+def _scan(zf: zipfile.ZipFile, part: str, pattern: re.Pattern, first_only: bool) -> list[bytes]:
+    """``pattern``'s single group over a zip part, streamed in 4 MB chunks cut before a ``<``
+    (so no tag is split between chunks)."""
+    found: list[bytes] = []
     tail = b""
     with zf.open(part) as f:
-        while chunk := f.read(1 << 22):
+        while True:
+            chunk = f.read(1 << 22)
             data = tail + chunk
-            cut = max(len(data) - 64, 0) if len(chunk) == 1 << 22 else len(data)
-            for m in pattern.finditer(data):
-                if m.start() >= cut:
-                    break
-                found.append(m.groups())
-                if first_only:
-                    return found
-            tail = data[cut:]
-    return found
+            cut = data.rfind(b"<") if chunk else len(data)
+            if cut <= 0:
+                cut = len(data)
+            head, tail = data[:cut], data[cut:]
+            if first_only:
+                m = pattern.search(head)
+                if m:
+                    return [m.group(1)]
+            else:
+                found.extend(pattern.findall(head))
+            if not chunk:
+                return found
 
 
 def _check_extent(
@@ -284,11 +291,9 @@ def _check_extent(
     """
     if not _scan(zf, part, _SUSPECT_RE, first_only=True):
         return 0, 0  # at most 99,999 rows x 26 columns or 9,999 rows x 702 columns
-    max_row = max_col = 0
-    for letters, row in _scan(zf, part, _REF_RE, first_only=False):
-        max_row = max(max_row, int(row))
-        if letters:
-            max_col = max(max_col, column_index(letters.decode()))
+    max_row = max(map(int, _scan(zf, part, _REF_ROW_RE, first_only=False)), default=0)
+    letters = set(_scan(zf, part, _REF_COL_RE, first_only=False))
+    max_col = max((column_index(c.decode()) for c in letters), default=0)
     max_col = max_col or 26  # no cell beyond column Z
     if (
         max_row > limits.max_rows
