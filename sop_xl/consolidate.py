@@ -51,6 +51,7 @@ from sop_xl.regional import (
     text_codes,
     write_regional_template,
 )
+from sop_xl.report import findings_frame, severity_formats
 from sop_xl.safety import check_workbook_file
 from sop_xl.schema import CONSOLIDATION, FORECAST, SUBMISSIONS, VALIDATION_REPORT
 from sop_xl.sheets import (
@@ -68,8 +69,6 @@ from sop_xl.sheets import (
 
 #: Cell-level findings listed one by one per rule and file; the rest are counted in one line.
 MAX_PER_RULE = 25
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-
 #: Every rule: id -> (severity, what it checks). Severity "error" rejects the region.
 RULES: dict[str, tuple[str, str]] = {
     "file.unreadable": ("error", "The file is not a readable, safe Excel workbook."),
@@ -226,33 +225,6 @@ def _cell_findings(
             fix,
             severity,
         )
-
-
-def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
-    """Findings -> the Validation table (severity, rule, file, sheet, cell, message, fix)."""
-    recs = []
-    for f in findings:
-        w = f.where
-        cell = w.cell or (f"row {w.row}" if w.row is not None else None)
-        if cell and w.column and not w.cell:
-            cell = f"{cell}, {w.column}"
-        recs.append(
-            {
-                "severity": f.severity,
-                "rule": f.rule or None,
-                "file": Path(w.file).name if w.file else None,
-                "sheet": w.sheet,
-                "cell": cell,
-                "message": f.message,
-                "fix": f.fix or None,
-            }
-        )
-    df = pd.DataFrame(recs, columns=VALIDATION_REPORT.names).astype(object)
-    if len(df):
-        order = df["severity"].map(SEVERITY_ORDER).fillna(3)
-        df = df.assign(_o=order).sort_values(["_o", "file"], kind="stable", na_position="first")
-        df = df.drop(columns="_o").reset_index(drop=True)
-    return df
 
 
 # --------------------------------------------------------------------------------------------
@@ -1054,7 +1026,7 @@ def consolidate(
             VALIDATION_REPORT,
             report,
             title=title,
-            conditional_formats=_severity_formats(),
+            conditional_formats=severity_formats(),
             tab_color=RED_FILL if not ok else GREEN_FILL,
         ),
         SheetOutput(
@@ -1332,14 +1304,6 @@ def _summary(m, accepted, chosen, findings, previous, forecast, dry_run) -> str:
     parts.append(f"{n_err} error(s), {n_warn} warning(s)")
     parts.append(f"forecast total {after:,.0f} units{change}")
     return "; ".join(parts) + "."
-
-
-def _severity_formats() -> list:
-    return [
-        CellRule("severity", "equal", ('"error"',), fill=RED_FILL, font=RED_FONT, bold=True),
-        CellRule("severity", "equal", ('"warning"',), fill=AMBER_FILL, font=AMBER_FONT),
-        CellRule("severity", "equal", ('"info"',), fill=GREY_FILL, font=GREY_FONT),
-    ]
 
 
 def _status_formats() -> list:

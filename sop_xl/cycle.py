@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from sop_xl import reader
 from sop_xl.book import Book
 from sop_xl.errors import Finding, Location, SopError
-from sop_xl.schema import BY_ALIAS, INPUT_TABLES, VALIDATION_REPORT, Table
-from sop_xl.sheets import AMBER_FILL, AMBER_FONT, RED_FILL, RED_FONT, CellRule, SheetOutput
+from sop_xl.report import validation_output
+from sop_xl.schema import BY_ALIAS, INPUT_TABLES, Table
+from sop_xl.sheets import SheetOutput
 
 
 @dataclass
@@ -44,40 +44,6 @@ def user() -> str:
 
 
 # --- validate ------------------------------------------------------------------------------------
-def findings_frame(findings: list[Finding]) -> pd.DataFrame:
-    """Findings as rows of the Validation report table (errors first)."""
-    order = {"error": 0, "warning": 1, "info": 2}
-    rows = [
-        {
-            "severity": f.severity,
-            "rule": f.rule,
-            "file": Path(f.where.file).name if f.where.file else None,
-            "sheet": f.where.sheet,
-            "cell": f.where.cell or (f"row {f.where.row}" if f.where.row else None),
-            "message": (f"column '{f.where.column}': " if f.where.column else "") + f.message,
-            "fix": f.fix,
-        }
-        for f in sorted(findings, key=lambda f: order.get(f.severity, 3))
-    ]
-    return pd.DataFrame(rows, columns=VALIDATION_REPORT.names)
-
-
-def validation_output(findings: list[Finding], title: str) -> SheetOutput:
-    """The Validation sheet, severity in colour."""
-    errors = sum(f.severity == "error" for f in findings)
-    warnings = sum(f.severity == "warning" for f in findings)
-    return SheetOutput(
-        VALIDATION_REPORT,
-        findings_frame(findings),
-        title=[title, f"{errors} error(s), {warnings} warning(s)"],
-        conditional_formats=[
-            CellRule("severity", "equal", ('"error"',), RED_FILL, RED_FONT, bold=True),
-            CellRule("severity", "equal", ('"warning"',), AMBER_FILL, AMBER_FONT),
-        ],
-        column_widths={"message": 70, "fix": 55},
-    )
-
-
 def check_references(tables: dict[str, reader.Coerced], book_name: str) -> list[Finding]:
     """Every ``Column.ref`` value must exist in the referenced master table."""
     findings: list[Finding] = []
@@ -149,7 +115,10 @@ def validate(book: Book, *, write: bool = True) -> StepResult:
     book.progress("Validation done", 1.0)
     errors = sum(f.severity == "error" for f in findings)
     warnings = sum(f.severity == "warning" for f in findings)
-    output = validation_output(findings, f"Validation of {book.name}")
+    output = validation_output(
+        findings,
+        [f"Validation of {book.name}", f"{errors} error(s), {warnings} warning(s)"],
+    )
     if write:
         book.write([output])
     summary = (
