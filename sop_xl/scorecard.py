@@ -625,10 +625,10 @@ def scorecard_outputs(
     n = len(result.scorecard)
     header_row = len(title) + 2
     chart_row = header_row + max(n, 1) + 3
-    # Charts stacked under the table in column A: they print on the pages of the key columns.
-    w, h = 16.0, 7.0
+    # Charts two by two under the table, inside the printed columns (A and G).
+    w, h = 14.0, 7.0
     step = 16  # rows per chart: 7 cm ~ 14 rows of 0.53 cm, plus a gap
-    rows = [chart_row + i * step for i in range(4)]
+    anchors = [f"{col}{chart_row + (i // 2) * step}" for i, col in enumerate("AGAG")]
     names = {k: ALL_KPIS[v].name if v in ALL_KPIS else v for k, v in charted.items()}
     pct = "0%"
     charts = [
@@ -638,7 +638,7 @@ def scorecard_outputs(
             "Trends",
             "period",
             ("forecast_accuracy", "forecast_accuracy_target"),
-            f"A{rows[0]}",
+            anchors[0],
             w,
             h,
             pct,
@@ -649,7 +649,7 @@ def scorecard_outputs(
             "Trends",
             "period",
             ("fill_rate", "fill_rate_target"),
-            f"A{rows[1]}",
+            anchors[1],
             w,
             h,
             pct,
@@ -660,7 +660,7 @@ def scorecard_outputs(
             "Trends",
             "period",
             ("otd", "otd_target"),
-            f"A{rows[2]}",
+            anchors[2],
             w,
             h,
             pct,
@@ -671,7 +671,7 @@ def scorecard_outputs(
             "Trends",
             "period",
             ("revenue", "revenue_budget"),
-            f"A{rows[3]}",
+            anchors[3],
             w,
             h,
             "#,##0",
@@ -685,6 +685,7 @@ def scorecard_outputs(
         charts=charts,
         tab_color="1F4E78",
         column_widths=dict(_WIDTHS),
+        print_columns=schema.SCORECARD.names.index("owner_role") + 1,
     )
     detail = SheetOutput(
         schema.SCORECARD_DETAIL,
@@ -698,6 +699,7 @@ def scorecard_outputs(
         conditional_formats=_formats(),
         tab_color="1F4E78",
         column_widths={**_WIDTHS, "level": 8.0, "scope": 11.0},
+        print_columns=schema.SCORECARD_DETAIL.names.index("owner_role") + 1,
     )
     fields = ", ".join(f"{k} = {names[k]}" for k in charted)
     trends = SheetOutput(

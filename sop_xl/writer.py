@@ -36,7 +36,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml.ElementTree import fromstring
 
@@ -395,6 +395,32 @@ class _Writer:
             )
         rewrite_input_sheet(self, lay)
 
+    def set_print_area(self, lay: Layout) -> None:
+        """Replace the sheet's ``_xlnm.Print_Area`` (or drop it) in workbook.xml."""
+        index = next(i for i, s in enumerate(self.sheets) if s.name == lay.out.sheet)
+        pattern = (
+            r'<definedName name="_xlnm\.Print_Area" localSheetId="' + str(index) + r'"[^>]*>'
+            r"[^<]*</definedName>"
+        )
+        xml = re.sub(pattern, "", self.wb_xml)
+        columns = lay.out.print_columns
+        if columns:
+            quoted = "'" + lay.out.sheet.replace("'", "''") + "'"
+            ref = f"{quoted}!$A:${col_letter(lay.first_col + columns - 1)}"
+            name = (
+                f'<definedName name="_xlnm.Print_Area" localSheetId="{index}">'
+                f"{escape(ref)}</definedName>"
+            )
+            if "<definedNames>" in xml:
+                xml = xml.replace("<definedNames>", "<definedNames>" + name, 1)
+            else:
+                anchor = "</externalReferences>" if "</externalReferences>" in xml else "</sheets>"
+                xml = xml.replace(anchor, f"{anchor}<definedNames>{name}</definedNames>", 1)
+        xml = xml.replace("<definedNames></definedNames>", "")
+        if xml != self.wb_xml:
+            self.wb_xml = xml
+            self.pkg.write(self.wb_part, xml)
+
     def finish(self) -> None:
         pkg = self.pkg
         if self.styles.changed:
@@ -467,6 +493,7 @@ def write_sheets(
                     writer.render_input(lay)
                 else:
                     writer.render_full(lay, layouts)
+                    writer.set_print_area(lay)
         writer.finish()
         _atomic_save(pkg, dst)  # the source is closed before the rename (needed on Windows)
 

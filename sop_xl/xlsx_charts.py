@@ -38,6 +38,9 @@ def chart_xml(spec: ChartSpec, src: Layout) -> str:
                 s.cat = AxDataSource(strRef=StrRef(rng(xcol, first, last)))
             else:
                 s.cat = AxDataSource(numRef=NumRef(rng(xcol, first, last)))
+            if spec.kind == "line":
+                s.smooth = False  # a KPI's month-to-month line, not a curve through it
+                s.marker.symbol = "circle"  # a point still shows when a neighbour is missing
             chart.series.append(s)
     chart.x_axis.delete = False
     chart.y_axis.delete = False

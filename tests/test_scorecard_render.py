@@ -8,51 +8,20 @@ draws page 1 as PNG and pdftotext reads the KPI names back.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
-import zipfile
 from pathlib import Path
 
 import pytest
 import test_scorecard_fixtures as fx
 
+from sop_xl.render import sheet_first, to_pdf
 from sop_xl.scorecard import build_scorecard
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "workbook" / "SOP_Planning.xlsx"
 
 pytestmark = pytest.mark.libreoffice
-
-
-def sheet_first(src: Path, dst: Path, sheet: str) -> None:
-    """Copy ``src`` to ``dst`` with ``sheet`` moved to the front of the workbook (render copy)."""
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            if info.filename == "xl/workbook.xml":
-                text = data.decode("utf-8")
-                tag = next(
-                    t for t in re.findall(r"<sheet\s[^>]*/>", text) if f'name="{sheet}"' in t
-                )
-                text = text.replace(tag, "", 1).replace("<sheets>", "<sheets>" + tag, 1)
-                text = re.sub(r'\s(activeTab|firstSheet)="\d+"', "", text)
-                data = text.encode("utf-8")
-            zout.writestr(info, data)
-
-
-def render(xlsx: Path, outdir: Path, pages: str = "1-2") -> Path:
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    assert soffice
-    profile = f"file:///tmp/lo_profile_{os.getpid()}"
-    page_range = '{"PageRange":{"type":"string","value":"' + pages + '"}}'
-    fmt = "pdf:calc_pdf_Export:" + page_range
-    cmd = [soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore"]
-    cmd += ["--convert-to", fmt, "--outdir", str(outdir), str(xlsx)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
-    pdf = outdir / f"{xlsx.stem}.pdf"
-    assert pdf.exists(), f"LibreOffice did not convert {xlsx.name}: {proc.stdout} {proc.stderr}"
-    return pdf
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
@@ -67,7 +36,7 @@ def test_scorecard_renders_to_pdf_and_png(tmp_path):
 
     copy = tmp_path / "scorecard.xlsx"
     sheet_first(book, copy, "Scorecard")
-    pdf = render(copy, tmp_path)
+    pdf = to_pdf(copy, tmp_path)
     subprocess.run(
         ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
         check=True,
