@@ -143,15 +143,6 @@ def resolve(source: str, target: str) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(source), target)).lstrip("/")
 
 
-def col_letter(index: int) -> str:
-    """1 -> 'A', 27 -> 'AA'."""
-    out = ""
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
 _REF = re.compile(r"([A-Z]{1,3})(\d+)")
 
 

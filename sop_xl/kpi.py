@@ -454,7 +454,7 @@ SCOPES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Region", ("region",)),
     ("Family", ("family",)),
 )
-_READ = (
+READ = (
     "SalesActuals",
     "Forecast",
     "SalesBudget",
@@ -498,14 +498,14 @@ def run_kpis(book: Book) -> KpiResult:
     write the ``KPIs`` sheet (one write, at the end)."""
     settings = book.read_settings()
     tables: dict[str, pd.DataFrame] = {}
-    for i, alias in enumerate(_READ):
+    for i, alias in enumerate(READ):
         tbl = schema.table(alias)
-        book.progress(f"Reading {tbl.title}", i / (len(_READ) + len(SCOPES)))
+        book.progress(f"Reading {tbl.title}", i / (len(READ) + len(SCOPES)))
         if book.has_table(tbl):
             tables[alias] = book.read_table(tbl)
     parts, skipped = [], []
     for j, (scope_type, by) in enumerate(SCOPES):
-        book.progress(f"Computing KPIs: {scope_type.lower()}", (len(_READ) + j) / (len(_READ) + 3))
+        book.progress(f"Computing KPIs: {scope_type.lower()}", (len(READ) + j) / (len(READ) + 3))
         long = kpi_table(tables, settings, by=by)
         skipped += [f"{s} ({scope_type.lower()})" for s in long.attrs.get("skipped", [])]
         if len(long):

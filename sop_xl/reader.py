@@ -28,6 +28,7 @@ import python_calamine as pc
 from sop_xl import periods
 from sop_xl.errors import Finding, InputFileError, Location, SchemaError, ValidationError
 from sop_xl.schema import Column, Dtype, Table
+from sop_xl.xlsx_cells import col_letter, col_number
 
 MAX_FINDINGS_PER_COLUMN = 25
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -59,15 +60,6 @@ class Coerced:
     @property
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "error"]
-
-
-def col_letter(index: int) -> str:
-    """1 -> 'A', 27 -> 'AA'."""
-    letters = ""
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def norm_header(value: Any) -> str:
@@ -181,16 +173,9 @@ def _restore_errors(path: str | Path, raw: RawTable) -> None:
     width = len(raw.header)
     for letters, row, value in _ERR_CELL_RE.findall(data):
         r = int(row) - raw.header_row - 1
-        c = _col_index(letters.decode()) - raw.first_col
+        c = col_number(letters.decode()) - raw.first_col
         if 0 <= r < len(raw.rows) and 0 <= c < width:
             raw.rows[r][c] = ErrorValue(value.decode())
-
-
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:

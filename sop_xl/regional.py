@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from defusedxml.ElementTree import fromstring
 
-from sop_xl import schema
+from sop_xl import schema, xlsx_cells
 from sop_xl.book import Book
 from sop_xl.errors import Finding, Location, SopError, StepError
 from sop_xl.periods import add_months, period_range, to_period
@@ -499,11 +499,7 @@ _ID_LABEL = {c.name: c.header for c in GRID.columns}
 
 def col_letter(index0: int) -> str:
     """0-based column index -> Excel letters (0 -> 'A')."""
-    s, n = "", index0 + 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
+    return xlsx_cells.col_letter(index0 + 1)
 
 
 def read_submission(

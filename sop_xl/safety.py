@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sop_xl.errors import InputFileError, Location
+from sop_xl.xlsx_cells import col_number
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: encrypted OOXML or legacy .xls
 ZIP_MAGIC = b"PK\x03\x04"
@@ -68,14 +69,6 @@ _ATTR_RE = re.compile(rb'(\w+)="([^"]*)"')
 _SUSPECT_RE = re.compile(rb'r="((?:[A-Z]{3}\d|[A-Z]{0,3}\d{6}|[A-Z]{2}\d{5}))')
 _REF_ROW_RE = re.compile(rb'r="[A-Z]{0,3}(\d+)"')  # row tags and cells alike
 _REF_COL_RE = re.compile(rb'r="([A-Z]{2,3})\d')
-
-
-def column_index(letters: str) -> int:
-    """'A' -> 1, 'XFD' -> 16384."""
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 def sha256_file(path: Path) -> str:
@@ -293,7 +286,7 @@ def _check_extent(
         return 0, 0  # at most 99,999 rows x 26 columns or 9,999 rows x 702 columns
     max_row = max(map(int, _scan(zf, part, _REF_ROW_RE, first_only=False)), default=0)
     letters = set(_scan(zf, part, _REF_COL_RE, first_only=False))
-    max_col = max((column_index(c.decode()) for c in letters), default=0)
+    max_col = max((col_number(c.decode()) for c in letters), default=0)
     max_col = max_col or 26  # no cell beyond column Z
     if (
         max_row > limits.max_rows

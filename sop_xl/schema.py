@@ -914,7 +914,7 @@ CONSOLIDATION = Table(
             "changed_rows",
             "Changed Rows",
             Dtype.INT,
-            doc="Item x location x month cells whose quantity changed (added, removed or new value).",
+            doc="Item x location x month cells whose quantity changed (added, removed, new value).",
         ),
         col("note", "Note", required=False),
     ),

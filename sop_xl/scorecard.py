@@ -39,6 +39,7 @@ import pandas as pd
 from sop_xl import schema
 from sop_xl.book import Book
 from sop_xl.errors import SopError
+from sop_xl.kpi import READ as KPI_READ
 from sop_xl.kpi_defs import KPIS, KpiDef
 from sop_xl.periods import add_months, period_range
 from sop_xl.rag import (
@@ -93,21 +94,7 @@ CHARTED: dict[str, tuple[str, ...]] = {
     "otd": ("otd", "otif"),
 }
 #: Tables the step reads (KPI engine inputs + Targets and Actions).
-READ = (
-    "SalesActuals",
-    "Forecast",
-    "SalesBudget",
-    "SalesOrderLines",
-    "ProductionOrders",
-    "PurchaseReceipts",
-    "Inventory",
-    "Items",
-    "Customers",
-    "Locations",
-    "Regions",
-    "Targets",
-    "Actions",
-)
+READ = (*KPI_READ, "Regions", "Targets", "Actions")
 
 
 @dataclass
