@@ -111,8 +111,15 @@ def test_validation_errors_give_exit_code_1_and_a_located_report(capsys, demo_di
     items = book.read_table(schema.ITEMS)
     items.loc[0, "family"] = None  # a required value
     items = items.astype({"unit_cost": object})
-    items.loc[1, "unit_cost"] = "12O"  # text in a money column
-    book.write([SheetOutput(schema.ITEMS, items)])
+    items.loc[1, "unit_cost"] = "12O"  # text in a money column, as a person might type it
+    # our writer refuses text in a money column, so write the sheet as if typed by hand
+    as_typed = schema.ITEMS.model_copy(
+        update={"columns": tuple(
+            c.model_copy(update={"dtype": schema.Dtype.TEXT}) if c.name == "unit_cost" else c
+            for c in schema.ITEMS.columns
+        )}
+    )  # fmt: skip
+    book.write([SheetOutput(as_typed, items)])
     code, out, _ = run(capsys, "validate", str(copy))
     assert code == 1 and "error(s)" in out
     report = FileBook(copy).read_table(schema.VALIDATION_REPORT)

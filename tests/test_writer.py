@@ -525,7 +525,10 @@ def test_round_trip_through_calamine(tmp_path: Path, rows: list[tuple]) -> None:
     illegal = xlsx_cells._ILLEGAL_XML
     for (text, qty, money, day), row in zip(rows, body, strict=True):
         exp_text = "" if text is None else pd.Series([text]).str.replace(illegal, "", regex=True)[0]
-        assert row[0] == exp_text
+        if exp_text and not exp_text.strip("\r"):
+            assert row[0] in ("", exp_text)  # calamine reads a cell of only CRs as empty
+        else:
+            assert row[0] == exp_text
         assert row[1] == ("" if qty is None else pytest.approx(qty, rel=1e-15, abs=0))
         assert row[2] == ("" if money is None else money)
         assert row[3] == ("" if day is None else day)
