@@ -57,8 +57,8 @@ class FileInfo:
     sha256: str
     has_macros: bool
     sheets: list[str] = field(default_factory=list)
-    #: sheet name -> (max row, max column) of its cells; (0, 0) when the cheap first pass
-    #: already proved the sheet small (under 100,000 rows x 26 columns or 10,000 x 702)
+    #: sheet name -> (long row numbers seen or 0, widest column) of sheets that were measured;
+    #: (0, 0) when the first pass proved the sheet small (< 100,000 x 26 or 10,000 x 702 cells)
     extents: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
@@ -67,7 +67,6 @@ _SHEET_RE2 = re.compile(rb'<sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"'
 _REL_RE = re.compile(rb"<Relationship\b[^>]*>", re.S)
 _ATTR_RE = re.compile(rb'(\w+)="([^"]*)"')
 _SUSPECT_RE = re.compile(rb'r="((?:[A-Z]{3}\d|[A-Z]{0,3}\d{6}|[A-Z]{2}\d{5}))')
-_REF_ROW_RE = re.compile(rb'r="[A-Z]{0,3}(\d+)"')  # row tags and cells alike
 _REF_COL_RE = re.compile(rb'r="([A-Z]{2,3})\d')
 
 
@@ -276,23 +275,22 @@ def _scan(zf: zipfile.ZipFile, part: str, pattern: re.Pattern, first_only: bool)
 def _check_extent(
     zf: zipfile.ZipFile, part: str, limits: Limits, where: Location
 ) -> tuple[int, int]:
-    """Bounding box of the cells of one sheet, from a streaming byte scan (no XML parser).
+    """Size of the cell bounding box of one sheet, from streaming byte scans (no XML parser).
 
-    A cheap first pass looks only for references that could make the box large (column AAA+,
-    row 100,000+, or column AA+ at row 10,000+); only a sheet that has one gets the full scan.
     Cell references are what readers trust, so hostile row order or attribute order is no escape.
+    A cheap first pass looks only for references that could make the box large (column AAA+,
+    row 100,000+, or column AA+ at row 10,000+). Only a sheet that has one is measured: its
+    widest column, then only row numbers long enough to exceed what that width allows.
+    Returns (rows seen beyond that length or 0, widest column).
     """
     if not _scan(zf, part, _SUSPECT_RE, first_only=True):
         return 0, 0  # at most 99,999 rows x 26 columns or 9,999 rows x 702 columns
-    max_row = max(map(int, _scan(zf, part, _REF_ROW_RE, first_only=False)), default=0)
     letters = set(_scan(zf, part, _REF_COL_RE, first_only=False))
-    max_col = max((col_number(c.decode()) for c in letters), default=0)
-    max_col = max_col or 26  # no cell beyond column Z
-    if (
-        max_row > limits.max_rows
-        or max_col > limits.max_columns
-        or max_row * max_col > limits.max_cells
-    ):
+    max_col = max((col_number(c.decode()) for c in letters), default=0) or 26
+    allowed = min(limits.max_rows, limits.max_cells // max_col)
+    long_rows = re.compile(rb'r="[A-Z]{0,3}(\d{%d,})"' % len(str(allowed)))
+    max_row = max(map(int, _scan(zf, part, long_rows, first_only=False)), default=0)
+    if max_col > limits.max_columns or max_row > allowed:
         raise InputFileError(
             f"the sheet uses cells up to row {max_row:,} and column {max_col:,}, far beyond any "
             "S&OP table: reading it would need gigabytes of memory, so it was not opened.",

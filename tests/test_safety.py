@@ -141,7 +141,19 @@ def test_big_but_sane_sheet_passes(good: Path, tmp_path: Path):
     )
     path = rezip(good, tmp_path / "big.xlsx", {"xl/worksheets/sheet1.xml": sheet_xml(rows)})
     info = check_workbook_file(path)
-    assert info.extents["Data"] == (20000, 30)
+    assert info.extents["Data"] == (0, 30)  # measured: 30 columns, no row long enough to matter
+
+
+def test_a_wide_sheet_may_not_be_very_long(good: Path, tmp_path: Path):
+    # 30 columns allow 20,000,000 / 30 = 666,666 rows: one stray cell at row 700,000 is too far
+    rows = "".join(
+        f'<row r="{r}"><c r="A{r}"><v>1</v></c><c r="AD{r}"><v>2</v></c></row>'
+        for r in range(1, 10002)
+    )
+    rows += '<row r="10002"><c r="B700000"><v>3</v></c></row>'  # hostile: wrong row tag
+    path = rezip(good, tmp_path / "long.xlsx", {"xl/worksheets/sheet1.xml": sheet_xml(rows)})
+    with pytest.raises(InputFileError, match="row 700,000 and column 30"):
+        check_workbook_file(path)
 
 
 def test_macro_enabled_is_reported_not_refused(good: Path, tmp_path: Path):
