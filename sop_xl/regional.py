@@ -158,8 +158,11 @@ def load_master(book: Book, *, history: bool = True) -> MasterData:
         forecast["quantity"] = forecast["quantity"].astype(float)
     for c in ("region", "item", "location"):
         forecast[c] = text_codes(forecast[c])
+    needs_history = history or not set(regions["region"]) <= set(forecast["region"])
     actuals = (
-        book.read_table(schema.SALES_ACTUALS) if book.has_table(schema.SALES_ACTUALS) else None
+        book.read_table(schema.SALES_ACTUALS)
+        if needs_history and book.has_table(schema.SALES_ACTUALS)
+        else None
     )
     if actuals is not None:
         for c in ("item", "location"):
