@@ -1,9 +1,10 @@
-"""Print the Scorecard of an S&OP master workbook to PDF and PNG (the board-pack page).
+"""Print the Scorecard page of a workbook (a frozen plan or a master) to PDF, and PNG.
 
-    .venv/bin/python scripts/render_scorecard.py demo/SOP_Planning.xlsm --png docs/scorecard.png
+    .venv/bin/python scripts/render_scorecard.py demo/snapshots/SOP_Plan_2026-11_v01.xlsx \
+        --png docs/scorecard.png
 
-Computes the scorecard of MASTER (read only), writes it into a scratch copy of the standard
-workbook with the Scorecard sheet first, and prints that page with LibreOffice headless.
+LibreOffice headless prints a scratch copy with the Scorecard sheet moved first; the workbook
+itself is only read.
 """
 
 from __future__ import annotations
@@ -14,36 +15,24 @@ import tempfile
 from pathlib import Path
 
 from sop_xl import render, schema
-from sop_xl.scorecard import run_scorecard
-from sop_xl.workbook import FileBook
-
-TEMPLATE = Path(__file__).resolve().parents[1] / "workbook" / "SOP_Planning.xlsx"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("master", type=Path)
+    ap.add_argument("workbook", type=Path)
     ap.add_argument("--pdf", type=Path, default=Path("scorecard.pdf"))
     ap.add_argument("--png", type=Path, default=None)
-    ap.add_argument("--dpi", type=int, default=70)
+    ap.add_argument("--dpi", type=int, default=80)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        scratch = work / "master.xlsm"
-        shutil.copy(args.master, scratch)  # run_scorecard writes: never into the user's file
-        result = run_scorecard(FileBook(scratch))
-        page = work / "scorecard.xlsx"
-        shutil.copy(TEMPLATE, page)
-        keep = {schema.SCORECARD.sheet, schema.TRENDS.sheet}
-        FileBook(page).write([o for o in result.outputs if o.sheet in keep])
-        first = work / "Scorecard.xlsx"
-        render.sheet_first(page, first, schema.SCORECARD.sheet)
-        pdf = render.to_pdf(first, work, pages="1")
+        first = Path(tmp) / "Scorecard.xlsx"
+        render.sheet_first(args.workbook, first, schema.SCORECARD.sheet)
+        pdf = render.to_pdf(first, Path(tmp), pages="1")
         args.pdf.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(pdf, args.pdf)
         if args.png:
             render.pdf_page_png(pdf, args.png, dpi=args.dpi)
-    print(f"{result.summary}\nPDF: {args.pdf}" + (f"\nPNG: {args.png}" if args.png else ""))
+    print(f"PDF: {args.pdf}" + (f"\nPNG: {args.png}" if args.png else ""))
     return 0
 
 
