@@ -274,7 +274,7 @@ def _typed(table: Table, df: pd.DataFrame) -> pd.DataFrame:
             s = pd.to_numeric(s, errors="coerce").round().astype("Int64")
         elif c.dtype in (Dtype.DATE, Dtype.DATETIME):
             s = pd.to_datetime(s, errors="coerce").astype("datetime64[ns]")
-        else:
+        elif s.dtype != object or s.isna().any():
             s = s.astype(object).where(s.notna(), None)
         out[c.name] = s.reset_index(drop=True)
     return pd.DataFrame(out, columns=[c.name for c in table.long_columns])
@@ -476,7 +476,7 @@ def _convert(
                 )
             )
     else:
-        out = s.map(_text).where(pd.Series(ok), None)
+        out = _texts(s).where(pd.Series(ok), None)
         if column.choices:
             canon = {c.casefold(): c for c in column.choices}
             mapped = out.map(lambda v: canon.get(v.casefold()) if isinstance(v, str) else None)
@@ -535,6 +535,17 @@ def _num_text(v: Any) -> Any:
         text = v.strip().replace(",", "").replace("\xa0", "").replace(" ", "")
         return text if text else None
     return v
+
+
+def _texts(s: pd.Series) -> pd.Series:
+    """Cells as text: strings stripped, whole numbers without '.0' (item 1001 -> '1001')."""
+    is_str = s.map(type).eq(str).to_numpy(bool)
+    if is_str.all():
+        return s.str.strip()
+    out = s.copy()
+    out[is_str] = s[is_str].str.strip()
+    out[~is_str] = s[~is_str].map(_text)
+    return out
 
 
 def _text(v: Any) -> Any:
