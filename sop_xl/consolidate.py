@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +64,7 @@ from sop_xl.sheets import (
     CellRule,
     SheetOutput,
 )
+from sop_xl.workbook import save_new_workbook
 
 #: Cell-level findings listed one by one per rule and file; the rest are counted in one line.
 MAX_PER_RULE = 25
@@ -1380,16 +1379,7 @@ def write_report_workbook(path: Path, outputs: list[SheetOutput]) -> Path:
                     ),
                 )
         ws.freeze_panes = ws.cell(hr + 1, 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return save_new_workbook(wb, path)
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from python_calamine import CalamineWorkbook
 
 from sop_xl.errors import InputFileError, Location, SopError
 from sop_xl.schema import FINANCIAL_BUDGET, FORECAST, ITEMS, NUMBER_FORMATS, Dtype, Table
+from sop_xl.workbook import save_new_workbook
 
 MAX_CELL_ROWS = 100_000
 COVER_TITLE = "Frozen S&OP plan"
@@ -446,14 +445,5 @@ def diff(a: Path, b: Path, out: Path) -> DiffResult:
         sheet.sheet_properties.pageSetUpPr.fitToPage = True
         sheet.page_setup.fitToWidth = 1
         sheet.page_setup.fitToHeight = 0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".diff-", suffix=".xlsx", dir=out.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    save_new_workbook(wb, out)
     return result

@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import os
 import posixpath
 import re
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,6 +42,7 @@ from sop_xl.errors import Finding, Location, SopError, StepError
 from sop_xl.periods import add_months, period_range, to_period
 from sop_xl.safety import FileInfo, check_workbook_file
 from sop_xl.schema import REGIONAL_HISTORY, REGIONAL_SUBMISSION, SUBMISSION_STAMP, Settings
+from sop_xl.workbook import save_new_workbook
 
 GRID = REGIONAL_SUBMISSION
 #: Title lines above each table of the submission workbook; the header is on this row.
@@ -331,20 +330,8 @@ def write_regional_template(
     wb.properties.title = title
     wb.properties.creator = "sop_xl"
     wb.active = 0
-    _atomic_save(wb, out)
+    save_new_workbook(wb, out)
     return out
-
-
-def _atomic_save(wb, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _grid_sheet(
@@ -731,46 +718,27 @@ def _parse_grid(path, sheet, info, stamp, grid_rows: list[list], findings: list[
     for i, r in enumerate(data):
         arr[i, : len(r)] = r[:width]
     arr[arr == None] = ""  # noqa: E711 - elementwise on an object array
-    # values right of the header (no header at all)
+    # values with no header: right of the header row, or under a blank header cell
+    headless: set[int] = set()
     if n and any(len(r) > width for r in data):
-        extra_cols = {j for r in data for j, v in enumerate(r) if j >= width and v != ""}
-        for j in sorted(extra_cols)[:5]:
-            findings.append(
-                Finding(
-                    "warning",
-                    f"column {col_letter(j)} has values but no header; they were ignored.",
-                    Location(
-                        str(path),
-                        sheet,
-                        GRID.name,
-                        excel_header_row,
-                        None,
-                        f"{col_letter(j)}{excel_header_row}",
-                    ),
-                    "Remove values outside the grid, or give the month its YYYY-MM header.",
-                    "columns.extra",
-                )
-            )
+        headless |= set(
+            sorted({j for r in data for j, v in enumerate(r) if j >= width and v != ""})[:5]
+        )
     if n:
-        blank_header = [j for j in range(width) if header[j] in ("", None)]
-        for j in blank_header:
-            if (arr[:, j] != "").any():
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"column {col_letter(j)} has values but no header; they were ignored.",
-                        Location(
-                            str(path),
-                            sheet,
-                            GRID.name,
-                            excel_header_row,
-                            None,
-                            f"{col_letter(j)}{excel_header_row}",
-                        ),
-                        "Remove values outside the grid, or give the month its YYYY-MM header.",
-                        "columns.extra",
-                    )
-                )
+        headless |= {j for j in range(width) if header[j] in ("", None) and (arr[:, j] != "").any()}
+    for j in sorted(headless):
+        findings.append(
+            Finding(
+                "warning",
+                f"column {col_letter(j)} has values but no header; they were ignored.",
+                Location(
+                    str(path), sheet, GRID.name, excel_header_row, None,
+                    f"{col_letter(j)}{excel_header_row}",
+                ),
+                "Remove values outside the grid, or give the month its YYYY-MM header.",
+                "columns.extra",
+            )
+        )  # fmt: skip
     used = [id_cols[k] for k in ("item", "location") if k in id_cols] + [
         j for j, _, _ in period_cols
     ]

@@ -28,7 +28,6 @@ import datetime as dt
 import math
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -45,6 +44,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sop_xl import schema
 from sop_xl.periods import period_range
 from sop_xl.schema import NUMBER_FORMATS, Column, Dtype, Settings, Table
+from sop_xl.workbook import save_new_workbook
 
 START_SHEET = "Start"
 TABLE_STYLE = "TableStyleMedium2"
@@ -712,17 +712,7 @@ def build_template(path: Path, settings: Settings | None = None) -> None:
     props.created = BUILD_STAMP
     props.modified = BUILD_STAMP
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        wb.save(tmp)
-        _normalise_zip(tmp, settings.company)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    save_new_workbook(wb, path, finish=lambda tmp: _normalise_zip(tmp, settings.company))
 
 
 def build_standard_workbook(out_dir: Path = Path("workbook"), *, xlsm: bool = True) -> Path:

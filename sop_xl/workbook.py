@@ -122,6 +122,29 @@ def settings_from_frame(df: pd.DataFrame, where: Location) -> Settings:
         raise ValidationError(findings) from None
 
 
+def save_new_workbook(wb, path: str | Path, *, finish: Callable[[Path], None] | None = None):
+    """Save an openpyxl workbook we built (a brand-new file) atomically: a temp file in the same
+    folder, then a rename, so a crash never leaves half a file. ``finish`` may post-process the
+    temp file before the rename."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        wb.save(tmp)
+        if finish is not None:
+            finish(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def terminal_progress(message: str, fraction: float | None = None) -> None:
     """A one-line progress bar on stderr (the CLI's default)."""
     if fraction is None:
@@ -138,4 +161,11 @@ def terminal_progress(message: str, fraction: float | None = None) -> None:
     print(f"  [{bar}] {fraction:4.0%} {message:<50}", end=end, file=sys.stderr, flush=True)
 
 
-__all__ = ["FileBook", "SchemaError", "open_book", "settings_from_frame", "terminal_progress"]
+__all__ = [
+    "FileBook",
+    "SchemaError",
+    "open_book",
+    "save_new_workbook",
+    "settings_from_frame",
+    "terminal_progress",
+]
