@@ -229,6 +229,10 @@ def coerce(table: Table, raw: RawTable) -> Coerced:
         bad |= col_bad
     if table.layout == "wide":
         assert table.value is not None
+        fast = _numeric_block(table.value, matrix[:, list(period_positions.values())])
+        if fast is not None:  # the usual grid: numbers and blanks only, all valid
+            data.update(zip(period_positions, fast.T, strict=True))
+            period_positions = {}
         for period, pos in period_positions.items():
             values, col_bad = _convert(
                 table.value,
@@ -246,7 +250,7 @@ def coerce(table: Table, raw: RawTable) -> Coerced:
     bad |= _check_keys(table, df, where, findings)
     good = df.loc[~bad]
     if table.layout == "wide":
-        good = _melt(table, good, list(period_positions))
+        good = _melt(table, good, [c for c in data if periods.is_period(c)])
     rows_out = good["_row"].to_numpy(np.int64)
     good = good.drop(columns="_row").reset_index(drop=True)
     return Coerced(_typed(table, good), findings, int(bad.sum()), rows_out)
@@ -526,6 +530,22 @@ def _convert(
     if bad.any():
         out = out.where(pd.Series(~bad), None if out.dtype == object else np.nan)
     return out, bad
+
+
+def _numeric_block(column: Column, block: np.ndarray) -> np.ndarray | None:
+    """A grid of numbers and blanks as floats in one step, or None when any cell needs the
+    cell-by-cell path (text, an error value, a value below the column's minimum)."""
+    if block.size == 0:
+        return None
+    block = block.copy()
+    block[(block == "") | (block == None)] = np.nan  # noqa: E711 - elementwise on objects
+    try:
+        out = block.astype(np.float64)
+    except (TypeError, ValueError):
+        return None
+    if column.min_value is not None and (out < column.min_value).any():
+        return None
+    return out
 
 
 def _num_text(v: Any) -> Any:
