@@ -148,26 +148,32 @@ def display_frame(out: SheetOutput) -> tuple[list[Column], pd.DataFrame]:
         return list(t.columns), frame
     assert t.value is not None
     ids = t.names
-    long = df[[*ids, "period", t.value.name]].copy()
-    long["period"] = long["period"].astype(str)
-    dup = long.duplicated([*ids, "period"], keep=False)
-    if dup.any():
-        first = long[dup].iloc[0]
-        raise SopError(
-            f"table {t.name} has {int(dup.sum())} rows repeating the same "
-            f"{', '.join(ids)} and period (first: {', '.join(str(first[i]) for i in ids)}, "
-            f"{first['period']})",
-            fix="aggregate the rows before writing",
-        )
+    long = df[[*ids, "period", t.value.name]].reset_index(drop=True)
     keys = [k for k in (t.keys or tuple(ids)) if k in ids]
     if long.empty:
         wide = pd.DataFrame({c: pd.Series([], dtype=object) for c in ids})
         periods: list[str] = []
     else:
-        grouped = long.set_index([*ids, "period"])[t.value.name]
-        wide = grouped.unstack("period")
-        periods = sorted(wide.columns)
-        wide = wide[periods].reset_index()
+        # one hash pass for the rows, one for the periods, then a numpy scatter (no unstack)
+        row = long.groupby(ids, sort=False, dropna=False).ngroup().to_numpy()
+        pcode, uniq = pd.factorize(long["period"].astype(str), sort=True)
+        periods = list(uniq)
+        flat = row * len(periods) + pcode
+        counts = np.bincount(flat, minlength=(row.max() + 1) * len(periods))
+        if (counts > 1).any():
+            first = long.iloc[int(np.flatnonzero(counts[flat] > 1)[0])]
+            raise SopError(
+                f"table {t.name} has {int((counts[flat] > 1).sum())} rows repeating the same "
+                f"{', '.join(ids)} and period (first: {', '.join(str(first[i]) for i in ids)}, "
+                f"{first['period']})",
+                fix="aggregate the rows before writing",
+            )
+        grid = np.full(counts.size, np.nan)
+        grid[flat] = pd.to_numeric(long[t.value.name], errors="coerce").to_numpy(float)
+        grid = grid.reshape(-1, len(periods))
+        _, first_rows = np.unique(row, return_index=True)
+        wide = long.iloc[first_rows][ids].reset_index(drop=True)
+        wide = pd.concat([wide, pd.DataFrame(grid, columns=periods)], axis=1)
         wide = wide.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
     pcols = [
         Column(name=p, header=p, dtype=t.value.dtype, required=False, width=t.value.width)
