@@ -93,11 +93,13 @@ def read_raw(
     table: Table | None = None,
     *,
     workbook: pc.CalamineWorkbook | None = None,
+    error_sheets: set[str] | None = None,
 ) -> RawTable:
     """Header and body cells of ``table`` (or of the used range of ``sheet``).
 
     The Excel Table named ``table.name`` is used when the file has one; otherwise the header row
-    is the row among the first 30 that matches most of the declared headers.
+    is the row among the first 30 that matches most of the declared headers. ``error_sheets``
+    (from the safety guard) names the sheets that hold error cells; others skip that recovery.
     """
     wb = workbook or open_calamine(path)
     file = str(path)
@@ -113,7 +115,8 @@ def read_raw(
                 header_row=header_row,
                 first_col=t.start[1] + 1,
             )
-            _restore_errors(path, raw)
+            if error_sheets is None or raw.sheet in error_sheets:
+                _restore_errors(path, raw)
             return raw
     if sheet not in wb.sheet_names:
         raise SchemaError(
@@ -134,7 +137,8 @@ def read_raw(
         header_row=header_idx + 1,
         first_col=first + 1,
     )
-    _restore_errors(path, raw)
+    if error_sheets is None or raw.sheet in error_sheets:
+        _restore_errors(path, raw)
     return raw
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +61,8 @@ class FileInfo:
     #: sheet name -> (long row numbers seen or 0, widest column) of sheets that were measured;
     #: (0, 0) when the first pass proved the sheet small (< 100,000 x 26 or 10,000 x 702 cells)
     extents: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: sheets holding Excel error cells (t="e"): only these need the reader's error recovery
+    error_sheets: set[str] = field(default_factory=set)
 
 
 _SHEET_RE = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"', re.S)
@@ -157,16 +160,20 @@ def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Fi
             ) or ("xl/vbaProject.bin" in names)
             sheets = _sheet_parts(zf)
             extents: dict[str, tuple[int, int]] = {}
+            error_sheets: set[str] = set()
             for sheet, part in sheets.items():
                 if part in names:
-                    extents[sheet] = _check_extent(zf, part, limits, Location(str(path), sheet))
+                    where_sheet = Location(str(path), sheet)
+                    extents[sheet], has_errors = _check_extent(zf, part, limits, where_sheet)
+                    if has_errors:
+                        error_sheets.add(sheet)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             raise InputFileError(
                 f"the workbook is damaged ({exc}).",
                 where=where,
                 fix="Open it in Excel (it may offer to repair it), save, and submit again.",
             ) from None
-    return FileInfo(path, sha256_file(path), has_macros, list(sheets), extents)
+    return FileInfo(path, sha256_file(path), has_macros, list(sheets), extents, error_sheets)
 
 
 def _guess_kind(head: bytes) -> str:
@@ -249,10 +256,8 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def _scan(zf: zipfile.ZipFile, part: str, pattern: re.Pattern, first_only: bool) -> list[bytes]:
-    """``pattern``'s single group over a zip part, streamed in 4 MB chunks cut before a ``<``
-    (so no tag is split between chunks)."""
-    found: list[bytes] = []
+def _chunks(zf: zipfile.ZipFile, part: str) -> Iterator[bytes]:
+    """A zip part streamed in 4 MB pieces, each cut before a ``<`` (no tag is split)."""
     tail = b""
     with zf.open(part) as f:
         while True:
@@ -261,35 +266,47 @@ def _scan(zf: zipfile.ZipFile, part: str, pattern: re.Pattern, first_only: bool)
             cut = data.rfind(b"<") if chunk else len(data)
             if cut <= 0:
                 cut = len(data)
-            head, tail = data[:cut], data[cut:]
-            if first_only:
-                m = pattern.search(head)
-                if m:
-                    return [m.group(1)]
-            else:
-                found.extend(pattern.findall(head))
+            yield data[:cut]
+            tail = data[cut:]
             if not chunk:
-                return found
+                return
+
+
+def _scan(zf: zipfile.ZipFile, part: str, pattern: re.Pattern) -> list[bytes]:
+    """Every match of ``pattern``'s single group in a zip part."""
+    return [m for head in _chunks(zf, part) for m in pattern.findall(head)]
+
+
+def _first_pass(zf: zipfile.ZipFile, part: str) -> tuple[bool, bool]:
+    """One pass over a sheet: (has a reference that could make it large, has error cells)."""
+    suspect = errors = False
+    for head in _chunks(zf, part):
+        suspect = suspect or _SUSPECT_RE.search(head) is not None
+        errors = errors or b't="e"' in head
+        if suspect and errors:
+            break
+    return suspect, errors
 
 
 def _check_extent(
     zf: zipfile.ZipFile, part: str, limits: Limits, where: Location
-) -> tuple[int, int]:
+) -> tuple[tuple[int, int], bool]:
     """Size of the cell bounding box of one sheet, from streaming byte scans (no XML parser).
 
     Cell references are what readers trust, so hostile row order or attribute order is no escape.
     A cheap first pass looks only for references that could make the box large (column AAA+,
     row 100,000+, or column AA+ at row 10,000+). Only a sheet that has one is measured: its
     widest column, then only row numbers long enough to exceed what that width allows.
-    Returns (rows seen beyond that length or 0, widest column).
+    Returns ((rows seen beyond that length or 0, widest column), has error cells).
     """
-    if not _scan(zf, part, _SUSPECT_RE, first_only=True):
-        return 0, 0  # at most 99,999 rows x 26 columns or 9,999 rows x 702 columns
-    letters = set(_scan(zf, part, _REF_COL_RE, first_only=False))
+    suspect, errors = _first_pass(zf, part)
+    if not suspect:
+        return (0, 0), errors  # at most 99,999 rows x 26 columns or 9,999 rows x 702 columns
+    letters = set(_scan(zf, part, _REF_COL_RE))
     max_col = max((col_number(c.decode()) for c in letters), default=0) or 26
     allowed = min(limits.max_rows, limits.max_cells // max_col)
     long_rows = re.compile(rb'r="[A-Z]{0,3}(\d{%d,})"' % len(str(allowed)))
-    max_row = max(map(int, _scan(zf, part, long_rows, first_only=False)), default=0)
+    max_row = max(map(int, _scan(zf, part, long_rows)), default=0)
     if max_col > limits.max_columns or max_row > allowed:
         raise InputFileError(
             f"the sheet uses cells up to row {max_row:,} and column {max_col:,}, far beyond any "
@@ -298,4 +315,4 @@ def _check_extent(
             fix="Delete the stray cells far below/right of the data (Ctrl+End shows the last "
             "used cell), save, and submit again.",
         )
-    return max_row, max_col
+    return (max_row, max_col), errors

@@ -60,7 +60,13 @@ class FileBook:
         return table.name in self.calamine.table_names or table.sheet in self.calamine.sheet_names
 
     def read_raw(self, table: Table) -> reader.RawTable:
-        return reader.read_raw(self.path, table.sheet, table, workbook=self.calamine)
+        return reader.read_raw(
+            self.path,
+            table.sheet,
+            table,
+            workbook=self.calamine,
+            error_sheets=self.info.error_sheets,
+        )
 
     def read_table(self, table: Table) -> pd.DataFrame:
         """Typed long frame of ``table``; raises naming sheet, cell, column and fix."""
@@ -79,6 +85,8 @@ class FileBook:
         write_sheets(self.path, outputs, self.out)
         if self.out != self.path:  # later reads and writes continue on the written copy
             self.path = self.out
+        # the writer never writes error cells: the written tables have none any more
+        self.info.error_sheets -= {out.sheet for out in outputs}
         self._wb = None
 
     def progress(self, message: str, fraction: float | None = None) -> None:

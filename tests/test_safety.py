@@ -169,3 +169,10 @@ def test_macro_enabled_is_reported_not_refused(good: Path, tmp_path: Path):
     )
     info = check_workbook_file(path)
     assert info.has_macros
+
+
+def test_sheets_with_error_cells_are_named(good: Path, tmp_path: Path):
+    body = '<row r="1"><c r="A1" t="e"><v>#REF!</v></c></row>'
+    path = rezip(good, tmp_path / "err.xlsx", {"xl/worksheets/sheet1.xml": sheet_xml(body)})
+    assert check_workbook_file(path).error_sheets == {"Data"}
+    assert check_workbook_file(good).error_sheets == set()
