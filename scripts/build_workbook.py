@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sop_xl.template import build_standard_workbook
+from sop_xl.io.template import build_standard_workbook
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sop_xl.demo_data import make_demo
+from sop_xl.demo.company import make_demo
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sop_xl import render, schema
+from sop_xl.io import render
+from sop_xl.model import schema
 
 
 def main() -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sop_xl import cycle, logs
 from sop_xl.errors import SopError
-from sop_xl.workbook import FileBook, terminal_progress
+from sop_xl.io.filebook import FileBook, terminal_progress
 
 DEFAULT_WORKBOOK = Path("workbook") / "SOP_Planning.xlsm"
 

@@ -1,4 +1,4 @@
-"""The S&OP cycle steps as plain functions over a :class:`~sop_xl.book.Book`.
+"""The S&OP cycle steps as plain functions over a :class:`~sop_xl.model.book.Book`.
 
 The ribbon (``sop_xl.excel.ribbon``) and the CLI (``sop_xl.cli``) both call these and nothing
 else, so a button and a command produce the same tables. Each step reads what it needs, writes its
@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from sop_xl import reader
-from sop_xl.book import Book
 from sop_xl.errors import Finding, Location, SopError
-from sop_xl.report import validation_output
-from sop_xl.schema import BY_ALIAS, INPUT_TABLES, Table
-from sop_xl.sheets import SheetOutput
+from sop_xl.io import reader
+from sop_xl.model.book import Book
+from sop_xl.model.report import validation_output
+from sop_xl.model.schema import BY_ALIAS, INPUT_TABLES, Table
+from sop_xl.model.sheets import SheetOutput
 
 
 @dataclass
@@ -140,7 +140,7 @@ def read_coerced(book: Book, table: Table) -> reader.Coerced:
 # --- the other steps: thin, so the ribbon and the CLI share them ---------------------------------
 def regional_template(book: Book, region: str, out: Path) -> StepResult:
     """Write one region's forecast submission workbook (never overwrites an existing file)."""
-    from sop_xl.regional import write_regional_template
+    from sop_xl.consolidate.submission import write_regional_template
 
     if out.exists():
         raise SopError(
@@ -159,7 +159,7 @@ def consolidate(
     report_path: Path | None = None,
 ) -> StepResult:
     """Validate regional submissions and write the consensus Forecast (all or nothing)."""
-    from sop_xl.consolidate import consolidate as run
+    from sop_xl.consolidate.step import consolidate as run
 
     r = run(book, folder, dry_run=dry_run, received_by=user(), report_path=report_path)
     return StepResult("consolidate", r.summary, r.ok, r.outputs, r)
@@ -167,7 +167,7 @@ def consolidate(
 
 def variances(book: Book) -> StepResult:
     """Sales budget vs financial budget; actual vs budget vs forecast; price/volume/mix."""
-    from sop_xl.variance import run_variances
+    from sop_xl.variance.step import run_variances
 
     r = run_variances(book)
     return StepResult("variances", r.summary, True, r.outputs, r)
@@ -175,7 +175,7 @@ def variances(book: Book) -> StepResult:
 
 def kpis(book: Book) -> StepResult:
     """Every KPI by month, for the company, by region and by family."""
-    from sop_xl.kpi import run_kpis
+    from sop_xl.kpi.table import run_kpis
 
     r = run_kpis(book)
     return StepResult("kpis", r.summary, True, r.outputs, r)
@@ -186,7 +186,7 @@ def scorecard(book: Book, *, plan_status: str | None = None) -> StepResult:
 
     ``plan_status`` is the title block's status text; by default read from the snapshot ledger.
     """
-    from sop_xl.scorecard import run_scorecard
+    from sop_xl.scorecard.step import run_scorecard
 
     r = run_scorecard(book, plan_status=plan_status)
     return StepResult("scorecard", r.summary, getattr(r, "ok", True), r.outputs, r)
@@ -201,7 +201,7 @@ def freeze(
     progress: Callable[[str, float | None], None] | None = None,
 ) -> StepResult:
     """Write the next locked, versioned plan snapshot and its ledger record."""
-    from sop_xl.snapshot import freeze as run
+    from sop_xl.plan.snapshot import freeze as run
 
     r = run(
         Path(master),
@@ -216,7 +216,7 @@ def freeze(
 
 def verify(path: Path, *, expected_head: str | None = None) -> StepResult:
     """Recompute content hashes and the ledger's hash chain."""
-    from sop_xl.snapshot import verify as run
+    from sop_xl.plan.snapshot import verify as run
 
     r = run(Path(path), expected_head=expected_head)
     return StepResult("verify", r.text(), r.ok, [], r)
@@ -224,7 +224,7 @@ def verify(path: Path, *, expected_head: str | None = None) -> StepResult:
 
 def diff(a: Path, b: Path, out: Path) -> StepResult:
     """The 'what changed since the last plan' workbook."""
-    from sop_xl.snapshot import diff as run
+    from sop_xl.plan.snapshot import diff as run
 
     r = run(Path(a), Path(b), Path(out))
     text = r.summary() if callable(getattr(r, "summary", None)) else getattr(r, "summary", "")
@@ -233,7 +233,7 @@ def diff(a: Path, b: Path, out: Path) -> StepResult:
 
 def build_workbook(out_dir: Path) -> StepResult:
     """Build the standard workbook (.xlsx, and the macro-enabled .xlsm) from the schema."""
-    from sop_xl.template import build_standard_workbook
+    from sop_xl.io.template import build_standard_workbook
 
     path = build_standard_workbook(out_dir)
     built = sorted(p.name for p in out_dir.glob("SOP_Planning.xls*"))
@@ -254,13 +254,13 @@ def run_cycle(
 
     Stops at the first step that finds errors in the inputs; nothing later runs on bad data.
     """
-    from sop_xl.workbook import FileBook, quiet
+    from sop_xl.io.filebook import FileBook, quiet
 
     say = progress or quiet
     book = FileBook(master, progress=say)
     status = None
     if approved_by:  # the scorecard goes into the frozen plan: say which version it becomes
-        from sop_xl.ledger import next_version
+        from sop_xl.plan.ledger import next_version
 
         version = next_version(Path(master).parent / "snapshots", book.read_settings().cycle)
         status = f"approved by {approved_by}, frozen as v{version:02d}"
@@ -296,11 +296,11 @@ def demo(out_dir: Path, *, progress: Progress | None = None) -> StepResult:
     Leaves ``SOP_Planning.xlsm`` (the master), ``submissions/`` (regional files, one with the
     mistakes real submitters make) and ``snapshots/SOP_Plan_<cycle>_v01.xlsx`` (the frozen plan).
     """
-    from sop_xl.consolidate import write_demo_submissions
-    from sop_xl.demo_data import make_demo
-    from sop_xl.schema import SETTINGS
-    from sop_xl.template import build_standard_workbook
-    from sop_xl.workbook import FileBook, quiet
+    from sop_xl.consolidate.step import write_demo_submissions
+    from sop_xl.demo.company import make_demo
+    from sop_xl.io.filebook import FileBook, quiet
+    from sop_xl.io.template import build_standard_workbook
+    from sop_xl.model.schema import SETTINGS
 
     say = progress or quiet
     out_dir = Path(out_dir)

@@ -11,8 +11,9 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from sop_xl import cli, schema
-from sop_xl.workbook import FileBook
+from sop_xl import cli
+from sop_xl.io.filebook import FileBook
+from sop_xl.model import schema
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -103,7 +104,7 @@ def test_validate_writes_to_a_copy_and_never_touches_the_input(capsys, demo_dir,
 
 
 def test_validation_errors_give_exit_code_1_and_a_located_report(capsys, demo_dir, tmp_path):
-    from sop_xl.sheets import SheetOutput
+    from sop_xl.model.sheets import SheetOutput
 
     copy = tmp_path / "master.xlsm"
     shutil.copy(demo_dir / "SOP_Planning.xlsm", copy)

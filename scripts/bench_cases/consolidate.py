@@ -24,8 +24,8 @@ import pandas as pd
 OURS = r"""
 import json, resource, sys, time, datetime as dt
 from pathlib import Path
-from sop_xl.consolidate import consolidate
-from sop_xl.workbook import FileBook
+from sop_xl.consolidate.step import consolidate
+from sop_xl.io.filebook import FileBook
 master, folder = Path(sys.argv[1]), Path(sys.argv[2])
 t0 = time.perf_counter()
 book = FileBook(master)
@@ -67,13 +67,13 @@ print(json.dumps({"s": s, "rss": rss, "rows": len(wide)}))
 
 def build(tmp: Path, regions: int, items: int, months: int = 24) -> tuple[Path, Path]:
     """A master (Regions, Items, Locations, previous Forecast) and one submission per region."""
-    from sop_xl import schema
-    from sop_xl.periods import period_range
-    from sop_xl.regional import load_master, write_regional_template
-    from sop_xl.schema import Settings
-    from sop_xl.sheets import SheetOutput
-    from sop_xl.template import build_template
-    from sop_xl.workbook import FileBook
+    from sop_xl.consolidate.submission import load_master, write_regional_template
+    from sop_xl.io.filebook import FileBook
+    from sop_xl.io.template import build_template
+    from sop_xl.model import schema
+    from sop_xl.model.periods import period_range
+    from sop_xl.model.schema import Settings
+    from sop_xl.model.sheets import SheetOutput
 
     rng = np.random.default_rng(5)
     settings = Settings(

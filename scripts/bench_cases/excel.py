@@ -32,7 +32,7 @@ def _forecast(n_keys: int) -> pd.DataFrame:
 
 
 def _naive_grid(df: pd.DataFrame) -> list[list[object]]:
-    from sop_xl.schema import FORECAST
+    from sop_xl.model.schema import FORECAST
 
     ids = FORECAST.names
     rows: dict[tuple, dict[str, object]] = {}
@@ -66,8 +66,8 @@ def _timed(fn, repeat: int = 3) -> float:
 
 def cases(quick: bool = False) -> list[dict]:
     from sop_xl.excel.xlbook import to_grid
-    from sop_xl.schema import FORECAST
-    from sop_xl.sheets import SheetOutput
+    from sop_xl.model.schema import FORECAST
+    from sop_xl.model.sheets import SheetOutput
 
     out: list[dict] = []
     n = 500 if quick else 10_000

@@ -15,7 +15,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sop_xl.kpi import forecast_accuracy, kpi_table
+from sop_xl.kpi.table import forecast_accuracy, kpi_table
 
 POINT_KPIS = ("mae", "mape", "wmape", "forecast_accuracy", "bias", "bias_pct", "rmse")
 
@@ -128,7 +128,7 @@ def cases(quick: bool = False) -> list[dict]:
     )
 
     try:
-        from sop_xl.demo_data import make_demo
+        from sop_xl.demo.company import make_demo
 
         demo = make_demo()
         tables = {k: demo[k] for k in demo.keys() if k != "Settings"}  # noqa: SIM118

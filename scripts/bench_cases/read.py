@@ -12,8 +12,9 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.worksheet.table import Table as XlTable
 
-from sop_xl import periods, reader, schema
-from sop_xl.workbook import FileBook
+from sop_xl.io import reader
+from sop_xl.io.filebook import FileBook
+from sop_xl.model import periods, schema
 
 
 def make_forecast_file(path: Path, items: int, months: int, seed: int) -> None:

@@ -1,7 +1,8 @@
 """Balanced scorecard assessment: RAG, gap, prior month, 12-month trend and sparkline for every KPI
 x scope (company, regions, families), plus the action follow-through KPIs.
 
-Ours: :func:`sop_xl.scorecard.build_scorecard` given the KPI engine's long values (the KPI engine
+Ours: :func:`sop_xl.scorecard.step.build_scorecard` given the KPI engine's long values (the KPI
+engine
 itself is benchmarked in ``kpi.py``), vectorised over all rows at once.
 
 Baseline: the obvious per-row implementation: for each KPI x scope, filter the long table, pick
@@ -17,9 +18,9 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from sop_xl.periods import add_months, period_range
-from sop_xl.schema import Settings
-from sop_xl.scorecard import ALL_KPIS, build_scorecard
+from sop_xl.model.periods import add_months, period_range
+from sop_xl.model.schema import Settings
+from sop_xl.scorecard.step import ALL_KPIS, build_scorecard
 
 CYCLE = "2026-11"
 

@@ -24,7 +24,7 @@ def make_master(path: Path, cells: int, sheets: int = 10) -> Path:
     """A master with a Settings table and ``sheets`` data sheets of ``cells / sheets`` cells."""
     import openpyxl
 
-    from sop_xl.schema import Settings
+    from sop_xl.model.schema import Settings
 
     rows = max(cells // sheets // COLS, 1)
     wb = openpyxl.Workbook(write_only=True)
@@ -70,11 +70,11 @@ from pathlib import Path
 kind, master, snaps = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 t = time.perf_counter()
 if kind == "freeze":
-    from sop_xl.snapshot import freeze
+    from sop_xl.plan.snapshot import freeze
     res = freeze(master, snaps, approved_by="Bench CFO", password="bench")
     extra = res.path.name
 elif kind == "verify":
-    from sop_xl.snapshot import verify
+    from sop_xl.plan.snapshot import verify
     rep = verify(snaps)
     extra = rep.ok
 else:

@@ -15,9 +15,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sop_xl.periods import period_range
-from sop_xl.schema import Settings
-from sop_xl.variance import budget_vs_budget, run_variances
+from sop_xl.model.periods import period_range
+from sop_xl.model.schema import Settings
+from sop_xl.variance.step import budget_vs_budget, run_variances
 
 BUS = ["DOM", "EXP", "EU", "INTERCO"]
 PROD = ["RETAIL", "WHOLESALE", "SERVICE", "SPARE", "RAW", "MISC"]

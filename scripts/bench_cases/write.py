@@ -14,9 +14,9 @@ import pandas as pd
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.table import Table as XlTable
 
-from sop_xl.schema import SALES_ACTUALS, Dtype, Table, col
-from sop_xl.sheets import SheetOutput
-from sop_xl.writer import col_letter, write_sheets
+from sop_xl.io.writer import col_letter, write_sheets
+from sop_xl.model.schema import SALES_ACTUALS, Dtype, Table, col
+from sop_xl.model.sheets import SheetOutput
 
 _KINDS = (Dtype.TEXT, Dtype.QTY, Dtype.MONEY, Dtype.DATE)
 

@@ -279,7 +279,7 @@ def consolidate(book: XlBook) -> str:
 
 @macro("regional_template", "Creating the regional forecast templates")
 def regional_template(book: XlBook) -> str:
-    from sop_xl.schema import REGIONS
+    from sop_xl.model.schema import REGIONS
 
     make = step("regional_template")
     out_dir = folder(book) / "regional_templates"

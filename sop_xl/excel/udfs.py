@@ -1,7 +1,7 @@
 """The ``=SOP_...`` worksheet functions: every S&OP KPI in any cell, through xlwings.
 
 Each function converts the Excel ranges once (numpy; no pandas on the scalar forecast KPIs, so a
-call costs microseconds) and calls the same KPI definitions as the cycle (:mod:`sop_xl.kpi`).
+call costs microseconds) and calls the same KPI definitions as the cycle (:mod:`sop_xl.kpi.table`).
 
 What Excel passes, and what we do with it:
 
@@ -29,8 +29,8 @@ import pandas as pd
 import xlwings as xw
 
 from sop_xl.errors import SopError
-from sop_xl.kpi_defs import KPIS, kpi
-from sop_xl.kpi_forecast import (
+from sop_xl.kpi.defs import KPIS, kpi
+from sop_xl.kpi.forecast import (
     KpiInputError,
     KpiUndefined,
     accuracy_arrays,
@@ -44,7 +44,7 @@ from sop_xl.kpi_forecast import (
     tracking_signal_arrays,
     wmape_arrays,
 )
-from sop_xl.schema import Settings
+from sop_xl.model.schema import Settings
 
 EXCEL_ERRORS = frozenset(
     {
@@ -456,7 +456,7 @@ def SOP_FILL_RATE(
     settings = _DEFAULTS.model_copy(
         update={"customer_days_late": _int(days_late, "days_late", _DEFAULTS.customer_days_late)}
     )
-    from sop_xl.kpi_ops import fill_rates
+    from sop_xl.kpi.ops import fill_rates
 
     res = fill_rates(lines, settings, basis="requested")
     return _value(res, f"{mode}_fill_rate")
@@ -491,7 +491,7 @@ def SOP_OTIF(due_dates, ship_dates, qty_ordered, qty_shipped, days_early=None, d
 
 
 def _delivery(due, ship, ordered, shipped, days_early, days_late, kpi_id) -> float:
-    from sop_xl.kpi_ops import delivery
+    from sop_xl.kpi.ops import delivery
 
     lines = _frame_or_error(
         requested_date=due, ship_date=ship, qty_ordered=ordered, qty_shipped=shipped
@@ -543,7 +543,7 @@ def SOP_SCHEDULE_ADHERENCE(due_dates, completion_dates, days_late=None):
 
 
 def _production(planned, completed, due_dates, completion_dates, days_late, cap, kpi_id):
-    from sop_xl.kpi_ops import schedule_attainment
+    from sop_xl.kpi.ops import schedule_attainment
 
     p = numbers(planned, "planned_qty")
     orders = _frame_or_error(
@@ -589,7 +589,7 @@ def SOP_VENDOR_QTY_COMPLETE(qty_ordered, qty_received):
 
 
 def _vendor(promised, received, ordered, got, days_early, days_late, kpi_id):
-    from sop_xl.kpi_ops import vendor_performance
+    from sop_xl.kpi.ops import vendor_performance
 
     rec = _frame_or_error(
         promised_date=promised, received_date=received, qty_ordered=ordered, qty_received=got
@@ -734,7 +734,7 @@ def SOP_ACCURACY_TABLE(keys, actuals, forecasts):
 
     One formula instead of thousands; undefined cells are blank.
     """
-    from sop_xl.kpi_forecast import forecast_accuracy
+    from sop_xl.kpi.forecast import forecast_accuracy
 
     a, f = numbers(actuals, "actuals"), numbers(forecasts, "forecasts")
     n = _same_length(actuals=a, forecasts=f)

@@ -1,15 +1,15 @@
-"""The whole xlwings seam: the open workbook in Excel as a :class:`~sop_xl.book.Book`.
+"""The whole xlwings seam: the open workbook in Excel as a :class:`~sop_xl.model.book.Book`.
 
 Everything Excel-specific the ribbon needs is here and nothing else: find a table (ListObject),
 read its cells, write a table, set the status bar, show a message. Typing and validation are the
-shared reader's (:func:`sop_xl.reader.coerce`), so a table reads the same from Excel as from a
+shared reader's (:func:`sop_xl.io.reader.coerce`), so a table reads the same from Excel as from a
 file. Only a few calls of xlwings' public API are used (``sheets``, ``tables``, ``range``,
 ``value``, ``number_format``, ``resize``, ``app.status_bar``, ``app.alert``), so tests can stand in
 a small fake for Excel.
 
 Writes: every grid is prepared (and any data problem raised) before the first cell changes; the
 sheets are then written with screen updating off. Number formats come from the schema.
-Conditional formats and charts of a :class:`~sop_xl.sheets.SheetOutput` are not drawn by this
+Conditional formats and charts of a :class:`~sop_xl.model.sheets.SheetOutput` are not drawn by this
 adapter (the file writer draws them; see docs/excel.md).
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 
 import pandas as pd
 
-from sop_xl.schema import SETTINGS, Column, Settings, Table
-from sop_xl.sheets import SheetOutput
+from sop_xl.model.schema import SETTINGS, Column, Settings, Table
+from sop_xl.model.sheets import SheetOutput
 
 _FORMULA_START = ("=", "+", "-", "@")
 
@@ -50,10 +50,10 @@ class XlBook:
         return sheet is not None and self._table(sheet, table.name) is not None
 
     # -- reading ----------------------------------------------------------------------------
-    def read_raw(self, table: Table):  # -> sop_xl.reader.RawTable
+    def read_raw(self, table: Table):  # -> sop_xl.io.reader.RawTable
         """Header and body cells of the table, as the shared reader expects them."""
-        from sop_xl import reader
         from sop_xl.errors import Location, SchemaError
+        from sop_xl.io import reader
 
         sheet = self._sheet(table.sheet)
         found = self._table(sheet, table.name) if sheet is not None else None
@@ -75,13 +75,13 @@ class XlBook:
         )
 
     def read_table(self, table: Table) -> pd.DataFrame:
-        from sop_xl import reader
+        from sop_xl.io import reader
 
         return reader.to_frame(table, self.read_raw(table))
 
     def read_settings(self) -> Settings:
         from sop_xl.errors import Location
-        from sop_xl.workbook import settings_from_frame
+        from sop_xl.io.filebook import settings_from_frame
 
         return settings_from_frame(self.read_table(SETTINGS), Location(self.name, SETTINGS.sheet))
 
@@ -145,12 +145,12 @@ class XlBook:
 def to_grid(out: SheetOutput) -> tuple[list[Column], list[list[Any]]]:
     """The sheet's columns and its header + rows as Excel shows them.
 
-    The layout is the file writer's (:func:`sop_xl.writer.display_frame`: wide tables pivoted,
+    The layout is the file writer's (:func:`sop_xl.io.writer.display_frame`: wide tables pivoted,
     periods across, same row order), so Excel and the file get the same table. Blanks become
     None and text that Excel would parse as a formula (``=HYPERLINK(...)``) is kept as text
     with a leading apostrophe.
     """
-    from sop_xl.writer import display_frame
+    from sop_xl.io.writer import display_frame
 
     columns, frame = display_frame(out)
     frame = frame.copy()

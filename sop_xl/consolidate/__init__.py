@@ -1,0 +1,1 @@
+"""Regional submissions -> one validated, audited consensus forecast."""

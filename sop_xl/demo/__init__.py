@@ -1,0 +1,1 @@
+"""The demo company and its regional submissions."""

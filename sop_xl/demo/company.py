@@ -1,0 +1,944 @@
+"""A realistic, deterministic demo company for the S&OP workbook.
+
+``make_demo(seed, cycle)`` returns every input table of the standard workbook as a typed long
+DataFrame (engine column names and dtypes of :mod:`sop_xl.model.schema`), plus one new regional
+forecast
+per region. Everything is generated with vectorised numpy from ``np.random.default_rng(seed)``:
+the same seed and cycle give identical frames.
+
+The company, *Northwind Outdoor & Home GmbH* (EUR), sells 180 items in 6 families through 4 sales
+regions and 8 locations (one plant and one distribution centre per region), about 95 M EUR of
+revenue a year. The data carries the situations an S&OP cycle must surface:
+
+* **seasonality**: HEATING and LIGHTING peak in Q4, COOLING in summer, GARDEN in spring; trend per
+  family; noise; **promotions** (spikes, with a dip the month after) in the actuals and planned
+  promotions in the horizon;
+* **returns**: some months of some customer/item pairs are net negative;
+* **a supply-constrained family** (HEATING, made at DE-MAIN): its production orders finish late and
+  short, its inventory is low and its sales order lines ship late and partially more often;
+* **late vendors** (V-1004, V-1009, V-1011) with poor on-time receipt performance;
+* **partial shipments** on sales order lines;
+* **budgets that disagree**: the financial budget is 5% above the sales budget on one account
+  (6120), has June moved into July on another (6310), and is rounded to hundreds; the sales
+  budget also uses one posting-group combination (EXPORT x SPARES) that the General Posting Setup
+  does not map, so variance mapping has an unmapped case;
+* **forecast history**: the Forecast table holds the frozen consensus for the last 12 closed
+  months (WMAPE about 30% against actuals, LATAM biased high by ~18-20%) and the previous
+  consensus for the horizon;
+* **targets** for every KPI and **actions** from earlier cycles (closed on time, closed late,
+  overdue, open, cancelled).
+
+Sign conventions: sales quantities and amounts are positive, returns negative; ``cost`` has the
+sign of the quantity; budget amounts are positive for revenue and cost accounts alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sop_xl.model import schema
+from sop_xl.model.periods import add_months, period_range
+from sop_xl.model.schema import Dtype, Settings, Table
+
+COMPANY = "Northwind Outdoor & Home GmbH"
+ACTUAL_MONTHS = 34
+FROZEN_MONTHS = 12
+INVENTORY_MONTHS = 25
+TARGET_REVENUE = 95_000_000.0  # per year, EUR
+
+REGIONS = ("NA", "EU", "APAC", "LATAM")
+REGION_NAMES = ("North America", "Europe", "Asia Pacific", "Latin America")
+REGION_PLANNERS = ("Maria Lopez", "Jonas Weber", "Mei Tan", "Carlos Souza")
+REGION_SHARE = np.array([0.35, 0.36, 0.17, 0.12])
+#: Two locations per region: (code, name); the first is the region's plant.
+LOCATIONS = (
+    ("US-EAST", "Columbus Plant", "NA"),
+    ("US-WEST", "Reno Distribution Center", "NA"),
+    ("DE-MAIN", "Frankfurt Plant", "EU"),
+    ("NL-DC", "Venlo Distribution Center", "EU"),
+    ("CN-PLANT", "Suzhou Plant", "APAC"),
+    ("SG-DC", "Singapore Distribution Center", "APAC"),
+    ("MX-PLANT", "Monterrey Plant", "LATAM"),
+    ("BR-DC", "Sao Paulo Distribution Center", "LATAM"),
+)
+
+#: family, item code prefix, item count, base unit price, gross margin, yearly growth, made at
+FAMILIES = (
+    ("HEATING", "HT", 30, 180.0, 0.36, 0.05, "DE-MAIN"),
+    ("COOLING", "CL", 30, 240.0, 0.34, 0.02, "CN-PLANT"),
+    ("GARDEN", "GD", 35, 60.0, 0.40, 0.04, "MX-PLANT"),
+    ("TOOLS", "TL", 35, 90.0, 0.38, 0.03, None),
+    ("LIGHTING", "LT", 25, 45.0, 0.42, 0.07, "US-EAST"),
+    ("SPARES", "SP", 25, 15.0, 0.55, -0.02, None),
+)
+FAMILY_NOUNS = {
+    "HEATING": ("Radiator", "Fan Heater", "Infrared Panel", "Oil Heater", "Patio Heater"),
+    "COOLING": ("Tower Fan", "Portable AC", "Air Cooler", "Ceiling Fan", "Dehumidifier"),
+    "GARDEN": ("Hose Reel", "Sprinkler", "Pruner", "Lawn Trimmer", "Planter"),
+    "TOOLS": ("Drill", "Jigsaw", "Sander", "Tool Case", "Work Lamp"),
+    "LIGHTING": ("LED Bulb", "String Lights", "Floodlight", "Desk Lamp", "Lantern"),
+    "SPARES": ("Filter", "Blade", "Nozzle", "Power Cord", "Remote"),
+}
+SIZES = ("S", "M", "L", "XL", "Pro", "Eco")
+#: Seasonal index per calendar month (Jan..Dec), normalised to mean 1 below.
+SEASON = {
+    "HEATING": (1.5, 1.2, 0.9, 0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.4, 1.9, 2.0),
+    "COOLING": (0.4, 0.4, 0.6, 0.9, 1.4, 1.9, 2.0, 1.7, 0.9, 0.6, 0.4, 0.4),
+    "GARDEN": (0.4, 0.6, 1.3, 1.8, 1.9, 1.6, 1.2, 0.9, 0.7, 0.5, 0.4, 0.4),
+    "TOOLS": (0.9, 0.9, 1.0, 1.0, 1.0, 0.9, 0.9, 0.9, 1.0, 1.0, 1.2, 1.4),
+    "LIGHTING": (0.9, 0.8, 0.8, 0.7, 0.7, 0.7, 0.7, 0.8, 1.0, 1.2, 1.6, 2.0),
+    "SPARES": (1.0,) * 12,
+}
+CONSTRAINED_FAMILY = "HEATING"
+PURCHASED_FAMILIES = ("TOOLS", "SPARES")
+LATE_VENDORS = ("V-1004", "V-1009", "V-1011")
+BIASED_REGION, BIAS = "LATAM", 1.18
+UNMAPPED_COMBINATION = ("EXPORT", "SPARES")
+BUS_GROUPS = ("DOMESTIC", "EU", "EXPORT")
+#: Finance budget disagreements with the sales budget.
+UPLIFT_ACCOUNT, UPLIFT = "6120", 1.05
+SHIFT_ACCOUNT, SHIFT_FROM_MONTH = "6310", 6  # June moved into July
+VENDORS = (
+    ("V-1001", "Rheinmetall Components AG", "DE", 14),
+    ("V-1002", "Shenzhen Brightway Tools Co.", "CN", 45),
+    ("V-1003", "Nordic Spare Parts AB", "SE", 10),
+    ("V-1004", "Pacific Rim Trading Ltd.", "HK", 50),
+    ("V-1005", "Iberia Industrial S.A.", "ES", 12),
+    ("V-1006", "Great Lakes Supply Inc.", "US", 14),
+    ("V-1007", "Ningbo Precision Parts", "CN", 40),
+    ("V-1008", "Alpen Werkzeug GmbH", "AT", 10),
+    ("V-1009", "Saigon Metalworks JSC", "VN", 55),
+    ("V-1010", "Milano Ricambi S.p.A.", "IT", 12),
+    ("V-1011", "Delhi Tools Export Pvt.", "IN", 60),
+    ("V-1012", "Ontario Fasteners Ltd.", "CA", 18),
+)
+CUSTOMERS_PER_REGION = 15
+CUSTOMER_WORDS = (
+    "Alpha",
+    "Summit",
+    "Harbor",
+    "Pioneer",
+    "Crown",
+    "Metro",
+    "Evergreen",
+    "Atlas",
+    "Horizon",
+    "Keystone",
+    "Liberty",
+    "Northstar",
+    "Oakridge",
+    "Redwood",
+    "Sterling",
+    "Union",
+    "Vista",
+)
+CUSTOMER_KINDS = (
+    "Home Centers",
+    "Hardware",
+    "Retail Group",
+    "Outdoor Stores",
+    "Trading",
+    "DIY Markets",
+    "Wholesale",
+    "E-Commerce",
+    "Supply",
+)
+KPI_TARGETS = (
+    # kpi, perspective, target, direction, green, amber, owner role
+    (
+        "forecast_accuracy",
+        "Internal process",
+        0.75,
+        "higher",
+        0.75,
+        0.65,
+        "Sales and marketing leader",
+    ),
+    ("wmape", "Internal process", 0.25, "lower", 0.25, 0.35, "Demand planner"),
+    ("bias_pct", "Internal process", 0.0, "lower", 0.05, 0.10, "Demand planner"),
+    ("budget_accuracy", "Financial", 0.90, "higher", 0.90, 0.80, "Finance"),
+    ("inventory_turns", "Financial", 6.0, "higher", 6.0, 4.5, "Supply planning"),
+    ("days_of_supply", "Internal process", 45.0, "lower", 45.0, 60.0, "Supply planning"),
+    ("line_fill_rate", "Customer", 0.95, "higher", 0.95, 0.90, "Supply planning"),
+    ("order_fill_rate", "Customer", 0.90, "higher", 0.90, 0.85, "Operations leader"),
+    ("unit_fill_rate", "Customer", 0.97, "higher", 0.97, 0.93, "Supply planning"),
+    ("otd", "Customer", 0.95, "higher", 0.95, 0.90, "Operations leader"),
+    ("otif", "Customer", 0.90, "higher", 0.90, 0.85, "Operations leader"),
+    ("schedule_attainment", "Internal process", 0.95, "higher", 0.95, 0.90, "Operations leader"),
+    ("schedule_adherence", "Internal process", 0.90, "higher", 0.90, 0.80, "Operations leader"),
+    ("vendor_otd", "Internal process", 0.95, "higher", 0.95, 0.90, "Supply planning"),
+    ("revenue_vs_budget_pct", "Financial", 0.0, "higher", 0.0, -0.03, "Executive management"),
+    ("gross_margin_pct", "Financial", 0.33, "higher", 0.33, 0.30, "Finance"),
+    ("fva", "Learning and growth", 0.0, "higher", 0.0, -0.05, "Demand planner"),
+    (
+        "actions_closed_on_time",
+        "Learning and growth",
+        0.90,
+        "higher",
+        0.90,
+        0.75,
+        "Executive management",
+    ),
+    ("actions_overdue", "Learning and growth", 0.0, "lower", 0.0, 2.0, "Executive management"),
+)
+#: Scoped targets (a region or a family) in addition to the company-wide ones.
+SCOPED_TARGETS = (
+    ("forecast_accuracy", "LATAM", 0.70, 0.70, 0.60),
+    ("otif", "HEATING", 0.85, 0.85, 0.75),
+)
+ACTION_DECISIONS = (
+    ("Add a second shift on the DE-MAIN heater line until January", "Operations leader"),
+    ("Qualify a second source for heater thermostats", "Supply planning"),
+    ("Move 20% of LATAM cooling volume to the Q1 promotion calendar", "Sales and marketing leader"),
+    ("Review LATAM forecast bias with the regional sales team", "Demand planner"),
+    ("Escalate Pacific Rim Trading delivery performance", "Supply planning"),
+    ("Reduce SPARES safety stock at NL-DC by two weeks", "Supply planning"),
+    ("Confirm garden season price list with key accounts", "Sales team"),
+    ("Align finance budget phasing for GARDEN revenue", "Finance"),
+    ("Launch the LED floodlight range in APAC", "Sales and marketing leader"),
+    ("Rebalance heater stock from US-WEST to US-EAST", "Supply planning"),
+    ("Approve overtime budget for Q4 peak", "Executive management"),
+    ("Renegotiate freight terms with Saigon Metalworks", "Supply planning"),
+    ("Clean up item master lead times for TOOLS", "Demand planner"),
+    ("Set up weekly consensus call for peak season", "Demand planner"),
+    ("Publish revised capacity plan for Suzhou", "Operations leader"),
+    ("Review obsolete SPARES items for phase-out", "Finance"),
+    ("Agree promotion uplift assumptions with marketing", "Sales and marketing leader"),
+    ("Add customer-specific allocation rules for HEATING", "Operations leader"),
+    ("Train regional planners on the submission template", "Demand planner"),
+    ("Decide on dual sourcing for Delhi Tools items", "Executive management"),
+    ("Validate inventory record accuracy at BR-DC", "Operations leader"),
+    ("Update standard costs for COOLING after price increase", "Finance"),
+    ("Share the frozen plan with the sales team within two days", "Sales team"),
+    ("Reduce sales order promise changes in EU", "Sales team"),
+)
+#: Each action above: (cycles ago it was raised, days from that cycle's start to its due date,
+#: follow-through). Older actions are mostly closed; the last closed month has a mix.
+ACTION_PLAN = (
+    (6, 35, "closed_on_time"),
+    (6, 40, "closed_late"),
+    (6, 45, "closed_on_time"),
+    (6, 38, "closed_on_time"),
+    (5, 36, "closed_on_time"),
+    (5, 42, "cancelled"),
+    (5, 30, "closed_late"),
+    (5, 44, "closed_on_time"),
+    (4, 35, "open_overdue"),
+    (4, 40, "closed_on_time"),
+    (4, 33, "closed_on_time"),
+    (4, 45, "closed_late"),
+    (3, 38, "in_progress_overdue"),
+    (3, 41, "closed_on_time"),
+    (3, 36, "closed_on_time"),
+    (3, 44, "closed_on_time"),
+    (2, 36, "closed_on_time"),
+    (2, 40, "closed_late"),
+    (2, 48, "closed_on_time"),
+    (2, 54, "closed_on_time"),
+    (1, 24, "closed_on_time"),
+    (1, 50, "open"),
+    (1, 55, "open"),
+    (1, 75, "in_progress"),
+)
+OWNERS = {
+    "Executive management": "Anna Schmidt",
+    "Demand planner": "Jonas Weber",
+    "Operations leader": "Peter Braun",
+    "Supply planning": "Lena Fischer",
+    "Sales and marketing leader": "Sofia Rossi",
+    "Sales team": "Tom Becker",
+    "Finance": "Claire Martin",
+}
+
+
+@dataclass
+class DemoData:
+    """The demo company: settings, typed input tables and regional submissions.
+
+    ``demo["Items"]`` returns a table by alias (``demo["Settings"]`` the :class:`Settings`);
+    ``facts`` names the deliberate situations planted in the data (for docs and tests).
+    """
+
+    settings: Settings
+    tables: dict[str, pd.DataFrame]
+    regional_submissions: dict[str, pd.DataFrame]
+    facts: dict[str, object] = field(default_factory=dict)
+
+    def __getitem__(self, alias: str) -> Settings | pd.DataFrame:
+        if alias == "Settings":
+            return self.settings
+        return self.tables[alias]
+
+    def __contains__(self, alias: object) -> bool:
+        return alias == "Settings" or alias in self.tables
+
+    def keys(self) -> list[str]:
+        return ["Settings", *self.tables]
+
+    def frames(self) -> list[tuple[Table, pd.DataFrame]]:
+        """(declared table, frame) for every table except Settings, in workbook order."""
+        return [(schema.table(a), df) for a, df in self.tables.items()]
+
+    def settings_frame(self) -> pd.DataFrame:
+        """The Settings table as rows (setting label, value, description)."""
+        labels = Settings.labels()
+        fields = Settings.model_fields
+        return pd.DataFrame(
+            {
+                "setting": [labels[n] for n in fields],
+                "value": [getattr(self.settings, n) for n in fields],
+                "description": [fields[n].description or "" for n in fields],
+            },
+            dtype=object,
+        )
+
+
+# --- helpers -----------------------------------------------------------------------------------
+def typed(table: Table, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with exactly the table's long columns, in order, with the schema's pandas dtypes."""
+    out = {}
+    for c in table.long_columns:
+        s = df[c.name] if c.name in df else pd.Series([None] * len(df), dtype=object)
+        s = s.reset_index(drop=True)
+        if c.dtype in (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT):
+            s = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif c.dtype == Dtype.INT:
+            s = pd.to_numeric(s, errors="coerce").round().astype("Int64")
+        elif c.dtype in (Dtype.DATE, Dtype.DATETIME):
+            s = pd.to_datetime(s, errors="coerce").astype("datetime64[ns]")
+        else:
+            s = s.astype(object).where(s.notna(), None)
+        out[c.name] = s
+    return pd.DataFrame(out, columns=[c.name for c in table.long_columns])
+
+
+def _month_starts(periods: list[str]) -> np.ndarray:
+    return np.array([f"{p}-01" for p in periods], dtype="datetime64[D]")
+
+
+def _days_in_month(starts: np.ndarray) -> np.ndarray:
+    nxt = (starts.astype("datetime64[M]") + 1).astype("datetime64[D]")
+    return (nxt - starts).astype(int)
+
+
+def _random_day(rng: np.random.Generator, starts: np.ndarray) -> np.ndarray:
+    """A random day within each month (vectorised)."""
+    return starts + np.floor(rng.random(len(starts)) * _days_in_month(starts)).astype(
+        "timedelta64[D]"
+    )
+
+
+def _to_ns(days: np.ndarray) -> pd.Series:
+    return pd.Series(days.astype("datetime64[ns]"))
+
+
+# --- generation --------------------------------------------------------------------------------
+def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
+    """Generate the demo company for the S&OP cycle ``cycle`` (deterministic in ``seed``)."""
+    rng = np.random.default_rng(seed)
+    settings = Settings(
+        company=COMPANY,
+        currency="EUR",
+        cycle=cycle,
+        horizon_months=12,
+        fiscal_year_start_month=1,
+        forecast_cutoff=dt.datetime(int(cycle[:4]), int(cycle[5:7]), 10, 17, 0),
+    )
+    first = add_months(cycle, -ACTUAL_MONTHS)
+    actual_periods = period_range(first, ACTUAL_MONTHS)
+    horizon = period_range(cycle, settings.horizon_months)
+    all_periods = actual_periods + horizon
+    n_t = len(all_periods)
+    cal_month = np.array([int(p[5:7]) - 1 for p in all_periods])
+    t_index = np.arange(n_t) - ACTUAL_MONTHS  # 0 = cycle month
+
+    # Regions, locations ---------------------------------------------------------------------
+    regions = pd.DataFrame(
+        {"region": REGIONS, "name": REGION_NAMES, "planner": REGION_PLANNERS}, dtype=object
+    )
+    locations = pd.DataFrame(
+        {
+            "location": [x[0] for x in LOCATIONS],
+            "name": [x[1] for x in LOCATIONS],
+            "region": [x[2] for x in LOCATIONS],
+        },
+        dtype=object,
+    )
+    region_locs = np.array([[x[0] for x in LOCATIONS if x[2] == r] for r in REGIONS])
+
+    # Items ----------------------------------------------------------------------------------
+    fam_idx = np.concatenate([np.full(f[2], i) for i, f in enumerate(FAMILIES)])
+    n_items = len(fam_idx)
+    fam_names = np.array([f[0] for f in FAMILIES])
+    within = np.concatenate([np.arange(f[2]) for f in FAMILIES])
+    item_ids = np.array(
+        [f"{FAMILIES[f][1]}-{1001 + w}" for f, w in zip(fam_idx, within, strict=True)]
+    )
+    descriptions = [
+        f"{FAMILY_NOUNS[FAMILIES[f][0]][w % 5]} {SIZES[(w // 5) % 6]}"
+        + (f" Mk{w // 30 + 2}" if w >= 30 else "")
+        for f, w in zip(fam_idx, within, strict=True)
+    ]
+    base_price = np.array([f[3] for f in FAMILIES])[fam_idx]
+    price = np.round(base_price * rng.lognormal(0.0, 0.35, n_items), 2)
+    margin = np.clip(
+        np.array([f[4] for f in FAMILIES])[fam_idx] + rng.normal(0, 0.04, n_items), 0.15, 0.70
+    )
+    unit_cost = np.round(price * (1 - margin), 2)
+    purchased = np.isin(fam_names[fam_idx], PURCHASED_FAMILIES)
+    lead_time = np.where(purchased, rng.integers(20, 61, n_items), rng.integers(7, 29, n_items))
+    items = pd.DataFrame(
+        {
+            "item": item_ids,
+            "description": descriptions,
+            "family": fam_names[fam_idx],
+            "gen_prod_posting_group": fam_names[fam_idx],
+            "unit_cost": unit_cost,
+            "unit_price": price,
+            "lead_time_days": lead_time,
+        }
+    )
+
+    # Customers: 15 per region; EU region split into domestic (DE) and other EU -------------
+    n_cust = CUSTOMERS_PER_REGION * len(REGIONS)
+    cust_region = np.repeat(np.arange(len(REGIONS)), CUSTOMERS_PER_REGION)
+    cust_ids = np.array([f"C-{10001 + i}" for i in range(n_cust)])
+    names = [
+        f"{CUSTOMER_WORDS[(i * 7 + 3) % len(CUSTOMER_WORDS)]} "
+        f"{CUSTOMER_KINDS[(i * 5 + i // 9) % len(CUSTOMER_KINDS)]} {REGIONS[cust_region[i]]}"
+        for i in range(n_cust)
+    ]
+    eu = cust_region == REGIONS.index("EU")
+    bus = np.where(eu, np.where(np.arange(n_cust) % 2 == 0, "DOMESTIC", "EU"), "EXPORT")
+    customers = pd.DataFrame(
+        {
+            "customer": cust_ids,
+            "name": names,
+            "region": np.array(REGIONS)[cust_region],
+            "gen_bus_posting_group": bus,
+        }
+    )
+    cust_weight = rng.pareto(1.6, n_cust) + 0.3  # a few big accounts
+    discount = np.round(rng.uniform(0.0, 0.15, n_cust), 3)
+
+    # Assortment: which customer buys which item (popular items more often) -----------------
+    popularity = rng.lognormal(0.0, 0.9, n_items)
+    prob = np.clip(0.14 * popularity / popularity.mean(), 0.02, 0.6)
+    buys = rng.random((n_cust, n_items)) < prob[None, :]
+    # every item is sold in at least one customer of each region
+    for r in range(len(REGIONS)):
+        block = slice(r * CUSTOMERS_PER_REGION, (r + 1) * CUSTOMERS_PER_REGION)
+        missing = ~buys[block].any(axis=0)
+        pick = rng.integers(0, CUSTOMERS_PER_REGION, n_items)
+        buys[r * CUSTOMERS_PER_REGION + pick[missing], np.flatnonzero(missing)] = True
+    k_cust, k_item = np.nonzero(buys)
+    k_region = cust_region[k_cust]
+    item_loc_choice = rng.integers(0, 2, (len(REGIONS), n_items))
+    k_loc = region_locs[k_region, item_loc_choice[k_region, k_item]]
+    # weight of customer within (region, item)
+    w = cust_weight[k_cust] * rng.lognormal(0, 0.5, len(k_cust))
+    key_ri = k_region * n_items + k_item
+    w_sum = np.bincount(key_ri, weights=w, minlength=len(REGIONS) * n_items)
+    share = REGION_SHARE[k_region] * w / w_sum[key_ri]
+
+    # Expected demand per (customer, item) x month -------------------------------------------
+    season = np.array([SEASON[f[0]] for f in FAMILIES])
+    season = season / season.mean(axis=1, keepdims=True)
+    growth = np.array([f[5] for f in FAMILIES])
+    trend = (1 + growth[:, None]) ** (t_index[None, :] / 12)  # family x month
+    fam_k = fam_idx[k_item]
+    promo = np.ones((n_items, len(REGIONS), n_t))
+    # past promotions: 30 events (month spike, dip after); 6 planned in the horizon
+    n_past, n_plan = 30, 6
+    pi = rng.integers(0, n_items, n_past + n_plan)
+    pr = rng.integers(0, len(REGIONS), n_past + n_plan)
+    pt = np.concatenate(
+        [rng.integers(2, ACTUAL_MONTHS - 1, n_past), ACTUAL_MONTHS + rng.integers(1, 11, n_plan)]
+    )
+    uplift = rng.uniform(1.6, 2.6, n_past + n_plan)
+    promo[pi, pr, pt] *= uplift
+    promo[pi, pr, np.minimum(pt + 1, n_t - 1)] *= 0.85
+    promo_known = rng.random(n_past) < 0.5  # half the past promotions were in the forecast
+    base = popularity * rng.lognormal(0, 0.3, n_items)
+    expected = (
+        base[k_item, None]
+        * share[:, None]
+        * season[fam_k][:, cal_month]
+        * trend[fam_k]
+        * promo[k_item, k_region]
+    )
+    # scale to the target revenue over the last 12 closed months
+    last12 = slice(ACTUAL_MONTHS - 12, ACTUAL_MONTHS)
+    revenue = (expected[:, last12].sum(axis=1) * price[k_item] * (1 - discount[k_cust])).sum()
+    expected *= TARGET_REVENUE / revenue
+
+    # Sales actuals --------------------------------------------------------------------------
+    e_act = expected[:, :ACTUAL_MONTHS]
+    qty = rng.poisson(e_act * rng.gamma(6.0, 1 / 6.0, e_act.shape)).astype(float)
+    returns = (qty == 0) & (rng.random(qty.shape) < 0.06)
+    qty[returns] = -rng.integers(1, 4, int(returns.sum()))
+    kk, tt = np.nonzero(qty)
+    q = qty[kk, tt]
+    year_index = np.array([int(p[:4]) for p in actual_periods]) - int(actual_periods[0][:4])
+    price_idx = 1.03 ** year_index[tt]
+    amount = np.round(q * price[k_item[kk]] * price_idx * (1 - discount[k_cust[kk]]), 2)
+    cost = np.round(q * unit_cost[k_item[kk]] * price_idx, 2)
+    sales_actuals = pd.DataFrame(
+        {
+            "customer": cust_ids[k_cust[kk]],
+            "item": item_ids[k_item[kk]],
+            "location": k_loc[kk],
+            "period": np.array(actual_periods)[tt],
+            "quantity": q,
+            "amount": amount,
+            "cost": cost,
+        }
+    )
+
+    # Region x item x location aggregates (forecast level) -----------------------------------
+    ril_keys, ril_of_k = np.unique(key_ri, return_inverse=True)
+    n_ril = len(ril_keys)
+    ril_region = ril_keys // n_items
+    ril_item = ril_keys % n_items
+    ril_loc = region_locs[ril_region, item_loc_choice[ril_region, ril_item]]
+
+    def by_ril(matrix: np.ndarray) -> np.ndarray:
+        out = np.zeros((n_ril, matrix.shape[1]))
+        np.add.at(out, ril_of_k, matrix)
+        return out
+
+    exp_ril = by_ril(expected)
+    # forecast of the past ignored the unknown promotions
+    unknown = np.ones((n_items, len(REGIONS), n_t))
+    unknown[pi[:n_past][~promo_known], pr[:n_past][~promo_known], pt[:n_past][~promo_known]] = (
+        uplift[:n_past][~promo_known]
+    )
+    exp_ril_fc = exp_ril / unknown[ril_item, ril_region]
+    bias = np.where(np.array(REGIONS)[ril_region] == BIASED_REGION, BIAS, 1.0)[:, None]
+    frozen = slice(ACTUAL_MONTHS - FROZEN_MONTHS, ACTUAL_MONTHS)
+    fc_past = np.round(exp_ril_fc[:, frozen] * bias * rng.lognormal(0, 0.22, (n_ril, 12)))
+    hz = slice(ACTUAL_MONTHS, n_t)
+    fc_hz = np.round(exp_ril[:, hz] * bias * rng.lognormal(0, 0.08, (n_ril, len(horizon))))
+    fc_periods = actual_periods[frozen] + horizon
+    fc = np.concatenate([fc_past, fc_hz], axis=1)
+    forecast = pd.DataFrame(
+        {
+            "region": np.repeat(np.array(REGIONS)[ril_region], len(fc_periods)),
+            "item": np.repeat(item_ids[ril_item], len(fc_periods)),
+            "location": np.repeat(ril_loc, len(fc_periods)),
+            "source": "master",
+            "version": f"Consensus {add_months(cycle, -1)}",
+            "period": np.tile(fc_periods, n_ril),
+            "quantity": fc.ravel(),
+        }
+    )
+
+    # Regional submissions: the new forecast for the horizon ---------------------------------
+    drift = rng.lognormal(0, 0.08, fc_hz.shape)
+    jump = rng.random(fc_hz.shape) < 0.03
+    drift[jump] *= rng.choice([0.55, 1.5, 1.8], int(jump.sum()))
+    new_fc = np.round(fc_hz * drift / bias * np.where(bias > 1, 1.08, 1.0))  # LATAM still high
+    submissions: dict[str, pd.DataFrame] = {}
+    for r, region in enumerate(REGIONS):
+        rows = np.flatnonzero(ril_region == r)
+        submissions[region] = pd.DataFrame(
+            {
+                "item": np.repeat(item_ids[ril_item[rows]], len(horizon)),
+                "location": np.repeat(ril_loc[rows], len(horizon)),
+                "period": np.tile(horizon, len(rows)),
+                "quantity": new_fc[rows].ravel(),
+            }
+        )
+
+    # Posting groups, G/L accounts, General Posting Setup -------------------------------------
+    prod_groups = [f[0] for f in FAMILIES]
+    gl_rows = []
+    setup_rows = []
+    for p_i, prod in enumerate(prod_groups):
+        cogs = f"7{p_i + 1}00"
+        for b_i, busg in enumerate(BUS_GROUPS):
+            acct = f"6{p_i + 1}{b_i + 1}0"
+            gl_rows.append((acct, f"Sales, {prod.title()} - {busg.title()}", "Revenue"))
+            if (busg, prod) != UNMAPPED_COMBINATION:
+                setup_rows.append((busg, prod, acct, cogs))
+        gl_rows.append((cogs, f"Cost of Goods Sold, {prod.title()}", "Cost"))
+    gl_accounts = pd.DataFrame(gl_rows, columns=["gl_account", "name", "account_type"])
+    gl_accounts = gl_accounts.sort_values("gl_account", kind="stable")
+    posting_setup = pd.DataFrame(
+        setup_rows,
+        columns=[
+            "gen_bus_posting_group",
+            "gen_prod_posting_group",
+            "sales_account",
+            "cogs_account",
+        ],
+    )
+
+    # Sales budget (fiscal year of the cycle) ------------------------------------------------
+    fy_month = settings.fiscal_year_start_month
+    fy_start = int(cycle[:4]) if int(cycle[5:7]) >= fy_month else int(cycle[:4]) - 1
+    fy = period_range(f"{fy_start:04d}-{fy_month:02d}", 12)
+    fy_t = np.array([all_periods.index(p) for p in fy])
+    # budget assumptions made a year ahead: no promotions, family growth off by a few points
+    growth_err = rng.normal(0.0, 0.05, len(FAMILIES))
+    budget_exp = (
+        expected[:, fy_t] / promo[k_item, k_region][:, fy_t] * (1 + growth_err[fam_k])[:, None]
+    )
+    b_qty = np.round(budget_exp)
+    bk, bt = np.nonzero(b_qty > 0)
+    fy_year_idx = np.array([int(p[:4]) for p in fy]) - int(actual_periods[0][:4])
+    b_price = price[k_item[bk]] * 1.03 ** fy_year_idx[bt] * (1 - discount[k_cust[bk]])
+    sales_budget = pd.DataFrame(
+        {
+            "customer": cust_ids[k_cust[bk]],
+            "item": item_ids[k_item[bk]],
+            "location": k_loc[bk],
+            "period": np.array(fy)[bt],
+            "quantity": b_qty[bk, bt],
+            "amount": np.round(b_qty[bk, bt] * b_price, 2),
+        }
+    )
+    b_cost = b_qty[bk, bt] * unit_cost[k_item[bk]] * 1.03 ** fy_year_idx[bt]
+
+    # Financial budget: finance's own version of the same plan, by account -------------------
+    full_map = {
+        (b, p): f"6{i + 1}{j + 1}0"
+        for i, p in enumerate(prod_groups)
+        for j, b in enumerate(BUS_GROUPS)
+    }
+    combo_bus = bus[k_cust[bk]]
+    combo_prod = fam_names[fam_idx[k_item[bk]]]
+    rev_acct = np.array([full_map[(b, p)] for b, p in zip(combo_bus, combo_prod, strict=True)])
+    cogs_acct = np.array([f"7{prod_groups.index(p) + 1}00" for p in combo_prod])
+    fin = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "gl_account": rev_acct,
+                    "period": sales_budget["period"],
+                    "amount": sales_budget["amount"],
+                }
+            ),
+            pd.DataFrame(
+                {"gl_account": cogs_acct, "period": sales_budget["period"], "amount": b_cost}
+            ),
+        ]
+    )
+    fin = fin.groupby(["gl_account", "period"], as_index=False)["amount"].sum()
+    fin.loc[fin["gl_account"] == UPLIFT_ACCOUNT, "amount"] *= UPLIFT
+    shift_from = fy[SHIFT_FROM_MONTH - 1]
+    shift_to = fy[SHIFT_FROM_MONTH]
+    src = (fin["gl_account"] == SHIFT_ACCOUNT) & (fin["period"] == shift_from)
+    dst = (fin["gl_account"] == SHIFT_ACCOUNT) & (fin["period"] == shift_to)
+    fin.loc[dst, "amount"] += fin.loc[src, "amount"].sum()
+    fin.loc[src, "amount"] = 0.0
+    fin["amount"] = np.round(fin["amount"], -2)
+    financial_budget = fin.sort_values(["gl_account", "period"], kind="stable")
+
+    # Inventory: month-end on hand ------------------------------------------------------------
+    il = pd.DataFrame({"item": ril_item, "location": ril_loc}).drop_duplicates()
+    il_items = il["item"].to_numpy()
+    il_locs = il["location"].to_numpy()
+    inv_t = np.arange(ACTUAL_MONTHS - INVENTORY_MONTHS, ACTUAL_MONTHS)
+    ril_df = pd.DataFrame({"item": ril_item, "location": ril_loc})
+    exp_il = (
+        pd.DataFrame(exp_ril[:, ACTUAL_MONTHS - 12 : ACTUAL_MONTHS].mean(axis=1), columns=["d"])
+        .assign(item=ril_df["item"], location=ril_df["location"])
+        .groupby(["item", "location"])["d"]
+        .sum()
+    )
+    avg_demand = exp_il.reindex(pd.MultiIndex.from_arrays([il_items, il_locs])).to_numpy()
+    constrained_il = fam_names[fam_idx[il_items]] == CONSTRAINED_FAMILY
+    cover = np.where(constrained_il, 0.45, 1.7)[:, None] * rng.lognormal(
+        0, 0.35, (len(il_items), len(inv_t))
+    )
+    on_hand = np.round(avg_demand[:, None] * cover)
+    stockout = constrained_il[:, None] & (rng.random(on_hand.shape) < 0.15)
+    on_hand[stockout] = 0.0
+    inv_value = np.round(on_hand * unit_cost[il_items][:, None], 2)
+    inventory = pd.DataFrame(
+        {
+            "item": np.repeat(item_ids[il_items], len(inv_t)),
+            "location": np.repeat(il_locs, len(inv_t)),
+            "period": np.tile(np.array(all_periods)[inv_t], len(il_items)),
+            "quantity": on_hand.ravel(),
+            "value": inv_value.ravel(),
+        }
+    )
+
+    # Production orders: manufactured families at their plant ---------------------------------
+    cycle_start = np.datetime64(f"{cycle}-01", "D")
+    made = np.flatnonzero(~purchased)
+    plant_of_family = {f[0]: f[6] for f in FAMILIES}
+    prod_t = np.arange(ACTUAL_MONTHS - 12, ACTUAL_MONTHS + 3)
+    company_exp = np.zeros((n_items, n_t))
+    np.add.at(company_exp, k_item, expected)
+    n_orders = np.where(
+        company_exp[made, :].mean(axis=1) > np.median(company_exp[made].mean(1)), 2, 1
+    )
+    oi = np.concatenate(
+        [np.repeat(m, n * len(prod_t)) for m, n in zip(made, n_orders, strict=True)]
+    )
+    ot = np.concatenate([np.tile(prod_t, n) for n in n_orders])
+    per_order = np.concatenate([np.full(n * len(prod_t), n) for n in n_orders])
+    planned = np.maximum(10.0, np.ceil(company_exp[oi, ot] / per_order / 10.0) * 10.0)
+    due = _random_day(rng, _month_starts([all_periods[t] for t in ot]))
+    order_sort = np.lexsort((oi, due))
+    oi, ot, planned, due = oi[order_sort], ot[order_sort], planned[order_sort], due[order_sort]
+    n_po = len(oi)
+    constrained_o = fam_names[fam_idx[oi]] == CONSTRAINED_FAMILY
+    past = due < cycle_start
+    finished = past & (rng.random(n_po) < 0.97)
+    # healthy plants finish most orders in full and on time; the constrained one does not
+    u_qty = rng.random(n_po)
+    ratio = np.where(
+        constrained_o,
+        np.clip(rng.normal(0.82, 0.10, n_po), 0.45, 1.0),
+        np.select(
+            [u_qty < 0.86, u_qty < 0.95],
+            [1.0, rng.uniform(1.0, 1.03, n_po)],
+            rng.uniform(0.85, 0.99, n_po),
+        ),
+    )
+    u_day = rng.random(n_po)
+    delay = np.where(
+        constrained_o,
+        np.where(u_day < 0.45, rng.integers(-2, 3, n_po), rng.integers(3, 16, n_po)),
+        np.where(u_day < 0.9, rng.integers(-3, 3, n_po), rng.integers(3, 11, n_po)),
+    ).astype(int)
+    completed = np.where(finished, np.round(planned * ratio), np.nan)
+    # past due, still released: partly done
+    open_past = past & ~finished
+    completed[open_past] = np.round(planned[open_past] * 0.4)
+    completion = np.where(finished, due + delay.astype("timedelta64[D]"), np.datetime64("NaT"))
+    months_ahead = ot - ACTUAL_MONTHS
+    status = np.select(
+        [finished, past | (months_ahead == 0), months_ahead == 1],
+        ["Finished", "Released", "Firm Planned"],
+        "Planned",
+    )
+    production_orders = pd.DataFrame(
+        {
+            "order": [f"RPO-{100001 + i}" for i in range(n_po)],
+            "item": item_ids[oi],
+            "location": [plant_of_family[f] for f in fam_names[fam_idx[oi]]],
+            "status": status,
+            "planned_qty": planned,
+            "due_date": _to_ns(due),
+            "completed_qty": completed,
+            "completion_date": _to_ns(completion),
+        }
+    )
+
+    # Purchase receipts: purchased families from vendors -------------------------------------
+    bought = np.flatnonzero(purchased)
+    vendor_ids = np.array([v[0] for v in VENDORS])
+    vendor_p = np.where(np.isin(vendor_ids, LATE_VENDORS), 0.5, 1.0)
+    item_vendor = rng.choice(vendor_ids, n_items, p=vendor_p / vendor_p.sum())
+    rcv_loc_choice = rng.integers(0, len(LOCATIONS), n_items)
+    loc_codes = np.array([x[0] for x in LOCATIONS])
+    pur_t = np.arange(ACTUAL_MONTHS - 12, ACTUAL_MONTHS + 2)
+    li = np.repeat(bought, len(pur_t) * 2)
+    lt = np.tile(np.repeat(pur_t, 2), len(bought))
+    promised = _random_day(rng, _month_starts([all_periods[t] for t in lt]))
+    vend = item_vendor[li]
+    late_v = np.isin(vend, LATE_VENDORS)
+    qty_ord = np.maximum(
+        20.0, np.ceil(company_exp[li, lt] / 2 * rng.uniform(0.8, 1.2, len(li)) / 10) * 10
+    )
+    received_past = promised < cycle_start
+    offset = np.where(
+        late_v, np.round(rng.normal(6, 6, len(li))), np.round(rng.normal(-0.5, 1.6, len(li)))
+    ).astype(int)
+    received = promised + offset.astype("timedelta64[D]")
+    got = received_past & (received < cycle_start) & ~(late_v & (rng.random(len(li)) < 0.05))
+    short = rng.random(len(li)) < np.where(late_v, 0.15, 0.04)
+    qty_rcv = np.where(short, np.round(qty_ord * rng.uniform(0.6, 0.95, len(li))), qty_ord)
+    # one order per vendor and promised week; lines numbered 10000, 20000, ...
+    pr_df = pd.DataFrame(
+        {
+            "vendor": vend,
+            "item": item_ids[li],
+            "location": loc_codes[rcv_loc_choice[li]],
+            "promised_date": _to_ns(promised),
+            "received_date": _to_ns(np.where(got, received, np.datetime64("NaT"))),
+            "qty_ordered": qty_ord,
+            "qty_received": np.where(got, qty_rcv, np.nan),
+        }
+    )
+    week = pr_df["promised_date"].dt.to_period("W").astype(str)
+    pr_df = pr_df.assign(_w=week).sort_values(["promised_date", "vendor", "item"], kind="stable")
+    grp = pr_df.groupby(["vendor", "_w"], sort=False)
+    order_no = grp.ngroup()
+    codes = pd.factorize(order_no)[0]
+    pr_df["order"] = [f"PO-{200001 + c}" for c in codes]
+    pr_df["line"] = (grp.cumcount() + 1) * 10000
+    purchase_receipts = pr_df.drop(columns="_w")
+
+    # Sales order lines ------------------------------------------------------------------------
+    so_t = np.arange(ACTUAL_MONTHS - 12, ACTUAL_MONTHS + 1)  # 12 closed months + cycle month
+    lam = 2.0 + 10.0 * cust_weight / cust_weight.max()
+    n_ord = rng.poisson(np.repeat(lam[:, None], len(so_t), axis=1))
+    oc, om = np.nonzero(n_ord)
+    reps = n_ord[oc, om]
+    ord_c = np.repeat(oc, reps)
+    ord_t = so_t[np.repeat(om, reps)]
+    n_orders_so = len(ord_c)
+    lines_per = 1 + rng.poisson(2.6, n_orders_so)
+    line_order = np.repeat(np.arange(n_orders_so), lines_per)
+    line_no = (
+        np.arange(len(line_order)) - np.repeat(np.cumsum(lines_per) - lines_per, lines_per) + 1
+    ) * 10000
+    lc = ord_c[line_order]
+    ltm = ord_t[line_order]
+    # pick an item from the customer's assortment
+    assort_start = np.searchsorted(k_cust, np.arange(n_cust))
+    assort_len = np.bincount(k_cust, minlength=n_cust)
+    kpick = assort_start[lc] + np.floor(rng.random(len(lc)) * assort_len[lc]).astype(int)
+    order_req = _random_day(rng, _month_starts([all_periods[t] for t in ord_t]))
+    requested = order_req[line_order]
+    promise_delay = rng.choice([0, 0, 0, 0, 0, 1, 2, 3, 5], len(lc)).astype("timedelta64[D]")
+    promised_so = requested + promise_delay
+    no_promise = rng.random(len(lc)) < 0.03
+    constrained_l = fam_names[fam_idx[k_item[kpick]]] == CONSTRAINED_FAMILY
+    e_line = expected[kpick, ltm] / np.maximum(1, n_ord[lc, np.searchsorted(so_t, ltm)])
+    qty_so = np.maximum(1.0, np.round(e_line * rng.uniform(0.4, 1.6, len(lc))))
+    ship_offset = np.where(
+        rng.random(len(lc)) < np.where(constrained_l, 0.30, 0.04),
+        rng.integers(1, 12, len(lc)),
+        rng.integers(-2, 1, len(lc)),
+    ).astype("timedelta64[D]")
+    anchor = np.where(no_promise, requested, promised_so)
+    ship = anchor + ship_offset
+    shipped_yet = ship < cycle_start
+    backorder = rng.random(len(lc)) < 0.005
+    shipped = shipped_yet & ~backorder
+    partial = rng.random(len(lc)) < np.where(constrained_l, 0.20, 0.03)
+    qty_ship = np.where(partial, np.floor(qty_so * rng.uniform(0.5, 0.95, len(lc))), qty_so)
+    sales_order_lines = pd.DataFrame(
+        {
+            "order": [f"SO-{300001 + o}" for o in line_order],
+            "line": line_no,
+            "customer": cust_ids[lc],
+            "item": item_ids[k_item[kpick]],
+            "location": k_loc[kpick],
+            "requested_date": _to_ns(requested),
+            "promised_date": _to_ns(np.where(no_promise, np.datetime64("NaT"), promised_so)),
+            "qty_ordered": qty_so,
+            "qty_shipped": np.where(shipped, qty_ship, np.nan),
+            "ship_date": _to_ns(np.where(shipped, ship, np.datetime64("NaT"))),
+        }
+    )
+
+    # Targets ----------------------------------------------------------------------------------
+    tgt = [(*t, None) for t in KPI_TARGETS]
+    base_t = {t[0]: t for t in KPI_TARGETS}
+    for kpi, scope, target, green, amber in SCOPED_TARGETS:
+        b = base_t[kpi]
+        tgt.append((kpi, b[1], target, b[3], green, amber, b[6], scope))
+    targets = pd.DataFrame(
+        tgt,
+        columns=[
+            "kpi",
+            "perspective",
+            "target",
+            "direction",
+            "green",
+            "amber",
+            "owner_role",
+            "scope",
+        ],
+    )
+
+    # Actions from the six previous cycles (ACTION_PLAN) --------------------------------------
+    n_act = len(ACTION_DECISIONS)
+    plan = ACTION_PLAN[:n_act]
+    raised = [add_months(cycle, -p[0]) for p in plan]
+    raised_start = _month_starts(raised)
+    due_a = raised_start + np.array([p[1] for p in plan]).astype("timedelta64[D]")
+    state = np.array([p[2] for p in plan])
+    early = rng.integers(0, 8, n_act).astype("timedelta64[D]")
+    late = rng.integers(3, 12, n_act).astype("timedelta64[D]")
+    closed_date = np.select(
+        [state == "closed_on_time", state == "closed_late"],
+        [np.maximum(due_a - early, raised_start + 3), due_a + late],
+        np.datetime64("NaT"),
+    )
+    closed_date = np.where(closed_date >= cycle_start, cycle_start - 1, closed_date)
+    status = np.select(
+        [
+            np.isin(state, ["closed_on_time", "closed_late"]),
+            state == "cancelled",
+            np.char.startswith(state, "in_progress"),
+        ],
+        ["Closed", "Cancelled", "In progress"],
+        "Open",
+    )
+    cd_series = _to_ns(closed_date)
+    actions = pd.DataFrame(
+        {
+            "action_id": [f"A-{raised[i]}-{i + 1:02d}" for i in range(n_act)],
+            "decision": [d for d, _ in ACTION_DECISIONS],
+            "owner_role": [r for _, r in ACTION_DECISIONS],
+            "owner": [OWNERS[r] for _, r in ACTION_DECISIONS],
+            "due_date": _to_ns(due_a),
+            "status": status,
+            "cycle_raised": raised,
+            "cycle_closed": cd_series.dt.strftime("%Y-%m").where(cd_series.notna(), None),
+            "closed_date": cd_series,
+        }
+    )
+
+    raw = {
+        "Regions": regions,
+        "Items": items,
+        "Customers": customers,
+        "Locations": locations,
+        "Vendors": pd.DataFrame(VENDORS, columns=["vendor", "name", "country", "lead_time_days"]),
+        "GLAccounts": gl_accounts,
+        "PostingSetup": posting_setup,
+        "FinancialBudget": financial_budget,
+        "SalesBudget": sales_budget,
+        "Forecast": forecast,
+        "SalesActuals": sales_actuals,
+        "Inventory": inventory,
+        "ProductionOrders": production_orders,
+        "PurchaseReceipts": purchase_receipts,
+        "SalesOrderLines": sales_order_lines,
+        "Targets": targets,
+        "Actions": actions,
+    }
+    tables = {alias: typed(schema.table(alias), df) for alias, df in raw.items()}
+    sub_table = Table(
+        name="tblSubmission",
+        sheet="Submission",
+        title="Regional submission",
+        group="Demand",
+        doc="",
+        columns=(schema.ITEM, schema.LOCATION, schema.PERIOD_COLUMN, schema.FORECAST.value),  # type: ignore[arg-type]
+    )
+    submissions = {r: typed(sub_table, df) for r, df in submissions.items()}
+    facts = {
+        "constrained_family": CONSTRAINED_FAMILY,
+        "seasonal_q4_families": ("HEATING", "LIGHTING"),
+        "summer_family": "COOLING",
+        "late_vendors": LATE_VENDORS,
+        "biased_region": BIASED_REGION,
+        "bias": BIAS,
+        "unmapped_combination": UNMAPPED_COMBINATION,
+        "budget_uplift": (UPLIFT_ACCOUNT, UPLIFT),
+        "budget_shift": (SHIFT_ACCOUNT, shift_from, shift_to),
+        "actual_periods": actual_periods,
+        "frozen_periods": actual_periods[frozen],
+        "horizon": horizon,
+        "fiscal_year": fy,
+        "promotions_planned": [
+            (item_ids[i], REGIONS[r], all_periods[t])
+            for i, r, t in zip(pi[n_past:], pr[n_past:], pt[n_past:], strict=True)
+        ],
+    }
+    return DemoData(settings=settings, tables=tables, regional_submissions=submissions, facts=facts)

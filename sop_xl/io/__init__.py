@@ -1,0 +1,3 @@
+"""Files: the guard for untrusted workbooks, the calamine reader, the part-level writer,
+FileBook, the template.
+"""

@@ -1,0 +1,180 @@
+"""Workbook files: the :class:`~sop_xl.model.book.Book` the CLI, tests and schedulers use.
+
+Reading goes through python-calamine (fast) after the safety guard; writing goes through
+:mod:`sop_xl.io.writer`, which replaces only the worksheet and table parts it owns inside the zip
+and
+saves atomically (temp file, then rename), so a VBA project, a ribbon, charts, data validation and
+other sheets survive byte for byte.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+from pydantic import ValidationError as PydanticValidationError
+
+from sop_xl.errors import Finding, Location, SchemaError, ValidationError
+from sop_xl.io import guard, reader
+from sop_xl.model.schema import SETTINGS, Settings, Table
+from sop_xl.model.sheets import SheetOutput
+
+ProgressFn = Callable[[str, float | None], None]
+
+
+def quiet(message: str, fraction: float | None = None) -> None:
+    """A progress callback that says nothing."""
+
+
+class FileBook:
+    """A workbook file on disk seen through the :class:`~sop_xl.model.book.Book` protocol.
+
+    ``out``: where writes go (default: the file itself, replaced atomically). Reading an input
+    never modifies it.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        out: str | Path | None = None,
+        progress: ProgressFn = quiet,
+        limits: guard.Limits = guard.DEFAULT_LIMITS,
+    ) -> None:
+        self.path = Path(path)
+        self.out = Path(out) if out is not None else self.path
+        self.name = self.path.name
+        self._progress = progress
+        self.info = guard.check_workbook_file(self.path, limits)
+        self._wb = None
+
+    # -- reading ------------------------------------------------------------------------------
+    @property
+    def calamine(self):
+        if self._wb is None:
+            self._wb = reader.open_calamine(self.path)
+        return self._wb
+
+    def has_table(self, table: Table) -> bool:
+        return table.name in self.calamine.table_names or table.sheet in self.calamine.sheet_names
+
+    def read_raw(self, table: Table) -> reader.RawTable:
+        return reader.read_raw(
+            self.path,
+            table.sheet,
+            table,
+            workbook=self.calamine,
+            error_sheets=self.info.error_sheets,
+        )
+
+    def read_table(self, table: Table) -> pd.DataFrame:
+        """Typed long frame of ``table``; raises naming sheet, cell, column and fix."""
+        return reader.to_frame(table, self.read_raw(table))
+
+    def read_settings(self) -> Settings:
+        return settings_from_frame(self.read_table(SETTINGS), Location(self.name, SETTINGS.sheet))
+
+    # -- writing ------------------------------------------------------------------------------
+    def write(self, outputs: Sequence[SheetOutput]) -> None:
+        """Write all ``outputs`` in one atomic save (all or nothing)."""
+        from sop_xl.io.writer import write_sheets
+
+        if not outputs:
+            return
+        write_sheets(self.path, outputs, self.out)
+        if self.out != self.path:  # later reads and writes continue on the written copy
+            self.path = self.out
+        # the writer never writes error cells: the written tables have none any more
+        self.info.error_sheets -= {out.sheet for out in outputs}
+        self._wb = None
+
+    def progress(self, message: str, fraction: float | None = None) -> None:
+        self._progress(message, fraction)
+
+
+def open_book(path: str | Path, **kw) -> FileBook:
+    """Open a workbook file as a :class:`FileBook` (the safety guard runs first)."""
+    return FileBook(path, **kw)
+
+
+def settings_from_frame(df: pd.DataFrame, where: Location) -> Settings:
+    """Build :class:`Settings` from the Setting/Value rows; errors name the setting's row."""
+    by_label = {label.casefold(): name for name, label in Settings.labels().items()}
+    values: dict[str, object] = {}
+    rows: dict[str, int] = {}
+    for i, (label, value) in enumerate(zip(df["setting"], df["value"], strict=True)):
+        name = by_label.get(str(label).strip().casefold())
+        if name is None or value is None or (isinstance(value, float) and pd.isna(value)):
+            continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        values[name] = value
+        rows[name] = i
+    try:
+        return Settings(**values)
+    except PydanticValidationError as exc:
+        findings = []
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else ""
+            label = Settings.labels().get(name, name)
+            findings.append(
+                Finding(
+                    "error",
+                    f"setting '{label}': {err['msg']} (got {err.get('input')!r}).",
+                    Location(where.file, where.sheet, SETTINGS.name, column="Value"),
+                    f"Correct the value of '{label}' on the Settings sheet.",
+                    "settings.invalid",
+                )
+            )
+        raise ValidationError(findings) from None
+
+
+def save_new_workbook(wb, path: str | Path, *, finish: Callable[[Path], None] | None = None):
+    """Save an openpyxl workbook we built (a brand-new file) atomically: a temp file in the same
+    folder, then a rename, so a crash never leaves half a file. ``finish`` may post-process the
+    temp file before the rename."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        wb.save(tmp)
+        if finish is not None:
+            finish(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def terminal_progress(message: str, fraction: float | None = None) -> None:
+    """A one-line progress bar on stderr (the CLI's default)."""
+    if fraction is None:
+        print(f"  {message}", file=sys.stderr)
+        return
+    if not sys.stderr.isatty():  # logs and CI: no carriage-return animation
+        if fraction >= 1:
+            print(f"  done: {message}", file=sys.stderr)
+        return
+    width = 24
+    filled = round(max(0.0, min(1.0, fraction)) * width)
+    bar = "#" * filled + "-" * (width - filled)
+    end = "\n" if fraction >= 1 else "\r"
+    print(f"  [{bar}] {fraction:4.0%} {message:<50}", end=end, file=sys.stderr, flush=True)
+
+
+__all__ = [
+    "FileBook",
+    "SchemaError",
+    "open_book",
+    "save_new_workbook",
+    "settings_from_frame",
+    "terminal_progress",
+]

@@ -1,0 +1,318 @@
+"""Guards that run on every workbook file *before* any spreadsheet reader touches it.
+
+Regional files come from other people. Readers are not safe on hostile input: python-calamine
+aborts the whole process on a 5 KB file with values in A1 and XFD1048576 (it allocates the
+bounding box), and spends minutes on a zip bomb; openpyxl runs out of memory on both. So we look
+at the zip directory, the declared sizes, compression ratios, XML prologues and the cell bounding
+box of every sheet first, using only the standard library, and refuse clearly.
+
+Nothing here executes or evaluates anything from the file: a macro-enabled workbook is only
+*reported* as such (``FileInfo.has_macros``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sop_xl.errors import InputFileError, Location
+from sop_xl.io.xlsx.cells import col_number
+
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: encrypted OOXML or legacy .xls
+ZIP_MAGIC = b"PK\x03\x04"
+MAIN_TYPES = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": False,
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml": True,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": False,
+    "application/vnd.ms-excel.template.macroEnabled.main+xml": True,
+    "application/vnd.ms-excel.addin.macroEnabled.main+xml": True,
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What we accept from an untrusted workbook. Generous for real S&OP files."""
+
+    max_file_bytes: int = 200 * 2**20
+    max_uncompressed_bytes: int = 2 * 2**30
+    max_part_bytes: int = 1 * 2**30
+    max_ratio: float = 200.0  # uncompressed / compressed, per part larger than 1 MB
+    max_parts: int = 10_000
+    max_rows: int = 1_048_576
+    max_columns: int = 702  # column ZZ: no S&OP table is wider
+    max_cells: int = 20_000_000  # bounding box rows x columns per sheet (~0.6 GB in a reader)
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass
+class FileInfo:
+    """What the guard learned about a file that passed."""
+
+    path: Path
+    sha256: str
+    has_macros: bool
+    sheets: list[str] = field(default_factory=list)
+    #: sheet name -> (long row numbers seen or 0, widest column) of sheets that were measured;
+    #: (0, 0) when the first pass proved the sheet small (< 100,000 x 26 or 10,000 x 702 cells)
+    extents: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: sheets holding Excel error cells (t="e"): only these need the reader's error recovery
+    error_sheets: set[str] = field(default_factory=set)
+
+
+_SHEET_RE = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"', re.S)
+_SHEET_RE2 = re.compile(rb'<sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"', re.S)
+_REL_RE = re.compile(rb"<Relationship\b[^>]*>", re.S)
+_ATTR_RE = re.compile(rb'(\w+)="([^"]*)"')
+_SUSPECT_RE = re.compile(rb'r="((?:[A-Z]{3}\d|[A-Z]{0,3}\d{6}|[A-Z]{2}\d{5}))')
+_REF_COL_RE = re.compile(rb'r="([A-Z]{2,3})\d')
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _unescape(b: bytes) -> str:
+    return (
+        b.decode("utf-8", "replace")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&apos;", "'")
+    )
+
+
+def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> FileInfo:
+    """Refuse anything that is not a plain, sane .xlsx/.xlsm; return what we learned.
+
+    Raises :class:`InputFileError` naming the file and what to do.
+    """
+    path = Path(path)
+    where = Location(file=str(path))
+    if not path.is_file():
+        raise InputFileError("file not found.", where=where, fix="Check the path and file name.")
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise InputFileError(
+            f"file is {size / 2**20:.0f} MB, "
+            f"above the {limits.max_file_bytes / 2**20:.0f} MB limit.",
+            where=where,
+            fix="Remove unused sheets or history and save again.",
+        )
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(CFB_MAGIC):
+        data = path.read_bytes()
+        if "EncryptionInfo".encode("utf-16-le") in data:
+            raise InputFileError(
+                "the workbook is password-protected (encrypted), so it cannot be read.",
+                where=where,
+                fix="Open it in Excel, remove the password (File > Info > Protect Workbook > "
+                "Encrypt with Password, clear it), save and submit again.",
+            )
+        raise InputFileError(
+            "this is a legacy .xls (Excel 97-2003) file.",
+            where=where,
+            fix="Open it in Excel and save as 'Excel Workbook (*.xlsx)'.",
+        )
+    if not head.startswith(ZIP_MAGIC):
+        kind = _guess_kind(head)
+        raise InputFileError(
+            f"this is not an Excel workbook ({kind}).",
+            where=where,
+            fix="Submit the .xlsx workbook itself (use the regional template).",
+        )
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise InputFileError(
+            f"the workbook is damaged (corrupt zip: {exc}).",
+            where=where,
+            fix="Open it in Excel (it may offer to repair it), save, and submit again.",
+        ) from None
+    with zf:
+        infos = zf.infolist()
+        _check_sizes(infos, limits, where)
+        names = {i.filename for i in infos}
+        if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+            raise InputFileError(
+                "this zip file is not an Excel workbook (no xl/workbook.xml).",
+                where=where,
+                fix="Submit the .xlsx workbook itself.",
+            )
+        try:
+            for info in infos:
+                if info.filename.endswith((".xml", ".rels", ".vml")):
+                    _check_prologue(zf, info, where)
+            content_types = zf.read("[Content_Types].xml")
+            has_macros = any(
+                t.encode() in content_types for t, macro in MAIN_TYPES.items() if macro
+            ) or ("xl/vbaProject.bin" in names)
+            sheets = _sheet_parts(zf)
+            extents: dict[str, tuple[int, int]] = {}
+            error_sheets: set[str] = set()
+            for sheet, part in sheets.items():
+                if part in names:
+                    where_sheet = Location(str(path), sheet)
+                    extents[sheet], has_errors = _check_extent(zf, part, limits, where_sheet)
+                    if has_errors:
+                        error_sheets.add(sheet)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise InputFileError(
+                f"the workbook is damaged ({exc}).",
+                where=where,
+                fix="Open it in Excel (it may offer to repair it), save, and submit again.",
+            ) from None
+    return FileInfo(path, sha256_file(path), has_macros, list(sheets), extents, error_sheets)
+
+
+def _guess_kind(head: bytes) -> str:
+    if head.startswith(b"%PDF"):
+        return "a PDF document"
+    if head[:5].lower().startswith((b"<?xml", b"<html", b"<!doc")):
+        return "an XML/HTML file"
+    try:
+        head.decode("utf-8")
+        return "a text or CSV file"
+    except UnicodeDecodeError:
+        return "an unknown binary file"
+
+
+def _check_sizes(infos: list[zipfile.ZipInfo], limits: Limits, where: Location) -> None:
+    if len(infos) > limits.max_parts:
+        raise InputFileError(
+            f"the workbook has {len(infos)} parts, more than the {limits.max_parts} allowed.",
+            where=where,
+            fix="This is not a normal workbook; save a clean copy from Excel.",
+        )
+    total = 0
+    for info in infos:
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > limits.max_part_bytes or (
+            info.file_size > 2**20 and ratio > limits.max_ratio
+        ):
+            raise InputFileError(
+                f"part {info.filename} expands to {info.file_size / 2**20:.0f} MB "
+                f"(compression ratio {ratio:.0f}:1): this looks like a zip bomb "
+                "and was not opened.",
+                where=where,
+                fix="Save a clean copy from Excel and submit that.",
+            )
+    if total > limits.max_uncompressed_bytes:
+        raise InputFileError(
+            f"the workbook expands to {total / 2**30:.1f} GB, above the limit: "
+            "this looks like a zip bomb and was not opened.",
+            where=where,
+            fix="Save a clean copy from Excel and submit that.",
+        )
+
+
+def _check_prologue(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: Location) -> None:
+    """Reject DTDs (entity expansion bombs, external entities) in any XML part."""
+    with zf.open(info) as f:
+        head = f.read(4096)
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise InputFileError(
+            f"part {info.filename} declares XML entities (a DOCTYPE), which Excel never writes: "
+            "this looks like an XML bomb and was not opened.",
+            where=where,
+            fix="Save a clean copy from Excel and submit that.",
+        )
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> zip part name, from workbook.xml and its relationships."""
+    wb = zf.read("xl/workbook.xml")
+    pairs = [(n, r) for n, r in _SHEET_RE.findall(wb)] or [
+        (n, r) for r, n in _SHEET_RE2.findall(wb)
+    ]
+    rels: dict[bytes, bytes] = {}
+    try:
+        rel_xml = zf.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        rel_xml = b""
+    for rel in _REL_RE.findall(rel_xml):
+        attrs = dict(_ATTR_RE.findall(rel))
+        if b"Id" in attrs and b"Target" in attrs:
+            rels[attrs[b"Id"]] = attrs[b"Target"]
+    out: dict[str, str] = {}
+    for name, rid in pairs:
+        target = rels.get(rid, b"").decode()
+        if not target:
+            continue
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        out[_unescape(name)] = part
+    return out
+
+
+def _chunks(zf: zipfile.ZipFile, part: str) -> Iterator[bytes]:
+    """A zip part streamed in 4 MB pieces, each cut before a ``<`` (no tag is split)."""
+    tail = b""
+    with zf.open(part) as f:
+        while True:
+            chunk = f.read(1 << 22)
+            data = tail + chunk
+            cut = data.rfind(b"<") if chunk else len(data)
+            if cut <= 0:
+                cut = len(data)
+            yield data[:cut]
+            tail = data[cut:]
+            if not chunk:
+                return
+
+
+def _scan(zf: zipfile.ZipFile, part: str, pattern: re.Pattern) -> list[bytes]:
+    """Every match of ``pattern``'s single group in a zip part."""
+    return [m for head in _chunks(zf, part) for m in pattern.findall(head)]
+
+
+def _first_pass(zf: zipfile.ZipFile, part: str) -> tuple[bool, bool]:
+    """One pass over a sheet: (has a reference that could make it large, has error cells)."""
+    suspect = errors = False
+    for head in _chunks(zf, part):
+        suspect = suspect or _SUSPECT_RE.search(head) is not None
+        errors = errors or b't="e"' in head
+        if suspect and errors:
+            break
+    return suspect, errors
+
+
+def _check_extent(
+    zf: zipfile.ZipFile, part: str, limits: Limits, where: Location
+) -> tuple[tuple[int, int], bool]:
+    """Size of the cell bounding box of one sheet, from streaming byte scans (no XML parser).
+
+    Cell references are what readers trust, so hostile row order or attribute order is no escape.
+    A cheap first pass looks only for references that could make the box large (column AAA+,
+    row 100,000+, or column AA+ at row 10,000+). Only a sheet that has one is measured: its
+    widest column, then only row numbers long enough to exceed what that width allows.
+    Returns ((rows seen beyond that length or 0, widest column), has error cells).
+    """
+    suspect, errors = _first_pass(zf, part)
+    if not suspect:
+        return (0, 0), errors  # at most 99,999 rows x 26 columns or 9,999 rows x 702 columns
+    letters = set(_scan(zf, part, _REF_COL_RE))
+    max_col = max((col_number(c.decode()) for c in letters), default=0) or 26
+    allowed = min(limits.max_rows, limits.max_cells // max_col)
+    long_rows = re.compile(rb'r="[A-Z]{0,3}(\d{%d,})"' % len(str(allowed)))
+    max_row = max(map(int, _scan(zf, part, long_rows)), default=0)
+    if max_col > limits.max_columns or max_row > allowed:
+        raise InputFileError(
+            f"the sheet uses cells up to row {max_row:,} and column {max_col:,}, far beyond any "
+            "S&OP table: reading it would need gigabytes of memory, so it was not opened.",
+            where=where,
+            fix="Delete the stray cells far below/right of the data (Ctrl+End shows the last "
+            "used cell), save, and submit again.",
+        )
+    return (max_row, max_col), errors

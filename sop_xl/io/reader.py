@@ -1,0 +1,633 @@
+"""Read declared tables fast (python-calamine) and turn raw cells into typed, validated frames.
+
+Two steps, so the Excel adapter can reuse the second one:
+
+1. :func:`read_raw` gets a table's header and body cells from a file, located by its Excel Table
+   (ListObject) name, or by finding the header row on the sheet. Error cells (``#REF!``...) are
+   recovered from the sheet XML because calamine reports them as blanks.
+2. :func:`coerce` maps headers to the schema, converts each column vectorised, and returns the
+   typed long DataFrame plus a :class:`~sop_xl.errors.Finding` for every problem, each naming
+   file, sheet, cell, column and the fix. :func:`to_frame` is the strict form that raises.
+
+Call :func:`sop_xl.io.guard.check_workbook_file` before :func:`read_raw` on untrusted files.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import python_calamine as pc
+
+from sop_xl.errors import Finding, InputFileError, Location, SchemaError, ValidationError
+from sop_xl.io.xlsx.cells import col_letter, col_number
+from sop_xl.model import periods
+from sop_xl.model.schema import Column, Dtype, Table
+
+MAX_FINDINGS_PER_COLUMN = 25
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+ERROR_VALUES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA")
+
+
+@dataclass
+class RawTable:
+    """A table's cells as the reader found them."""
+
+    header: list[Any]
+    rows: list[list[Any]]
+    sheet: str
+    file: str | None = None
+    header_row: int = 1  # 1-based Excel row of the header
+    first_col: int = 1  # 1-based Excel column of the first header cell
+
+
+@dataclass
+class Coerced:
+    """Result of :func:`coerce`: the good rows, typed, and every finding."""
+
+    df: pd.DataFrame
+    findings: list[Finding] = field(default_factory=list)
+    bad_rows: int = 0
+    #: Excel row of each row of ``df`` (for later findings, e.g. unknown references)
+    excel_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+
+def norm_header(value: Any) -> str:
+    """Header text as compared: case-, space- and NBSP-insensitive."""
+    text = "" if value is None else str(value)
+    return " ".join(text.replace("\xa0", " ").split()).casefold()
+
+
+# --- step 1: raw cells ---------------------------------------------------------------------------
+def open_calamine(path: str | Path) -> pc.CalamineWorkbook:
+    """Open a workbook with python-calamine, turning its errors into clear messages."""
+    try:
+        return pc.CalamineWorkbook.from_path(str(path), load_tables=True)
+    except pc.PasswordError:
+        raise InputFileError(
+            "the workbook is password-protected.",
+            where=Location(file=str(path)),
+            fix="Remove the password in Excel and save again.",
+        ) from None
+    except Exception as exc:  # calamine raises several types for damaged files
+        raise InputFileError(
+            f"the workbook cannot be read ({exc}).",
+            where=Location(file=str(path)),
+            fix="Open it in Excel, save it as .xlsx, and try again.",
+        ) from None
+
+
+def read_raw(
+    path: str | Path,
+    sheet: str,
+    table: Table | None = None,
+    *,
+    workbook: pc.CalamineWorkbook | None = None,
+    error_sheets: set[str] | None = None,
+) -> RawTable:
+    """Header and body cells of ``table`` (or of the used range of ``sheet``).
+
+    The Excel Table named ``table.name`` is used when the file has one; otherwise the header row
+    is the row among the first 30 that matches most of the declared headers. ``error_sheets``
+    (from the safety guard) names the sheets that hold error cells; others skip that recovery.
+    """
+    wb = workbook or open_calamine(path)
+    file = str(path)
+    if table is not None and table.name in wb.table_names:
+        t = wb.get_table_by_name(table.name)
+        if t.sheet == sheet or sheet not in wb.sheet_names:
+            header_row = t.start[0]  # calamine's start is the first body row, 0-based
+            raw = RawTable(
+                header=list(t.columns),
+                rows=[list(r) for r in t.to_python()],
+                sheet=t.sheet,
+                file=file,
+                header_row=header_row,
+                first_col=t.start[1] + 1,
+            )
+            if error_sheets is None or raw.sheet in error_sheets:
+                _restore_errors(path, raw)
+            return raw
+    if sheet not in wb.sheet_names:
+        raise SchemaError(
+            f"sheet '{sheet}' is missing (the workbook has: {', '.join(wb.sheet_names)}).",
+            where=Location(file=file),
+            fix=f"Add the sheet '{sheet}' from the standard template (sop-xl build-workbook).",
+        )
+    values = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    header_idx = _find_header(values, table)
+    header = list(values[header_idx]) if values else []
+    first = next((i for i, v in enumerate(header) if v not in ("", None)), 0)
+    last = max((i for i, v in enumerate(header) if v not in ("", None)), default=-1) + 1
+    raw = RawTable(
+        header=header[first:last],
+        rows=[list(r[first:last]) for r in values[header_idx + 1 :]],
+        sheet=sheet,
+        file=file,
+        header_row=header_idx + 1,
+        first_col=first + 1,
+    )
+    if error_sheets is None or raw.sheet in error_sheets:
+        _restore_errors(path, raw)
+    return raw
+
+
+def _find_header(values: list[list[Any]], table: Table | None) -> int:
+    if not values:
+        return 0
+    if table is None:
+        return next((i for i, r in enumerate(values) if any(v not in ("", None) for v in r)), 0)
+    wanted = {norm_header(h) for h in table.headers}
+    best, best_score = 0, -1
+    for i, row in enumerate(values[:30]):
+        score = sum(1 for v in row if norm_header(v) in wanted)
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+_ERR_CELL_RE = re.compile(
+    rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*?\bt="e"[^>]*>.*?<(?:\w+:)?v>([^<]*)</',
+    re.S,
+)
+
+
+def _restore_errors(path: str | Path, raw: RawTable) -> None:
+    """calamine reads error cells as blanks: put '#REF!' etc. back from the sheet XML."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            part = _sheet_part(zf, raw.sheet)
+            if part is None:
+                return
+            data = zf.read(part)
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return
+    if b't="e"' not in data:
+        return
+    width = len(raw.header)
+    for letters, row, value in _ERR_CELL_RE.findall(data):
+        r = int(row) - raw.header_row - 1
+        c = col_number(letters.decode()) - raw.first_col
+        if 0 <= r < len(raw.rows) and 0 <= c < width:
+            raw.rows[r][c] = ErrorValue(value.decode())
+
+
+def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
+    from sop_xl.io.guard import _sheet_parts
+
+    return _sheet_parts(zf).get(sheet)
+
+
+class ErrorValue(str):
+    """An Excel error value (``#REF!``) as a distinct string type."""
+
+
+# --- step 2: typed frame -------------------------------------------------------------------------
+def coerce(table: Table, raw: RawTable) -> Coerced:
+    """Map headers to ``table``'s columns and convert every column; collect findings.
+
+    The returned frame is long (wide grids are melted to ``period`` + value), has exactly the
+    table's engine columns, and keeps only rows without errors.
+    """
+    findings: list[Finding] = []
+    where = Location(file=raw.file, sheet=raw.sheet, table=table.name)
+    positions, period_positions = _map_headers(table, raw, where, findings)
+    if any(f.severity == "error" for f in findings):
+        return Coerced(_empty(table), findings, len(raw.rows))
+
+    rows = [r for r in raw.rows if any(v not in ("", None) for v in r)]
+    excel_rows = np.array(
+        [
+            raw.header_row + 1 + i
+            for i, r in enumerate(raw.rows)
+            if any(v not in ("", None) for v in r)
+        ],
+        dtype=np.int64,
+    )
+    width = len(raw.header)
+    matrix = np.empty((len(rows), width), dtype=object)
+    for i, r in enumerate(rows):
+        r = list(r[:width]) + [None] * (width - len(r))
+        matrix[i, :] = r
+    bad = np.zeros(len(rows), dtype=bool)
+    data: dict[str, Any] = {}
+    for column in table.columns:
+        pos = positions.get(column.name)
+        if pos is None:
+            data[column.name] = pd.Series([None] * len(rows), dtype=object)
+            continue
+        values, col_bad = _convert(
+            column, matrix[:, pos], excel_rows, raw.first_col + pos, where, findings
+        )
+        data[column.name] = values
+        bad |= col_bad
+    if table.layout == "wide":
+        assert table.value is not None
+        fast = _numeric_block(table.value, matrix[:, list(period_positions.values())])
+        if fast is not None:  # the usual grid: numbers and blanks only, all valid
+            data.update(zip(period_positions, fast.T, strict=True))
+            period_positions = {}
+        for period, pos in period_positions.items():
+            values, col_bad = _convert(
+                table.value,
+                matrix[:, pos],
+                excel_rows,
+                raw.first_col + pos,
+                where,
+                findings,
+                header=period,
+            )
+            data[period] = values
+            bad |= col_bad
+    df = pd.DataFrame(data, index=range(len(rows)))
+    df["_row"] = excel_rows
+    bad |= _check_keys(table, df, where, findings)
+    good = df.loc[~bad]
+    if table.layout == "wide":
+        good = _melt(table, good, [c for c in data if periods.is_period(c)])
+    rows_out = good["_row"].to_numpy(np.int64)
+    good = good.drop(columns="_row").reset_index(drop=True)
+    return Coerced(_typed(table, good), findings, int(bad.sum()), rows_out)
+
+
+def to_frame(table: Table, raw: RawTable) -> pd.DataFrame:
+    """Strict :func:`coerce`: raise :class:`ValidationError` when any error finding exists."""
+    result = coerce(table, raw)
+    if result.errors:
+        raise ValidationError(result.findings)
+    return result.df
+
+
+def _empty(table: Table) -> pd.DataFrame:
+    return _typed(table, pd.DataFrame({c.name: [] for c in table.long_columns}))
+
+
+def _typed(table: Table, df: pd.DataFrame) -> pd.DataFrame:
+    out = {}
+    for c in table.long_columns:
+        s = df[c.name] if c.name in df else pd.Series([None] * len(df), dtype=object)
+        if c.dtype in (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT):
+            s = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif c.dtype == Dtype.INT:
+            s = pd.to_numeric(s, errors="coerce").round().astype("Int64")
+        elif c.dtype in (Dtype.DATE, Dtype.DATETIME):
+            s = pd.to_datetime(s, errors="coerce").astype("datetime64[ns]")
+        elif s.dtype != object or s.isna().any():
+            s = s.astype(object).where(s.notna(), None)
+        out[c.name] = s.reset_index(drop=True)
+    return pd.DataFrame(out, columns=[c.name for c in table.long_columns])
+
+
+def _map_headers(
+    table: Table, raw: RawTable, where: Location, findings: list[Finding]
+) -> tuple[dict[str, int], dict[str, int]]:
+    by_norm = {norm_header(c.header): c for c in table.columns}
+    positions: dict[str, int] = {}
+    period_positions: dict[str, int] = {}
+    unknown: list[tuple[int, str]] = []
+    for i, h in enumerate(raw.header):
+        cell = f"{col_letter(raw.first_col + i)}{raw.header_row}"
+        key = norm_header(h)
+        if not key:
+            if any(r[i] not in ("", None) for r in raw.rows if i < len(r)):
+                findings.append(
+                    Finding(
+                        "warning",
+                        "column has values but no header; it is ignored.",
+                        _at(where, cell=cell),
+                        "Give the column its header from the template, or delete it.",
+                        "header.blank",
+                    )
+                )
+            continue
+        column = by_norm.get(key)
+        if column is not None:
+            if column.name in positions:
+                findings.append(
+                    Finding(
+                        "error",
+                        f"column '{column.header}' appears twice.",
+                        _at(where, cell=cell, column=str(h)),
+                        "Delete or rename the duplicate column.",
+                        "header.duplicate",
+                    )
+                )
+            positions[column.name] = i
+            continue
+        if table.layout == "wide":
+            period = periods.to_period(h)
+            if period is not None:
+                if period in period_positions:
+                    findings.append(
+                        Finding(
+                            "error",
+                            f"period {period} appears twice.",
+                            _at(where, cell=cell, column=str(h)),
+                            "Delete the duplicate period column.",
+                            "header.duplicate",
+                        )
+                    )
+                period_positions[period] = i
+                continue
+        unknown.append((i, str(h)))
+    missing = [c for c in table.columns if c.name not in positions]
+    missing_headers = [c.header for c in missing]
+    for i, h in unknown:
+        cell = f"{col_letter(raw.first_col + i)}{raw.header_row}"
+        guess = difflib.get_close_matches(h, missing_headers, n=1, cutoff=0.5)
+        if guess:
+            findings.append(
+                Finding(
+                    "error",
+                    f"column '{h}' is not expected here; it looks like a renamed '{guess[0]}'.",
+                    _at(where, cell=cell, column=h),
+                    f"Rename the header back to '{guess[0]}' exactly as in the template.",
+                    "header.renamed",
+                )
+            )
+            missing_headers.remove(guess[0])
+        else:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"extra column '{h}' is not part of {table.title}; it is ignored.",
+                    _at(where, cell=cell, column=h),
+                    "Delete the column, or move notes to another sheet.",
+                    "header.extra",
+                )
+            )
+    for c in missing:
+        if c.required and c.header in missing_headers:
+            findings.append(
+                Finding(
+                    "error",
+                    f"required column '{c.header}' is missing.",
+                    _at(where, row=raw.header_row, column=c.header),
+                    f"Add a column with the header '{c.header}' (see the template).",
+                    "header.missing",
+                )
+            )
+    if table.layout == "wide" and not period_positions:
+        findings.append(
+            Finding(
+                "error",
+                "no period columns (headers like 2026-11) were found.",
+                _at(where, row=raw.header_row),
+                "Keep the month columns of the template, with YYYY-MM headers.",
+                "header.no_periods",
+            )
+        )
+    return positions, period_positions
+
+
+def _at(where: Location, **kw: Any) -> Location:
+    return Location(**{**where.__dict__, **kw})
+
+
+def _convert(
+    column: Column,
+    values: np.ndarray,
+    excel_rows: np.ndarray,
+    excel_col: int,
+    where: Location,
+    findings: list[Finding],
+    header: str | None = None,
+) -> tuple[pd.Series, np.ndarray]:
+    """Convert one column; return values and a bad-row mask; append findings."""
+    s = pd.Series(values, dtype=object)
+    header = header or column.header
+    blank = s.isna() | s.eq("")
+    is_error = s.isin(ERROR_VALUES).to_numpy(bool)  # ErrorValue is a str: isin finds it
+    problems: list[tuple[np.ndarray, str, str, str]] = []  # mask, message template, fix, rule
+    if is_error.any():
+        problems.append(
+            (
+                is_error,
+                "formula error {value} instead of a value.",
+                "Fix the formula or type the value.",
+                "value.error",
+            )
+        )
+    ok = ~blank.to_numpy(bool) & ~is_error
+    dtype = column.dtype
+    if dtype in (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT, Dtype.INT):
+        num = pd.to_numeric(s.where(ok, None), errors="coerce")
+        retry = ok & num.isna().to_numpy(bool)  # text such as "1,234" or " 12 ": clean, retry
+        if retry.any():
+            num[retry] = pd.to_numeric(s[retry].map(_num_text), errors="coerce")
+        not_num = ok & num.isna().to_numpy(bool)
+        if not_num.any():
+            problems.append(
+                (
+                    not_num,
+                    "'{value}' is text, a number was expected.",
+                    "Type a number (no units or letters).",
+                    "value.not_number",
+                )
+            )
+        out = num.astype("float64")
+        if dtype == Dtype.INT:
+            frac = ok & ~not_num & (np.abs(out - np.round(out)) > 1e-9).to_numpy(bool)
+            if frac.any():
+                problems.append(
+                    (
+                        frac,
+                        "{value} is not a whole number.",
+                        "Type a whole number.",
+                        "value.not_int",
+                    )
+                )
+        if column.min_value is not None:
+            low = (out < column.min_value).to_numpy(bool) & ok & ~not_num
+            if low.any():
+                problems.append(
+                    (
+                        low,
+                        f"{{value}} is below the minimum {column.min_value:g}.",
+                        "Negative values are not allowed here: enter 0 or a positive value.",
+                        "value.negative",
+                    )
+                )
+    elif dtype in (Dtype.DATE, Dtype.DATETIME):
+        out = _to_datetime(s.where(ok, None))
+        not_date = ok & out.isna().to_numpy(bool)
+        if not_date.any():
+            problems.append(
+                (
+                    not_date,
+                    "'{value}' is not a date.",
+                    "Type a date as yyyy-mm-dd.",
+                    "value.not_date",
+                )
+            )
+    elif dtype == Dtype.PERIOD:
+        uniques = {v: periods.to_period(v) for v in pd.unique(s[ok])}
+        out = s.map(uniques.get).where(pd.Series(ok), None)
+        not_period = ok & out.isna().to_numpy(bool)
+        if not_period.any():
+            problems.append(
+                (
+                    not_period,
+                    "'{value}' is not a month.",
+                    "Type the month as YYYY-MM.",
+                    "value.not_period",
+                )
+            )
+    else:
+        out = _texts(s).where(pd.Series(ok), None)
+        if column.choices:
+            canon = {c.casefold(): c for c in column.choices}
+            mapped = out.map(lambda v: canon.get(v.casefold()) if isinstance(v, str) else None)
+            not_choice = ok & mapped.isna().to_numpy(bool)
+            if not_choice.any():
+                problems.append(
+                    (
+                        not_choice,
+                        "'{value}' is not one of: " + ", ".join(column.choices) + ".",
+                        "Pick a value from the drop-down list.",
+                        "value.not_allowed",
+                    )
+                )
+            out = mapped.where(pd.Series(ok), None)
+    if column.required:
+        missing = blank.to_numpy(bool)
+        if missing.any():
+            problems.append(
+                (missing, "required value is missing.", f"Fill in '{header}'.", "value.missing")
+            )
+    bad = np.zeros(len(s), dtype=bool)
+    for mask, template, fix, rule in problems:
+        bad |= mask
+        idx = np.flatnonzero(mask)
+        for i in idx[:MAX_FINDINGS_PER_COLUMN]:
+            row = int(excel_rows[i])
+            findings.append(
+                Finding(
+                    "error",
+                    template.format(value=_show(values[i])),
+                    _at(where, row=row, column=header, cell=f"{col_letter(excel_col)}{row}"),
+                    fix,
+                    rule,
+                )
+            )
+        if len(idx) > MAX_FINDINGS_PER_COLUMN:
+            findings.append(
+                Finding(
+                    "error",
+                    f"... and {len(idx) - MAX_FINDINGS_PER_COLUMN} more such cells in this column.",
+                    _at(where, column=header),
+                    fix,
+                    rule,
+                )
+            )
+    out = pd.Series(out).reset_index(drop=True)
+    if bad.any():
+        out = out.where(pd.Series(~bad), None if out.dtype == object else np.nan)
+    return out, bad
+
+
+def _numeric_block(column: Column, block: np.ndarray) -> np.ndarray | None:
+    """A grid of numbers and blanks as floats in one step, or None when any cell needs the
+    cell-by-cell path (text, an error value, a value below the column's minimum)."""
+    if block.size == 0:
+        return None
+    block = block.copy()
+    block[(block == "") | (block == None)] = np.nan  # noqa: E711 - elementwise on objects
+    try:
+        out = block.astype(np.float64)
+    except (TypeError, ValueError):
+        return None
+    if column.min_value is not None and (out < column.min_value).any():
+        return None
+    return out
+
+
+def _num_text(v: Any) -> Any:
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, str):
+        text = v.strip().replace(",", "").replace("\xa0", "").replace(" ", "")
+        return text if text else None
+    return v
+
+
+def _texts(s: pd.Series) -> pd.Series:
+    """Cells as text: strings stripped, whole numbers without '.0' (item 1001 -> '1001')."""
+    is_str = s.map(type).eq(str).to_numpy(bool)
+    if is_str.all():
+        return s.str.strip()
+    out = s.copy()
+    out[is_str] = s[is_str].str.strip()
+    out[~is_str] = s[~is_str].map(_text)
+    return out
+
+
+def _text(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    return str(v).strip()
+
+
+def _show(v: Any) -> str:
+    text = str(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _to_datetime(s: pd.Series) -> pd.Series:
+    """Dates from calamine (date/datetime), ISO text, or Excel serial numbers."""
+    is_num = s.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
+    numeric = pd.to_numeric(s.where(is_num, None), errors="coerce")
+    numeric = numeric.where((numeric > 0) & (numeric < 2958466))  # Excel's date range
+    serial = EXCEL_EPOCH + pd.to_timedelta(numeric, unit="D")
+    text = pd.to_datetime(s.where(~is_num, None), errors="coerce", format="mixed")
+    return text.fillna(serial)
+
+
+def _check_keys(
+    table: Table, df: pd.DataFrame, where: Location, findings: list[Finding]
+) -> np.ndarray:
+    keys = [k for k in table.keys if k in df.columns]
+    if not keys or df.empty:
+        return np.zeros(len(df), dtype=bool)
+    filled = df[keys].notna().all(axis=1)
+    dup = df.duplicated(subset=keys, keep=False) & filled
+    mask = dup.to_numpy(bool)
+    if mask.any():
+        first_rows = df.loc[dup].groupby(keys, dropna=False)["_row"].apply(list)
+        for key, rows in list(first_rows.items())[:MAX_FINDINGS_PER_COLUMN]:
+            key_text = " / ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
+            findings.append(
+                Finding(
+                    "error",
+                    f"duplicate {' x '.join(table.column(k).header for k in keys)} '{key_text}' "
+                    f"in rows {', '.join(str(r) for r in rows)}.",
+                    _at(where, row=rows[0]),
+                    "Keep one row per key: delete or merge the duplicates.",
+                    "key.duplicate",
+                )
+            )
+    return mask
+
+
+def _melt(table: Table, df: pd.DataFrame, period_cols: list[str]) -> pd.DataFrame:
+    """Wide grid -> long rows (row-major: each grid row's periods in column order), blanks out."""
+    assert table.value is not None
+    n, k = len(df), len(period_cols)
+    ids = {c: np.repeat(df[c].to_numpy(), k) for c in [*table.names, "_row"]}
+    values = df[period_cols].to_numpy(dtype="float64", na_value=np.nan).ravel() if k else []
+    long = pd.DataFrame(
+        {**ids, "period": np.tile(np.array(period_cols, dtype=object), n), table.value.name: values}
+    )
+    return long[long[table.value.name].notna()]

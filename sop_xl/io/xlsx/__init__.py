@@ -1,0 +1,1 @@
+"""The one OOXML layer: package parts, cells, styles, charts, input tables, protection."""

@@ -1,0 +1,3 @@
+"""The KPI engine: the one registry of definitions, forecast accuracy, operations KPIs, the KPI
+table.
+"""

@@ -1,0 +1,532 @@
+"""The KPI definitions registry: what each S&OP KPI means, in words, once.
+
+Every KPI has an id, a name, its formula in words, numerator, denominator, unit, direction
+(which way is better), zero/empty policy and sign convention. The registry feeds the UDF help
+(``SOP_KPI_INFO``), ``docs/kpis.md`` and the scorecard's definitions sheet, so the number on a
+slide and the definition under it can never drift apart.
+
+Sign convention for forecast errors throughout: **error = forecast - actual**. A positive bias
+means the forecast was *above* what sold (over-forecast: inventory risk); negative means
+under-forecast (service risk).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sop_xl.model.schema import OWNER_ROLES, PERSPECTIVES
+
+Unit = Literal["pct", "ratio", "days", "units", "money", "count"]
+Direction = Literal["higher", "lower", "target"]
+
+
+@dataclass(frozen=True)
+class KpiDef:
+    """Definition of one KPI.
+
+    ``direction``: 'higher' or 'lower' is better; 'target' means zero is best and the distance
+    from zero in either direction is bad (bias). ``unit='pct'`` values are fractions (0.953 is
+    95.3%).
+    """
+
+    id: str
+    name: str
+    formula: str
+    numerator: str
+    denominator: str
+    unit: Unit
+    direction: Direction
+    zero_policy: str
+    sign_convention: str
+    perspective: str
+    owner_role: str
+    source_tables: tuple[str, ...]
+    family: str = (
+        ""  # forecast | budget | inventory | fill | delivery | schedule | vendor | finance
+    )
+    udf: str = ""  # the Excel function that computes it
+
+    def __post_init__(self) -> None:
+        if self.perspective not in PERSPECTIVES:
+            raise ValueError(f"{self.id}: perspective {self.perspective!r} not in PERSPECTIVES")
+        if self.owner_role not in OWNER_ROLES:
+            raise ValueError(f"{self.id}: owner_role {self.owner_role!r} not in OWNER_ROLES")
+
+    def describe(self) -> str:
+        """One paragraph for UDF help and definition sheets."""
+        better = {
+            "higher": "Higher is better.",
+            "lower": "Lower is better.",
+            "target": "Zero is best.",
+        }[self.direction]
+        return (
+            f"{self.name} ({self.id}): {self.formula} Unit: {self.unit}. {better} "
+            f"Empty/zero policy: {self.zero_policy} Sign: {self.sign_convention}"
+        )
+
+
+_ERR = "Error = forecast - actual; positive = over-forecast."
+_NONE = "Not applicable (a rate)."
+_FA = ("SalesActuals", "Forecast", "Customers")
+_LINES = ("SalesOrderLines",)
+_DEMAND, _SUPPLY, _FIN, _SALES = (
+    "Demand planner",
+    "Supply planning",
+    "Finance",
+    "Sales and marketing leader",
+)
+
+
+def _k(**kw) -> KpiDef:
+    return KpiDef(**kw)
+
+
+_DEFS: tuple[KpiDef, ...] = (
+    # --- forecast accuracy (consensus forecast vs actual, units) --------------------------------
+    _k(
+        id="mae",
+        name="Mean absolute error (MAD)",
+        formula="Average of |forecast - actual| over the item x location x month cells.",
+        numerator="sum |F - A|",
+        denominator="number of cells compared",
+        unit="units",
+        direction="lower",
+        zero_policy="Zero actuals are ordinary cells. Cells with a blank actual or forecast are "
+        "skipped and counted. No cells: undefined.",
+        sign_convention="Absolute: never negative.",
+        perspective="Internal process",
+        owner_role=_DEMAND,
+        source_tables=_FA,
+        family="forecast",
+        udf="SOP_MAE",
+    ),
+    _k(
+        id="mape",
+        name="Mean absolute percentage error",
+        formula="Average of |F - A| / |A| over cells whose actual is not zero.",
+        numerator="sum |F - A| / |A| over non-zero-actual cells",
+        denominator="number of non-zero-actual cells",
+        unit="pct",
+        direction="lower",
+        zero_policy="Cells with actual = 0 are SKIPPED and counted (zero_actuals_skipped), never "
+        "scored 0% or infinite. All actuals zero: undefined. Prefer WMAPE for decisions.",
+        sign_convention="Absolute: never negative.",
+        perspective="Internal process",
+        owner_role=_DEMAND,
+        source_tables=_FA,
+        family="forecast",
+        udf="SOP_MAPE",
+    ),
+    _k(
+        id="wmape",
+        name="Weighted MAPE",
+        formula="sum |F - A| / sum |A| (volume-weighted error).",
+        numerator="sum |F - A|",
+        denominator="sum |A|",
+        unit="pct",
+        direction="lower",
+        zero_policy="Undefined when sum |A| = 0 (says so; never 0 or infinity). Zero-actual "
+        "cells with a forecast add error but no volume.",
+        sign_convention="Absolute: never negative. Returns (negative A) count as volume |A|.",
+        perspective="Internal process",
+        owner_role=_DEMAND,
+        source_tables=_FA,
+        family="forecast",
+        udf="SOP_WMAPE",
+    ),
+    _k(
+        id="forecast_accuracy",
+        name="Forecast accuracy",
+        formula="max(0, 1 - WMAPE).",
+        numerator="sum |A| - sum |F - A| (floored at 0)",
+        denominator="sum |A|",
+        unit="pct",
+        direction="higher",
+        zero_policy="Undefined when WMAPE is undefined (sum |A| = 0). Floored at 0%: an error "
+        "larger than the volume is 0% accurate, not negative.",
+        sign_convention="0% to 100%.",
+        perspective="Customer",
+        owner_role=_SALES,
+        source_tables=_FA,
+        family="forecast",
+        udf="SOP_FORECAST_ACCURACY",
+    ),
+    _k(
+        id="bias",
+        name="Forecast bias (units)",
+        formula="sum (F - A).",
+        numerator="sum (F - A)",
+        denominator="none (a total)",
+        unit="units",
+        direction="target",
+        zero_policy="No cells: undefined. Blank cells skipped and counted.",
+        sign_convention=_ERR,
+        perspective="Internal process",
+        owner_role=_DEMAND,
+        source_tables=_FA,
+        family="forecast",
+        udf="SOP_BIAS",
+    ),
+    _k(
+        id="bias_pct",
+        name="Forecast bias %",
+        formula="sum (F - A) / sum A.",
+        numerator="sum (F - A)",
+        denominator="sum A",
+        unit="pct",
+        direction="target",
+        zero_policy="Undefined when sum A <= 0 (no sales, or net returns).",
+        sign_convention=_ERR,
+        perspective="Internal process",
+        owner_role=_DEMAND,
+        source_tables=_FA,
+        family="forecast",
+        udf="SOP_BIAS_PCT",
+    ),
+    _k(
+        id="rmse",
+        name="Root mean squared error",
+        formula="sqrt(average of (F - A)^2) over the cells compared.",
+        numerator="sum (F - A)^2",
+        denominator="number of cells compared",
+        unit="units",
+        direction="lower",
+        zero_policy="No cells: undefined.",
+        sign_convention="Never negative; punishes large misses more than MAE.",
+        perspective="Internal process",
+        owner_role=_DEMAND,
+        source_tables=_FA,
+        family="forecast",
+        udf="SOP_RMSE",
+    ),
+    _k(
+        id="tracking_signal",
+        name="Tracking signal",
+        formula="Cumulative error / MAD over the months of a series: sum_t (F_t - A_t) / "
+        "(average_t |F_t - A_t|), on the scope's monthly totals. In the KPIs sheet: over the "
+        "last (up to) 12 months ending at the period. Outside +/-4 signals a biased forecast.",
+        numerator="sum of monthly errors (F - A)",
+        denominator="mean absolute monthly error (MAD)",
+        unit="ratio",
+        direction="target",
+        zero_policy="Undefined when every monthly error is 0 (a perfect forecast has no signal).",
+        sign_convention=_ERR + " Bounded by +/- the number of months.",
+        perspective="Internal process",
+        owner_role=_DEMAND,
+        source_tables=_FA,
+        family="forecast",
+        udf="SOP_TRACKING_SIGNAL",
+    ),
+    _k(
+        id="mase",
+        name="Mean absolute scaled error",
+        formula="Average of |F - A| / scale, where a series' scale is the mean absolute "
+        "seasonal-naive change |A_t - A_(t-12)| over its actual history.",
+        numerator="sum |F - A| / scale of the series",
+        denominator="number of cells whose series has a non-zero scale",
+        unit="ratio",
+        direction="lower",
+        zero_policy="Series with too little history (no month t with t-12 also known) or a "
+        "constant history (scale 0) are skipped and counted. Below 1 = better than the "
+        "seasonal-naive forecast.",
+        sign_convention="Never negative.",
+        perspective="Internal process",
+        owner_role=_DEMAND,
+        source_tables=_FA,
+        family="forecast",
+        udf="SOP_MASE",
+    ),
+    _k(
+        id="fva",
+        name="Forecast value added",
+        formula="WMAPE of the seasonal-naive forecast (actual 12 months earlier) minus WMAPE of "
+        "the forecast, over the same cells.",
+        numerator="WMAPE(naive) - WMAPE(forecast)",
+        denominator="(percentage points)",
+        unit="pct",
+        direction="higher",
+        zero_policy="Cells without a naive value (no actual 12 months earlier) are skipped and "
+        "counted. Undefined when sum |A| = 0.",
+        sign_convention="Positive = the planning process beats the naive forecast.",
+        perspective="Learning and growth",
+        owner_role=_DEMAND,
+        source_tables=_FA,
+        family="forecast",
+        udf="SOP_FVA",
+    ),
+    # --- sales budget vs actual (revenue) -------------------------------------------------------
+    _k(
+        id="budget_accuracy",
+        name="Sales budget accuracy",
+        formula="max(0, 1 - WMAPE) of sales budget amount vs actual sales amount, per region x "
+        "item x location x month.",
+        numerator="sum |A| - sum |Budget - A| (floored at 0)",
+        denominator="sum |A| (actual revenue)",
+        unit="pct",
+        direction="higher",
+        zero_policy="Undefined when actual revenue sums to 0.",
+        sign_convention="0% to 100%.",
+        perspective="Financial",
+        owner_role=_FIN,
+        source_tables=("SalesActuals", "SalesBudget", "Customers"),
+        family="budget",
+        udf="SOP_FORECAST_ACCURACY",
+    ),
+    _k(
+        id="budget_bias_pct",
+        name="Sales budget bias %",
+        formula="sum (Budget - Actual) / sum Actual, revenue.",
+        numerator="sum (Budget - A)",
+        denominator="sum A",
+        unit="pct",
+        direction="target",
+        zero_policy="Undefined when actual revenue <= 0.",
+        sign_convention="Positive = budget above actual sales (over-budgeted).",
+        perspective="Financial",
+        owner_role=_FIN,
+        source_tables=("SalesActuals", "SalesBudget", "Customers"),
+        family="budget",
+        udf="SOP_BIAS_PCT",
+    ),
+    _k(
+        id="revenue_vs_budget_pct",
+        name="Revenue vs budget %",
+        formula="(actual revenue - budget revenue) / budget revenue.",
+        numerator="actual revenue - budget revenue",
+        denominator="budget revenue",
+        unit="pct",
+        direction="higher",
+        zero_policy="Undefined when budget revenue is 0.",
+        sign_convention="Positive = revenue above budget (favourable).",
+        perspective="Financial",
+        owner_role=_FIN,
+        source_tables=("SalesActuals", "SalesBudget"),
+        family="finance",
+        udf="SOP_VARIANCE_PCT",
+    ),
+    _k(
+        id="gross_margin_pct",
+        name="Gross margin %",
+        formula="(sales amount - cost amount) / sales amount.",
+        numerator="sales amount - cost amount",
+        denominator="sales amount",
+        unit="pct",
+        direction="higher",
+        zero_policy="Undefined when sales amount <= 0.",
+        sign_convention="Cost amounts are positive for sales, negative for returns.",
+        perspective="Financial",
+        owner_role=_FIN,
+        source_tables=("SalesActuals",),
+        family="finance",
+        udf="SOP_GROSS_MARGIN_PCT",
+    ),
+    # --- inventory ------------------------------------------------------------------------------
+    _k(
+        id="inventory_turns",
+        name="Inventory turns (annualised)",
+        formula="COGS of the month x 12 / average of opening and closing inventory value.",
+        numerator="COGS (cost amount of sales) x 12 / months",
+        denominator="average inventory value (opening and closing month-ends)",
+        unit="ratio",
+        direction="higher",
+        zero_policy="Undefined when average inventory is 0. When the opening month-end is "
+        "missing the closing value alone is used (noted).",
+        sign_convention="Turns per year.",
+        perspective="Financial",
+        owner_role=_SUPPLY,
+        source_tables=("SalesActuals", "Inventory"),
+        family="inventory",
+        udf="SOP_INVENTORY_TURNS",
+    ),
+    _k(
+        id="days_of_supply",
+        name="Days of supply",
+        formula="Closing inventory value / (COGS of the month / days in the month).",
+        numerator="closing inventory value",
+        denominator="COGS per day",
+        unit="days",
+        direction="lower",
+        zero_policy="Undefined when COGS is 0 or negative (stock does not run down).",
+        sign_convention="Days.",
+        perspective="Internal process",
+        owner_role=_SUPPLY,
+        source_tables=("SalesActuals", "Inventory"),
+        family="inventory",
+        udf="SOP_DAYS_OF_SUPPLY",
+    ),
+    # --- customer fill and delivery -------------------------------------------------------------
+    _k(
+        id="line_fill_rate",
+        name="Line fill rate",
+        formula="Order lines shipped complete by the due date (+ late days) / order lines due.",
+        numerator="lines with qty shipped >= qty ordered and ship date <= due + late days",
+        denominator="lines due in the month (quantity > 0)",
+        unit="pct",
+        direction="higher",
+        zero_policy="Lines with quantity 0 are excluded. No lines due: undefined. Unshipped "
+        "lines due in a closed month count as not filled.",
+        sign_convention="0% to 100%. Early shipments count as filled.",
+        perspective="Customer",
+        owner_role=_SUPPLY,
+        source_tables=_LINES,
+        family="fill",
+        udf="SOP_FILL_RATE",
+    ),
+    _k(
+        id="order_fill_rate",
+        name="Order fill rate",
+        formula="Orders whose every line shipped complete by the due date (+ late days) / "
+        "orders due.",
+        numerator="orders with every line filled",
+        denominator="orders due (month of the order's latest line due date)",
+        unit="pct",
+        direction="higher",
+        zero_policy="No orders due: undefined.",
+        sign_convention="0% to 100%.",
+        perspective="Customer",
+        owner_role=_SUPPLY,
+        source_tables=_LINES,
+        family="fill",
+        udf="SOP_FILL_RATE",
+    ),
+    _k(
+        id="unit_fill_rate",
+        name="Unit fill rate",
+        formula="Units shipped by the due date (+ late days), capped at the ordered quantity "
+        "per line / units ordered.",
+        numerator="sum min(shipped, ordered) over lines shipped by due + late days",
+        denominator="sum qty ordered of lines due",
+        unit="pct",
+        direction="higher",
+        zero_policy="No units due: undefined. Over-shipment never offsets a short line.",
+        sign_convention="0% to 100%.",
+        perspective="Customer",
+        owner_role=_SUPPLY,
+        source_tables=_LINES,
+        family="fill",
+        udf="SOP_FILL_RATE",
+    ),
+    _k(
+        id="otd",
+        name="On-time delivery (customer)",
+        formula="Order lines shipped within [due - days early, due + days late] / lines due. "
+        "Due = promised date (requested date when no promise, or on request).",
+        numerator="lines shipped inside the on-time window",
+        denominator="lines due in the month",
+        unit="pct",
+        direction="higher",
+        zero_policy="Unshipped lines due in a closed month count as late. No lines: undefined.",
+        sign_convention="0% to 100%. Too early is not on time.",
+        perspective="Customer",
+        owner_role=_SUPPLY,
+        source_tables=_LINES,
+        family="delivery",
+        udf="SOP_OTD",
+    ),
+    _k(
+        id="otif",
+        name="On time in full (customer)",
+        formula="Order lines shipped inside the on-time window AND complete / lines due.",
+        numerator="lines on time and qty shipped >= qty ordered",
+        denominator="lines due in the month",
+        unit="pct",
+        direction="higher",
+        zero_policy="As OTD.",
+        sign_convention="0% to 100%.",
+        perspective="Customer",
+        owner_role=_SUPPLY,
+        source_tables=_LINES,
+        family="delivery",
+        udf="SOP_OTIF",
+    ),
+    # --- production -----------------------------------------------------------------------------
+    _k(
+        id="schedule_attainment",
+        name="Schedule attainment",
+        formula="Quantity completed by the due date (+ late days), capped at planned per order "
+        "/ planned quantity of released and finished orders due.",
+        numerator="sum min(completed, planned) of orders finished by due + late days",
+        denominator="sum planned quantity of orders due",
+        unit="pct",
+        direction="higher",
+        zero_policy="Planned and firm planned orders are not a released schedule: excluded. No "
+        "orders due: undefined.",
+        sign_convention="0% to 100% (capped per order unless configured).",
+        perspective="Internal process",
+        owner_role="Operations leader",
+        source_tables=("ProductionOrders",),
+        family="schedule",
+        udf="SOP_SCHEDULE_ATTAINMENT",
+    ),
+    _k(
+        id="schedule_adherence",
+        name="Schedule adherence",
+        formula="Released/finished orders finished by the due date (+ late days) / orders due.",
+        numerator="orders with a finished date <= due + late days",
+        denominator="orders due",
+        unit="pct",
+        direction="higher",
+        zero_policy="No orders due: undefined. Finishing early counts as on time.",
+        sign_convention="0% to 100%.",
+        perspective="Internal process",
+        owner_role="Operations leader",
+        source_tables=("ProductionOrders",),
+        family="schedule",
+        udf="SOP_SCHEDULE_ADHERENCE",
+    ),
+    # --- vendors --------------------------------------------------------------------------------
+    _k(
+        id="vendor_otd",
+        name="Vendor on-time delivery",
+        formula="Receipt lines received within [promised - days early, promised + days late] / "
+        "receipt lines due.",
+        numerator="lines received inside the vendor window",
+        denominator="purchase lines promised in the month",
+        unit="pct",
+        direction="higher",
+        zero_policy="Not yet received lines promised in a closed month count as late.",
+        sign_convention="0% to 100%.",
+        perspective="Internal process",
+        owner_role=_SUPPLY,
+        source_tables=("PurchaseReceipts",),
+        family="vendor",
+        udf="SOP_VENDOR_OTD",
+    ),
+    _k(
+        id="vendor_qty_complete",
+        name="Vendor quantity complete",
+        formula="Receipt lines received complete (qty received >= qty ordered) / lines due.",
+        numerator="lines received in full",
+        denominator="purchase lines promised in the month",
+        unit="pct",
+        direction="higher",
+        zero_policy="Lines with quantity 0 excluded. No lines due: undefined.",
+        sign_convention="0% to 100%.",
+        perspective="Internal process",
+        owner_role=_SUPPLY,
+        source_tables=("PurchaseReceipts",),
+        family="vendor",
+        udf="SOP_VENDOR_QTY_COMPLETE",
+    ),
+)
+
+#: The registry: KPI id -> definition.
+KPIS: dict[str, KpiDef] = {d.id: d for d in _DEFS}
+
+
+def kpi(kpi_id: str) -> KpiDef:
+    """Look a KPI up by id (case-insensitive); KeyError lists the known ids."""
+    key = str(kpi_id).strip().lower()
+    if key in KPIS:
+        return KPIS[key]
+    raise KeyError(f"unknown KPI {kpi_id!r}; known: {', '.join(KPIS)}")
+
+
+def definitions_frame():
+    """The registry as a DataFrame (one row per KPI), for definition sheets."""
+    import pandas as pd
+
+    return pd.DataFrame([d.__dict__ for d in _DEFS]).assign(
+        source_tables=lambda d: d["source_tables"].map(", ".join)
+    )

@@ -1,0 +1,512 @@
+"""Forecast-accuracy KPIs: MAE, MAPE, WMAPE, accuracy, bias, bias %, RMSE, tracking signal, MASE
+and forecast value added.
+
+Two entry points share one set of definitions (see :mod:`sop_xl.kpi.defs`):
+
+- :func:`forecast_accuracy` over a long DataFrame, grouped by any columns, in one vectorised
+  groupby (one row per group). Used by the cycle and the scorecard.
+- ``*_arrays`` functions over two numpy vectors (one series): the fast path of the Excel UDFs,
+  no pandas. They raise :class:`KpiUndefined` with a readable reason instead of returning 0 or
+  infinity.
+
+Conventions: error e = F - A (positive = over-forecast). A row (cell) with a missing actual or
+forecast is skipped and counted, never filled with 0. MAPE skips zero actuals and counts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from sop_xl.errors import SopError
+
+
+class KpiUndefined(SopError):
+    """The KPI has no meaningful value for this input (e.g. WMAPE when actuals sum to 0)."""
+
+
+class KpiInputError(SopError):
+    """The input cannot be scored as given (mismatched lengths, text in a numeric range...)."""
+
+
+# --- numpy fast path (one series) ----------------------------------------------------------------
+def clean_pairs(a: np.ndarray, f: np.ndarray, what: str = "forecasts") -> tuple[np.ndarray, ...]:
+    """Flatten two float arrays, check equal length, drop pairs where either is NaN (blank)."""
+    a = np.ravel(a)
+    f = np.ravel(f)
+    if a.shape[0] != f.shape[0]:
+        raise KpiInputError(
+            f"actuals has {a.shape[0]} cells but {what} has {f.shape[0]}",
+            fix="select ranges of the same size",
+        )
+    bad = np.isnan(a + f)  # one pass: NaN when either side is blank
+    if bad.any():
+        ok = ~bad
+        a, f = a[ok], f[ok]
+    if a.shape[0] == 0:
+        raise KpiUndefined("no pairs of actual and forecast to compare")
+    return a, f
+
+
+def mae_arrays(a: np.ndarray, f: np.ndarray) -> float:
+    """MAE = sum|F - A| / n."""
+    a, f = clean_pairs(a, f)
+    return float(np.abs(f - a).mean())
+
+
+def mape_arrays(a: np.ndarray, f: np.ndarray) -> float:
+    """MAPE = mean(|F - A| / |A|) over A != 0 (zero actuals skipped)."""
+    a, f = clean_pairs(a, f)
+    nz = a != 0
+    if not nz.any():
+        raise KpiUndefined("every actual is 0; MAPE is undefined (use WMAPE or MAE)")
+    return float((np.abs(f[nz] - a[nz]) / np.abs(a[nz])).mean())
+
+
+def wmape_arrays(a: np.ndarray, f: np.ndarray) -> float:
+    """WMAPE = sum|F - A| / sum|A|."""
+    a, f = clean_pairs(a, f)
+    den = np.abs(a).sum()
+    if den == 0:
+        raise KpiUndefined("actuals sum to 0")
+    return float(np.abs(f - a).sum() / den)
+
+
+def accuracy_arrays(a: np.ndarray, f: np.ndarray) -> float:
+    """Forecast accuracy = max(0, 1 - WMAPE)."""
+    return max(0.0, 1.0 - wmape_arrays(a, f))
+
+
+def bias_arrays(a: np.ndarray, f: np.ndarray) -> float:
+    """Bias = sum(F - A) (units; positive = over-forecast)."""
+    a, f = clean_pairs(a, f)
+    return float((f - a).sum())
+
+
+def bias_pct_arrays(a: np.ndarray, f: np.ndarray) -> float:
+    """Bias % = sum(F - A) / sum(A); undefined when sum(A) <= 0."""
+    a, f = clean_pairs(a, f)
+    den = a.sum()
+    if den <= 0:
+        raise KpiUndefined("actuals sum to 0" if den == 0 else "actuals sum below 0 (net returns)")
+    return float((f - a).sum() / den)
+
+
+def rmse_arrays(a: np.ndarray, f: np.ndarray) -> float:
+    """RMSE = sqrt(mean((F - A)^2))."""
+    a, f = clean_pairs(a, f)
+    e = f - a
+    return float(np.sqrt((e * e).mean()))
+
+
+def tracking_signal_arrays(a: np.ndarray, f: np.ndarray) -> float:
+    """Tracking signal = sum(F - A) / mean|F - A| over the series' periods (in order)."""
+    a, f = clean_pairs(a, f)
+    e = f - a
+    mad = np.abs(e).mean()
+    if mad == 0:
+        raise KpiUndefined("every error is 0 (perfect forecast), so there is no signal")
+    return float(e.sum() / mad)
+
+
+def naive_scale(history: np.ndarray, season: int) -> float:
+    """Mean |y_t - y_(t-season)| over a history vector (blank pairs skipped)."""
+    h = np.ravel(history)
+    if season < 1:
+        raise KpiInputError(f"season must be 1 or more, got {season}")
+    if h.shape[0] <= season:
+        raise KpiUndefined(
+            f"history has {h.shape[0]} periods; the naive scale needs more than {season}",
+            fix=f"give a longer history range, or a shorter season than {season}",
+        )
+    d = np.abs(h[season:] - h[:-season])
+    d = d[~np.isnan(d)]
+    if d.shape[0] == 0:
+        raise KpiUndefined("history has no pair of periods season apart")
+    scale = d.mean()
+    if scale == 0:
+        raise KpiUndefined("history is constant, so the naive error scale is 0")
+    return float(scale)
+
+
+def mase_arrays(
+    a: np.ndarray, f: np.ndarray, history: np.ndarray | None = None, season: int = 12
+) -> float:
+    """MASE = mean|F - A| / mean|h_t - h_(t-season)| (history defaults to the actuals)."""
+    scale = naive_scale(a if history is None else history, season)
+    return mae_arrays(a, f) / scale
+
+
+def fva_arrays(
+    a: np.ndarray, f: np.ndarray, naive: np.ndarray | None = None, season: int = 1
+) -> float:
+    """FVA = WMAPE(naive) - WMAPE(forecast) over the same cells.
+
+    Without ``naive`` the benchmark is the actual ``season`` periods earlier in the same vector,
+    so the first ``season`` cells are only history.
+    """
+    a = np.ravel(a)
+    f = np.ravel(f)
+    if a.shape[0] != f.shape[0]:
+        raise KpiInputError(
+            f"actuals has {a.shape[0]} cells but forecasts has {f.shape[0]}",
+            fix="select ranges of the same size",
+        )
+    if naive is None:
+        if season < 1:
+            raise KpiInputError(f"season must be 1 or more, got {season}")
+        naive = np.concatenate([np.full(min(season, a.shape[0]), np.nan), a[:-season]])
+    n = np.ravel(naive)
+    if n.shape[0] != a.shape[0]:
+        raise KpiInputError(
+            f"actuals has {a.shape[0]} cells but the naive forecast has {n.shape[0]}",
+            fix="select ranges of the same size",
+        )
+    ok = ~(np.isnan(a) | np.isnan(f) | np.isnan(n))
+    a, f, n = a[ok], f[ok], n[ok]
+    if a.shape[0] == 0:
+        raise KpiUndefined("no cell has an actual, a forecast and a naive value")
+    den = np.abs(a).sum()
+    if den == 0:
+        raise KpiUndefined("actuals sum to 0")
+    return float((np.abs(n - a).sum() - np.abs(f - a).sum()) / den)
+
+
+# --- DataFrame API (many series, grouped) ---------------------------------------------------------
+ACCURACY_COLUMNS = (
+    "n",
+    "zero_actuals_skipped",
+    "missing_skipped",
+    "sum_actual",
+    "sum_forecast",
+    "sum_abs_actual",
+    "sum_abs_error",
+    "sum_ape",
+    "mae",
+    "mape",
+    "wmape",
+    "forecast_accuracy",
+    "bias",
+    "bias_pct",
+    "rmse",
+    "tracking_signal",
+    "ts_num",
+    "ts_den",
+    "mase",
+    "sum_scaled_error",
+    "mase_n",
+    "fva",
+    "fva_num",
+    "fva_den",
+    "fva_n",
+    "note",
+)
+
+
+def _period_index(period: pd.Series) -> np.ndarray:
+    """'YYYY-MM' text -> months since year 0 (int; -1 for a missing period).
+
+    Parses each distinct period once, so a million rows cost one factorisation.
+    """
+    codes, uniq = pd.factorize(period)
+    u = pd.Series(np.asarray(uniq, dtype=object)).astype(str)
+    idx = (u.str.slice(0, 4).astype(int) * 12 + u.str.slice(5, 7).astype(int) - 1).to_numpy()
+    return np.where(codes >= 0, idx[np.maximum(codes, 0)] if len(idx) else 0, -1)
+
+
+def _compact(codes: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct codes and each row's index into them (O(n) when the key space is small)."""
+    if space <= max(4 * len(codes), 1 << 16):
+        present = np.bincount(codes, minlength=space) > 0
+        keys = np.flatnonzero(present)
+        remap = np.cumsum(present) - 1
+        return keys, remap[codes]
+    keys, inv = np.unique(codes, return_inverse=True)
+    return keys, inv.reshape(-1)
+
+
+Factorized = dict[str, tuple[np.ndarray, object]]
+
+
+def _factorize(df: pd.DataFrame, c: str, cache: Factorized | None) -> tuple[np.ndarray, object]:
+    """Sorted factorisation of ``df[c]`` (missing values kept as a key), memoised in ``cache``."""
+    if cache is not None and c in cache:
+        return cache[c]
+    out = pd.factorize(df[c], sort=True, use_na_sentinel=False)
+    if cache is not None:
+        cache[c] = out
+    return out
+
+
+def group_codes(
+    df: pd.DataFrame, by: Sequence[str], cache: Factorized | None = None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Integer group code per row (0..G-1, groups sorted by key) and the G group keys.
+
+    One factorisation per column and one ``np.unique``: much faster than a pandas groupby on
+    text keys, and the sums then are ``np.bincount`` calls. Missing keys form their own group.
+    """
+    by = list(by)
+    if not by:
+        return np.zeros(len(df), dtype=np.intp), pd.DataFrame(index=pd.RangeIndex(1))
+    combined = np.zeros(len(df), dtype=np.int64)
+    uniques = []
+    space = 1
+    for c in by:
+        codes, uniq = _factorize(df, c, cache)
+        combined = combined * (len(uniq) + 1) + codes
+        space *= len(uniq) + 1
+        uniques.append(uniq)
+    keys, inv = _compact(combined, space)
+    cols = {}
+    for c, uniq in zip(reversed(by), reversed(uniques), strict=True):
+        base = len(uniq) + 1
+        cols[c] = np.asarray(uniq, dtype=object)[keys % base] if len(uniq) else []
+        keys = keys // base
+    groups = pd.DataFrame({c: cols[c] for c in by})
+    return inv.reshape(-1), groups
+
+
+def _scale_and_naive(
+    df: pd.DataFrame,
+    history: pd.DataFrame,
+    series: list[str],
+    actual: str,
+    period: str,
+    season: int,
+    d_p: np.ndarray,
+    cache: Factorized | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``df``: its series' naive scale mean|y_t - y_(t-season)| over ``history``
+    and the naive forecast y_(t-season) (NaN where unknown), with integer keys only."""
+    n_rows = len(df)
+    # series codes of df (factorised once, shared with the grouping); history rows are looked
+    # up in them, and history of series the data does not hold is not needed
+    h_ser = np.zeros(len(history), dtype=np.int64)
+    d_ser = np.zeros(n_rows, dtype=np.int64)
+    h_known = np.ones(len(history), dtype=bool)
+    for c in series:
+        dc, du = _factorize(df, c, cache)
+        hc = pd.Index(du).get_indexer(history[c])
+        h_known &= hc >= 0
+        h_ser = h_ser * (len(du) + 1) + np.maximum(hc, 0)
+        d_ser = d_ser * (len(du) + 1) + dc
+    known = np.ones(n_rows, dtype=bool)
+    h_p = np.where(h_known, _period_index(history[period]), -1)
+    ok_h = h_p >= 0
+    if not ok_h.any():
+        return np.full(n_rows, np.nan), np.full(n_rows, np.nan)
+    p0 = int(min(h_p[ok_h].min(), d_p[d_p >= 0].min(initial=h_p[ok_h].min())))
+    span = int(max(h_p.max(), d_p.max())) - p0 + 2 * season + 1
+    h_key = h_ser[ok_h] * span + (h_p[ok_h] - p0 + season)
+    hk, inv = np.unique(h_key, return_inverse=True)  # one actual per (series, month)
+    hv = np.bincount(inv.reshape(-1), weights=history[actual].to_numpy(float)[ok_h])
+    index = pd.Index(hk)
+    lag = index.get_indexer(hk - season)
+    has = lag >= 0
+    h_series, s_inv = np.unique(hk[has] // span, return_inverse=True)
+    diff = np.abs(hv[has] - hv[lag[has]])
+    cnt = np.bincount(s_inv.reshape(-1), minlength=len(h_series))
+    scale_of = np.bincount(s_inv.reshape(-1), weights=diff, minlength=len(h_series))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale_of = scale_of / cnt
+    pos = pd.Index(h_series).get_indexer(d_ser)
+    sc = np.where(known & (pos >= 0), scale_of[np.maximum(pos, 0)] if len(h_series) else 0, np.nan)
+    d_key = d_ser * span + (d_p - p0)  # the month `season` earlier, in history's key space
+    at = index.get_indexer(d_key)
+    nv = np.where(known & (d_p >= 0) & (at >= 0), hv[np.maximum(at, 0)], np.nan)
+    return sc.astype(float), nv.astype(float)
+
+
+def forecast_accuracy(
+    df: pd.DataFrame,
+    *,
+    actual: str = "actual",
+    forecast: str = "forecast",
+    by: Sequence[str] = (),
+    history: pd.DataFrame | None = None,
+    season: int = 12,
+    period: str = "period",
+    keys: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """All forecast-accuracy KPIs per group of ``by``, in one vectorised pass.
+
+    Each row of ``df`` is one compared cell (e.g. region x item x location x month) with an
+    ``actual`` and a ``forecast``. Per group:
+
+    - ``mae`` = sum|F-A| / n; ``rmse`` = sqrt(sum (F-A)^2 / n)
+    - ``mape`` = mean |F-A|/|A| over A != 0 (``zero_actuals_skipped`` counts the rest)
+    - ``wmape`` = sum|F-A| / sum|A|; ``forecast_accuracy`` = max(0, 1 - wmape)
+    - ``bias`` = sum(F-A); ``bias_pct`` = sum(F-A) / sum A (undefined when sum A <= 0)
+    - ``tracking_signal`` = sum_t E_t / mean_t |E_t| on the group's monthly totals E_t (when a
+      ``period`` column exists; otherwise each row is a time point)
+    - ``mase`` = mean of |F-A| / scale_s, scale_s = mean |A_t - A_(t-season)| of the series'
+      ``history`` (series = ``keys``, default: columns shared by ``df`` and ``history``)
+    - ``fva`` = WMAPE(seasonal naive) - WMAPE(forecast) over rows whose naive value (the
+      history actual ``season`` months earlier) exists.
+
+    Rows with a missing actual or forecast are skipped and counted in ``missing_skipped``.
+    Undefined values are NaN and ``note`` says why. Reference: Hyndman & Koehler (2006),
+    "Another look at measures of forecast accuracy"; Gilliland (2010) for FVA.
+    """
+    by = list(by)
+    missing = [c for c in (actual, forecast, *by) if c not in df.columns]
+    if missing:
+        raise KpiInputError(
+            f"forecast_accuracy: column(s) {missing} not in the data; it has {list(df.columns)}"
+        )
+    a = df[actual].to_numpy(dtype=float, na_value=np.nan)
+    f = df[forecast].to_numpy(dtype=float, na_value=np.nan)
+    valid = ~(np.isnan(a) | np.isnan(f))
+    a0 = np.where(valid, a, 0.0)
+    f0 = np.where(valid, f, 0.0)
+    e = f0 - a0
+    ae = np.abs(e)
+    nz = valid & (a0 != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ape = np.where(nz, ae / np.abs(np.where(nz, a0, 1.0)), 0.0)
+    parts = {
+        "n": valid.astype(np.int64),
+        "zero_actuals_skipped": (valid & ~nz).astype(np.int64),
+        "missing_skipped": (~valid).astype(np.int64),
+        "sum_actual": a0,
+        "sum_forecast": f0,
+        "sum_abs_actual": np.abs(a0),
+        "sum_abs_error": ae,
+        "_se": e,
+        "_sse": e * e,
+        "_ape": ape,
+        "_nz": nz.astype(np.int64),
+    }
+
+    # MASE and FVA need the series' history.
+    cache: Factorized = {}
+    d_p = _period_index(df[period]) if period in df.columns else None
+    has_hist = history is not None
+    if has_hist:
+        series = (
+            list(keys)
+            if keys is not None
+            else [
+                c
+                for c in df.columns
+                if c in history.columns and c not in (actual, forecast, period)
+            ]
+        )
+        if period not in df.columns or period not in history.columns:
+            raise KpiInputError(f"MASE/FVA need a {period!r} column in the data and the history")
+        hist_actual = actual if actual in history.columns else "actual"
+        sc, nv = _scale_and_naive(df, history, series, hist_actual, period, season, d_p, cache)
+        m_ok = valid & ~np.isnan(sc) & (np.nan_to_num(sc) > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            parts["_q"] = np.where(m_ok, ae / np.where(m_ok, sc, 1.0), 0.0)
+        parts["mase_n"] = m_ok.astype(np.int64)
+        n_ok = valid & ~np.isnan(nv)
+        nv0 = np.where(n_ok, nv, 0.0)
+        parts["fva_n"] = n_ok.astype(np.int64)
+        parts["_fva_naive_err"] = np.where(n_ok, np.abs(nv0 - a0), 0.0)
+        parts["_fva_fc_err"] = np.where(n_ok, ae, 0.0)
+        parts["_fva_abs_a"] = np.where(n_ok, np.abs(a0), 0.0)
+
+    inv, groups = group_codes(df, by, cache)
+    ng = len(groups)
+    g = pd.DataFrame(
+        {k: np.bincount(inv, weights=v, minlength=ng) for k, v in parts.items()},
+        index=groups.index,
+    )
+
+    # Tracking signal on each group's monthly totals E_t.
+    if period in df.columns and period not in by:
+        assert d_p is not None
+        ok_p = d_p >= 0
+        pcode = np.where(ok_p, d_p - d_p[ok_p].min(initial=0) + 1, 0)  # missing: own "month" 0
+        month_key = inv.astype(np.int64) * (int(pcode.max(initial=0)) + 1) + pcode
+        mk, minv = _compact(month_key, ng * (int(pcode.max(initial=0)) + 1))
+        e_t = np.bincount(minv, weights=parts["_se"], minlength=len(mk))
+        n_t = np.bincount(minv, weights=parts["n"], minlength=len(mk))
+        owner = mk // (int(pcode.max(initial=0)) + 1)  # group of each month
+        g["_ts_num"] = np.bincount(owner, weights=e_t, minlength=ng)
+        months = np.bincount(owner, weights=(n_t > 0).astype(float), minlength=ng)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g["_ts_den"] = np.bincount(owner, weights=np.abs(e_t), minlength=ng) / months
+    else:
+        g["_ts_num"] = g["_se"]
+        g["_ts_den"] = g["sum_abs_error"] / g["n"].where(g["n"] > 0)
+    if by:
+        g.index = pd.MultiIndex.from_frame(groups) if len(by) > 1 else pd.Index(groups[by[0]])
+
+    return _finish(g, by, has_hist)
+
+
+def _finish(g: pd.DataFrame, by: list[str], has_hist: bool) -> pd.DataFrame:
+    """Derive ratio KPIs from the summed parts; NaN + note where undefined."""
+    n = g["n"].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = pd.DataFrame(index=g.index)
+        for c in ("n", "zero_actuals_skipped", "missing_skipped"):
+            out[c] = g[c].astype(np.int64)
+        for c in ("sum_actual", "sum_forecast", "sum_abs_actual", "sum_abs_error"):
+            out[c] = g[c].astype(float)
+        out["sum_ape"] = g["_ape"].astype(float)
+        npos = n > 0
+        out["mae"] = (g["sum_abs_error"] / n).where(npos)
+        nzc = g["_nz"].astype(float)
+        out["mape"] = (g["_ape"] / nzc).where(nzc > 0)
+        den = g["sum_abs_actual"]
+        out["wmape"] = (g["sum_abs_error"] / den).where(den > 0)
+        out["forecast_accuracy"] = (1.0 - out["wmape"]).clip(lower=0.0)
+        out["bias"] = g["_se"].astype(float).where(npos)
+        out["bias_pct"] = (g["_se"] / g["sum_actual"]).where(g["sum_actual"] > 0)
+        out["rmse"] = np.sqrt(g["_sse"] / n).where(npos)
+        ts_den = g["_ts_den"].astype(float)
+        out["tracking_signal"] = (g["_ts_num"] / ts_den).where(ts_den > 0)
+        out["ts_num"] = g["_ts_num"].astype(float)
+        out["ts_den"] = ts_den
+        if has_hist:
+            mn = g["mase_n"].astype(float)
+            out["mase"] = (g["_q"] / mn).where(mn > 0)
+            out["sum_scaled_error"] = g["_q"].astype(float)
+            out["mase_n"] = g["mase_n"].astype(np.int64)
+            fden = g["_fva_abs_a"].astype(float)
+            out["fva_num"] = (g["_fva_naive_err"] - g["_fva_fc_err"]).astype(float)
+            out["fva_den"] = fden
+            out["fva"] = (out["fva_num"] / fden).where(fden > 0)
+            out["fva_n"] = g["fva_n"].astype(np.int64)
+        else:
+            for c in ("mase", "sum_scaled_error", "fva", "fva_num", "fva_den"):
+                out[c] = np.nan
+            out["mase_n"] = 0
+            out["fva_n"] = 0
+    out["note"] = _notes(out, has_hist)
+    out = out.reset_index() if by else out.reset_index(drop=True)
+    return out[[*by, *ACCURACY_COLUMNS]]
+
+
+def _notes(out: pd.DataFrame, has_hist: bool) -> pd.Series:
+    """Plain-language reasons for undefined values and skipped rows, per group."""
+    msgs: list[pd.Series] = []
+
+    def add(mask: pd.Series, text: pd.Series | str) -> None:
+        s = pd.Series("", index=out.index, dtype=object)
+        s[mask.to_numpy()] = text if isinstance(text, str) else text[mask]
+        msgs.append(s)
+
+    add(out["n"] == 0, "no pairs of actual and forecast")
+    add((out["n"] > 0) & (out["sum_abs_actual"] == 0), "actuals sum to 0: WMAPE undefined")
+    zs = out["zero_actuals_skipped"]
+    add(zs > 0, "MAPE skipped " + zs.astype(str) + " zero-actual cell(s)")
+    add(
+        (out["n"] > 0) & out["tracking_signal"].isna(),
+        "tracking signal undefined: every monthly error is 0",
+    )
+    ms = out["missing_skipped"]
+    add(ms > 0, ms.astype(str) + " cell(s) with a blank actual or forecast skipped")
+    if has_hist:
+        add((out["n"] > 0) & (out["mase_n"] == 0), "MASE: no series with enough history")
+        add((out["n"] > 0) & (out["fva_n"] == 0), "FVA: no naive value (history too short)")
+    joined = msgs[0]
+    for s in msgs[1:]:
+        joined = joined.str.cat(s, sep="; ")
+    return joined.str.replace(r"(; )+", "; ", regex=True).str.strip("; ")

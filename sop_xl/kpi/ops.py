@@ -1,0 +1,553 @@
+"""Operational and financial KPIs over whole tables: fill rates, on-time delivery and OTIF,
+schedule attainment and adherence, vendor performance, inventory turns, days of supply, revenue
+vs budget and gross margin.
+
+Every function takes the schema's long tables (engine column names), returns one row per group
+of ``by`` with, per KPI, the value and its numerator (``<kpi>_num``) and denominator
+(``<kpi>_den``), plus ``n`` (records counted) and a plain-language ``note``. ``by`` may name any
+column of the input plus ``period``, which means the month the record is *due* in (sales lines:
+due date; production orders: due date; receipts: promised date). Rates with a zero denominator
+are NaN with a note, never 0.
+
+Window rules (from :class:`~sop_xl.model.schema.Settings`):
+
+- customer on time: ship date in [due - customer_days_early, due + customer_days_late];
+- fill: shipped complete by due + customer_days_late (shipping early still fills the order);
+- production: finished by due + production_days_late (early is fine);
+- vendor on time: received in [promised - vendor_days_early, promised + vendor_days_late].
+
+Records due on or after ``as_of`` (default: none excluded) are not yet due and are left out;
+records due before it that were never shipped / finished / received count as failures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from sop_xl.kpi.forecast import KpiInputError, group_codes
+from sop_xl.model.schema import Settings
+
+Basis = Literal["promised", "requested"]
+FALLBACK_NOTE = "{n} line(s) without a promised date measured against the requested date"
+
+
+# --- helpers -----------------------------------------------------------------------------------
+def _need(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KpiInputError(
+            f"{what}: column(s) {missing} missing; the table has {list(df.columns)}",
+            fix="pass the table as read from the workbook (engine column names)",
+        )
+
+
+def _dates(s: pd.Series) -> np.ndarray:
+    """Dates as datetime64[D] (NaT for blanks)."""
+    return pd.to_datetime(s, errors="coerce").to_numpy(dtype="datetime64[D]")
+
+
+def _qty(s: pd.Series) -> np.ndarray:
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def month_text(d: np.ndarray) -> np.ndarray:
+    """datetime64 array -> 'YYYY-MM' object array (None for NaT), vectorised."""
+    months = d.astype("datetime64[M]")
+    ok = ~np.isnat(months)
+    out = np.full(d.shape, None, dtype=object)
+    if ok.any():
+        uniq, inv = np.unique(months[ok], return_inverse=True)
+        out[ok] = np.array([str(u) for u in uniq], dtype=object)[inv.reshape(-1)]
+    return out
+
+
+def _as_of(as_of: dt.date | str | None) -> np.datetime64 | None:
+    """'2026-11' (first day of that month) or a date -> datetime64[D]."""
+    if as_of is None:
+        return None
+    if isinstance(as_of, str) and len(as_of) == 7:
+        as_of = f"{as_of}-01"
+    return np.datetime64(pd.Timestamp(as_of).date(), "D")
+
+
+def _grouped(
+    frame: pd.DataFrame,
+    by: Sequence[str],
+    parts: dict[str, np.ndarray],
+    ratios: dict[str, tuple[str, str]],
+    scale: dict[str, float] | None = None,
+    count_notes: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Sum ``parts`` per group of ``by`` and derive ``ratios`` (kpi -> (num part, den part)).
+
+    ``count_notes`` maps a part to a note template with ``{n}``, added where the part's group
+    sum is above 0 (e.g. lines measured against a fallback date).
+    """
+    by = list(by)
+    inv, groups = group_codes(frame, by)
+    ng = len(groups)
+    sums = {k: np.bincount(inv, weights=v, minlength=ng) for k, v in parts.items()}
+    out = groups.copy()
+    out["n"] = sums["n"].astype(np.int64) if "n" in sums else 0
+    notes = pd.Series("", index=out.index, dtype=object)
+    for kpi, (num, den) in ratios.items():
+        nv, dv = sums[num], sums[den]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            val = np.where(dv > 0, nv / np.where(dv > 0, dv, 1.0), np.nan)
+        out[kpi] = val * (scale or {}).get(kpi, 1.0)
+        out[f"{kpi}_num"] = nv
+        out[f"{kpi}_den"] = dv
+        notes = notes.where(dv > 0, notes + f"{kpi}: nothing due; ")
+    for part, template in (count_notes or {}).items():
+        k = sums[part].astype(np.int64)
+        extra = pd.Series([template.format(n=v) + "; " if v > 0 else "" for v in k], dtype=object)
+        notes = notes + extra.to_numpy()
+    out["note"] = notes.str.rstrip("; ")
+    return out.reset_index(drop=True)
+
+
+def _frame(df: pd.DataFrame, by: Sequence[str], period: np.ndarray) -> pd.DataFrame:
+    """The grouping columns of ``df`` plus ``period`` (the due month)."""
+    cols = [c for c in by if c != "period"]
+    _need(df, cols, "grouping")
+    frame = df[cols].copy() if cols else pd.DataFrame(index=df.index)
+    frame["period"] = period
+    return frame
+
+
+def _due_dates(lines: pd.DataFrame, basis: Basis) -> tuple[np.ndarray, np.ndarray]:
+    """Due date per line: promised date (requested when blank), or requested date."""
+    requested = _dates(lines["requested_date"])
+    if basis == "requested":
+        return requested, np.zeros(len(requested), dtype=bool)
+    if basis != "promised":
+        raise KpiInputError(f"basis must be 'promised' or 'requested', got {basis!r}")
+    if "promised_date" not in lines.columns:
+        return requested, np.ones(len(requested), dtype=bool)
+    promised = _dates(lines["promised_date"])
+    fallback = np.isnat(promised)
+    return np.where(fallback, requested, promised), fallback
+
+
+def _line_flags(
+    lines: pd.DataFrame, settings: Settings, basis: Basis, as_of
+) -> dict[str, np.ndarray]:
+    _need(lines, ["requested_date", "qty_ordered", "qty_shipped", "ship_date"], "sales order lines")
+    due, fallback = _due_dates(lines, basis)
+    ordered = _qty(lines["qty_ordered"])
+    shipped = np.nan_to_num(_qty(lines["qty_shipped"]), nan=0.0)  # blank = nothing shipped yet
+    ship = _dates(lines["ship_date"])
+    cutoff = _as_of(as_of)
+    due_ok = ~np.isnat(due) & (ordered > 0)
+    if cutoff is not None:
+        due_ok &= due < cutoff
+    early = np.timedelta64(settings.customer_days_early, "D")
+    late = np.timedelta64(settings.customer_days_late, "D")
+    shipped_at = ~np.isnat(ship)
+    by_due = shipped_at & (ship <= due + late)
+    in_window = by_due & (ship >= due - early)
+    complete = shipped >= ordered
+    return {
+        "due": due,
+        "considered": due_ok,
+        "filled": due_ok & by_due & complete,
+        "on_time": due_ok & in_window,
+        "otif": due_ok & in_window & complete,
+        "units_ordered": np.where(due_ok, ordered, 0.0),
+        "units_filled": np.where(due_ok & by_due, np.minimum(shipped, ordered), 0.0),
+        "fallback": (due_ok & fallback).astype(float),
+    }
+
+
+# --- customer fill and delivery -----------------------------------------------------------------
+def fill_rates(
+    lines: pd.DataFrame,
+    settings: Settings,
+    by: Sequence[str] = (),
+    *,
+    basis: Basis = "promised",
+    as_of: dt.date | str | None = None,
+) -> pd.DataFrame:
+    """Line, order and unit fill rate per group.
+
+    - ``line_fill_rate`` = lines shipped complete by due + late days / lines due
+    - ``order_fill_rate`` = orders whose every line (in the group) is filled / orders due; the
+      order's month is the month of its latest line due date
+    - ``unit_fill_rate`` = sum min(shipped, ordered) of lines shipped by due + late days /
+      sum ordered
+
+    Lines with quantity 0 or no due date are excluded (not counted in ``n``).
+    """
+    fl = _line_flags(lines, settings, basis, as_of)
+    frame = _frame(lines, by, month_text(fl["due"]))
+    c = fl["considered"]
+    line = _grouped(
+        frame,
+        by,
+        {
+            "n": c.astype(float),
+            "_filled": fl["filled"].astype(float),
+            "_lines": c.astype(float),
+            "_uf": fl["units_filled"],
+            "_uo": fl["units_ordered"],
+            "_fb": fl["fallback"],
+        },
+        {"line_fill_rate": ("_filled", "_lines"), "unit_fill_rate": ("_uf", "_uo")},
+        count_notes={"_fb": FALLBACK_NOTE},
+    )
+    # Orders: judged on their due lines within the group; month = latest due month.
+    _need(lines, ["order"], "sales order lines")
+    keys = [b for b in by if b != "period"]
+    ol = frame.loc[c, keys].copy()
+    ol["_order"] = lines["order"].to_numpy()[c]
+    ol["_due"] = fl["due"][c]
+    ol["_filled"] = fl["filled"][c]
+    orders = ol.groupby([*keys, "_order"], sort=False, dropna=False).agg(
+        _due=("_due", "max"), _filled=("_filled", "all")
+    )
+    orders = orders.reset_index()
+    orders["period"] = month_text(orders["_due"].to_numpy(dtype="datetime64[D]"))
+    of = _grouped(
+        orders,
+        by,
+        {
+            "n": np.ones(len(orders)),
+            "_of": orders["_filled"].to_numpy(float),
+            "_od": np.ones(len(orders)),
+        },
+        {"order_fill_rate": ("_of", "_od")},
+    )
+    of = of.rename(columns={"n": "order_fill_rate_n"}).drop(columns="note")
+    if by:
+        out = line.merge(of, on=list(by), how="left")
+        out["order_fill_rate_n"] = out["order_fill_rate_n"].fillna(0).astype(np.int64)
+    else:
+        out = line.assign(**{c: of[c].to_numpy() for c in of.columns})
+    return out
+
+
+def delivery(
+    lines: pd.DataFrame,
+    settings: Settings,
+    basis: Basis = "promised",
+    by: Sequence[str] = (),
+    *,
+    as_of: dt.date | str | None = None,
+) -> pd.DataFrame:
+    """Customer on-time delivery and OTIF per group.
+
+    - ``otd`` = lines shipped within [due - days early, due + days late] / lines due
+    - ``otif`` = lines on time AND shipped qty >= ordered qty / lines due
+
+    Due = promised date (requested date where no promise) or, with ``basis='requested'``, the
+    requested date. Unshipped lines that are due count as late.
+    """
+    fl = _line_flags(lines, settings, basis, as_of)
+    frame = _frame(lines, by, month_text(fl["due"]))
+    c = fl["considered"].astype(float)
+    out = _grouped(
+        frame,
+        by,
+        {
+            "n": c,
+            "_ot": fl["on_time"].astype(float),
+            "_otif": fl["otif"].astype(float),
+            "_due": c,
+            "_fb": fl["fallback"],
+        },
+        {"otd": ("_ot", "_due"), "otif": ("_otif", "_due")},
+        count_notes={"_fb": FALLBACK_NOTE},
+    )
+    return out
+
+
+# --- production ---------------------------------------------------------------------------------
+RELEASED_STATUSES = ("Released", "Finished")
+
+
+def schedule_attainment(
+    orders: pd.DataFrame,
+    settings: Settings,
+    by: Sequence[str] = (),
+    cap: bool = True,
+    *,
+    as_of: dt.date | str | None = None,
+) -> pd.DataFrame:
+    """Schedule attainment and adherence of released/finished production orders per group.
+
+    - ``schedule_attainment`` = sum min(completed, planned) [or completed when ``cap=False``] of
+      orders finished by due + production_days_late / sum planned quantity of orders due
+    - ``schedule_adherence`` = orders finished by due + production_days_late / orders due
+
+    Planned and firm planned orders are not part of the released schedule and are excluded.
+    """
+    _need(
+        orders,
+        ["status", "planned_qty", "due_date", "completed_qty", "completion_date"],
+        "production orders",
+    )
+    due = _dates(orders["due_date"])
+    done = _dates(orders["completion_date"])
+    planned = _qty(orders["planned_qty"])
+    completed = np.nan_to_num(_qty(orders["completed_qty"]), nan=0.0)
+    released = orders["status"].astype(str).isin(RELEASED_STATUSES).to_numpy()
+    considered = released & ~np.isnat(due) & (planned > 0)
+    cutoff = _as_of(as_of)
+    if cutoff is not None:
+        considered &= due < cutoff
+    late = np.timedelta64(settings.production_days_late, "D")
+    in_time = considered & ~np.isnat(done) & (done <= due + late)
+    qty = np.minimum(completed, planned) if cap else completed
+    frame = _frame(orders, by, month_text(due))
+    c = considered.astype(float)
+    return _grouped(
+        frame,
+        by,
+        {
+            "n": c,
+            "_qty": np.where(in_time, qty, 0.0),
+            "_planned": np.where(considered, planned, 0.0),
+            "_ok": in_time.astype(float),
+            "_due": c,
+        },
+        {
+            "schedule_attainment": ("_qty", "_planned"),
+            "schedule_adherence": ("_ok", "_due"),
+        },
+    )
+
+
+# --- vendors ------------------------------------------------------------------------------------
+def vendor_performance(
+    receipts: pd.DataFrame,
+    settings: Settings,
+    by: Sequence[str] = (),
+    *,
+    as_of: dt.date | str | None = None,
+) -> pd.DataFrame:
+    """Vendor on-time delivery and quantity-complete rate per group (usually ``by=['vendor']``).
+
+    - ``vendor_otd`` = lines received within [promised - vendor_days_early, promised +
+      vendor_days_late] / lines promised
+    - ``vendor_qty_complete`` = lines with qty received >= qty ordered / lines promised
+    """
+    _need(receipts, ["promised_date", "received_date", "qty_ordered", "qty_received"], "receipts")
+    promised = _dates(receipts["promised_date"])
+    received = _dates(receipts["received_date"])
+    ordered = _qty(receipts["qty_ordered"])
+    got = np.nan_to_num(_qty(receipts["qty_received"]), nan=0.0)
+    considered = ~np.isnat(promised) & (ordered > 0)
+    cutoff = _as_of(as_of)
+    if cutoff is not None:
+        considered &= promised < cutoff
+    early = np.timedelta64(settings.vendor_days_early, "D")
+    late = np.timedelta64(settings.vendor_days_late, "D")
+    on_time = (
+        considered
+        & ~np.isnat(received)
+        & (received >= promised - early)
+        & (received <= promised + late)
+    )
+    frame = _frame(receipts, by, month_text(promised))
+    c = considered.astype(float)
+    return _grouped(
+        frame,
+        by,
+        {
+            "n": c,
+            "_ot": on_time.astype(float),
+            "_full": (considered & (got >= ordered)).astype(float),
+            "_due": c,
+        },
+        {"vendor_otd": ("_ot", "_due"), "vendor_qty_complete": ("_full", "_due")},
+    )
+
+
+# --- inventory ----------------------------------------------------------------------------------
+def _pidx(periods: pd.Series) -> np.ndarray:
+    s = periods.astype(str)
+    return s.str.slice(0, 4).astype(int).to_numpy() * 12 + s.str.slice(5, 7).astype(int).to_numpy()
+
+
+def _months(idx: np.ndarray) -> np.ndarray:
+    """Month index (year * 12 + month) -> datetime64[M]."""
+    return (np.asarray(idx, dtype=np.int64) - 1 - 1970 * 12).astype("datetime64[M]")
+
+
+def _ptext(idx: np.ndarray) -> np.ndarray:
+    """Month index -> 'YYYY-MM' text (vectorised)."""
+    return _months(idx).astype(str).astype(object)
+
+
+def _days_in(idx: np.ndarray) -> np.ndarray:
+    """Month index -> number of calendar days in that month."""
+    m = _months(idx)
+    return ((m + 1).astype("datetime64[D]") - m.astype("datetime64[D]")).astype(np.int64)
+
+
+def _cogs_and_stock(
+    actuals: pd.DataFrame, inventory: pd.DataFrame, keys: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    _need(actuals, [*keys, "period", "cost"], "sales actuals")
+    _need(inventory, [*keys, "period", "value"], "inventory")
+    cogs = actuals.groupby([*keys, "period"], sort=False, dropna=False)["cost"].sum().reset_index()
+    stock = inventory.groupby([*keys, "period"], sort=False, dropna=False)["value"].sum()
+    stock = stock.reset_index()
+    cogs["_p"] = _pidx(cogs["period"])
+    stock["_p"] = _pidx(stock["period"])
+    return cogs.drop(columns="period"), stock.drop(columns="period")
+
+
+def _inventory_base(
+    actuals: pd.DataFrame, inventory: pd.DataFrame, by: Sequence[str]
+) -> pd.DataFrame:
+    """Per group (and month when ``period`` in by): cogs, opening, closing, months, days."""
+    keys = [c for c in by if c != "period"]
+    cogs, stock = _cogs_and_stock(actuals, inventory, keys)
+    if "period" in by:
+        base = cogs.merge(stock.rename(columns={"value": "closing"}), on=[*keys, "_p"], how="outer")
+        opening = stock.assign(_p=stock["_p"] + 1).rename(columns={"value": "opening"})
+        base = base.merge(opening, on=[*keys, "_p"], how="left")
+        base["period"] = _ptext(base["_p"].to_numpy())
+        base["months"] = 1
+        base["days"] = _days_in(base["_p"].to_numpy())
+        base["points"] = base[["opening", "closing"]].notna().sum(axis=1)
+        base["stock_sum"] = base[["opening", "closing"]].sum(axis=1, min_count=1)
+        return base.drop(columns="_p")
+    # One span for every group: the months with sales; points = month-ends first-1 .. last.
+    if len(cogs) == 0:
+        first = last = 0
+    else:
+        first, last = int(cogs["_p"].min()), int(cogs["_p"].max())
+    pts = stock[(stock["_p"] >= first - 1) & (stock["_p"] <= last)]
+    agg = {"cost": ("cost", "sum")}
+    c = cogs.groupby(keys, dropna=False).agg(**agg) if keys else cogs[["cost"]].sum().to_frame().T
+    if keys:
+        s = pts.groupby(keys, dropna=False).agg(
+            stock_sum=("value", "sum"), points=("_p", "nunique")
+        )
+        closing = pts[pts["_p"] == last].groupby(keys, dropna=False)["value"].sum()
+        base = c.join(s, how="outer").join(closing.rename("closing"), how="left").reset_index()
+    else:
+        base = c.assign(
+            stock_sum=pts["value"].sum() if len(pts) else np.nan,
+            points=pts["_p"].nunique(),
+            closing=pts.loc[pts["_p"] == last, "value"].sum()
+            if (pts["_p"] == last).any()
+            else np.nan,
+        ).reset_index(drop=True)
+    base["months"] = last - first + 1
+    base["days"] = int(_days_in(np.arange(first, last + 1)).sum())
+    base["opening"] = np.nan
+    return base
+
+
+def inventory_turns(
+    actuals: pd.DataFrame,
+    inventory: pd.DataFrame,
+    by: Sequence[str] = (),
+    annualise: bool = False,
+) -> pd.DataFrame:
+    """Inventory turns = COGS / average inventory value, per group.
+
+    With ``period`` in ``by``: per month, average = mean of the opening (previous month-end)
+    and closing month-end values that exist. Without: COGS over the months with sales, average
+    over the month-ends from the month before the first to the last. ``annualise`` multiplies by
+    12 / months. COGS is the Cost Amount of sales actuals (positive for sales, negative for
+    returns).
+    """
+    base = _inventory_base(actuals, inventory, by)
+    cost = base["cost"].fillna(0.0).to_numpy(float)  # a month with stock and no sales: COGS 0
+    points = base["points"].fillna(0).to_numpy(float)
+    avg = np.where(points > 0, base["stock_sum"].to_numpy(float) / np.maximum(points, 1), np.nan)
+    factor = 12.0 / base["months"].to_numpy(float) if annualise else 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        turns = np.where(avg > 0, cost / np.where(avg > 0, avg, 1.0) * factor, np.nan)
+    out = base[list(by)].copy() if by else pd.DataFrame(index=base.index)
+    out["inventory_turns"] = turns
+    out["inventory_turns_num"] = cost * factor
+    out["inventory_turns_den"] = avg
+    out["n"] = points.astype(np.int64)
+    note = np.where(~(avg > 0), "no inventory value: turns undefined", "")
+    if "period" in by:
+        one = (points == 1) & np.isnan(base["opening"].to_numpy(float))
+        note = np.where(one & (avg > 0), "no opening month-end: closing value used", note)
+    out["note"] = note
+    return out.reset_index(drop=True)
+
+
+def days_of_supply(
+    actuals: pd.DataFrame, inventory: pd.DataFrame, by: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Days of supply = closing inventory value / (COGS / calendar days), per group.
+
+    With ``period`` in ``by``: per month (closing = that month-end, days in the month).
+    Without: closing = the last month-end of the span, COGS and days over the span.
+    """
+    base = _inventory_base(actuals, inventory, by)
+    cost = base["cost"].fillna(0.0).to_numpy(float)
+    closing = base["closing"].to_numpy(float)
+    per_day = cost / base["days"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dos = np.where((per_day > 0) & ~np.isnan(closing), closing / per_day, np.nan)
+    out = base[list(by)].copy() if by else pd.DataFrame(index=base.index)
+    out["days_of_supply"] = dos
+    out["days_of_supply_num"] = closing
+    out["days_of_supply_den"] = per_day
+    out["n"] = (~np.isnan(closing)).astype(np.int64)
+    out["note"] = np.where(
+        np.isnan(closing),
+        "no closing inventory",
+        np.where(per_day > 0, "", "no cost of sales: days of supply undefined"),
+    )
+    return out.reset_index(drop=True)
+
+
+# --- finance ------------------------------------------------------------------------------------
+def revenue_vs_budget(
+    actuals: pd.DataFrame, budget: pd.DataFrame, by: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Revenue vs budget % = (actual amount - budget amount) / budget amount, per group.
+
+    Positive = above budget (favourable for revenue). Only periods present in the budget count.
+    """
+    by = list(by)
+    _need(actuals, [*by, "amount"], "sales actuals")
+    _need(budget, [*by, "amount"], "sales budget")
+    a = actuals[[*by, "amount"]].assign(_b=0.0)
+    b = budget[[*by, "amount"]].rename(columns={"amount": "_b"}).assign(amount=0.0)
+    if "period" in actuals.columns and "period" in budget.columns:
+        budget_periods = set(budget["period"].astype(str))
+        a = a[actuals["period"].astype(str).isin(budget_periods).to_numpy()]
+    both = pd.concat([a, b], ignore_index=True)
+    av = both["amount"].to_numpy(float)
+    bv = both["_b"].to_numpy(float)
+    out = _grouped(
+        both,
+        by,
+        {"n": np.r_[np.zeros(len(a)), np.ones(len(b))], "_var": av - bv, "_b": bv},
+        {"revenue_vs_budget_pct": ("_var", "_b")},
+    )
+    out["note"] = out["note"].str.replace("nothing due", "no budget revenue")
+    return out
+
+
+def gross_margin(actuals: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Gross margin % = (sales amount - cost amount) / sales amount, per group."""
+    by = list(by)
+    _need(actuals, [*by, "amount", "cost"], "sales actuals")
+    amount = actuals["amount"].to_numpy(float)
+    cost = actuals["cost"].to_numpy(float)
+    out = _grouped(
+        actuals,
+        by,
+        {"n": np.ones(len(actuals)), "_gm": amount - cost, "_rev": amount},
+        {"gross_margin_pct": ("_gm", "_rev")},
+    )
+    out["note"] = out["note"].str.replace("nothing due", "no revenue")
+    return out

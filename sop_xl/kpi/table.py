@@ -1,0 +1,531 @@
+"""The S&OP KPI engine: one vectorised library behind the cycle, the scorecard and the Excel UDFs.
+
+Public API:
+
+- :data:`KPIS` / :class:`KpiDef`: the definitions registry (:mod:`sop_xl.kpi.defs`).
+- :func:`forecast_accuracy` (:mod:`sop_xl.kpi.forecast`) and the operational families
+  :func:`fill_rates`, :func:`delivery`, :func:`schedule_attainment`,
+  :func:`vendor_performance`, :func:`inventory_turns`, :func:`days_of_supply`,
+  :func:`revenue_vs_budget`, :func:`gross_margin` (:mod:`sop_xl.kpi.ops`): pure functions over
+  long DataFrames, one row per group.
+- :func:`kpi_table`: every KPI per month (and group) as one LONG table: what the scorecard uses.
+- :func:`run_kpis`: the cycle step; reads the workbook, writes the ``KPIs`` sheet.
+
+Which forecast is scored: the consensus ``Forecast`` table holds the plan horizon *and* (in the
+standard workbook) the frozen forecasts of past months, because consolidation rewrites only the
+horizon months. For every closed month (before the cycle month) that the Forecast table holds and
+that has posted sales, the forecast in the table is compared with the sales actuals. A month the
+Forecast table no longer holds is not scored (there is nothing honest to compare with).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sop_xl.kpi.defs import KPIS, KpiDef, definitions_frame, kpi
+from sop_xl.kpi.forecast import (
+    KpiInputError,
+    KpiUndefined,
+    forecast_accuracy,
+)
+from sop_xl.kpi.ops import (
+    days_of_supply,
+    delivery,
+    fill_rates,
+    gross_margin,
+    inventory_turns,
+    revenue_vs_budget,
+    schedule_attainment,
+    vendor_performance,
+)
+from sop_xl.model import schema
+from sop_xl.model.book import Book
+from sop_xl.model.periods import add_months
+from sop_xl.model.sheets import SheetOutput
+
+__all__ = [
+    "KPIS",
+    "KPI_TABLE_COLUMNS",
+    "KpiDef",
+    "KpiInputError",
+    "KpiResult",
+    "KpiUndefined",
+    "days_of_supply",
+    "definitions_frame",
+    "delivery",
+    "fill_rates",
+    "forecast_accuracy",
+    "gross_margin",
+    "inventory_turns",
+    "kpi",
+    "kpi_table",
+    "revenue_vs_budget",
+    "run_kpis",
+    "schedule_attainment",
+    "vendor_performance",
+]
+
+KPI_TABLE_COLUMNS = ("kpi", "period", "value", "numerator", "denominator", "n", "note")
+#: Months of trailing window for the tracking signal in :func:`kpi_table`.
+TRACKING_WINDOW = 12
+SEASON = 12
+
+# numerator / denominator columns of forecast_accuracy() per KPI (None = not a ratio of sums)
+_FA_PARTS: dict[str, tuple[str | None, str | None]] = {
+    "mae": ("sum_abs_error", "n"),
+    "mape": ("sum_ape", "_nz"),
+    "wmape": ("sum_abs_error", "sum_abs_actual"),
+    "forecast_accuracy": ("_acc_num", "sum_abs_actual"),
+    "bias": ("bias", None),
+    "bias_pct": ("bias", "sum_actual"),
+    "rmse": (None, "n"),  # value = sqrt(sum of squared errors / n): not a plain ratio
+    "tracking_signal": ("ts_num", "ts_den"),
+    "mase": ("sum_scaled_error", "mase_n"),
+    "fva": ("fva_num", "fva_den"),
+}
+
+
+# --- enrichment: family / region for grouping ----------------------------------------------------
+def _lookup(
+    df: pd.DataFrame, master: pd.DataFrame | None, key: str, attr: str, as_: str | None = None
+) -> pd.DataFrame:
+    """Add ``master[attr]`` to ``df`` through ``key`` (left join, one value per key)."""
+    name = as_ or attr
+    if master is None or key not in df.columns or name in df.columns or attr not in master:
+        return df
+    m = master.drop_duplicates(key).set_index(key)[attr]
+    return df.assign(**{name: df[key].map(m).to_numpy()})
+
+
+def _enrich(df: pd.DataFrame, tables: Mapping[str, pd.DataFrame], region_from: str) -> pd.DataFrame:
+    df = _lookup(df, tables.get("Items"), "item", "family")
+    if region_from == "customer":
+        df = _lookup(df, tables.get("Customers"), "customer", "region")
+    else:
+        df = _lookup(df, tables.get("Locations"), "location", "region")
+    return df
+
+
+def _has(df: pd.DataFrame | None, cols: Sequence[str]) -> bool:
+    return df is not None and len(df) > 0 and all(c in df.columns for c in cols)
+
+
+# --- long-table assembly -------------------------------------------------------------------------
+def _melt(wide: pd.DataFrame, by: list[str], kpis: Sequence[str], *, value_of=None) -> pd.DataFrame:
+    """Per-KPI rows from a frame with ``<kpi>``, ``<kpi>_num``, ``<kpi>_den`` columns."""
+    frames = []
+    for k in kpis:
+        if k not in wide.columns:
+            continue
+        f = wide[[*by]].copy()
+        f["kpi"] = k
+        f["value"] = wide[k].to_numpy(float)
+        num, den = (value_of or {}).get(k, (f"{k}_num", f"{k}_den"))
+        f["numerator"] = wide[num].to_numpy(float) if num in wide else np.nan
+        f["denominator"] = wide[den].to_numpy(float) if den in wide else np.nan
+        n_col = f"{k}_n" if f"{k}_n" in wide else "n"
+        f["n"] = wide[n_col].to_numpy() if n_col in wide else 0
+        f["note"] = wide["note"].to_numpy() if "note" in wide else ""
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _closed(periods: pd.Series, cycle: str) -> np.ndarray:
+    return (periods.astype(str) < cycle).to_numpy()
+
+
+def _grain_frame(
+    actuals: pd.DataFrame,
+    plan: pd.DataFrame,
+    grain: list[str],
+    actual_col: str,
+    plan_col: str,
+    periods: list[str],
+) -> pd.DataFrame:
+    """Outer join of actuals and plan at ``grain`` x period, for ``periods`` only.
+
+    Policy: a cell with a plan but no posted sales sold 0; a cell with sales but no plan row was
+    planned at 0. Both are real misses and are scored, not dropped.
+    """
+    keys = [*grain, "period"]
+    a = actuals[actuals["period"].astype(str).isin(periods)]
+    p = plan[plan["period"].astype(str).isin(periods)]
+    a = a.groupby(keys, dropna=False, sort=False)[actual_col].sum().rename("actual")
+    p = p.groupby(keys, dropna=False, sort=False)[plan_col].sum(min_count=1).rename("forecast")
+    both = pd.concat([a, p], axis=1, join="outer").reset_index()
+    both["_no_sales"] = both["actual"].isna().astype(np.int64)
+    both["_no_plan"] = both["forecast"].isna().astype(np.int64)
+    both["actual"] = both["actual"].fillna(0.0)  # no posted sales = nothing sold (policy)
+    both["forecast"] = both["forecast"].fillna(0.0)  # no plan value = planned at 0 (policy)
+    return both
+
+
+def _history(actuals: pd.DataFrame, grain: list[str], col: str, last: str) -> pd.DataFrame:
+    """Monthly actuals per series from its first posted month to ``last``, 0 where not posted."""
+    h = actuals[actuals["period"].astype(str) <= last]
+    h = h.groupby([*grain, "period"], dropna=False, sort=False)[col].sum().rename("actual")
+    h = h.reset_index()
+    if h.empty:
+        return h
+    first = str(h["period"].min())
+    months = []
+    p = first
+    while p <= last:
+        months.append(p)
+        p = add_months(p, 1)
+    series = h[grain].drop_duplicates()
+    start = h.groupby(grain, dropna=False)["period"].min().rename("_start").reset_index()
+    full = series.merge(pd.DataFrame({"period": months}), how="cross").merge(start, on=grain)
+    full = full[full["period"] >= full["_start"]].drop(columns="_start")
+    full = full.merge(h, on=[*grain, "period"], how="left")
+    full["actual"] = full["actual"].fillna(0.0)  # month with no posted sales = 0 sold (policy)
+    return full
+
+
+def _accuracy_rows(
+    actuals: pd.DataFrame,
+    plan: pd.DataFrame,
+    *,
+    grain: list[str],
+    by: list[str],
+    actual_col: str,
+    plan_col: str,
+    cycle: str,
+    rename: Mapping[str, str] | None,
+    with_history: bool,
+) -> pd.DataFrame:
+    plan_periods = set(plan["period"].astype(str)[_closed(plan["period"], cycle)])
+    act_periods = set(actuals["period"].astype(str)[_closed(actuals["period"], cycle)])
+    periods = sorted(plan_periods & act_periods)
+    if not periods:
+        return pd.DataFrame()
+    cells = _grain_frame(actuals, plan, grain, actual_col, plan_col, periods)
+    history = _history(actuals, grain, actual_col, add_months(cycle, -1)) if with_history else None
+    res = forecast_accuracy(
+        cells,
+        by=[*by, "period"],
+        history=history,
+        season=SEASON,
+        keys=grain if with_history else None,
+    )
+    if with_history:
+        res = _trailing_tracking_signal(res, by)
+        undefined = res["tracking_signal"].isna() & (res["n"] > 0)
+        res["note"] = res["note"].str.replace(
+            "tracking signal undefined: every monthly error is 0", "", regex=False
+        )
+        res.loc[undefined, "note"] = (
+            res.loc[undefined, "note"] + "; tracking signal undefined: every monthly error in "
+            f"the last {TRACKING_WINDOW} months is 0"
+        )
+    res = _with_fill_notes(res, cells, [*by, "period"], "forecast" if with_history else "budget")
+    res["_acc_num"] = np.maximum(res["sum_abs_actual"] - res["sum_abs_error"], 0.0)
+    res["_nz"] = res["n"] - res["zero_actuals_skipped"]
+    ids = list(rename) if rename else list(_FA_PARTS)
+    long = _melt(res, [*by, "period"], ids, value_of=_FA_PARTS)
+    long["note"] = _notes_for_kpi(long["kpi"], long["note"])
+    if rename:
+        long["kpi"] = long["kpi"].map(rename)
+    return long
+
+
+def _with_fill_notes(
+    res: pd.DataFrame, cells: pd.DataFrame, keys: list[str], plan: str
+) -> pd.DataFrame:
+    """Say, per group, how many cells were scored with a 0 actual or a 0 plan (the policy)."""
+    counts = cells.groupby(keys, dropna=False, sort=False)[["_no_sales", "_no_plan"]].sum()
+    res = res.merge(counts.reset_index(), on=keys, how="left")
+    no_plan = res["_no_plan"].fillna(0).astype(np.int64)
+    no_sales = res["_no_sales"].fillna(0).astype(np.int64)
+    extra = pd.Series("", index=res.index, dtype=object)
+    m = (no_plan > 0).to_numpy()
+    extra[m] = no_plan[m].astype(str) + f" cell(s) with sales but no {plan}: scored as {plan} 0; "
+    m = (no_sales > 0).to_numpy()
+    extra[m] = (
+        extra[m]
+        + no_sales[m].astype(str)
+        + f" cell(s) with a {plan} but no sales: scored as 0 sold; "
+    )
+    res["note"] = (res["note"].fillna("").astype(object) + "; " + extra).str.strip("; ")
+    return res.drop(columns=["_no_plan", "_no_sales"])
+
+
+#: Which KPIs a note segment of forecast_accuracy() concerns (by a word in the segment).
+_NOTE_KPIS = {
+    "MAPE skipped": ("mape",),
+    "WMAPE undefined": ("mape", "wmape", "forecast_accuracy", "bias_pct", "fva"),
+    "MASE": ("mase",),
+    "FVA": ("fva",),
+    "tracking signal": ("tracking_signal",),
+}
+
+
+def _notes_for_kpi(kpis: pd.Series, notes: pd.Series) -> pd.Series:
+    """Keep, per row, only the note segments that concern that row's KPI (vectorised)."""
+    out = notes.fillna("").astype(object)
+    for word, ks in _NOTE_KPIS.items():
+        other = ~kpis.isin(ks).to_numpy()
+        if other.any():
+            pattern = rf"[^;]*{re.escape(word)}[^;]*"
+            out[other] = out[other].str.replace(pattern, "", regex=True)
+    out = out.str.replace(r"(;\s*)+", "; ", regex=True).str.strip("; ")
+    return out.astype(object)
+
+
+def _trailing_tracking_signal(res: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Tracking signal per group at each month over the last TRACKING_WINDOW months."""
+    r = res.sort_values([*by, "period"]).copy()
+    e = r["bias"].fillna(0.0)
+    has = (r["n"] > 0).astype(float)
+    keyed = pd.DataFrame({"e": e, "ae": e.abs(), "m": has}, index=r.index)
+    if by:
+        roll = keyed.groupby([r[c] for c in by], dropna=False, sort=False).rolling(
+            TRACKING_WINDOW, min_periods=1
+        )
+        sums = roll.sum().reset_index(level=list(range(len(by))), drop=True)
+    else:
+        sums = keyed.rolling(TRACKING_WINDOW, min_periods=1).sum()
+    sums = sums.reindex(r.index)
+    mad = sums["ae"] / sums["m"].where(sums["m"] > 0)
+    r["tracking_signal"] = (sums["e"] / mad).where(mad > 0)
+    r["ts_num"] = sums["e"]
+    r["ts_den"] = mad
+    return r.sort_index()
+
+
+def kpi_table(
+    tables: Mapping[str, pd.DataFrame],
+    settings: schema.Settings,
+    *,
+    by: Sequence[str] = (),
+    periods: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Every KPI per closed month (and group of ``by``) as one long table.
+
+    Columns: ``kpi, period, <by...>, value, numerator, denominator, n, note``; ``value`` of a
+    'pct' KPI is a fraction. Months are attributed as: actuals / forecast / budget by their
+    period; sales order lines by due (promised, else requested) date month; production orders by
+    due-date month; receipts by promised-date month; inventory turns per month from the month's
+    COGS x 12 over the average of the opening and closing inventory value. Only closed months
+    (before ``settings.cycle``) with data are reported; ``periods`` narrows them further.
+
+    ``tables`` is keyed by alias ('SalesActuals', 'Forecast', ...). ``by`` may use item,
+    location, customer, vendor, family (from Items) and region (forecast: its own region; sales
+    and budget: the customer's region; operations: the location's region). A KPI family whose
+    tables lack a ``by`` column, or are absent, is skipped and listed in ``result.attrs
+    ['skipped']``.
+    """
+    by = list(by)
+    if "period" in by:
+        raise KpiInputError("kpi_table reports per period already; leave 'period' out of by")
+    cycle = settings.cycle
+    as_of = f"{cycle}-01"
+    frames: list[pd.DataFrame] = []
+    skipped: list[str] = []
+
+    def t(alias: str, region_from: str) -> pd.DataFrame | None:
+        df = tables.get(alias)
+        return None if df is None else _enrich(df, tables, region_from)
+
+    actuals = t("SalesActuals", "customer")
+    forecast = t("Forecast", "location")  # Forecast carries its own region; kept as is
+    budget = t("SalesBudget", "customer")
+
+    # Forecast accuracy: region x item x location x month (+ customer when grouping by it).
+    if _has(actuals, ["quantity", *by]) and _has(forecast, ["quantity", *by]):
+        grain = [c for c in ("region", "item", "location") if c in forecast.columns]
+        grain += [c for c in by if c not in grain]
+        if all(c in actuals.columns for c in grain):
+            frames.append(
+                _accuracy_rows(
+                    actuals,
+                    forecast,
+                    grain=grain,
+                    by=by,
+                    actual_col="quantity",
+                    plan_col="quantity",
+                    cycle=cycle,
+                    rename=None,
+                    with_history=True,
+                )
+            )
+        else:
+            skipped.append("forecast accuracy (actuals lack a grain column)")
+    else:
+        skipped.append("forecast accuracy")
+
+    # Sales budget vs actual revenue, same grain.
+    if _has(actuals, ["amount", *by]) and _has(budget, ["amount", *by]):
+        grain = [c for c in ("region", "item", "location") if c in budget.columns]
+        grain += [c for c in by if c not in grain]
+        frames.append(
+            _accuracy_rows(
+                actuals,
+                budget,
+                grain=grain,
+                by=by,
+                actual_col="amount",
+                plan_col="amount",
+                cycle=cycle,
+                rename={"forecast_accuracy": "budget_accuracy", "bias_pct": "budget_bias_pct"},
+                with_history=False,
+            )
+        )
+        closed_a = actuals[_closed(actuals["period"], cycle)]
+        rv = revenue_vs_budget(closed_a, budget, by=[*by, "period"])
+        frames.append(_melt(rv, [*by, "period"], ["revenue_vs_budget_pct"]))
+    else:
+        skipped.append("budget")
+    if _has(actuals, ["amount", "cost", *by]):
+        closed_a = actuals[_closed(actuals["period"], cycle)]
+        frames.append(
+            _melt(gross_margin(closed_a, by=[*by, "period"]), [*by, "period"], ["gross_margin_pct"])
+        )
+
+    lines = t("SalesOrderLines", "customer")
+    if _has(lines, by):
+        pb = [*by, "period"]
+        fr = fill_rates(lines, settings, pb, as_of=as_of)
+        frames.append(_melt(fr, pb, ["line_fill_rate", "order_fill_rate", "unit_fill_rate"]))
+        frames.append(
+            _melt(delivery(lines, settings, "promised", pb, as_of=as_of), pb, ["otd", "otif"])
+        )
+    else:
+        skipped.append("fill rates and delivery")
+
+    orders = t("ProductionOrders", "location")
+    if _has(orders, by):
+        pb = [*by, "period"]
+        sa = schedule_attainment(orders, settings, pb, as_of=as_of)
+        frames.append(_melt(sa, pb, ["schedule_attainment", "schedule_adherence"]))
+    else:
+        skipped.append("schedule attainment")
+
+    receipts = t("PurchaseReceipts", "location")
+    if _has(receipts, by):
+        pb = [*by, "period"]
+        vp = vendor_performance(receipts, settings, pb, as_of=as_of)
+        frames.append(_melt(vp, pb, ["vendor_otd", "vendor_qty_complete"]))
+    else:
+        skipped.append("vendor performance")
+
+    inventory = t("Inventory", "location")
+    if _has(inventory, ["value", *by]) and _has(actuals, ["cost", *by]):
+        pb = [*by, "period"]
+        closed_a = actuals[_closed(actuals["period"], cycle)]
+        closed_i = inventory[_closed(inventory["period"], cycle)]
+        frames.append(
+            _melt(inventory_turns(closed_a, closed_i, pb, annualise=True), pb, ["inventory_turns"])
+        )
+        frames.append(_melt(days_of_supply(closed_a, closed_i, pb), pb, ["days_of_supply"]))
+    else:
+        skipped.append("inventory")
+
+    frames = [f for f in frames if len(f)]
+    cols = ["kpi", "period", *by, "value", "numerator", "denominator", "n", "note"]
+    if not frames:
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    else:
+        out = pd.concat(frames, ignore_index=True)[cols]
+        out = out[out["period"].notna() & (out["period"].astype(str) < cycle)]
+        family = {k: d.family for k, d in KPIS.items()}
+        ops = ~out["kpi"].map(family).isin(("forecast", "budget", "finance"))
+        out = out[~(ops & (out["n"] == 0))]  # ops groups with nothing due that month
+        if periods is not None:
+            out = out[out["period"].astype(str).isin(set(periods))]
+        order = {k: i for i, k in enumerate(KPIS)}
+        out = out.assign(_o=out["kpi"].map(order)).sort_values(["_o", *by, "period"])
+        out = out.drop(columns="_o").reset_index(drop=True)
+        out["n"] = out["n"].astype(np.int64)
+        out["note"] = out["note"].fillna("").astype(str)
+    out.attrs["skipped"] = skipped
+    return out
+
+
+# --- the cycle step -------------------------------------------------------------------------------
+#: Scopes written to the KPIs sheet: company total, per region, per item family.
+SCOPES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Total", ()),
+    ("Region", ("region",)),
+    ("Family", ("family",)),
+)
+READ = (
+    "SalesActuals",
+    "Forecast",
+    "SalesBudget",
+    "SalesOrderLines",
+    "ProductionOrders",
+    "PurchaseReceipts",
+    "Inventory",
+    "Items",
+    "Customers",
+    "Locations",
+)
+
+
+@dataclass
+class KpiResult:
+    """What :func:`run_kpis` computed and wrote."""
+
+    table: pd.DataFrame  # the KPIs sheet rows (engine column names)
+    outputs: list[SheetOutput] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    summary: str = ""
+
+
+def sheet_frame(long: pd.DataFrame, scope_type: str, by: Sequence[str]) -> pd.DataFrame:
+    """kpi_table rows -> KPIs sheet rows (name, unit, scope, value split by unit)."""
+    by = list(by)
+    df = long.copy()
+    df["name"] = df["kpi"].map({k: d.name for k, d in KPIS.items()})
+    df["unit"] = df["kpi"].map({k: d.unit for k, d in KPIS.items()})
+    df["scope_type"] = scope_type
+    df["scope"] = df[by[0]].astype(str) if by else ""
+    pct = (df["unit"] == "pct").to_numpy()
+    vals = df["value"].to_numpy(float)
+    df["value_pct"] = np.where(pct, vals, np.nan)
+    df["value"] = np.where(pct, np.nan, vals)
+    return df[[c.name for c in KPIS_TABLE.columns]]
+
+
+def run_kpis(book: Book) -> KpiResult:
+    """Compute every KPI per closed month for the company, each region and each item family and
+    write the ``KPIs`` sheet (one write, at the end)."""
+    settings = book.read_settings()
+    tables: dict[str, pd.DataFrame] = {}
+    for i, alias in enumerate(READ):
+        tbl = schema.table(alias)
+        book.progress(f"Reading {tbl.title}", i / (len(READ) + len(SCOPES)))
+        if book.has_table(tbl):
+            tables[alias] = book.read_table(tbl)
+    parts, skipped = [], []
+    for j, (scope_type, by) in enumerate(SCOPES):
+        book.progress(f"Computing KPIs: {scope_type.lower()}", (len(READ) + j) / (len(READ) + 3))
+        long = kpi_table(tables, settings, by=by)
+        skipped += [f"{s} ({scope_type.lower()})" for s in long.attrs.get("skipped", [])]
+        if len(long):
+            parts.append(sheet_frame(long, scope_type, by))
+    cols = [c.name for c in KPIS_TABLE.columns]
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    months = sorted(df["period"].unique()) if len(df) else []
+    span = f"{months[0]} to {months[-1]}" if months else "no closed month with data"
+    title = [
+        f"S&OP KPIs - {settings.company}",
+        f"Cycle {settings.cycle}: closed months {span}. Percent KPIs in 'Value (%)', others in "
+        "'Value'. Definitions: SOP_KPI_INFO(id) or docs/kpis.md.",
+    ]
+    out = SheetOutput(table=KPIS_TABLE, df=df, title=title)
+    book.write([out])
+    summary = f"{len(df)} KPI values for {df['kpi'].nunique() if len(df) else 0} KPIs, {span}"
+    if skipped:
+        summary += f"; skipped: {', '.join(dict.fromkeys(skipped))}"
+    book.progress("KPIs written", 1.0)
+    return KpiResult(table=df, outputs=[out], skipped=skipped, summary=summary)
+
+
+KPIS_TABLE = schema.KPIS_TABLE

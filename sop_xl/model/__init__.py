@@ -1,0 +1,3 @@
+"""The model: the schema (one source of truth), declared output sheets, the Book protocol,
+periods, findings.
+"""

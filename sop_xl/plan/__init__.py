@@ -1,0 +1,1 @@
+"""Frozen plans: freeze, ledger, verify, diff and the content hash."""

@@ -1,0 +1,1069 @@
+"""Turn a master workbook into a frozen, values-only, locked package (zip/XML transformation).
+
+This works on the parts of the zip, not through a spreadsheet library, because a load + save
+through openpyxl drops charts details, conditional formats in extension lists, table styles and
+more. Every part we do not need to change is kept; the parts we change are parsed with lxml
+(entities and network off, DOCTYPEs refused), which keeps namespace prefixes and the
+``mc:Ignorable`` declarations Excel depends on.
+
+What the transformation does (each item is also listed in :class:`FrozenPackage` so the cover
+sheet and the CLI can say what was removed):
+
+- formulas -> their cached values (``<f>`` removed; text results become inline strings); a
+  formula without a cached value is an error unless LibreOffice recalculates a copy;
+- macros removed: ``vbaProject.bin`` (and its signature), macro sheets (XLM), dialog sheets, the
+  ribbon (``customUI``), ActiveX controls and embedded OLE objects; the main content type
+  becomes the plain ``.xlsx`` one;
+- external links, data connections, query tables and the calculation chain removed; defined
+  names that point outside the workbook, to ``#REF!`` or to a removed sheet, or that hold a
+  formula, removed;
+- hidden sheets: those carrying data are made visible (nothing hidden in a signed-off plan),
+  empty ones are removed; the xlwings configuration sheet ``_xlwings.conf`` is removed;
+- every sheet protected, every cell style locked, data validations and editable ranges removed,
+  the workbook structure locked, ``readOnlyRecommended`` set, marked final; pivot tables no
+  longer refresh on open;
+- formats, column widths, merged cells, charts, conditional formats, tables, comments, print
+  settings are kept as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import posixpath
+import re
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from lxml import etree
+
+from sop_xl.errors import InputFileError, Location, SopError
+from sop_xl.io.xlsx.protection import (
+    PasswordHash,
+    sheet_protection_attrs,
+    workbook_protection_attrs,
+)
+
+# --- namespaces and types ----------------------------------------------------------------------
+NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+NS_PR = "http://schemas.openxmlformats.org/package/2006/relationships"
+NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+NS_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+NS_CP = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
+NS_CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+NS_VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+NS_EP = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+
+REL_OFFICE_DOC = NS_R + "/officeDocument"
+REL_WORKSHEET = NS_R + "/worksheet"
+REL_CHARTSHEET = NS_R + "/chartsheet"
+REL_CUSTOM_PROPS = NS_R + "/custom-properties"
+#: Relationship types removed wherever they appear (their parts go with them).
+DROP_REL_TYPES = {
+    "http://schemas.microsoft.com/office/2006/relationships/vbaProject": "VBA project (macros)",
+    "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility": "ribbon (customUI)",
+    "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility": "ribbon (customUI)",
+    "http://schemas.microsoft.com/office/2006/relationships/attachedToolbars": "macro toolbars",
+    NS_R + "/externalLink": "external workbook links",
+    NS_R + "/connections": "data connections",
+    NS_R + "/queryTable": "query tables",
+    NS_R + "/calcChain": "calculation chain",
+    NS_R + "/control": "ActiveX controls",
+    NS_R + "/ctrlProp": "form control properties",
+    NS_R + "/oleObject": "embedded OLE objects",
+    NS_R + "/package": "embedded packages",
+    "http://schemas.microsoft.com/office/2006/relationships/activeXControlBinary": "ActiveX",
+    "http://schemas.openxmlformats.org/package/2006/relationships/digital-signature/origin": (
+        "digital signature of the master (does not apply to the snapshot)"
+    ),
+}
+REL_MACROSHEETS = {
+    "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet",
+    "http://schemas.microsoft.com/office/2006/relationships/xlIntlMacrosheet",
+    NS_R + "/dialogsheet",
+}
+CT_MAIN_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+CT_MAIN_OTHERS = {
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    "application/vnd.ms-excel.template.macroEnabled.main+xml",
+    "application/vnd.ms-excel.addin.macroEnabled.main+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+}
+CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+CT_CUSTOM_PROPS = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
+CT_VBA = "application/vnd.ms-office.vbaProject"
+#: Sheets that are add-in plumbing, not plan content.
+PLUMBING_SHEETS = {"_xlwings.conf"}
+FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
+XL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=False
+)
+Progress = Callable[[str, "float | None"], None]
+
+
+def q(tag: str, ns: str = NS) -> str:
+    return f"{{{ns}}}{tag}"
+
+
+def parse(data: bytes, part: str, file: str) -> etree._Element:
+    """Parse one XML part safely (no DTD, no entities, no network)."""
+    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:4096]:
+        raise InputFileError(
+            f"part {part} declares a DOCTYPE/ENTITY, which workbooks never do.",
+            where=Location(file=file),
+            fix="Do not freeze this file; open it in Excel and save a clean copy.",
+        )
+    try:
+        return etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise InputFileError(
+            f"part {part} is not valid XML ({exc}).",
+            where=Location(file=file),
+            fix="Open the workbook in Excel (it may offer a repair), save, and freeze again.",
+        ) from None
+
+
+def serialize(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def rels_name(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def resolve(source: str, target: str) -> str:
+    if target.startswith("/"):
+        return posixpath.normpath(target.lstrip("/"))
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target)).lstrip("/")
+
+
+_REF = re.compile(r"([A-Z]{1,3})(\d+)")
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    """'B3' -> (3, 2): 1-based row and column."""
+    m = _REF.fullmatch(ref)
+    if not m:
+        raise ValueError(ref)
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)), col
+
+
+# --- result ------------------------------------------------------------------------------------
+@dataclass
+class SheetInfo:
+    name: str
+    part: str
+    kind: str  # worksheet | chartsheet
+
+
+@dataclass
+class FrozenPackage:
+    """The transformed parts (cover not yet added) and what the transformation did."""
+
+    parts: dict[str, bytes]
+    sheets: list[SheetInfo]
+    workbook_part: str
+    unhidden: list[str] = field(default_factory=list)
+    dropped_sheets: list[str] = field(default_factory=list)  # "name (reason)"
+    dropped_names: list[str] = field(default_factory=list)  # "name (reason)"
+    removed: list[str] = field(default_factory=list)  # what kind of content was removed
+    formulas: int = 0
+    recalculated: str | None = None  # e.g. "LibreOffice 7.4.7.2"
+    date1904: bool = False
+
+
+class MissingCachedValues(SopError):
+    """Formulas without cached values and no way to recalculate them."""
+
+
+# --- zip input ---------------------------------------------------------------------------------
+def read_parts(data: bytes, file: str) -> dict[str, bytes]:
+    """All parts of a workbook zip, in zip order (sizes were checked by the safety guard)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return {i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir()}
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise InputFileError(
+            f"the workbook is damaged ({exc}).",
+            where=Location(file=file),
+            fix="Open it in Excel, save, and freeze again.",
+        ) from None
+
+
+def write_zip(parts: dict[str, bytes], when: dt.datetime, *, stored: bool = False) -> bytes:
+    """A zip of the parts, [Content_Types].xml first, every entry stamped ``when``."""
+    buf = io.BytesIO()
+    stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
+    order = ["[Content_Types].xml", *[p for p in parts if p != "[Content_Types].xml"]]
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in order:
+            info = zipfile.ZipInfo(name, stamp)
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, parts[name], compresslevel=None if stored else 6)
+    return buf.getvalue()
+
+
+# --- relationships -----------------------------------------------------------------------------
+class Rels:
+    """A parsed ``.rels`` part."""
+
+    def __init__(self, parts: dict[str, bytes], source: str, file: str):
+        self.name = rels_name(source) if source else "_rels/.rels"
+        self.source = source
+        data = parts.get(self.name)
+        self.root = (
+            parse(data, self.name, file)
+            if data
+            else etree.fromstring(f'<Relationships xmlns="{NS_PR}"/>'.encode())
+        )
+
+    def items(self) -> list[etree._Element]:
+        return list(self.root.iter(q("Relationship", NS_PR)))
+
+    def target(self, rel: etree._Element) -> str | None:
+        if rel.get("TargetMode") == "External":
+            return None
+        return resolve(self.source or "/", rel.get("Target", ""))
+
+    def by_id(self, rid: str) -> etree._Element | None:
+        for rel in self.items():
+            if rel.get("Id") == rid:
+                return rel
+        return None
+
+    def remove(self, rel: etree._Element) -> None:
+        rel.getparent().remove(rel)
+
+    def add(self, type_: str, target: str) -> str:
+        ids = {r.get("Id") for r in self.items()}
+        n = 1
+        while f"rId{n}" in ids:
+            n += 1
+        etree.SubElement(
+            self.root, q("Relationship", NS_PR), Id=f"rId{n}", Type=type_, Target=target
+        )
+        return f"rId{n}"
+
+    def save(self, parts: dict[str, bytes]) -> None:
+        parts[self.name] = serialize(self.root)
+
+
+def drop_rels(rels: Rels, removed: list[str]) -> None:
+    for rel in rels.items():
+        what = DROP_REL_TYPES.get(rel.get("Type", ""))
+        if what is not None:
+            rels.remove(rel)
+            if what not in removed:
+                removed.append(what)
+
+
+def reachable(parts: dict[str, bytes], file: str) -> set[str]:
+    """Every part reachable from the package relationships (plus the rels parts themselves)."""
+    seen: set[str] = {"[Content_Types].xml", "_rels/.rels"}
+    stack = [""]
+    while stack:
+        source = stack.pop()
+        rels = Rels(parts, source, file)
+        if rels.name in parts:
+            seen.add(rels.name)
+        for rel in rels.items():
+            part = rels.target(rel)
+            if part and part in parts and part not in seen:
+                seen.add(part)
+                stack.append(part)
+    return seen
+
+
+# --- worksheet transformation ------------------------------------------------------------------
+_SHEET_ORDER_AFTER = ("sheetData", "sheetCalcPr")  # sheetProtection comes right after these
+_REMOVE_IN_SHEET = {"protectedRanges", "dataValidations", "controls", "oleObjects"}
+_X14_DATA_VALIDATIONS = "{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}"
+
+
+@dataclass
+class _SheetResult:
+    data: bytes
+    formulas: int
+    missing: list[str]
+    has_data: bool
+
+
+def _serial(value: dt.datetime | dt.date | dt.time, date1904: bool) -> float:
+    if isinstance(value, dt.time):
+        return (value.hour * 3600 + value.minute * 60 + value.second) / 86400
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    epoch = dt.datetime(1904, 1, 1) if date1904 else dt.datetime(1899, 12, 30)
+    delta = value - epoch
+    return delta.days + delta.seconds / 86400 + delta.microseconds / 86400e6
+
+
+def _set_value(cell: etree._Element, value: object, date1904: bool) -> None:
+    """Replace a cell's content with a literal value (from a recalculation)."""
+    for child in list(cell):
+        cell.remove(child)
+    cell.attrib.pop("t", None)
+    if isinstance(value, bool):
+        cell.set("t", "b")
+        etree.SubElement(cell, q("v")).text = "1" if value else "0"
+    elif isinstance(value, int | float):
+        etree.SubElement(cell, q("v")).text = repr(float(value))
+    elif isinstance(value, dt.datetime | dt.date | dt.time):
+        etree.SubElement(cell, q("v")).text = repr(_serial(value, date1904))
+    elif isinstance(value, dt.timedelta):
+        etree.SubElement(cell, q("v")).text = repr(value.total_seconds() / 86400)
+    elif isinstance(value, str) and value in XL_ERRORS:
+        cell.set("t", "e")
+        etree.SubElement(cell, q("v")).text = value
+    else:
+        _set_inline(cell, "" if value is None else str(value))
+
+
+def _set_inline(cell: etree._Element, text: str) -> None:
+    cell.set("t", "inlineStr")
+    is_ = etree.SubElement(cell, q("is"))
+    t = etree.SubElement(is_, q("t"))
+    t.text = text
+    if text != text.strip() or "\n" in text:
+        t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+
+
+def _insert_after(root: etree._Element, new: etree._Element, after: tuple[str, ...]) -> None:
+    anchor = None
+    for child in root:
+        if isinstance(child.tag, str) and etree.QName(child).localname in after:
+            anchor = child
+    if anchor is None:
+        root.insert(0, new)
+    else:
+        anchor.addnext(new)
+
+
+# Fast path for the common case, byte level: an unprefixed worksheet whose formula cells look
+# like ``<c r=".." ..><f ..>..</f><v>..</v></c>`` and that has nothing else to remove. Anything
+# else (prefixed XML, protection or validations to drop, recalculated values, a formula cell
+# of another shape) takes the lxml path below; both give the same cells.
+_FAST_BLOCKERS = (
+    b"<sheetProtection", b"<protectedRanges", b"<dataValidations", b"<controls",
+    b"<oleObjects", b"<sheetCalcPr", b"AlternateContent", b"<sheetData/>", b"CCE6A557",
+)  # fmt: skip
+_PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:worksheet|sheetData|row|c|f|v)\b")
+_F_CELL = re.compile(rb"<c\b([^>]*)>(<f\b[^>]*?(?:/>|>[^<]*</f>))(<v>[^<]*</v>|<v/>)?</c>")
+_ANY_F = re.compile(rb"<f[\s>/]")
+_T_ATTR = re.compile(rb'\st="([^"]*)"')
+_R_ATTR = re.compile(rb'\sr="([^"]*)"')
+_TAB_SELECTED = re.compile(rb'\stabSelected="[^"]*"')
+
+
+def _fast_transform(data: bytes, protection: dict[str, str]) -> _SheetResult | None:
+    if any(b in data for b in _FAST_BLOCKERS) or data.count(b"</sheetData>") != 1:
+        return None
+    if not re.search(rb"<worksheet\b", data[:2000]) or _PREFIXED.search(data):
+        return None
+    missing: list[str] = []
+    count = 0
+
+    def cell(m: re.Match) -> bytes:
+        nonlocal count
+        count += 1
+        attrs, v = m.group(1), m.group(3)
+        if v is None:
+            missing.append((_R_ATTR.search(attrs) or [b"", b"?"])[1].decode())
+            return m.group(0)
+        inner = v[3:-4] if v != b"<v/>" else b""
+        t = _T_ATTR.search(attrs)
+        if t is not None and t.group(1) == b"str":  # text result (may be empty): inline string
+            attrs = _T_ATTR.sub(b' t="inlineStr"', attrs, count=1)
+            return b"<c" + attrs + b'><is><t xml:space="preserve">' + inner + b"</t></is></c>"
+        if not inner.strip():
+            missing.append((_R_ATTR.search(attrs) or [b"", b"?"])[1].decode())
+            return m.group(0)
+        return b"<c" + attrs + b">" + v + b"</c>"
+
+    out = _F_CELL.sub(cell, data)
+    if not missing and _ANY_F.search(out):
+        return None  # a formula cell of another shape: let lxml handle the whole sheet
+    out = _TAB_SELECTED.sub(b"", out)
+    prot = " ".join(f"{k}={quoteattr(v)}" for k, v in protection.items())
+    out = out.replace(b"</sheetData>", f"</sheetData><sheetProtection {prot}/>".encode(), 1)
+    has_data = b"<v>" in out or b"<is>" in out
+    return _SheetResult(out, count, missing, has_data)
+
+
+def transform_worksheet(
+    data: bytes,
+    *,
+    name: str,
+    part: str,
+    file: str,
+    protection: dict[str, str],
+    values: list[list[object]] | None,
+    date1904: bool,
+    fast: bool = True,
+) -> _SheetResult:
+    """Values only + protected. ``values`` (rows from A1) replaces every formula result."""
+    if fast and values is None:
+        res = _fast_transform(data, protection)
+        if res is not None:
+            return res
+    root = parse(data, part, file)
+    formulas = 0
+    missing: list[str] = []
+    for f in list(root.iter(q("f"))):
+        cell = f.getparent()
+        if cell is None or cell.tag != q("c"):
+            continue
+        formulas += 1
+        ref = cell.get("r", "")
+        if values is not None:
+            r, c = split_ref(ref)
+            row = values[r - 1] if r - 1 < len(values) else []
+            value = row[c - 1] if c - 1 < len(row) else ""
+            _set_value(cell, value, date1904)
+            continue
+        t = cell.get("t")
+        v = cell.find(q("v"))
+        cell.remove(f)
+        if t == "str":
+            if v is None:
+                missing.append(ref)
+                continue
+            text = v.text or ""
+            cell.remove(v)
+            _set_inline(cell, text)
+        elif t == "inlineStr":
+            continue
+        elif v is None or not (v.text or "").strip():
+            missing.append(ref)
+    # protection and editability
+    for child in list(root):
+        if not isinstance(child.tag, str):
+            continue
+        local = etree.QName(child).localname
+        if (
+            local in _REMOVE_IN_SHEET
+            or local == "sheetProtection"
+            or (
+                local == "AlternateContent"
+                and any(
+                    isinstance(e.tag, str)
+                    and etree.QName(e).localname in {"controls", "oleObjects"}
+                    for e in child.iter()
+                )
+            )
+        ):
+            root.remove(child)
+        elif local == "extLst":
+            for ext in list(child):
+                if ext.get("uri") == _X14_DATA_VALIDATIONS:
+                    child.remove(ext)
+    for view in root.iter(q("sheetView")):
+        view.attrib.pop("tabSelected", None)
+    _insert_after(root, etree.Element(q("sheetProtection"), protection), _SHEET_ORDER_AFTER)
+    sheet_data = root.find(q("sheetData"))
+    has_data = sheet_data is not None and any(True for c in sheet_data.iter(q("c")) if len(c))
+    return _SheetResult(serialize(root), formulas, missing, has_data)
+
+
+def transform_chartsheet(data: bytes, *, part: str, file: str, protection: dict[str, str]) -> bytes:
+    root = parse(data, part, file)
+    for child in list(root):
+        if isinstance(child.tag, str) and etree.QName(child).localname == "sheetProtection":
+            root.remove(child)
+    for view in root.iter(q("sheetView")):
+        view.attrib.pop("tabSelected", None)
+    _insert_after(root, etree.Element(q("sheetProtection"), protection), ("sheetPr", "sheetViews"))
+    return serialize(root)
+
+
+# --- defined names -----------------------------------------------------------------------------
+_FUNC = re.compile(r"[A-Za-z_][\w.]*\(")
+_STRING = re.compile(r'"[^"]*"')
+
+
+def _name_problem(text: str, dropped: set[str]) -> str | None:
+    """Why a defined name must go, or None to keep it."""
+    bare = _STRING.sub('""', text or "")
+    if "[" in bare:
+        return "points to another workbook"
+    if "#REF!" in bare:
+        return "points to #REF!"
+    if _FUNC.search(bare):
+        return "holds a formula"
+    for sheet in dropped:
+        if f"{sheet}!" in bare or f"'{sheet.replace(chr(39), chr(39) * 2)}'!" in bare:
+            return f"points to removed sheet '{sheet}'"
+    return None
+
+
+# --- LibreOffice recalculation -----------------------------------------------------------------
+_LO_ITEM = (
+    '<item oor:path="/org.openoffice.Office.{path}">'
+    '<prop oor:name="{name}" oor:op="fuse"><value>{value}</value></prop></item>'
+)
+#: A throw-away LibreOffice profile: always recalculate on load, never run macros.
+_LO_PROFILE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+    'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+    + _LO_ITEM.format(path="Calc/Formula/Load", name="OOXMLRecalcMode", value=0)
+    + _LO_ITEM.format(path="Calc/Formula/Load", name="ODFRecalcMode", value=0)
+    + _LO_ITEM.format(path="Common/Security/Scripting", name="MacroSecurityLevel", value=3)
+    + _LO_ITEM.format(path="Common/Security/Scripting", name="DisableMacrosExecution", value="true")
+    + "\n</oor:items>\n"
+)
+
+
+def soffice_path() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def recalculate_with_libreoffice(
+    parts: dict[str, bytes], file: str, timeout: float = 600
+) -> tuple[bytes, str]:
+    """Recalculate a macro-free COPY headless; return the recalculated .xlsx bytes and version."""
+    soffice = soffice_path()
+    if soffice is None:  # pragma: no cover - checked by the caller
+        raise SopError("LibreOffice is not installed.")
+    with tempfile.TemporaryDirectory(prefix="sop_xl_recalc_") as tmp:
+        tmpdir = Path(tmp)
+        profile = tmpdir / "profile"
+        (profile / "user").mkdir(parents=True)
+        (profile / "user" / "registrymodifications.xcu").write_text(_LO_PROFILE, "utf-8")
+        src = tmpdir / "in" / "master.xlsx"
+        src.parent.mkdir()
+        src.write_bytes(write_zip(parts, dt.datetime(2000, 1, 1)))
+        out = tmpdir / "out"
+        cmd = [
+            soffice,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--norestore",
+            "--nologo",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(out),
+            str(src),
+        ]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise SopError(
+                f"LibreOffice did not finish recalculating within {timeout:.0f} s.",
+                where=Location(file=file),
+                fix="Open the master in Excel, save it (so formulas carry their values), "
+                "and freeze again.",
+            ) from None
+        result = out / "master.xlsx"
+        if not result.is_file():
+            raise SopError(
+                "LibreOffice could not recalculate the workbook "
+                f"({proc.stderr.decode(errors='replace').strip()[:300]}).",
+                where=Location(file=file),
+                fix="Open the master in Excel, save it, and freeze again.",
+            )
+        version = subprocess.run(
+            [soffice, f"-env:UserInstallation={profile.as_uri()}", "--version"],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        ).stdout.decode(errors="replace")
+        m = re.search(r"LibreOffice\s+([\d.]+)", version)
+        return result.read_bytes(), f"LibreOffice {m.group(1)}" if m else "LibreOffice"
+
+
+def _recalculated_values(xlsx: bytes) -> dict[str, list[list[object]]]:
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_filelike(io.BytesIO(xlsx))
+    return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in book.sheet_names}
+
+
+# --- the transformation ------------------------------------------------------------------------
+def freeze_package(
+    data: bytes,
+    *,
+    file: str,
+    password: PasswordHash | None,
+    recalc: bool = True,
+    hidden_sheets: str = "unhide",
+    progress: Progress | None = None,
+) -> FrozenPackage:
+    """Transform the master's bytes into frozen parts (no cover yet)."""
+    parts = read_parts(data, file)
+    try:
+        return _freeze_parts(parts, file, password, None, hidden_sheets, progress)
+    except MissingCachedValues as exc:
+        if soffice_path() is None:
+            raise
+        if not recalc:
+            raise MissingCachedValues(
+                exc.message,
+                where=exc.where,
+                fix="Open the master in Excel and save it (Excel stores every formula's value), "
+                "or freeze with recalculation on (LibreOffice is installed here).",
+            ) from None
+    if progress:
+        progress("Recalculating a copy with LibreOffice (formulas have no saved values)", None)
+    clean = read_parts(data, file)
+    for name in [n for n in clean if n.lower().endswith(".bin") and "vba" in n.lower()]:
+        del clean[name]
+    xlsx, version = recalculate_with_libreoffice(clean, file)
+    values = _recalculated_values(xlsx)
+    pkg = _freeze_parts(read_parts(data, file), file, password, values, hidden_sheets, progress)
+    pkg.recalculated = version
+    return pkg
+
+
+def _freeze_parts(
+    parts: dict[str, bytes],
+    file: str,
+    password: PasswordHash | None,
+    values: dict[str, list[list[object]]] | None,
+    hidden_sheets: str,
+    progress: Progress | None,
+) -> FrozenPackage:
+    removed: list[str] = []
+    ct = parse(parts["[Content_Types].xml"], "[Content_Types].xml", file)
+    root_rels = Rels(parts, "", file)
+    wb_part = None
+    for rel in root_rels.items():
+        if rel.get("Type") == REL_OFFICE_DOC:
+            wb_part = root_rels.target(rel)
+    if not wb_part or wb_part not in parts:
+        raise InputFileError(
+            "this is not an Excel workbook (no workbook part).",
+            where=Location(file=file),
+            fix="Freeze the .xlsx/.xlsm master workbook itself.",
+        )
+    drop_rels(root_rels, removed)
+    wb = parse(parts[wb_part], wb_part, file)
+    wb_rels = Rels(parts, wb_part, file)
+    drop_rels(wb_rels, removed)
+    wb_pr = wb.find(q("workbookPr"))
+    date1904 = wb_pr is not None and wb_pr.get("date1904") in ("1", "true")
+
+    # sheets: decide what stays
+    sheets_el = wb.find(q("sheets"))
+    sheet_els = list(sheets_el) if sheets_el is not None else []
+    kept: list[tuple[etree._Element, SheetInfo]] = []
+    dropped: dict[str, str] = {}
+    old_index: dict[int, int] = {}
+    sheet_prot = sheet_protection_attrs(password)
+    chart_prot = sheet_protection_attrs(password, chartsheet=True)
+    missing: list[tuple[str, str]] = []
+    formulas = 0
+    unhidden: list[str] = []
+    n_sheets = max(len(sheet_els), 1)
+    for i, el in enumerate(sheet_els):
+        name = el.get("name", "")
+        rel = wb_rels.by_id(el.get(q("id", NS_R), ""))
+        rtype = rel.get("Type", "") if rel is not None else ""
+        part = wb_rels.target(rel) if rel is not None else None
+        state = el.get("state", "visible")
+        reason = None
+        if rtype in REL_MACROSHEETS:
+            reason = "macro or dialog sheet"
+            if "macro sheets (Excel 4 macros)" not in removed:
+                removed.append("macro sheets (Excel 4 macros)")
+        elif name in PLUMBING_SHEETS:
+            reason = "add-in configuration"
+        elif part is None or part not in parts:
+            reason = "sheet part missing"
+        if reason is None and rtype == REL_WORKSHEET:
+            if progress:
+                progress(f"Freezing sheet {name}", 0.1 + 0.6 * i / n_sheets)
+            sheet_values = None
+            if values is not None:
+                if name not in values:
+                    raise SopError(
+                        "LibreOffice's recalculated copy has no sheet of this name.",
+                        where=Location(file=file, sheet=name),
+                        fix="Open the master in Excel, save it, and freeze again.",
+                    )
+                sheet_values = values[name]
+            res = transform_worksheet(
+                parts[part],
+                name=name,
+                part=part,
+                file=file,
+                protection=sheet_prot,
+                values=sheet_values,
+                date1904=date1904,
+            )
+            formulas += res.formulas
+            missing.extend((name, ref) for ref in res.missing)
+            if state != "visible":
+                if not res.has_data:
+                    reason = f"{state} and empty"
+                elif hidden_sheets == "drop":
+                    reason = f"{state}"
+                else:
+                    unhidden.append(name)
+            parts[part] = res.data
+            info = SheetInfo(name, part, "worksheet")
+        elif reason is None and rtype == REL_CHARTSHEET:
+            parts[part] = transform_chartsheet(
+                parts[part], part=part, file=file, protection=chart_prot
+            )
+            if state != "visible":
+                unhidden.append(name)
+            info = SheetInfo(name, part, "chartsheet")
+        elif reason is None:
+            reason = "unknown sheet type"
+        if reason is not None:
+            dropped[name] = reason
+            sheets_el.remove(el)
+            if rel is not None:
+                wb_rels.remove(rel)
+            continue
+        el.attrib.pop("state", None)
+        old_index[i] = len(kept) + 1  # +1: the cover goes first
+        kept.append((el, info))
+    if missing:
+        shown = ", ".join(f"'{s}'!{r}" for s, r in missing[:10])
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        first_sheet, first_ref = missing[0]
+        raise MissingCachedValues(
+            f"{len(missing)} formula cell(s) have no saved (cached) value: {shown}{more}. "
+            "The workbook was written by a program and never opened in a spreadsheet "
+            "application, so freezing would write empty cells.",
+            where=Location(file=file, sheet=first_sheet, cell=first_ref),
+            fix="Open the master in Excel and save it (Excel stores every formula's value), "
+            "or install LibreOffice so sop-xl can recalculate a copy, then freeze again.",
+        )
+    if not kept:
+        raise SopError(
+            "the workbook has no sheet to freeze.", where=Location(file=file), fix="Check the file."
+        )
+
+    # defined names
+    dropped_names: list[str] = []
+    names_el = wb.find(q("definedNames"))
+    if names_el is not None:
+        for dn in list(names_el):
+            nm = dn.get("name", "")
+            why = None
+            local = dn.get("localSheetId")
+            if local is not None:
+                if not local.isdigit() or int(local) not in old_index:
+                    why = "belonged to a removed sheet"
+                else:
+                    dn.set("localSheetId", str(old_index[int(local)]))
+            why = why or _name_problem(dn.text or "", set(dropped))
+            if why:
+                names_el.remove(dn)
+                dropped_names.append(f"{nm} ({why})")
+        if len(names_el) == 0:
+            wb.remove(names_el)
+
+    # workbook-level elements
+    for child in list(wb):
+        if not isinstance(child.tag, str):
+            continue
+        local = etree.QName(child).localname
+        if local in {"externalReferences", "fileSharing", "workbookProtection"}:
+            wb.remove(child)
+        elif local == "AlternateContent" and any(
+            isinstance(e.tag, str) and etree.QName(e).localname == "absPath" for e in child.iter()
+        ):
+            wb.remove(child)  # the master's folder path: not the reader's business
+    for calc_pr in wb.iter(q("calcPr")):
+        calc_pr.attrib.pop("fullCalcOnLoad", None)  # nothing to calculate any more
+    for view in wb.iter(q("workbookView")):
+        view.set("activeTab", "0")
+        view.set("firstSheet", "0")
+        view.attrib.pop("visibility", None)
+    file_sharing = etree.Element(q("fileSharing"), readOnlyRecommended="1")
+    _insert_after(wb, file_sharing, ("fileVersion",))
+    wb_prot = etree.Element(q("workbookProtection"), workbook_protection_attrs(password))
+    _insert_after(wb, wb_prot, ("fileVersion", "fileSharing", "workbookPr"))
+
+    # tables: drop calculated-column formulas (values stay in the cells)
+    for part in list(parts):
+        if part.startswith("xl/tables/") and part.endswith(".xml"):
+            parts[part] = _strip_table_formulas(parts[part], part, file)
+        elif part.startswith("xl/pivotCache/pivotCacheDefinition") and part.endswith(".xml"):
+            root = parse(parts[part], part, file)  # a frozen pivot never refreshes itself
+            if root.attrib.pop("refreshOnLoad", None) is not None:
+                parts[part] = serialize(root)
+
+    # styles: every cell style locked
+    styles_part = None
+    for rel in wb_rels.items():
+        if rel.get("Type") == NS_R + "/styles":
+            styles_part = wb_rels.target(rel)
+    if styles_part and styles_part in parts:
+        parts[styles_part] = _lock_styles(parts[styles_part], styles_part, file)
+
+    # per-sheet relationships: drop controls, OLE objects, query tables
+    for _, info in kept:
+        srels = Rels(parts, info.part, file)
+        if srels.name in parts:
+            drop_rels(srels, removed)
+            srels.save(parts)
+
+    # content types: plain xlsx
+    for el in ct:
+        if el.get("ContentType") in CT_MAIN_OTHERS:
+            el.set("ContentType", CT_MAIN_XLSX)
+            if "macro-enabled file type (.xlsm)" not in removed:
+                removed.append("macro-enabled file type (.xlsm)")
+        if el.get("ContentType") == CT_VBA and el.tag == q("Default", NS_CT):
+            ct.remove(el)
+
+    parts[wb_part] = serialize(wb)
+    wb_rels.save(parts)
+    root_rels.save(parts)
+    parts["[Content_Types].xml"] = serialize(ct)
+    _prune(parts, file)
+    return FrozenPackage(
+        parts=parts,
+        sheets=[info for _, info in kept],
+        workbook_part=wb_part,
+        unhidden=unhidden,
+        dropped_sheets=[f"{n} ({why})" for n, why in dropped.items()],
+        dropped_names=dropped_names,
+        removed=removed,
+        formulas=formulas,
+        date1904=date1904,
+    )
+
+
+def _strip_table_formulas(data: bytes, part: str, file: str) -> bytes:
+    if b"Formula" not in data and b"totalsRowFunction" not in data:
+        return data
+    root = parse(data, part, file)
+    for tag in ("calculatedColumnFormula", "totalsRowFormula"):
+        for el in list(root.iter(q(tag))):
+            el.getparent().remove(el)
+    for el in root.iter(q("tableColumn")):
+        el.attrib.pop("totalsRowFunction", None)
+    return serialize(root)
+
+
+def _lock_styles(data: bytes, part: str, file: str) -> bytes:
+    root = parse(data, part, file)
+    xfs = root.find(q("cellXfs"))
+    if xfs is not None:
+        for xf in xfs:
+            prot = xf.find(q("protection"))
+            if prot is not None and prot.get("locked") in ("0", "false"):
+                prot.attrib.pop("locked")
+    return serialize(root)
+
+
+def _prune(parts: dict[str, bytes], file: str) -> None:
+    """Remove parts no relationship reaches any more, and their content-type overrides."""
+    keep = reachable(parts, file)
+    gone = [p for p in parts if p not in keep]
+    for p in gone:
+        del parts[p]
+    ct = parse(parts["[Content_Types].xml"], "[Content_Types].xml", file)
+    for el in list(ct):
+        if el.tag == q("Override", NS_CT):
+            name = el.get("PartName", "").lstrip("/")
+            if name not in parts:
+                ct.remove(el)
+    parts["[Content_Types].xml"] = serialize(ct)
+
+
+# --- cover sheet, properties -------------------------------------------------------------------
+def _cell_xml(ref: str, value: str, style: int) -> str:
+    s = f' s="{style}"' if style else ""
+    space = ' xml:space="preserve"' if value != value.strip() or "\n" in value else ""
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>'
+
+
+def add_cover_styles(parts: dict[str, bytes], wb_part: str, file: str) -> tuple[int, int, int]:
+    """Append a title font, a bold font and a wrap style; return their cellXfs indices."""
+    rels = Rels(parts, wb_part, file)
+    styles = None
+    for rel in rels.items():
+        if rel.get("Type") == NS_R + "/styles":
+            styles = rels.target(rel)
+    if not styles or styles not in parts:
+        return 0, 0, 0
+    root = parse(parts[styles], styles, file)
+    fonts, xfs = root.find(q("fonts")), root.find(q("cellXfs"))
+    if fonts is None or xfs is None:
+        return 0, 0, 0
+    title_font = len(fonts)
+    fonts.append(
+        etree.fromstring(
+            f'<font xmlns="{NS}"><b/><sz val="16"/><color rgb="FF1F4E79"/>'
+            '<name val="Calibri"/></font>'
+        )
+    )
+    bold_font = len(fonts)
+    fonts.append(
+        etree.fromstring(f'<font xmlns="{NS}"><b/><sz val="11"/><name val="Calibri"/></font>')
+    )
+    fonts.set("count", str(len(fonts)))
+    first = len(xfs)
+    for font, wrap in ((title_font, False), (bold_font, False), (0, True)):
+        xf = etree.SubElement(
+            xfs, q("xf"), numFmtId="0", fontId=str(font), fillId="0", borderId="0", xfId="0"
+        )
+        if font:
+            xf.set("applyFont", "1")
+        xf.set("applyAlignment", "1")
+        etree.SubElement(xf, q("alignment"), vertical="top", wrapText="1" if wrap else "0")
+    xfs.set("count", str(len(xfs)))
+    parts[styles] = serialize(root)
+    return first, first + 1, first + 2
+
+
+def cover_sheet_xml(
+    title: str,
+    rows: list[tuple[str, str]],
+    note: str,
+    protection: dict[str, str],
+    styles: tuple[int, int, int],
+) -> bytes:
+    """The Cover worksheet: a title, a note, then label / value rows (all inline text)."""
+    s_title, s_bold, s_wrap = styles
+    xml_rows = [
+        f'<row r="1" ht="24" customHeight="1">{_cell_xml("A1", title, s_title)}</row>',
+        f'<row r="2" ht="64" customHeight="1">{_cell_xml("A2", note, s_wrap)}</row>',
+    ]
+    for i, (label, value) in enumerate(rows, start=4):
+        lines = max(1, -(-len(value) // 95))  # column B is 100 wide: ~95 characters a line
+        height = f' ht="{15 * lines}" customHeight="1"' if lines > 1 else ""
+        xml_rows.append(
+            f'<row r="{i}"{height}>{_cell_xml(f"A{i}", label, s_bold)}'
+            f"{_cell_xml(f'B{i}', value, s_wrap)}</row>"
+        )
+    last = 3 + len(rows)
+    prot = " ".join(f"{k}={quoteattr(v)}" for k, v in protection.items())
+    xml = (
+        f'<worksheet xmlns="{NS}" xmlns:r="{NS_R}">'
+        '<sheetPr><tabColor rgb="FF1F4E79"/><pageSetUpPr fitToPage="1"/></sheetPr>'
+        f'<dimension ref="A1:B{last}"/>'
+        '<sheetViews><sheetView showGridLines="0" tabSelected="1" workbookViewId="0"/></sheetViews>'
+        '<sheetFormatPr defaultRowHeight="15"/>'
+        '<cols><col min="1" max="1" width="30" customWidth="1"/>'
+        '<col min="2" max="2" width="100" customWidth="1"/></cols>'
+        f"<sheetData>{''.join(xml_rows)}</sheetData>"
+        f"<sheetProtection {prot}/>"
+        '<mergeCells count="1"><mergeCell ref="A2:B2"/></mergeCells>'
+        '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+        '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+        "</worksheet>"
+    )
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + xml.encode("utf-8")
+
+
+def add_cover(
+    pkg: FrozenPackage,
+    parts: dict[str, bytes],
+    cover_name: str,
+    cover_xml: bytes,
+    file: str,
+) -> None:
+    """Insert the cover sheet first (part, relationship, content type, <sheet>)."""
+    part = "xl/worksheets/sopCover.xml"
+    n = 1
+    while part in parts:
+        part = f"xl/worksheets/sopCover{n}.xml"
+        n += 1
+    parts[part] = cover_xml
+    rels = Rels(parts, pkg.workbook_part, file)
+    target = posixpath.relpath(part, posixpath.dirname(pkg.workbook_part))
+    rid = rels.add(REL_WORKSHEET, target)
+    rels.save(parts)
+    wb = parse(parts[pkg.workbook_part], pkg.workbook_part, file)
+    sheets = wb.find(q("sheets"))
+    ids = [int(s.get("sheetId", "0")) for s in sheets]
+    el = etree.Element(q("sheet"), name=cover_name, sheetId=str(max(ids, default=0) + 1))
+    el.set(q("id", NS_R), rid)
+    sheets.insert(0, el)
+    parts[pkg.workbook_part] = serialize(wb)
+    ct = parse(parts["[Content_Types].xml"], "[Content_Types].xml", file)
+    etree.SubElement(ct, q("Override", NS_CT), PartName="/" + part, ContentType=CT_WORKSHEET)
+    parts["[Content_Types].xml"] = serialize(ct)
+
+
+def set_properties(
+    parts: dict[str, bytes], props: dict[str, str], *, title: str, author: str, when: str, file: str
+) -> None:
+    """Mark final (custom ``_MarkAsFinal`` + core ``contentStatus``) and record snapshot facts."""
+    custom_part = "docProps/custom.xml"
+    root_rels = Rels(parts, "", file)
+    for rel in root_rels.items():
+        if rel.get("Type") == REL_CUSTOM_PROPS:
+            custom_part = root_rels.target(rel) or custom_part
+            break
+    else:
+        root_rels.add(REL_CUSTOM_PROPS, custom_part)
+        root_rels.save(parts)
+    entries = {"_MarkAsFinal": ("bool", "true"), **{k: ("lpwstr", v) for k, v in props.items()}}
+    if custom_part in parts:
+        root = parse(parts[custom_part], custom_part, file)
+    else:
+        root = etree.fromstring(f'<Properties xmlns="{NS_CUSTOM}" xmlns:vt="{NS_VT}"/>'.encode())
+    for prop in list(root):
+        if prop.get("name") in entries:
+            root.remove(prop)
+    pid = max([int(p.get("pid", "1")) for p in root] + [1])
+    for name, (kind, value) in entries.items():
+        pid += 1
+        prop = etree.SubElement(
+            root, q("property", NS_CUSTOM), fmtid=FMTID, pid=str(pid), name=name
+        )
+        etree.SubElement(prop, q(kind, NS_VT)).text = value
+    parts[custom_part] = serialize(root)
+    ct = parse(parts["[Content_Types].xml"], "[Content_Types].xml", file)
+    if not any(el.get("PartName") == "/" + custom_part for el in ct):
+        etree.SubElement(
+            ct, q("Override", NS_CT), PartName="/" + custom_part, ContentType=CT_CUSTOM_PROPS
+        )
+    parts["[Content_Types].xml"] = serialize(ct)
+    _set_core(parts, title=title, author=author, when=when, file=file)
+    app = "docProps/app.xml"
+    if app in parts:  # sheet list there is stale now; Excel rebuilds it
+        root = parse(parts[app], app, file)
+        for tag in ("HeadingPairs", "TitlesOfParts"):
+            for el in list(root.iter(q(tag, NS_EP))):
+                el.getparent().remove(el)
+        parts[app] = serialize(root)
+
+
+def _set_core(parts: dict[str, bytes], *, title: str, author: str, when: str, file: str) -> None:
+    core = "docProps/core.xml"
+    dc, dcterms = "http://purl.org/dc/elements/1.1/", "http://purl.org/dc/terms/"
+    xsi = "http://www.w3.org/2001/XMLSchema-instance"
+    if core not in parts:
+        return
+    root = parse(parts[core], core, file)
+
+    def put(tag: str, ns: str, text: str, w3cdtf: bool = False) -> None:
+        el = root.find(q(tag, ns))
+        if el is None:
+            el = etree.SubElement(root, q(tag, ns))
+        el.text = text
+        if w3cdtf:
+            el.set(q("type", xsi), "dcterms:W3CDTF")
+
+    put("contentStatus", NS_CP, "Final")
+    put("title", dc, title)
+    put("lastModifiedBy", NS_CP, author)
+    if root.nsmap.get("dcterms") == dcterms and root.nsmap.get("xsi") == xsi:
+        put("modified", dcterms, when, True)
+    parts[core] = serialize(root)

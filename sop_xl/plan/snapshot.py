@@ -1,0 +1,434 @@
+"""Frozen plan snapshots: freeze, version, ledger, verify, diff.
+
+After executive approval the plan is locked. :func:`freeze` writes
+``snapshots/SOP_Plan_<cycle>_v<NN>.xlsx`` from the master workbook: values only, macros and
+external links removed, every sheet protected, the structure locked, marked final, read-only on
+disk, with a Cover sheet saying who froze it, who approved it, and the hashes that prove it has
+not changed since. Each snapshot gets a record in the hash-chained ``snapshots/ledger.jsonl``.
+:func:`verify` checks files, hashes, protection and the chain; :func:`diff` writes the
+"what changed since last month's plan" workbook.
+
+Public API::
+
+    freeze(master, snapshots_dir=None, *, approved_by, created_by=None, password=None,
+           recalc=True, progress=None) -> FreezeResult
+    verify(path) -> VerifyReport            # a snapshot file or a snapshots folder
+    diff(a, b, out) -> DiffResult
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import io
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sop_xl.errors import InputFileError, Location, SopError
+from sop_xl.io.xlsx.protection import PasswordHash, sheet_protection_attrs
+from sop_xl.model.schema import SETTINGS, Settings
+from sop_xl.plan.content_hash import content_hash
+from sop_xl.plan.diff import DiffResult, diff
+from sop_xl.plan.freeze import (
+    FrozenPackage,
+    add_cover,
+    add_cover_styles,
+    cover_sheet_xml,
+    freeze_package,
+    set_properties,
+    write_zip,
+)
+from sop_xl.plan.ledger import (
+    append_record,
+    folder_lock,
+    records,
+    reserve,
+    snapshot_name,
+)
+from sop_xl.plan.ledger import (
+    next_version as _next_version,
+)
+from sop_xl.plan.verify import COVER_FIELDS, VerifyReport, verify
+
+__all__ = [
+    "COVER_FIELDS",
+    "DiffResult",
+    "FreezeResult",
+    "VerifyReport",
+    "diff",
+    "freeze",
+    "read_cycle_settings",
+    "verify",
+]
+
+Progress = Callable[[str, "float | None"], None]
+COVER_SHEET = "Cover"
+_CYCLE_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass
+class FreezeResult:
+    """What :func:`freeze` produced."""
+
+    path: Path
+    version: int
+    cycle: str
+    company: str
+    content_hash: str
+    source_sha256: str
+    file_sha256: str
+    record: dict
+    previous: dict | None = None
+    recalculated: str | None = None
+    unhidden: list[str] = field(default_factory=list)
+    dropped_sheets: list[str] = field(default_factory=list)
+    dropped_names: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def ledger_head(self) -> str:
+        """The new last ``record_hash``: keep it (e-mail, minutes) to anchor the chain."""
+        return self.record["record_hash"]
+
+    def summary(self) -> str:
+        lines = [
+            f"Frozen {self.path.name}: {self.company}, cycle {self.cycle}, v{self.version:02d}.",
+            f"  content hash {self.content_hash}",
+            f"  ledger record #{self.record['seq']}, record hash {self.ledger_head}",
+        ]
+        if self.previous:
+            lines.append(f"  previous snapshot {self.previous['file']}")
+        if self.recalculated:
+            lines.append(f"  formula values recalculated by {self.recalculated}")
+        if self.unhidden:
+            lines.append(f"  hidden sheets made visible: {', '.join(self.unhidden)}")
+        if self.dropped_sheets:
+            lines.append(f"  sheets left out: {', '.join(self.dropped_sheets)}")
+        if self.removed:
+            lines.append(f"  removed: {', '.join(self.removed)}")
+        if self.dropped_names:
+            lines.append(f"  defined names removed: {', '.join(self.dropped_names)}")
+        return "\n".join(lines)
+
+
+# --- settings ----------------------------------------------------------------------------------
+def read_cycle_settings(data: bytes, file: str) -> tuple[str, str]:
+    """(company, cycle) from the Setting/Value table of the Settings sheet."""
+    from python_calamine import CalamineWorkbook
+
+    where = Location(file=file, sheet=SETTINGS.sheet, table=SETTINGS.name)
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # python_calamine.CalamineError
+        raise InputFileError(
+            f"cannot read the workbook ({exc}).",
+            where=Location(file=file),
+            fix="Open it in Excel, save it as .xlsx/.xlsm, and freeze again.",
+        ) from None
+    if SETTINGS.sheet not in book.sheet_names:
+        raise SopError(
+            f"the master has no '{SETTINGS.sheet}' sheet, so the cycle is unknown.",
+            where=Location(file=file),
+            fix="Freeze the S&OP master workbook (it has a Settings sheet with Company and Cycle).",
+        )
+    rows = book.get_sheet_by_name(SETTINGS.sheet).to_python(skip_empty_area=False)
+    h_setting = SETTINGS.column("setting").header
+    h_value = SETTINGS.column("value").header
+    header_at = None
+    for r, row in enumerate(rows[:50]):
+        texts = [str(v).strip() for v in row]
+        if h_setting in texts and h_value in texts:
+            header_at = (r, texts.index(h_setting), texts.index(h_value))
+            break
+    if header_at is None:
+        raise SopError(
+            f"no '{h_setting}' / '{h_value}' header row found.",
+            where=where,
+            fix="Restore the Settings table (columns Setting and Value).",
+        )
+    r0, cs, cv = header_at
+    found: dict[str, object] = {}
+    for row in rows[r0 + 1 :]:
+        if cs < len(row) and str(row[cs]).strip():
+            found[str(row[cs]).strip()] = row[cv] if cv < len(row) else ""
+    labels = Settings.labels()
+    company = str(found.get(labels["company"], "")).strip()
+    raw_cycle = found.get(labels["cycle"], "")
+    if isinstance(raw_cycle, dt.date):
+        cycle = f"{raw_cycle.year:04d}-{raw_cycle.month:02d}"
+    else:
+        cycle = str(raw_cycle).strip()
+    if not _CYCLE_RE.match(cycle):
+        raise SopError(
+            f"the {labels['cycle']} setting is {cycle!r}, not a month as YYYY-MM.",
+            where=Location(file=file, sheet=SETTINGS.sheet, column=h_value),
+            fix=f"Type the planning month, e.g. 2026-11, in the Value of '{labels['cycle']}'.",
+        )
+    if not company:
+        raise SopError(
+            f"the {labels['company']} setting is empty.",
+            where=Location(file=file, sheet=SETTINGS.sheet, column=h_value),
+            fix="Type the company name in the Settings sheet.",
+        )
+    return company, cycle
+
+
+# --- freeze ------------------------------------------------------------------------------------
+def _read_master(master: Path) -> bytes:
+    try:
+        from sop_xl.io.guard import check_workbook_file
+    except ImportError:  # pragma: no cover - the guard module ships with the package
+        check_workbook_file = None
+    if check_workbook_file is not None:
+        check_workbook_file(master)
+    elif not master.is_file():
+        raise InputFileError("file not found.", where=Location(file=str(master)))
+    return master.read_bytes()
+
+
+def _cover_rows(
+    *,
+    company: str,
+    cycle: str,
+    version: int,
+    file: str,
+    created_at: str,
+    created_by: str,
+    approved_by: str,
+    source_file: str,
+    source_sha256: str,
+    content: str,
+    previous: dict | None,
+    seq: int,
+    prev_record_hash: str,
+    password: bool,
+    pkg: FrozenPackage,
+) -> list[tuple[str, str]]:
+    prev_file = previous["file"] if previous else "(none: first snapshot)"
+    prev_hash = previous["content_hash"] if previous else "(none)"
+    return [
+        (COVER_FIELDS["company"], company),
+        (COVER_FIELDS["cycle"], cycle),
+        (COVER_FIELDS["version"], f"v{version:02d}"),
+        (COVER_FIELDS["file"], file),
+        (COVER_FIELDS["created_at"], created_at),
+        (COVER_FIELDS["created_by"], created_by),
+        (COVER_FIELDS["approved_by"], approved_by),
+        (COVER_FIELDS["source_file"], source_file),
+        (COVER_FIELDS["source_sha256"], source_sha256),
+        (COVER_FIELDS["content_hash"], content),
+        ("Content hash covers", "sheet names and cell values of every sheet after this Cover"),
+        (COVER_FIELDS["previous_file"], prev_file),
+        (COVER_FIELDS["previous_content_hash"], prev_hash),
+        ("Ledger record", f"#{seq} in ledger.jsonl; previous record hash {prev_record_hash}"),
+        (
+            "Values",
+            f"recalculated by {pkg.recalculated} (formulas had no saved values)"
+            if pkg.recalculated
+            else f"as last calculated and saved in the master ({pkg.formulas} formulas)",
+        ),
+        (
+            "Protection",
+            "every sheet and the workbook structure locked with a password "
+            "(SHA-512, salted, 100,000 iterations)"
+            if password
+            else "every sheet and the workbook structure locked (no password)",
+        ),
+        ("Sheets", ", ".join(s.name for s in pkg.sheets)),
+        ("Hidden sheets made visible", ", ".join(pkg.unhidden) or "none"),
+        ("Sheets left out", ", ".join(pkg.dropped_sheets) or "none"),
+        ("Removed from the master", ", ".join(pkg.removed) or "nothing"),
+        ("Defined names removed", ", ".join(pkg.dropped_names) or "none"),
+    ]
+
+
+_NOTE = (
+    "This is a frozen copy of the approved S&OP plan: values only, no formulas, no macros, no "
+    "links; every sheet is locked. Sheet protection only deters edits. The proof that nothing "
+    "changed is the content hash below and the hash chain of snapshots/ledger.jsonl: run "
+    "'sop-xl verify' on this file or its folder."
+)
+
+
+def freeze(
+    master: Path,
+    snapshots_dir: Path | None = None,
+    *,
+    approved_by: str,
+    created_by: str | None = None,
+    password: str | None = None,
+    recalc: bool = True,
+    progress: Progress | None = None,
+    hidden_sheets: str = "unhide",
+    lock_timeout: float = 120.0,
+) -> FreezeResult:
+    """Freeze the master workbook into the next ``SOP_Plan_<cycle>_v<NN>.xlsx``.
+
+    ``approved_by`` (who signed the plan off) is required. ``created_by`` defaults to the login
+    name. With ``password`` the sheets and structure are locked with Excel 2013+'s SHA-512 hash;
+    without one they are locked without a password. ``recalc``: when formulas carry no saved
+    values, recalculate a copy with LibreOffice (if installed) instead of failing.
+    ``hidden_sheets``: ``"unhide"`` (hidden sheets with data become visible) or ``"drop"``.
+
+    The master is never modified. Raises :class:`SopError` with a fix on any problem.
+    """
+    master = Path(master)
+    snapshots_dir = Path(snapshots_dir) if snapshots_dir else master.parent / "snapshots"
+    approved_by = (approved_by or "").strip()
+    if not approved_by:
+        raise SopError(
+            "a frozen plan needs the name of who approved it.",
+            fix="Give approved_by (CLI: --approved-by 'Name, role').",
+        )
+    created_by = (created_by or "").strip() or _login()
+    if hidden_sheets not in ("unhide", "drop"):
+        raise ValueError("hidden_sheets must be 'unhide' or 'drop'")
+
+    def report(msg: str, frac: float | None) -> None:
+        if progress:
+            progress(msg, frac)
+
+    report(f"Reading {master.name}", 0.0)
+    data = _read_master(master)
+    source_sha256 = hashlib.sha256(data).hexdigest()
+    pw = PasswordHash.create(password) if password else None
+    pkg = freeze_package(
+        data,
+        file=master.name,
+        password=pw,
+        recalc=recalc,
+        hidden_sheets=hidden_sheets,
+        progress=report,
+    )
+    cover_name = COVER_SHEET
+    names = {s.name for s in pkg.sheets}
+    while cover_name in names:
+        cover_name = "Snapshot " + cover_name
+    styles = add_cover_styles(pkg.parts, pkg.workbook_part, master.name)
+    protection = sheet_protection_attrs(pw)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    created_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def build(
+        fields: dict[str, str], rows: list[tuple[str, str]], stored: bool, title: str
+    ) -> bytes:
+        parts = dict(pkg.parts)
+        add_cover(
+            pkg,
+            parts,
+            cover_name,
+            cover_sheet_xml(title, rows, _NOTE, protection, styles),
+            master.name,
+        )
+        set_properties(
+            parts, fields, title=title, author=created_by, when=created_at, file=master.name
+        )
+        return write_zip(parts, now, stored=stored)
+
+    report("Computing the content hash", 0.75)
+    placeholder = _cover_rows(
+        company="", cycle="", version=0, file="", created_at=created_at,
+        created_by=created_by, approved_by=approved_by, source_file=master.name,
+        source_sha256=source_sha256, content="(pending)", previous=None, seq=0,
+        prev_record_hash="", password=pw is not None, pkg=pkg,
+    )  # fmt: skip
+    draft = build({}, placeholder, stored=True, title="Frozen S&OP plan")
+    # read from the frozen draft: macro sheets are gone and formulas are values by now
+    company, cycle = read_cycle_settings(draft, master.name)
+    content = content_hash(draft, skip_first=True)
+    del draft
+    title = f"Frozen S&OP plan - {company} - cycle {cycle}"
+
+    snapshots_dir.mkdir(parents=True, exist_ok=True)
+    with folder_lock(snapshots_dir, timeout=lock_timeout, who=created_by):
+        report("Allocating the version", 0.85)
+        recs = records(snapshots_dir)
+        version = _next_version(snapshots_dir, cycle)
+        same_cycle = [r for r in recs if r.get("cycle") == cycle]
+        previous = same_cycle[-1] if same_cycle else (recs[-1] if recs else None)
+        file = snapshot_name(cycle, version)
+        target = snapshots_dir / file
+        seq = (int(recs[-1].get("seq", 0)) + 1) if recs else 1
+        prev_record_hash = recs[-1].get("record_hash", "0" * 64) if recs else "0" * 64
+        rows = _cover_rows(
+            company=company, cycle=cycle, version=version, file=file, created_at=created_at,
+            created_by=created_by, approved_by=approved_by, source_file=master.name,
+            source_sha256=source_sha256, content=content.hexdigest, previous=previous, seq=seq,
+            prev_record_hash=prev_record_hash, password=pw is not None, pkg=pkg,
+        )  # fmt: skip
+        props = {
+            "SOP_Company": company,
+            "SOP_Cycle": cycle,
+            "SOP_Version": f"v{version:02d}",
+            "SOP_ApprovedBy": approved_by,
+            "SOP_CreatedBy": created_by,
+            "SOP_CreatedAt": created_at,
+            "SOP_SourceSHA256": source_sha256,
+            "SOP_ContentHash": content.hexdigest,
+        }
+        report(f"Writing {file}", 0.9)
+        payload = build(props, rows, stored=False, title=title)
+        reserve(target)  # O_EXCL: never overwrite, even if the lock were bypassed
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".freeze-", suffix=".tmp", dir=snapshots_dir)
+            with os.fdopen(fd, "wb") as f:
+                f.write(payload)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+            os.replace(tmp, target)
+        except BaseException:
+            for p in (tmp if "tmp" in locals() else None, target):
+                if p and Path(p).exists():
+                    os.chmod(p, stat.S_IWUSR | stat.S_IRUSR)
+                    os.unlink(p)
+            raise
+        record = append_record(
+            snapshots_dir,
+            {
+                "file": file,
+                "company": company,
+                "cycle": cycle,
+                "version": version,
+                "created_at": created_at,
+                "created_by": created_by,
+                "approved_by": approved_by,
+                "source_file": master.name,
+                "source_sha256": source_sha256,
+                "content_hash": content.hexdigest,
+                "sheet_hashes": content.sheets,
+                "file_sha256": hashlib.sha256(payload).hexdigest(),
+                "password_protected": pw is not None,
+                "previous_file": previous["file"] if previous else None,
+            },
+        )
+    report(f"Frozen: {file}", 1.0)
+    return FreezeResult(
+        path=target,
+        version=version,
+        cycle=cycle,
+        company=company,
+        content_hash=content.hexdigest,
+        source_sha256=source_sha256,
+        file_sha256=record["file_sha256"],
+        record=record,
+        previous=previous,
+        recalculated=pkg.recalculated,
+        unhidden=pkg.unhidden,
+        dropped_sheets=pkg.dropped_sheets,
+        dropped_names=pkg.dropped_names,
+        removed=pkg.removed,
+    )
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # pragma: no cover - no login name (containers)
+        return "unknown"

@@ -1,0 +1,322 @@
+"""Verify frozen snapshots: content hashes, file hashes, protection, cover and the ledger chain.
+
+``verify(path)`` takes a snapshot file or a snapshots folder and reports *exactly* what is wrong:
+
+- a ledger line edited (its ``record_hash`` no longer matches its content), deleted (a gap in
+  ``seq`` / a broken link), inserted or reordered (``seq`` out of order, link to the wrong record);
+- a snapshot whose values changed (content hash differs; the ledger's per-sheet hashes name the
+  sheet), one replaced by an older snapshot (its content equals another record's), one missing
+  (record without file) or one added (file without record);
+- protection removed from a sheet or the workbook, formulas or macros put back in;
+- a Cover sheet that no longer agrees with the ledger.
+
+A snapshot whose bytes differ but whose values, protection and cover are unchanged (it was
+re-saved) is reported as a *note*, not a problem: the plan is the same. ``ok`` means no problem.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sop_xl.errors import SopError
+from sop_xl.plan.content_hash import content_hash
+from sop_xl.plan.ledger import (
+    GENESIS,
+    LEDGER_NAME,
+    SNAPSHOT_RE,
+    read_ledger,
+    record_hash,
+    sha256_file,
+)
+
+#: Cover label per ledger field (the cover and the ledger must agree on these).
+COVER_FIELDS: dict[str, str] = {
+    "company": "Company",
+    "cycle": "Cycle",
+    "version": "Version",
+    "file": "Snapshot file",
+    "created_at": "Created at (UTC)",
+    "created_by": "Created by",
+    "approved_by": "Approved by",
+    "source_file": "Source workbook",
+    "source_sha256": "Source workbook SHA-256",
+    "content_hash": "Content hash (SHA-256)",
+    "previous_file": "Previous snapshot",
+    "previous_content_hash": "Previous content hash",
+}
+_CHECKED_COVER = ("company", "cycle", "version", "created_at", "created_by", "approved_by",
+                  "source_sha256", "content_hash")  # fmt: skip
+
+
+@dataclass
+class VerifyReport:
+    """Outcome of :func:`verify`. ``problems`` are tampering; ``notes`` are worth knowing."""
+
+    path: Path
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)  # snapshot files checked
+    records: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def text(self) -> str:
+        head = (
+            f"OK: {len(self.checked)} snapshot(s) and {self.records} ledger record(s) verified."
+            if self.ok
+            else f"TAMPERING DETECTED: {len(self.problems)} problem(s) in {self.path}."
+        )
+        lines = [head]
+        for name in self.checked:
+            bad = any(name in p for p in self.problems)
+            lines.append(f"  {'FAILED' if bad else 'ok    '} {name}")
+        lines += [f"  PROBLEM: {p}" for p in self.problems]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def verify(path: Path, *, expected_head: str | None = None) -> VerifyReport:
+    """Verify a snapshot file (and the ledger of its folder) or a whole snapshots folder.
+
+    ``expected_head``: a ``record_hash`` you kept from an earlier freeze; the ledger must still
+    contain it (this catches deleting the newest records together with their files).
+    """
+    path = Path(path)
+    if path.is_dir():
+        folder, only = path, None
+    elif path.is_file():
+        folder, only = path.parent, path.name
+    else:
+        raise SopError(f"{path} does not exist.", fix="Give a snapshot file or snapshots folder.")
+    rep = VerifyReport(path)
+    lines = read_ledger(folder)
+    if not lines:
+        rep.problems.append(f"no {LEDGER_NAME} in {folder}: nothing proves these snapshots.")
+    chain = _check_chain(lines, rep)
+    rep.records = len(chain)
+    if expected_head and expected_head not in {r.get("record_hash") for r in chain}:
+        rep.problems.append(
+            f"the ledger no longer contains record hash {expected_head}: records were removed "
+            "from its end (or this is another ledger)."
+        )
+    by_file: dict[str, dict] = {}
+    for rec in chain:
+        name = str(rec.get("file", ""))
+        if name in by_file:
+            rep.problems.append(f"ledger lists {name} twice (seq {by_file[name].get('seq')} "
+                                f"and {rec.get('seq')}).")  # fmt: skip
+        by_file[name] = rec
+    content_owner = {r.get("content_hash"): r for r in chain}
+    file_owner = {r.get("file_sha256"): r for r in chain}
+    # files on disk vs ledger
+    on_disk = sorted(p.name for p in folder.iterdir() if SNAPSHOT_RE.match(p.name))
+    if only is not None and not SNAPSHOT_RE.match(only):
+        on_disk.append(only)
+    for name in on_disk:
+        if name not in by_file and (only is None or name == only):
+            rep.problems.append(f"added: {name} is not in the ledger (not a recorded snapshot).")
+    for name, rec in by_file.items():
+        if only is not None and name != only:
+            continue
+        p = folder / name
+        if not p.exists():
+            rep.problems.append(
+                f"removed: ledger record #{rec.get('seq')} lists {name}, which is missing."
+            )
+            continue
+        _check_file(p, rec, rep, content_owner, file_owner)
+    return rep
+
+
+def _check_chain(lines: list, rep: VerifyReport) -> list[dict]:
+    """Check every line's own hash and its link; return the valid records in file order."""
+    out: list[dict] = []
+    prev_hash, prev_seq = GENESIS, 0
+    known = {}
+    for ln in lines:
+        if ln.record is not None and isinstance(ln.record.get("record_hash"), str):
+            known[ln.record["record_hash"]] = ln.record
+    for ln in lines:
+        where = f"ledger line {ln.line_no}"
+        rec = ln.record
+        if rec is None:
+            rep.problems.append(f"{where} is {ln.error}: the ledger was edited.")
+            continue
+        seq = rec.get("seq")
+        label = f"{where} (record #{seq}, {rec.get('file')})"
+        if record_hash(rec) != rec.get("record_hash"):
+            rep.problems.append(f"altered: {label} was edited: its record hash does not match.")
+        link = rec.get("prev_record_hash")
+        if isinstance(seq, int) and seq <= prev_seq:
+            rep.problems.append(
+                f"reordered: {label} comes after record #{prev_seq}; records are out of order."
+            )
+        elif link != prev_hash:
+            if isinstance(seq, int) and seq > prev_seq + 1:
+                missing = ", ".join(f"#{s}" for s in range(prev_seq + 1, seq))
+                rep.problems.append(f"removed: ledger record(s) {missing} deleted before {label}.")
+            elif link in known:
+                rep.problems.append(
+                    f"reordered: {label} should follow record #{known[link].get('seq')}."
+                )
+            else:
+                rep.problems.append(
+                    f"broken chain at {label}: it does not link to the record before it "
+                    "(a record was deleted, inserted or edited)."
+                )
+        prev_hash = str(rec.get("record_hash"))
+        prev_seq = seq if isinstance(seq, int) else prev_seq
+        out.append(rec)
+    return out
+
+
+_F_RE = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_PROT_RE = re.compile(rb"<(?:\w+:)?sheetProtection\b[^>]*>")
+_WBPROT_RE = re.compile(rb"<(?:\w+:)?workbookProtection\b[^>]*lockStructure=\"(?:1|true)\"")
+
+
+def _check_file(
+    p: Path, rec: dict, rep: VerifyReport, content_owner: dict, file_owner: dict
+) -> None:
+    name = p.name
+    rep.checked.append(name)
+    digest = sha256_file(p)
+    if digest == rec.get("file_sha256"):
+        # byte-identical to what was frozen; the record itself must still agree with it
+        _check_cover(name, p.read_bytes(), rec, rep)
+        _check_readonly(p, rep)
+        return
+    other = file_owner.get(digest)
+    if other is not None and other is not rec:
+        rep.problems.append(
+            f"replaced: {name} is a byte-for-byte copy of {other.get('file')} "
+            f"(record #{other.get('seq')}), not the snapshot recorded as #{rec.get('seq')}."
+        )
+        return
+    try:
+        _guard(p)  # a modified file is untrusted input: sizes and extents before any reader
+        data = p.read_bytes()
+        _check_package(name, data, rep)
+        ch = content_hash(data, skip_first=True)
+    except (SopError, zipfile.BadZipFile, OSError) as exc:
+        rep.problems.append(f"altered: {name} can no longer be read as a workbook ({exc}).")
+        return
+    if ch.hexdigest != rec.get("content_hash"):
+        other = content_owner.get(ch.hexdigest)
+        if other is not None and other is not rec:
+            rep.problems.append(
+                f"replaced: {name} holds the content of {other.get('file')} "
+                f"(record #{other.get('seq')}, {other.get('created_at')}), not its own."
+            )
+            return
+        recorded = rec.get("sheet_hashes") or {}
+        changed = [s for s, h in ch.sheets.items() if recorded.get(s) != h]
+        gone = [s for s in recorded if s not in ch.sheets]
+        what = []
+        if changed:
+            what.append("values changed on sheet(s) " + ", ".join(f"'{s}'" for s in changed))
+        if gone:
+            what.append("sheet(s) removed: " + ", ".join(f"'{s}'" for s in gone))
+        rep.problems.append(
+            f"altered: {name} content hash differs from ledger record #{rec.get('seq')}"
+            + (f" ({'; '.join(what)})" if what else "")
+            + "."
+        )
+    else:
+        rep.notes.append(
+            f"{name}: the file's bytes differ from the frozen file but its values are unchanged "
+            "(it was re-saved)."
+        )
+    _check_cover(name, data, rec, rep)
+    _check_readonly(p, rep)
+
+
+def _guard(p: Path) -> None:
+    try:
+        from sop_xl.io.guard import check_workbook_file
+    except ImportError:  # pragma: no cover - the guard ships with the package
+        return
+    check_workbook_file(p)
+
+
+def _check_package(name: str, data: bytes, rep: VerifyReport) -> None:
+    """Protection still in place, no formulas, no macros."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = zf.namelist()
+        if any(n.lower().endswith("vbaproject.bin") for n in names):
+            rep.problems.append(f"altered: {name} now contains macros (vbaProject.bin).")
+        wb = zf.read("xl/workbook.xml") if "xl/workbook.xml" in names else b""
+        if not _WBPROT_RE.search(wb):
+            rep.problems.append(
+                f"protection removed: {name} no longer locks the workbook structure."
+            )
+        sheets = _sheet_names(zf, wb)
+        for part, sheet in sheets.items():
+            if part not in names:
+                continue
+            xml = zf.read(part)
+            if not _PROT_RE.search(xml):
+                rep.problems.append(
+                    f"protection removed: sheet '{sheet}' of {name} is no longer protected."
+                )
+            if part.startswith("xl/worksheets/") and _F_RE.search(xml):
+                rep.problems.append(f"altered: sheet '{sheet}' of {name} now contains formulas.")
+
+
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)/?>")
+_ATTR = re.compile(rb'([\w:]+)="([^"]*)"')
+_REL_TAG = re.compile(rb"<Relationship\b([^>]*)/?>")
+
+
+def _sheet_names(zf: zipfile.ZipFile, wb: bytes) -> dict[str, str]:
+    """Sheet part -> sheet name."""
+    try:
+        rels = zf.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return {}
+    targets = {}
+    for m in _REL_TAG.finditer(rels):
+        attrs = dict(_ATTR.findall(m.group(1)))
+        tgt = attrs.get(b"Target", b"").decode()
+        part = tgt.lstrip("/") if tgt.startswith("/") else os.path.normpath("xl/" + tgt)
+        targets[attrs.get(b"Id", b"").decode()] = part.replace("\\", "/")
+    out = {}
+    for m in _SHEET_TAG.finditer(wb):
+        attrs = {k.split(b":")[-1]: v for k, v in _ATTR.findall(m.group(1))}
+        rid = attrs.get(b"id", b"").decode()
+        if rid in targets:
+            out[targets[rid]] = attrs.get(b"name", b"").decode()
+    return out
+
+
+def _check_cover(name: str, data: bytes, rec: dict, rep: VerifyReport) -> None:
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    cover = {str(r[0]).strip(): str(r[1]).strip() for r in rows if len(r) >= 2 and r[0] != ""}
+    expected = {k: str(rec.get(k, "")) for k in _CHECKED_COVER}
+    expected["version"] = f"v{int(rec.get('version', 0)):02d}"
+    bad = [
+        f"{COVER_FIELDS[k]} says {cover.get(COVER_FIELDS[k])!r}, ledger {v!r}"
+        for k, v in expected.items()
+        if cover.get(COVER_FIELDS[k]) != v
+    ]
+    if bad:
+        rep.problems.append(f"altered: the Cover of {name} disagrees with the ledger: "
+                            + "; ".join(bad) + ".")  # fmt: skip
+
+
+def _check_readonly(p: Path, rep: VerifyReport) -> None:
+    if os.access(p, os.W_OK) and os.stat(p).st_mode & 0o222:
+        rep.notes.append(f"{p.name} is writable on disk (snapshots are kept read-only).")

@@ -1,0 +1,1 @@
+"""The balanced scorecard: RAG rules and the executive page."""
