@@ -537,6 +537,23 @@ def test_round_trip_through_calamine(tmp_path: Path, rows: list[tuple]) -> None:
         assert row[3] == ("" if day is None else day)
 
 
+@pytest.mark.parametrize("text", ["0\r", "\rx", "a\r\n", " lead", "trail\t", "a \x01"])
+def test_edge_whitespace_is_preserved(tmp_path: Path, text: str) -> None:
+    """Regression (issue 19): a text ending in CR escapes to '...&#13;'; the whitespace test ran on
+    the escaped text, so xml:space="preserve" was missing and readers dropped the CR. 'a \x01'
+    loses its illegal control character, so its escaped text ends in a space and needs it too."""
+    mask, vals = cells.text_values(pd.Series([text, "plain"]))
+    assert mask.tolist() == [True, True]
+    assert vals[0].startswith('<is><t xml:space="preserve">')
+    assert vals[1] == "<is><t>plain</t></is>"
+    assert 'xml:space="preserve"' in cells._text_cell("A1", text, 0)
+    path = make_master(tmp_path / "edge.xlsx", with_macros=False)
+    df = pd.DataFrame({"text": [text], "qty": [1.0], "money": [2.0], "day": [pd.NaT]})
+    write_sheets(path, [SheetOutput(RT, df)])
+    got = CalamineWorkbook.from_path(path).get_sheet_by_name("RoundTrip").to_python()
+    assert got[1][0] == text.replace("\x01", "")
+
+
 # --- LibreOffice ----------------------------------------------------------------------------------
 @pytest.mark.libreoffice
 def test_libreoffice_opens_converts_and_keeps_formula_text(

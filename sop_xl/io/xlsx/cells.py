@@ -229,7 +229,8 @@ def _to_serial(s: pd.Series, what: str) -> np.ndarray:
 
 _ILLEGAL_RE = re.compile(_ILLEGAL_XML)
 _ILLEGAL_NO_NUL_RE = re.compile(_ILLEGAL_XML.replace("\\x00", "\\x01"))
-_EDGE_SPACE_RE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
+# an escaped text starting/ending in whitespace; a CR is escaped as ``&#13;`` (issue 19's bug)
+_EDGE_SPACE_RE = re.compile(r"(?:^|\x00)(?:\s|&#13;)|(?:\s|&#13;)(?:\x00|$)")
 _XESC_RE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 
 
@@ -252,6 +253,14 @@ def _escape_texts(values: list[str]) -> list[str]:
     return big.split("\x00")
 
 
+def _edge_space(esc: str) -> bool:
+    """True when an ESCAPED text starts or ends in whitespace (``&#13;`` is an escaped CR), so its
+    ``<t>`` needs ``xml:space="preserve"`` or a reader strips the whitespace."""
+    return (
+        esc[:1].isspace() or esc[-1:].isspace() or esc.startswith("&#13;") or esc.endswith("&#13;")
+    )
+
+
 def text_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(mask of non-empty cells, ``<is>`` XML for them)."""
     arr = s.to_numpy(dtype=object)
@@ -268,9 +277,7 @@ def text_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if max(map(len, raw), default=0) > MAX_TEXT:
         raise ValueError(f"text longer than {MAX_TEXT} characters (Excel's cell limit)")
     if _EDGE_SPACE_RE.search("\x00".join(esc.tolist())):  # rare: text starting/ending in space
-        space = np.fromiter(
-            (e[:1].isspace() or e[-1:].isspace() for e in esc.tolist()), dtype=bool, count=len(esc)
-        )
+        space = np.fromiter(map(_edge_space, esc.tolist()), dtype=bool, count=len(esc))
         vals = np.where(
             space,
             '<is><t xml:space="preserve">' + esc + "</t></is>",
@@ -310,10 +317,9 @@ def column_cells(
 
 
 def _text_cell(ref: str, text: str, style: int) -> str:
-    sp = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
-    return (
-        f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{sp}>{_escape_texts([text])[0]}</t></is></c>'
-    )
+    esc = _escape_texts([text])[0]
+    sp = ' xml:space="preserve"' if _edge_space(esc) else ""
+    return f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{sp}>{esc}</t></is></c>'
 
 
 def body_rows(lay: Layout, styles: list[int]) -> np.ndarray:
