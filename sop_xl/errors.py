@@ -97,3 +97,28 @@ class ValidationError(SopError):
 
 class StepError(SopError):
     """A cycle step cannot run (for example a missing output of an earlier step)."""
+
+
+class ArgumentError(SopError, ValueError):
+    """An option has a value the function does not know (``by='cutomer'``, a direction that is
+    neither ``higher`` nor ``lower``...). Also a ``ValueError``, as Python callers expect."""
+
+
+class BuildError(SopError):
+    """The workbook cannot be built (missing source, UDF module that does not import...)."""
+
+
+class KpiUndefined(SopError):
+    """The KPI has no meaningful value for this input (e.g. WMAPE when actuals sum to 0)."""
+
+
+class KpiInputError(SopError):
+    """The input cannot be scored as given (mismatched lengths, text in a numeric range...)."""
+
+
+class MissingCachedValues(SopError):
+    """Formulas without cached values and no way to recalculate them (freezing a plan)."""
+
+
+class MissingStep(SopError):
+    """The installed sop_xl has no cycle function for this ribbon button."""

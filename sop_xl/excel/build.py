@@ -38,6 +38,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sop_xl.errors import BuildError
+
 ROOT = Path(__file__).resolve().parents[2]
 #: Where the ribbon XML and the VBA sources live (the repository's ``workbook/`` folder).
 SOURCES = ROOT / "workbook"
@@ -63,10 +65,6 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 #: Module order in the project (the order the VBA editor lists them).
 MODULE_ORDER = ("xlwings", "Dictionary", "SOP_Ribbon", "xlwings_udfs", "SOP_FunctionHelp")
-
-
-class BuildError(RuntimeError):
-    """The workbook cannot be built (missing source, UDF module that does not import...)."""
 
 
 # --- the modules that go into the VBA project ---------------------------------------------------

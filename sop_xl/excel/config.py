@@ -17,6 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+from sop_xl.errors import ArgumentError, Location
+
 CONFIG_NAME = "sop_xl.conf"
 
 
@@ -60,7 +62,11 @@ def write_user_config(
     settings.update(extra or {})
     for k, v in settings.items():
         if '"' in k or '"' in v or "\n" in v:
-            raise ValueError(f"setting {k!r} cannot contain quotes or line breaks")
+            raise ArgumentError(
+                f"setting {k!r} cannot contain quotes or line breaks.",
+                where=Location(file=str(path)),
+                fix="Give the value without double quotes or line breaks.",
+            )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     # VBA reads the file as ANSI on Windows (as xlwings' own config file is written).

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sop_xl.errors import Location, SopError
+from sop_xl.errors import Location, MissingStep, SopError
 from sop_xl.excel.xlbook import XlBook
 
 Macro = Callable[[XlBook], str]
@@ -109,10 +109,6 @@ def logger() -> logging.Logger:
 
 
 # --- dispatch -------------------------------------------------------------------------------------
-class MissingStep(SopError):
-    """The installed sop_xl has no cycle function for this button."""
-
-
 def dispatch(tag: str) -> None:
     """Run the macro of the ribbon button whose tag is ``tag`` on the calling workbook."""
     try:

@@ -20,15 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sop_xl.errors import SopError
-
-
-class KpiUndefined(SopError):
-    """The KPI has no meaningful value for this input (e.g. WMAPE when actuals sum to 0)."""
-
-
-class KpiInputError(SopError):
-    """The input cannot be scored as given (mismatched lengths, text in a numeric range...)."""
+from sop_xl.errors import KpiInputError, KpiUndefined
 
 
 # --- numpy fast path (one series) ----------------------------------------------------------------

@@ -43,7 +43,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
-from sop_xl.errors import InputFileError, Location, SopError
+from sop_xl.errors import InputFileError, Location, MissingCachedValues, SopError
 from sop_xl.io.xlsx.protection import (
     PasswordHash,
     sheet_protection_attrs,
@@ -183,10 +183,6 @@ class FrozenPackage:
     formulas: int = 0
     recalculated: str | None = None  # e.g. "LibreOffice 7.4.7.2"
     date1904: bool = False
-
-
-class MissingCachedValues(SopError):
-    """Formulas without cached values and no way to recalculate them."""
 
 
 # --- zip input ---------------------------------------------------------------------------------

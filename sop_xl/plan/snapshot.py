@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sop_xl.errors import InputFileError, Location, SopError
+from sop_xl.errors import ArgumentError, InputFileError, Location, SopError
 from sop_xl.io.xlsx.protection import PasswordHash, sheet_protection_attrs
 from sop_xl.model.schema import SETTINGS, Settings
 from sop_xl.plan.content_hash import content_hash
@@ -288,7 +288,10 @@ def freeze(
         )
     created_by = (created_by or "").strip() or _login()
     if hidden_sheets not in ("unhide", "drop"):
-        raise ValueError("hidden_sheets must be 'unhide' or 'drop'")
+        raise ArgumentError(
+            f"hidden_sheets must be 'unhide' or 'drop', not {hidden_sheets!r}.",
+            fix="Pass hidden_sheets='unhide' (keep their data, visible) or 'drop'.",
+        )
 
     def report(msg: str, frac: float | None) -> None:
         if progress:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sop_xl.errors import ArgumentError
+
 GREEN, AMBER, RED, NO_DATA, NO_TARGET = "Green", "Amber", "Red", "No data", "No target"
 STATUSES = (GREEN, AMBER, RED, NO_DATA, NO_TARGET)
 STATUS_CODES = {GREEN: 3, AMBER: 2, RED: 1}
@@ -32,7 +34,7 @@ SPARK_CHARS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"  # ▁▂▃▄
 def _series(x: object, index: pd.Index | None, name: str) -> pd.Series:
     if isinstance(x, pd.Series):
         if index is not None and len(x) != len(index):
-            raise ValueError(f"{name} has {len(x)} values, expected {len(index)}")
+            raise ArgumentError(f"{name} has {len(x)} values, expected {len(index)}")
         return x if index is None else pd.Series(x.to_numpy(), index=index, name=name)
     if index is None:
         return pd.Series([x], name=name)
@@ -59,8 +61,9 @@ def _directions(direction: pd.Series) -> np.ndarray:
     text = direction.astype("string").str.strip().str.lower().fillna("").to_numpy(object)
     bad = ~np.isin(text, [*DIRECTIONS, ""])
     if bad.any():
-        raise ValueError(
-            f"direction must be one of {', '.join(DIRECTIONS)}; got {sorted(set(text[bad]))}"
+        raise ArgumentError(
+            f"direction must be one of {', '.join(DIRECTIONS)}; got {sorted(set(text[bad]))}",
+            fix=f"Write one of {', '.join(DIRECTIONS)} in the Direction column.",
         )
     return text
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sop_xl.errors import ArgumentError
 from sop_xl.model import schema
 from sop_xl.variance.group import count, float_sum, group_ids, int_sum
 from sop_xl.variance.mapping import as_key, lookup
@@ -223,7 +224,7 @@ def actual_vs_plan(
     missing sides 0 and a note.
     """
     if by not in BY_KEYS:
-        raise ValueError(f"by must be one of {', '.join(BY_KEYS)}, not {by!r}")
+        raise ArgumentError(f"by must be one of {', '.join(BY_KEYS)}, not {by!r}")
     src = prepare(sales_actuals, sales_budget, forecast, items, customers, periods)
     return compare(src, by, items, customers, locations)
 
@@ -237,7 +238,7 @@ def compare(
 ) -> pd.DataFrame:
     """Roll the prepared sources up to ``by`` x period and compute the measures."""
     if by not in BY_KEYS:
-        raise ValueError(f"by must be one of {', '.join(BY_KEYS)}, not {by!r}")
+        raise ArgumentError(f"by must be one of {', '.join(BY_KEYS)}, not {by!r}")
     keys = [*BY_KEYS[by], "period"]
     with_forecast = by != "customer"
     frames = [src.actuals, src.budget] + ([src.forecast] if with_forecast else [])

@@ -21,6 +21,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml.ElementTree import fromstring
 
+from sop_xl.errors import SopError
+
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -255,7 +257,10 @@ class Package:
                 name_b = name.encode("utf-8")
                 flags = 0x800 if not name.isascii() else 0
                 if len(raw) > _MAX32 or usize > _MAX32 or offset > _MAX32:
-                    raise ValueError("workbook too large (> 4 GB) to write")
+                    raise SopError(
+                        "the workbook is too large (> 4 GB) to write; nothing was changed.",
+                        fix="Archive old periods to another workbook to make it smaller.",
+                    )
                 fp.write(
                     struct.pack(
                         "<4s5H3L2H",
@@ -300,7 +305,10 @@ class Package:
                 offset += 30 + len(name_b) + len(raw)
         central = b"".join(entries)
         if len(entries) > 0xFFFF:
-            raise ValueError("workbook has too many parts to write")
+            raise SopError(
+                "the workbook has too many parts (> 65,535) to write; nothing was changed.",
+                fix="Remove unused sheets, charts or pictures.",
+            )
         fp.write(central)
         fp.write(
             struct.pack(
