@@ -9,21 +9,51 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib.util
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from sop_xl import cycle, logs
+from sop_xl import logs
 from sop_xl.errors import SopError
-from sop_xl.io.filebook import FileBook, terminal_progress
+
+if TYPE_CHECKING:
+    from sop_xl.io.filebook import FileBook
+
+
+def _lazy(name: str) -> ModuleType:
+    """Import ``name`` on first attribute access: ``sop-xl --help`` and usage errors answer at
+    once, without loading pandas and the engines."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None, name
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+cycle = _lazy("sop_xl.cycle")
+filebook = _lazy("sop_xl.io.filebook")
+
+
+def terminal_progress(message: str, fraction: float | None = None) -> None:
+    filebook.terminal_progress(message, fraction)
+
 
 DEFAULT_WORKBOOK = Path("workbook") / "SOP_Planning.xlsm"
 
 
 def _book(args: argparse.Namespace) -> FileBook:
-    return FileBook(args.workbook, out=getattr(args, "out", None), progress=terminal_progress)
+    return filebook.FileBook(
+        args.workbook, out=getattr(args, "out", None), progress=terminal_progress
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> cycle.StepResult:

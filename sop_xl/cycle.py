@@ -131,6 +131,9 @@ def validate(book: Book, *, write: bool = True) -> StepResult:
 
 def read_coerced(book: Book, table: Table) -> reader.Coerced:
     """Non-strict read: typed good rows plus findings (books that cannot, read strictly)."""
+    read: Callable[[Table], reader.Coerced] | None = getattr(book, "read_coerced", None)
+    if read is not None:
+        return read(table)
     read_raw: Callable[[Table], reader.RawTable] | None = getattr(book, "read_raw", None)
     if read_raw is not None:
         return reader.coerce(table, read_raw(table))

@@ -134,3 +134,17 @@ def test_help(argv):
     with pytest.raises(SystemExit) as e:
         cli.main(argv)
     assert e.value.code == 0
+
+
+def test_help_and_usage_errors_load_no_engine() -> None:
+    """`sop-xl --help` answers at once: parsing the command line imports neither pandas nor the
+    cycle's engines (they load on the first step that needs them)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from sop_xl import cli; cli.build_parser().parse_known_args(['kpis']); "
+        "print(sorted(m for m in ('pandas', 'numpy', 'sop_xl.io.reader') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -30,8 +30,11 @@ class XlBook:
     """An xlwings ``Book`` (the workbook that called the macro) seen as a ``Book``."""
 
     def __init__(self, book: Any) -> None:
+        from sop_xl.io.reader import TableCache
+
         self.xl = book
         self.name: str = book.name
+        self._tables = TableCache()
 
     # -- finding things ---------------------------------------------------------------------
     @property
@@ -74,10 +77,12 @@ class XlBook:
             first_col=rng.column,
         )
 
-    def read_table(self, table: Table) -> pd.DataFrame:
-        from sop_xl.io import reader
+    def read_coerced(self, table: Table):  # -> sop_xl.io.reader.Coerced
+        """Typed good rows plus every finding (each table transferred once per macro run)."""
+        return self._tables.coerced(table, self.read_raw)
 
-        return reader.to_frame(table, self.read_raw(table))
+    def read_table(self, table: Table) -> pd.DataFrame:
+        return self._tables.frame(table, self.read_raw)
 
     def read_settings(self) -> Settings:
         from sop_xl.errors import Location
@@ -96,6 +101,7 @@ class XlBook:
             for out, columns, grid in grids:
                 self._write_one(out, columns, grid)
         finally:
+            self._tables.forget({out.sheet for out in outputs})
             app.screen_updating, app.calculation = updating, calculation
 
     def _write_one(self, out: SheetOutput, columns: list[Column], grid: list[list[Any]]) -> None:
@@ -108,8 +114,8 @@ class XlBook:
         width, n = len(grid[0]), len(grid) - 1
         if out.title and len(out.title) < top:
             sheet.range((1, left), (top - 1, left)).clear_contents()
-            for i, line in enumerate(out.title, start=1):
-                sheet.range((i, left)).value = _as_text(line)
+            lines = [[_as_text(line)] for line in out.title]
+            sheet.range((1, left), (len(lines), left)).value = lines  # one transfer
             sheet.range((1, left)).font.bold = True
         if table is not None:
             table.range.clear_contents()
@@ -120,9 +126,11 @@ class XlBook:
             sheet.tables.add(source=span, name=out.table.name)
         else:
             table.resize(span)
+        if n:  # one call per run of neighbouring columns that share a number format
+            for first, last, fmt in format_runs([c.number_format for c in columns]):
+                cells = sheet.range((top + 1, left + first), (top + n, left + last))
+                cells.number_format = fmt
         for j, column in enumerate(columns, start=left):
-            if n:
-                sheet.range((top + 1, j), (top + n, j)).number_format = column.number_format
             if column.name in out.column_widths:
                 sheet.range((top, j)).column_width = out.column_widths[column.name]
 
@@ -161,6 +169,17 @@ def to_grid(out: SheetOutput) -> tuple[list[Column], list[list[Any]]]:
             frame[c] = s.astype(object).mask(looks_like_formula, "'" + s.astype("str"))
     values = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
     return columns, [[c.header for c in columns], *values]
+
+
+def format_runs(formats: Sequence[str]) -> list[tuple[int, int, str]]:
+    """``(first, last, format)`` for each run of equal neighbouring formats (0-based, inclusive)."""
+    runs: list[tuple[int, int, str]] = []
+    for j, fmt in enumerate(formats):
+        if runs and runs[-1][2] == fmt and runs[-1][1] == j - 1:
+            runs[-1] = (runs[-1][0], j, fmt)
+        else:
+            runs.append((j, j, fmt))
+    return runs
 
 
 def _as_text(value: Any) -> Any:

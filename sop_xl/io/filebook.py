@@ -49,6 +49,7 @@ class FileBook:
         self._progress = progress
         self.info = guard.check_workbook_file(self.path, limits)
         self._wb = None
+        self._tables = reader.TableCache()
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -69,9 +70,13 @@ class FileBook:
             error_sheets=self.info.error_sheets,
         )
 
+    def read_coerced(self, table: Table) -> reader.Coerced:
+        """Typed good rows plus every finding (each table parsed once per book)."""
+        return self._tables.coerced(table, self.read_raw)
+
     def read_table(self, table: Table) -> pd.DataFrame:
         """Typed long frame of ``table``; raises naming sheet, cell, column and fix."""
-        return reader.to_frame(table, self.read_raw(table))
+        return self._tables.frame(table, self.read_raw)
 
     def read_settings(self) -> Settings:
         return settings_from_frame(self.read_table(SETTINGS), Location(self.name, SETTINGS.sheet))
@@ -87,8 +92,10 @@ class FileBook:
         if self.out != self.path:  # later reads and writes continue on the written copy
             self.path = self.out
         # the writer never writes error cells: the written tables have none any more
-        self.info.error_sheets -= {out.sheet for out in outputs}
+        written = {out.sheet for out in outputs}
+        self.info.error_sheets -= written
         self._wb = None
+        self._tables.forget(written)
 
     def progress(self, message: str, fraction: float | None = None) -> None:
         self._progress(message, fraction)

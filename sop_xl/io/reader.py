@@ -17,7 +17,8 @@ from __future__ import annotations
 import difflib
 import re
 import zipfile
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -631,3 +632,35 @@ def _melt(table: Table, df: pd.DataFrame, period_cols: list[str]) -> pd.DataFram
         {**ids, "period": np.tile(np.array(period_cols, dtype=object), n), table.value.name: values}
     )
     return long[long[table.value.name].notna()]
+
+
+# --- read once -----------------------------------------------------------------------------------
+class TableCache:
+    """The typed tables already read from one workbook: each table is parsed once per book.
+
+    A whole cycle (validate, consolidate, variances, KPIs, scorecard) then reads every input once.
+    Each caller gets its own copy of the frame, so no step can change what the next one reads;
+    :meth:`forget` drops the tables of the sheets a write replaced.
+    """
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[str, str], Coerced] = {}  # (sheet, table) -> result
+
+    def coerced(self, table: Table, read_raw: Callable[[Table], RawTable]) -> Coerced:
+        """Non-strict read (good rows + every finding), from the cache after the first time."""
+        key = (table.sheet, table.name)
+        done = self._done.get(key)
+        if done is None:
+            done = self._done[key] = coerce(table, read_raw(table))
+        return replace(done, df=done.df.copy(), findings=list(done.findings))
+
+    def frame(self, table: Table, read_raw: Callable[[Table], RawTable]) -> pd.DataFrame:
+        """Strict read: the typed frame, or :class:`ValidationError` with every finding."""
+        result = self.coerced(table, read_raw)
+        if result.errors:
+            raise ValidationError(result.findings)
+        return result.df
+
+    def forget(self, sheets: set[str]) -> None:
+        """Drop what was read from ``sheets`` (a write replaced them)."""
+        self._done = {key: v for key, v in self._done.items() if key[0] not in sheets}

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -736,3 +737,54 @@ def test_the_excel_modules_import_without_excel_or_xlwings() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_each_table_crosses_from_excel_once_and_each_output_in_one_transfer(
+    small_demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """COM transfers are what a planner waits for in Excel: a whole cycle through XlBook reads
+    each table with one 2-D transfer (once per macro run, not once per step), writes each output
+    grid with one, titles with one, number formats with one per run of equal formats, and keeps
+    screen updating and calculation off while writing (restored after)."""
+    from sop_xl.excel.xlbook import format_runs
+
+    reads: Counter[tuple[str, int, int]] = Counter()
+    writes: list[tuple[str, int]] = []  # (sheet, rows written in one transfer)
+    formats: list[str] = []
+    get_value, set_value = FakeRange.value.fget, FakeRange.value.fset
+    set_format = FakeRange.number_format.fset
+
+    def read(self: FakeRange) -> Any:
+        reads[(self.ws.title, self.row, self.column)] += 1
+        return get_value(self)
+
+    def write(self: FakeRange, data: Any) -> None:
+        writes.append((self.ws.title, len(data) if isinstance(data, list) else 1))
+        assert book.app.screen_updating is False and book.app.calculation == "manual"
+        set_value(self, data)
+
+    def fmt(self: FakeRange, value: str) -> None:
+        formats.append(self.ws.title)
+        set_format(self, value)
+
+    monkeypatch.setattr(FakeRange, "value", property(read, write))
+    monkeypatch.setattr(FakeRange, "number_format", property(FakeRange.number_format.fget, fmt))
+    book = FakeBook(small_demo)
+    xl = XlBook(book)
+    outputs = []
+    for name in ("validate", "variances", "kpis", "scorecard"):
+        outputs += getattr(cycle, name)(xl).outputs
+    # Inputs are never written by these steps, so each was read exactly once for all four steps.
+    assert reads and max(reads.values()) == 1, reads.most_common(3)
+    expected = sum(1 + (1 if out.title else 0) for out in outputs)
+    assert len(writes) == expected
+    runs = sum(len(format_runs([c.number_format for c in to_grid(o)[0]])) for o in outputs)
+    assert len(formats) <= runs
+    assert (book.app.screen_updating, book.app.calculation) == (True, "automatic")
+
+
+def test_format_runs_groups_neighbouring_equal_formats() -> None:
+    from sop_xl.excel.xlbook import format_runs
+
+    assert format_runs(["@", "@", "0.0", "@"]) == [(0, 1, "@"), (2, 2, "0.0"), (3, 3, "@")]
+    assert format_runs([]) == []
