@@ -57,7 +57,12 @@ def _book(args: argparse.Namespace) -> FileBook:
 
 
 def cmd_demo(args: argparse.Namespace) -> cycle.StepResult:
-    return cycle.demo(Path(args.dir), progress=terminal_progress)
+    lines = None
+    if args.large is not None:
+        from sop_xl.demo.large import LARGE_LINES
+
+        lines = LARGE_LINES if args.large == "" else int(args.large)
+    return cycle.demo(Path(args.dir), progress=terminal_progress, large_lines=lines)
 
 
 def cmd_build_workbook(args: argparse.Namespace) -> cycle.StepResult:
@@ -153,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("demo", cmd_demo, "build the demo company and run the whole cycle", workbook=False)
     sp.add_argument("dir", nargs="?", default="demo", help="output folder (default: demo)")
+    sp.add_argument(
+        "--large",
+        nargs="?",
+        const="",
+        metavar="LINES",
+        help="keep the sales outside the grid: LINES posted lines (default 5,000,000) in "
+        "DIR/data/sales_actuals.parquet, read through the DataSources sheet",
+    )
     sp = add("build-workbook", cmd_build_workbook, "build the standard workbook", workbook=False)
     sp.add_argument("--out", default="workbook", help="output folder (default: workbook)")
     add("validate", cmd_validate, "check every input table; write the Validation sheet", out=True)

@@ -68,12 +68,13 @@ def check_references(tables: dict[str, reader.Coerced], book_name: str) -> list[
                     continue
                 seen.add(value)
                 row = int(result.excel_rows[i]) if len(result.excel_rows) > i else None
+                at = (result.source, None) if result.source else (book_name, table.sheet)
                 findings.append(
                     Finding(
                         "error",
                         f"'{value}' is not in {BY_ALIAS[alias].title} "
                         f"({(unknown & values.eq(value)).sum()} row(s)).",
-                        Location(book_name, table.sheet, table.name, row=row, column=column.header),
+                        Location(*at, table.name, row=row, column=column.header),
                         f"Add '{value}' to the {BY_ALIAS[alias].sheet} sheet, or correct it.",
                         "ref.unknown",
                     )
@@ -204,8 +205,11 @@ def freeze(
     progress: Callable[[str, float | None], None] | None = None,
 ) -> StepResult:
     """Write the next locked, versioned plan snapshot and its ledger record."""
+    from sop_xl.io.external import fingerprint
+    from sop_xl.io.filebook import FileBook
     from sop_xl.plan.snapshot import freeze as run
 
+    sources = [fingerprint(s) for s in FileBook(master).sources().values()]
     r = run(
         Path(master),
         snapshots,
@@ -213,6 +217,7 @@ def freeze(
         created_by=user(),
         password=password,
         progress=progress,
+        sources=sources,
     )
     return StepResult("freeze", r.summary(), True, [], r)
 
@@ -293,11 +298,15 @@ def run_cycle(
     return StepResult("cycle", "\n".join(lines), ok, [], results)
 
 
-def demo(out_dir: Path, *, progress: Progress | None = None) -> StepResult:
+def demo(
+    out_dir: Path, *, progress: Progress | None = None, large_lines: int | None = None
+) -> StepResult:
     """Build the demo company in ``out_dir`` and run the whole cycle on it, freeze included.
 
     Leaves ``SOP_Planning.xlsm`` (the master), ``submissions/`` (regional files, one with the
     mistakes real submitters make) and ``snapshots/SOP_Plan_<cycle>_v01.xlsx`` (the frozen plan).
+    ``large_lines``: keep the sales actuals outside the grid, as that many posted lines in
+    ``data/sales_actuals.parquet`` (see :mod:`sop_xl.demo.large`).
     """
     from sop_xl.consolidate.step import write_demo_submissions
     from sop_xl.demo.company import make_demo
@@ -338,6 +347,11 @@ def demo(out_dir: Path, *, progress: Progress | None = None) -> StepResult:
     folder = out_dir / "submissions"
     folder.mkdir(exist_ok=True)
     write_demo_submissions(book, folder, data.regional_submissions, bad_region=str(bad))
+    if large_lines:
+        from sop_xl.demo.large import externalize_sales
+
+        say(f"Writing {large_lines:,} sales lines to a Parquet file beside the workbook", None)
+        externalize_sales(book, out_dir, large_lines)
     result = run_cycle(master, folder=folder, approved_by="Demo CEO", progress=say)
     snaps = sorted((out_dir / "snapshots").glob("SOP_Plan_*.xlsx"))
     where = [

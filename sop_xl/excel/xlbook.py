@@ -79,10 +79,14 @@ class XlBook:
 
     def read_coerced(self, table: Table):  # -> sop_xl.io.reader.Coerced
         """Typed good rows plus every finding (each table transferred once per macro run)."""
-        return self._tables.coerced(table, self.read_raw)
+        from sop_xl.io.reader import coerce_raw
+
+        return self._tables.coerced(table, coerce_raw(self.read_raw))
 
     def read_table(self, table: Table) -> pd.DataFrame:
-        return self._tables.frame(table, self.read_raw)
+        from sop_xl.io.reader import coerce_raw
+
+        return self._tables.frame(table, coerce_raw(self.read_raw))
 
     def read_settings(self) -> Settings:
         from sop_xl.errors import Location

@@ -17,8 +17,8 @@ import pandas as pd
 from pydantic import ValidationError as PydanticValidationError
 
 from sop_xl.errors import Finding, Location, SchemaError, ValidationError
-from sop_xl.io import guard, reader
-from sop_xl.model.schema import SETTINGS, Settings, Table
+from sop_xl.io import external, guard, reader
+from sop_xl.model.schema import DATA_SOURCES, SETTINGS, Settings, Table
 from sop_xl.model.sheets import SheetOutput
 
 ProgressFn = Callable[[str, float | None], None]
@@ -50,6 +50,8 @@ class FileBook:
         self.info = guard.check_workbook_file(self.path, limits)
         self._wb = None
         self._tables = reader.TableCache()
+        self._sources: dict[str, external.Source] | None = None
+        self._source_findings: list[Finding] = []
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -59,7 +61,31 @@ class FileBook:
         return self._wb
 
     def has_table(self, table: Table) -> bool:
+        if table.name in self.sources():
+            return True
         return table.name in self.calamine.table_names or table.sheet in self.calamine.sheet_names
+
+    def sources(self) -> dict[str, external.Source]:
+        """Tables this workbook reads from files (its DataSources sheet), by table name."""
+        if self._sources is None:
+            self._sources, self._source_findings = {}, []
+            if DATA_SOURCES.name in self.calamine.table_names:
+                rows = reader.coerce(DATA_SOURCES, self.read_raw(DATA_SOURCES))
+                self._sources, self._source_findings = external.sources(
+                    rows.df, self.path.parent, self.name
+                )
+        return self._sources
+
+    def _read(self, table: Table) -> reader.Coerced:
+        source = self.sources().get(table.name)
+        if source is not None:
+            self.progress(f"Reading {table.title} from {source.path.name}", None)
+            return external.read_external(source)
+        result = reader.coerce(table, self.read_raw(table))
+        if table.name == DATA_SOURCES.name:  # a row that points nowhere is a finding here
+            self.sources()
+            result.findings.extend(self._source_findings)
+        return result
 
     def read_raw(self, table: Table) -> reader.RawTable:
         return reader.read_raw(
@@ -72,11 +98,11 @@ class FileBook:
 
     def read_coerced(self, table: Table) -> reader.Coerced:
         """Typed good rows plus every finding (each table parsed once per book)."""
-        return self._tables.coerced(table, self.read_raw)
+        return self._tables.coerced(table, self._read)
 
     def read_table(self, table: Table) -> pd.DataFrame:
         """Typed long frame of ``table``; raises naming sheet, cell, column and fix."""
-        return self._tables.frame(table, self.read_raw)
+        return self._tables.frame(table, self._read)
 
     def read_settings(self) -> Settings:
         return settings_from_frame(self.read_table(SETTINGS), Location(self.name, SETTINGS.sheet))

@@ -57,6 +57,9 @@ class Coerced:
     bad_rows: int = 0
     #: Excel row of each row of ``df`` (for later findings, e.g. unknown references)
     excel_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    #: the file the rows came from when it is not the workbook (:mod:`sop_xl.io.external`);
+    #: ``excel_rows`` are then rows of that file
+    source: str | None = None
 
     @property
     def errors(self) -> list[Finding]:
@@ -259,6 +262,11 @@ def coerce(table: Table, raw: RawTable) -> Coerced:
     rows_out = good["_row"].to_numpy(np.int64)
     good = good.drop(columns="_row").reset_index(drop=True)
     return Coerced(_typed(table, good), findings, int(bad.sum()), rows_out)
+
+
+def coerce_raw(read_raw: Callable[[Table], RawTable]) -> Callable[[Table], Coerced]:
+    """``read_raw`` then :func:`coerce`: how a table is read from a sheet."""
+    return lambda table: coerce(table, read_raw(table))
 
 
 def to_frame(table: Table, raw: RawTable) -> pd.DataFrame:
@@ -646,17 +654,17 @@ class TableCache:
     def __init__(self) -> None:
         self._done: dict[tuple[str, str], Coerced] = {}  # (sheet, table) -> result
 
-    def coerced(self, table: Table, read_raw: Callable[[Table], RawTable]) -> Coerced:
+    def coerced(self, table: Table, read: Callable[[Table], Coerced]) -> Coerced:
         """Non-strict read (good rows + every finding), from the cache after the first time."""
         key = (table.sheet, table.name)
         done = self._done.get(key)
         if done is None:
-            done = self._done[key] = coerce(table, read_raw(table))
+            done = self._done[key] = read(table)
         return replace(done, df=done.df.copy(), findings=list(done.findings))
 
-    def frame(self, table: Table, read_raw: Callable[[Table], RawTable]) -> pd.DataFrame:
+    def frame(self, table: Table, read: Callable[[Table], Coerced]) -> pd.DataFrame:
         """Strict read: the typed frame, or :class:`ValidationError` with every finding."""
-        result = self.coerced(table, read_raw)
+        result = self.coerced(table, read)
         if result.errors:
             raise ValidationError(result.findings)
         return result.df

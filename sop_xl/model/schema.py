@@ -536,6 +536,52 @@ ACTIONS = Table(
     keys=("action_id",),
 )
 
+#: Transaction tables that may live outside the workbook (Parquet, CSV or DuckDB file named on
+#: the DataSources sheet), for companies with more lines than Excel's 1,048,576 rows.
+EXTERNAL_TABLES: tuple[Table, ...] = (
+    SALES_ACTUALS,
+    SALES_ORDER_LINES,
+    INVENTORY,
+    PRODUCTION_ORDERS,
+    PURCHASE_RECEIPTS,
+)
+DATA_SOURCES = Table(
+    name="tblDataSources",
+    sheet="DataSources",
+    title="Data Sources",
+    group="Settings",
+    doc="Transaction tables kept outside the workbook: one row per table read from a Parquet, "
+    "CSV or DuckDB file instead of its sheet (see docs/workbook.md, 'Beyond the grid').",
+    columns=(
+        col(
+            "table",
+            "Table",
+            choices=tuple(t.title for t in EXTERNAL_TABLES),
+            doc="Which input table the file holds; its sheet in this workbook is then ignored.",
+        ),
+        col(
+            "file",
+            "File",
+            doc="Path of the file, relative to this workbook's folder (e.g. data/sales.parquet).",
+        ),
+        col(
+            "format",
+            "Format",
+            required=False,
+            choices=("parquet", "csv", "duckdb"),
+            doc="parquet, csv or duckdb; blank = from the file name's extension.",
+        ),
+        col(
+            "source_table",
+            "DuckDB Table",
+            required=False,
+            doc="For a .duckdb file: the table inside it (default: the table's sheet name).",
+        ),
+        col("note", "Note", required=False, doc="Where the extract comes from, who refreshes it."),
+    ),
+    keys=("table",),
+)
+
 #: Input tables in workbook order.
 INPUT_TABLES: tuple[Table, ...] = (
     SETTINGS,
@@ -556,6 +602,7 @@ INPUT_TABLES: tuple[Table, ...] = (
     SALES_ORDER_LINES,
     TARGETS,
     ACTIONS,
+    DATA_SOURCES,
 )
 
 # --- Output tables (written by the cycle steps) ------------------------------------------------

@@ -26,7 +26,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -267,6 +267,7 @@ def freeze(
     progress: Progress | None = None,
     hidden_sheets: str = "unhide",
     lock_timeout: float = 120.0,
+    sources: Sequence[dict] = (),
 ) -> FreezeResult:
     """Freeze the master workbook into the next ``SOP_Plan_<cycle>_v<NN>.xlsx``.
 
@@ -275,6 +276,9 @@ def freeze(
     without one they are locked without a password. ``recalc``: when formulas carry no saved
     values, recalculate a copy with LibreOffice (if installed) instead of failing.
     ``hidden_sheets``: ``"unhide"`` (hidden sheets with data become visible) or ``"drop"``.
+    ``sources``: fingerprints of the files the master reads tables from
+    (:func:`sop_xl.io.external.fingerprint`); the ledger record keeps them, so ``verify`` can say
+    whether the data a plan was built from is still the same.
 
     The master is never modified. Raises :class:`SopError` with a fix on any problem.
     """
@@ -409,6 +413,7 @@ def freeze(
                 "file_sha256": hashlib.sha256(payload).hexdigest(),
                 "password_protected": pw is not None,
                 "previous_file": previous["file"] if previous else None,
+                **({"external_sources": list(sources)} if sources else {}),
             },
         )
     report(f"Frozen: {file}", 1.0)

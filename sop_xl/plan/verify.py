@@ -135,7 +135,28 @@ def verify(path: Path, *, expected_head: str | None = None) -> VerifyReport:
             )
             continue
         _check_file(p, rec, rep, content_owner, file_owner)
+        _check_sources(name, rec, rep)
     return rep
+
+
+def _check_sources(name: str, rec: dict, rep: VerifyReport) -> None:
+    """Say whether the files a plan read tables from are still the data it was built from.
+
+    A changed or missing source file is not tampering with the plan (extracts get refreshed),
+    so it is a note, worded so nobody mistakes it for proof.
+    """
+    for src in rec.get("external_sources") or []:
+        path = Path(str(src.get("path", "")))
+        what = f"{name}: {src.get('table')} came from {src.get('file')}"
+        if not path.is_file():
+            rep.notes.append(f"{what}, which is no longer at {path}: cannot prove that data.")
+        elif sha256_file(path) != src.get("sha256"):
+            rep.notes.append(
+                f"{what}, which has CHANGED since the freeze: the plan cannot be rebuilt from it."
+            )
+        else:
+            digest = str(src.get("sha256", ""))[:16]
+            rep.notes.append(f"{what}, unchanged since the freeze (sha256 {digest}...).")
 
 
 def _check_chain(lines: list, rep: VerifyReport) -> list[dict]:

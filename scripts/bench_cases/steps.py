@@ -1,0 +1,111 @@
+"""What a planner feels: each ribbon step on the demo master, as ``sop-xl STEP`` (one fresh
+Python process per click, as the ribbon's RunPython starts one), plus the whole cycle.
+
+Ours: this checkout. Baseline: the same commands run by sop_xl as it was before the latency work
+(commit ``BASELINE_COMMIT``, exported with ``git archive`` into a temporary folder and run with the
+same interpreter), on an identical copy of the same master, in the same run. Each step runs on its
+own fresh copy of the demo master, so neither side benefits from the other's writes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from io import BytesIO
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+#: sop_xl before issue 16 (latency); its figures are also kept in docs/benchmarks.md
+BASELINE_COMMIT = "d740dfe"
+
+STEPS: list[tuple[str, list[str]]] = [
+    ("--help", ["--help"]),
+    ("validate", ["validate", "{master}"]),
+    ("consolidate", ["consolidate", "{master}", "--folder", "{folder}"]),
+    ("variances", ["variances", "{master}"]),
+    ("kpis", ["kpis", "{master}"]),
+    ("scorecard", ["scorecard", "{master}"]),
+    ("freeze", ["freeze", "{master}", "--approved-by", "Bench"]),
+    ("cycle (validate .. scorecard)", ["cycle", "{master}", "--folder", "{folder}"]),
+]
+
+
+def _baseline_tree(tmp: Path) -> Path | None:
+    """The baseline sources, or None outside a git checkout."""
+    try:
+        blob = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", BASELINE_COMMIT, "sop_xl"],
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    out = tmp / "baseline"
+    with tarfile.open(fileobj=BytesIO(blob)) as tar:
+        tar.extractall(out, filter="data")
+    return out
+
+
+def _run(code_root: Path, args: list[str], cwd: Path) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "sop_xl.cli", *args],
+        cwd=cwd,
+        env={"PYTHONPATH": str(code_root), "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+        capture_output=True,
+        text=True,
+    )
+    took = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{args[0]} failed: {proc.stderr[-400:]}")
+    return took
+
+
+def _fresh(demo: Path, work: Path) -> tuple[Path, Path]:
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    master = work / "SOP_Planning.xlsm"
+    shutil.copyfile(demo / "SOP_Planning.xlsm", master)
+    shutil.copytree(demo / "submissions", work / "submissions")
+    return master, work / "submissions"
+
+
+def cases(quick: bool) -> list[dict]:
+    tmp = Path(tempfile.mkdtemp(prefix="sop_bench_steps_"))
+    try:
+        demo = tmp / "demo"
+        subprocess.run(
+            [sys.executable, "-m", "sop_xl.cli", "demo", str(demo)],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        base = _baseline_tree(tmp)
+        rows = []
+        for name, template in STEPS if not quick else STEPS[:3]:
+            times = {}
+            for side, code in (("ours", ROOT), ("base", base)):
+                if code is None:
+                    continue
+                master, folder = _fresh(demo, tmp / side)
+                args = [a.format(master=master, folder=folder) for a in template]
+                times[side] = _run(code, args, tmp / side)
+            rows.append(
+                {
+                    "case": f"ribbon step on the demo master: {name}",
+                    "size": "55,690 sales lines, 33 sheets",
+                    "ours_s": times["ours"],
+                    "baseline": f"same step, sop_xl {BASELINE_COMMIT}" if base else "-",
+                    "baseline_s": times.get("base"),
+                    "ratio": times["base"] / times["ours"] if "base" in times else None,
+                    "note": "wall time of one fresh process, as a click",
+                }
+            )
+        return rows
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,374 @@
+"""Transaction tables beyond Excel's grid: Parquet, CSV or DuckDB files next to the workbook.
+
+A mid-size company posts more than Excel's 1,048,576 sales or order lines a year. The
+*DataSources* sheet (:data:`~sop_xl.model.schema.DATA_SOURCES`) points one of the transaction
+tables (:data:`~sop_xl.model.schema.EXTERNAL_TABLES`) to a file;
+:class:`~sop_xl.io.filebook.FileBook` then reads that table from the file instead of its sheet,
+and every step works unchanged.
+
+The file is read with DuckDB, in SQL, without loading it into Python first:
+
+* **The same schema rules as a sheet** (:func:`read_external`): the file's columns are matched to
+  the table's headers (``Item No.``) or engine names (``item``), case- and space-insensitive; each
+  value is typed, and the rules of the column are checked in one pass over the file: required,
+  number, whole number, finite, minimum, date, period (``YYYY-MM``), allowed choices, text no longer
+  than an Excel cell. Each broken rule is one finding with its count and the first rows, naming
+  the file, the row in the file and the column. Rows with errors are left out, as on a sheet.
+* **Aggregated where the grain allows it**: *Sales Actuals* are posted lines, so several lines of
+  the same customer x item x location x month are summed (in DuckDB) into the table's grain; a
+  file of raw invoice lines may carry a ``Posting Date`` instead of a ``Period``. The other tables
+  keep their keys unique (duplicate keys are findings, as on a sheet).
+* **Safe by construction**: DuckDB runs with extension auto-loading off and with file access
+  limited to the one file it reads; nothing in the file is executed.
+
+Only the typed (and, for sales, aggregated) frame reaches pandas; only the KPI and variance
+results land in the workbook. ``sha256`` of each file goes into the frozen plan's ledger record
+(:func:`fingerprint`), so ``sop-xl verify`` can prove which data a plan was built from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sop_xl.errors import Finding, InputFileError, Location
+from sop_xl.io.reader import MAX_FINDINGS_PER_COLUMN, Coerced, _typed, norm_header
+from sop_xl.model.schema import DATA_SOURCES, EXTERNAL_TABLES, SALES_ACTUALS, Column, Dtype, Table
+
+#: Tables whose file rows are posted lines, summed into the table's grain (all measures add up).
+ADDITIVE: frozenset[str] = frozenset({SALES_ACTUALS.name})
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".duckdb": "duckdb"}
+MAX_TEXT = 32767  # Excel's limit of characters in a cell
+EXAMPLES = 3  # rows quoted per broken rule
+_NUMERIC = (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT, Dtype.INT)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One row of the DataSources table, resolved."""
+
+    table: Table
+    path: Path
+    fmt: str  # parquet | csv | duckdb
+    relation: str | None = None  # the table inside a .duckdb file
+
+
+# --- the DataSources table ------------------------------------------------------------------------
+def sources(rows: pd.DataFrame, base: Path, book: str) -> tuple[dict[str, Source], list[Finding]]:
+    """Resolve the DataSources rows against the workbook's folder ``base``.
+
+    Returns the usable sources by table name and a finding for each row that cannot be used (the
+    table is then read from its sheet as usual).
+    """
+    by_title = {t.title.casefold(): t for t in EXTERNAL_TABLES}
+    found: dict[str, Source] = {}
+    findings: list[Finding] = []
+    for i, row in enumerate(rows.itertuples(index=False), start=2):
+        where = Location(book, DATA_SOURCES.sheet, DATA_SOURCES.name, row=i, column="File")
+        table = by_title.get(str(row.table).strip().casefold())
+        if table is None:
+            findings.append(
+                Finding(
+                    "error",
+                    f"'{row.table}' cannot be read from a file.",
+                    Location(book, DATA_SOURCES.sheet, DATA_SOURCES.name, row=i, column="Table"),
+                    "Choose one of: " + ", ".join(t.title for t in EXTERNAL_TABLES) + ".",
+                    "source.table",
+                )
+            )
+            continue
+        path = Path(str(row.file).strip())
+        path = path if path.is_absolute() else base / path
+        fmt = str(row.format).strip().casefold() if row.format else FORMATS.get(path.suffix.lower())
+        if fmt not in ("parquet", "csv", "duckdb"):
+            findings.append(
+                Finding(
+                    "error",
+                    f"the format of '{row.file}' is unknown.",
+                    where,
+                    "Use a .parquet, .csv or .duckdb file, or fill in the Format column.",
+                    "source.format",
+                )
+            )
+            continue
+        if not path.is_file():
+            findings.append(
+                Finding(
+                    "error",
+                    f"the file '{row.file}' for {table.title} does not exist ({path}).",
+                    where,
+                    "Put the file next to the workbook, or correct the path on DataSources.",
+                    "source.missing",
+                )
+            )
+            continue
+        relation = str(row.source_table).strip() if row.source_table else None
+        found[table.name] = Source(table, path, fmt, relation or table.sheet)
+    return found, findings
+
+
+def fingerprint(source: Source) -> dict[str, object]:
+    """What the ledger records of an external file: which table, which file, its exact bytes."""
+    h = hashlib.sha256()
+    with open(source.path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return {
+        "table": source.table.title,
+        "file": source.path.name,
+        "path": str(source.path),
+        "bytes": source.path.stat().st_size,
+        "sha256": h.hexdigest(),
+    }
+
+
+# --- reading one file -----------------------------------------------------------------------------
+def _connect(path: Path):
+    import duckdb
+
+    con = duckdb.connect(
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "threads": 2,
+        }
+    )
+    con.execute("SET allowed_paths = ?", [[str(path)]])
+    con.execute("SET enable_external_access = false")
+    return con
+
+
+def _scan(source: Source) -> str:
+    """SQL of the file's rows with ``_row``: the row number a person finds in the file."""
+    p = str(source.path).replace("'", "''")
+    if source.fmt == "parquet":  # row 1 = first data row
+        return (
+            f"SELECT *, file_row_number + 1 AS _row FROM read_parquet('{p}', file_row_number=true)"
+        )
+    if source.fmt == "csv":  # the line in a text editor: the header is line 1
+        return (
+            f"SELECT *, row_number() OVER () + 1 AS _row "
+            f"FROM read_csv('{p}', header=true, all_varchar=true)"
+        )
+    rel = (source.relation or source.table.sheet).replace('"', '""')
+    return f'SELECT *, row_number() OVER () AS _row FROM src."{rel}"'
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _text(col: str) -> str:
+    return f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
+
+
+def _rules(column: Column, col: str) -> tuple[str, list[tuple[str, str, str, str]]]:
+    """The typed SQL expression of one column and its rules: (bad-when SQL, message, fix, rule)."""
+    raw = _text(col)
+    rules: list[tuple[str, str, str, str]] = []
+    if column.dtype in _NUMERIC:
+        typed = f"TRY_CAST(replace({raw}, ',', '') AS DOUBLE)"
+        rules.append(
+            (f"{raw} IS NOT NULL AND {typed} IS NULL", "is text, a number was expected",
+             "Type a number (no units or letters).", "value.not_number"),
+        )  # fmt: skip
+        rules.append(
+            (f"{typed} IS NOT NULL AND NOT isfinite({typed})", "is not a finite number",
+             "Replace inf / NaN with the real value.", "value.not_finite"),
+        )  # fmt: skip
+        if column.dtype == Dtype.INT:
+            rules.append(
+                (f"isfinite({typed}) AND abs({typed} - round({typed})) > 1e-9",
+                 "is not a whole number", "Type a whole number.", "value.not_int"),
+            )  # fmt: skip
+        if column.min_value is not None:
+            rules.append(
+                (f"{typed} < {column.min_value!r}", f"is below the minimum {column.min_value:g}",
+                 "Enter 0 or a positive value.", "value.negative"),
+            )  # fmt: skip
+    elif column.dtype in (Dtype.DATE, Dtype.DATETIME):
+        typed = f"TRY_CAST({raw} AS TIMESTAMP)"
+        rules.append(
+            (f"{raw} IS NOT NULL AND {typed} IS NULL", "is not a date",
+             "Write dates as yyyy-mm-dd.", "value.not_date"),
+        )  # fmt: skip
+    elif column.dtype == Dtype.PERIOD:
+        # a period as text (2026-11) or a date in that month
+        as_date = f"TRY_CAST({raw} AS DATE)"
+        typed = (
+            f"CASE WHEN regexp_full_match({raw}, '\\d{{4}}-(0[1-9]|1[0-2])') THEN {raw} "
+            f"ELSE strftime({as_date}, '%Y-%m') END"
+        )
+        rules.append(
+            (f"{raw} IS NOT NULL AND ({typed}) IS NULL", "is not a month (YYYY-MM)",
+             "Write the month as YYYY-MM, e.g. 2026-11.", "value.not_period"),
+        )  # fmt: skip
+    else:
+        typed = raw
+        rules.append(
+            (f"length({raw}) > {MAX_TEXT}", f"is longer than {MAX_TEXT:,} characters",
+             "Shorten the text: an Excel cell holds at most 32,767 characters.", "value.too_long"),
+        )  # fmt: skip
+        if column.choices:
+            allowed = ", ".join("'" + c.replace("'", "''") + "'" for c in column.choices)
+            rules.append(
+                (f"{raw} IS NOT NULL AND {raw} NOT IN ({allowed})", "is not an allowed value",
+                 "Use one of: " + ", ".join(column.choices) + ".", "value.choice"),
+            )  # fmt: skip
+    if column.required:
+        rules.append(
+            (f"{raw} IS NULL", "is blank", f"Fill in {column.header} in every row.",
+             "value.required"),
+        )  # fmt: skip
+    return typed, rules
+
+
+def _match_columns(
+    table: Table, names: Iterable[str], where: Location
+) -> tuple[dict[str, str], list[Finding]]:
+    """File column for each table column (header or engine name); findings for missing ones."""
+    by_norm = {norm_header(n): n for n in names if n != "_row"}
+    found: dict[str, str] = {}
+    findings: list[Finding] = []
+    for c in table.columns:
+        name = by_norm.get(norm_header(c.header)) or by_norm.get(norm_header(c.name))
+        if name is None and c.dtype == Dtype.PERIOD and table.name in ADDITIVE:
+            name = by_norm.get("posting date")  # raw invoice lines: the month of their date
+        if name is not None:
+            found[c.name] = name
+        elif c.required:
+            findings.append(
+                Finding(
+                    "error",
+                    f"column '{c.header}' is missing (the file has: "
+                    f"{', '.join(n for n in by_norm.values())}).",
+                    Location(where.file, table=where.table, column=c.header),
+                    f"Add a column headed '{c.header}' (or '{c.name}') to the file.",
+                    "header.missing",
+                )
+            )
+    return found, findings
+
+
+def read_external(source: Source) -> Coerced:
+    """Read, check and type ``source``'s table from its file (see the module docstring)."""
+    table = source.table
+    where = Location(str(source.path), table=table.name)
+    try:
+        con = _connect(source.path)
+        if source.fmt == "duckdb":
+            p = str(source.path).replace("'", "''")
+            con.execute(f"ATTACH '{p}' AS src (READ_ONLY)")
+        con.execute(f"CREATE TEMP VIEW f AS {_scan(source)}")
+        names = [r[0] for r in con.execute("DESCRIBE f").fetchall()]
+    except Exception as exc:  # duckdb raises IOException, InvalidInputException, ...
+        raise InputFileError(
+            f"the {source.fmt} file for {table.title} cannot be read ({_first_line(exc)}).",
+            where=where,
+            fix="Export the table again (Parquet or CSV with a header row) and check the path.",
+        ) from None
+    mapping, findings = _match_columns(table, names, where)
+    if any(f.severity == "error" for f in findings):
+        return Coerced(_typed(table, pd.DataFrame()), findings, 0)
+    typed: dict[str, str] = {}
+    checks: list[tuple[Column, str, str, str, str, str]] = []
+    for c in table.columns:
+        if c.name not in mapping:
+            typed[c.name] = "NULL"
+            continue
+        col = _q(mapping[c.name])
+        expr, rules = _rules(c, col)
+        typed[c.name] = expr
+        checks += [(c, col, *rule) for rule in rules]
+    try:
+        bad_any = " OR ".join(f"({bad})" for _, _, bad, *_ in checks) or "false"
+        tallies = [f"count(*) FILTER (WHERE {bad})" for _, _, bad, *_ in checks]
+        tallies.append(f"count(*) FILTER (WHERE {bad_any})")
+        counts = con.execute(f"SELECT {', '.join(tallies)} FROM f").fetchone()
+        *per_rule, bad_rows = counts
+        for (column, col, bad, message, fix, rule), n in zip(checks, per_rule, strict=True):
+            if n:
+                examples = con.execute(
+                    f"SELECT _row, {_text(col)} FROM f WHERE {bad} ORDER BY _row LIMIT {EXAMPLES}"
+                ).fetchall()
+                findings.append(_finding(where, column, message, fix, rule, n, examples))
+        select = ", ".join(f"{expr} AS {_q(name)}" for name, expr in typed.items())
+        good = f"SELECT {select}, _row FROM f WHERE NOT ({bad_any})"
+        if table.name in ADDITIVE:
+            keys = ", ".join(_q(k) for k in table.keys)
+            sums = ", ".join(
+                f"sum({_q(c.name)}) AS {_q(c.name)}"
+                for c in table.columns
+                if c.name not in table.keys
+            )
+            query = f"SELECT {keys}, {sums}, min(_row) AS _row FROM ({good}) GROUP BY ALL"
+        else:
+            query = good
+        df = con.execute(f"{query} ORDER BY _row").df()
+    except Exception as exc:
+        raise InputFileError(
+            f"the {source.fmt} file for {table.title} could not be checked ({_first_line(exc)}).",
+            where=where,
+            fix="Export the table again (Parquet or CSV with a header row).",
+        ) from None
+    finally:
+        con.close()
+    rows = df.pop("_row").to_numpy(np.int64)
+    if table.name not in ADDITIVE:
+        dup = _duplicates(table, df, rows, where, findings)
+        df, rows = df.loc[~dup].reset_index(drop=True), rows[~dup]
+        bad_rows += int(dup.sum())
+    return Coerced(_typed(table, df), findings, int(bad_rows), rows, source=str(source.path))
+
+
+def _finding(
+    where: Location,
+    column: Column,
+    message: str,
+    fix: str,
+    rule: str,
+    n: int,
+    examples: list[tuple[int, object]],
+) -> Finding:
+    shown = ", ".join(f"row {r}" + ("" if v is None else f" '{str(v)[:40]}'") for r, v in examples)
+    more = f" ({n:,} rows; first: {shown})" if n > 1 else f" ({shown})"
+    return Finding(
+        "error",
+        f"{column.header} {message}{more}.",
+        Location(where.file, table=where.table, row=int(examples[0][0]), column=column.header),
+        fix,
+        rule,
+    )
+
+
+def _duplicates(
+    table: Table, df: pd.DataFrame, rows: np.ndarray, where: Location, findings: list[Finding]
+) -> np.ndarray:
+    keys = [k for k in table.keys if k in df.columns]
+    if not keys or df.empty:
+        return np.zeros(len(df), dtype=bool)
+    dup = df.duplicated(subset=keys, keep=False).to_numpy(bool)
+    if dup.any():
+        first = pd.Series(rows[dup]).groupby([df.loc[dup, k].to_numpy() for k in keys]).apply(list)
+        for key, rs in list(first.items())[:MAX_FINDINGS_PER_COLUMN]:
+            text = " / ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
+            findings.append(
+                Finding(
+                    "error",
+                    f"duplicate {' x '.join(table.column(k).header for k in keys)} '{text}' "
+                    f"in rows {', '.join(str(r) for r in rs[:10])}.",
+                    Location(where.file, table=where.table, row=int(rs[0])),
+                    "Keep one row per key in the file: delete or merge the duplicates.",
+                    "key.duplicate",
+                )
+            )
+    return dup
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
