@@ -138,7 +138,7 @@ def _connect(path: Path):
             "threads": 2,
         }
     )
-    con.execute("SET allowed_paths = ?", [[str(path)]])
+    con.execute("SET allowed_paths = ?", [[str(path), f"{path}.wal"]])  # a .duckdb's log
     con.execute("SET enable_external_access = false")
     return con
 
