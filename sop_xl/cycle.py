@@ -91,6 +91,8 @@ def validate(book: Book, *, write: bool = True) -> StepResult:
     for i, table in enumerate(INPUT_TABLES):
         book.progress(f"Checking {table.title}", i / len(INPUT_TABLES))
         if not book.has_table(table):
+            if table.optional:  # e.g. DataSources in a workbook built before it existed
+                continue
             findings.append(
                 Finding(
                     "error",

@@ -54,3 +54,11 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")
     cycle.demo(out)
     return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _table_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tests never write into the user's cache folder: the table store lives in a temp folder."""
+    folder = tmp_path_factory.mktemp("table_store")
+    os.environ["SOP_XL_CACHE_DIR"] = str(folder)
+    return folder

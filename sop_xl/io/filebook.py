@@ -10,6 +10,7 @@ other sheets survive byte for byte.
 from __future__ import annotations
 
 import sys
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pandas as pd
 from pydantic import ValidationError as PydanticValidationError
 
 from sop_xl.errors import Finding, Location, SchemaError, ValidationError
-from sop_xl.io import external, guard, reader
+from sop_xl.io import external, guard, reader, tablestore
 from sop_xl.model.schema import DATA_SOURCES, SETTINGS, Settings, Table
 from sop_xl.model.sheets import SheetOutput
 
@@ -47,10 +48,12 @@ class FileBook:
         self.out = Path(out) if out is not None else self.path
         self.name = self.path.name
         self._progress = progress
-        self.info = guard.check_workbook_file(self.path, limits)
+        self._limits = limits
+        self.info = tablestore.checked(self.path, limits)
         self._wb = None
         self._tables = reader.TableCache()
         self._sources: dict[str, external.Source] | None = None
+        self._sheet_parts: dict[str, str] | None = None
         self._source_findings: list[Finding] = []
 
     # -- reading ------------------------------------------------------------------------------
@@ -81,11 +84,24 @@ class FileBook:
         if source is not None:
             self.progress(f"Reading {table.title} from {source.path.name}", None)
             return external.read_external(source)
-        result = reader.coerce(table, self.read_raw(table))
         if table.name == DATA_SOURCES.name:  # a row that points nowhere is a finding here
-            self.sources()
+            result = reader.coerce(table, self.read_raw(table))
             result.findings.extend(self._source_findings)
+            return result
+        key = tablestore.table_key(self.path, self._parts().get(table.sheet), table)
+        result = tablestore.load(key, table) if key else None
+        if result is None:
+            result = reader.coerce(table, self.read_raw(table))
+            if key:
+                tablestore.save(key, table, result)
         return result
+
+    def _parts(self) -> dict[str, str]:
+        """Sheet name -> its worksheet part in the zip."""
+        if self._sheet_parts is None:
+            with zipfile.ZipFile(self.path) as zf:
+                self._sheet_parts = guard._sheet_parts(zf)
+        return self._sheet_parts
 
     def read_raw(self, table: Table) -> reader.RawTable:
         return reader.read_raw(
@@ -120,7 +136,11 @@ class FileBook:
         # the writer never writes error cells: the written tables have none any more
         written = {out.sheet for out in outputs}
         self.info.error_sheets -= written
+        self.info.path, self.info.sha256 = self.path, guard.sha256_file(self.path)
+        self.info.sheets = [*self.info.sheets, *(s for s in written if s not in self.info.sheets)]
+        tablestore.remember(self.info, self._limits)
         self._wb = None
+        self._sheet_parts = None
         self._tables.forget(written)
 
     def progress(self, message: str, fraction: float | None = None) -> None:

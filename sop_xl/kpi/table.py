@@ -199,8 +199,8 @@ def _accuracy_rows(
     rename: Mapping[str, str] | None,
     with_history: bool,
 ) -> pd.DataFrame:
-    plan_periods = set(plan["period"].astype(str)[_closed(plan["period"], cycle)])
-    act_periods = set(actuals["period"].astype(str)[_closed(actuals["period"], cycle)])
+    plan_periods = set(plan["period"].astype(str)[_closed(plan["period"], cycle)].unique())
+    act_periods = set(actuals["period"].astype(str)[_closed(actuals["period"], cycle)].unique())
     periods = sorted(plan_periods & act_periods)
     if not periods:
         return pd.DataFrame()

@@ -99,6 +99,7 @@ class Table(BaseModel):
     layout: Literal["long", "wide"] = "long"
     value: Column | None = None  # wide grids: the measure in the period columns
     output: bool = False  # written by sop_xl (True) or typed/pasted by people (False)
+    optional: bool = False  # an input a workbook may lack (older workbooks): missing = empty
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -580,6 +581,7 @@ DATA_SOURCES = Table(
         col("note", "Note", required=False, doc="Where the extract comes from, who refreshes it."),
     ),
     keys=("table",),
+    optional=True,
 )
 
 #: Input tables in workbook order.

@@ -1,0 +1,260 @@
+"""Typed tables kept between clicks: each input table is parsed once per change, not per step.
+
+Every ribbon button and every ``sop-xl`` command starts a fresh Python process, and each used to
+parse the same input sheets again (about 1.5 s of a KPI click on the demo master). The store keeps
+what :func:`sop_xl.io.reader.coerce` made of a table - the typed frame, its findings, the rows it
+left out - in a per-user cache folder, under a key that changes whenever anything the result
+depends on changes:
+
+* the **raw bytes of the parts the table is read from**: its worksheet, the sheet's relationships
+  and table parts, and the shared strings (the part-level writer copies parts it does not write
+  byte for byte, so writing an output sheet leaves the inputs' keys alone);
+* the workbook's date system (1900 / 1904), the table's declared schema and sop_xl's version.
+
+Cell *formats* are not part of the key: a table's values are typed by its schema, not by how the
+cells are formatted. Entries are numpy ``.npz`` files read with ``allow_pickle=False`` (nothing in
+the cache can execute code). The folder is ``SOP_XL_CACHE_DIR`` when set (``off`` disables the
+store), else the platform's cache folder; it keeps the newest :data:`MAX_ENTRIES` entries.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import struct
+import sys
+import tempfile
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sop_xl.errors import Finding, Location
+from sop_xl.io import guard
+from sop_xl.io.reader import Coerced, _typed
+from sop_xl.model.schema import Dtype, Table
+
+MAX_ENTRIES = 400
+FORMAT = "1"  # bump when the entry layout changes
+_REL_TARGET = re.compile(rb'<Relationship\b[^>]*?Target="([^"]+)"[^>]*?/?>', re.S)
+_DATE1904 = re.compile(rb'date1904="(?:1|true)"')
+
+
+def cache_dir() -> Path | None:
+    """Where entries live, or None when the store is off."""
+    env = os.environ.get("SOP_XL_CACHE_DIR")
+    if env:
+        return None if env.strip().lower() == "off" else Path(env)
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local")) / "sop_xl"
+        return base / "cache"
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "sop_xl"
+    return Path(os.environ.get("XDG_CACHE_HOME", home / ".cache")) / "sop_xl"
+
+
+def _raw(f, info: zipfile.ZipInfo) -> bytes:
+    """A member's stored (compressed) bytes, as the writer copies them."""
+    f.seek(info.header_offset)
+    head = f.read(30)
+    n, m = struct.unpack("<2H", head[26:30])
+    f.seek(info.header_offset + 30 + n + m)
+    return f.read(info.compress_size)
+
+
+def table_key(path: Path, sheet_part: str | None, table: Table) -> str | None:
+    """The key of ``table`` as read from ``sheet_part`` of ``path`` (None: do not cache)."""
+    if sheet_part is None:
+        return None
+    h = hashlib.sha256()
+    h.update(f"{FORMAT}\0{_version()}\0{table.model_dump_json()}\0".encode())
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as f:
+        infos = {i.filename: i for i in zf.infolist()}
+        folder, name = sheet_part.rsplit("/", 1)
+        rels = f"{folder}/_rels/{name}.rels"
+        parts = [sheet_part, rels, "xl/sharedStrings.xml"]
+        if rels in infos:
+            for target in _REL_TARGET.findall(zf.read(rels)):
+                t = target.decode()
+                parts.append(t.lstrip("/") if t.startswith("/") else _join(folder, t))
+        for part in parts:
+            info = infos.get(part)
+            h.update(part.encode() + b"\0")
+            if info is not None:
+                h.update(_raw(f, info))
+        h.update(b"1904" if _DATE1904.search(zf.read("xl/workbook.xml")) else b"1900")
+    return h.hexdigest()
+
+
+def _join(folder: str, target: str) -> str:
+    parts = folder.split("/")
+    for piece in target.split("/"):
+        if piece == "..":
+            parts.pop()
+        elif piece not in (".", ""):
+            parts.append(piece)
+    return "/".join(parts)
+
+
+@functools.cache
+def _version() -> str:
+    """sop_xl's version and a digest of the code that decides what a table reads as (the guard,
+    the reader, the schema, this store): a changed rule never meets an entry made without it."""
+    from sop_xl.io import guard, reader
+    from sop_xl.model import schema
+
+    h = hashlib.sha256()
+    for module in (guard, reader, schema, sys.modules[__name__]):
+        h.update(Path(str(module.__file__)).read_bytes())
+    try:
+        from importlib.metadata import version
+
+        h.update(version("sop-xl").encode())
+    except Exception:  # running from a checkout that was never installed
+        pass
+    return h.hexdigest()
+
+
+# --- the guard's verdict -----------------------------------------------------------------------
+def checked(path: Path, limits: guard.Limits = guard.DEFAULT_LIMITS) -> guard.FileInfo:
+    """:func:`sop_xl.io.guard.check_workbook_file`, remembered by the file's exact bytes.
+
+    The same bytes always get the same verdict, so a workbook that passed the guard and was not
+    changed since is not decompressed and scanned again on the next click. A file that fails is
+    never remembered: it is checked, and refused, every time.
+    """
+    root = cache_dir()
+    if root is None or not Path(path).is_file():
+        return guard.check_workbook_file(path, limits)
+    digest = guard.sha256_file(Path(path))
+    file = root / f"{_verdict_key(digest, limits)}.guard.json"
+    try:
+        facts = json.loads(file.read_text(encoding="utf-8"))
+        return guard.FileInfo(
+            path=Path(path),
+            sha256=digest,
+            has_macros=bool(facts["has_macros"]),
+            sheets=list(facts["sheets"]),
+            extents={k: (int(a), int(b)) for k, (a, b) in facts["extents"].items()},
+            error_sheets=set(facts["error_sheets"]),
+        )
+    except (OSError, KeyError, ValueError, TypeError):
+        pass
+    info = guard.check_workbook_file(path, limits)
+    remember(info, limits)
+    return info
+
+
+def remember(info: guard.FileInfo, limits: guard.Limits = guard.DEFAULT_LIMITS) -> None:
+    """Keep the verdict ``info`` for the file it describes, as it is on disk now.
+
+    :func:`checked` calls it for a file the guard passed; :class:`~sop_xl.io.filebook.FileBook`
+    calls it after its own atomic write, whose result is the guarded file with parts sop_xl
+    generated itself, so the next step does not scan it again.
+    """
+    root = cache_dir()
+    if root is None:
+        return
+    key = _verdict_key(info.sha256, limits)
+    facts = {
+        "has_macros": info.has_macros,
+        "sheets": info.sheets,
+        "extents": info.extents,
+        "error_sheets": sorted(info.error_sheets),
+    }
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        _atomic_text(root / f"{key}.guard.json", json.dumps(facts))
+    except OSError:
+        pass
+
+
+def _verdict_key(file_sha256: str, limits: guard.Limits) -> str:
+    return hashlib.sha256(f"{FORMAT}\0{_version()}\0{limits!r}\0{file_sha256}".encode()).hexdigest()
+
+
+def _atomic_text(file: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=file.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, file)
+
+
+# --- entries ------------------------------------------------------------------------------
+def load(key: str, table: Table) -> Coerced | None:
+    """The stored result for ``key``, or None (missing, damaged or from another layout)."""
+    root = cache_dir()
+    if root is None:
+        return None
+    file = root / f"{key}.npz"
+    try:
+        with np.load(file, allow_pickle=False) as z:
+            meta = json.loads(str(z["__meta__"]))
+            data = {}
+            for c in meta["columns"]:
+                values = z[f"v:{c}"]
+                if values.dtype.kind == "U":
+                    values = values.astype(object)
+                    values[z[f"m:{c}"]] = None
+                data[c] = values
+            rows = z["__rows__"]
+    except (OSError, KeyError, ValueError):
+        return None
+    os.utime(file)  # recently used: kept longest
+    findings = [
+        Finding(f["severity"], f["message"], Location(**f["where"]), f["fix"], f["rule"])
+        for f in meta["findings"]
+    ]
+    df = _typed(table, pd.DataFrame(data, columns=meta["columns"]))
+    return Coerced(df, findings, int(meta["bad_rows"]), rows.astype(np.int64))
+
+
+def save(key: str, table: Table, result: Coerced) -> None:
+    """Store ``result`` under ``key`` (best effort: a full disk never stops a step)."""
+    root = cache_dir()
+    if root is None or result.source is not None:
+        return
+    arrays: dict[str, np.ndarray] = {}
+    for c in result.df.columns:
+        s = result.df[c]
+        column = table.column(c) if c in table.names else None
+        if column is not None and column.dtype in (Dtype.DATE, Dtype.DATETIME):
+            arrays[f"v:{c}"] = s.to_numpy("datetime64[ns]")
+        elif s.dtype == object:
+            mask = s.isna().to_numpy(bool)
+            arrays[f"v:{c}"] = np.array(s.where(~mask, "").astype(str), dtype=str)
+            arrays[f"m:{c}"] = mask
+        else:
+            arrays[f"v:{c}"] = s.to_numpy("float64", na_value=np.nan)
+    meta = {
+        "columns": list(result.df.columns),
+        "bad_rows": result.bad_rows,
+        "findings": [asdict(f) for f in result.findings],
+    }
+    arrays["__meta__"] = np.array(json.dumps(meta, default=str))
+    arrays["__rows__"] = np.asarray(result.excel_rows, dtype=np.int64)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".entry-", suffix=".npz", dir=root)
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, root / f"{key}.npz")
+        _prune(root)
+    except OSError:
+        return
+
+
+def _prune(root: Path) -> None:
+    entries = sorted(
+        [*root.glob("*.npz"), *root.glob("*.guard.json")],
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in entries[MAX_ENTRIES:]:
+        old.unlink(missing_ok=True)

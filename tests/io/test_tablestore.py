@@ -1,0 +1,105 @@
+"""The table store: typed tables and guard verdicts kept between clicks, keyed by content."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sop_xl.errors import InputFileError
+from sop_xl.io import guard, reader, tablestore
+from sop_xl.io.filebook import FileBook
+from sop_xl.model import schema
+from sop_xl.model.sheets import SheetOutput
+
+
+@pytest.fixture()
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "store"
+    monkeypatch.setenv("SOP_XL_CACHE_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture()
+def master(demo_dir: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "SOP_Planning.xlsm"
+    shutil.copyfile(demo_dir / "SOP_Planning.xlsm", path)
+    return path
+
+
+def test_a_stored_table_reads_exactly_as_a_fresh_parse(store: Path, master: Path) -> None:
+    first = FileBook(master)
+    fresh = {t.name: first.read_coerced(t) for t in schema.INPUT_TABLES if first.has_table(t)}
+    assert len(list(store.glob("*.npz"))) >= 17
+    again = FileBook(master)  # a new process would see the same: nothing in memory is shared
+    for table in schema.INPUT_TABLES:
+        if table.name not in fresh or table is schema.DATA_SOURCES:  # depends on files: not kept
+            continue
+        key = tablestore.table_key(master, again._parts()[table.sheet], table)
+        hit = tablestore.load(key, table)
+        assert hit is not None, table.name
+        want = fresh[table.name]
+        pd.testing.assert_frame_equal(hit.df, want.df, obj=table.name)
+        assert hit.findings == want.findings and hit.bad_rows == want.bad_rows
+        assert hit.excel_rows.tolist() == want.excel_rows.tolist()
+
+
+def test_writing_an_output_keeps_input_keys_and_changing_an_input_does_not(
+    store: Path, master: Path
+) -> None:
+    book = FileBook(master)
+    parts = book._parts()
+    key = tablestore.table_key(master, parts["SalesActuals"], schema.SALES_ACTUALS)
+    regions = tablestore.table_key(master, parts["Regions"], schema.REGIONS)
+    book.write([SheetOutput(schema.VALIDATION_REPORT, book.read_table(schema.VALIDATION_REPORT))])
+    assert tablestore.table_key(master, parts["SalesActuals"], schema.SALES_ACTUALS) == key
+    changed = book.read_table(schema.REGIONS).assign(planner="Someone else")
+    book.write([SheetOutput(schema.REGIONS, changed)])
+    assert tablestore.table_key(master, book._parts()["Regions"], schema.REGIONS) != regions
+    assert set(FileBook(master).read_table(schema.REGIONS)["planner"]) == {"Someone else"}
+
+
+def test_the_guard_verdict_is_remembered_only_for_a_file_that_passed(
+    store: Path, master: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = tablestore.checked(master)
+    calls = []
+    real = guard.check_workbook_file
+    monkeypatch.setattr(guard, "check_workbook_file", lambda *a, **k: calls.append(a) or real(*a))
+    again = tablestore.checked(master)
+    assert calls == [] and again.sheets == info.sheets and again.sha256 == info.sha256
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    for _ in range(2):  # refused both times: a failure is never remembered
+        with pytest.raises(InputFileError):
+            tablestore.checked(bad)
+    assert len(calls) == 2
+
+
+def test_a_damaged_entry_is_a_miss_and_off_stores_nothing(
+    store: Path, master: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = FileBook(master)
+    book.read_table(schema.ITEMS)
+    for entry in store.glob("*.npz"):
+        entry.write_bytes(b"garbage")
+    got = FileBook(master).read_coerced(schema.ITEMS)
+    assert len(got.df) == len(book.read_table(schema.ITEMS))
+    off = store.parent / "off_store"
+    monkeypatch.setenv("SOP_XL_CACHE_DIR", "off")
+    assert tablestore.cache_dir() is None
+    FileBook(master).read_table(schema.ITEMS)
+    assert not off.exists()
+
+
+def test_reader_rules_are_part_of_the_key(store: Path, master: Path, monkeypatch) -> None:
+    before = tablestore.table_key(master, "xl/worksheets/sheet3.xml", schema.REGIONS)
+    tablestore._version.cache_clear()
+    monkeypatch.setattr(reader, "__file__", guard.__file__)  # as if the reader's code changed
+    try:
+        after = tablestore.table_key(master, "xl/worksheets/sheet3.xml", schema.REGIONS)
+    finally:
+        tablestore._version.cache_clear()
+    assert before != after
