@@ -8,9 +8,12 @@ Usage: ``python scripts/build_workbook.py [--out DIR] [--no-xlsm]``
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from sop_xl.io.template import build_standard_workbook
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's sop_xl
+
+from sop_xl.io.template import build_standard_workbook  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -244,6 +244,36 @@ def _demo_section() -> list[str]:
     ]
 
 
+def _beyond_the_grid_section() -> list[str]:
+    tables = ", ".join(f"*{t.title}*" for t in schema.EXTERNAL_TABLES)
+    return [
+        "## Beyond the grid: transaction tables in files",
+        "",
+        "A sheet holds at most 1,048,575 rows. When a transaction table outgrows that (a mid-size",
+        "company posts more sales or order lines than that in a year), or the workbook gets slow",
+        "to open (from about 200,000 rows of a table, the workbook is tens of MB and every save",
+        f"takes seconds), keep the table in a file next to the workbook instead. {tables} can.",
+        "",
+        "1. Export the table from the ERP as **Parquet** (best: typed, compressed) or **CSV** (a",
+        "   header row, UTF-8), or keep it in a **DuckDB** database file. Use the same column",
+        "   headers as the sheet (`Item No.`, `Quantity`, ...) or the engine names (`item`,",
+        "   `quantity`); sales lines may carry a `Posting Date` instead of a `Period`.",
+        "2. Put the file in the workbook's folder (e.g. `data/sales_actuals.parquet`).",
+        "3. On the **DataSources** sheet, add a row: *Table* = the table's title, *File* = the",
+        "   path relative to the workbook (Format and DuckDB Table only when the extension does",
+        "   not say it). The table's own sheet is then ignored; leave it empty.",
+        "",
+        "Every step then reads the file instead of the sheet, with the same validation rules: each",
+        "broken rule is a finding on the Validation sheet naming the file, the row in the file and",
+        "the column. Sales lines are summed into the table's grain (customer x item x location x",
+        "month) inside DuckDB, so only the aggregates reach the KPI and variance engines and only",
+        "their results land in the workbook. The frozen plan's ledger record keeps each file's",
+        "SHA-256, and `sop-xl verify` says whether that data is still the same.",
+        "`sop-xl demo DIR --large` builds the demo with 5,000,000 sales lines in Parquet.",
+        "",
+    ]
+
+
 def workbook_markdown() -> str:
     """The full Markdown documentation of the standard workbook."""
     lines = [INTRO]
@@ -259,6 +289,7 @@ def workbook_markdown() -> str:
     lines.append("")
     lines += _types_section()
     lines += _demo_section()
+    lines += _beyond_the_grid_section()
     lines += ["## Input tables", ""]
     for t in schema.INPUT_TABLES:
         lines += _settings_section() if t is schema.SETTINGS else _table_section(t)
