@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's sop_xl
 
-from sop_xl.io.template import build_standard_workbook  # noqa: E402
+from sop_xl.io.template import build_standard_workbook
 
 
 def main(argv: list[str] | None = None) -> int:
