@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import posixpath
 import re
 import zipfile
 from collections.abc import Sequence
@@ -37,9 +36,10 @@ import numpy as np
 import pandas as pd
 from defusedxml.ElementTree import fromstring
 
-from sop_xl.errors import Finding, Location, SopError, StepError
+from sop_xl.errors import Finding, Location, StepError
 from sop_xl.io.filebook import save_new_workbook
 from sop_xl.io.guard import FileInfo, check_workbook_file
+from sop_xl.io.reader import error_cells, open_calamine, sheet_rows, sheet_xml
 from sop_xl.io.xlsx import cells
 from sop_xl.model import schema
 from sop_xl.model.book import Book
@@ -507,13 +507,11 @@ def read_submission(
     was; :class:`~sop_xl.errors.InputFileError` propagates. ``stamp`` overrides the Stamp sheet
     (used for regional sheets inside the master, which have none).
     """
-    from python_calamine import CalamineWorkbook
-
     path = Path(path)
     if info is None:
         info = check_workbook_file(path)
     findings: list[Finding] = []
-    wb = CalamineWorkbook.from_path(str(path))
+    wb = open_calamine(path)
     try:
         names = list(wb.sheet_names)
         sheet = sheet or GRID.sheet
@@ -536,7 +534,7 @@ def read_submission(
                     )
                 )
                 return _empty(path, sheet, info, raw_stamp, findings)
-        grid_rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        grid_rows = sheet_rows(wb, path, sheet)
     finally:
         wb.close()
     sub = _parse_grid(path, sheet, info, raw_stamp, grid_rows, findings)
@@ -558,7 +556,7 @@ def _empty(path, sheet, info, stamp, findings) -> Submission:
 def _read_stamp(wb, names: Sequence[str], path: Path) -> dict[str, object]:
     if SUBMISSION_STAMP.sheet not in names:
         return {}
-    rows = wb.get_sheet_by_name(SUBMISSION_STAMP.sheet).to_python(skip_empty_area=False)
+    rows = sheet_rows(wb, path, SUBMISSION_STAMP.sheet)
     by_label = {_norm(v): k for k, v in STAMP_FIELDS.items()}
     out: dict[str, object] = {}
     for r in rows[:200]:
@@ -787,9 +785,6 @@ def _parse_grid(path, sheet, info, stamp, grid_rows: list[list], findings: list[
 
 
 # --- structural facts from the sheet XML ----------------------------------------------------
-_ERR_CELL_RE = re.compile(rb'<(?:\w+:)?c\b([^>]*?\bt="e"[^>]*)>(.*?)</(?:\w+:)?c>', re.S)
-_R_ATTR_RE = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
-_V_RE = re.compile(rb"<(?:\w+:)?v>([^<]{0,40})</(?:\w+:)?v>")
 _HIDDEN_ROW_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\bhidden="(?:1|true)"[^>]*>')
 _ROW_R_RE = re.compile(rb'\br="(\d+)"')
 _COL_RE = re.compile(rb"<(?:\w+:)?col\b[^>]*>")
@@ -798,53 +793,15 @@ _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}\d+(?::[A
 MAX_STRUCT = 10_000
 
 
-def sheet_part(path: Path, sheet: str) -> str | None:
-    """Zip part name of a sheet (workbook.xml + its rels, parsed with defusedxml)."""
-    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-    with zipfile.ZipFile(path) as zf:
-        wb = fromstring(zf.read("xl/workbook.xml"))
-        rels = fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    rid = None
-    for s in wb.iter(f"{ns_main}sheet"):
-        if s.get("name") == sheet:
-            rid = s.get(f"{ns_rel}id")
-    for r in rels:
-        if r.get("Id") == rid:
-            target = r.get("Target") or ""
-            return (
-                target.lstrip("/")
-                if target.startswith("/")
-                else posixpath.normpath(posixpath.join("xl", target))
-            )
-    return None
-
-
 def _scan_sheet_xml(sub: Submission) -> None:
     """Error values, merged cells, hidden rows/columns of the grid sheet (bounded regex scans).
 
     Runs only on files that passed the guard (no DTDs, bounded sizes and extents).
     """
-    try:
-        part = sheet_part(sub.path, sub.sheet)
-        if part is None:
-            return
-        with zipfile.ZipFile(sub.path) as zf:
-            data = zf.read(part)
-    except (KeyError, zipfile.BadZipFile, OSError, SopError):
+    data = sheet_xml(sub.path, sub.sheet)
+    if data is None:
         return
-    except Exception:
-        return
-    if b't="e"' in data:
-        for k, m in enumerate(_ERR_CELL_RE.finditer(data)):
-            if k >= MAX_STRUCT:
-                break
-            r = _R_ATTR_RE.search(m.group(1))
-            v = _V_RE.search(m.group(2))
-            if r:
-                sub.error_cells[(int(r.group(2)), r.group(1).decode())] = (
-                    v.group(1).decode("utf-8", "replace") if v else "#N/A"
-                )
+    sub.error_cells.update(error_cells(data, MAX_STRUCT))
     if b"hidden=" in data:
         for k, m in enumerate(_HIDDEN_ROW_RE.finditer(data)):
             if k >= MAX_STRUCT:

@@ -13,6 +13,7 @@ Nothing here executes or evaluates anything from the file: a macro-enabled workb
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 import zipfile
 from collections.abc import Iterator
@@ -251,7 +252,11 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
         target = rels.get(rid, b"").decode()
         if not target:
             continue
-        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        part = (
+            target.lstrip("/")
+            if target.startswith("/")
+            else posixpath.normpath(posixpath.join("xl", target))
+        )
         out[_unescape(name)] = part
     return out
 

@@ -111,9 +111,10 @@ def read_raw(
         t = wb.get_table_by_name(table.name)
         if t.sheet == sheet or sheet not in wb.sheet_names:
             header_row = t.start[0]  # calamine's start is the first body row, 0-based
+            body = _calamine_call(lambda: t.to_python(), file, t.sheet)
             raw = RawTable(
                 header=list(t.columns),
-                rows=[list(r) for r in t.to_python()],
+                rows=[list(r) for r in body],
                 sheet=t.sheet,
                 file=file,
                 header_row=header_row,
@@ -128,7 +129,7 @@ def read_raw(
             where=Location(file=file),
             fix=f"Add the sheet '{sheet}' from the standard template (sop-xl build-workbook).",
         )
-    values = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    values = sheet_rows(wb, file, sheet)
     header_idx = _find_header(values, table)
     header = list(values[header_idx]) if values else []
     first = next((i for i, v in enumerate(header) if v not in ("", None)), 0)
@@ -146,6 +147,29 @@ def read_raw(
     return raw
 
 
+def sheet_rows(wb: pc.CalamineWorkbook, path: str | Path, sheet: str) -> list[list[Any]]:
+    """Every row of ``sheet``'s used range from A1 (python values, '' for blanks). A sheet that
+    calamine cannot parse raises :class:`InputFileError` naming the file and the sheet."""
+    return _calamine_call(
+        lambda: wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False), path, sheet
+    )
+
+
+def _calamine_call(fn, path: str | Path, sheet: str):
+    """``fn()``, with any error calamine raises while parsing a sheet turned into a located,
+    plain-language :class:`InputFileError` (calamine parses lazily, sheet by sheet)."""
+    try:
+        return fn()
+    except Exception as exc:  # XmlError, CalamineError, ... (python-calamine's own types)
+        detail = " ".join(str(exc).split())[:200]
+        raise InputFileError(
+            f"sheet '{sheet}' cannot be read: its XML is damaged ({type(exc).__name__}: {detail}).",
+            where=Location(file=str(path), sheet=sheet),
+            fix="Open the file in Excel (it may offer to repair it), save it as .xlsx, and "
+            "try again.",
+        ) from None
+
+
 def _find_header(values: list[list[Any]], table: Table | None) -> int:
     if not values:
         return 0
@@ -160,33 +184,57 @@ def _find_header(values: list[list[Any]], table: Table | None) -> int:
     return best
 
 
-_ERR_CELL_RE = re.compile(
-    rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*?\bt="e"[^>]*>.*?<(?:\w+:)?v>([^<]*)</',
-    re.S,
-)
+#: An error cell (t="e", attributes in any order) and its body; its <v> holds the error text.
+_ERR_CELL_RE = re.compile(rb'<(?:\w+:)?c\b([^>]*?\bt="e"[^>]*)>(.*?)</(?:\w+:)?c>', re.S)
+_R_ATTR_RE = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_V_RE = re.compile(rb"<(?:\w+:)?v>([^<]{0,40})</(?:\w+:)?v>")
+
+
+def error_cells(data: bytes, limit: int = 1_000_000) -> dict[tuple[int, str], str]:
+    """(Excel row, column letters) -> error text ('#REF!') of the first ``limit`` error cells of
+    a sheet part's XML (calamine reads error cells as blanks). A cell without a value is
+    '#N/A'."""
+    out: dict[tuple[int, str], str] = {}
+    if b't="e"' not in data:
+        return out
+    for k, m in enumerate(_ERR_CELL_RE.finditer(data)):
+        if k >= limit:
+            break
+        r = _R_ATTR_RE.search(m.group(1))
+        v = _V_RE.search(m.group(2))
+        if r:
+            out[(int(r.group(2)), r.group(1).decode())] = (
+                v.group(1).decode("utf-8", "replace") if v else "#N/A"
+            )
+    return out
+
+
+def sheet_xml(path: str | Path, sheet: str) -> bytes | None:
+    """The XML of ``sheet``'s part, or None when the sheet or the part is absent or the zip is
+    unreadable (callers use it for facts calamine does not give: error values, hidden rows)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            part = sheet_part(zf, sheet)
+            return None if part is None else zf.read(part)
+    except (OSError, zipfile.BadZipFile, KeyError, EOFError, ValueError):
+        return None
 
 
 def _restore_errors(path: str | Path, raw: RawTable) -> None:
     """calamine reads error cells as blanks: put '#REF!' etc. back from the sheet XML."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            part = _sheet_part(zf, raw.sheet)
-            if part is None:
-                return
-            data = zf.read(part)
-    except (OSError, zipfile.BadZipFile, KeyError):
-        return
-    if b't="e"' not in data:
+    data = sheet_xml(path, raw.sheet)
+    if data is None:
         return
     width = len(raw.header)
-    for letters, row, value in _ERR_CELL_RE.findall(data):
-        r = int(row) - raw.header_row - 1
-        c = col_number(letters.decode()) - raw.first_col
+    for (row, letters), value in error_cells(data).items():
+        r = row - raw.header_row - 1
+        c = col_number(letters) - raw.first_col
         if 0 <= r < len(raw.rows) and 0 <= c < width:
-            raw.rows[r][c] = ErrorValue(value.decode())
+            raw.rows[r][c] = ErrorValue(value)
 
 
-def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
+def sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
+    """Zip part name of ``sheet`` (from workbook.xml and its relationships), or None."""
     from sop_xl.io.guard import _sheet_parts
 
     return _sheet_parts(zf).get(sheet)
