@@ -181,14 +181,9 @@ def read_cycle_settings(data: bytes, file: str) -> tuple[str, str]:
 
 # --- freeze ------------------------------------------------------------------------------------
 def _read_master(master: Path) -> bytes:
-    try:
-        from sop_xl.io.guard import check_workbook_file
-    except ImportError:  # pragma: no cover - the guard module ships with the package
-        check_workbook_file = None
-    if check_workbook_file is not None:
-        check_workbook_file(master)
-    elif not master.is_file():
-        raise InputFileError("file not found.", where=Location(file=str(master)))
+    from sop_xl.io.tablestore import checked  # the guard, its verdict kept by the file's bytes
+
+    checked(master)
     return master.read_bytes()
 
 
