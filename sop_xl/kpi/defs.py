@@ -53,6 +53,14 @@ class KpiDef:
         if self.owner_role not in OWNER_ROLES:
             raise ValueError(f"{self.id}: owner_role {self.owner_role!r} not in OWNER_ROLES")
 
+    @property
+    def native(self):
+        """The native Excel formula of this KPI's function (:mod:`sop_xl.kpi.native`): a named
+        LAMBDA for Excel 365 without Python, or a ``python_only`` reason. None without a UDF."""
+        from sop_xl.kpi.native import native_for
+
+        return native_for(self.udf)
+
     def describe(self) -> str:
         """One paragraph for UDF help and definition sheets."""
         better = {
