@@ -133,6 +133,17 @@ def cmd_excel_setup(args: argparse.Namespace) -> cycle.StepResult:
     return cycle.StepResult("excel_setup", f"Excel will run sop_xl with the Python set in {path}")
 
 
+def cmd_lite(args: argparse.Namespace) -> cycle.StepResult:
+    from sop_xl.excel.lite import write_lite
+
+    paths = write_lite(Path(args.out))
+    return cycle.StepResult(
+        "lite",
+        f"xlwings Lite build written: {', '.join(str(p) for p in paths)}. In Excel: xlwings Lite "
+        "editor > paste main.py, then requirements.txt (docs/excel.md).",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sop-xl",
@@ -193,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="plan_changes.xlsx", help="change report workbook")
     sp = add("excel-setup", cmd_excel_setup, "tell Excel which Python runs sop_xl", workbook=False)
     sp.add_argument("--interpreter", help="python executable (default: this one)")
+    sp = add("lite", cmd_lite, "write main.py + requirements.txt for xlwings Lite", workbook=False)
+    sp.add_argument("--out", default="lite", help="output folder (default: lite)")
     sp = add("cycle", cmd_cycle, "run every step: validate ... freeze")
     sp.add_argument("--folder", help="folder of submitted regional workbooks")
     sp.add_argument("--approved-by", default=None, help="freeze when given")

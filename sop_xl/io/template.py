@@ -649,6 +649,19 @@ def _add_list_names(wb: Workbook) -> None:
         wb.defined_names[name] = DefinedName(name, attr_text=list_formula(ref))
 
 
+def _add_native_functions(wb: Workbook) -> None:
+    """The KPI functions as named LAMBDAs (``SOP.WMAPE`` ...) with a Name Manager description:
+    the same numbers as the ``=SOP_...`` functions in Excel 365 on Windows, Mac and the web,
+    with no add-in (:mod:`sop_xl.kpi.native`)."""
+    from sop_xl.kpi.native import NATIVE
+
+    for nf in NATIVE.values():
+        if nf.body:
+            wb.defined_names[nf.name] = DefinedName(
+                nf.name, comment=nf.description, attr_text=nf.lambda_stored()
+            )
+
+
 def _normalise_zip(path: Path, company: str) -> None:
     """Fixed timestamps (reproducible bytes) and the Company document property."""
     stamp = BUILD_STAMP.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -701,6 +714,7 @@ def build_template(path: Path, settings: Settings | None = None) -> None:
         else:
             _write_table_sheet(ws, table, settings)
     _add_list_names(wb)
+    _add_native_functions(wb)
     wb.active = 0
     props = wb.properties
     props.title = f"{settings.company} — S&OP Planning Workbook"

@@ -1116,6 +1116,19 @@ DEFINITIONS = Table(
         col(
             "on_scorecard", "On Scorecard", required=False, doc="yes when the Targets table has it."
         ),
+        col("udf", "Excel Function", required=False, doc="The =SOP_... function (Python add-in)."),
+        col(
+            "native_function",
+            "Excel 365 Function",
+            required=False,
+            doc="The named LAMBDA in the standard workbook (no add-in: Windows, Mac, web).",
+        ),
+        col(
+            "native_formula",
+            "Native Formula",
+            required=False,
+            doc="The LAMBDA behind it, or why the KPI stays Python-only.",
+        ),
     ),
     keys=("kpi",),
     output=True,

@@ -40,6 +40,7 @@ import pandas as pd
 from sop_xl.errors import SopError
 from sop_xl.kpi.actions import ACTION_KPIS, action_kpis
 from sop_xl.kpi.defs import KPIS, KpiDef
+from sop_xl.kpi.native import native_for
 from sop_xl.kpi.table import READ as KPI_READ
 from sop_xl.model import schema
 from sop_xl.model.book import Book
@@ -471,6 +472,13 @@ def definitions_frame(on_scorecard: Sequence[str] = ()) -> pd.DataFrame:
         }
     )
     df["on_scorecard"] = np.where(df["kpi"].isin(list(on_scorecard)), "yes", "")
+    natives = [native_for(getattr(d, "udf", "")) for d in defs]
+    df["udf"] = [getattr(d, "udf", "") for d in defs]
+    df["native_function"] = [nf.name if nf and nf.body else "" for nf in natives]
+    df["native_formula"] = [
+        (nf.lambda_formula() if nf.body else f"Python only: {nf.python_only}") if nf else ""
+        for nf in natives
+    ]
     persp = {p: i for i, p in enumerate(schema.PERSPECTIVES)}
     df = df.assign(_p=df["perspective"].map(persp)).sort_values(["_p"], kind="stable")
     return df.drop(columns="_p").reset_index(drop=True)[schema.DEFINITIONS.names]

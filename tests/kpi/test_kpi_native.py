@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import re
+import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -289,3 +291,48 @@ def test_stored_form_has_the_prefixes_excel_writes():
         # every lower-case name is a parameter or LET name and carries a prefix
         bare = re.findall(r"(?<![\w.])[a-z][\w]*", re.sub(r'"(?:[^"]|"")*"', "", text))
         assert not bare, (nf.udf, bare[:5])
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", ["SOP_Planning.xlsx", "SOP_Planning.xlsm"])
+def test_committed_workbooks_carry_the_named_lambdas_as_excel_writes_them(name):
+    """Every native formula is a defined name in workbook.xml, well-formed, with a comment."""
+    from defusedxml import ElementTree
+
+    with zipfile.ZipFile(ROOT / "workbook" / name) as z:
+        root = ElementTree.fromstring(z.read("xl/workbook.xml"))
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    names = {e.get("name"): e for e in root.iterfind("m:definedNames/m:definedName", ns)}
+    for nf in NATIVE.values():
+        if not nf.body:
+            assert nf.name not in names
+            continue
+        el = names[nf.name]
+        text = el.text
+        assert re.fullmatch(r"SOP\.[A-Z_]+", nf.name)
+        assert text == nf.lambda_stored(), f"{name}: {nf.name} is stale: rebuild the workbook"
+        assert el.get("comment") == nf.description
+        assert text.startswith("_xlfn.LAMBDA(") and text.count("(") == text.count(")")
+        declared = [p.name for p in nf.params]
+        head = ",".join(f"_xlop.{p.name}" if p.optional else f"_xlpm.{p.name}" for p in nf.params)
+        assert text.startswith(f"_xlfn.LAMBDA({head},_xlfn.LET("), nf.name
+        assert "[" not in text and " " not in re.sub(r'"(?:[^"]|"")*"', "", text)
+        used = set(re.findall(r"_xlpm\.([a-z]\w*)", text))
+        assert set(declared) <= used, (nf.name, set(declared) - used)
+        for fn in ("LET", "SEQUENCE", "ISOMITTED", "LAMBDA"):
+            assert not re.search(rf"(?<![\w.]){fn}\(", text), (nf.name, fn)
+
+
+def test_definitions_sheet_shows_each_kpis_three_ways_to_call_it():
+    from sop_xl.scorecard.step import definitions_frame
+
+    df = definitions_frame().set_index("kpi")
+    row = df.loc["wmape"]
+    assert (row["udf"], row["native_function"]) == ("SOP_WMAPE", "SOP.WMAPE")
+    assert row["native_formula"] == NATIVE["SOP_WMAPE"].lambda_formula()
+    assert row["native_formula"].startswith("LAMBDA(actuals, forecasts, LET(")
+    for kpi_id, d in KPIS.items():
+        if d.udf:
+            assert df.loc[kpi_id, "native_function"] == NATIVE[d.udf].name, kpi_id
