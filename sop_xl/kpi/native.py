@@ -247,7 +247,7 @@ def _mase() -> NativeFormula:
         "Mean absolute scaled error: MAE / mean |h(t) - h(t-season)| of the history (default: "
         "the actuals). Below 1 beats the seasonal-naive forecast.",
         "=(SUMPRODUCT(ABS(F-A)*" + _OK + ")/SUMPRODUCT(" + _OK + "))"
-        "/(SUMPRODUCT(ABS(H13:H24-H1:H12))/12) for 24 months of history H1:H24, season 12",
+        "/(SUMPRODUCT(ABS(H13:H24-H1:H12))/12) (history H1:H24, season 12)",
     )
 
 
@@ -279,8 +279,8 @@ def _fva() -> NativeFormula:
         "the forecast beats the naive forecast (the actual 'season' periods earlier).",
         "=(SUMPRODUCT(ABS(A1:A23-A2:A24)*" + '(A1:A23<>"")*(A2:A24<>"")*(F2:F24<>"")'
         ")-SUMPRODUCT(ABS(F2:F24-A2:A24)*" + '(A1:A23<>"")*(A2:A24<>"")*(F2:F24<>"")'
-        ")) / SUMPRODUCT(ABS(A2:A24)*" + '(A1:A23<>"")*(A2:A24<>"")*(F2:F24<>"")'
-        ") for 24 periods A1:A24, season 1",
+        "))/SUMPRODUCT(ABS(A2:A24)*" + '(A1:A23<>"")*(A2:A24<>"")*(F2:F24<>"")'
+        ") (periods A1:A24, season 1)",
     )
 
 
@@ -685,3 +685,30 @@ NATIVE: dict[str, NativeFormula] = {nf.udf: nf for nf in _build()}
 def native_for(udf: str) -> NativeFormula | None:
     """The native formula of a UDF (``'SOP_WMAPE'``), or None."""
     return NATIVE.get(udf)
+
+
+def docs_markdown() -> str:
+    """The docs/kpis.md table: per KPI function, the three ways to call it."""
+    from sop_xl.kpi.defs import KPIS
+
+    ids: dict[str, list[str]] = {}
+    for d in KPIS.values():
+        ids.setdefault(d.udf, []).append(f"`{d.id}`")
+    rows = [
+        "| KPI | With the Python add-in (Windows) | Excel 365 on Windows, Mac, web: no add-in "
+        "| Older Excel (2016/2019), single-column ranges |",
+        "| --- | --- | --- | --- |",
+    ]
+    for nf in NATIVE.values():
+        udf_args = ", ".join(f"[{p.name}]" if p.optional else p.name for p in nf.params)
+        native = f"`={nf.name}({udf_args})`" if nf.body else f"Python only: {nf.python_only}"
+        plain = nf.plain.replace("|", "\\|")
+        if " (" in plain and plain.startswith("="):
+            formula, _, note = plain.partition(" (")
+            plain = f"`{formula}` ({note}"
+        elif plain:
+            plain = f"`{plain}`"
+        kpis = ", ".join(ids.get(nf.udf, [])) or "-"
+        rows.append(f"| {kpis} | `={nf.udf}(...)` | {native} | {plain} |")
+    notes = [f"- `{nf.name}`: {nf.differs}" for nf in NATIVE.values() if nf.differs]
+    return "\n".join(rows) + ("\n\nWhere the native function differs:\n\n" + "\n".join(notes))

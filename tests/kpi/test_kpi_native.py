@@ -54,6 +54,18 @@ SHP = [10, 5, 7, 1, None, 6, 7, 3, 2, 12]
 ORDER_IDS = ["SO1", "SO1", "SO2", "SO2", "SO3", "SO3", "SO4", "so4", "SO5", "SO5"]
 
 
+PAIR_UDFS = (
+    "SOP_MAE",
+    "SOP_MAPE",
+    "SOP_WMAPE",
+    "SOP_FORECAST_ACCURACY",
+    "SOP_BIAS",
+    "SOP_BIAS_PCT",
+    "SOP_RMSE",
+    "SOP_TRACKING_SIGNAL",
+)
+
+
 class Grid:
     """Places argument ranges on one sheet, column after column; keeps Python's view of them."""
 
@@ -105,16 +117,7 @@ def _cases():
         ("one_cell", {"actuals": (R, [120]), "forecasts": (R, [100])}),
     ]
     out = []
-    for udf in (
-        "SOP_MAE",
-        "SOP_MAPE",
-        "SOP_WMAPE",
-        "SOP_FORECAST_ACCURACY",
-        "SOP_BIAS",
-        "SOP_BIAS_PCT",
-        "SOP_RMSE",
-        "SOP_TRACKING_SIGNAL",
-    ):
+    for udf in PAIR_UDFS:
         out += [(f"{udf}:{label}", udf, args) for label, args in pair]
     air36 = {"actuals": (R, AIR)}
     out += [
@@ -234,6 +237,19 @@ def test_every_native_formula_equals_the_udf_in_libreoffice(soffice, tmp_path):
         calc.cell(row=row, column=1, value=label)
         calc.cell(row=row, column=2).value = ArrayFormula(f"B{row}", formula)
         expected.append((label, _call_udf(udf, py_args)))
+    # The plain formulas for older Excel (no LET), on the same column data.
+    row = len(expected)
+    for label, act, fc in (("air", ACT, FC), ("zeros", ACT_Z, FC), ("blanks", ACT_B, FC_B)):
+        (a_ref, a_arg), (f_ref, f_arg) = grid.put(act), grid.put(fc)
+        for udf in PAIR_UDFS:
+            row += 1
+            plain = re.sub(r"(?<![\w\"])A(?![\w(])", "Data!" + a_ref, NATIVE[udf].plain)
+            plain = re.sub(r"(?<![\w\"!:])F(?![\w(])", "Data!" + f_ref, plain)
+            calc.cell(row=row, column=1, value=f"plain:{udf}:{label}")
+            calc.cell(row=row, column=2).value = ArrayFormula(f"B{row}", plain)
+            expected.append(
+                (f"plain:{udf}:{label}", _call_udf(udf, {"actuals": a_arg, "forecasts": f_arg}))
+            )
     covered = {udf for _, udf, _ in _cases()}
     assert covered == set(NATIVE), set(NATIVE) - covered
     src = tmp_path / "native.xlsx"
@@ -336,3 +352,12 @@ def test_definitions_sheet_shows_each_kpis_three_ways_to_call_it():
     for kpi_id, d in KPIS.items():
         if d.udf:
             assert df.loc[kpi_id, "native_function"] == NATIVE[d.udf].name, kpi_id
+
+
+def test_docs_kpis_md_lists_every_function_three_ways():
+    text = (ROOT / "docs" / "kpis.md").read_text(encoding="utf-8")
+    from sop_xl.kpi.native import docs_markdown
+
+    m = re.search(r"<!-- native:begin[^>]*-->\n(.*)\n<!-- native:end -->", text, re.S)
+    assert m, "docs/kpis.md lost its native section markers"
+    assert m.group(1) == docs_markdown(), "regenerate with sop_xl.kpi.native.docs_markdown()"
