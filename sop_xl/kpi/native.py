@@ -413,8 +413,6 @@ def _otd() -> NativeFormula:
         "On-time delivery = lines shipped within [due - days early, due + days late] / lines "
         "due. Unshipped lines count as late. Defaults from Settings at build time.",
         f'=SUMPRODUCT((D<>"")*(S<>"")*(S>=D-{e})*(S<=D+{late}))/COUNT(D) (D = due, S = ship dates)',
-        "Window defaults are the Settings defaults when the workbook was built; the UDF uses the "
-        "same defaults.",
     )
 
 
@@ -678,8 +676,22 @@ def _build() -> tuple[NativeFormula, ...]:
     )
 
 
-#: UDF name -> native formula, for every scalar ``=SOP_...`` KPI function.
-NATIVE: dict[str, NativeFormula] = {nf.udf: nf for nf in _build()}
+#: Functions that stay Python-only, with the reason.
+_PYTHON_ONLY = (
+    NativeFormula(
+        "SOP_ACCURACY_TABLE",
+        (Param("keys", "Group key(s) per row."), _A, _F),
+        "",
+        "Forecast-accuracy KPIs per group as one spilled table with a Total row.",
+        python_only="a table grouped by any key columns, with counts and a Total row, is not "
+        "one formula outside Excel 365's GROUPBY (which has no per-KPI zero policy); per group, "
+        "point =SOP.WMAPE etc. at the group's rows, or read the KPIs sheet.",
+    ),
+)
+
+#: UDF name -> native formula, for every scalar ``=SOP_...`` KPI function (and the reason for
+#: the Python-only ones).
+NATIVE: dict[str, NativeFormula] = {nf.udf: nf for nf in (*_build(), *_PYTHON_ONLY)}
 
 
 def native_for(udf: str) -> NativeFormula | None:
