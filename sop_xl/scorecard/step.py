@@ -726,6 +726,9 @@ def scorecard_outputs(
             "denominator": 35.0,
             "zero_policy": 60.0,
             "sign_convention": 40.0,
+            "udf": 26.0,
+            "native_function": 26.0,
+            "native_formula": 80.0,
         },
     )
     return [scorecard, detail, trends, definitions]
