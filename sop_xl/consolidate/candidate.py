@@ -217,7 +217,11 @@ def read(c: Candidate, m: MasterData, now: dt.datetime) -> None:
         c.status, c.reason = "unreadable", exc.message
         c.findings.append(
             Finding(
-                "error", exc.message, Location(file=str(c.path)), exc.fix or "", "file.unreadable"
+                "error",
+                exc.message,
+                Location(file=str(c.path), sheet=exc.where.sheet if exc.where else None),
+                exc.fix or "",
+                "file.unreadable",
             )
         )
         return

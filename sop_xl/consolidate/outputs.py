@@ -241,27 +241,61 @@ def existing_audit(book: Book, new: pd.DataFrame, *, strict: bool = True) -> pd.
     return pd.concat([old.astype(new.dtypes.to_dict(), errors="ignore"), new], ignore_index=True)
 
 
-def summary_line(m, accepted, chosen, findings, previous, forecast, dry_run) -> str:
-    """The one-line result shown by the CLI and the ribbon."""
+#: Statuses of a file that did not make it into the plan, as the summary line names them.
+_NOT_USED = {"rejected": "rejected", "unreadable": "rejected", "late (ignored)": "late"}
+
+
+def summary_line(m, accepted, chosen, findings, previous, forecast, dry_run, cands=()) -> str:
+    """The one-line result shown by the CLI and the ribbon: regions consolidated, then each file
+    that was rejected (or ignored as late) with its region and its first error, then the regions
+    that sent nothing, the counts and the new total.
+
+    e.g. "Consolidated 1 of 2 regions; rejected EU_v2.xlsx (EU): 3 error(s), first: 'D5:
+    '12O' is text, not a quantity ...'; missing: APAC; 4 error(s), 1 warning(s); forecast
+    total 1,234 units (+2.0% vs previous)."
+    """
     n_err = sum(f.severity == "error" for f in findings)
     n_warn = sum(f.severity == "warning" for f in findings)
     regions = m.region_codes
-    rejected = sorted(r for r in chosen if r not in accepted)
-    missing = sorted(r for r in regions if r not in chosen)
-    before = previous["quantity"].sum()
-    after = forecast["quantity"].sum()
-    change = f" ({after / before - 1:+.1%} vs previous)" if before else ""
     parts = [
         f"{'Dry run: would consolidate' if dry_run else 'Consolidated'} "
         f"{len(accepted)} of {len(regions)} regions"
     ]
+    sent: set[str] = set()
+    named: set[str] = set()
+    for c in cands:
+        region = c.region or _guess_region(c.path, regions)
+        if region:
+            sent.add(region)
+        word = _NOT_USED.get(c.status)
+        if word is None or region in accepted:
+            continue
+        errors = [f for f in c.findings if f.severity == "error"]
+        first = errors[0] if errors else None
+        why = c.reason or "not used"
+        if first is not None:
+            cell = first.where.cell or (f"row {first.where.row}" if first.where.row else "")
+            why = f"{len(errors)} error(s), first: '{(cell + ': ') if cell else ''}"
+            why += _clip(first.message, 90) + "'"
+        parts.append(f"{word} {c.name} ({region or 'region unknown'}): {why}")
+        if region:
+            named.add(region)
+    rejected = sorted(r for r in chosen if r not in accepted and r not in named)
     if rejected:
         parts.append(f"rejected: {', '.join(rejected)}")
+    missing = sorted(r for r in regions if r not in chosen and r not in sent)
     if missing:
         parts.append(f"missing: {', '.join(missing)}")
+    before = previous["quantity"].sum()
+    after = forecast["quantity"].sum()
+    change = f" ({after / before - 1:+.1%} vs previous)" if before else ""
     parts.append(f"{n_err} error(s), {n_warn} warning(s)")
     parts.append(f"forecast total {after:,.0f} units{change}")
     return "; ".join(parts) + "."
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def status_formats() -> list:

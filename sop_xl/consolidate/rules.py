@@ -28,6 +28,10 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import Finding, Location
+from sop_xl.model.schema import REGIONAL_SUBMISSION
+
+#: The quantity column of a submission grid (its sane bound is the schema's).
+QUANTITY = REGIONAL_SUBMISSION.value
 
 if TYPE_CHECKING:  # pragma: no cover - type hints only
     from collections.abc import Callable
@@ -74,6 +78,9 @@ RULES: dict[str, tuple[str, str]] = {
     "value.text": ("error", "Text (or a date/TRUE) in a quantity cell."),
     "value.number_as_text": ("warning", "A number stored as text: read as the number."),
     "value.negative": ("error", "A negative quantity."),
+    "value.out_of_range": ("error", "Infinity, NaN or a number beyond the column's sane bound."),
+    "value.too_long": ("error", "A text longer than an Excel cell holds (32,767 characters)."),
+    "value.external_link": ("warning", "A value copied from another workbook (external link)."),
     "completeness": ("warning", "Share of expected item x location x month cells filled < 100%."),
     "completeness.missing_rows": ("warning", "Assortment rows absent from the submission."),
     "completeness.empty": ("error", "The submission holds no quantities."),
@@ -193,6 +200,7 @@ class CellKinds:
     err_vals: pd.Series  # the error value's text, None elsewhere
     num_text: pd.Series  # a number stored as text
     bad_text: pd.Series  # text, a date, a TRUE/FALSE: not a quantity
+    absurd: pd.Series  # inf or a number beyond the quantity column's bound
     has_value: pd.Series  # not blank (error values count)
     in_h: pd.Series  # the cell's month is in the horizon
     hcode: np.ndarray  # the cell's horizon month index (-1 outside)
@@ -223,11 +231,15 @@ def classify_cells(sub: Submission, horizon: list[str]) -> CellKinds:
     num_text = pd.Series(False, index=cells.index)
     num_text[parsed.index] = parsed.notna()
     qty[num_text] = parsed[parsed.notna()]
-    bad_text = (text & ~num_text) | (~is_num & ~is_str & ~blank & ~is_err)
+    # inf, 1E+308 (typed or as text): never a quantity; the bound is the schema's
+    absurd = qty.notna() & ~(qty.abs() <= QUANTITY.bound)
+    num_text &= ~absurd
+    bad_text = (text & ~num_text & ~absurd) | (~is_num & ~is_str & ~blank & ~is_err)
     hpos = np.array([horizon.index(p) if p in horizon else -1 for p in sub.periods] or [-1])
     hcode = hpos[cells["pcol"].to_numpy(dtype=np.int64)] if len(cells) else np.empty(0, np.int64)
     return CellKinds(
-        qty=qty,
+        qty=qty.where(~absurd),
+        absurd=absurd,
         is_err=is_err,
         err_vals=err_vals,
         num_text=num_text,
@@ -483,6 +495,30 @@ def check_cells(c: Candidate, k: CellKinds) -> None:
         ),
         "Nothing to do; to avoid the warning, format the cells as numbers.",
     )
+    cell_findings(
+        c,
+        cells[k.absurd],
+        "value.out_of_range",
+        lambda r: (
+            f"'{short(r['value'])}' is not a finite quantity within "
+            f"{QUANTITY.bound:,.0f} units ({_ctx(r)})."
+        ),
+        "Type the real number of units; infinity or a number this large is a typing mistake or "
+        "a broken formula.",
+    )
+    if c.sub.external_cells:
+        ext = c.sub.external_cells
+        files = ", ".join(dict.fromkeys(c.sub.external_files)) or "another workbook"
+        add_finding(
+            c,
+            "value.external_link",
+            f"{len(ext):,} cell(s) take their values from {short(files, 200)} through an "
+            f"external link ({', '.join(ext[:10])}{', ...' if len(ext) > 10 else ''}): the "
+            "numbers read are the values last copied from a file nobody sent.",
+            "Replace the links by the numbers themselves (Copy, Paste Special > Values) and send "
+            "the file again, or confirm with the region that the linked values are current.",
+            cell=ext[0],
+        )
     neg = qty < 0
     cell_findings(
         c,

@@ -137,7 +137,7 @@ def consolidate(
     audit_new = audit_rows(book, m, previous, forecast, cands, chosen, accepted, now, run_by)
     ok = not any(f.severity == "error" for f in findings)
     report = findings_frame(findings)
-    summary = summary_line(m, accepted, chosen, findings, previous, forecast, dry_run)
+    summary = summary_line(m, accepted, chosen, findings, previous, forecast, dry_run, cands)
     title = [
         f"Consolidation report — cycle {settings.cycle} — {now:%Y-%m-%d %H:%M} — {run_by}",
         summary,

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import posixpath
 import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -89,11 +91,12 @@ class MasterData:
     forecast: pd.DataFrame  # long: region, item, location, source, version, period, quantity
     #: long SalesActuals, or None when the master has none / it was not read
     actuals: pd.DataFrame | None
-    #: region x item x location pairs each region plans (its assortment)
-    assortment: pd.DataFrame = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.assortment = _assortment(self)
+    @cached_property
+    def assortment(self) -> pd.DataFrame:
+        """Region x item x location pairs each region plans (its assortment); computed on first
+        use (an empty consolidation never needs it)."""
+        return _assortment(self)
 
     @property
     def horizon(self) -> list[str]:
@@ -471,6 +474,10 @@ class Submission:
     hidden_cols: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # layout findings (columns, header)
     header_row: int | None = None
+    #: A1 refs of grid cells whose formula reads another workbook ([1]Sheet!A1), sheet order
+    external_cells: list[str] = field(default_factory=list)
+    #: the other workbooks' names those links point to (from the link parts' relationships)
+    external_files: list[str] = field(default_factory=list)
 
     @property
     def file(self) -> str:
@@ -515,7 +522,7 @@ def read_submission(
     try:
         names = list(wb.sheet_names)
         sheet = sheet or GRID.sheet
-        raw_stamp = dict(stamp) if stamp is not None else _read_stamp(wb, names, path)
+        raw_stamp = dict(stamp) if stamp is not None else _read_stamp(wb, names, path, findings)
         if stamp is None and not raw_stamp.get("region"):
             raw_stamp.update({k: v for k, v in _custom_props(path).items() if k not in raw_stamp})
         if sheet not in names:
@@ -535,6 +542,7 @@ def read_submission(
                 )
                 return _empty(path, sheet, info, raw_stamp, findings)
         grid_rows = sheet_rows(wb, path, sheet)
+        bound_texts(grid_rows, path, sheet, findings)
     finally:
         wb.close()
     sub = _parse_grid(path, sheet, info, raw_stamp, grid_rows, findings)
@@ -553,10 +561,46 @@ def _empty(path, sheet, info, stamp, findings) -> Submission:
     return Submission(path, sheet, info, stamp, cells, rows, [], findings=findings)
 
 
-def _read_stamp(wb, names: Sequence[str], path: Path) -> dict[str, object]:
+def bound_texts(rows: list[list], path: Path, sheet: str, findings: list[Finding]) -> None:
+    """Cut, in place, every text of ``rows`` (a sheet from A1) longer than an Excel cell can
+    hold (:data:`~sop_xl.model.schema.MAX_TEXT` characters); each cut cell is an error finding
+    ``value.too_long`` (the first 25 one by one, then a count), so the file is rejected on its
+    own and nothing longer ever reaches a report or the master."""
+    cut: list[tuple[int, int, int]] = []
+    for i, r in enumerate(rows):
+        for j, v in enumerate(r):
+            if isinstance(v, str) and len(v) > schema.MAX_TEXT:
+                r[j] = v[: schema.MAX_TEXT]
+                cut.append((i + 1, j, len(v)))
+    fix = "Shorten the text: an Excel cell holds at most 32,767 characters. Send the file again."
+    for row, j, n in cut[:25]:
+        findings.append(
+            Finding(
+                "error",
+                f"the cell holds {n:,} characters, more than the {schema.MAX_TEXT:,} an Excel "
+                "cell can hold; only the first ones were read.",
+                Location(str(path), sheet, None, row, None, f"{col_letter(j)}{row}"),
+                fix,
+                "value.too_long",
+            )
+        )
+    if len(cut) > 25:
+        findings.append(
+            Finding(
+                "error",
+                f"... and {len(cut) - 25:,} more cells with too long a text.",
+                Location(str(path), sheet),
+                fix,
+                "value.too_long",
+            )
+        )
+
+
+def _read_stamp(wb, names: Sequence[str], path: Path, findings: list[Finding]) -> dict[str, object]:
     if SUBMISSION_STAMP.sheet not in names:
         return {}
     rows = sheet_rows(wb, path, SUBMISSION_STAMP.sheet)
+    bound_texts(rows, path, SUBMISSION_STAMP.sheet, findings)
     by_label = {_norm(v): k for k, v in STAMP_FIELDS.items()}
     out: dict[str, object] = {}
     for r in rows[:200]:
@@ -584,7 +628,7 @@ def _custom_props(path: Path) -> dict[str, object]:
     for prop in root:
         name = prop.get("name") or ""
         if name.startswith("sop_xl.") and len(prop):
-            out[name.removeprefix("sop_xl.")] = prop[0].text
+            out[name.removeprefix("sop_xl.")] = prop[0].text and prop[0].text[: schema.MAX_TEXT]
     return out
 
 
@@ -793,6 +837,60 @@ _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}\d+(?::[A
 MAX_STRUCT = 10_000
 
 
+_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*)>(.*?)</(?:\w+:)?c>", re.S)
+_F_RE = re.compile(rb"<(?:\w+:)?f\b([^>]*?)(?:/>|>([^<]*)</(?:\w+:)?f>)", re.S)
+_SI_RE = re.compile(rb'\bsi="(\d+)"')
+_EXT_REF_RE = re.compile(rb"\[\d+\]")
+_TARGET_RE = re.compile(rb'\bTarget="([^"]*)"')
+
+
+def external_cells(data: bytes, limit: int = MAX_STRUCT) -> list[str]:
+    """A1 refs of the cells of a sheet part whose formula reads another workbook: the formula
+    names an external link as ``[1]`` (``[1]Sheet1!A1``, ``'[2]Plan'!B4``), directly or as a
+    shared formula whose first cell does. At most ``limit`` cells."""
+    if not _EXT_REF_RE.search(data):
+        return []
+    out: list[str] = []
+    shared: set[bytes] = set()
+    for m in _CELL_RE.finditer(data):
+        f = _F_RE.search(m.group(2))
+        if f is None:
+            continue
+        si = _SI_RE.search(f.group(1))
+        text = f.group(2) or b""
+        ext = bool(_EXT_REF_RE.search(text))
+        if ext and si:
+            shared.add(si.group(1))
+        elif si and not text and si.group(1) in shared:
+            ext = True
+        if ext:
+            r = _R_ATTR.search(m.group(1))
+            if r:
+                out.append(r.group(1).decode() + r.group(2).decode())
+                if len(out) >= limit:
+                    break
+    return out
+
+
+_R_ATTR = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+
+
+def _external_files(path: Path, parts: Sequence[str]) -> list[str]:
+    """File names the external link parts point to (their relationships' targets)."""
+    names: list[str] = []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for part in parts[:20]:
+                folder, leaf = posixpath.split(part)
+                rels = f"{folder}/_rels/{leaf}.rels"
+                if rels in zf.namelist():
+                    for t in _TARGET_RE.findall(zf.read(rels)[: 1 << 16]):
+                        names.append(posixpath.basename(t.decode("utf-8", "replace"))[:200])
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return names
+    return names
+
+
 def _scan_sheet_xml(sub: Submission) -> None:
     """Error values, merged cells, hidden rows/columns of the grid sheet (bounded regex scans).
 
@@ -802,6 +900,9 @@ def _scan_sheet_xml(sub: Submission) -> None:
     if data is None:
         return
     sub.error_cells.update(error_cells(data, MAX_STRUCT))
+    if sub.info is not None and sub.info.external_links:
+        sub.external_cells = external_cells(data, MAX_STRUCT)
+        sub.external_files = _external_files(sub.path, sub.info.external_links)
     if b"hidden=" in data:
         for k, m in enumerate(_HIDDEN_ROW_RE.finditer(data)):
             if k >= MAX_STRUCT:

@@ -16,7 +16,7 @@ import hashlib
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +64,8 @@ class FileInfo:
     extents: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: sheets holding Excel error cells (t="e"): only these need the reader's error recovery
     error_sheets: set[str] = field(default_factory=set)
+    #: external link parts (xl/externalLinks/...): cached values copied from other workbooks
+    external_links: list[str] = field(default_factory=list)
 
 
 _SHEET_RE = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"', re.S)
@@ -143,6 +145,7 @@ def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Fi
         ) from None
     with zf:
         infos = zf.infolist()
+        check_member_names(infos, where)
         _check_sizes(infos, limits, where)
         names = {i.filename for i in infos}
         if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
@@ -152,20 +155,22 @@ def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Fi
                 fix="Submit the .xlsx workbook itself.",
             )
         try:
+            sheets = _sheet_parts(zf)  # byte scans of workbook.xml and its rels, no parser
+            in_sheet_pass = {p for p in sheets.values() if p in names}
             for info in infos:
-                if info.filename.endswith((".xml", ".rels", ".vml")):
-                    _check_prologue(zf, info, where)
+                xml = info.filename.endswith((".xml", ".rels", ".vml"))
+                if xml and info.filename not in in_sheet_pass:  # sheets: in their one pass
+                    _check_no_dtd(_chunks(zf, info.filename), info.filename, where)
             content_types = zf.read("[Content_Types].xml")
             has_macros = any(
                 t.encode() in content_types for t, macro in MAIN_TYPES.items() if macro
             ) or ("xl/vbaProject.bin" in names)
-            sheets = _sheet_parts(zf)
             extents: dict[str, tuple[int, int]] = {}
             error_sheets: set[str] = set()
             for sheet, part in sheets.items():
                 if part in names:
                     where_sheet = Location(str(path), sheet)
-                    extents[sheet], has_errors = _check_extent(zf, part, limits, where_sheet)
+                    extents[sheet], has_errors = _check_extent(zf, part, limits, where_sheet, where)
                     if has_errors:
                         error_sheets.add(sheet)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
@@ -174,7 +179,12 @@ def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Fi
                 where=where,
                 fix="Open it in Excel (it may offer to repair it), save, and submit again.",
             ) from None
-    return FileInfo(path, sha256_file(path), has_macros, list(sheets), extents, error_sheets)
+        external = sorted(
+            n for n in names if n.startswith("xl/externalLinks/") and "_rels" not in n
+        )
+    return FileInfo(
+        path, sha256_file(path), has_macros, list(sheets), extents, error_sheets, external
+    )
 
 
 def _guess_kind(head: bytes) -> str:
@@ -219,13 +229,43 @@ def _check_sizes(infos: list[zipfile.ZipInfo], limits: Limits, where: Location) 
         )
 
 
-def _check_prologue(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: Location) -> None:
-    """Reject DTDs (entity expansion bombs, external entities) in any XML part."""
-    with zf.open(info) as f:
-        head = f.read(4096)
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+def check_member_names(infos: list[zipfile.ZipInfo], where: Location) -> None:
+    """Refuse a package with two members of one name, or names that differ only by case or by
+    ``\\`` vs ``/``: a reader would use one copy and a writer keep the other (a shadow sheet
+    could replace a region's numbers, or a save could drop the user's real sheet)."""
+    seen: dict[str, str] = {}
+    for info in infos:
+        name = info.filename
+        key = name.replace("\\", "/").casefold()
+        first = seen.get(key)
+        if first is None:
+            seen[key] = name
+            continue
+        how = (
+            "twice"
+            if first == name
+            else f"twice, under names that differ only by case or by '\\' vs '/' ('{first}')"
+        )
         raise InputFileError(
-            f"part {info.filename} declares XML entities (a DOCTYPE), which Excel never writes: "
+            f"the workbook holds the part '{name}' {how}: one copy would be read and the other "
+            "kept, so the file was not opened.",
+            where=where,
+            fix="Open it in Excel, save a clean copy (File > Save As) and use that. A workbook "
+            "saved by Excel never holds the same part twice.",
+        )
+
+
+def _check_no_dtd(chunks: Iterable[bytes], part: str, where: Location) -> None:
+    """Reject DTDs (entity expansion bombs, external entities) anywhere in an XML part, read as
+    a stream of chunks (each cut before a ``<``, so no declaration is split)."""
+    for chunk in chunks:
+        _refuse_dtd(chunk, part, where)
+
+
+def _refuse_dtd(chunk: bytes, part: str, where: Location) -> None:
+    if b"<!" in chunk and (b"<!DOCTYPE" in chunk or b"<!ENTITY" in chunk):  # one pass if none
+        raise InputFileError(
+            f"part {part} declares XML entities (a DOCTYPE), which Excel never writes: "
             "this looks like an XML bomb and was not opened.",
             where=where,
             fix="Save a clean copy from Excel and submit that.",
@@ -282,19 +322,19 @@ def _scan(zf: zipfile.ZipFile, part: str, pattern: re.Pattern) -> list[bytes]:
     return [m for head in _chunks(zf, part) for m in pattern.findall(head)]
 
 
-def _first_pass(zf: zipfile.ZipFile, part: str) -> tuple[bool, bool]:
-    """One pass over a sheet: (has a reference that could make it large, has error cells)."""
+def _first_pass(zf: zipfile.ZipFile, part: str, where: Location) -> tuple[bool, bool]:
+    """One pass over a whole sheet: refuses a DTD anywhere in it; returns (has a reference that
+    could make it large, has error cells)."""
     suspect = errors = False
     for head in _chunks(zf, part):
+        _refuse_dtd(head, part, where)
         suspect = suspect or _SUSPECT_RE.search(head) is not None
         errors = errors or b't="e"' in head
-        if suspect and errors:
-            break
     return suspect, errors
 
 
 def _check_extent(
-    zf: zipfile.ZipFile, part: str, limits: Limits, where: Location
+    zf: zipfile.ZipFile, part: str, limits: Limits, where: Location, file_where: Location
 ) -> tuple[tuple[int, int], bool]:
     """Size of the cell bounding box of one sheet, from streaming byte scans (no XML parser).
 
@@ -304,7 +344,7 @@ def _check_extent(
     widest column, then only row numbers long enough to exceed what that width allows.
     Returns ((rows seen beyond that length or 0, widest column), has error cells).
     """
-    suspect, errors = _first_pass(zf, part)
+    suspect, errors = _first_pass(zf, part, file_where)
     if not suspect:
         return (0, 0), errors  # at most 99,999 rows x 26 columns or 9,999 rows x 702 columns
     letters = set(_scan(zf, part, _REF_COL_RE))

@@ -29,7 +29,7 @@ import python_calamine as pc
 from sop_xl.errors import Finding, InputFileError, Location, SchemaError, ValidationError
 from sop_xl.io.xlsx.cells import col_letter, col_number
 from sop_xl.model import periods
-from sop_xl.model.schema import Column, Dtype, Table
+from sop_xl.model.schema import MAX_TEXT, Column, Dtype, Table
 
 MAX_FINDINGS_PER_COLUMN = 25
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -108,7 +108,7 @@ def read_raw(
     wb = workbook or open_calamine(path)
     file = str(path)
     if table is not None and table.name in wb.table_names:
-        t = wb.get_table_by_name(table.name)
+        t = _calamine_call(lambda: wb.get_table_by_name(table.name), file, sheet)
         if t.sheet == sheet or sheet not in wb.sheet_names:
             header_row = t.start[0]  # calamine's start is the first body row, 0-based
             body = _calamine_call(lambda: t.to_python(), file, t.sheet)
@@ -504,6 +504,20 @@ def _convert(
                         "value.not_int",
                     )
                 )
+        bound = column.bound
+        if bound is not None:  # inf, NaN typed as text, 1E+308: never a plan figure
+            absurd = ok & ~not_num & ~(np.abs(out) <= bound).to_numpy(bool)
+            if absurd.any():
+                problems.append(
+                    (
+                        absurd,
+                        f"{{value}} is not a finite number within +/-{bound:,.0f}.",
+                        "Type the real value (infinity or a number this large is a typing "
+                        "mistake or a broken formula).",
+                        "value.out_of_range",
+                    )
+                )
+                not_num = not_num | absurd
         if column.min_value is not None:
             low = (out < column.min_value).to_numpy(bool) & ok & ~not_num
             if low.any():
@@ -542,6 +556,16 @@ def _convert(
             )
     else:
         out = _texts(s).where(pd.Series(ok), None)
+        long = ok & out.map(lambda v: isinstance(v, str) and len(v) > MAX_TEXT).to_numpy(bool)
+        if long.any():
+            problems.append(
+                (
+                    long,
+                    f"the text is longer than Excel's {MAX_TEXT:,} characters per cell.",
+                    "Shorten the text: an Excel cell holds at most 32,767 characters.",
+                    "value.too_long",
+                )
+            )
         if column.choices:
             canon = {c.casefold(): c for c in column.choices}
             mapped = out.map(lambda v: canon.get(v.casefold()) if isinstance(v, str) else None)
@@ -606,6 +630,9 @@ def _numeric_block(column: Column, block: np.ndarray) -> np.ndarray | None:
         return None
     if column.min_value is not None and (out < column.min_value).any():
         return None
+    bound = column.bound
+    if bound is not None and not (np.abs(out[~np.isnan(out)]) <= bound).all():
+        return None  # inf or an absurd number: the cell-by-cell path names the cell
     return out
 
 

@@ -220,9 +220,10 @@ class _Writer:
             else:
                 est = max(len(c.header) + 3, _DEFAULT_WIDTH[c.dtype])
                 if c.dtype == Dtype.TEXT and lay.n:
-                    lens = lay.frame.iloc[:2000, j].dropna().astype(str).str.len()
-                    if len(lens):
-                        est = max(est, float(lens.max()) + 2)
+                    head = lay.frame.iloc[:2000, j]
+                    longest = max(map(len, map(str, head[head.notna()].tolist())), default=-1)
+                    if longest >= 0:
+                        est = max(est, float(longest) + 2)
                 out.append(min(est, 50.0))
         return out
 
@@ -476,6 +477,8 @@ def write_sheets(
         raise SopError("workbook not found", where=Location(file=str(src)), fix="check the path")
     try:
         pkg = Package(src)
+    except SopError:  # e.g. a part held twice: already a located, plain message
+        raise
     except Exception as e:
         raise SopError(
             f"cannot open the workbook as .xlsx/.xlsm ({e})",

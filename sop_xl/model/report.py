@@ -24,6 +24,15 @@ from sop_xl.model.sheets import (
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
+#: A message quoting what a sender typed stays readable (and within Excel's cell limit).
+MAX_MESSAGE = 2000
+
+
+def _clip(text: str, n: int = MAX_MESSAGE) -> str:
+    """``text`` cut to ``n`` characters, marked with '...' when cut."""
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     """Findings -> Validation table rows, errors first (then by file, in the order found).
 
@@ -38,10 +47,12 @@ def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
                 "severity": f.severity,
                 "rule": f.rule or None,
                 "file": Path(w.file).name if w.file else None,
-                "sheet": w.sheet,
+                "sheet": _clip(w.sheet, 200) if w.sheet else w.sheet,
                 "cell": w.cell or (f"row {w.row}" if w.row is not None else None),
-                "message": (f"column '{w.column}': " if w.column else "") + f.message,
-                "fix": f.fix or None,
+                "message": _clip(
+                    (f"column '{_clip(w.column, 200)}': " if w.column else "") + f.message
+                ),
+                "fix": _clip(f.fix) or None,
             }
         )
     df = pd.DataFrame(recs, columns=VALIDATION_REPORT.names).astype(object)

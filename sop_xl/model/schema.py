@@ -50,6 +50,21 @@ NUMBER_FORMATS: dict[Dtype, str] = {
     Dtype.PERIOD: "@",
 }
 
+#: Excel's limit of characters in one cell: longer text is cut at read time, with a finding.
+MAX_TEXT = 32767
+
+#: The sane bound of a number per column type: |value| at most this. Beyond it a value is a
+#: typing mistake or an attack (1E+308 overflows every total to inf); so are inf and NaN. A
+#: column may declare its own bound (``Column.max_abs``). Quantities: a trillion units; money:
+#: ten trillion in the currency; whole numbers and decimals: 1E+15 (Excel keeps 15 digits).
+MAX_ABS: dict[Dtype, float] = {
+    Dtype.QTY: 1e12,
+    Dtype.MONEY: 1e13,
+    Dtype.NUMBER: 1e15,
+    Dtype.INT: 1e15,
+    Dtype.PCT: 1e6,
+}
+
 #: pandas dtype the reader produces per column type.
 PANDAS_DTYPES: dict[Dtype, str] = {
     Dtype.TEXT: "object",
@@ -78,10 +93,16 @@ class Column(BaseModel):
     ref: str | None = None  # "Table.column": value must exist there (list validation)
     min_value: float | None = None  # e.g. 0 for non-negative quantities
     width: float | None = None  # Excel column width; derived from header/dtype when None
+    max_abs: float | None = None  # sane bound of |value|; MAX_ABS of the dtype when None
 
     @property
     def number_format(self) -> str:
         return NUMBER_FORMATS[self.dtype]
+
+    @property
+    def bound(self) -> float | None:
+        """|value| allowed at most (numeric columns; None for text, dates, periods)."""
+        return self.max_abs if self.max_abs is not None else MAX_ABS.get(self.dtype)
 
 
 class Table(BaseModel):

@@ -21,7 +21,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml.ElementTree import fromstring
 
-from sop_xl.errors import SopError
+from sop_xl.errors import Location, SopError
+from sop_xl.io.guard import check_member_names
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -94,6 +95,11 @@ class Package:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._zip = zipfile.ZipFile(self.path)
+        try:  # one member per name, or a save would silently drop one copy
+            check_member_names(self._zip.infolist(), Location(file=str(self.path)))
+        except BaseException:
+            self._zip.close()
+            raise
         self._infos = {i.filename: i for i in self._zip.infolist() if not i.is_dir()}
         self._order = list(self._infos)
         self._changed: dict[str, bytes] = {}
