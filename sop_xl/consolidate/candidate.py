@@ -232,7 +232,8 @@ def read(c: Candidate, m: MasterData, now: dt.datetime) -> None:
         )
         return
     except Exception as exc:
-        c.status, c.reason = "unreadable", f"the workbook could not be read ({type(exc).__name__})."
+        detail = " ".join(str(exc).split())[:120] or type(exc).__name__
+        c.status, c.reason = "unreadable", f"the workbook is damaged and cannot be read ({detail})."
         c.findings.append(
             Finding(
                 "error",

@@ -16,6 +16,7 @@ import hashlib
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,7 +174,7 @@ def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Fi
                     extents[sheet], has_errors = _check_extent(zf, part, limits, where_sheet, where)
                     if has_errors:
                         error_sheets.add(sheet)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
             raise InputFileError(
                 f"the workbook is damaged ({exc}).",
                 where=where,

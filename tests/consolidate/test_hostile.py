@@ -389,5 +389,5 @@ def test_a_corrupted_submission_is_refused_with_a_reason_or_read_correctly(
         eu_findings = [x for x in res.findings if x.where.file and "EU.xlsx" in x.where.file]
         errors = [x for x in eu_findings if x.severity == "error"]
         assert errors and all(x.message and x.rule for x in errors)
-        assert not any("could not be read (" in x.message for x in errors), errors
+        assert not any("damaged and cannot be read (" in x.message for x in errors), errors
         eu_kept(res, before)
