@@ -912,6 +912,7 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         "Targets": targets,
         "Actions": actions,
     }
+    raw.update(supply_inputs(items, forecast, horizon, rng))
     tables = {alias: typed(schema.table(alias), df) for alias, df in raw.items()}
     sub_table = Table(
         name="tblSubmission",
@@ -942,3 +943,98 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         ],
     }
     return DemoData(settings=settings, tables=tables, regional_submissions=submissions, facts=facts)
+
+
+# --- supply review inputs (issue 11) ------------------------------------------------------------
+#: family -> (days of supply min, max, replenishment); HEATING runs lean.
+SUPPLY_POLICY = {
+    "HEATING": (20.0, 60.0, "Make"),
+    "COOLING": (30.0, 90.0, "Make"),
+    "GARDEN": (30.0, 90.0, "Make"),
+    "LIGHTING": (25.0, 75.0, "Make"),
+    "TOOLS": (45.0, 120.0, "Buy"),
+    "SPARES": (60.0, 150.0, "Buy"),
+}
+#: Assembly hours per unit by family (packing is a tenth of it).
+ASSEMBLY_HOURS = {"HEATING": 0.40, "COOLING": 0.50, "GARDEN": 0.15, "LIGHTING": 0.10}
+#: The constrained assembly line runs at this share of its winter peak load; December loses a
+#: quarter of it to the Christmas shutdown. Other lines have this much headroom over their peak.
+TIGHT_SHARE, SHUTDOWN_SHARE, HEADROOM = 0.88, 0.75, 1.35
+
+
+def supply_inputs(
+    items: pd.DataFrame, forecast: pd.DataFrame, horizon: list[str], rng: np.random.Generator
+) -> dict[str, pd.DataFrame]:
+    """Resources (assembly and packing per plant), routings of the made families, the capacity
+    grid (December shutdown at the HEATING plant) and the inventory policy. Capacities follow
+    the consensus over the horizon so that HEATING's assembly line is short in the winter months
+    while every other line has headroom."""
+    made = items[items["family"].isin(list(ASSEMBLY_HOURS))]
+    plant = {f[0]: f[6] for f in FAMILIES}
+    hours = np.round(
+        made["family"].map(ASSEMBLY_HOURS).to_numpy() * rng.uniform(0.8, 1.2, len(made)), 3
+    )
+    routings = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "item": made["item"].to_numpy(),
+                    "resource": [f"{plant[f]}-{kind}" for f in made["family"]],
+                    "hours_per_unit": np.round(hours * share, 3),
+                }
+            )
+            for kind, share in (("ASSY", 1.0), ("PACK", 0.1))
+        ],
+        ignore_index=True,
+    )
+    fc = forecast[forecast["period"].isin(horizon)]
+    qty = fc.groupby(["item", "period"])["quantity"].sum().rename("qty").reset_index()
+    load = (
+        routings.merge(qty, on="item")
+        .assign(h=lambda d: d["hours_per_unit"] * d["qty"])
+        .groupby(["resource", "period"])["h"]
+        .sum()
+        .unstack(fill_value=0.0)
+    )
+    tight = f"{plant[CONSTRAINED_FAMILY]}-ASSY"
+    peak = load.max(axis=1)
+    winter = load.loc[tight, horizon[:3]].mean()
+    capacity = np.where(load.index == tight, TIGHT_SHARE * winter, HEADROOM * peak)
+    capacity = np.ceil(capacity / 100.0) * 100.0
+    loc_of = {r: r.rsplit("-", 1)[0] for r in load.index}
+    resources = pd.DataFrame(
+        {
+            "resource": load.index,
+            "name": [
+                f"{'Assembly' if r.endswith('ASSY') else 'Packing'} line {loc_of[r]}"
+                for r in load.index
+            ],
+            "location": [loc_of[r] for r in load.index],
+            "capacity_hours": capacity,
+        }
+    )
+    december = [p for p in horizon if p.endswith("-12")][:1]
+    cap_tight = float(resources.loc[resources["resource"] == tight, "capacity_hours"].iloc[0])
+    grid = pd.DataFrame(
+        {
+            "resource": [tight] * len(december),
+            "period": december,
+            "hours": [round(cap_tight * SHUTDOWN_SHARE)] * len(december),
+        }
+    )
+    policy = pd.DataFrame(
+        [(fam, None, None, lo, hi, rep) for fam, (lo, hi, rep) in SUPPLY_POLICY.items()],
+        columns=["family", "item", "safety_stock", "min_days", "max_days", "replenishment"],
+    )
+    top = qty.groupby("item")["qty"].sum()
+    top_heating = top[top.index.str.startswith("HT-")].idxmax()
+    override = pd.DataFrame(
+        [(None, top_heating, float(np.ceil(top[top_heating] / 12 / 100) * 100), None, None, None)],
+        columns=policy.columns,
+    )
+    return {
+        "Resources": resources,
+        "ResourceCapacity": grid,
+        "Routings": routings,
+        "InventoryPolicy": pd.concat([policy, override], ignore_index=True),
+    }

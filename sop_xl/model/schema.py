@@ -254,6 +254,21 @@ class Settings(BaseModel):
         ge=0,
         description="...and beyond this absolute amount.",
     )
+    # --- supply review (issue 11) ---
+    holding_cost_rate: float = Field(
+        0.25,
+        title="Inventory holding cost rate (per year)",
+        ge=0,
+        le=2,
+        description="Cost of holding one unit in stock for a year, as a share of its unit cost; "
+        "the supply plan charges 1/12 of it per unit per month-end.",
+    )
+    safety_stock_policy: Literal["soft", "hard"] = Field(
+        "soft",
+        title="Safety stock policy",
+        description="soft: the supply plan may dip below safety stock to meet demand (at a "
+        "penalty); hard: never below safety stock, even if demand goes unmet.",
+    )
 
     @classmethod
     def labels(cls) -> dict[str, str]:
@@ -605,6 +620,105 @@ DATA_SOURCES = Table(
     optional=True,
 )
 
+# --- Supply review inputs (issue 11) -------------------------------------------------------------
+RESOURCES = Table(
+    name="tblResources",
+    sheet="Resources",
+    title="Resources",
+    group="Operations",
+    doc="Work centres and lines whose capacity the supply review checks (rough-cut capacity).",
+    columns=(
+        col("resource", "Resource", doc="Resource / work centre code."),
+        col("name", "Name", required=False),
+        LOCATION,
+        col(
+            "capacity_hours",
+            "Monthly Capacity (Hours)",
+            Dtype.NUMBER,
+            min_value=0.0,
+            doc="Available hours in a normal month; a month on the Resource Capacity grid "
+            "overrides it (a shutdown, an extra shift).",
+        ),
+    ),
+    keys=("resource",),
+    optional=True,
+)
+RESOURCE_CAPACITY = Table(
+    name="tblResourceCapacity",
+    sheet="ResourceCapacity",
+    title="Resource Capacity by Month",
+    group="Operations",
+    doc="Hours available per resource and month, where they differ from the Resources table's "
+    "monthly capacity (months across; blank = the normal month).",
+    columns=(col("resource", "Resource", ref="Resources.resource"),),
+    keys=("resource",),
+    layout="wide",
+    value=col("hours", "Hours", Dtype.NUMBER, required=False, min_value=0.0),
+    optional=True,
+)
+ROUTINGS = Table(
+    name="tblRoutings",
+    sheet="Routings",
+    title="Routings (Load per Unit)",
+    group="Operations",
+    doc="Hours of each resource one unit of an item needs (rough-cut bill of resources).",
+    columns=(
+        ITEM,
+        col("resource", "Resource", ref="Resources.resource"),
+        col("hours_per_unit", "Hours per Unit", Dtype.NUMBER, min_value=0.0),
+    ),
+    keys=("item", "resource"),
+    optional=True,
+)
+INVENTORY_POLICY = Table(
+    name="tblInventoryPolicy",
+    sheet="InventoryPolicy",
+    title="Inventory Policy",
+    group="Operations",
+    doc="Safety stock or a days-of-supply band per item family or item (an item row overrides "
+    "its family's row), and whether the item is made (capacity-checked) or bought.",
+    columns=(
+        col("family", "Item Family", required=False, doc="Family the row applies to."),
+        col("item", "Item No.", required=False, ref="Items.item", doc="Or one item."),
+        col(
+            "safety_stock",
+            "Safety Stock",
+            Dtype.QTY,
+            required=False,
+            min_value=0.0,
+            doc="Units to keep at every month-end; wins over Min Days of Supply.",
+        ),
+        col(
+            "min_days",
+            "Min Days of Supply",
+            Dtype.NUMBER,
+            required=False,
+            min_value=0.0,
+            doc="Safety stock as days of forward demand.",
+        ),
+        col(
+            "max_days",
+            "Max Days of Supply",
+            Dtype.NUMBER,
+            required=False,
+            min_value=0.0,
+            doc="Above this forward coverage the month is flagged as excess.",
+        ),
+        col(
+            "replenishment",
+            "Replenishment",
+            required=False,
+            choices=("Make", "Buy"),
+            doc="Make: needs a routing and is capacity-checked; Buy: purchased, not checked. "
+            "Blank = Make.",
+        ),
+    ),
+    keys=("family", "item"),
+    optional=True,
+)
+#: The supply review's inputs (optional: workbooks built before them validate without them).
+SUPPLY_INPUTS: tuple[Table, ...] = (RESOURCES, RESOURCE_CAPACITY, ROUTINGS, INVENTORY_POLICY)
+
 #: Input tables in workbook order.
 INPUT_TABLES: tuple[Table, ...] = (
     SETTINGS,
@@ -626,6 +740,7 @@ INPUT_TABLES: tuple[Table, ...] = (
     TARGETS,
     ACTIONS,
     DATA_SOURCES,
+    *SUPPLY_INPUTS,
 )
 
 # --- Output tables (written by the cycle steps) ------------------------------------------------
@@ -1152,6 +1267,196 @@ DEFINITIONS = Table(
         ),
     ),
     keys=("kpi",),
+    output=True,
+)
+
+# --- outputs: supply review (issue 11) ---
+SUPPLY_FLAGS = ("Short", "Below safety stock", "Excess", "OK")
+SUPPLY_PLAN = Table(
+    name="tblSupplyPlan",
+    sheet="SupplyPlan",
+    title="Supply Plan",
+    group="Outputs",
+    doc="Per item and horizon month (stock, demand and receipts of all its locations netted): "
+    "demand, scheduled receipts, the unconstrained and the capacity-constrained plan, projected "
+    "inventory, forward coverage, unmet demand and the flag (docs/supply.md).",
+    columns=(
+        ITEM.model_copy(update={"ref": None}),
+        col("description", "Description", required=False),
+        col("family", "Item Family", required=False),
+        col("made_at", "Made At", required=False, doc="Location of the item's main resource."),
+        col("replenishment", "Replenishment", required=False, choices=("Make", "Buy")),
+        PERIOD_COLUMN,
+        col(
+            "opening", "Opening Stock", Dtype.QTY, doc="Projected stock at the start of the month."
+        ),
+        col("demand", "Consensus Demand", Dtype.QTY, doc="Consensus forecast, all regions."),
+        col(
+            "past_due_backlog",
+            "Past-Due Backlog",
+            Dtype.QTY,
+            doc="Open sales order quantity already due before the cycle (first month only).",
+        ),
+        col(
+            "scheduled_receipts",
+            "Scheduled Receipts",
+            Dtype.QTY,
+            doc="Open released / firm planned production orders and open purchase lines, "
+            "in their due month (overdue ones in the first month).",
+        ),
+        col(
+            "scheduled_at_risk",
+            "Orders at Risk",
+            Dtype.QTY,
+            doc="Part of the open production orders the capacity cannot make in the month.",
+        ),
+        col(
+            "orders_only",
+            "Projected Stock (Orders Only)",
+            Dtype.QTY,
+            doc="Opening + scheduled receipts - demand - backlog, cumulated, without new supply; "
+            "negative = new supply is needed.",
+        ),
+        col(
+            "unconstrained_supply",
+            "Unconstrained Plan",
+            Dtype.QTY,
+            doc="New supply needed to meet demand and keep safety stock (no capacity limit).",
+        ),
+        col("constrained_supply", "Constrained Plan", Dtype.QTY, doc="The LP's feasible plan."),
+        col(
+            "supply_gap",
+            "Supply Gap",
+            Dtype.QTY,
+            doc="Unconstrained - constrained plan (positive = capacity cuts it).",
+        ),
+        col("met_demand", "Met Demand", Dtype.QTY),
+        col("unmet_qty", "Unmet Demand", Dtype.QTY, doc="Demand + backlog - met demand."),
+        col("unmet_value", "Unmet Value", Dtype.MONEY, doc="Unmet demand x unit price."),
+        col(
+            "projected",
+            "Projected Stock",
+            Dtype.QTY,
+            doc="Month-end stock of the constrained plan.",
+        ),
+        col("safety_stock", "Safety Stock", Dtype.QTY, doc="From the Inventory Policy."),
+        col(
+            "coverage_days",
+            "Forward Days of Supply",
+            Dtype.NUMBER,
+            required=False,
+            doc="Days of future demand the month-end stock covers (walking forward month by "
+            "month); capped at the end of the horizon.",
+        ),
+        col("max_days", "Max Days of Supply", Dtype.NUMBER, required=False),
+        col("flag", "Flag", choices=SUPPLY_FLAGS, doc="Short > Below safety stock > Excess > OK."),
+    ),
+    keys=("item", "period"),
+    output=True,
+)
+CAPACITY_PLAN = Table(
+    name="tblCapacity",
+    sheet="Capacity",
+    title="Rough-Cut Capacity",
+    group="Outputs",
+    doc="Per resource and horizon month: capacity, load of scheduled orders, load of the "
+    "unconstrained and the constrained plan (hours = quantity x hours per unit), utilisation.",
+    columns=(
+        col("resource", "Resource"),
+        col("name", "Name", required=False),
+        col("location", "Location Code", required=False),
+        PERIOD_COLUMN,
+        col("capacity_hours", "Capacity (Hours)", Dtype.NUMBER),
+        col("scheduled_load", "Scheduled Load", Dtype.NUMBER, doc="Released/firm planned orders."),
+        col(
+            "unconstrained_load",
+            "Unconstrained Load",
+            Dtype.NUMBER,
+            doc="Scheduled load + unconstrained plan load.",
+        ),
+        col(
+            "constrained_load",
+            "Constrained Load",
+            Dtype.NUMBER,
+            doc="Load of the open orders the capacity can make + constrained plan load; never "
+            "above capacity.",
+        ),
+        col(
+            "utilisation",
+            "Utilisation (Unconstrained)",
+            Dtype.PCT,
+            required=False,
+            doc="Unconstrained load / capacity; blank when capacity is 0.",
+        ),
+        col("constrained_utilisation", "Utilisation (Constrained)", Dtype.PCT, required=False),
+        col(
+            "overload_hours",
+            "Overload (Hours)",
+            Dtype.NUMBER,
+            doc="Unconstrained load - capacity when positive.",
+        ),
+        col(
+            "flag", "Flag", choices=("Overload", "Tight", "OK"), doc="Overload > 100%, Tight > 90%."
+        ),
+    ),
+    keys=("resource", "period"),
+    output=True,
+)
+CAPACITY_CHART = Table(
+    name="tblCapacityChart",
+    sheet="CapacityChart",
+    title="Load vs Capacity of the Critical Resource (chart data)",
+    group="Outputs",
+    doc="The most loaded resource's capacity and loads by month, charted on the Capacity sheet.",
+    columns=(
+        PERIOD_COLUMN,
+        col("resource", "Resource"),
+        col("capacity_hours", "Capacity", Dtype.NUMBER),
+        col("unconstrained_load", "Unconstrained Load", Dtype.NUMBER),
+        col("constrained_load", "Constrained Load", Dtype.NUMBER),
+    ),
+    keys=("period", "resource"),
+    output=True,
+)
+BACKLOG = Table(
+    name="tblBacklog",
+    sheet="Backlog",
+    title="Sales Order Backlog",
+    group="Outputs",
+    doc="Open sales order lines (not yet shipped) by item family, region and due month "
+    "(promised date, else requested); lines due before the cycle are past due.",
+    columns=(
+        col("family", "Item Family", required=False),
+        col("region", "Region", required=False),
+        col("due_period", "Due Month", Dtype.PERIOD),
+        col("status", "Status", choices=("Past due", "Future")),
+        col("lines", "Lines", Dtype.INT),
+        col("open_qty", "Open Qty", Dtype.QTY),
+        col("open_value", "Open Value", Dtype.MONEY, doc="Open qty x item unit price."),
+    ),
+    keys=("family", "region", "due_period"),
+    output=True,
+)
+PAST_DUE_ORDERS = Table(
+    name="tblPastDueOrders",
+    sheet="PastDueOrders",
+    title="Past-Due Sales Order Lines",
+    group="Outputs",
+    doc="Every open sales order line due before the cycle month, oldest first.",
+    columns=(
+        col("order", "Order No."),
+        col("line", "Line No.", Dtype.INT),
+        col("customer", "Customer No."),
+        col("region", "Region", required=False),
+        col("item", "Item No."),
+        col("family", "Item Family", required=False),
+        col("location", "Location Code"),
+        col("due_date", "Due Date", Dtype.DATE),
+        col("days_late", "Days Past Due", Dtype.INT, doc="Cycle start - due date."),
+        col("open_qty", "Open Qty", Dtype.QTY),
+        col("open_value", "Open Value", Dtype.MONEY),
+    ),
+    keys=("order", "line"),
     output=True,
 )
 
