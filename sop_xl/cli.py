@@ -92,6 +92,10 @@ def cmd_kpis(args: argparse.Namespace) -> cycle.StepResult:
     return cycle.kpis(_book(args))
 
 
+def cmd_supply(args: argparse.Namespace) -> cycle.StepResult:
+    return cycle.supply(_book(args))
+
+
 def cmd_scorecard(args: argparse.Namespace) -> cycle.StepResult:
     return cycle.scorecard(_book(args))
 
@@ -189,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--report", help="also write the report as a standalone workbook")
     add("variances", cmd_variances, "budget vs budget, actual vs budget vs forecast", out=True)
     add("kpis", cmd_kpis, "compute every KPI by month; write the KPIs sheet", out=True)
+    add(
+        "supply",
+        cmd_supply,
+        "supply review: projected stock, capacity, backlog, constrained plan",
+        out=True,
+    )
     add("scorecard", cmd_scorecard, "build the balanced scorecard", out=True)
     sp = add("freeze", cmd_freeze, "write the locked, versioned plan snapshot")
     sp.add_argument("--approved-by", required=True, help="who approved the plan")

@@ -111,6 +111,7 @@ def validate(book: Book, *, write: bool = True) -> StepResult:
         coerced[table.name] = result
         findings.extend(result.findings)
     findings.extend(check_references(coerced, book.name))
+    findings.extend(supply_findings(book, coerced))
     try:
         book.read_settings()
     except SopError as exc:
@@ -130,6 +131,22 @@ def validate(book: Book, *, write: bool = True) -> StepResult:
         else f"{errors} error(s) and {warnings} warning(s) in the inputs: see the Validation sheet."
     )
     return StepResult("validate", summary, errors == 0, [output], findings)
+
+
+def supply_findings(book: Book, coerced: dict[str, reader.Coerced]) -> list[Finding]:
+    """The supply review's cross-table rules (unknown family or resource, demand without a
+    routing), located by Excel row."""
+    from sop_xl.model.periods import period_range
+    from sop_xl.supply.rules import check
+
+    try:
+        settings = book.read_settings()
+        horizon = period_range(settings.cycle, settings.horizon_months)
+    except SopError:
+        horizon = None
+    frames = {name: c.df for name, c in coerced.items()}
+    rows = {name: c.excel_rows for name, c in coerced.items()}
+    return check(frames, rows, book.name, horizon)
 
 
 def read_coerced(book: Book, table: Table) -> reader.Coerced:
@@ -185,6 +202,14 @@ def kpis(book: Book) -> StepResult:
 
     r = run_kpis(book)
     return StepResult("kpis", r.summary, True, r.outputs, r)
+
+
+def supply(book: Book) -> StepResult:
+    """Supply review: projected inventory, rough-cut capacity, backlog, constrained plan."""
+    from sop_xl.supply.step import run_supply
+
+    r = run_supply(book)
+    return StepResult("supply", r.summary, True, r.outputs, r)
 
 
 def scorecard(book: Book, *, plan_status: str | None = None) -> StepResult:
@@ -260,7 +285,7 @@ def run_cycle(
     approved_by: str | None = None,
     progress: Progress | None = None,
 ) -> StepResult:
-    """validate -> consolidate -> variances -> KPIs -> scorecard (-> freeze when approved).
+    """validate -> consolidate -> variances -> KPIs -> supply -> scorecard (-> freeze if approved).
 
     Stops at the first step that finds errors in the inputs; nothing later runs on bad data.
     """
@@ -283,6 +308,7 @@ def run_cycle(
     steps += [
         ("Variances", lambda: variances(book)),
         ("KPIs", lambda: kpis(book)),
+        ("Supply review", lambda: supply(book)),
         ("Scorecard", lambda: scorecard(book, plan_status=status)),
     ]
     if approved_by:

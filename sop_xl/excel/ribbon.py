@@ -314,6 +314,11 @@ def kpis(book: XlBook) -> str:
     return summary(step("kpis")(book))
 
 
+@macro("supply", "Running the supply review")
+def supply(book: XlBook) -> str:
+    return summary(step("supply")(book))
+
+
 @macro("scorecard", "Building the scorecard")
 def scorecard(book: XlBook) -> str:
     return summary(step("scorecard")(book))

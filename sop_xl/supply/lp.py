@@ -14,13 +14,14 @@ Variables (all >= 0): new supply ``x[r,t]``, met demand ``s[r,t] <= d[r,t]``, mo
 ``I[r,t]``, shortfall below safety stock ``z[r,t] <= S[r,t]`` (``z = 0`` under a hard
 policy) and scheduled production actually made ``y[r,t] <= P[r,t]``.
 
-    maximise   sum w[t] m[r] s[r,t] - c[r] I[r,t] - q[r] z[r,t] + e y[r,t]
+    maximise   sum w[t] m[r] s[r,t] - c[r] I[r,t] - q[r] z[r,t] + e[r] y[r,t]
     subject to I[r,t] = I[r,t-1] + R[r,t] + y[r,t] + x[r,t] - s[r,t]  (I[r,-1] = o[r])  balance
                I[r,t] + z[r,t] >= S[r,t]                                        safety stock
                sum_r h[k,r] (x[r,t] + y[r,t]) <= C[k,t]                         capacity
 
-``e`` is a tiny bonus (0.001 per unit) so that existing orders are used before new supply; the
-part of ``P`` the capacity cannot make (``P - y``) is the scheduled production at risk.
+``e[r] = c[r] T + 0.001`` per unit (more than holding the unit to the end of the horizon) so
+that open orders are made unless the capacity is needed for demand the orders do not cover;
+the part of ``P`` not made (``P - y``) is the scheduled production at risk.
 
 Unmet demand is lost in its month (``d - s``), not carried as backorder. Building ahead is
 allowed whenever earlier capacity is free: holding cost makes it as late as capacity allows.
@@ -41,7 +42,8 @@ from sop_xl.errors import SopError
 SS_PENALTY_SHARE = 0.1
 #: Extra weight per month earlier on the margin of met demand (must exceed SS_PENALTY_SHARE).
 EARLY_WEIGHT = 0.15
-#: Bonus per unit of an open production order made (prefers existing orders to new supply).
+#: Bonus per unit of an open production order made, on top of its holding cost to the end of
+#: the horizon (so orders are kept unless capacity is needed elsewhere).
 SCHEDULED_BONUS = 1e-3
 
 
@@ -73,6 +75,11 @@ class Problem:
         return SS_PENALTY_SHARE * np.maximum(self.margin, 0.0)
 
     @property
+    def order_bonus(self) -> np.ndarray:
+        """e[r] = c[r] T + 0.001: making an open order beats holding it to the horizon's end."""
+        return self.holding * self.demand.shape[1] + SCHEDULED_BONUS
+
+    @property
     def weights(self) -> np.ndarray:
         """w[t] = 1 + EARLY_WEIGHT (T - 1 - t): the earlier the demand, the more it counts."""
         n_t = self.demand.shape[1]
@@ -92,12 +99,14 @@ class Plan:
     scheduled_made: np.ndarray | None = None  # y (R, T)
 
     def objective(self, p: Problem) -> float:
-        """The LP's objective (without the tiny order bonus): weighted margin of met demand -
-        holding cost - safety-stock penalty."""
+        """The LP's objective: weighted margin of met demand - holding cost - safety-stock
+        penalty + bonus of open orders made."""
+        made = self.scheduled_made if self.scheduled_made is not None else 0.0
         return float(
             (p.margin[:, None] * p.weights[None, :] * self.met).sum()
             - (p.holding[:, None] * self.stock).sum()
             - (p.penalty[:, None] * self.below_safety).sum()
+            + (p.order_bonus[:, None] * made).sum()
         )
 
     def margin(self, p: Problem) -> float:
@@ -160,7 +169,7 @@ def solve(p: Problem) -> Plan:
             -(p.margin[:, None] * p.weights[None, :]).ravel(),
             np.repeat(p.holding, n_t),
             np.repeat(p.penalty, n_t),
-            np.full(n, -SCHEDULED_BONUS),
+            -np.repeat(p.order_bonus, n_t),
         ]
     )
     upper = np.concatenate(

