@@ -184,6 +184,18 @@ KPI_TARGETS = (
         "Executive management",
     ),
     ("actions_overdue", "Learning and growth", 0.0, "lower", 0.0, 2.0, "Executive management"),
+    # supply review (issue 11)
+    ("capacity_utilisation", "Internal process", 0.95, "lower", 0.95, 1.05, "Operations leader"),
+    ("stockout_months", "Internal process", 0.0, "lower", 0.0, 5.0, "Supply planning"),
+    (
+        "past_due_backlog_value",
+        "Internal process",
+        0.0,
+        "lower",
+        50000.0,
+        150000.0,
+        "Operations leader",
+    ),
 )
 #: Scoped targets (a region or a family) in addition to the company-wide ones.
 SCOPED_TARGETS = (

@@ -538,3 +538,63 @@ def definitions_frame():
     return pd.DataFrame([d.__dict__ for d in _DEFS]).assign(
         source_tables=lambda d: d["source_tables"].map(", ".join)
     )
+
+
+# --- supply review (issue 11): forward-looking, as projected at the cycle -----------------------
+_SUPPLY_SRC = ("Forecast", "Inventory", "ProductionOrders", "Resources", "Routings")
+#: KPIs of the supply review (sop_xl.supply.kpis computes them), judged on the scorecard's
+#: internal-process perspective for the month the cycle reviews.
+SUPPLY_KPIS: dict[str, KpiDef] = {
+    d.id: d
+    for d in (
+        _k(
+            id="capacity_utilisation",
+            name="Peak capacity utilisation",
+            formula="Highest load / capacity of any resource and horizon month, load of the "
+            "unconstrained plan plus open released/firm planned orders (docs/supply.md).",
+            numerator="unconstrained load of the peak resource-month (hours)",
+            denominator="capacity of that resource-month (hours)",
+            unit="pct",
+            direction="lower",
+            zero_policy="Resources with 0 capacity are left out. No resource or routing: "
+            "undefined.",
+            sign_convention="Above 100% = the plan does not fit the capacity.",
+            perspective="Internal process",
+            owner_role="Operations leader",
+            source_tables=_SUPPLY_SRC,
+            family="supply",
+        ),
+        _k(
+            id="stockout_months",
+            name="Projected stock-out item-months",
+            formula="Item x horizon months in which the capacity-constrained plan leaves demand "
+            "(consensus + past-due backlog) unmet.",
+            numerator="item-months with unmet demand > 0",
+            denominator="none (a count)",
+            unit="count",
+            direction="lower",
+            zero_policy="No item with demand: 0.",
+            sign_convention="A count: never negative.",
+            perspective="Internal process",
+            owner_role=_SUPPLY,
+            source_tables=_SUPPLY_SRC,
+            family="supply",
+        ),
+        _k(
+            id="past_due_backlog_value",
+            name="Past-due backlog value",
+            formula="Open quantity x unit price of sales order lines not shipped and due "
+            "(promised, else requested date) before the cycle month.",
+            numerator="sum of open qty x unit price of past-due lines",
+            denominator="none (money)",
+            unit="money",
+            direction="lower",
+            zero_policy="No open past-due line: 0.",
+            sign_convention="Money: never negative.",
+            perspective="Internal process",
+            owner_role="Operations leader",
+            source_tables=("SalesOrderLines", "Items"),
+            family="supply",
+        ),
+    )
+}

@@ -39,7 +39,7 @@ import pandas as pd
 
 from sop_xl.errors import SopError
 from sop_xl.kpi.actions import ACTION_KPIS, action_kpis
-from sop_xl.kpi.defs import KPIS, KpiDef
+from sop_xl.kpi.defs import KPIS, SUPPLY_KPIS, KpiDef
 from sop_xl.kpi.native import native_for
 from sop_xl.kpi.table import READ as KPI_READ
 from sop_xl.model import schema
@@ -85,7 +85,7 @@ __all__ = [
 ]
 
 #: Every KPI the scorecard can show: the KPI engine's registry plus the action KPIs.
-ALL_KPIS: dict[str, KpiDef] = {**KPIS, **ACTION_KPIS}
+ALL_KPIS: dict[str, KpiDef] = {**KPIS, **ACTION_KPIS, **SUPPLY_KPIS}
 #: Months in the trend window (the reviewed month and the 11 before it).
 WINDOW = 12
 LEVELS = ("Total", "Region", "Family")
@@ -97,6 +97,8 @@ CHARTED: dict[str, tuple[str, ...]] = {
 }
 #: Tables the step reads (KPI engine inputs + Targets and Actions).
 READ = (*KPI_READ, "Regions", "Targets", "Actions")
+#: The supply review's inputs: its KPIs join the internal-process perspective (issue 11).
+SUPPLY_READ = ("Customers", "PurchaseReceipts", *(t.sheet for t in schema.SUPPLY_INPUTS))
 
 
 @dataclass
@@ -236,7 +238,15 @@ def kpi_values(
     parts.append(
         action_kpis(tables.get("Actions"), settings.cycle, periods).assign(level="Total", scope="")
     )
+    parts.append(_supply_values(tables, settings))
     return _levelled(pd.concat(parts, ignore_index=True))
+
+
+def _supply_values(tables: Mapping[str, pd.DataFrame], settings: schema.Settings) -> pd.DataFrame:
+    """The supply review's KPIs (company total) when the workbook has its inputs."""
+    from sop_xl.supply.kpis import supply_kpis_of_tables
+
+    return supply_kpis_of_tables(tables, settings).assign(level="Total", scope="")
 
 
 # --- assessment --------------------------------------------------------------------------------
@@ -770,7 +780,7 @@ def run_scorecard(book: Book, *, plan_status: str | None = None) -> ScorecardRes
     """
     settings = book.read_settings()
     tables: dict[str, pd.DataFrame] = {}
-    for i, alias in enumerate(READ):
+    for i, alias in enumerate(dict.fromkeys((*READ, *SUPPLY_READ))):
         tbl = schema.table(alias)
         book.progress(f"Reading {tbl.title}", 0.6 * i / len(READ))
         tables[alias] = book.read_table(tbl) if book.has_table(tbl) else _empty(tbl)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from sop_xl.kpi.actions import ACTION_KPIS, action_kpis
-from sop_xl.kpi.defs import KPIS
+from sop_xl.kpi.defs import KPIS, SUPPLY_KPIS
 from sop_xl.model import schema
 from sop_xl.model.sheets import CellRule, IconRule
 from sop_xl.scorecard.step import (
@@ -167,7 +167,7 @@ def test_trends_sheet_data(result):
 
 def test_definitions_cover_registry_and_action_kpis(result):
     d = result.definitions
-    assert set(d["kpi"]) == set(ALL_KPIS) and len(d) == len(KPIS) + 3
+    assert set(d["kpi"]) == set(ALL_KPIS) and len(d) == len(KPIS) + 3 + len(SUPPLY_KPIS)
     assert set(d.loc[d["on_scorecard"] == "yes", "kpi"]) == set(fx.targets()["kpi"])
     row = d[d["kpi"] == "wmape"].iloc[0]
     assert row["formula"] == KPIS["wmape"].formula and row["direction"] == "lower"

@@ -214,3 +214,34 @@ def test_more_capacity_never_lowers_met_demand_value(p: lp.Problem, factor: floa
     base = lp.solve(p)
     more = lp.solve(lp.Problem(**{**p.__dict__, "capacity": p.capacity * factor}))
     assert more.objective(p) >= base.objective(p) - 1e-4 * (1 + abs(base.objective(p)))
+
+
+def test_supply_kpis_by_hand() -> None:
+    from types import SimpleNamespace
+
+    from sop_xl.kpi.defs import SUPPLY_KPIS
+    from sop_xl.supply.kpis import supply_kpis
+
+    result = SimpleNamespace(
+        capacity=pd.DataFrame(
+            {
+                "resource": ["K1", "K1", "K2"],
+                "period": ["2026-11", "2026-12", "2026-11"],
+                "capacity_hours": [100.0, 80.0, 0.0],
+                "unconstrained_load": [90.0, 100.0, 5.0],
+                "utilisation": [0.9, 1.25, np.nan],
+            }
+        ),
+        supply_plan=pd.DataFrame(
+            {"period": ["2026-11", "2026-12", "2026-11"], "unmet_qty": [0.0, 3.0, 1.0]}
+        ),
+        past_due=pd.DataFrame({"open_value": [10.5, 20.25]}),
+    )
+    k = supply_kpis(result, "2026-10").set_index("kpi")
+    assert set(k.index) == set(SUPPLY_KPIS)
+    # peak: K1 in December, 100 h / 80 h = 125% (K2 has no capacity: left out)
+    assert k.loc["capacity_utilisation", "value"] == pytest.approx(1.25)
+    assert k.loc["capacity_utilisation", "note"] == "K1 in 2026-12"
+    assert k.loc["stockout_months", "value"] == 2.0  # two item-months with unmet demand
+    assert k.loc["past_due_backlog_value", "value"] == pytest.approx(30.75)
+    assert (k["period"] == "2026-10").all()
