@@ -116,6 +116,7 @@ def test_master_data_lists_are_defined_names_over_the_key_column(wb):
         "Regions.region",
         "Vendors.vendor",
         "GLAccounts.gl_account",
+        "Resources.resource",
     }
     for ref in refs:
         dn = wb.defined_names[list_name(ref)]
