@@ -38,7 +38,9 @@ def test_same_seed_gives_identical_frames_other_seed_differs(demo):
 
 
 def test_every_input_table_is_present_with_schema_columns_and_dtypes(demo):
-    assert demo.keys() == [t.sheet for t in schema.INPUT_TABLES if not t.optional]
+    # every required table, and the supply review's optional inputs (the demo tells its story)
+    expected = [t for t in schema.INPUT_TABLES if not t.optional or t in schema.SUPPLY_INPUTS]
+    assert demo.keys() == [t.sheet for t in expected]
     assert isinstance(demo["Settings"], Settings)
     for table, df in _tables(demo):
         assert list(df.columns) == [c.name for c in table.long_columns], table.name
@@ -274,6 +276,7 @@ def test_targets_cover_every_kpi_and_are_consistent(demo):
         "days_of_supply", "line_fill_rate", "order_fill_rate", "unit_fill_rate", "otd", "otif",
         "schedule_attainment", "schedule_adherence", "vendor_otd", "revenue_vs_budget_pct",
         "gross_margin_pct", "fva", "actions_closed_on_time", "actions_overdue",
+        "capacity_utilisation", "stockout_months", "past_due_backlog_value",
     }  # fmt: skip
     higher = tg["direction"] == "higher"
     assert (tg.loc[higher, "green"] >= tg.loc[higher, "amber"]).all()
