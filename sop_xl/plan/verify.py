@@ -203,6 +203,7 @@ def _check_chain(lines: list, rep: VerifyReport) -> list[dict]:
 
 _F_RE = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _PROT_RE = re.compile(rb"<(?:\w+:)?sheetProtection\b[^>]*>")
+_SHARING_RE = re.compile(rb"<(?:\w+:)?fileSharing\b[^>]*readOnlyRecommended=\"(?:1|true)\"")
 _WBPROT_RE = re.compile(rb"<(?:\w+:)?workbookProtection\b[^>]*lockStructure=\"(?:1|true)\"")
 
 
@@ -281,6 +282,11 @@ def _check_package(name: str, data: bytes, rep: VerifyReport) -> None:
             rep.problems.append(
                 f"protection removed: {name} no longer locks the workbook structure."
             )
+        if not _SHARING_RE.search(wb):
+            rep.problems.append(
+                f"protection removed: {name} no longer recommends opening read-only "
+                "(its fileSharing setting was dropped)."
+            )
         sheets = _sheet_names(zf, wb)
         for part, sheet in sheets.items():
             if part not in names:
@@ -290,8 +296,20 @@ def _check_package(name: str, data: bytes, rep: VerifyReport) -> None:
                 rep.problems.append(
                     f"protection removed: sheet '{sheet}' of {name} is no longer protected."
                 )
-            if part.startswith("xl/worksheets/") and _F_RE.search(xml):
+            if part.startswith("xl/worksheets/") and _has_formula(xml):
                 rep.problems.append(f"altered: sheet '{sheet}' of {name} now contains formulas.")
+
+
+_F_ELEM_RE = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)<)")
+#: LibreOffice saves a boolean cell as ``<f>TRUE()</f><v>1</v>``: a constant, not a formula
+_BOOLEAN_F = {b"TRUE()", b"FALSE()"}
+
+
+def _has_formula(xml: bytes) -> bool:
+    """True when a worksheet holds a real formula (LibreOffice's boolean constants are not)."""
+    if not _F_RE.search(xml):
+        return False
+    return any(m.group(1) not in _BOOLEAN_F for m in _F_ELEM_RE.finditer(xml))
 
 
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)/?>")

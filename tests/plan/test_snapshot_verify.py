@@ -239,12 +239,14 @@ def test_cover_edited(two) -> None:
     assert any("Cover of" in x and "Approved by says 'CEO'" in x for x in rep.problems), rep
 
 
-def test_openpyxl_resave_is_a_note_not_a_problem(two) -> None:
+def test_openpyxl_resave_keeps_values_but_drops_the_read_only_recommendation(two) -> None:
     a, _ = two
     writable(a.path)
-    openpyxl.load_workbook(a.path).save(a.path)  # keeps protection, changes every byte
+    # keeps sheet and structure protection, changes every byte, drops <fileSharing>
+    openpyxl.load_workbook(a.path).save(a.path)
     rep = verify(a.path)
-    assert rep.ok, rep.text()
+    assert len(rep.problems) == 1, rep.text()
+    assert rep.problems[0].startswith("protection removed") and "fileSharing" in rep.problems[0]
     assert any("re-saved" in n for n in rep.notes)
     assert content_hash(a.path, skip_first=True).hexdigest == a.content_hash
 
