@@ -34,9 +34,9 @@ import datetime as dt
 import hashlib
 import io
 import math
-from decimal import ROUND_HALF_UP, Context
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Context
 from pathlib import Path
 
 from python_calamine import CalamineWorkbook
