@@ -28,6 +28,9 @@ def write_demo_submissions(
     error value, ``=HYPERLINK(...)`` typed as text and a blank Location Code."""
     from openpyxl import load_workbook
 
+    from sop_xl.io.filebook import save_new_workbook
+    from sop_xl.io.xlsx.tables import resize_table
+
     m = load_master(book)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -111,7 +114,7 @@ def write_demo_submissions(
                     cell.value = v
                     if isinstance(v, str):
                         cell.data_type = "s"
-            t = ws.tables[GRID.name]
-            t.ref = f"A{hr}:{t.ref.split(':')[1].rstrip('0123456789')}{ws.max_row}"
-        wb.save(bad)
+            last_col = ws.tables[GRID.name].ref.split(":")[1].rstrip("0123456789")
+            resize_table(ws, GRID.name, f"A{hr}:{last_col}{ws.max_row}")
+        save_new_workbook(wb, bad)
     return paths

@@ -485,6 +485,9 @@ def addin_xlsx(path: Path) -> None:
     ws.title = "sop_xl"
     ws["A1"] = "sop_xl add-in: the S&OP ribbon tab and the =SOP_... functions for any workbook."
     wb.properties.creator = "sop_xl"
+    from sop_xl.io.xlsx.openpyxl_fixes import prepare
+
+    prepare(wb)
     wb.save(path)
     _fix_core_dates(path)
 

@@ -184,12 +184,24 @@ def settings_from_frame(df: pd.DataFrame, where: Location) -> Settings:
         raise ValidationError(findings) from None
 
 
-def save_new_workbook(wb, path: str | Path, *, finish: Callable[[Path], None] | None = None):
+def save_new_workbook(
+    wb,
+    path: str | Path,
+    *,
+    finish: Callable[[Path], None] | None = None,
+    recalc_on_load: bool = False,
+):
     """Save an openpyxl workbook we built (a brand-new file) atomically: a temp file in the same
     folder, then a rename, so a crash never leaves half a file. ``finish`` may post-process the
-    temp file before the rename."""
+    temp file before the rename. ``recalc_on_load``: the workbook has formulas whose cached
+    values are missing or stale, so Excel must recalculate on open (see
+    :mod:`sop_xl.io.xlsx.calc`)."""
     import os
     import tempfile
+
+    from sop_xl.io.xlsx.openpyxl_fixes import prepare
+
+    prepare(wb, recalc_on_load=recalc_on_load)
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

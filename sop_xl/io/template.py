@@ -43,6 +43,7 @@ from openpyxl.worksheet.table import TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sop_xl.io.filebook import save_new_workbook
+from sop_xl.io.xlsx.tables import resize_table
 from sop_xl.model import schema
 from sop_xl.model.periods import period_range
 from sop_xl.model.schema import NUMBER_FORMATS, Column, Dtype, Settings, Table
@@ -511,7 +512,7 @@ def _write_settings_sheet(ws: Worksheet, settings: Settings) -> None:
         dv = _settings_dv(names[i - 2], f"B{i}")
         if dv is not None:
             ws.add_data_validation(dv)
-    ws.tables[table.name].ref = f"A1:C{len(rows) + 1}"
+    resize_table(ws, table.name, f"A1:C{len(rows) + 1}")
 
 
 def _write_rows(ws: Worksheet, start: int, rows: Iterable[Iterable[object]], header: bool) -> int:

@@ -43,9 +43,12 @@ from xml.sax.saxutils import escape, quoteattr
 from defusedxml.ElementTree import fromstring
 
 from sop_xl.errors import Location, SopError
+from sop_xl.io.xlsx.calc import calc_pr_xml
 from sop_xl.io.xlsx.cells import (
     Layout,
+    _attr,
     _row_numbers,
+    _set_attr,
     _text_cell,
     body_rows,
     col_letter,
@@ -125,6 +128,7 @@ class _Writer:
             )
         self.styles = Styles(pkg.text(self._styles_part()))
         self.drop_calc_chain = False
+        self.code_names: set[str] | None = None  # lower-case codeNames in use (lazy)
         # every table part in the workbook: part -> (id, name, ref)
         self.tables: dict[str, tuple[int, str, str]] = {}
         for name in pkg.names():
@@ -250,6 +254,7 @@ class _Writer:
         """Generate (or regenerate) a whole output worksheet with its table and charts."""
         pkg, out = self.pkg, lay.out
         keep_rels: list[tuple[str, str, str]] = []
+        code_name = None if lay.mode == "new" else self.code_name_of(lay.sheet_part)
         if lay.mode == "new":
             part = pkg.fresh_name("xl/worksheets/sheet{}.xml")
             rid = pkg.add_rel(self.wb_part, REL_WORKSHEET, part)
@@ -329,7 +334,8 @@ class _Writer:
             drawing_rid = rid_new()
             new_rels.append((drawing_rid, REL_DRAWING, relative(part, drawing_part)))
         pkg.write(rels_name(part), rels_xml(keep_rels + new_rels))
-        pkg.write(part, self.worksheet_xml(lay, table_rid, drawing_rid))
+        xml = self.worksheet_xml(lay, table_rid, drawing_rid)
+        pkg.write(part, self.with_code_name(xml, code_name))
 
     def worksheet_xml(self, lay: Layout, table_rid: str, drawing_rid: str | None) -> str:
         out, st = lay.out, self.styles
@@ -428,6 +434,7 @@ class _Writer:
         pkg = self.pkg
         if self.styles.changed:
             pkg.write(self._styles_part(), self.styles.render())
+        self.set_calc_pr()
         if self.drop_calc_chain:
             # Excel rebuilds a missing calculation chain; a stale one makes it repair the file.
             for r in pkg.rels(self.wb_part):
@@ -435,9 +442,62 @@ class _Writer:
                     pkg.remove_rels(self.wb_part, {r.id})
                     self._delete_part(r.part)
 
+    def code_name_of(self, part: str | None) -> str | None:
+        """The ``codeName`` of an existing sheet part (kept when the sheet is regenerated)."""
+        if part is None or not self.pkg.exists(part):
+            return None
+        head = self.pkg.head(part).decode("utf-8", errors="replace")
+        m = _SHEET_PR_RE.search(head)
+        return _attr(m.group(0), "codeName") if m else None
+
+    def with_code_name(self, xml: str, code_name: str | None) -> str:
+        """A generated worksheet with its ``codeName``: the old one when regenerated, else (in a
+        macro workbook) the first free ``SheetN``. Excel names every sheet of a VBA project
+        this way and builds the document module of a sheet whose module is missing when it
+        opens the file (docs/excel.md, "Sheets sop_xl adds to the macro workbook")."""
+        if code_name is None:
+            if not any(r.type.endswith("/vbaProject") for r in self.pkg.rels(self.wb_part)):
+                return xml
+            if self.code_names is None:
+                self.code_names = {
+                    (self.code_name_of(s.part) or "").lower() for s in self.sheets if s.part
+                } | {"thisworkbook"}
+            n = 1
+            while f"sheet{n}" in self.code_names:
+                n += 1
+            code_name = f"Sheet{n}"
+        if self.code_names is not None:
+            self.code_names.add(code_name.lower())
+        m = _SHEET_PR_RE.search(xml)
+        if m is None:  # no sheetPr: it is the worksheet's first child
+            i = xml.index(">", xml.index("<worksheet")) + 1
+            return xml[:i] + f"<sheetPr codeName={quoteattr(code_name)}/>" + xml[i:]
+        return xml[: m.start()] + _set_attr(m.group(0), "codeName", code_name) + xml[m.end() :]
+
+    def set_calc_pr(self) -> None:
+        """Full recalculation on open only where cached formula values may be stale: a sheet we
+        rewrote had formulas, Excel kept a calculation chain (formulas exist and may read the
+        cells we wrote), or the flag was set and some sheet still has formulas."""
+        pkg = self.pkg
+        recalc = self.drop_calc_chain or any(
+            r.type == REL_CALC_CHAIN for r in pkg.rels(self.wb_part)
+        )
+        if not recalc and re.search(r'fullCalcOnLoad="(?:1|true)"', self.wb_xml):
+            recalc = any(
+                s.part is not None and pkg.exists(s.part) and _has_formula(pkg.text(s.part))
+                for s in self.sheets
+            )
+        xml = calc_pr_xml(self.wb_xml, recalc_on_load=recalc)
+        if xml != self.wb_xml:
+            self.wb_xml = xml
+            pkg.write(self.wb_part, xml)
+
 
 #: Relationship types of parts that belong to a worksheet's old cells (dropped on regeneration).
 _SHEET_OWNED = ("/comments", "/vmlDrawing", "/threadedComment", "/printerSettings")
+
+
+_SHEET_PR_RE = re.compile(r"<(?:\w+:)?sheetPr\b[^>]*?/?>")
 
 
 def _has_formula(xml: str) -> bool:

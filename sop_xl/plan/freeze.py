@@ -44,6 +44,7 @@ from xml.sax.saxutils import escape, quoteattr
 from lxml import etree
 
 from sop_xl.errors import InputFileError, Location, MissingCachedValues, SopError
+from sop_xl.io.xlsx.calc import CALC_ID
 from sop_xl.io.xlsx.protection import (
     PasswordHash,
     sheet_protection_attrs,
@@ -782,6 +783,7 @@ def _freeze_parts(
             wb.remove(child)  # the master's folder path: not the reader's business
     for calc_pr in wb.iter(q("calcPr")):
         calc_pr.attrib.pop("fullCalcOnLoad", None)  # nothing to calculate any more
+        calc_pr.set("calcId", str(CALC_ID))  # a current engine: Excel does not recalculate
     for view in wb.iter(q("workbookView")):
         view.set("activeTab", "0")
         view.set("firstSheet", "0")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
-from xml.sax.saxutils import quoteattr
 
 from sop_xl.errors import SopError
 from sop_xl.io.xlsx.cells import (
@@ -15,7 +14,6 @@ from sop_xl.io.xlsx.cells import (
     _attr,
     _row_numbers,
     _set_attr,
-    _unescape_attr,
     body_rows,
     col_letter,
     col_number,
@@ -24,6 +22,7 @@ from sop_xl.io.xlsx.cells import (
     range_ref,
 )
 from sop_xl.io.xlsx.styles import cf_blocks
+from sop_xl.io.xlsx.tables import resize_table_xml
 
 if TYPE_CHECKING:
     from sop_xl.io.writer import _Writer
@@ -93,42 +92,6 @@ def _resize_ranges(xml: str, old: tuple[int, int, int, int], new_last: int) -> s
         xml,
         flags=re.S,
     )
-
-
-def _retable(tx: str, lay: Layout) -> str:
-    """Table part XML with the new ref, autoFilter ref and column names."""
-    m = re.search(r"<(\w+:)?table\b[^>]*>", tx)
-    assert m is not None
-    tp = m.group(1) or ""
-    if (_attr(m.group(0), "totalsRowCount") or "0") != "0":
-        raise SopError(
-            f"table {lay.out.table.name} has a total row, which sop_xl cannot resize",
-            fix="turn off the Total Row of the table (Table Design > Total Row)",
-        )
-    tx = tx[: m.start()] + _set_attr(m.group(0), "ref", lay.ref) + tx[m.end() :]
-    tx = re.sub(
-        rf"<{tp}autoFilter\b[^>]*>", lambda a: _set_attr(a.group(0), "ref", lay.ref), tx, count=1
-    )
-    tx = re.sub(rf"<{tp}sortState\b[^>]*/>", "", tx)
-    tx = re.sub(rf"<{tp}sortState\b.*?</{tp}sortState>", "", tx, flags=re.S)
-    cm = re.search(rf"<{tp}tableColumns\b[^>]*?(?:/>|>(.*?)</{tp}tableColumns>)", tx, flags=re.S)
-    assert cm is not None
-    old = re.findall(
-        rf"<{tp}tableColumn\b[^>]*?/>|<{tp}tableColumn\b[^>]*>.*?</{tp}tableColumn>",
-        cm.group(1) or "",
-        flags=re.S,
-    )
-    by_name = {_unescape_attr(_attr(_open_tag(e), "name") or ""): e for e in old}
-    next_id = max([0, *(int(_attr(_open_tag(e), "id") or 0) for e in old)]) + 1
-    cols = []
-    for c in lay.columns:
-        if c.header in by_name:
-            cols.append(by_name[c.header])
-        else:
-            cols.append(f'<{tp}tableColumn id="{next_id}" name={quoteattr(c.header)}/>')
-            next_id += 1
-    block = f'<{tp}tableColumns count="{len(cols)}">{"".join(cols)}</{tp}tableColumns>'
-    return tx[: cm.start()] + block + tx[cm.end() :]
 
 
 def _row_spans(inner: str, p: str) -> list[tuple[int, int, int]]:
@@ -302,5 +265,8 @@ def rewrite_input_sheet(w: _Writer, lay: Layout) -> None:
         pos = m.start() if m else len(after)
         after = after[:pos] + frag + after[pos:]
     pkg.write(part, f"{before}<{p}sheetData>{gen}</{p}sheetData>{after}")
-    pkg.write(table_part, _retable(pkg.text(table_part), lay))
+    pkg.write(
+        table_part,
+        resize_table_xml(pkg.text(table_part), lay.ref, [c.header for c in lay.columns]),
+    )
     w.tables[table_part] = (w.tables[table_part][0], lay.out.table.name, lay.ref)

@@ -132,6 +132,15 @@ class Package:
     def text(self, name: str) -> str:
         return self.read(name).decode("utf-8")
 
+    def head(self, name: str, size: int = 4096) -> bytes:
+        """The first ``size`` bytes of a part, without decompressing the rest."""
+        if name in self._deleted:
+            raise KeyError(name)
+        if name in self._changed:
+            return self._changed[name][:size]
+        with self._zip.open(self._infos[name]) as fh:
+            return fh.read(size)
+
     def write(self, name: str, data: bytes | str) -> None:
         self._deleted.discard(name)
         self._changed[name] = data.encode("utf-8") if isinstance(data, str) else data

@@ -1,0 +1,64 @@
+"""The workbook's calculation properties (``<calcPr>``, ECMA-376 Part 1, 18.2.2).
+
+Two attributes decide whether Excel recalculates a file on open, which marks it changed and
+asks "Save changes?" when the user closes it without touching anything:
+
+- ``fullCalcOnLoad="1"``: recalculate every formula on open. Needed when a formula's cached
+  value may be out of date (the workbook has formulas and we rewrote cells they may read); a
+  nuisance everywhere else.
+- ``calcId``: the calculation engine that last calculated the file. Excel recalculates fully
+  when it is older than its own engine. openpyxl writes ``124519`` (Excel 2007) into every
+  file, so Excel 2010+ recalculates every openpyxl file on open. We write ``191029``, the id
+  Excel 2016 / 2019 / Microsoft 365 write themselves.
+
+:func:`calc_pr_xml` is the one rule for part-level writers; :func:`set_calc` does the same for
+an openpyxl workbook before it is saved.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sop_xl.io.xlsx.cells import _set_attr
+
+#: The calculation engine id of Excel 2016, 2019, 2021 and Microsoft 365.
+CALC_ID = 191029
+
+_CALC_RE = re.compile(r"<(\w+:)?calcPr\b[^>]*?/?>")
+#: workbook children that come after calcPr (CT_Workbook sequence)
+_AFTER = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
+          "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst")  # fmt: skip
+
+
+def calc_pr_xml(workbook_xml: str, *, recalc_on_load: bool) -> str:
+    """``workbook.xml`` with ``calcId`` = :data:`CALC_ID` and ``fullCalcOnLoad`` set exactly when
+    ``recalc_on_load`` (a ``calcPr`` is added when there is none and one is needed)."""
+    m = _CALC_RE.search(workbook_xml)
+    if m is None:
+        if not recalc_on_load:
+            return workbook_xml
+        p = (re.search(r"<(\w+:)?workbook\b", workbook_xml) or re.match("", "")).group(1) or ""
+        tag = f'<{p}calcPr calcId="{CALC_ID}" fullCalcOnLoad="1"/>'
+        for later in _AFTER:
+            a = re.search(rf"<{p}{later}\b", workbook_xml)
+            if a is not None:
+                return workbook_xml[: a.start()] + tag + workbook_xml[a.start() :]
+        end = workbook_xml.rindex(f"</{p}workbook>")
+        return workbook_xml[:end] + tag + workbook_xml[end:]
+    tag = _set_attr(m.group(0), "calcId", str(CALC_ID))
+    if recalc_on_load:
+        tag = _set_attr(tag, "fullCalcOnLoad", "1")
+    else:
+        tag = re.sub(r'\s+fullCalcOnLoad="[^"]*"', "", tag)
+    return workbook_xml[: m.start()] + tag + workbook_xml[m.end() :]
+
+
+def set_calc(wb: Any, *, recalc_on_load: bool = False) -> None:
+    """The same rule for an openpyxl workbook (call before ``wb.save``)."""
+    from openpyxl.workbook.properties import CalcProperties
+
+    calc = wb.calculation if wb.calculation is not None else CalcProperties()
+    calc.calcId = CALC_ID
+    calc.fullCalcOnLoad = True if recalc_on_load else None
+    wb.calculation = calc

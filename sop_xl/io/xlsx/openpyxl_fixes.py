@@ -1,0 +1,36 @@
+"""What every workbook sop_xl saves through openpyxl gets first: :func:`prepare`.
+
+- Font children in the order of the Open XML SDK's ``Font`` class (b, i, strike, condense,
+  extend, outline, shadow, u, vertAlign, sz, color, name, family, charset, scheme). ECMA-376
+  declares ``CT_Font`` a choice in any order; the SDK validator (and so Microsoft's own
+  tooling) expects this sequence, and openpyxl writes ``name`` first and ``sz`` after
+  ``color``. Excel itself writes this order.
+- ``calcPr`` by :func:`sop_xl.io.xlsx.calc.set_calc`: a current ``calcId`` and no forced full
+  recalculation unless the caller says cached formula values may be stale.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sop_xl.io.xlsx.calc import set_calc
+
+#: ``DocumentFormat.OpenXml.Spreadsheet.Font`` child order.
+SDK_FONT_ORDER = ("b", "i", "strike", "condense", "extend", "outline", "shadow", "u",
+                  "vertAlign", "sz", "color", "name", "family", "charset", "scheme")  # fmt: skip
+
+
+def use_sdk_font_order() -> None:
+    """Make openpyxl serialise ``<font>`` children in :data:`SDK_FONT_ORDER` (process-wide;
+    openpyxl reads fonts in any order, so only the written order changes)."""
+    from openpyxl.styles.fonts import Font
+
+    if tuple(Font.__elements__) != SDK_FONT_ORDER:
+        assert set(Font.__elements__) == set(SDK_FONT_ORDER), Font.__elements__
+        Font.__elements__ = SDK_FONT_ORDER
+
+
+def prepare(wb: Any, *, recalc_on_load: bool = False) -> None:
+    """Call right before ``wb.save``: SDK font order and the calcPr rule."""
+    use_sdk_font_order()
+    set_calc(wb, recalc_on_load=recalc_on_load)
