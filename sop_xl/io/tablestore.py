@@ -19,6 +19,7 @@ store), else the platform's cache folder; it keeps the newest :data:`MAX_ENTRIES
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -135,15 +136,7 @@ def checked(path: Path, limits: guard.Limits = guard.DEFAULT_LIMITS) -> guard.Fi
     digest = guard.sha256_file(Path(path))
     file = root / f"{_verdict_key(digest, limits)}.guard.json"
     try:
-        facts = json.loads(file.read_text(encoding="utf-8"))
-        return guard.FileInfo(
-            path=Path(path),
-            sha256=digest,
-            has_macros=bool(facts["has_macros"]),
-            sheets=list(facts["sheets"]),
-            extents={k: (int(a), int(b)) for k, (a, b) in facts["extents"].items()},
-            error_sheets=set(facts["error_sheets"]),
-        )
+        return _info(Path(path), digest, json.loads(file.read_text(encoding="utf-8")))
     except (OSError, KeyError, ValueError, TypeError):
         pass
     info = guard.check_workbook_file(path, limits)
@@ -163,16 +156,33 @@ def remember(info: guard.FileInfo, limits: guard.Limits = guard.DEFAULT_LIMITS) 
         return
     key = _verdict_key(info.sha256, limits)
     facts = {
-        "has_macros": info.has_macros,
-        "sheets": info.sheets,
-        "extents": info.extents,
-        "error_sheets": sorted(info.error_sheets),
+        f.name: sorted(v) if isinstance(v := getattr(info, f.name), set) else v
+        for f in dataclasses.fields(info)
+        if f.name not in _OWN
     }
     try:
         root.mkdir(parents=True, exist_ok=True)
         _atomic_text(root / f"{key}.guard.json", json.dumps(facts))
     except OSError:
         pass
+
+
+_OWN = ("path", "sha256")  # what the verdict key itself stands for
+
+
+def _info(path: Path, digest: str, facts: dict) -> guard.FileInfo:
+    """A verdict back from JSON: every field of FileInfo (a field the entry lacks is a miss)."""
+    info = guard.FileInfo(path=path, sha256=digest, has_macros=False)
+    for f in dataclasses.fields(info):
+        if f.name in _OWN:
+            continue
+        value, kind = facts[f.name], getattr(info, f.name)
+        if isinstance(kind, set):
+            value = set(value)
+        elif isinstance(kind, dict):
+            value = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+        setattr(info, f.name, value)
+    return info
 
 
 def _verdict_key(file_sha256: str, limits: guard.Limits) -> str:

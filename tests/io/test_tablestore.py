@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -69,13 +70,30 @@ def test_the_guard_verdict_is_remembered_only_for_a_file_that_passed(
     real = guard.check_workbook_file
     monkeypatch.setattr(guard, "check_workbook_file", lambda *a, **k: calls.append(a) or real(*a))
     again = tablestore.checked(master)
-    assert calls == [] and again.sheets == info.sheets and again.sha256 == info.sha256
+    assert calls == [] and again == info  # every field of the verdict, not just some
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(b"PK\x03\x04 not really a zip")
     for _ in range(2):  # refused both times: a failure is never remembered
         with pytest.raises(InputFileError):
             tablestore.checked(bad)
     assert len(calls) == 2
+
+
+def test_a_verdict_keeps_every_field_of_the_guard(store: Path, tmp_path: Path) -> None:
+    """A field the guard learns (external links, error sheets, extents) survives the store."""
+    info = guard.FileInfo(
+        path=tmp_path / "x.xlsx",
+        sha256="0" * 64,
+        has_macros=True,
+        sheets=["A", "B"],
+        extents={"A": (120000, 30)},
+        error_sheets={"B"},
+        external_links=["xl/externalLinks/externalLink1.xml"],
+    )
+    tablestore.remember(info)
+    (entry,) = store.glob("*.guard.json")
+    back = tablestore._info(info.path, info.sha256, json.loads(entry.read_text()))
+    assert back == info
 
 
 def test_a_damaged_entry_is_a_miss_and_off_stores_nothing(
