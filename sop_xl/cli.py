@@ -148,6 +148,13 @@ def cmd_lite(args: argparse.Namespace) -> cycle.StepResult:
     )
 
 
+def cmd_doctor(args: argparse.Namespace) -> cycle.StepResult:
+    from sop_xl.excel.doctor import doctor
+
+    rep = doctor(Path(args.workbook))
+    return cycle.StepResult("doctor", rep.text(), rep.ok, detail=rep)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sop-xl",
@@ -216,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--interpreter", help="python executable (default: this one)")
     sp = add("lite", cmd_lite, "write main.py + requirements.txt for xlwings Lite", workbook=False)
     sp.add_argument("--out", default="lite", help="output folder (default: lite)")
+    add("doctor", cmd_doctor, "report damage to the ribbon, VBA project, code names, tables")
     sp = add("cycle", cmd_cycle, "run every step: validate ... freeze")
     sp.add_argument("--folder", help="folder of submitted regional workbooks")
     sp.add_argument("--approved-by", default=None, help="freeze when given")

@@ -1,0 +1,164 @@
+"""``sop-xl doctor WORKBOOK``: what another application (or time) did to a macro master.
+
+Saving the master as ``.xlsm`` through LibreOffice keeps the ribbon but damages the VBA
+project: the PROJECT stream loses ``Class=Dictionary`` (the class module becomes a standard
+one), that module gains ``Option ClassModule`` (not VBA: it no longer compiles), and every
+sheet's ``codeName`` is dropped. Excel then shows a compile error on the first ribbon click.
+
+:func:`doctor` reports, each as one plain sentence:
+
+- a macro workbook without a VBA project, or without the ribbon;
+- class modules declared as standard modules; modules with ``Option ClassModule``;
+- sheets (and the workbook) without a ``codeName``;
+- a ribbon that differs from the installed sop_xl's (``workbook/customUI14.xml``), and a
+  ``SOP_Ribbon`` macro module that differs from ``workbook/vba/SOP_Ribbon.bas``;
+- input tables of the schema that are missing;
+- the ribbon pointing at macros that no longer compile (any VBA damage above).
+
+It reads only; the repair is rebuilding the VBA project and ribbon from sources.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sop_xl.errors import InputFileError, Location
+
+RIBBON_PART = "customUI/customUI14.xml"
+VBA_PART = "xl/vbaProject.bin"
+#: modules the build declares as class modules (MS-OVBA PROJECT stream ``Class=``)
+CLASS_MODULES = ("Dictionary",)
+
+
+@dataclass
+class DoctorReport:
+    """Findings of :func:`doctor`; ``ok`` when there are none."""
+
+    path: Path
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def text(self) -> str:
+        if self.ok:
+            return f"OK: {self.path.name}: ribbon, VBA project, code names and tables are intact."
+        lines = [f"{self.path.name}: {len(self.problems)} problem(s):"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def _norm_vba(text: str) -> list[str]:
+    """Module source without Attribute lines, blank lines and line-end differences."""
+    return [
+        ln.rstrip()
+        for ln in text.replace("\r\n", "\n").split("\n")
+        if ln.strip() and not ln.startswith("Attribute ")
+    ]
+
+
+def _project_lines(vba: bytes) -> list[str]:
+    from pyopenvba.cfb import CFB
+
+    return CFB.from_bytes(vba).get_stream("PROJECT").decode("latin-1").splitlines()
+
+
+def _modules(path: Path) -> dict[str, str]:
+    from pyopenvba import ExcelFile
+
+    with ExcelFile(path) as book:
+        return {n: book.get_module(n) for n in book.module_names()}
+
+
+def doctor(path: Path, *, sources: Path | None = None) -> DoctorReport:
+    """Check a macro master (see the module docstring). Reads only."""
+    from sop_xl.excel.build import SOURCES
+    from sop_xl.model import schema
+
+    path = Path(path)
+    sources = SOURCES if sources is None else Path(sources)
+    rep = DoctorReport(path)
+    if not zipfile.is_zipfile(path):
+        raise InputFileError(
+            "not an Excel workbook (not a zip package).",
+            where=Location(file=path.name),
+            fix="Give the .xlsm master workbook.",
+        )
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+        parts = {n: zf.read(n) for n in names if not n.startswith("xl/worksheets/sheet")}
+        heads = {}
+        for n in names:
+            if re.match(r"xl/worksheets/sheet\d+\.xml$", n):
+                with zf.open(n) as fh:
+                    heads[n] = fh.read(4096).decode("utf-8", errors="replace")
+    p = rep.problems
+    vba_damaged = False
+    if VBA_PART not in parts:
+        p.append("the workbook has no VBA project: the ribbon buttons have no macros to run.")
+        vba_damaged = True
+    else:
+        lines = _project_lines(parts[VBA_PART])
+        modules = _modules(path)
+        for cls in CLASS_MODULES:
+            if cls in modules and f"Class={cls}" not in lines:
+                p.append(
+                    f"VBA module '{cls}' lost its class declaration (PROJECT stream has no "
+                    f"'Class={cls}'): it is now a standard module and does not compile."
+                )
+                vba_damaged = True
+        for name, src in modules.items():
+            if re.search(r"(?im)^\s*Option\s+ClassModule\b", src):
+                p.append(
+                    f"VBA module '{name}' contains 'Option ClassModule', which is not VBA "
+                    "(written by another application): it does not compile."
+                )
+                vba_damaged = True
+        ribbon_src = sources / "vba" / "SOP_Ribbon.bas"
+        if "SOP_Ribbon" not in modules:
+            p.append("the VBA module 'SOP_Ribbon' (the ribbon's callback) is missing.")
+            vba_damaged = True
+        elif ribbon_src.exists() and _norm_vba(modules["SOP_Ribbon"]) != _norm_vba(
+            ribbon_src.read_text(encoding="utf-8")
+        ):
+            p.append("the VBA module 'SOP_Ribbon' is out of date with the installed sop_xl.")
+    if RIBBON_PART not in parts:
+        p.append("the S&OP ribbon tab is missing (customUI/customUI14.xml).")
+    else:
+        src = sources / "customUI14.xml"
+        if src.exists() and parts[RIBBON_PART].strip() != src.read_bytes().strip():
+            p.append("the S&OP ribbon is out of date with the installed sop_xl.")
+        if vba_damaged:
+            p.append(
+                "the ribbon is still there but its buttons call macros that no longer compile: "
+                "Excel shows a compile error on the first click."
+            )
+    wb = parts.get("xl/workbook.xml", b"").decode("utf-8", errors="replace")
+    if VBA_PART in parts and not re.search(r"<(?:\w+:)?workbookPr\b[^>]*codeName=", wb):
+        p.append("the workbook has no code name (ThisWorkbook).")
+    if VBA_PART in parts:
+        missing = sorted(
+            (int(re.search(r"(\d+)", n).group(1)) for n, h in heads.items()
+             if not re.search(r"<(?:\w+:)?sheetPr\b[^>]*codeName=", h)),
+        )  # fmt: skip
+        if missing:
+            p.append(
+                f"{len(missing)} sheet(s) have no code name (sheet parts "
+                + ", ".join(str(i) for i in missing[:10])
+                + (" ..." if len(missing) > 10 else "")
+                + "): the VBA project no longer knows them."
+            )
+    tables = set()
+    for n, data in parts.items():
+        if n.startswith("xl/tables/") and n.endswith(".xml"):
+            m = re.search(rb'<(?:\w+:)?table\b[^>]*\bdisplayName="([^"]*)"', data)
+            if m:
+                tables.add(m.group(1).decode().lower())
+    for t in schema.INPUT_TABLES:
+        if t.name.lower() not in tables:
+            p.append(f"input table '{t.name}' (sheet '{t.sheet}') is missing.")
+    return rep
