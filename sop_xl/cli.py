@@ -155,6 +155,19 @@ def cmd_doctor(args: argparse.Namespace) -> cycle.StepResult:
     return cycle.StepResult("doctor", rep.text(), rep.ok, detail=rep)
 
 
+def cmd_repair(args: argparse.Namespace) -> cycle.StepResult:
+    from sop_xl.excel.doctor import doctor, repair
+
+    out = repair(Path(args.workbook), Path(args.out) if args.out else None)
+    rep = doctor(out)
+    return cycle.StepResult(
+        "repair",
+        f"Reinstalled the ribbon, VBA project and functions in {out}.\n" + rep.text(),
+        rep.ok,
+        detail=rep,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sop-xl",
@@ -224,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("lite", cmd_lite, "write main.py + requirements.txt for xlwings Lite", workbook=False)
     sp.add_argument("--out", default="lite", help="output folder (default: lite)")
     add("doctor", cmd_doctor, "report damage to the ribbon, VBA project, code names, tables")
+    add("repair", cmd_repair, "reinstall the ribbon, VBA project and functions", out=True)
     sp = add("cycle", cmd_cycle, "run every step: validate ... freeze")
     sp.add_argument("--folder", help="folder of submitted regional workbooks")
     sp.add_argument("--approved-by", default=None, help="freeze when given")

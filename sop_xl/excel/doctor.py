@@ -162,3 +162,49 @@ def doctor(path: Path, *, sources: Path | None = None) -> DoctorReport:
         if t.name.lower() not in tables:
             p.append(f"input table '{t.name}' (sheet '{t.sheet}') is missing.")
     return rep
+
+
+XLSX_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+
+
+def repair(path: Path, out: Path | None = None) -> Path:
+    """Reinstall the ribbon, the VBA project and the UDF wrappers from the installed sop_xl's
+    sources, keeping every sheet part and all data as they are (sheets without a code name get
+    one, as the build gives every sheet). Writes ``out`` (default: ``path`` itself, replaced
+    atomically only when the rebuild succeeded)."""
+    import shutil
+    import tempfile
+
+    from sop_xl.excel import build
+
+    path = Path(path)
+    out = path if out is None else Path(out)
+    with zipfile.ZipFile(path) as zf:
+        parts = {i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir()}
+    rels_pat = r'<Relationship\b[^>]*Type="{}"[^>]*/>'
+    parts.pop(VBA_PART, None)
+    parts.pop(RIBBON_PART, None)
+    for name in [n for n in parts if n.startswith("customUI/")]:
+        parts.pop(name)
+    wb_rels = "xl/_rels/workbook.xml.rels"
+    parts[wb_rels] = re.sub(
+        rels_pat.format(re.escape(build.VBA_REL)), "", parts[wb_rels].decode("utf-8")
+    ).encode("utf-8")
+    parts["_rels/.rels"] = re.sub(
+        rels_pat.format(re.escape(build.RIBBON_REL)), "", parts["_rels/.rels"].decode("utf-8")
+    ).encode("utf-8")
+    ct = parts["[Content_Types].xml"].decode("utf-8")
+    ct = re.sub(r'<Override\b[^>]*PartName="/xl/vbaProject\.bin"[^>]*/>', "", ct)
+    ct = re.sub(r'<Override\b[^>]*PartName="/customUI/[^"]*"[^>]*/>', "", ct)
+    ct = ct.replace(build.XLSM_MAIN, XLSX_MAIN)
+    parts["[Content_Types].xml"] = ct.encode("utf-8")
+    with tempfile.TemporaryDirectory(prefix="sop_xl_repair_") as work:
+        plain = Path(work) / "plain.xlsx"
+        with zipfile.ZipFile(plain, "w", zipfile.ZIP_DEFLATED) as zo:
+            for n, d in parts.items():
+                zo.writestr(n, d)
+        rebuilt = Path(work) / "rebuilt.xlsm"
+        build.make_xlsm(plain, rebuilt)
+        shutil.copyfile(rebuilt, out.with_name(out.name + ".repair.tmp"))
+    out.with_name(out.name + ".repair.tmp").replace(out)
+    return out
