@@ -270,6 +270,15 @@ class Settings(BaseModel):
         "penalty); hard: never below safety stock, even if demand goes unmet.",
     )
 
+    accuracy_lag: int = Field(
+        1,
+        title="Forecast accuracy lag (months)",
+        ge=0,
+        le=12,
+        description="The scorecard scores the forecast made this many months before the month "
+        "(1 = last cycle's forecast; 0 = the forecast kept during the month itself).",
+    )
+
     @classmethod
     def labels(cls) -> dict[str, str]:
         """Field name -> label shown in the Setting column."""
@@ -1267,6 +1276,210 @@ DEFINITIONS = Table(
         ),
     ),
     keys=("kpi",),
+    output=True,
+)
+# --- outputs: plan history (issue 13) ---
+#: Forecast stages of the FVA stairstep, in process order (naive is computed, never archived).
+FORECAST_STAGES = ("Naive", "Statistical", "Submission", "Consensus")
+#: Stages the forecast archive keeps (the naive forecast is recomputed from sales history).
+ARCHIVED_STAGES = ("Statistical", "Submission", "Consensus")
+_LAG_DOC = "Months between the cycle that made the forecast and the month forecast (0 = same)."
+FORECAST_ARCHIVE = Table(
+    name="tblForecastArchive",
+    sheet="ForecastArchive",
+    title="Forecast Archive",
+    group="Outputs",
+    doc="The forecasts each past cycle made, per stage (statistical baseline, accepted regional "
+    "submission, locked consensus), for the months lag 0 to the longest lead time after the "
+    "cycle. Rebuilt from verified snapshots by sop-xl history --snapshots; the history step "
+    "adds the current cycle. Read by lag accuracy, the FVA stairstep and the scorecard.",
+    columns=(
+        col("cycle", "Cycle", Dtype.PERIOD, doc="S&OP cycle that made the forecast."),
+        col("stage", "Stage", choices=ARCHIVED_STAGES),
+        col("region", "Region"),
+        col("item", "Item No."),
+        col("location", "Location Code"),
+        PERIOD_COLUMN,
+        col("lag", "Lag", Dtype.INT, doc=_LAG_DOC),
+        col("quantity", "Quantity", Dtype.QTY, required=False),
+        col(
+            "evidence",
+            "Evidence",
+            required=False,
+            doc="Where the row comes from: the verified snapshot file, or 'workbook' (recorded "
+            "by the history or consolidation step of this workbook).",
+        ),
+    ),
+    keys=("cycle", "stage", "region", "item", "location", "period"),
+    output=True,
+)
+STAT_FORECAST = Table(
+    name="tblStatForecast",
+    sheet="StatForecast",
+    title="Statistical Baseline Forecast",
+    group="Outputs",
+    doc="The statistical forecast per region x item x location for the horizon, fitted on the "
+    "posted sales history: the first step of the FVA stairstep and a reference next to the "
+    "regional submissions (method and fit window per row; definition on the Definitions sheet).",
+    columns=(
+        col("region", "Region"),
+        col("item", "Item No."),
+        col("location", "Location Code"),
+        col("method", "Method", doc="Model used for this series (see Definitions)."),
+        col("fit_months", "Fit Months", Dtype.INT, doc="Months of sales history fitted."),
+    ),
+    keys=("region", "item", "location"),
+    layout="wide",
+    value=col("quantity", "Quantity", Dtype.QTY, required=False),
+    output=True,
+)
+LAG_ACCURACY = Table(
+    name="tblLagAccuracy",
+    sheet="LagAccuracy",
+    title="Forecast Accuracy by Lag",
+    group="Outputs",
+    doc="Company forecast accuracy (1 - WMAPE) of the locked consensus per closed month, scored "
+    "at lag 0 to 3 and at each item's lead time, from the forecast archive (chart data).",
+    columns=(
+        PERIOD_COLUMN,
+        col("accuracy_lag0", "Accuracy Lag 0", Dtype.PCT, required=False),
+        col("accuracy_lag1", "Accuracy Lag 1", Dtype.PCT, required=False),
+        col("accuracy_lag2", "Accuracy Lag 2", Dtype.PCT, required=False),
+        col("accuracy_lag3", "Accuracy Lag 3", Dtype.PCT, required=False),
+        col(
+            "accuracy_lead_time",
+            "Accuracy at Lead Time",
+            Dtype.PCT,
+            required=False,
+            doc="Each item scored at the lag of its lead time (Items, rounded up to months).",
+        ),
+        col("bias_pct_lag1", "Bias % Lag 1", Dtype.PCT, required=False, doc="sum(F-A)/sum A."),
+    ),
+    keys=("period",),
+    output=True,
+)
+LAG_DETAIL = Table(
+    name="tblLagDetail",
+    sheet="LagDetail",
+    title="Forecast Accuracy and Bias by Lag, Region and Family",
+    group="Outputs",
+    doc="Accuracy, WMAPE and bias of the locked consensus per lag, for the company, each region "
+    "and each family: one row per closed month and one 'all months' row (blank period).",
+    columns=(
+        col("scope_type", "Scope Type", choices=("Total", "Region", "Family")),
+        col("scope", "Scope", required=False, doc="Region or family; blank = company total."),
+        col("lag", "Lag", doc="0, 1, 2, 3 or 'lead time'."),
+        col("period", "Period", Dtype.PERIOD, required=False, doc="Blank = all months."),
+        col("n", "Cells", Dtype.INT, doc="Item x location x month cells compared."),
+        col("actual_qty", "Actual Qty", Dtype.QTY),
+        col("forecast_qty", "Forecast Qty", Dtype.QTY),
+        col("wmape", "WMAPE", Dtype.PCT, required=False),
+        col("accuracy", "Accuracy", Dtype.PCT, required=False, doc="max(0, 1 - WMAPE)."),
+        col("bias_pct", "Bias %", Dtype.PCT, required=False, doc="Positive = over-forecast."),
+        col("bias", "Bias (units)", Dtype.QTY, required=False),
+        col("note", "Note", required=False),
+    ),
+    keys=("scope_type", "scope", "lag", "period"),
+    output=True,
+)
+FVA = Table(
+    name="tblFVA",
+    sheet="FVA",
+    title="Forecast Value Added Stairstep",
+    group="Outputs",
+    doc="Accuracy of each forecasting step (naive, statistical, regional submission, "
+    "consensus) over the same cells and months at the scorecard lag, company total, with the "
+    "value each step adds (chart data).",
+    columns=(
+        col("step", "Step", Dtype.INT),
+        col("stage", "Stage", choices=FORECAST_STAGES),
+        col("accuracy", "Accuracy", Dtype.PCT, required=False),
+        col("wmape", "WMAPE", Dtype.PCT, required=False),
+        col("bias_pct", "Bias %", Dtype.PCT, required=False),
+        col(
+            "fva_step",
+            "Value Added vs Previous Step",
+            Dtype.PCT,
+            required=False,
+            doc="WMAPE of the previous step - WMAPE of this step: positive = this step "
+            "removed error, negative = it added error.",
+        ),
+        col("fva_naive", "Value Added vs Naive", Dtype.PCT, required=False),
+        col("n", "Cells", Dtype.INT),
+        col("note", "Note", required=False),
+    ),
+    keys=("step",),
+    output=True,
+)
+FVA_DETAIL = Table(
+    name="tblFVADetail",
+    sheet="FVADetail",
+    title="Forecast Value Added by Region and Family",
+    group="Outputs",
+    doc="The FVA stairstep per region and family: which step adds accuracy and which override "
+    "hurts.",
+    columns=(
+        col("scope_type", "Scope Type", choices=("Total", "Region", "Family")),
+        col("scope", "Scope", required=False),
+        col("step", "Step", Dtype.INT),
+        col("stage", "Stage", choices=FORECAST_STAGES),
+        col("accuracy", "Accuracy", Dtype.PCT, required=False),
+        col("wmape", "WMAPE", Dtype.PCT, required=False),
+        col("bias_pct", "Bias %", Dtype.PCT, required=False),
+        col("fva_step", "Value Added vs Previous Step", Dtype.PCT, required=False),
+        col("fva_naive", "Value Added vs Naive", Dtype.PCT, required=False),
+        col("verdict", "Verdict", required=False, doc="adds value, hurts, or no change."),
+        col("n", "Cells", Dtype.INT),
+    ),
+    keys=("scope_type", "scope", "step"),
+    output=True,
+)
+ACTION_STATUSES = ("Open", "In progress", "Closed", "Cancelled")
+ACTIONS_CARRIED = Table(
+    name="tblActionsCarried",
+    sheet="ActionsCarried",
+    title="Actions Carried from Last Cycle",
+    group="Outputs",
+    doc="What the last cycle decided and what happened to it: every action of the last "
+    "recorded cycle and every action open now, with owner, due date, status then and now, and "
+    "a flag (Overdue, Reopened, Missing, Closed, Carried, New).",
+    columns=(
+        col("flag", "Flag", choices=("Overdue", "Reopened", "Missing", "Closed", "Carried",
+                                     "New", "Cancelled")),  # fmt: skip
+        col("action_id", "Action ID"),
+        col("decision", "Decision", required=False),
+        col("owner_role", "Owner Role", required=False),
+        col("owner", "Owner", required=False),
+        col("due_date", "Due Date", Dtype.DATE, required=False),
+        col("cycle_raised", "Cycle Raised", Dtype.PERIOD, required=False),
+        col("status_last", "Status Last Cycle", required=False),
+        col("status_now", "Status Now", required=False),
+        col("days_overdue", "Days Overdue", Dtype.INT, required=False),
+        col("note", "Note", required=False),
+    ),
+    keys=("action_id",),
+    output=True,
+)
+ACTION_LOG = Table(
+    name="tblActionLog",
+    sheet="ActionLog",
+    title="Action Log by Cycle",
+    group="Outputs",
+    doc="Each cycle's actions as they stood when the cycle's history was recorded (one row "
+    "per cycle and action): what the next cycle compares with.",
+    columns=(
+        col("cycle", "Cycle", Dtype.PERIOD),
+        col("action_id", "Action ID"),
+        col("decision", "Decision", required=False),
+        col("owner_role", "Owner Role", required=False),
+        col("owner", "Owner", required=False),
+        col("due_date", "Due Date", Dtype.DATE, required=False),
+        col("status", "Status", choices=ACTION_STATUSES),
+        col("cycle_raised", "Cycle Raised", Dtype.PERIOD, required=False),
+        col("closed_date", "Closed Date", Dtype.DATE, required=False),
+        col("evidence", "Evidence", required=False),
+    ),
+    keys=("cycle", "action_id"),
     output=True,
 )
 
