@@ -121,6 +121,13 @@ def cmd_diff(args: argparse.Namespace) -> cycle.StepResult:
     return cycle.diff(Path(args.a), Path(args.b), Path(args.out))
 
 
+def cmd_history(args: argparse.Namespace) -> cycle.StepResult:
+    snapshots = args.snapshots
+    if snapshots == "":  # --snapshots without a folder: the one next to the workbook
+        snapshots = str(Path(args.workbook).parent / "snapshots")
+    return cycle.history(_book(args), snapshots=Path(snapshots) if snapshots else None)
+
+
 def cmd_cycle(args: argparse.Namespace) -> cycle.StepResult:
     return cycle.run_cycle(
         Path(args.workbook),
@@ -238,6 +245,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="lite", help="output folder (default: lite)")
     add("doctor", cmd_doctor, "report damage to the ribbon, VBA project, code names, tables")
     add("repair", cmd_repair, "reinstall the ribbon, VBA project and functions", out=True)
+    sp = add(
+        "history",
+        cmd_history,
+        "statistical baseline, accuracy by lag, FVA stairstep, actions carried",
+        out=True,
+    )
+    sp.add_argument(
+        "--snapshots",
+        nargs="?",
+        const="",
+        default=None,
+        help="rebuild the forecast archive from this folder of frozen plans, verified first "
+        "(default folder: snapshots next to the workbook)",
+    )
     sp = add("cycle", cmd_cycle, "run every step: validate ... freeze")
     sp.add_argument("--folder", help="folder of submitted regional workbooks")
     sp.add_argument("--approved-by", default=None, help="freeze when given")

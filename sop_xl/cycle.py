@@ -185,6 +185,8 @@ def consolidate(
     from sop_xl.consolidate.step import consolidate as run
 
     r = run(book, folder, dry_run=dry_run, received_by=user(), report_path=report_path)
+    if r.ok and not dry_run:
+        archive_submissions(book)
     return StepResult("consolidate", r.summary, r.ok, r.outputs, r)
 
 
@@ -221,6 +223,96 @@ def scorecard(book: Book, *, plan_status: str | None = None) -> StepResult:
 
     r = run_scorecard(book, plan_status=plan_status)
     return StepResult("scorecard", r.summary, getattr(r, "ok", True), r.outputs, r)
+
+
+# --- plan history (issue 13) --------------------------------------------------------------------
+def archive_submissions(book: Book) -> None:
+    """Record the regional submissions consolidation just accepted into the forecast archive
+    (stage Submission of this cycle): Forecast rows taken from a submission file, months from the
+    cycle on. Before the consensus meeting changes them, so FVA can score each step."""
+    from sop_xl.history import archive as arc
+    from sop_xl.model import schema
+
+    if not book.has_table(schema.FORECAST):
+        return
+    settings = book.read_settings()
+    fc = book.read_table(schema.FORECAST)
+    source = fc["source"].astype("string").fillna("").str.strip()
+    submitted = fc[(source != "") & (source.str.lower() != "master")]
+    old = (
+        book.read_table(schema.FORECAST_ARCHIVE)
+        if book.has_table(schema.FORECAST_ARCHIVE)
+        else arc.empty()
+    )
+    items = book.read_table(schema.ITEMS) if book.has_table(schema.ITEMS) else None
+    rows = arc.stage_rows(submitted, settings.cycle, "Submission", lags=arc.max_lag(items))
+    new = arc.replace(old, rows)
+    book.write([SheetOutput(schema.FORECAST_ARCHIVE, new, tab_color="A6A6A6")])
+
+
+def rebuild_archive(folder: Path, current: Book | None = None):
+    """The forecast archive rebuilt from the snapshots in ``folder``, verified first.
+
+    A snapshot that fails verification is reported (a finding) and not used; when the ledger
+    chain itself is broken, no snapshot can be trusted and none is used.
+    """
+    from sop_xl.history import archive as arc
+    from sop_xl.io.filebook import FileBook
+    from sop_xl.model import schema
+    from sop_xl.plan.ledger import SNAPSHOT_RE
+    from sop_xl.plan.verify import verify as run_verify
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SopError(
+            f"{folder} is not a folder of plan snapshots.",
+            fix="Give the snapshots folder next to the master workbook: --snapshots snapshots",
+        )
+    rep = run_verify(folder)
+    names = sorted(p.name for p in folder.iterdir() if SNAPSHOT_RE.match(p.name))
+    chain = [p for p in rep.problems if not any(n in p for n in names)]
+    findings, snaps, excluded = [], [], set()
+    for name in names:
+        cycle_, version = SNAPSHOT_RE.match(name).groups()  # type: ignore[union-attr]
+        bad = [p for p in rep.problems if name in p] or chain
+        if bad:
+            findings.append(arc.excluded_finding(folder.name, name, "; ".join(bad[:3])))
+            excluded.add(cycle_)
+            continue
+        snap = FileBook(folder / name)
+        forecast = snap.read_table(schema.FORECAST)
+        own = (
+            snap.read_table(schema.FORECAST_ARCHIVE)
+            if snap.has_table(schema.FORECAST_ARCHIVE)
+            else None
+        )
+        log = snap.read_table(schema.ACTION_LOG) if snap.has_table(schema.ACTION_LOG) else None
+        snaps.append(arc.SnapshotTables(name, cycle_, int(version), forecast, own, log))
+    cur_archive = cur_log = items = None
+    if current is not None:
+        if current.has_table(schema.FORECAST_ARCHIVE):
+            cur_archive = current.read_table(schema.FORECAST_ARCHIVE)
+        if current.has_table(schema.ACTION_LOG):
+            cur_log = current.read_table(schema.ACTION_LOG)
+        if current.has_table(schema.ITEMS):
+            items = current.read_table(schema.ITEMS)
+    rebuilt = arc.rebuild(
+        cur_archive, snaps, excluded_cycles=excluded, lags=arc.max_lag(items), current_log=cur_log
+    )
+    rebuilt.findings = findings
+    return rebuilt
+
+
+def history(book: Book, *, snapshots: Path | None = None) -> StepResult:
+    """Statistical baseline, forecast archive, accuracy by lag, FVA stairstep, actions carried.
+
+    ``snapshots``: rebuild the archive from this folder of frozen plans (verified first).
+    """
+    from sop_xl.history.step import run_history
+
+    rebuilt = rebuild_archive(Path(snapshots), book) if snapshots is not None else None
+    r = run_history(book, rebuilt=rebuilt)
+    return StepResult("history", r.summary, r.ok, r.outputs, r)
 
 
 def freeze(
@@ -309,6 +401,7 @@ def run_cycle(
         ("Variances", lambda: variances(book)),
         ("KPIs", lambda: kpis(book)),
         ("Supply review", lambda: supply(book)),
+        ("Plan history", lambda: history(book)),
         ("Scorecard", lambda: scorecard(book, plan_status=status)),
     ]
     if approved_by:
@@ -365,9 +458,15 @@ def demo(
     say("Generating the demo company", None)
     data = make_demo()
     book = FileBook(master, progress=say)
+    say("Generating 12 past cycles (forecast archive, action log)", None)
+    from sop_xl.demo.history import past_cycles
+    from sop_xl.model.schema import table as table_of
+
+    past = [SheetOutput(table_of(alias), df) for alias, df in past_cycles(data).items()]
     book.write(
         [SheetOutput(SETTINGS, data.settings_frame())]
         + [SheetOutput(table, df) for table, df in data.frames()]
+        + past
     )
     say("Writing the regional forecast submissions", None)
     regions = sorted(data.regional_submissions)

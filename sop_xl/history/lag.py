@@ -26,6 +26,7 @@ import pandas as pd
 from sop_xl.history.archive import REPORT_LAGS, SERIES, lead_time_lag
 from sop_xl.kpi.forecast import forecast_accuracy
 from sop_xl.kpi.table import _grain_frame  # the KPI engine's cell policy, shared on purpose
+from sop_xl.model.periods import add_months
 from sop_xl.model.schema import LAG_ACCURACY, LAG_DETAIL
 
 LEAD_TIME = "lead time"
@@ -57,9 +58,15 @@ def _stage_at(archive: pd.DataFrame, stage: str, lag: int | None, items: pd.Data
         return a[a["lag"] == lag]
     if items is None or "lead_time_days" not in items:
         return a.iloc[0:0]
+    return a[a["lag"].to_numpy() == _lags_of(a, items)]
+
+
+def _lags_of(rows: pd.DataFrame, items: pd.DataFrame | None) -> np.ndarray:
+    """Each row's item lead time in months (0 when the item or its lead time is unknown)."""
+    if items is None or "lead_time_days" not in items:
+        return np.zeros(len(rows), dtype=np.int64)
     lt = items.drop_duplicates("item").set_index("item")["lead_time_days"]
-    want = lead_time_lag(a["item"].map(lt).to_numpy(dtype=float, na_value=np.nan))
-    return a[a["lag"].to_numpy() == want]
+    return lead_time_lag(rows["item"].map(lt).to_numpy(dtype=float, na_value=np.nan))
 
 
 def cells_at_lag(
@@ -78,6 +85,10 @@ def cells_at_lag(
     closed_plan = set(plan["period"][plan["period"] < cycle])
     closed_act = set(actuals["period"][actuals["period"] < cycle])
     months = sorted(closed_plan & closed_act)
+    if lag is None and len(plan):  # every item needs its cycle: from the first one + max lag
+        longest = int(_lags_of(plan, items).max())
+        first = str(archive.loc[archive["stage"] == stage, "cycle"].min())
+        months = [p for p in months if add_months(p, -longest) >= first]
     if periods is not None:
         months = [p for p in months if p in set(periods)]
     if not months:

@@ -1444,8 +1444,11 @@ ACTIONS_CARRIED = Table(
     "recorded cycle and every action open now, with owner, due date, status then and now, and "
     "a flag (Overdue, Reopened, Missing, Closed, Carried, New).",
     columns=(
-        col("flag", "Flag", choices=("Overdue", "Reopened", "Missing", "Closed", "Carried",
-                                     "New", "Cancelled")),  # fmt: skip
+        col(
+            "flag",
+            "Flag",
+            choices=("Overdue", "Reopened", "Missing", "Closed", "Carried", "New", "Cancelled"),
+        ),
         col("action_id", "Action ID"),
         col("decision", "Decision", required=False),
         col("owner_role", "Owner Role", required=False),

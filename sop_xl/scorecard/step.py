@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import SopError
+from sop_xl.history.defs import HISTORY_KPIS
 from sop_xl.kpi.actions import ACTION_KPIS, action_kpis
 from sop_xl.kpi.defs import KPIS, SUPPLY_KPIS, KpiDef
 from sop_xl.kpi.native import native_for
@@ -85,7 +86,7 @@ __all__ = [
 ]
 
 #: Every KPI the scorecard can show: the KPI engine's registry plus the action KPIs.
-ALL_KPIS: dict[str, KpiDef] = {**KPIS, **ACTION_KPIS, **SUPPLY_KPIS}
+ALL_KPIS: dict[str, KpiDef] = {**KPIS, **ACTION_KPIS, **SUPPLY_KPIS, **HISTORY_KPIS}
 #: Months in the trend window (the reviewed month and the 11 before it).
 WINDOW = 12
 LEVELS = ("Total", "Region", "Family")
@@ -96,7 +97,7 @@ CHARTED: dict[str, tuple[str, ...]] = {
     "otd": ("otd", "otif"),
 }
 #: Tables the step reads (KPI engine inputs + Targets and Actions).
-READ = (*KPI_READ, "Regions", "Targets", "Actions")
+READ = (*KPI_READ, "Regions", "Targets", "Actions", "ForecastArchive")
 #: The supply review's inputs: its KPIs join the internal-process perspective (issue 11).
 SUPPLY_READ = ("Customers", "PurchaseReceipts", *(t.sheet for t in schema.SUPPLY_INPUTS))
 
@@ -239,7 +240,72 @@ def kpi_values(
         action_kpis(tables.get("Actions"), settings.cycle, periods).assign(level="Total", scope="")
     )
     parts.append(_supply_values(tables, settings))
-    return _levelled(pd.concat(parts, ignore_index=True))
+    values = _levelled(pd.concat(parts, ignore_index=True))
+    return _at_accuracy_lag(values, tables, settings, periods)
+
+
+#: Forecast KPIs the scorecard measures at the Settings accuracy lag (from the forecast archive).
+LAGGED_KPIS = ("forecast_accuracy", "wmape", "bias_pct")
+
+
+def _at_accuracy_lag(
+    values: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    settings: schema.Settings,
+    periods: Sequence[str],
+) -> pd.DataFrame:
+    """Replace the forecast KPIs by their values at ``settings.accuracy_lag`` (issue 13).
+
+    Lag 0 is the KPI engine's value (the forecast kept for the month in the Forecast table).
+    With a lag L > 0 each month is scored with the consensus locked L cycles before it
+    (ForecastArchive); a month no archived cycle covers has no value (and says so). A workbook
+    with no forecast archive at all keeps lag 0, with a note.
+    """
+    lag = settings.accuracy_lag
+    archive = tables.get("ForecastArchive")
+    mask = values["kpi"].isin(LAGGED_KPIS)
+    if lag == 0 or not mask.any():
+        return values
+    if archive is None or archive.empty:
+        values = values.copy()
+        note = "measured at lag 0: no forecast archive yet (run Plan history / sop-xl history)"
+        values.loc[mask, "note"] = (values.loc[mask, "note"] + "; " + note).str.strip("; ")
+        return values
+    from sop_xl.history.archive import normalise
+    from sop_xl.history.lag import accuracy_at_lag, actuals_by_series
+
+    arch = normalise(archive)
+    actuals = actuals_by_series(tables["SalesActuals"], tables.get("Customers"))
+    items = tables.get("Items")
+    lagged = []
+    for level, by in (("Total", ()), ("Region", ("region",)), ("Family", ("family",))):
+        r = accuracy_at_lag(arch, actuals, settings.cycle, lag, by=by, items=items, periods=periods)
+        if r.empty:
+            continue
+        r = r.rename(columns={"forecast_accuracy": "forecast_accuracy_"})
+        for k, col in zip(LAGGED_KPIS, ("forecast_accuracy_", "wmape", "bias_pct"), strict=True):
+            lagged.append(
+                pd.DataFrame(
+                    {
+                        "kpi": k,
+                        "period": r["period"].astype(str),
+                        "level": level,
+                        "scope": r[by[0]].astype(str) if by else "",
+                        "value": r[col].astype(float),
+                        "note": f"at lag {lag}: the consensus locked {lag} cycle(s) before "
+                        "the month (ForecastArchive)",
+                    }
+                )
+            )
+    new = _levelled(pd.concat(lagged, ignore_index=True)) if lagged else values.iloc[0:0]
+    missing = values[mask][["kpi", "period", "level", "scope"]].merge(
+        new[["kpi", "period", "level", "scope"]], how="left", indicator=True
+    )
+    missing = missing[missing["_merge"] == "left_only"].drop(columns="_merge")
+    missing = missing.assign(
+        value=np.nan, note=f"no forecast archived at lag {lag} for this month (ForecastArchive)"
+    )
+    return pd.concat([values[~mask], new, missing], ignore_index=True)
 
 
 def _supply_values(tables: Mapping[str, pd.DataFrame], settings: schema.Settings) -> pd.DataFrame:
