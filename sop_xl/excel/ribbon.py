@@ -319,6 +319,11 @@ def supply(book: XlBook) -> str:
     return summary(step("supply")(book))
 
 
+@macro("history", "Plan history: baseline, accuracy by lag, FVA, actions")
+def history(book: XlBook) -> str:
+    return summary(step("history")(book))
+
+
 @macro("scorecard", "Building the scorecard")
 def scorecard(book: XlBook) -> str:
     return summary(step("scorecard")(book))

@@ -791,3 +791,110 @@ def _cell(v):
     if isinstance(v, float | np.floating):
         return "" if not math.isfinite(float(v)) else float(v)
     return v
+
+
+# --- plan history (issue 13) ---
+def _columns(x, name: str) -> list[np.ndarray]:
+    """A block as its columns (a single row or column is one column)."""
+    if isinstance(x, list) and x and isinstance(x[0], list):
+        width = len(x[0])
+        if any(len(r) != width for r in x):
+            raise KpiInputError(f"{name} is not a rectangular range")
+        return [numbers([r[j] for r in x], name) for j in range(width)]
+    return [numbers(x, name)]
+
+
+def _or_reason(fn, *arrays):
+    """The KPI value, or its plain reason as text inside a spilled table."""
+    try:
+        return fn(*arrays)
+    except KpiUndefined as e:
+        return f"n/a: {e.message}"
+
+
+@xw.func
+@xw.arg("actuals", doc="Actuals of the months scored, one per row, in time order.", **_R)
+@xw.arg(
+    "forecasts",
+    doc="Forecasts of the same months, one column per lag (first column = first_lag): the "
+    "forecast each month had 0, 1, 2... cycles before it.",
+    ndim=2,
+    **_R,
+)
+@xw.arg("first_lag", doc="Optional: lag of the first forecast column (default 0).")
+@sop_udf("ACCURACY_BY_LAG")
+def SOP_ACCURACY_BY_LAG(actuals, forecasts, first_lag=0):
+    """Forecast accuracy, WMAPE and bias % per lag, as a spilled table (header + one row per lag).
+
+    Accuracy = max(0, 1 - WMAPE), WMAPE = sum|F - A| / sum|A|, bias % = sum(F - A) / sum A
+    (positive = over-forecast), over the months where both cells are filled. Lag L = the
+    forecast made L cycles before the month (docs/history.md).
+    """
+    a = numbers(actuals, "actuals")
+    cols = _columns(forecasts, "forecasts")
+    lag0 = _int(first_lag, "first_lag", 0)
+    rows = [["Lag", "Accuracy", "WMAPE", "Bias %", "Months"]]
+    for j, f in enumerate(cols):
+        _same_length(actuals=a, forecasts=f)
+        n = int((~np.isnan(a + f)).sum())
+        rows.append(
+            [
+                lag0 + j,
+                _or_reason(accuracy_arrays, a, f),
+                _or_reason(wmape_arrays, a, f),
+                _or_reason(bias_pct_arrays, a, f),
+                n,
+            ]
+        )
+    return rows
+
+
+@xw.func
+@xw.arg("actuals", doc="Actuals of the months (or cells) scored.", **_R)
+@xw.arg("statistical", doc="The statistical baseline of the same cells.", **_R)
+@xw.arg("submission", doc="Optional: the regional submissions of the same cells.", **_R)
+@xw.arg("consensus", doc="Optional: the consensus of the same cells.", **_R)
+@xw.arg(
+    "naive",
+    doc="Optional: the naive forecast; default = the previous actual in the range (the first "
+    "cell is history only).",
+    **_R,
+)
+@sop_udf("FVA_TABLE")
+def SOP_FVA_TABLE(actuals, statistical, submission=None, consensus=None, naive=None):
+    """The FVA stairstep as a spilled table: naive, statistical, submission, consensus, each with
+    accuracy, WMAPE and value added vs the previous step and vs naive.
+
+    Value added = WMAPE before - WMAPE after (positive helps, negative hurts). All steps are
+    scored on the same cells: those where the actual and every step given are filled."""
+    a = numbers(actuals, "actuals")
+    if naive in (None, ""):
+        nv = np.concatenate([[np.nan], a[:-1]]) if len(a) else a
+    else:
+        nv = numbers(naive, "naive")
+    steps = [("Naive", nv), ("Statistical", numbers(statistical, "statistical"))]
+    for name, x in (("Submission", submission), ("Consensus", consensus)):
+        if x not in (None, ""):
+            steps.append((name, numbers(x, name.lower())))
+    _same_length(actuals=a, **{n.lower(): v for n, v in steps})
+    ok = ~np.isnan(a)
+    for _, v in steps:
+        ok &= ~np.isnan(v)
+    if not ok.any():
+        raise KpiUndefined("no cell has an actual and a value for every step")
+    rows = [["Step", "Accuracy", "WMAPE", "Value added vs previous", "Value added vs naive"]]
+    errs = [_or_reason(wmape_arrays, a[ok], v[ok]) for _, v in steps]
+    for i, (name, v) in enumerate(steps):
+        w = errs[i]
+        prev = errs[i - 1] if i else None
+        num = isinstance(w, float)
+        rows.append(
+            [
+                name,
+                _or_reason(accuracy_arrays, a[ok], v[ok]),
+                w,
+                prev - w if i and num and isinstance(prev, float) else "",
+                errs[0] - w if i and num and isinstance(errs[0], float) else "",
+            ]
+        )
+    return rows

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from sop_xl.history.defs import HISTORY_KPIS
 from sop_xl.kpi.actions import ACTION_KPIS, action_kpis
 from sop_xl.kpi.defs import KPIS, SUPPLY_KPIS
 from sop_xl.model import schema
@@ -167,7 +168,8 @@ def test_trends_sheet_data(result):
 
 def test_definitions_cover_registry_and_action_kpis(result):
     d = result.definitions
-    assert set(d["kpi"]) == set(ALL_KPIS) and len(d) == len(KPIS) + 3 + len(SUPPLY_KPIS)
+    n_defs = len(KPIS) + 3 + len(SUPPLY_KPIS) + len(HISTORY_KPIS)  # + action, supply, history
+    assert set(d["kpi"]) == set(ALL_KPIS) and len(d) == n_defs
     assert set(d.loc[d["on_scorecard"] == "yes", "kpi"]) == set(fx.targets()["kpi"])
     row = d[d["kpi"] == "wmape"].iloc[0]
     assert row["formula"] == KPIS["wmape"].formula and row["direction"] == "lower"
