@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sop_xl.errors import Finding, Location
+from sop_xl.errors import ArgumentError, Finding, Location
 from sop_xl.model.schema import ARCHIVED_STAGES, FORECAST_ARCHIVE
 
 #: Lags every report shows; the archive keeps at least these.
@@ -77,7 +77,7 @@ def stage_rows(
     """Archive rows of one cycle and stage from a long forecast (region, item, location, period,
     ``value``): months from ``cycle`` to ``cycle + lags``; blank quantities are dropped."""
     if stage not in ARCHIVED_STAGES:
-        raise ValueError(f"stage {stage!r} is not one of {ARCHIVED_STAGES}")
+        raise ArgumentError(f"stage {stage!r} is not one of {ARCHIVED_STAGES}")
     f = forecast[[*SERIES, "period", value]].rename(columns={value: "quantity"})
     lag = month_index(f["period"]) - month_index([cycle])[0]
     keep = (lag >= 0) & (lag <= lags) & f["quantity"].notna().to_numpy()

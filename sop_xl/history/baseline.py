@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from sop_xl.errors import ArgumentError
 from sop_xl.model.periods import add_months, period_range
 
 #: Months of sales history fitted (at most); 3 years holds three seasons.
@@ -128,7 +129,7 @@ def statistical_baseline(
     fit_keys = list(fit_by) if fit_by else keys
     missing = [c for c in {*keys, *fit_keys, "period", "quantity"} if c not in sales.columns]
     if missing:
-        raise ValueError(f"statistical_baseline: sales lack column(s) {sorted(missing)}")
+        raise ArgumentError(f"statistical_baseline: sales lack column(s) {sorted(missing)}")
     series, _months, mat = history_matrix(
         sales, [*keys, *[c for c in fit_keys if c not in keys]], cycle, fit_months
     )

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sop_xl.errors import ArgumentError
 from sop_xl.history.archive import REPORT_LAGS, SERIES, lead_time_lag
 from sop_xl.kpi.forecast import forecast_accuracy
 from sop_xl.kpi.table import _grain_frame  # the KPI engine's cell policy, shared on purpose
@@ -42,7 +43,7 @@ def actuals_by_series(sales: pd.DataFrame, customers: pd.DataFrame | None) -> pd
     s = sales
     if "region" not in s.columns:
         if customers is None or "region" not in customers:
-            raise ValueError("sales actuals need the Customers table to know each region")
+            raise ArgumentError("sales actuals need the Customers table to know each region")
         region = customers.drop_duplicates("customer").set_index("customer")["region"]
         s = s.assign(region=s["customer"].map(region).to_numpy())
     out = s.groupby([*SERIES, "period"], sort=False, dropna=False)["quantity"].sum()
