@@ -58,6 +58,8 @@ CASES = [
     ("SOP_KPI_INFO", ["wmape", "unit"]),
     ("SOP_KPI_LIST", []),
     ("SOP_ACCURACY_TABLE", [[["N"], ["N"], ["S"], ["S"], ["S"], ["E"]], A, F]),
+    ("SOP_ACCURACY_BY_LAG", [A, [[f, a] for f, a in zip(F, A, strict=True)], 1]),
+    ("SOP_FVA_TABLE", [A, F, [100.0] * 6, None, None]),
 ]
 
 _RUN = """
