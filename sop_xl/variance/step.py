@@ -176,6 +176,10 @@ def budget_vs_budget(
     sbc, fbc = m["sb_c"].to_numpy(), m["fb_c"].to_numpy()
     in_sb, in_fb = m["sb_n"].to_numpy() > 0, m["fb_n"].to_numpy() > 0
     is_sales = acct.isin(sales_accounts).to_numpy()
+    # A Revenue account finance budgeted is assessed even when no posting-setup line points to
+    # it: the sales budget that belongs there is unmapped, so it shows -100 % (issue 14).
+    is_revenue = np.asarray(atype, dtype=object) == "Revenue"
+    orphan = ~is_sales & is_revenue
     acct_in_fb = acct.isin(fb_accounts).to_numpy()
     per = m["period"]
     var = sbc - fbc
@@ -191,8 +195,13 @@ def budget_vs_budget(
                 "no financial budget for this account and period",
             ),
             (
-                ~in_sb & ~is_sales,
+                ~in_sb & ~is_sales & ~is_revenue,
                 "not a sales account in General Posting Setup: outside the sales budget",
+            ),
+            (
+                ~in_sb & orphan,
+                "Revenue account no General Posting Setup line points to: no sales budget can "
+                "reach it (see the unmapped lines)",
             ),
             (~in_sb & is_sales & ~per.isin(sb_periods).to_numpy(), "period not in sales budget"),
             (
@@ -204,7 +213,7 @@ def budget_vs_budget(
         ],
         len(m),
     )
-    comparable = in_sb | is_sales
+    comparable = in_sb | is_sales | is_revenue
     out = pd.DataFrame(
         {
             "gl_account": acct.to_numpy(),
@@ -224,6 +233,7 @@ def budget_vs_budget(
     findings = _bvb_findings(
         m, out, mapped, financial_budget, fb_all, fb_rows, gla, known, sales_budget
     )
+    findings += _orphan_revenue_findings(out, orphan, unmapped)
     recon = _bvb_reconciliation(sales_budget, mapped, unmapped, fb_rows, fb_all, sbc, fbc)
     return VarianceResult(
         by_account=out,
@@ -362,6 +372,61 @@ def _bvb_findings(m, out, mapped, financial_budget, fb_all, fb_rows, gla, known,
                     rows=sub,
                 )
             )
+    return findings
+
+
+def _orphan_revenue_findings(
+    out: pd.DataFrame, orphan: np.ndarray, unmapped: pd.DataFrame
+) -> list[dict]:
+    """One finding per budgeted Revenue account that no General Posting Setup line points to,
+    linking it to the unmapped sales budget lines that probably belong there.
+
+    Candidates are the unmapped lines whose (Gen. Bus., Gen. Prod.) combination has no posting
+    setup (or no Sales Account); when the account's name names both groups of a combination
+    (e.g. "Sales, Spares - Export" for EXPORT x SPARES) that combination is the likely one.
+    """
+    findings: list[dict] = []
+    rows = out.loc[orphan]
+    if not len(rows):
+        return findings
+    un = unmapped.loc[unmapped["reason_code"].isin(("no_posting_setup", "no_sales_account"))]
+    combos = (
+        un.groupby(["gen_bus_posting_group", "gen_prod_posting_group"], dropna=False)[
+            "amount_cents"
+        ].agg(["size", "sum"])
+        if len(un)
+        else pd.DataFrame(columns=["size", "sum"])
+    )
+    for acct_, grp in rows.groupby("gl_account", sort=True):
+        fb_c = int(to_cents(grp["financial_budget"]).sum())
+        if fb_c == 0:
+            continue
+        name = str(grp["account_name"].iloc[0] or "") if "account_name" in grp else ""
+        low = name.lower()
+        likely = [c for c in combos.index if all(str(g).lower() in low for g in c if g is not None)]
+        pick = likely or list(combos.index)
+        if pick:
+            lines = int(sum(combos.loc[c, "size"] for c in pick))
+            cents = int(sum(combos.loc[c, "sum"] for c in pick))
+            what = ", ".join(f"{b} x {p}" for b, p in pick)
+            link = (
+                f" {lines} unmapped sales budget lines ({money_text(cents)}, {what}) probably "
+                "belong there: add the General Posting Setup line, see sheet Unmapped."
+            )
+        else:
+            lines, cents, link = 0, 0, " No unmapped sales budget line is a candidate."
+        findings.append(
+            finding(
+                "warning",
+                "revenue_account_not_mapped",
+                f"Revenue account {acct_} {name} is in the financial budget "
+                f"({money_text(fb_c)}) but no General Posting Setup line points to it: "
+                f"assessed at -100 %.{link}",
+                acct_,
+                rows=lines,
+                amount=cents / 100,
+            )
+        )
     return findings
 
 

@@ -339,3 +339,46 @@ def test_as_key_normalises_numbers_blanks_and_spaces():
     assert got.tolist() == ["4000", "4000", "4000", None, None, None, "C1", None]
     months = as_key(pd.Series([pd.Timestamp("2026-01-01"), "2026-01", pd.NaT], dtype=object))
     assert months.tolist() == ["2026-01", "2026-01", None]
+
+
+def test_budgeted_revenue_account_no_posting_setup_points_to_is_assessed_at_minus_100():
+    # Issue 14: G/L 4300 "Sales wholesale export" is a Revenue account finance budgeted at 80.00,
+    # but no General Posting Setup line points to it (EXP x WHOLESALE has no setup line). Before
+    # the fix it was "outside the sales budget" and left out of the revenue total.
+    gl = pd.concat(
+        [
+            GL_ACCOUNTS,
+            pd.DataFrame(
+                {
+                    "gl_account": ["4300"],
+                    "name": ["Sales Wholesale Exp"],
+                    "account_type": ["Revenue"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    fb = pd.concat(
+        [
+            FINANCIAL_BUDGET,
+            pd.DataFrame({"gl_account": ["4300"], "period": ["2026-01"], "amount": [80.0]}),
+        ],
+        ignore_index=True,
+    )
+    r = budget_vs_budget(SALES_BUDGET, fb, CUSTOMERS, ITEMS, POSTING_SETUP, gl)
+    row = r.by_account.set_index(["gl_account", "period"]).loc[("4300", "2026-01")]
+    # sales budget 0 - financial budget 80.00 = -80.00; -80 / |80| = -100 %
+    assert (row["sales_budget"], row["financial_budget"], row["variance"]) == (0.0, 80.0, -80.0)
+    assert row["variance_pct"] == -1.0
+    assert row["assessment"] == "Unfavourable"
+    assert "no General Posting Setup line points to" in row["note"]
+    t = r.totals.set_index("account_type")
+    # revenue financial budget 265.00 (as before) + 80.00 = 345.00; variance 491.76 - 80 = 411.76
+    assert t.loc["Revenue", "financial_budget"] == 345.00
+    assert t.loc["Revenue", "variance"] == 411.76
+    assert t.loc["Outside the sales budget", "financial_budget"] == 60.0  # cost 5000 only
+    f = r.findings.loc[r.findings["kind"] == "revenue_account_not_mapped"].iloc[0]
+    # the unmapped line with no posting setup is C2 x I3 (EXP x WHOLESALE) 5.55; the account's
+    # name names both groups, so it is the one linked (the SPECIAL line has a setup row).
+    assert (f["gl_account"], f["rows"], f["amount"]) == ("4300", 1, 5.55)
+    assert "EXP x WHOLESALE" in f["message"] and "Unmapped" in f["message"]
