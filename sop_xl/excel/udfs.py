@@ -413,9 +413,9 @@ def _value(result: pd.DataFrame, kpi_id: str) -> float:
 @xw.arg("qty_shipped", doc="Shipped quantity per line (blank = nothing shipped).", **_R)
 @xw.arg("mode", doc="Optional: 'line' (default), 'order' or 'unit'.")
 @xw.arg("order_ids", doc="Order number per line (needed for mode 'order').", **_R)
-@xw.arg("due_dates", doc="Optional: due date per line; then a line counts only if shipped by it.")
-@xw.arg("ship_dates", doc="Optional: ship date per line (with due_dates).")
-@xw.arg("days_late", doc="Optional: days after the due date still on time (default from Settings).")
+@xw.arg("due_dates", doc="Optional: due date per line (fill ignores timing; use SOP_OTIF).")
+@xw.arg("ship_dates", doc="Optional: ship date per line; blank = not shipped (not filled).")
+@xw.arg("days_late", doc="Optional, kept for old formulas: fill rate does not use it.")
 @sop_udf("FILL_RATE")
 def SOP_FILL_RATE(
     qty_ordered,
@@ -429,7 +429,8 @@ def SOP_FILL_RATE(
     """Fill rate: 'line' = lines shipped complete / lines; 'order' = orders with every line
     complete / orders; 'unit' = units shipped (capped per line) / units ordered.
 
-    With due and ship dates, a line counts only when shipped complete by due date + days late.
+    APICS fill rate: complete at the (first) shipment, whenever it shipped; timing is OTIF's job.
+    With ship dates, a line without one has not shipped and is not filled.
     """
     mode = (mode or "line").strip().lower() if isinstance(mode, str) else "line"
     if mode not in ("line", "order", "unit"):
@@ -539,6 +540,21 @@ def SOP_SCHEDULE_ADHERENCE(due_dates, completion_dates, days_late=None):
     n = len(_flatten(due_dates))
     return _production(
         [1.0] * n, [1.0] * n, due_dates, completion_dates, days_late, True, "schedule_adherence"
+    )
+
+
+@xw.func
+@xw.arg("planned_qty", doc="Planned quantity per released production order.", **_R)
+@xw.arg("completed_qty", doc="Finished quantity per order (blank = none).", **_R)
+@xw.arg("due_dates", doc="Due date per order.")
+@xw.arg("completion_dates", doc="Finished date per order (blank = not finished).")
+@xw.arg("days_late", doc="Optional: days after due still on time (default from Settings).")
+@sop_udf("SCHEDULE_OTIF")
+def SOP_SCHEDULE_OTIF(planned_qty, completed_qty, due_dates, completion_dates, days_late=None):
+    """Production on time and complete = orders finished by due + days late with completed >=
+    planned / orders due."""
+    return _production(
+        planned_qty, completed_qty, due_dates, completion_dates, days_late, True, "schedule_otif"
     )
 
 

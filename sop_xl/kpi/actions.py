@@ -26,65 +26,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sop_xl.kpi.defs import KpiDef
+from sop_xl.kpi.defs import KPIS, KpiDef
 from sop_xl.model.periods import add_months, period_range
 
-_ACT = ("Actions",)
-_EXEC = "Executive management"
-
-ACTION_KPIS: dict[str, KpiDef] = {
-    d.id: d
-    for d in (
-        KpiDef(
-            id="actions_closed_on_time",
-            name="S&OP actions closed on time",
-            formula="Actions due in the month closed on or before their due date / actions due "
-            "in the month (cancelled left out).",
-            numerator="actions due in the month with Closed Date <= Due Date",
-            denominator="actions due in the month, not cancelled, with a judgeable status",
-            unit="pct",
-            direction="higher",
-            zero_policy="No action due in the month: no value (never 100%). Closed without a "
-            "Closed Date: left out and counted in the note.",
-            sign_convention="A share between 0 and 1.",
-            perspective="Learning and growth",
-            owner_role=_EXEC,
-            source_tables=_ACT,
-            family="actions",
-        ),
-        KpiDef(
-            id="actions_overdue",
-            name="Overdue S&OP actions",
-            formula="Count of actions open at month end whose due date has passed.",
-            numerator="open actions with Due Date before the end of the month",
-            denominator="none (a count)",
-            unit="count",
-            direction="lower",
-            zero_policy="No open action: 0.",
-            sign_convention="A count: never negative.",
-            perspective="Learning and growth",
-            owner_role=_EXEC,
-            source_tables=_ACT,
-            family="actions",
-        ),
-        KpiDef(
-            id="oldest_open_action_days",
-            name="Oldest open S&OP action (days)",
-            formula="Days from the first day of the Cycle Raised month of the oldest action open "
-            "at month end to the end of the month.",
-            numerator="month end - first day of the oldest open action's Cycle Raised",
-            denominator="none (days)",
-            unit="days",
-            direction="lower",
-            zero_policy="No open action: 0 days.",
-            sign_convention="Age: never negative.",
-            perspective="Learning and growth",
-            owner_role=_EXEC,
-            source_tables=_ACT,
-            family="actions",
-        ),
-    )
-}
+#: The follow-through KPIs' definitions, from the one registry (sop_xl.kpi.defs).
+ACTION_KPIS: dict[str, KpiDef] = {k: d for k, d in KPIS.items() if d.family == "actions"}
 
 COLUMNS = ("kpi", "period", "value", "numerator", "denominator", "n", "note")
 

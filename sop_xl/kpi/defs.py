@@ -12,13 +12,13 @@ under-forecast (service risk).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from sop_xl.model.schema import OWNER_ROLES, PERSPECTIVES
 
 Unit = Literal["pct", "ratio", "days", "units", "money", "count"]
-Direction = Literal["higher", "lower", "target"]
+Direction = Literal["higher", "lower", "target", "band"]
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,10 @@ class KpiDef:
     """Definition of one KPI.
 
     ``direction``: 'higher' or 'lower' is better; 'target' means zero is best and the distance
-    from zero in either direction is bad (bias). ``unit='pct'`` values are fractions (0.953 is
-    95.3%).
+    from zero in either direction is bad (bias); 'band' means inside a min..max band is best and
+    both too low and too high are off track (days of supply). ``unit='pct'`` values are
+    fractions (0.953 is 95.3%). ``source``: where the definition comes from (APICS/ASCM
+    dictionary, SCOR, or common practice).
     """
 
     id: str
@@ -46,6 +48,7 @@ class KpiDef:
         ""  # forecast | budget | inventory | fill | delivery | schedule | vendor | finance
     )
     udf: str = ""  # the Excel function that computes it
+    source: str = ""  # APICS/ASCM, SCOR or common practice
 
     def __post_init__(self) -> None:
         if self.perspective not in PERSPECTIVES:
@@ -67,10 +70,12 @@ class KpiDef:
             "higher": "Higher is better.",
             "lower": "Lower is better.",
             "target": "Zero is best.",
+            "band": "Inside the target band is best; too low and too high are both off track.",
         }[self.direction]
         return (
             f"{self.name} ({self.id}): {self.formula} Unit: {self.unit}. {better} "
             f"Empty/zero policy: {self.zero_policy} Sign: {self.sign_convention}"
+            + (f" Source: {self.source}" if self.source else "")
         )
 
 
@@ -331,8 +336,27 @@ _DEFS: tuple[KpiDef, ...] = (
     ),
     # --- inventory ------------------------------------------------------------------------------
     _k(
+        id="inventory_turns_ttm",
+        name="Inventory turns (trailing 12 months)",
+        formula="COGS of the 12 months ending with the month / average of the 13 month-end "
+        "inventory values from 12 months before to the month. The headline turns figure: a "
+        "whole year, so seasons do not swing it.",
+        numerator="COGS (cost amount of sales) of the trailing 12 months",
+        denominator="average of 13 month-end inventory values",
+        unit="ratio",
+        direction="higher",
+        zero_policy="Undefined when average inventory is 0. With less history: computed over "
+        "the months that exist and said in the note.",
+        sign_convention="Turns per year.",
+        perspective="Financial",
+        owner_role=_SUPPLY,
+        source_tables=("SalesActuals", "Inventory"),
+        family="inventory",
+        udf="SOP_INVENTORY_TURNS",
+    ),
+    _k(
         id="inventory_turns",
-        name="Inventory turns (annualised)",
+        name="Inventory turns (monthly, annualised)",
         formula="COGS of the month x 12 / average of opening and closing inventory value.",
         numerator="COGS (cost amount of sales) x 12 / months",
         denominator="average inventory value (opening and closing month-ends)",
@@ -349,8 +373,9 @@ _DEFS: tuple[KpiDef, ...] = (
     ),
     _k(
         id="days_of_supply",
-        name="Days of supply",
-        formula="Closing inventory value / (COGS of the month / days in the month).",
+        name="Days of supply (backward)",
+        formula="Closing inventory value / (COGS of the month / days in the month). Looks back; "
+        "the scorecard uses forward days of supply.",
         numerator="closing inventory value",
         denominator="COGS per day",
         unit="days",
@@ -363,18 +388,38 @@ _DEFS: tuple[KpiDef, ...] = (
         family="inventory",
         udf="SOP_DAYS_OF_SUPPLY",
     ),
+    _k(
+        id="forward_days_of_supply",
+        name="Forward days of supply",
+        formula="Month-end inventory value / (forecast demand of the next 3 months valued at unit "
+        "cost / calendar days of those months). Judged against a band: too few days risks "
+        "service, too many ties up cash.",
+        numerator="month-end inventory value",
+        denominator="forecast cost of the next 3 months per day",
+        unit="days",
+        direction="band",
+        zero_policy="Undefined when the forecast of the next 3 months is 0 or missing (never "
+        "infinite).",
+        sign_convention="Days.",
+        perspective="Internal process",
+        owner_role=_SUPPLY,
+        source_tables=("Inventory", "Forecast", "Items"),
+        family="inventory",
+        udf="SOP_DAYS_OF_SUPPLY",
+    ),
     # --- customer fill and delivery -------------------------------------------------------------
     _k(
         id="line_fill_rate",
         name="Line fill rate",
-        formula="Order lines shipped complete by the due date (+ late days) / order lines due.",
-        numerator="lines with qty shipped >= qty ordered and ship date <= due + late days",
+        formula="Order lines shipped complete from stock at their first shipment (qty shipped >= "
+        "qty ordered), whenever they shipped / order lines due. Timing is OTIF's job.",
+        numerator="lines with qty shipped >= qty ordered (shipment dated before the cutoff)",
         denominator="lines due in the month (quantity > 0)",
         unit="pct",
         direction="higher",
         zero_policy="Lines with quantity 0 are excluded. No lines due: undefined. Unshipped "
         "lines due in a closed month count as not filled.",
-        sign_convention="0% to 100%. Early shipments count as filled.",
+        sign_convention="0% to 100%. Early or late, a complete shipment is filled.",
         perspective="Customer",
         owner_role=_SUPPLY,
         source_tables=_LINES,
@@ -384,8 +429,9 @@ _DEFS: tuple[KpiDef, ...] = (
     _k(
         id="order_fill_rate",
         name="Order fill rate",
-        formula="Orders whose every line shipped complete by the due date (+ late days) / "
-        "orders due.",
+        formula="Orders whose every line shipped complete / orders due. An order belongs to the "
+        "month of its latest line due date and is scored only when that date is before the "
+        "cycle (no partial orders, no restatement after freeze).",
         numerator="orders with every line filled",
         denominator="orders due (month of the order's latest line due date)",
         unit="pct",
@@ -401,9 +447,8 @@ _DEFS: tuple[KpiDef, ...] = (
     _k(
         id="unit_fill_rate",
         name="Unit fill rate",
-        formula="Units shipped by the due date (+ late days), capped at the ordered quantity "
-        "per line / units ordered.",
-        numerator="sum min(shipped, ordered) over lines shipped by due + late days",
+        formula="Units shipped, capped at the ordered quantity per line / units ordered.",
+        numerator="sum min(shipped, ordered) over lines due (shipments before the cutoff)",
         denominator="sum qty ordered of lines due",
         unit="pct",
         direction="higher",
@@ -417,9 +462,9 @@ _DEFS: tuple[KpiDef, ...] = (
     ),
     _k(
         id="otd",
-        name="On-time delivery (customer)",
-        formula="Order lines shipped within [due - days early, due + days late] / lines due. "
-        "Due = promised date (requested date when no promise, or on request).",
+        name="On-time delivery to promise",
+        formula="Order lines shipped within [promised - days early, promised + days late] / "
+        "lines due. Due = the (re)promised date; the requested date when no promise.",
         numerator="lines shipped inside the on-time window",
         denominator="lines due in the month",
         unit="pct",
@@ -433,9 +478,28 @@ _DEFS: tuple[KpiDef, ...] = (
         udf="SOP_OTD",
     ),
     _k(
+        id="otd_request",
+        name="On-time delivery to request",
+        formula="Order lines shipped within [requested - days early, requested + days late] / "
+        "lines due by their requested date. What the customer asked for, before any re-promise.",
+        numerator="lines shipped inside the window around the requested date",
+        denominator="lines requested in the month",
+        unit="pct",
+        direction="higher",
+        zero_policy="Unshipped lines requested in a closed month count as late. No lines: "
+        "undefined.",
+        sign_convention="0% to 100%. The gap to OTD to promise = lines promised later than asked.",
+        perspective="Customer",
+        owner_role=_SUPPLY,
+        source_tables=_LINES,
+        family="delivery",
+        udf="SOP_OTD",
+    ),
+    _k(
         id="otif",
-        name="On time in full (customer)",
-        formula="Order lines shipped inside the on-time window AND complete / lines due.",
+        name="On time in full (to promise)",
+        formula="Order lines shipped inside the on-time window around the promised date AND "
+        "complete / lines due.",
         numerator="lines on time and qty shipped >= qty ordered",
         denominator="lines due in the month",
         unit="pct",
@@ -483,6 +547,23 @@ _DEFS: tuple[KpiDef, ...] = (
         family="schedule",
         udf="SOP_SCHEDULE_ADHERENCE",
     ),
+    _k(
+        id="schedule_otif",
+        name="Production on time and complete",
+        formula="Released/finished orders finished by the due date (+ late days) with completed "
+        "quantity >= planned / orders due. Schedule adherence that also asks for the quantity.",
+        numerator="orders finished by due + late days and completed >= planned",
+        denominator="orders due",
+        unit="pct",
+        direction="higher",
+        zero_policy="No orders due: undefined. A short order on time is not complete.",
+        sign_convention="0% to 100%.",
+        perspective="Internal process",
+        owner_role="Operations leader",
+        source_tables=("ProductionOrders",),
+        family="schedule",
+        udf="SOP_SCHEDULE_OTIF",
+    ),
     # --- vendors --------------------------------------------------------------------------------
     _k(
         id="vendor_otd",
@@ -518,6 +599,97 @@ _DEFS: tuple[KpiDef, ...] = (
         udf="SOP_VENDOR_QTY_COMPLETE",
     ),
 )
+
+_ACT = ("Actions",)
+_EXEC = "Executive management"
+_ACTION_DEFS: tuple[KpiDef, ...] = (
+    _k(
+        id="actions_closed_on_time",
+        name="S&OP actions closed on time",
+        formula="Actions due in the month closed on or before their due date / actions due "
+        "in the month (cancelled left out).",
+        numerator="actions due in the month with Closed Date <= Due Date",
+        denominator="actions due in the month, not cancelled, with a judgeable status",
+        unit="pct",
+        direction="higher",
+        zero_policy="No action due in the month: no value (never 100%). Closed without a "
+        "Closed Date: left out and counted in the note.",
+        sign_convention="A share between 0 and 1.",
+        perspective="Learning and growth",
+        owner_role=_EXEC,
+        source_tables=_ACT,
+        family="actions",
+    ),
+    _k(
+        id="actions_overdue",
+        name="Overdue S&OP actions",
+        formula="Count of actions open at month end whose due date has passed.",
+        numerator="open actions with Due Date before the end of the month",
+        denominator="none (a count)",
+        unit="count",
+        direction="lower",
+        zero_policy="No open action: 0.",
+        sign_convention="A count: never negative.",
+        perspective="Learning and growth",
+        owner_role=_EXEC,
+        source_tables=_ACT,
+        family="actions",
+    ),
+    _k(
+        id="oldest_open_action_days",
+        name="Oldest open S&OP action (days)",
+        formula="Days from the first day of the Cycle Raised month of the oldest action open "
+        "at month end to the end of the month.",
+        numerator="month end - first day of the oldest open action's Cycle Raised",
+        denominator="none (days)",
+        unit="days",
+        direction="lower",
+        zero_policy="No open action: 0 days.",
+        sign_convention="Age: never negative.",
+        perspective="Learning and growth",
+        owner_role=_EXEC,
+        source_tables=_ACT,
+        family="actions",
+    ),
+)
+
+#: Where each definition comes from (shown by SOP_KPI_INFO, docs/kpis.md, the Definitions sheet).
+_APICS = "APICS/ASCM Dictionary"
+_SOURCES: dict[str, str] = {
+    "mae": f"{_APICS} (mean absolute deviation)",
+    "mape": f"{_APICS} (mean absolute percentage error)",
+    "wmape": "Common practice (volume-weighted MAPE; IBF, Kolassa & Schutz 2007)",
+    "forecast_accuracy": "Common practice (1 - WMAPE)",
+    "bias": f"{_APICS} (forecast bias)",
+    "bias_pct": "Common practice (bias as a share of actual demand)",
+    "rmse": "Common practice (statistics: root mean squared error)",
+    "tracking_signal": f"{_APICS} (tracking signal = running sum of errors / MAD; +/-4 limits)",
+    "mase": "Hyndman & Koehler 2006 (mean absolute scaled error)",
+    "fva": "Common practice (Gilliland, forecast value added)",
+    "budget_accuracy": "Common practice (1 - WMAPE of budget vs actual revenue)",
+    "budget_bias_pct": "Common practice (bias as a share of actual revenue)",
+    "revenue_vs_budget_pct": "Common practice (finance variance analysis)",
+    "gross_margin_pct": "Common practice (finance: (revenue - COGS) / revenue)",
+    "inventory_turns_ttm": f"{_APICS} (inventory turnover = annual COGS / average inventory)",
+    "inventory_turns": f"{_APICS} (inventory turnover), one month annualised",
+    "days_of_supply": "Common practice (days of inventory on hand, backward)",
+    "forward_days_of_supply": f"{_APICS} (days of supply against forecast demand)",
+    "line_fill_rate": f"{_APICS} (fill rate, line item)",
+    "order_fill_rate": f"{_APICS} (fill rate, order)",
+    "unit_fill_rate": f"{_APICS} (fill rate, units)",
+    "otd": "SCOR / common practice (delivery performance to commit date)",
+    "otd_request": "SCOR / common practice (delivery performance to customer request date)",
+    "otif": "Common practice (on time in full)",
+    "schedule_attainment": f"{_APICS} (schedule attainment)",
+    "schedule_adherence": "Common practice (schedule adherence, orders on time)",
+    "schedule_otif": "Common practice (on time and complete, production)",
+    "vendor_otd": "SCOR / common practice (supplier on-time delivery)",
+    "vendor_qty_complete": "Common practice (supplier delivery in full)",
+    "actions_closed_on_time": "Common practice (S&OP maturity: decision follow-through)",
+    "actions_overdue": "Common practice (S&OP maturity: decision follow-through)",
+    "oldest_open_action_days": "Common practice (S&OP maturity: decision follow-through)",
+}
+_DEFS = tuple(replace(d, source=_SOURCES.get(d.id, d.source)) for d in (*_DEFS, *_ACTION_DEFS))
 
 #: The registry: KPI id -> definition.
 KPIS: dict[str, KpiDef] = {d.id: d for d in _DEFS}

@@ -137,30 +137,41 @@ def _due_dates(lines: pd.DataFrame, basis: Basis) -> tuple[np.ndarray, np.ndarra
 def _line_flags(
     lines: pd.DataFrame, settings: Settings, basis: Basis, as_of
 ) -> dict[str, np.ndarray]:
+    """Per line: due date, whether it counts, and its fill / on-time / OTIF outcome.
+
+    Cutoff rule (no restatement after freeze): with ``as_of``, only lines due before it count,
+    and a shipment dated on or after it is not seen (as of the cutoff the line had not shipped).
+    """
     _need(lines, ["requested_date", "qty_ordered", "qty_shipped", "ship_date"], "sales order lines")
     due, fallback = _due_dates(lines, basis)
     ordered = _qty(lines["qty_ordered"])
     shipped = np.nan_to_num(_qty(lines["qty_shipped"]), nan=0.0)  # blank = nothing shipped yet
     ship = _dates(lines["ship_date"])
     cutoff = _as_of(as_of)
-    due_ok = ~np.isnat(due) & (ordered > 0)
+    valid = ~np.isnat(due) & (ordered > 0)
+    due_ok = valid.copy()
+    shipped_at = ~np.isnat(ship)
     if cutoff is not None:
         due_ok &= due < cutoff
+        shipped_at &= ship < cutoff
+    shipped = np.where(shipped_at, shipped, 0.0)
     early = np.timedelta64(settings.customer_days_early, "D")
     late = np.timedelta64(settings.customer_days_late, "D")
-    shipped_at = ~np.isnat(ship)
     by_due = shipped_at & (ship <= due + late)
     in_window = by_due & (ship >= due - early)
-    complete = shipped >= ordered
+    complete = shipped_at & (shipped >= ordered)
     return {
         "due": due,
+        "valid": valid,
         "considered": due_ok,
-        "filled": due_ok & by_due & complete,
+        "complete": valid & complete,
+        "filled": due_ok & complete,
         "on_time": due_ok & in_window,
         "otif": due_ok & in_window & complete,
         "units_ordered": np.where(due_ok, ordered, 0.0),
-        "units_filled": np.where(due_ok & by_due, np.minimum(shipped, ordered), 0.0),
+        "units_filled": np.where(due_ok, np.minimum(shipped, ordered), 0.0),
         "fallback": (due_ok & fallback).astype(float),
+        "cutoff": cutoff,
     }
 
 
@@ -173,15 +184,17 @@ def fill_rates(
     basis: Basis = "promised",
     as_of: dt.date | str | None = None,
 ) -> pd.DataFrame:
-    """Line, order and unit fill rate per group.
+    """Line, order and unit fill rate per group (APICS: shipped complete from stock at the first
+    shipment; the date does not matter - that is OTIF's job, see :func:`delivery`).
 
-    - ``line_fill_rate`` = lines shipped complete by due + late days / lines due
-    - ``order_fill_rate`` = orders whose every line (in the group) is filled / orders due; the
-      order's month is the month of its latest line due date
-    - ``unit_fill_rate`` = sum min(shipped, ordered) of lines shipped by due + late days /
-      sum ordered
+    - ``line_fill_rate`` = lines shipped complete (qty shipped >= qty ordered) / lines due
+    - ``order_fill_rate`` = orders whose every line (in the group) shipped complete / orders due;
+      an order belongs to the month of its LATEST line due date and counts only once that date
+      is before ``as_of`` (so an order with a line due after the cutoff is not yet scored)
+    - ``unit_fill_rate`` = sum min(shipped, ordered) / sum ordered
 
-    Lines with quantity 0 or no due date are excluded (not counted in ``n``).
+    Lines with quantity 0 or no due date are excluded (not counted in ``n``). A line's recorded
+    shipment is its first (the table holds one shipment date per line).
     """
     fl = _line_flags(lines, settings, basis, as_of)
     frame = _frame(lines, by, month_text(fl["due"]))
@@ -200,16 +213,20 @@ def fill_rates(
         {"line_fill_rate": ("_filled", "_lines"), "unit_fill_rate": ("_uf", "_uo")},
         count_notes={"_fb": FALLBACK_NOTE},
     )
-    # Orders: judged on their due lines within the group; month = latest due month.
+    # Orders: judged on all their lines within the group; month = latest due month; scored
+    # only when that latest due date is before the cutoff (issue 14: no partial orders).
     _need(lines, ["order"], "sales order lines")
     keys = [b for b in by if b != "period"]
-    ol = frame.loc[c, keys].copy()
-    ol["_order"] = lines["order"].to_numpy()[c]
-    ol["_due"] = fl["due"][c]
-    ol["_filled"] = fl["filled"][c]
+    v = fl["valid"]
+    ol = frame.loc[v, keys].copy()
+    ol["_order"] = lines["order"].to_numpy()[v]
+    ol["_due"] = fl["due"][v]
+    ol["_filled"] = fl["complete"][v]
     orders = ol.groupby([*keys, "_order"], sort=False, dropna=False).agg(
         _due=("_due", "max"), _filled=("_filled", "all")
     )
+    if fl["cutoff"] is not None:
+        orders = orders[orders["_due"].to_numpy(dtype="datetime64[D]") < fl["cutoff"]]
     orders = orders.reset_index()
     orders["period"] = month_text(orders["_due"].to_numpy(dtype="datetime64[D]"))
     of = _grouped(
@@ -234,9 +251,9 @@ def fill_rates(
 def delivery(
     lines: pd.DataFrame,
     settings: Settings,
-    basis: Basis = "promised",
     by: Sequence[str] = (),
     *,
+    basis: Basis = "promised",
     as_of: dt.date | str | None = None,
 ) -> pd.DataFrame:
     """Customer on-time delivery and OTIF per group.
@@ -274,17 +291,21 @@ def schedule_attainment(
     orders: pd.DataFrame,
     settings: Settings,
     by: Sequence[str] = (),
-    cap: bool = True,
     *,
+    cap: bool = True,
     as_of: dt.date | str | None = None,
 ) -> pd.DataFrame:
-    """Schedule attainment and adherence of released/finished production orders per group.
+    """Schedule attainment, adherence and on time and complete of released/finished production
+    orders per group.
 
     - ``schedule_attainment`` = sum min(completed, planned) [or completed when ``cap=False``] of
       orders finished by due + production_days_late / sum planned quantity of orders due
     - ``schedule_adherence`` = orders finished by due + production_days_late / orders due
+    - ``schedule_otif`` = orders finished by due + production_days_late AND completed >=
+      planned / orders due (adherence that also asks for the quantity)
 
-    Planned and firm planned orders are not part of the released schedule and are excluded.
+    Planned and firm planned orders are not part of the released schedule and are excluded. With
+    ``as_of`` a completion dated on or after it is not seen (no restatement after freeze).
     """
     _need(
         orders,
@@ -300,6 +321,8 @@ def schedule_attainment(
     cutoff = _as_of(as_of)
     if cutoff is not None:
         considered &= due < cutoff
+    if cutoff is not None:
+        done = np.where(done < cutoff, done, np.datetime64("NaT"))
     late = np.timedelta64(settings.production_days_late, "D")
     in_time = considered & ~np.isnat(done) & (done <= due + late)
     qty = np.minimum(completed, planned) if cap else completed
@@ -313,11 +336,13 @@ def schedule_attainment(
             "_qty": np.where(in_time, qty, 0.0),
             "_planned": np.where(considered, planned, 0.0),
             "_ok": in_time.astype(float),
+            "_full": (in_time & (completed >= planned)).astype(float),
             "_due": c,
         },
         {
             "schedule_attainment": ("_qty", "_planned"),
             "schedule_adherence": ("_ok", "_due"),
+            "schedule_otif": ("_full", "_due"),
         },
     )
 
@@ -345,6 +370,9 @@ def vendor_performance(
     cutoff = _as_of(as_of)
     if cutoff is not None:
         considered &= promised < cutoff
+        seen = ~np.isnat(received) & (received < cutoff)
+        received = np.where(seen, received, np.datetime64("NaT"))
+        got = np.where(seen, got, 0.0)
     early = np.timedelta64(settings.vendor_days_early, "D")
     late = np.timedelta64(settings.vendor_days_late, "D")
     on_time = (
@@ -451,6 +479,7 @@ def inventory_turns(
     actuals: pd.DataFrame,
     inventory: pd.DataFrame,
     by: Sequence[str] = (),
+    *,
     annualise: bool = False,
 ) -> pd.DataFrame:
     """Inventory turns = COGS / average inventory value, per group.
@@ -550,4 +579,168 @@ def gross_margin(actuals: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
         {"gross_margin_pct": ("_gm", "_rev")},
     )
     out["note"] = out["note"].str.replace("nothing due", "no revenue")
+    return out
+
+
+# --- inventory: trailing twelve months and forward coverage --------------------------------------
+def _grid(
+    df: pd.DataFrame, keys: list[str], col: str, first: int, last: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Sum ``col`` per group of ``keys`` x month index into a groups x months grid (NaN = none)."""
+    p = _pidx(df["period"]) if len(df) else np.zeros(0, dtype=np.int64)
+    ok = (p >= first) & (p <= last)
+    d = df.loc[ok].assign(_p=p[ok])
+    if keys:
+        groups = d[keys].drop_duplicates().reset_index(drop=True)
+        gi = pd.MultiIndex.from_frame(groups).get_indexer(pd.MultiIndex.from_frame(d[keys]))
+    else:
+        groups = pd.DataFrame(index=[0])
+        gi = np.zeros(len(d), dtype=np.int64)
+    ng, nm = len(groups), last - first + 1
+    flat = gi * nm + (d["_p"].to_numpy() - first)
+    vals = d[col].to_numpy(float)
+    total = np.bincount(flat, weights=np.nan_to_num(vals), minlength=ng * nm).reshape(ng, nm)
+    seen = np.bincount(flat, weights=~np.isnan(vals), minlength=ng * nm).reshape(ng, nm)
+    return groups, np.where(seen > 0, total, np.nan)
+
+
+def _align(groups: pd.DataFrame, other: pd.DataFrame, grid: np.ndarray, keys: list[str]):
+    """Rows of ``grid`` (keyed by ``other``) in the order of ``groups`` (NaN where missing)."""
+    if not keys:
+        return grid if len(grid) else np.full((1, grid.shape[1]), np.nan)
+    pos = pd.MultiIndex.from_frame(other[keys]).get_indexer(pd.MultiIndex.from_frame(groups[keys]))
+    out = np.full((len(groups), grid.shape[1]), np.nan)
+    out[pos >= 0] = grid[pos[pos >= 0]]
+    return out
+
+
+def inventory_turns_ttm(
+    actuals: pd.DataFrame,
+    inventory: pd.DataFrame,
+    by: Sequence[str] = (),
+    *,
+    months: int = 12,
+) -> pd.DataFrame:
+    """Inventory turns (trailing 12 months) per group and month: the headline turns figure.
+
+    ``inventory_turns_ttm`` at month M = COGS of the ``months`` months ending at M / average of
+    the ``months + 1`` month-end inventory values from M - ``months`` to M (APICS: cost of goods
+    sold over average inventory; a trailing year, so seasons do not swing it). One row per group
+    of ``by`` (``period`` is always added) and month with a closing month-end. Fewer month-ends
+    or COGS months than a full window: computed over what exists and said in the note.
+    """
+    keys = [c for c in by if c != "period"]
+    _need(actuals, [*keys, "period", "cost"], "sales actuals")
+    _need(inventory, [*keys, "period", "value"], "inventory")
+    cols = [*keys, "period", "inventory_turns_ttm"]
+    if not len(inventory):
+        return pd.DataFrame(columns=[*cols, "inventory_turns_ttm_num", "n", "note"])
+    pa = _pidx(actuals["period"]) if len(actuals) else np.zeros(0, dtype=np.int64)
+    pi = _pidx(inventory["period"])
+    first = int(min(pi.min(), pa.min() if len(pa) else pi.min()))
+    last = int(pi.max())
+    groups, stock = _grid(inventory, keys, "value", first, last)
+    cg, cogs = _grid(actuals, keys, "cost", first, last)
+    cogs = _align(groups, cg, cogs, keys)
+    ng, nm = stock.shape
+    pts = ~np.isnan(stock)
+    cs = np.nancumsum(np.nan_to_num(stock), axis=1)
+    cn = np.cumsum(pts, axis=1)
+    cc = np.cumsum(np.nan_to_num(cogs), axis=1)
+    cm = np.cumsum(~np.isnan(cogs), axis=1)
+
+    def window(c: np.ndarray, width: int) -> np.ndarray:
+        shifted = np.concatenate([np.zeros((ng, width)), c[:, :-width]], axis=1)[:, :nm]
+        return c - shifted
+
+    stock_sum, n_pts = window(cs, months + 1), window(cn, months + 1)
+    cogs_sum, n_cogs = window(cc, months), window(cm, months)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        avg = np.where(n_pts > 0, stock_sum / np.maximum(n_pts, 1), np.nan)
+        turns = np.where(avg > 0, cogs_sum / np.where(avg > 0, avg, 1.0), np.nan)
+    gi, mi = np.nonzero(pts)  # one row per group x month with a closing month-end
+    out = groups.iloc[gi].reset_index(drop=True) if keys else pd.DataFrame(index=range(len(gi)))
+    out["period"] = _ptext(mi + first)
+    out["inventory_turns_ttm"] = turns[gi, mi]
+    out["inventory_turns_ttm_num"] = cogs_sum[gi, mi]
+    out["inventory_turns_ttm_den"] = avg[gi, mi]
+    out["n"] = n_pts[gi, mi].astype(np.int64)
+    short = (n_pts[gi, mi] < months + 1) | (n_cogs[gi, mi] < months)
+    out["note"] = np.where(
+        ~(avg[gi, mi] > 0),
+        "no inventory value: turns undefined",
+        np.where(
+            short,
+            [
+                f"partial window: {int(a)} of {months} COGS months, {int(b)} of {months + 1} "
+                "month-ends"
+                for a, b in zip(n_cogs[gi, mi], n_pts[gi, mi], strict=True)
+            ],
+            "",
+        ),
+    )
+    return out
+
+
+def forward_days_of_supply(
+    inventory: pd.DataFrame,
+    forecast: pd.DataFrame,
+    items: pd.DataFrame,
+    by: Sequence[str] = (),
+    *,
+    months: int = 3,
+) -> pd.DataFrame:
+    """Forward days of supply per group and month: how long the stock lasts against the forecast.
+
+    ``forward_days_of_supply`` at month M = inventory value at the end of M / (forecast demand of
+    the next ``months`` months valued at unit cost / the calendar days of those months). Forecast
+    units are valued at the item's unit cost so stock and demand are in the same money. Months
+    past the forecast horizon are left out (days and demand), and the note says so. Judged
+    against a band (too little risks service, too much ties up cash). Undefined when the
+    forecast for the next months is 0 or missing (says so; never infinite).
+    """
+    keys = [c for c in by if c != "period"]
+    _need(inventory, [*keys, "period", "value"], "inventory")
+    _need(forecast, [*keys, "item", "period", "quantity"], "forecast")
+    _need(items, ["item", "unit_cost"], "items")
+    cols = [*keys, "period", "forward_days_of_supply"]
+    if not len(inventory):
+        return pd.DataFrame(columns=[*cols, "n", "note"])
+    cost = items.drop_duplicates("item").set_index("item")["unit_cost"]
+    fc = forecast.assign(
+        _v=pd.to_numeric(forecast["quantity"], errors="coerce").to_numpy(float)
+        * forecast["item"].map(cost).to_numpy(float)
+    )
+    pi = _pidx(inventory["period"])
+    first, last = int(pi.min()), int(pi.max()) + months
+    groups, stock = _grid(inventory, keys, "value", first, last)
+    fg, demand = _grid(fc, keys, "_v", first, last)
+    demand = _align(groups, fg, demand, keys)
+    ng, nm = stock.shape
+    days = _days_in(np.arange(first, last + 1)).astype(float)
+    d = np.nan_to_num(demand)
+    cd = np.concatenate([np.zeros((ng, 1)), np.cumsum(d, axis=1)], axis=1)
+    known = ~np.isnan(demand)
+    # days of the months that HAVE a forecast: past the horizon demand is unknown, not 0
+    cday = np.concatenate([np.zeros((ng, 1)), np.cumsum(known * days, axis=1)], axis=1)
+    have = np.concatenate([np.zeros((ng, 1)), np.cumsum(known, axis=1)], axis=1)
+    gi, mi = np.nonzero(~np.isnan(stock))
+    end = np.minimum(mi + 1 + months, nm)
+    fwd = cd[gi, end] - cd[gi, mi + 1]
+    span = cday[gi, end] - cday[gi, mi + 1]
+    n_fc = have[gi, end] - have[gi, mi + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_day = np.where(span > 0, fwd / np.where(span > 0, span, 1.0), 0.0)
+        dos = np.where(per_day > 0, stock[gi, mi] / np.where(per_day > 0, per_day, 1.0), np.nan)
+    out = groups.iloc[gi].reset_index(drop=True) if keys else pd.DataFrame(index=range(len(gi)))
+    out["period"] = _ptext(mi + first)
+    out["forward_days_of_supply"] = dos
+    out["forward_days_of_supply_num"] = stock[gi, mi]
+    out["forward_days_of_supply_den"] = per_day
+    out["n"] = n_fc.astype(np.int64)
+    out["note"] = np.where(
+        per_day > 0,
+        np.where(n_fc < months, f"fewer than {months} forecast months ahead", ""),
+        f"no forecast demand in the next {months} months: coverage undefined",
+    )
     return out

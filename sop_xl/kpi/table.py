@@ -37,8 +37,10 @@ from sop_xl.kpi.ops import (
     days_of_supply,
     delivery,
     fill_rates,
+    forward_days_of_supply,
     gross_margin,
     inventory_turns,
+    inventory_turns_ttm,
     revenue_vs_budget,
     schedule_attainment,
     vendor_performance,
@@ -60,8 +62,10 @@ __all__ = [
     "delivery",
     "fill_rates",
     "forecast_accuracy",
+    "forward_days_of_supply",
     "gross_margin",
     "inventory_turns",
+    "inventory_turns_ttm",
     "kpi",
     "kpi_table",
     "revenue_vs_budget",
@@ -133,6 +137,10 @@ def _melt(wide: pd.DataFrame, by: list[str], kpis: Sequence[str], *, value_of=No
         f["note"] = wide["note"].to_numpy() if "note" in wide else ""
         frames.append(f)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+#: delivery() columns -> the to-request KPI ids (the same rule measured against the request).
+_TO_REQUEST = {"otd": "otd_request", "otd_num": "otd_request_num", "otd_den": "otd_request_den"}
 
 
 def _closed(periods: pd.Series, cycle: str) -> np.ndarray:
@@ -392,9 +400,9 @@ def kpi_table(
         pb = [*by, "period"]
         fr = fill_rates(lines, settings, pb, as_of=as_of)
         frames.append(_melt(fr, pb, ["line_fill_rate", "order_fill_rate", "unit_fill_rate"]))
-        frames.append(
-            _melt(delivery(lines, settings, "promised", pb, as_of=as_of), pb, ["otd", "otif"])
-        )
+        frames.append(_melt(delivery(lines, settings, pb, as_of=as_of), pb, ["otd", "otif"]))
+        to_request = delivery(lines, settings, pb, basis="requested", as_of=as_of)
+        frames.append(_melt(to_request.rename(columns=_TO_REQUEST), pb, ["otd_request"]))
     else:
         skipped.append("fill rates and delivery")
 
@@ -402,7 +410,7 @@ def kpi_table(
     if _has(orders, by):
         pb = [*by, "period"]
         sa = schedule_attainment(orders, settings, pb, as_of=as_of)
-        frames.append(_melt(sa, pb, ["schedule_attainment", "schedule_adherence"]))
+        frames.append(_melt(sa, pb, ["schedule_attainment", "schedule_adherence", "schedule_otif"]))
     else:
         skipped.append("schedule attainment")
 
@@ -423,6 +431,16 @@ def kpi_table(
             _melt(inventory_turns(closed_a, closed_i, pb, annualise=True), pb, ["inventory_turns"])
         )
         frames.append(_melt(days_of_supply(closed_a, closed_i, pb), pb, ["days_of_supply"]))
+        ttm = inventory_turns_ttm(closed_a, closed_i, pb)
+        frames.append(_melt(ttm, pb, ["inventory_turns_ttm"]))
+        fc = tables.get("Forecast")
+        items = tables.get("Items")
+        if _has(fc, ["item", "location", "period", "quantity"]) and _has(items, ["unit_cost"]):
+            # demand against the stock that serves it: the forecast's location region
+            fc = _enrich(fc.drop(columns=["region"], errors="ignore"), tables, "location")
+            if all(c in fc.columns for c in by):
+                fwd = forward_days_of_supply(closed_i, fc, items, pb)
+                frames.append(_melt(fwd, pb, ["forward_days_of_supply"]))
     else:
         skipped.append("inventory")
 

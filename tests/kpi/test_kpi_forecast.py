@@ -44,6 +44,9 @@ REQUIRED = (
     *("days_of_supply", "line_fill_rate", "order_fill_rate", "unit_fill_rate", "otd", "otif"),
     *("schedule_attainment", "schedule_adherence", "vendor_otd", "vendor_qty_complete"),
     *("revenue_vs_budget_pct", "gross_margin_pct"),
+    # issue 14 definitions and the action KPIs in the one registry (issue 19)
+    *("otd_request", "schedule_otif", "inventory_turns_ttm", "forward_days_of_supply"),
+    *("actions_closed_on_time", "actions_overdue", "oldest_open_action_days"),
 )
 
 
@@ -51,11 +54,13 @@ def test_registry_has_every_required_kpi_with_a_complete_definition():
     assert set(REQUIRED) <= set(KPIS)
     for d in KPIS.values():
         assert d.unit in ("pct", "ratio", "days", "units", "money", "count")
-        assert d.direction in ("higher", "lower", "target")
+        assert d.direction in ("higher", "lower", "target", "band")
+        assert d.source.strip(), d.id  # APICS/ASCM or common practice, stated
         assert d.perspective in PERSPECTIVES and d.owner_role in OWNER_ROLES
         for text in (d.name, d.formula, d.numerator, d.denominator, d.zero_policy):
             assert text.strip(), d.id
-        assert d.source_tables and d.udf.startswith("SOP_")
+        # the action KPIs are counts over the Actions table: no worksheet function
+        assert d.source_tables and (d.udf.startswith("SOP_") or d.family == "actions")
     assert kpi("WMAPE").id == "wmape"
     with pytest.raises(KeyError, match="known: mae"):
         kpi("nope")

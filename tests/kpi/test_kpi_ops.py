@@ -20,6 +20,7 @@ from sop_xl.kpi.table import (
     schedule_attainment,
     vendor_performance,
 )
+from sop_xl.kpi.ops import forward_days_of_supply, inventory_turns_ttm
 from sop_xl.model.schema import Settings
 
 approx = pytest.approx
@@ -69,16 +70,16 @@ def test_fill_rates_line_order_unit():
     # orders in Jan: O1 (L2 short) no, O3 yes (L5 excluded), O4 no -> 1/3
     assert jan["order_fill_rate"] == approx(1 / 3)
     assert jan["order_fill_rate_den"] == 3
-    # Feb: L3 shipped late -> nothing filled
-    assert feb["line_fill_rate"] == 0 and feb["unit_fill_rate"] == 0 and feb["order_fill_rate"] == 0
+    # Feb: L3 shipped late but complete -> filled (APICS fill ignores timing; OTIF does not)
+    assert (feb["line_fill_rate"], feb["unit_fill_rate"], feb["order_fill_rate"]) == (1, 1, 1)
     assert "2 line(s) without a promised date" in jan["note"]  # L2 and L6
     assert "promised" not in feb["note"]
     total = fill_rates(lines_fixture(), S).iloc[0]
-    assert total["line_fill_rate"] == approx(2 / 5) and total["order_fill_rate"] == approx(1 / 4)
+    assert total["line_fill_rate"] == approx(3 / 5) and total["order_fill_rate"] == approx(2 / 4)
 
 
 def test_delivery_otd_otif_promised_and_requested():
-    r = delivery(lines_fixture(), S, "promised", by=["period"]).set_index("period")
+    r = delivery(lines_fixture(), S, by=["period"]).set_index("period")
     jan = r.loc["2026-01"]
     # on time (window -2..0 days): L1 (-1) yes, L2 (0) yes, L4 (-6) no, L6 unshipped no
     assert jan["otd"] == approx(2 / 4)
@@ -90,7 +91,7 @@ def test_delivery_otd_otif_promised_and_requested():
         "2026-02", "otd"
     ] == approx(1.0)
     # requested basis: promise ignored; identical here except nothing changes for L1/L3/L4
-    req = delivery(lines_fixture(), S, "requested").iloc[0]
+    req = delivery(lines_fixture(), S, basis="requested").iloc[0]
     assert req["otd"] == approx(2 / 5)
 
 
@@ -119,6 +120,8 @@ def test_production_schedule_attainment_and_adherence():
     assert r["n"] == 3
     assert r["schedule_attainment"] == approx(10 / 40)
     assert r["schedule_adherence"] == approx(1 / 3)
+    # on time and complete: P1 (12 >= 10, +2 days) only -> 1 / 3
+    assert r["schedule_otif"] == approx(1 / 3)
     uncapped = schedule_attainment(orders, S, cap=False).iloc[0]
     assert uncapped["schedule_attainment"] == approx(12 / 40)
     by_item = schedule_attainment(orders, S, by=["item"]).set_index("item")
@@ -261,3 +264,94 @@ def test_rates_stay_in_0_1_and_group_counts_add_up(rows):
         v = f[k].iloc[0]
         assert np.isnan(v) or 0.0 <= v <= 1.0
     assert (g["otif"].fillna(0) <= g["otd"].fillna(0) + 1e-12).all()
+
+
+def test_order_fill_counts_an_order_only_when_its_latest_line_is_due_before_the_cutoff():
+    # Issue 14: O1 has a line due 10-15 (shipped complete) and one due 11-05 (not shipped yet);
+    # O2 has one line due 10-20, shipped short. Cycle 2026-11 (as_of 2026-11-01).
+    lines = pd.DataFrame(
+        {
+            "order": ["O1", "O1", "O2"],
+            "requested_date": D("2026-10-15", "2026-11-05", "2026-10-20"),
+            "promised_date": D("2026-10-15", "2026-11-05", "2026-10-20"),
+            "qty_ordered": [5.0, 5.0, 4.0],
+            "qty_shipped": [5.0, np.nan, 3.0],
+            "ship_date": D("2026-10-14", None, "2026-10-20"),
+        }
+    )
+    r = fill_rates(lines, S, by=["period"], as_of="2026-11").set_index("period")
+    octo = r.loc["2026-10"]
+    # O1 belongs to November (latest line due 11-05): not yet scored. O2 only: 0 / 1.
+    # Today's code scored O1 on its October line alone (filled) -> 1 / 2, restated next month.
+    assert octo["order_fill_rate_den"] == 1 and octo["order_fill_rate"] == 0
+    # lines are judged one by one: L1 filled, O2's line short -> 1 / 2
+    assert octo["line_fill_rate"] == approx(1 / 2)
+
+
+def test_nothing_after_the_cutoff_changes_a_closed_month():
+    # A line due 10-31 shipped 11-02 (2 days late tolerance): as of 11-01 it had not shipped,
+    # so it is late and not filled; the same figures come out whether or not the later
+    # shipment is already in the table (no restatement after freeze).
+    late2 = S.model_copy(update={"customer_days_late": 2})
+    base = pd.DataFrame(
+        {
+            "order": ["O1"],
+            "requested_date": D("2026-10-31"),
+            "promised_date": D("2026-10-31"),
+            "qty_ordered": [5.0],
+            "qty_shipped": [np.nan],
+            "ship_date": pd.to_datetime([None]),
+        }
+    )
+    later = base.assign(qty_shipped=[5.0], ship_date=D("2026-11-02"))
+    for df in (base, later):
+        d = delivery(df, late2, as_of="2026-11").iloc[0]
+        f = fill_rates(df, late2, as_of="2026-11").iloc[0]
+        assert (d["otd"], d["otif"], f["line_fill_rate"], f["unit_fill_rate"]) == (0, 0, 0, 0)
+    orders = pd.DataFrame(
+        {
+            "status": ["Finished"],
+            "planned_qty": [10.0],
+            "due_date": D("2026-10-31"),
+            "completed_qty": [10.0],
+            "completion_date": D("2026-11-01"),
+        }
+    )
+    sa = schedule_attainment(orders, late2, as_of="2026-11").iloc[0]
+    assert sa["schedule_adherence"] == 0 and sa["schedule_attainment"] == 0
+
+
+def test_line_fill_rate_differs_from_otif_on_late_complete_and_early_lines():
+    # fixture, Jan: fill = complete whenever shipped -> L1, L4 of L1 L2 L4 L6 = 2/4
+    # OTIF = in window (-2..0) and complete -> L1 only = 1/4 (L4 shipped 6 days early)
+    f = fill_rates(lines_fixture(), S, by=["period"]).set_index("period").loc["2026-01"]
+    o = delivery(lines_fixture(), S, by=["period"]).set_index("period").loc["2026-01"]
+    assert f["line_fill_rate"] == approx(2 / 4) and o["otif"] == approx(1 / 4)
+
+
+def test_inventory_turns_ttm_known_answer():
+    # 13 month-ends 2025-01..2026-01 valued 100, 110, ..., 220 (average 160); COGS 80 a month
+    # in 2025-02..2026-01 (12 months = 960) -> 960 / 160 = 6.0 turns at 2026-01.
+    periods = [f"2025-{m:02d}" for m in range(1, 13)] + ["2026-01"]
+    inv = pd.DataFrame({"period": periods, "value": [100.0 + 10 * i for i in range(13)]})
+    act = pd.DataFrame({"period": periods[1:], "cost": 80.0})
+    r = inventory_turns_ttm(act, inv).set_index("period")
+    assert r.loc["2026-01", "inventory_turns_ttm"] == approx(960 / 160)
+    assert r.loc["2026-01", "n"] == 13 and r.loc["2026-01", "note"] == ""
+    # 2025-03: COGS 2025-02..03 = 160 over month-ends 2025-01..03 (avg 110); partial, said so
+    assert r.loc["2025-03", "inventory_turns_ttm"] == approx(160 / 110)
+    assert "partial window: 2 of 12 COGS months, 3 of 13" in r.loc["2025-03", "note"]
+
+
+def test_forward_days_of_supply_known_answer():
+    # Stock of item A at the end of 2026-01: 10 units x cost 5 = 50.00. Forecast Feb 28, Mar 31,
+    # Apr 30 units (89 days, 89 units x 5 = 445.00 -> 5.00 a day) -> 50 / 5 = 10 days.
+    items = pd.DataFrame({"item": ["A"], "unit_cost": [5.0]})
+    inv = pd.DataFrame({"item": "A", "period": ["2026-01"], "value": [50.0]})
+    fc = pd.DataFrame(
+        {"item": "A", "period": ["2026-02", "2026-03", "2026-04"], "quantity": [28.0, 31.0, 30.0]}
+    )
+    r = forward_days_of_supply(inv, fc, items).iloc[0]
+    assert r["period"] == "2026-01" and r["forward_days_of_supply"] == approx(10.0)
+    none = forward_days_of_supply(inv, fc.assign(quantity=0.0), items).iloc[0]
+    assert np.isnan(none["forward_days_of_supply"]) and "no forecast demand" in none["note"]

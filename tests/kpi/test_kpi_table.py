@@ -91,7 +91,9 @@ def small_tables() -> dict[str, pd.DataFrame]:
         "SalesOrderLines": lines,
         "ProductionOrders": orders,
         "PurchaseReceipts": receipts,
-        "Items": pd.DataFrame({"item": ["A", "B"], "family": ["F1", "F2"]}),
+        "Items": pd.DataFrame(
+            {"item": ["A", "B"], "family": ["F1", "F2"], "unit_cost": [10.0, 20.0]}
+        ),
         "Customers": pd.DataFrame({"customer": ["C1", "C2"], "region": ["N", "S"]}),
         "Locations": pd.DataFrame({"location": ["L1"], "region": ["N"]}),
     }
@@ -111,7 +113,8 @@ def value(t: pd.DataFrame, kpi: str, period: str, **scope) -> float:
 def test_kpi_table_shape_and_known_values():
     t = kpi_table(small_tables(), S)
     assert list(t.columns) == ["kpi", "period", "value", "numerator", "denominator", "n", "note"]
-    assert set(t["kpi"]) == set(KPIS)  # every KPI has data in this book
+    # every KPI has data in this book (the action KPIs come from the Actions table, scorecard)
+    assert set(t["kpi"]) == {k for k, d in KPIS.items() if d.family != "actions"}
     assert (t["period"] < "2026-03").all()  # closed months only
     # forecast scored for the closed months the Forecast table holds: 2026-01, 2026-02
     assert sorted(t.loc[t["kpi"] == "wmape", "period"]) == ["2026-01", "2026-02"]
@@ -131,6 +134,14 @@ def test_kpi_table_shape_and_known_values():
     assert value(t, "revenue_vs_budget_pct", "2025-06") == approx(1 / 1.1 - 1)
     # gross margin Jan 2026 (i = 12): (220 - 120) / 220
     assert value(t, "gross_margin_pct", "2026-01") == approx(100 / 220)
+    # forward days of supply at 2026-02: stock 200 + 200 = 400; forecast Mar and Apr (May is
+    # past the horizon) 12 x 10 + 12 x 20 = 360 a month -> 720 over 31 + 30 days -> 400 / (720/61)
+    assert value(t, "forward_days_of_supply", "2026-02") == approx(400 / (720 / 61))
+    # turns (trailing 12 months) at 2026-02: COGS 2025-03..2026-02 = 2 x sum(60 + 5i, i=2..13)
+    # = 2 x 1,185 = 2,370 over the flat 400 stock -> 5.925
+    assert value(t, "inventory_turns_ttm", "2026-02") == approx(
+        2 * sum(60 + 5 * i for i in range(2, 14)) / 400
+    )
     # turns Jan 2026: COGS 2 x 120 x 12 over (400 + 400) / 2
     assert value(t, "inventory_turns", "2026-01") == approx(240 * 12 / 400)
     assert value(t, "days_of_supply", "2026-01") == approx(400 / (240 / 31))
@@ -276,7 +287,7 @@ def test_kpis_sheet_in_the_demo_workbook_read_back_with_openpyxl(demo_dir):
          r[col["Scope"]].value or ""): r
         for r in rows[1:]
     }  # fmt: skip
-    assert {k[0] for k in cells} == set(KPIS)
+    assert {k[0] for k in cells} == {k for k, d in KPIS.items() if d.family != "actions"}
     book = FileBook(master)
     settings = book.read_settings()
     tables = {

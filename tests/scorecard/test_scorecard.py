@@ -90,11 +90,19 @@ def test_action_kpis_without_actions():
     assert (got.loc[got["kpi"] == "actions_overdue", "value"] == 0).all()
 
 
-def test_action_kpis_are_defined_like_registry_kpis():
+def test_action_kpis_live_in_the_one_registry():
+    # issue 19: kpi('actions_overdue') used to raise KeyError
+    from sop_xl.kpi.defs import kpi
+
+    assert set(ACTION_KPIS) == {
+        "actions_closed_on_time",
+        "actions_overdue",
+        "oldest_open_action_days",
+    }
     for k, d in ACTION_KPIS.items():
         assert d.perspective == "Learning and growth"
         assert d.formula and d.zero_policy and d.sign_convention
-        assert k not in KPIS
+        assert KPIS[k] is d and kpi(k) is d
 
 
 # --- build_scorecard on the hand-made fixture ----------------------------------------------
@@ -168,7 +176,8 @@ def test_trends_sheet_data(result):
 
 def test_definitions_cover_registry_and_action_kpis(result):
     d = result.definitions
-    n_defs = len(KPIS) + 3 + len(SUPPLY_KPIS) + len(HISTORY_KPIS)  # + action, supply, history
+    # the action KPIs are in KPIS now (issue 19); supply and history keep their own dicts
+    n_defs = len(KPIS) + len(SUPPLY_KPIS) + len(HISTORY_KPIS)
     assert set(d["kpi"]) == set(ALL_KPIS) and len(d) == n_defs
     assert set(d.loc[d["on_scorecard"] == "yes", "kpi"]) == set(fx.targets()["kpi"])
     row = d[d["kpi"] == "wmape"].iloc[0]
@@ -373,7 +382,7 @@ def test_written_workbook_read_back_independently(tmp_path):
 def test_title_names_the_red_kpis_worst_first(result):
     assert result.outputs[0].title[3] == (
         "Off track: Forecast bias % (Demand planner), S&OP actions closed on time (Executive "
-        "management), On-time delivery (customer) (Supply planning)."
+        "management), On-time delivery to promise (Supply planning)."
     )
 
 
