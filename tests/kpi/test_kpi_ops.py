@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sop_xl.kpi.forecast import KpiInputError
+from sop_xl.kpi.ops import forward_days_of_supply, inventory_turns_ttm
 from sop_xl.kpi.table import (
     days_of_supply,
     delivery,
@@ -20,7 +21,6 @@ from sop_xl.kpi.table import (
     schedule_attainment,
     vendor_performance,
 )
-from sop_xl.kpi.ops import forward_days_of_supply, inventory_turns_ttm
 from sop_xl.model.schema import Settings
 
 approx = pytest.approx
