@@ -161,8 +161,11 @@ KPI_TARGETS = (
     ("wmape", "Internal process", 0.25, "lower", 0.25, 0.35, "Demand planner"),
     ("bias_pct", "Internal process", 0.0, "lower", 0.05, 0.10, "Demand planner"),
     ("budget_accuracy", "Financial", 0.90, "higher", 0.90, 0.80, "Finance"),
-    ("inventory_turns", "Financial", 6.0, "higher", 6.0, 4.5, "Supply planning"),
-    ("days_of_supply", "Internal process", 45.0, "lower", 45.0, 60.0, "Supply planning"),
+    ("inventory_turns_ttm", "Financial", 6.0, "higher", 6.0, 4.5, "Supply planning"),
+    # a band (issue 14): green 30-60 days, amber 20-90 (BAND_TARGETS); a stocked-out family is red
+    ("forward_days_of_supply", "Internal process", 45.0, "band", 30.0, 20.0, "Supply planning"),
+    ("tracking_signal", "Internal process", 0.0, "lower", 3.0, 4.0, "Demand planner"),
+    ("otd_request", "Customer", 0.90, "higher", 0.90, 0.80, "Operations leader"),
     ("line_fill_rate", "Customer", 0.95, "higher", 0.95, 0.90, "Supply planning"),
     ("order_fill_rate", "Customer", 0.90, "higher", 0.90, 0.85, "Operations leader"),
     ("unit_fill_rate", "Customer", 0.97, "higher", 0.97, 0.93, "Supply planning"),
@@ -197,6 +200,8 @@ KPI_TARGETS = (
         "Operations leader",
     ),
 )
+#: Upper ends (green max, amber max) of the band targets.
+BAND_TARGETS = {"forward_days_of_supply": (60.0, 90.0)}
 #: Scoped targets (a region or a family) in addition to the company-wide ones.
 SCOPED_TARGETS = (
     ("forecast_accuracy", "LATAM", 0.70, 0.70, 0.60),
@@ -865,6 +870,9 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
             "scope",
         ],
     )
+    bands = targets["kpi"].map(BAND_TARGETS)
+    targets["green_max"] = [b[0] if isinstance(b, tuple) else np.nan for b in bands]
+    targets["amber_max"] = [b[1] if isinstance(b, tuple) else np.nan for b in bands]
 
     # Actions from the six previous cycles (ACTION_PLAN) --------------------------------------
     n_act = len(ACTION_DECISIONS)

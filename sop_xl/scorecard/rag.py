@@ -8,6 +8,9 @@ scorecard colours, so the rules are spelled out here once:
   ``>=``, ``lower`` with ``<=``, ``target`` (zero is best, e.g. bias) compares ``|actual|`` with
   ``|threshold|`` as lower-is-better. Exactly on a threshold counts as reaching it (with a
   1e-9 relative tolerance, so 0.1 + 0.2 reaches a threshold of 0.3).
+- ``band`` (e.g. forward days of supply): **Green** inside [green, green max], **Amber** inside
+  [amber, amber max], else **Red**: too low and too high are both off track. A band row without
+  its two maxima is **No target**.
 - A missing actual is **No data** (grey): never green, whatever the thresholds say.
 - A missing green or amber threshold (or direction) is **No target** (grey).
 - Status codes for Excel icon sets: 3 green, 2 amber, 1 red, missing (blank) otherwise.
@@ -23,7 +26,9 @@ from sop_xl.errors import ArgumentError
 GREEN, AMBER, RED, NO_DATA, NO_TARGET = "Green", "Amber", "Red", "No data", "No target"
 STATUSES = (GREEN, AMBER, RED, NO_DATA, NO_TARGET)
 STATUS_CODES = {GREEN: 3, AMBER: 2, RED: 1}
-DIRECTIONS = ("higher", "lower", "target")
+DIRECTIONS = ("higher", "lower", "target", "band")
+#: Months in each half of the trend comparison (last TREND_MONTHS vs the TREND_MONTHS before).
+TREND_MONTHS = 3
 #: Relative tolerance for "exactly on a threshold".
 TOLERANCE = 1e-9
 #: Trend arrows.
@@ -77,13 +82,28 @@ def at_or_better(value: np.ndarray, threshold: np.ndarray, direction: np.ndarray
     return np.where(direction == "higher", hi, lo) & ~np.isnan(value) & ~np.isnan(threshold)
 
 
-def rag(actual: object, green: object, amber: object, direction: object) -> pd.Series:
+def _inside(value: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Elementwise lo <= value <= hi with the threshold tolerance (NaN -> False)."""
+    up = np.full(value.shape, "higher", dtype=object)
+    down = np.full(value.shape, "lower", dtype=object)
+    return at_or_better(value, lo, up) & at_or_better(value, hi, down)
+
+
+def rag(
+    actual: object,
+    green: object,
+    amber: object,
+    direction: object,
+    green_max: object = np.nan,
+    amber_max: object = np.nan,
+) -> pd.Series:
     """Status per row: 'Green', 'Amber', 'Red', 'No data' or 'No target' (see module doc).
 
     Arguments are Series (aligned by position, the first Series' index is kept) or scalars.
     Precedence: a missing actual is 'No data' even when the target is missing too.
+    ``green_max`` / ``amber_max`` are the upper ends of the bands of 'band' rows.
     """
-    index = _index(actual, green, amber, direction)
+    index = _index(actual, green, amber, direction, green_max, amber_max)
     a = _floats(_series(actual, index, "actual"))
     g = _floats(_series(green, index, "green"))
     am = _floats(_series(amber, index, "amber"))
@@ -97,6 +117,13 @@ def rag(actual: object, green: object, amber: object, direction: object) -> pd.S
         GREEN,
         np.where(at_or_better(a_eff, am_eff, d), AMBER, RED),
     ).astype(object)
+    band = d == "band"
+    if band.any():
+        gx = _floats(_series(green_max, index, "green_max"))
+        ax = _floats(_series(amber_max, index, "amber_max"))
+        in_g, in_a = _inside(a, g, gx), _inside(a, am, ax)
+        out[band] = np.where(in_g, GREEN, np.where(in_a, AMBER, RED))[band]
+        out[band & (np.isnan(gx) | np.isnan(ax))] = NO_TARGET
     out[np.isnan(g) | np.isnan(am) | (d == "")] = NO_TARGET
     out[np.isnan(a)] = NO_DATA
     return pd.Series(out, index=index if index is not None else None, name="status")
@@ -107,18 +134,29 @@ def status_code(status: pd.Series) -> pd.Series:
     return status.map(STATUS_CODES).astype("Int64").rename("signal")
 
 
-def gap_to_target(actual: object, target: object, direction: object) -> pd.Series:
+def gap_to_target(
+    actual: object,
+    target: object,
+    direction: object,
+    band_lo: object = np.nan,
+    band_hi: object = np.nan,
+) -> pd.Series:
     """Actual minus target signed so that **positive = better than target**.
 
     higher: ``actual - target``; lower: ``target - actual``; target (zero best):
-    ``|target| - |actual|``. NaN when either is missing.
+    ``|target| - |actual|``; band: ``min(actual - band_lo, band_hi - actual)``, the distance to
+    the nearer edge of the green band (positive inside, negative outside). NaN when missing.
     """
-    index = _index(actual, target, direction)
+    index = _index(actual, target, direction, band_lo, band_hi)
     a = _floats(_series(actual, index, "actual"))
     t = _floats(_series(target, index, "target"))
     d = _directions(_series(direction, index, "direction"))
+    lo = _floats(_series(band_lo, index, "band_lo"))
+    hi = _floats(_series(band_hi, index, "band_hi"))
     gap = np.select(
-        [d == "higher", d == "lower", d == "target"], [a - t, t - a, np.abs(t) - np.abs(a)], np.nan
+        [d == "higher", d == "lower", d == "target", d == "band"],
+        [a - t, t - a, np.abs(t) - np.abs(a), np.minimum(a - lo, hi - a)],
+        np.nan,
     )
     return pd.Series(gap, index=index, name="gap")
 
@@ -146,23 +184,44 @@ def fitted_change(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return change, n
 
 
+def recent_change(matrix: np.ndarray, months: int = TREND_MONTHS) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of the last ``months`` columns minus the mean of the ``months`` before, per row.
+
+    ``matrix``: rows x periods (oldest first), NaN = no value. Each half needs at least
+    ``months - 1`` values, else NaN (not enough data). Returns (change, values used).
+    """
+    m = np.asarray(matrix, dtype=float)
+    if m.shape[1] < 2 * months:
+        m = np.concatenate([np.full((m.shape[0], 2 * months - m.shape[1]), np.nan), m], axis=1)
+    last, before = m[:, -months:], m[:, -2 * months : -months]
+    n_last, n_before = (~np.isnan(last)).sum(axis=1), (~np.isnan(before)).sum(axis=1)
+    with np.errstate(invalid="ignore"), _quiet():
+        change = np.nanmean(last, axis=1) - np.nanmean(before, axis=1)
+    need = max(months - 1, 1)
+    change = np.where((n_last >= need) & (n_before >= need), change, np.nan)
+    return change, n_last + n_before
+
+
 def trend_text(
     matrix: np.ndarray, direction: object, unit: object, *, pct_flat: float = 0.005
 ) -> tuple[pd.Series, np.ndarray]:
     """Trend words per row: '▲ improving', '▼ worsening', '▶ stable' or 'not enough data'.
 
-    The arrow shows whether the value went up or down (fitted change over the window); the word
-    says whether that is good for the KPI's direction (for 'target' KPIs: whether |value| shrank).
-    Flat when the fitted change is within 0.5 percentage points for 'pct' KPIs, else within 1% of
-    the mean absolute level. Fewer than 3 values: 'not enough data'. Returns (text, change).
+    The recent direction: the mean of the last 3 months minus the mean of the 3 months before
+    (:func:`recent_change`), so four straight falls read as falling whatever happened a year
+    ago. The arrow shows whether the value went up or down; the word says whether that is good
+    for the KPI's direction (for 'target' KPIs: whether |value| shrank; for 'band' KPIs the word
+    is 'rising' / 'falling', as only the band says what is good). Flat when the change is within
+    0.5 percentage points for 'pct' KPIs, else within 1% of the mean absolute level. Fewer than
+    2 values in either 3-month half: 'not enough data'. Returns (text, change).
     """
     m = np.asarray(matrix, dtype=float)
     rows = m.shape[0]
     idx = pd.RangeIndex(rows)
     d = _directions(_series(direction, idx, "direction"))
     u = _series(unit, idx, "unit").astype(str).to_numpy()
-    change, n = fitted_change(m)
-    abs_change, _ = fitted_change(np.abs(m))
+    change, _ = recent_change(m)
+    abs_change, _ = recent_change(np.abs(m))
     with np.errstate(invalid="ignore"), _quiet():
         level = np.nanmean(np.abs(m), axis=1) if m.shape[1] else np.full(rows, np.nan)
     tol = np.where(u == "pct", pct_flat, 0.01 * np.nan_to_num(level, nan=0.0))
@@ -173,8 +232,9 @@ def trend_text(
     worsening = good_move < -tol
     arrow = np.where(up, UP, np.where(down, DOWN, FLAT))
     word = np.where(improving, "improving", np.where(worsening, "worsening", "stable"))
+    word = np.where(d == "band", np.where(up, "rising", np.where(down, "falling", "stable")), word)
     text = np.char.add(np.char.add(arrow.astype(str), " "), word.astype(str)).astype(object)
-    text[n < 3] = "not enough data"
+    text[np.isnan(change)] = "not enough data"
     return pd.Series(text, name="trend"), change
 
 

@@ -132,13 +132,15 @@ def default_targets() -> pd.DataFrame:
         # kpi, perspective, target, direction, green, amber, owner
         ("revenue_vs_budget_pct", fin, 0.0, "higher", 0.0, -0.05, "Finance"),
         ("gross_margin_pct", fin, 0.35, "higher", 0.35, 0.30, "Finance"),
-        ("inventory_turns", fin, 6.0, "higher", 6.0, 4.5, sp),
+        ("inventory_turns_ttm", fin, 6.0, "higher", 6.0, 4.5, sp),
         ("budget_accuracy", fin, 0.90, "higher", 0.90, 0.80, "Finance"),
         ("order_fill_rate", cus, 0.95, "higher", 0.95, 0.90, sp),
         ("otd", cus, 0.95, "higher", 0.95, 0.90, sp),
         ("otif", cus, 0.90, "higher", 0.90, 0.85, sp),
+        ("otd_request", cus, 0.90, "higher", 0.90, 0.80, sp),
         ("forecast_accuracy", ip, 0.80, "higher", 0.80, 0.70, "Demand planner"),
         ("bias_pct", ip, 0.0, "lower", 0.05, 0.10, "Sales and marketing leader"),
+        ("tracking_signal", ip, 0.0, "lower", 3.0, 4.0, "Demand planner"),
         (
             "schedule_attainment",
             "Internal process",
@@ -149,7 +151,7 @@ def default_targets() -> pd.DataFrame:
             "Operations leader",
         ),
         ("vendor_otd", ip, 0.95, "higher", 0.95, 0.85, sp),
-        ("days_of_supply", ip, 45.0, "lower", 45.0, 60.0, sp),
+        ("forward_days_of_supply", ip, 45.0, "band", 30.0, 20.0, sp),
         ("fva", lg, 0.0, "higher", 0.0, -0.02, "Demand planner"),
         (
             "actions_closed_on_time",
@@ -174,6 +176,9 @@ def default_targets() -> pd.DataFrame:
     cols = ["kpi", "perspective", "target", "direction", "green", "amber", "owner_role"]
     df = pd.DataFrame(rows, columns=cols)
     df["scope"] = None
+    band = df["direction"] == "band"  # forward days of supply: green 30-60 days, amber 20-90
+    df["green_max"] = np.where(band, 60.0, np.nan)
+    df["amber_max"] = np.where(band, 90.0, np.nan)
     return df
 
 
@@ -189,7 +194,7 @@ def _targets(targets: pd.DataFrame | None) -> pd.DataFrame:
     t["kpi"] = t["kpi"].astype("string").str.strip().str.lower()
     t["scope"] = t["scope"].astype("string").str.strip().fillna("")
     t["direction"] = t["direction"].astype("string").str.strip().str.lower()
-    for c in ("target", "green", "amber"):
+    for c in ("target", "green", "amber", "green_max", "amber_max"):
         t[c] = pd.to_numeric(t[c], errors="coerce").astype(float)
     return t[t["kpi"].notna() & (t["kpi"] != "")].reset_index(drop=True)
 
@@ -383,8 +388,10 @@ def _assess(
     df["unit"] = _registry(df["kpi"], "unit", "number")
     reg_dir = _registry(df["kpi"], "direction", None)
     given = df["direction"].astype("string").fillna("")
-    # zero-is-best KPIs (bias) are always judged on |value|; otherwise the Targets direction.
-    eff = np.where(reg_dir == "target", "target", np.where(given != "", given, reg_dir))
+    # zero-is-best KPIs (bias) are always judged on |value|, band KPIs (forward days of supply)
+    # always on their band; otherwise the Targets direction.
+    fixed = reg_dir.isin(["target", "band"]).to_numpy()
+    eff = np.where(fixed, reg_dir, np.where(given != "", given, reg_dir))
     df["direction"] = pd.Series(eff, index=df.index).replace({None: np.nan})
     df["owner_role"] = df["owner_role"].where(
         df["owner_role"].notna(), _registry(df["kpi"], "owner_role", None)
@@ -393,9 +400,15 @@ def _assess(
         df["perspective"].notna(), _registry(df["kpi"], "perspective", None)
     )
 
-    df["status"] = rag(df["actual"], df["green"], df["amber"], df["direction"]).to_numpy(object)
+    gmax = df.get("green_max", np.nan)
+    amax = df.get("amber_max", np.nan)
+    df["status"] = rag(
+        df["actual"], df["green"], df["amber"], df["direction"], gmax, amax
+    ).to_numpy(object)
     df["signal"] = status_code(df["status"]).to_numpy()
-    df["gap"] = gap_to_target(df["actual"], df["target"], df["direction"]).to_numpy(float)
+    df["gap"] = gap_to_target(
+        df["actual"], df["target"], df["direction"], df["green"], gmax
+    ).to_numpy(float)
     trend, change = trend_text(matrix, df["direction"].fillna("higher"), df["unit"])
     df["trend"] = trend.to_numpy(object)
     df["change_12m"] = change
@@ -412,12 +425,30 @@ def _assess(
     add(~known, "unknown KPI id: not in the KPI registry (see the Definitions sheet)")
     add(df["_unknown_scope"], "scope is neither a region nor an item family code")
     add(df["status"].eq(NO_DATA) & known, f"no value for {period}")
-    add(df["status"].eq(NO_TARGET), "no green/amber threshold on the Targets sheet")
+    band = (df["direction"] == "band").to_numpy()
+    add(
+        df["status"].eq(NO_TARGET).to_numpy() & band,
+        "band target: give Green Threshold and Green Max (and Amber Threshold and Amber Max)",
+    )
+    add(
+        df["status"].eq(NO_TARGET).to_numpy() & ~band,
+        "no green/amber threshold on the Targets sheet",
+    )
+    has_band = band & df["status"].ne(NO_TARGET).to_numpy()
+    if has_band.any():
+        txt = [
+            f"band: green {g:g} to {gx:g}, amber {a:g} to {ax:g}; too low or too high is off"
+            for g, gx, a, ax in zip(df["green"], gmax, df["amber"], amax, strict=False)
+        ]
+        notes[has_band] = [
+            (n + "; " if n else "") + t
+            for n, t in zip(notes[has_band], np.asarray(txt, dtype=object)[has_band], strict=True)
+        ]
     both = df["green"].notna() & df["amber"].notna()
     inverted = both & np.where(
         df["direction"] == "higher", df["green"] < df["amber"], df["green"] > df["amber"]
     )
-    inverted &= df["direction"] != "target"
+    inverted &= ~df["direction"].isin(["target", "band"])
     add(inverted, "green threshold is worse than amber: check the Targets row")
     as_points = (df["unit"] == "pct") & (df[["target", "green", "amber"]].abs().max(axis=1) > 1.5)
     add(as_points, "target looks like percentage points: enter 95% as 0.95")

@@ -272,15 +272,22 @@ def test_targets_cover_every_kpi_and_are_consistent(demo):
     tg = demo.tables["Targets"]
     company = tg[tg["scope"].isna()]
     assert set(company["kpi"]) == {
-        "forecast_accuracy", "wmape", "bias_pct", "budget_accuracy", "inventory_turns",
-        "days_of_supply", "line_fill_rate", "order_fill_rate", "unit_fill_rate", "otd", "otif",
-        "schedule_attainment", "schedule_adherence", "vendor_otd", "revenue_vs_budget_pct",
+        "forecast_accuracy", "wmape", "bias_pct", "budget_accuracy", "inventory_turns_ttm",
+        "forward_days_of_supply", "line_fill_rate", "order_fill_rate", "unit_fill_rate", "otd",
+        "otif", "schedule_attainment", "schedule_adherence", "vendor_otd", "revenue_vs_budget_pct",
         "gross_margin_pct", "fva", "actions_closed_on_time", "actions_overdue",
         "capacity_utilisation", "stockout_months", "past_due_backlog_value",
+        "tracking_signal", "otd_request",
     }  # fmt: skip
     higher = tg["direction"] == "higher"
+    lower = tg["direction"] == "lower"
+    band = tg["direction"] == "band"
     assert (tg.loc[higher, "green"] >= tg.loc[higher, "amber"]).all()
-    assert (tg.loc[~higher, "green"] <= tg.loc[~higher, "amber"]).all()
+    assert (tg.loc[lower, "green"] <= tg.loc[lower, "amber"]).all()
+    # a band: the green band sits inside the amber band
+    b = tg.loc[band]
+    assert len(b) and (b["amber"] <= b["green"]).all() and (b["green"] < b["green_max"]).all()
+    assert (b["green_max"] <= b["amber_max"]).all()
     assert tg["owner_role"].isin(schema.OWNER_ROLES).all()
     assert tg["scope"].notna().any()
 

@@ -14,6 +14,7 @@ from sop_xl.scorecard.rag import (
     NO_DATA,
     NO_TARGET,
     RED,
+    fitted_change,
     gap_to_target,
     rag,
     sparkline,
@@ -108,7 +109,8 @@ def test_trend_arrow_and_words_respect_direction():
         "\u25b6 stable",
         "not enough data",
     ]
-    assert change[0] == pytest.approx(0.11)  # fitted change from the first to the last month
+    # last 3 months (0.89, 0.90, 0.91) vs the 3 before (0.86, 0.87, 0.88): +0.03
+    assert change[0] == pytest.approx(0.03)
     assert np.isnan(change[4])
 
 
@@ -151,3 +153,39 @@ def test_green_only_with_an_actual(values, g, a):
     got = rag(s, g, a, "higher")
     assert not (got.eq(GREEN) & s.isna()).any()
     assert got[s.isna()].eq(NO_DATA).all()
+
+
+def test_trend_is_the_last_three_months_against_the_three_before():
+    # Issue 14: a year of rise then four straight falls. A fitted 12-month line still says
+    # "improving"; the recent direction says worsening: (0.80+0.78+0.76)/3 - (0.90+0.86+0.82)/3
+    # = 0.78 - 0.86 = -0.08.
+    m = np.array([[0.60, 0.64, 0.68, 0.72, 0.76, 0.80, 0.84, 0.88, 0.90, 0.86, 0.82, 0.78]])
+    m[0, -3:] = [0.80, 0.78, 0.76]
+    m[0, -6:-3] = [0.90, 0.86, 0.82]
+    text, change = trend_text(m, ["higher"], "pct")
+    assert text.tolist() == ["\u25bc worsening"] and change[0] == pytest.approx(-0.08)
+    assert fitted_change(m)[0][0] > 0  # the old 12-month fit would have said improving
+    # one value in a half is not enough to speak of a direction
+    thin = np.array([[np.nan, np.nan, 0.5, np.nan, np.nan, 0.6]])
+    assert trend_text(thin, ["higher"], "pct")[0].tolist() == ["not enough data"]
+
+
+def test_band_rule_both_sides_are_off_track():
+    # green 30..60 days, amber 20..90; 5 days (stocked out) and 120 days (overstock) are red
+    actual = pd.Series([5.0, 25.0, 30.0, 45.0, 60.0, 75.0, 120.0, np.nan, 45.0])
+    gmax = pd.Series([60.0] * 8 + [np.nan])
+    got = rag(actual, 30.0, 20.0, "band", gmax, 90.0).tolist()
+    assert got == [
+        "Red",
+        "Amber",
+        "Green",
+        "Green",
+        "Green",
+        "Amber",
+        "Red",
+        "No data",
+        "No target",
+    ]
+    # gap: distance to the nearer edge of the green band, positive inside
+    gap = gap_to_target(actual, 45.0, "band", 30.0, 60.0)
+    assert gap.iloc[:7].tolist() == [-25.0, -5.0, 0.0, 15.0, 0.0, -15.0, -60.0]

@@ -123,7 +123,8 @@ def test_total_values_gap_prior_and_trend(result):
     assert fa["actual_text"] == "80.0%" and fa["gap_text"] == "+0.0 pp"
     assert fa["trend"] == "\u25b2 improving"
     assert len(fa["trend_values"]) == 12 and fa["trend_values"][-1] == pytest.approx(0.80)
-    assert fa["change_12m"] == pytest.approx(0.11)
+    # last 3 months (0.78, 0.79, 0.80) vs the 3 before (0.75, 0.76, 0.77): +0.03
+    assert fa["change_12m"] == pytest.approx(0.03)
     assert fa["signal"] == 3
     dos = _row(sc, "days_of_supply")
     assert dos["gap"] == pytest.approx(-7.0)  # lower is better: target 45 - actual 52
