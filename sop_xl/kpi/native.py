@@ -528,6 +528,35 @@ def _production(udf: str) -> NativeFormula:
     return NativeFormula(udf, params, _ranges(names, inner), desc, plain)
 
 
+def _schedule_otif() -> NativeFormula:
+    """Production on time and complete (issue 14): adherence that also asks for the quantity."""
+    late = _S.production_days_late
+    names = ["planned_qty", "completed_qty", "due_dates", "completion_dates"]
+    inner = (
+        f"late, {_whole(_opt('days_late', str(late)))}, "
+        "pl, planned_qty_k * planned_qty_v, due, due_dates_k * (pl > 0), "
+        "ontime, due * completion_dates_k * (completion_dates_v <= due_dates_v + late), "
+        "full, ontime * (completed_qty_k * completed_qty_v >= pl), "
+        f"{_NOTHING_DUE}SUM(full) / SUM(due))"
+    )
+    params = (
+        Param("planned_qty", "Planned quantity per released production order."),
+        Param("completed_qty", "Finished quantity per order (blank = none)."),
+        Param("due_dates", "Due date per order."),
+        Param("completion_dates", "Finished date per order (blank = not finished)."),
+        _days_param("days_late", "after due", late),
+    )
+    desc = (
+        "Production on time and complete = orders finished by due + days late with completed "
+        ">= planned / orders due."
+    )
+    plain = (
+        f'=SUMPRODUCT((D<>"")*(P>0)*(C<>"")*(C<=D+{late})*(Q>=P))/SUMPRODUCT((D<>"")*(P>0))'
+        " (P = planned, Q = completed, C = completion dates)"
+    )
+    return NativeFormula("SOP_SCHEDULE_OTIF", params, _ranges(names, inner), desc, plain)
+
+
 def _fill_rate() -> NativeFormula:
     late = _S.customer_days_late
     inner = (
@@ -538,7 +567,7 @@ def _fill_rate() -> NativeFormula:
         "dk, IF(dated, due_dates_k, 1), dv, IF(dated, due_dates_v, 0), "
         "sk, IF(dated, ship_dates_k, 1), sv, IF(dated, ship_dates_v, 0), "
         "due, dk * qty_ordered_k * (qty_ordered_v > 0), "
-        "bydue, sk * (sv <= dv + late), "
+        "bydue, sk, "  # APICS fill: complete whenever shipped (timing is OTIF's job)
         "filled, due * bydue * (qty_shipped_v >= qty_ordered_v), "
         "units, due * bydue * IF(qty_shipped_v < qty_ordered_v, qty_shipped_v, qty_ordered_v), "
         # orders: a due line is its order's first due line when no earlier due line has its id
@@ -563,14 +592,14 @@ def _fill_rate() -> NativeFormula:
             Param("qty_shipped", "Shipped quantity per line (blank = nothing shipped)."),
             Param("fill_mode", "Optional: 'line' (default), 'order' or 'unit'.", '"line"'),
             Param("order_ids", "Order number per line (needed for mode 'order').", "0"),
-            Param("due_dates", "Optional: due date per line (with ship_dates).", "0"),
-            Param("ship_dates", "Optional: ship date per line (with due_dates).", "0"),
+            Param("due_dates", "Optional: due date per line (fill ignores timing).", "0"),
+            Param("ship_dates", "Optional: ship date per line; blank = not shipped.", "0"),
             _days_param("days_late", "after due", late),
         ),
         body,
         "Fill rate: 'line' = lines shipped complete / lines; 'order' = orders with every line "
-        "complete / orders; 'unit' = units shipped (capped per line) / units ordered. With due "
-        "and ship dates only shipments by due + days late count.",
+        "complete / orders; 'unit' = units shipped (capped per line) / units ordered (APICS: "
+        "complete whenever shipped; a blank ship date = not shipped).",
         '=SUMPRODUCT((O>0)*(Q>=O))/COUNTIF(O,">0") (line fill, no dates)',
         "Order numbers compare as text, case-sensitively (as the UDF); mode 'order' compares "
         "every line with every other (slow beyond ~5,000 lines: use SOP_FILL_RATE or the KPIs "
@@ -644,6 +673,7 @@ def _build() -> tuple[NativeFormula, ...]:
         _otif(),
         _production("SOP_SCHEDULE_ATTAINMENT"),
         _production("SOP_SCHEDULE_ADHERENCE"),
+        _schedule_otif(),
         _vendor_otd(),
         _vendor_qty_complete(),
         _sums(

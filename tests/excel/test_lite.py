@@ -48,6 +48,7 @@ CASES = [
     ("SOP_OTIF", [DUE, SHIP, ORD, SHP, 0.0, 3.0]),
     ("SOP_SCHEDULE_ATTAINMENT", [ORD, SHP, DUE, SHIP, None, False]),
     ("SOP_SCHEDULE_ADHERENCE", [DUE, SHIP, 1.0]),
+    ("SOP_SCHEDULE_OTIF", [ORD, SHP, DUE, SHIP, 1.0]),
     ("SOP_VENDOR_OTD", [DUE, SHIP, None, None]),
     ("SOP_VENDOR_QTY_COMPLETE", [ORD, SHP]),
     ("SOP_GROSS_MARGIN_PCT", [[1000.0, None], [600.0]]),
