@@ -8,9 +8,10 @@ learning and growth) with:
 - **gap to target**, signed so that **positive = better** than target (higher-is-better:
   actual - target; lower-is-better: target - actual; zero-is-best: |target| - |actual|);
 - the **prior month**'s value;
-- the **trend** over the last 12 months: the values (a list and a text sparkline), an arrow for
-  the fitted least-squares change (▲ up, ▼ down, ▶ flat) and whether that is improving or
-  worsening for the KPI's direction;
+- the **trend**: the last 12 months' values (a list and a text sparkline), and an arrow for the
+  recent direction, the mean of the last 3 months minus the mean of the 3 before (▲ up, ▼ down,
+  ▶ flat), with whether that is improving or worsening for the KPI's direction
+  (:data:`TREND_MEANING`);
 - a **status** from the Targets thresholds (:func:`sop_xl.scorecard.rag.rag`): Green at or better
 than the
   green threshold, Amber at or better than amber, else Red; "No data" (grey, never green) when
@@ -87,6 +88,13 @@ __all__ = [
 
 #: Every KPI the scorecard can show: the KPI engine's registry plus the action KPIs.
 ALL_KPIS: dict[str, KpiDef] = {**KPIS, **ACTION_KPIS, **SUPPLY_KPIS, **HISTORY_KPIS}
+#: What the trend arrow means, as the Definitions sheet states it.
+TREND_MEANING = (
+    "Trend arrow: the average of the last 3 months minus the average of the 3 months before "
+    "(at least 2 values in each). \u25b2 up, \u25bc down, \u25b6 stable (within 0.5 pp for "
+    "percentages, 1% of the level otherwise); 'improving' or 'worsening' for the KPI's "
+    "direction. The sparkline shows the last 12 months."
+)
 #: Months in the trend window (the reviewed month and the 11 before it).
 WINDOW = 12
 LEVELS = ("Total", "Region", "Family")
@@ -725,8 +733,8 @@ def scorecard_outputs(
         _off_track(result.scorecard),
         "Green = at or better than the green threshold; Amber = at or better than amber; "
         "grey = no data or no target.",
-        "Gap: positive = better than target (pp = percentage points). Trend: fitted change "
-        "over the last 12 months. Formulas: Definitions sheet.",
+        "Gap: positive = better than target (pp = percentage points). Trend: last 3 months vs "
+        "the 3 before. Formulas: Definitions sheet.",
     ]
     n = len(result.scorecard)
     header_row = len(title) + 2
@@ -825,6 +833,10 @@ def scorecard_outputs(
             "KPI definitions",
             "Generated from the KPI registry: the formula, denominator, zero policy and sign "
             "convention behind every number on the scorecard.",
+            TREND_MEANING,
+            "Band KPIs (forward days of supply): green inside [Green Threshold, Green Max], "
+            "amber inside [Amber Threshold, Amber Max], else red: too low and too high are off "
+            "track. Tracking signal: green |TS| <= 3, amber <= 4, red above 4 (APICS).",
         ],
         tab_color="1F4E78",
         column_widths={
