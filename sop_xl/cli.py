@@ -47,12 +47,18 @@ def terminal_progress(message: str, fraction: float | None = None) -> None:
     filebook.terminal_progress(message, fraction)
 
 
-DEFAULT_WORKBOOK = Path("workbook") / "SOP_Planning.xlsm"
+def _workbook(args: argparse.Namespace) -> Path:
+    """The named workbook, else the master in the current folder (and say which one)."""
+    if args.workbook:
+        return Path(args.workbook)
+    found = cycle.default_workbook()
+    print(f"sop-xl: no workbook named; using {found}", file=sys.stderr)
+    return found
 
 
 def _book(args: argparse.Namespace) -> FileBook:
     return filebook.FileBook(
-        args.workbook, out=getattr(args, "out", None), progress=terminal_progress
+        _workbook(args), out=getattr(args, "out", None), progress=terminal_progress
     )
 
 
@@ -105,7 +111,7 @@ def cmd_freeze(args: argparse.Namespace) -> cycle.StepResult:
     if args.password_prompt:
         password = getpass.getpass("Protection password for the frozen plan: ") or None
     return cycle.freeze(
-        Path(args.workbook),
+        _workbook(args),
         snapshots=Path(args.snapshots) if args.snapshots else None,
         approved_by=args.approved_by,
         password=password,
@@ -129,9 +135,11 @@ def cmd_history(args: argparse.Namespace) -> cycle.StepResult:
 
 
 def cmd_cycle(args: argparse.Namespace) -> cycle.StepResult:
+    master = _workbook(args)
+    folder = Path(args.folder) if args.folder else cycle.submissions_folder(master)
     return cycle.run_cycle(
-        Path(args.workbook),
-        folder=Path(args.folder) if args.folder else None,
+        master,
+        folder=folder if args.folder or folder.is_dir() else None,
         approved_by=args.approved_by,
         progress=terminal_progress,
     )
@@ -175,6 +183,21 @@ def cmd_repair(args: argparse.Namespace) -> cycle.StepResult:
     )
 
 
+def version() -> str:
+    """The installed sop_xl version (``sop_xl.__version__``, else the package metadata)."""
+    try:
+        from sop_xl import __version__  # type: ignore[attr-defined]
+
+        return str(__version__)
+    except ImportError:
+        from importlib import metadata
+
+        try:
+            return metadata.version("sop-xl")
+        except metadata.PackageNotFoundError:
+            return "(unknown: not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sop-xl",
@@ -182,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
         "scorecard and frozen plan snapshots on an S&OP workbook.",
     )
     p.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    p.add_argument("--version", action="version", version=f"sop-xl {version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn: Callable, help: str, workbook: bool = True, out: bool = False):
@@ -190,8 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument(
                 "workbook",
                 nargs="?",
-                default=str(DEFAULT_WORKBOOK),
-                help=f"the S&OP master workbook (default: {DEFAULT_WORKBOOK})",
+                default=None,
+                help="the S&OP master workbook (default: SOP_Planning.xlsm in the current folder)",
             )
         if out:
             sp.add_argument("--out", help="write to this copy instead of the workbook itself")
@@ -215,7 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("region", help="region code, e.g. EU")
     sp.add_argument("--out", help="output file (default: Forecast_<REGION>.xlsx)")
     sp = add("consolidate", cmd_consolidate, "consolidate regional forecasts", out=True)
-    sp.add_argument("--folder", help="folder of submitted regional workbooks")
+    sp.add_argument(
+        "--folder",
+        help=f"folder of submitted regional workbooks (default: {cycle.SUBMISSIONS}/ next to "
+        "the workbook, as the ribbon button)",
+    )
     sp.add_argument("--dry-run", action="store_true", help="write only the validation report")
     sp.add_argument("--report", help="also write the report as a standalone workbook")
     add("variances", cmd_variances, "budget vs budget, actual vs budget vs forecast", out=True)

@@ -43,6 +43,45 @@ def user() -> str:
         return "unknown"
 
 
+# --- where things are by default: the CLI and the ribbon both ask here ---------------------------
+#: File names of the master workbook a command looks for in the current folder when none is given.
+MASTER_NAMES = ("SOP_Planning.xlsm", "SOP_Planning.xlsx")
+#: The folder next to the master workbook where regional forecast files are collected.
+SUBMISSIONS = "submissions"
+
+
+def submissions_folder(master: Path) -> Path:
+    """The regional submissions folder of the master workbook ``master``: ``submissions/`` next
+    to it (the Consolidate button and ``sop-xl consolidate`` without ``--folder`` use it)."""
+    return Path(master).parent / SUBMISSIONS
+
+
+def package_template_dir() -> Path:
+    """The folder of the standard workbook that ships with the source (never a working copy)."""
+    return Path(__file__).resolve().parents[1] / "workbook"
+
+
+def default_workbook(folder: Path | None = None) -> Path:
+    """The master workbook a command uses when none is named: SOP_Planning.xlsm (or .xlsx) in
+    ``folder`` (default: the current folder). Never the package's own template."""
+    folder = Path.cwd() if folder is None else Path(folder)
+    found = next((folder / n for n in MASTER_NAMES if (folder / n).is_file()), None)
+    if found is None:
+        raise SopError(
+            f"no workbook was named, and there is no {' or '.join(MASTER_NAMES)} in {folder}.",
+            fix="Name the workbook, e.g. sop-xl validate path/to/SOP_Planning.xlsm, or run the "
+            "command in the folder that holds it.",
+        )
+    if found.resolve().parent == package_template_dir():
+        raise SopError(
+            f"{found} is the standard template that ships with sop_xl; commands never write "
+            "into it.",
+            fix="Copy it to a folder of your own, fill it in, and run the command there "
+            "(or try: sop-xl demo).",
+        )
+    return found
+
+
 # --- validate ------------------------------------------------------------------------------------
 def check_references(tables: dict[str, reader.Coerced], book_name: str) -> list[Finding]:
     """Every ``Column.ref`` value must exist in the referenced master table."""
@@ -184,6 +223,9 @@ def consolidate(
     """Validate regional submissions and write the consensus Forecast (all or nothing)."""
     from sop_xl.consolidate.step import consolidate as run
 
+    path = getattr(book, "path", None)
+    if folder is None and path is not None and submissions_folder(path).is_dir():
+        folder = submissions_folder(path)
     r = run(book, folder, dry_run=dry_run, received_by=user(), report_path=report_path)
     if r.ok and not dry_run:
         archive_submissions(book)
@@ -332,7 +374,7 @@ def freeze(
     r = run(
         Path(master),
         snapshots,
-        approved_by=approved_by or user(),
+        approved_by=user() if approved_by is None else approved_by,  # blank: refused there
         created_by=user(),
         password=password,
         progress=progress,
@@ -383,6 +425,12 @@ def run_cycle(
     """
     from sop_xl.io.filebook import FileBook, quiet
 
+    if approved_by is not None and not approved_by.strip():
+        raise SopError(
+            "the approver's name is blank; a frozen plan needs who approved it.",
+            fix="Give the name, e.g. --approved-by 'Jane Doe, CEO', or leave --approved-by "
+            "out to run the cycle without freezing.",
+        )
     say = progress or quiet
     book = FileBook(master, progress=say)
     status = None

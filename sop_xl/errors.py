@@ -122,3 +122,7 @@ class MissingCachedValues(SopError):
 
 class MissingStep(SopError):
     """The installed sop_xl has no cycle function for this ribbon button."""
+
+
+class FrozenPlanError(SopError):
+    """A command or button would write into a frozen plan snapshot; frozen plans never change."""

@@ -133,6 +133,8 @@ def dispatch(tag: str) -> None:
     if log:
         log.info("%s: start on %s", tag, book.fullname)
     try:
+        if tag in WRITES:
+            refuse_frozen(book)
         book.progress(f"{doing}...")
         summary = macro(book)
     except Exception as exc:
@@ -189,6 +191,20 @@ def _quietly(fn: Callable[[], None]) -> None:
     # The status bar is cosmetic: never hide the real message behind a failure to reset it.
     with contextlib.suppress(Exception):
         fn()
+
+
+#: Buttons that write into the calling workbook (or freeze it): refused on a frozen plan.
+WRITES = frozenset({"validate", "consolidate", "variances", "kpis", "scorecard", "freeze"})
+
+
+def refuse_frozen(book: XlBook) -> None:
+    """Stop when the calling workbook is a frozen plan snapshot (the same test as the CLI's)."""
+    from sop_xl.io.guard import frozen_marks
+    from sop_xl.io.guard import refuse_frozen as refuse
+
+    path = Path(book.fullname)
+    marks = frozen_marks(path) if path.is_absolute() and path.is_file() else []
+    refuse(marks, book.name, "write into it")
 
 
 # --- helpers the macros share ---------------------------------------------------------------------
@@ -262,7 +278,8 @@ def validate(book: XlBook) -> str:
 @macro("consolidate", "Consolidating the regional forecasts")
 def consolidate(book: XlBook) -> str:
     run = step("consolidate")
-    submissions = folder(book) / "submissions"
+    folder(book)  # a saved workbook: its submissions folder sits next to it
+    submissions = step("submissions_folder")(Path(book.fullname))  # the CLI's default too
     if not submissions.is_dir():
         submissions.mkdir(parents=True)
         raise SopError(

@@ -130,6 +130,7 @@ class FileBook:
 
         if not outputs:
             return
+        guard.refuse_frozen(self.info.frozen, self.path)
         write_sheets(self.path, outputs, self.out)
         if self.out != self.path:  # later reads and writes continue on the written copy
             self.path = self.out

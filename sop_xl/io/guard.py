@@ -13,6 +13,7 @@ Nothing here executes or evaluates anything from the file: a macro-enabled workb
 from __future__ import annotations
 
 import hashlib
+import json
 import posixpath
 import re
 import zipfile
@@ -21,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sop_xl.errors import InputFileError, Location
+from sop_xl.errors import FrozenPlanError, InputFileError, Location
 from sop_xl.io.xlsx.cells import col_number
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: encrypted OOXML or legacy .xls
@@ -67,6 +68,8 @@ class FileInfo:
     error_sheets: set[str] = field(default_factory=set)
     #: external link parts (xl/externalLinks/...): cached values copied from other workbooks
     external_links: list[str] = field(default_factory=list)
+    #: why this file is a frozen plan snapshot (empty: it is not one); see :func:`frozen_marks`
+    frozen: list[str] = field(default_factory=list)
 
 
 _SHEET_RE = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"', re.S)
@@ -103,6 +106,12 @@ def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Fi
     """
     path = Path(path)
     where = Location(file=str(path))
+    if path.is_dir():
+        raise InputFileError(
+            "this is a folder, not a workbook file.",
+            where=where,
+            fix=f"Name the workbook file inside it, e.g. {Path(path.name) / 'SOP_Planning.xlsm'}.",
+        )
     if not path.is_file():
         raise InputFileError("file not found.", where=where, fix="Check the path and file name.")
     size = path.stat().st_size
@@ -174,6 +183,7 @@ def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Fi
                     extents[sheet], has_errors = _check_extent(zf, part, limits, where_sheet, where)
                     if has_errors:
                         error_sheets.add(sheet)
+            frozen = _frozen_marks(zf, path, list(sheets))
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
             raise InputFileError(
                 f"the workbook is damaged ({exc}).",
@@ -184,8 +194,62 @@ def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Fi
             n for n in names if n.startswith("xl/externalLinks/") and "_rels" not in n
         )
     return FileInfo(
-        path, sha256_file(path), has_macros, list(sheets), extents, error_sheets, external
+        path,
+        sha256_file(path),
+        has_macros,
+        list(sheets),
+        extents,
+        error_sheets,
+        external_links=external,
+        frozen=frozen,
     )
+
+
+#: The first sheet of a frozen plan (``sop_xl.plan.snapshot.COVER_SHEET``).
+COVER_SHEET = "Cover"
+#: Custom document property every frozen plan carries (``sop_xl.plan.snapshot.freeze``).
+FROZEN_PROPERTY = "SOP_ContentHash"
+LEDGER_NAME = "ledger.jsonl"
+
+
+def frozen_marks(path: str | Path) -> list[str]:
+    """Why the workbook file ``path`` is a frozen plan snapshot; empty when it is not one.
+
+    A frozen plan is recognised by what it *is*, never by file permissions (root and Windows
+    ignore read-only): the snapshot stamp (custom property ``SOP_ContentHash``), "marked as
+    final", a first sheet named Cover, or a record naming it in the ledger of its folder.
+    Unreadable files give no marks (the guard reports them when they are opened).
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return _frozen_marks(zf, path, list(_sheet_parts(zf)))
+    except (OSError, zipfile.BadZipFile, ValueError, KeyError):
+        return _ledger_mark(path)
+
+
+def _frozen_marks(zf: zipfile.ZipFile, path: Path, sheets: list[str]) -> list[str]:
+    marks: list[str] = []
+    names = set(zf.namelist())
+    custom = zf.read("docProps/custom.xml") if "docProps/custom.xml" in names else b""
+    if f'name="{FROZEN_PROPERTY}"'.encode() in custom:
+        marks.append("it carries the snapshot stamp of sop-xl freeze")
+    if re.search(rb'name="_MarkAsFinal"[^>]*>\s*<vt:bool>(true|1)</vt:bool>', custom):
+        marks.append("it is marked as final")
+    if sheets and sheets[0] == COVER_SHEET and marks:
+        marks.append("its first sheet is the snapshot Cover")
+    return marks + _ledger_mark(path)
+
+
+def _ledger_mark(path: Path) -> list[str]:
+    ledger = path.parent / LEDGER_NAME
+    try:
+        text = ledger.read_text(encoding="utf-8") if ledger.is_file() else ""
+    except OSError:
+        return []
+    if f'"file":{json.dumps(path.name, ensure_ascii=False)}' in text:
+        return [f"it is recorded in {ledger}"]
+    return []
 
 
 def _guess_kind(head: bytes) -> str:
@@ -362,3 +426,15 @@ def _check_extent(
             "used cell), save, and submit again.",
         )
     return (max_row, max_col), errors
+
+
+def refuse_frozen(marks: list[str], file: str | Path, doing: str = "write into it") -> None:
+    """Raise :class:`FrozenPlanError` when ``marks`` (from :func:`frozen_marks`) say frozen."""
+    if marks:
+        raise FrozenPlanError(
+            f"this is a frozen plan ({'; '.join(marks)}), so no command may {doing}: a "
+            "frozen plan never changes, and 'sop-xl verify' would report it as tampered with.",
+            where=Location(file=str(file)),
+            fix="Open the master workbook it was frozen from (its Cover sheet names it as "
+            "'Source workbook') and run the step there.",
+        )

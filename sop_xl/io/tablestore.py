@@ -136,7 +136,9 @@ def checked(path: Path, limits: guard.Limits = guard.DEFAULT_LIMITS) -> guard.Fi
     digest = guard.sha256_file(Path(path))
     file = root / f"{_verdict_key(digest, limits)}.guard.json"
     try:
-        return _info(Path(path), digest, json.loads(file.read_text(encoding="utf-8")))
+        info = _info(Path(path), digest, json.loads(file.read_text(encoding="utf-8")))
+        info.frozen = guard.frozen_marks(path)  # not from the cache: the ledger next to it changes
+        return info
     except (OSError, KeyError, ValueError, TypeError):
         pass
     info = guard.check_workbook_file(path, limits)

@@ -181,9 +181,10 @@ def read_cycle_settings(data: bytes, file: str) -> tuple[str, str]:
 
 # --- freeze ------------------------------------------------------------------------------------
 def _read_master(master: Path) -> bytes:
+    from sop_xl.io.guard import refuse_frozen
     from sop_xl.io.tablestore import checked  # the guard, its verdict kept by the file's bytes
 
-    checked(master)
+    refuse_frozen(checked(master).frozen, master, "freeze it again")
     return master.read_bytes()
 
 

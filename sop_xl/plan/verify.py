@@ -92,12 +92,31 @@ def verify(path: Path, *, expected_head: str | None = None) -> VerifyReport:
     contain it (this catches deleting the newest records together with their files).
     """
     path = Path(path)
+    fix = (
+        "Give the snapshots folder next to the master workbook (sop-xl verify "
+        "path/to/snapshots) or one SOP_Plan_<cycle>_v<NN>.xlsx file in it."
+    )
     if path.is_dir():
         folder, only = path, None
+        if not (folder / LEDGER_NAME).exists() and not any(
+            SNAPSHOT_RE.match(p.name) for p in folder.iterdir()
+        ):
+            raise SopError(
+                f"{path} is not a snapshot folder (no {LEDGER_NAME} and no frozen plan in it).",
+                fix=fix,
+            )
     elif path.is_file():
         folder, only = path.parent, path.name
+        with open(path, "rb") as f:
+            is_zip = f.read(4) == b"PK\x03\x04"
+        # a file named like a snapshot is always checked: a damaged one is tampering
+        if not SNAPSHOT_RE.match(path.name) and (not is_zip or not (folder / LEDGER_NAME).exists()):
+            raise SopError(
+                f"{path} is not a snapshot (not a frozen plan workbook in a snapshot folder).",
+                fix=fix,
+            )
     else:
-        raise SopError(f"{path} does not exist.", fix="Give a snapshot file or snapshots folder.")
+        raise SopError(f"{path} does not exist, so it is not a snapshot folder.", fix=fix)
     rep = VerifyReport(path)
     lines = read_ledger(folder)
     if not lines:
