@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -148,3 +149,80 @@ def test_help_and_usage_errors_load_no_engine() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- the first hour (issue 18) -------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_no_workbook_named_never_writes_into_the_package_template(capsys, monkeypatch):
+    template = ROOT / "workbook" / "SOP_Planning.xlsm"
+    before = template.read_bytes()
+    monkeypatch.chdir(ROOT)  # the source checkout: no master here, only the template below
+    code, _, err = run(capsys, "validate")
+    assert code == 2 and "no workbook was named" in err and "Fix:" in err
+    monkeypatch.chdir(ROOT / "workbook")  # even standing next to the template
+    code, _, err = run(capsys, "kpis")
+    assert code == 2 and "ships with sop_xl" in err
+    assert template.read_bytes() == before
+
+
+def test_no_workbook_named_uses_the_master_in_the_current_folder_and_says_so(
+    capsys, monkeypatch, demo_dir: Path, tmp_path: Path
+):
+    shutil.copy(demo_dir / "SOP_Planning.xlsm", tmp_path / "SOP_Planning.xlsm")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "validate")
+    assert code == 0 and "Inputs valid" in out
+    assert f"using {tmp_path / 'SOP_Planning.xlsm'}" in err
+
+
+def test_consolidate_defaults_to_the_submissions_folder_like_the_ribbon(
+    capsys, demo_dir: Path, tmp_path: Path
+):
+    shutil.copy(demo_dir / "SOP_Planning.xlsm", tmp_path / "SOP_Planning.xlsm")
+    shutil.copytree(demo_dir / "submissions", tmp_path / "submissions")
+    code, out, _ = run(capsys, "consolidate", str(tmp_path / "SOP_Planning.xlsm"), "--dry-run")
+    # the demo's four regional files, one bad on purpose: 3 of 4 accepted, errors -> exit 1
+    assert code == 1 and "3 of 4 regions" in out, out
+
+
+def test_verify_on_something_that_is_not_a_snapshot_says_so(capsys, tmp_path: Path):
+    csv = tmp_path / "plan.csv"
+    csv.write_text("a,b\n1,2\n")
+    for target in (tmp_path / "no_such_folder", csv, tmp_path):
+        code, out, err = run(capsys, "verify", str(target))
+        assert code == 2, target
+        assert "not a snapshot" in err and "TAMPERING" not in out + err, target
+
+
+def test_verify_still_calls_a_damaged_snapshot_tampering(capsys, demo_dir: Path, tmp_path: Path):
+    folder = tmp_path / "snapshots"
+    shutil.copytree(demo_dir / "snapshots", folder)
+    plan = folder / "SOP_Plan_2026-11_v01.xlsx"
+    plan.chmod(0o644)
+    plan.write_text("garbage")
+    code, out, _ = run(capsys, "verify", str(plan))
+    assert code == 1 and "TAMPERING DETECTED" in out
+
+
+def test_validate_on_a_folder_says_it_is_a_folder(capsys, tmp_path: Path):
+    code, _, err = run(capsys, "validate", str(tmp_path))
+    assert code == 2 and "is a folder, not a workbook file" in err and "not found" not in err
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t"])
+def test_freeze_refuses_a_blank_approver(capsys, demo_dir: Path, tmp_path: Path, name: str):
+    master = tmp_path / "SOP_Planning.xlsm"
+    shutil.copy(demo_dir / "SOP_Planning.xlsm", master)
+    for command in ("freeze", "cycle"):
+        code, _, err = run(capsys, command, str(master), "--approved-by", name)
+        assert code == 2 and "approv" in err, (command, err)
+    assert not (tmp_path / "snapshots").exists() or not any((tmp_path / "snapshots").iterdir())
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--version"])
+    assert e.value.code == 0
+    assert re.fullmatch(r"sop-xl \d+\.\d+\.\d+\S*\n", capsys.readouterr().out)

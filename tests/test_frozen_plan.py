@@ -81,7 +81,7 @@ def test_a_lone_copy_without_its_ledger_is_still_recognised(snapshots: Path, tmp
     book = FileBook(lone)
     before = lone.read_bytes()
     with pytest.raises(FrozenPlanError):
-        book.write([SheetOutput(schema.KPIS, book.read_table(schema.KPIS))])
+        book.write([SheetOutput(schema.KPIS_TABLE, book.read_table(schema.KPIS_TABLE))])
     assert lone.read_bytes() == before
 
 

@@ -788,3 +788,38 @@ def test_format_runs_groups_neighbouring_equal_formats() -> None:
 
     assert format_runs(["@", "@", "0.0", "@"]) == [(0, 1, "@"), (2, 2, "0.0"), (3, 3, "@")]
     assert format_runs([]) == []
+
+
+@pytest.mark.parametrize("tag", sorted(ribbon.WRITES))
+def test_writing_buttons_refuse_a_frozen_plan(
+    tag: str, demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, logs: Path
+) -> None:
+    snaps = tmp_path / "snapshots"
+    shutil.copytree(demo_dir / "snapshots", snaps)
+    plan = snaps / "SOP_Plan_2026-11_v01.xlsx"
+    plan.chmod(0o644)  # write permission is not what protects a frozen plan
+    before = plan.read_bytes()
+    book = FakeBook(plan)
+    monkeypatch.setattr(ribbon, "_caller", lambda: book)
+    ran: list[str] = []
+    monkeypatch.setitem(ribbon.MACROS, tag, lambda b: ran.append(tag) or "done")
+    ribbon.dispatch(tag)
+    assert ran == []  # the step never started
+    text = book.app.alerts[0]["prompt"]
+    assert "this is a frozen plan" in text and "Open the master workbook" in text
+    assert plan.read_bytes() == before and book.saves == 0
+
+
+def test_reading_buttons_still_work_on_a_frozen_plan(
+    demo_dir: Path, monkeypatch: pytest.MonkeyPatch, logs: Path
+) -> None:
+    book = FakeBook(demo_dir / "snapshots" / "SOP_Plan_2026-11_v01.xlsx")
+    monkeypatch.setattr(ribbon, "_caller", lambda: book)
+    ribbon.dispatch("about")
+    assert book.app.alerts[0]["prompt"].startswith("sop_xl ")
+
+
+def test_consolidate_button_and_command_share_the_submissions_default(saved_book) -> None:
+    assert cycle.submissions_folder(Path(saved_book.fullname)) == (
+        Path(saved_book.fullname).parent / "submissions"
+    )
