@@ -31,6 +31,7 @@ conditional formats), :mod:`sop_xl.io.xlsx.charts` (charts), :mod:`sop_xl.io.xls
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import stat
@@ -53,6 +54,7 @@ from sop_xl.io.xlsx.cells import (
     body_rows,
     col_letter,
     display_frame,
+    parse_cell,
     parse_range,
     range_ref,
 )
@@ -95,6 +97,20 @@ _DEFAULT_WIDTH = {
     Dtype.DATETIME: 16.0,
     Dtype.PERIOD: 9.0,
 }
+
+
+#: Height of a default row (15 pt) in centimetres, to find the row a chart's bottom edge reaches.
+ROW_CM = 15 / 72 * 2.54
+
+
+def print_last_row(lay: Layout) -> int:
+    """The last sheet row worth printing: the table's last row or a chart's bottom edge."""
+    last = lay.last_row
+    for spec in lay.out.charts:
+        if spec.source_sheet and spec.anchor:
+            _, row = parse_cell(spec.anchor)
+            last = max(last, row + math.ceil(spec.height_cm / ROW_CM))
+    return last
 
 
 # --- the writer -----------------------------------------------------------------------------------
@@ -368,7 +384,11 @@ class _Writer:
         sheet_pr = f"<sheetPr>{tab}{fit}</sheetPr>" if tab or fit else ""
         page_setup = (
             f'<pageSetup orientation="{"landscape" if out.landscape else "portrait"}"'
-            + (' fitToWidth="1" fitToHeight="0"' if out.fit_to_width else "")
+            + (
+                f' fitToWidth="1" fitToHeight="{1 if out.fit_to_height else 0}"'
+                if out.fit_to_width
+                else ""
+            )
             + "/>"
         )
         dim = range_ref(1, 1, lay.last_col, lay.last_row)
@@ -415,7 +435,9 @@ class _Writer:
         columns = lay.out.print_columns
         if columns:
             quoted = "'" + lay.out.sheet.replace("'", "''") + "'"
-            ref = f"{quoted}!$A:${col_letter(lay.first_col + columns - 1)}"
+            # bounded (openpyxl and others refuse whole-column print areas), charts included
+            last = f"{col_letter(lay.first_col + columns - 1)}${print_last_row(lay)}"
+            ref = f"{quoted}!$A$1:${last}"
             name = (
                 f'<definedName name="_xlnm.Print_Area" localSheetId="{index}">'
                 f"{escape(ref)}</definedName>"

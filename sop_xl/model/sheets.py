@@ -116,6 +116,8 @@ class SheetOutput:
     #: printing: landscape pages, all columns on one page wide (rows flow onto more pages)
     landscape: bool = True
     fit_to_width: bool = True
+    #: printing: the whole sheet, charts included, on one page (an executive one-pager)
+    fit_to_height: bool = False
     #: print only the first N columns of the sheet (an Excel print area); None prints all
     print_columns: int | None = None
 

@@ -800,6 +800,7 @@ def scorecard_outputs(
         tab_color="1F4E78",
         column_widths=dict(_WIDTHS),
         print_columns=schema.SCORECARD.names.index("owner_role") + 1,
+        fit_to_height=True,  # the executive page: table and all four charts on one sheet
     )
     detail = SheetOutput(
         schema.SCORECARD_DETAIL,
