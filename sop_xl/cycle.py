@@ -534,5 +534,10 @@ def demo(
         f"Regional files:   {folder}",
         f"Frozen plan:      {snaps[-1] if snaps else '(not frozen: see above)'}",
     ]
+    where.append(
+        "The consolidation errors above are planted on purpose: one regional file holds the "
+        "mistakes real submitters make, to show how they are reported and left out. The demo "
+        "succeeded because the plan got frozen (exit code 0)."
+    )
     # One regional file is bad on purpose: the demo succeeded when the plan got frozen.
     return StepResult("demo", result.summary + "\n\n" + "\n".join(where), bool(snaps), [], result)

@@ -226,3 +226,14 @@ def test_version(capsys):
         cli.main(["--version"])
     assert e.value.code == 0
     assert re.fullmatch(r"sop-xl \d+\.\d+\.\d+\S*\n", capsys.readouterr().out)
+
+
+def test_readme_explains_the_demo_exit_code_time_and_lock():
+    readme = (ROOT / "README.md").read_text()
+    assert "exits 0 when it gets as far as the frozen plan" in readme
+    assert "planted on purpose" in readme
+    assert "about a minute" in readme and "test tools" in readme
+    assert (
+        "`snapshots/.lock` stays after a freeze, on purpose"
+        in (ROOT / "docs" / "snapshots.md").read_text()
+    )

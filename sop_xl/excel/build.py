@@ -428,6 +428,9 @@ def _write_zip(parts: dict[str, bytes], out: Path) -> None:
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o600 << 16
                 z.writestr(info, parts[name])
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # a normal file (mkstemp makes it 0600)
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -213,6 +213,9 @@ def save_new_workbook(
         wb.save(tmp)
         if finish is not None:
             finish(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # a normal file (mkstemp makes it 0600)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
