@@ -184,18 +184,10 @@ def cmd_repair(args: argparse.Namespace) -> cycle.StepResult:
 
 
 def version() -> str:
-    """The installed sop_xl version (``sop_xl.__version__``, else the package metadata)."""
-    try:
-        from sop_xl import __version__  # type: ignore[attr-defined]
+    """The installed sop_xl version."""
+    from sop_xl import __version__
 
-        return str(__version__)
-    except ImportError:
-        from importlib import metadata
-
-        try:
-            return metadata.version("sop-xl")
-        except metadata.PackageNotFoundError:
-            return "(unknown: not installed)"
+    return str(__version__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,8 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("consolidate", cmd_consolidate, "consolidate regional forecasts", out=True)
     sp.add_argument(
         "--folder",
-        help=f"folder of submitted regional workbooks (default: {cycle.SUBMISSIONS}/ next to "
-        "the workbook, as the ribbon button)",
+        help="folder of submitted regional workbooks (default: submissions/ next to the "
+        "workbook, as the ribbon button)",
     )
     sp.add_argument("--dry-run", action="store_true", help="write only the validation report")
     sp.add_argument("--report", help="also write the report as a standalone workbook")
