@@ -3,15 +3,16 @@
 No Excel is needed: a plain ``.xlsx`` (the standard workbook written with openpyxl) becomes a
 macro-enabled workbook by editing its zip package:
 
-- ``customUI/customUI14.xml``: the S&OP ribbon tab (source ``workbook/customUI14.xml``), related
+- ``customUI/customUI14.xml``: the S&OP ribbon tab (source ``sources/customUI14.xml`` next to
+  this module), related
   from ``_rels/.rels`` with the Office 2010 extensibility relationship type;
 - ``xl/vbaProject.bin``: a VBA project written with pyopenvba holding
   ``xlwings`` (xlwings' own VBA module from the installed package, with PROJECT_NAME ``sop_xl``
   and the workbook folder left off Python's path), ``Dictionary`` (xlwings' Mac stand-in for
-  Scripting.Dictionary), ``SOP_Ribbon`` (the one ribbon callback, ``workbook/vba/SOP_Ribbon.bas``),
+  Scripting.Dictionary), ``SOP_Ribbon`` (the one ribbon callback, ``sources/vba/SOP_Ribbon.bas``),
   ``xlwings_udfs`` (a VBA wrapper for every ``@xw.func`` of the UDF module, written by xlwings'
   own generator), ``SOP_FunctionHelp`` (function wizard descriptions from the docstrings) and
-  the ``ThisWorkbook`` code (``workbook/vba/ThisWorkbook.cls``);
+  the ``ThisWorkbook`` code (``sop_xl/excel/sources/vba/ThisWorkbook.cls``);
 - the workbook part's content type switched to the macro-enabled one and the project related
   from ``xl/_rels/workbook.xml.rels`` with an Override in ``[Content_Types].xml``.
 
@@ -40,9 +41,8 @@ from pathlib import Path
 
 from sop_xl.errors import BuildError
 
-ROOT = Path(__file__).resolve().parents[2]
-#: Where the ribbon XML and the VBA sources live (the repository's ``workbook/`` folder).
-SOURCES = ROOT / "workbook"
+#: Where the ribbon XML and the VBA sources live: package data, so an installed sop_xl builds too.
+SOURCES = Path(__file__).resolve().parent / "sources"
 
 DEFAULT_UDF_MODULE = "sop_xl.excel.udfs"
 #: VBA project name (shown in the VBA editor) and xlwings PROJECT_NAME (config sheet/file name).

@@ -10,8 +10,8 @@ sheet's ``codeName`` is dropped. Excel then shows a compile error on the first r
 - a macro workbook without a VBA project, or without the ribbon;
 - class modules declared as standard modules; modules with ``Option ClassModule``;
 - sheets (and the workbook) without a ``codeName``;
-- a ribbon that differs from the installed sop_xl's (``workbook/customUI14.xml``), and a
-  ``SOP_Ribbon`` macro module that differs from ``workbook/vba/SOP_Ribbon.bas``;
+- a ribbon that differs from the installed sop_xl's (``sop_xl/excel/sources/customUI14.xml``), and a
+  ``SOP_Ribbon`` macro module that differs from ``sop_xl/excel/sources/vba/SOP_Ribbon.bas``;
 - input tables of the schema that are missing;
 - the ribbon pointing at macros that no longer compile (any VBA damage above).
 

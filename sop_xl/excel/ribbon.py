@@ -31,7 +31,7 @@ from sop_xl.excel.xlbook import XlBook
 
 Macro = Callable[[XlBook], str]
 
-#: Ribbon tag -> macro. Every tag in workbook/customUI14.xml has an entry, and vice versa.
+#: Ribbon tag -> macro. Every tag in sources/customUI14.xml has an entry, and vice versa.
 MACROS: dict[str, Macro] = {}
 #: Ribbon tag -> what the macro is doing, for the status bar and messages ("Computing KPIs").
 DOING: dict[str, str] = {}

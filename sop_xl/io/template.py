@@ -734,17 +734,28 @@ def build_template(path: Path, settings: Settings | None = None) -> None:
 def build_standard_workbook(out_dir: Path = Path("workbook"), *, xlsm: bool = True) -> Path:
     """Build ``out_dir/SOP_Planning.xlsx`` and, when the Excel build is available, the ``.xlsm``.
 
-    The ``.xlsx`` is written first, so it exists even when the ``.xlsm`` build fails (that error
-    is raised). ``xlsm=False`` skips the ``.xlsm``. Returns the path of the ``.xlsx``.
+    All or nothing: both are built in a scratch folder inside ``out_dir`` and moved into place
+    only when both succeeded, so a failed ``.xlsm`` build leaves no partial ``.xlsx`` behind (and
+    earlier files as they were). ``xlsm=False`` skips the ``.xlsm``. Returns the ``.xlsx`` path.
     """
+    import shutil
+    import tempfile
+
     out_dir = Path(out_dir)
-    path = out_dir / "SOP_Planning.xlsx"
-    build_template(path)
-    if not xlsm:
-        return path
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".build-", dir=out_dir))
     try:
-        from sop_xl.excel.build import make_xlsm
-    except ImportError:
-        return path
-    make_xlsm(path, out_dir / "SOP_Planning.xlsm")
-    return path
+        staged = stage / "SOP_Planning.xlsx"
+        build_template(staged)
+        if xlsm:
+            try:
+                from sop_xl.excel.build import make_xlsm
+            except ImportError:
+                make_xlsm = None
+            if make_xlsm is not None:
+                make_xlsm(staged, stage / "SOP_Planning.xlsm")
+        for built in sorted(stage.glob("SOP_Planning.xls*")):
+            os.replace(built, out_dir / built.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return out_dir / "SOP_Planning.xlsx"

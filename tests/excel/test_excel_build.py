@@ -166,7 +166,7 @@ def test_package_parts_and_relationships(built: dict[str, Path]) -> None:
         types = DET.fromstring(z.read("[Content_Types].xml"))
         ribbon = z.read("customUI/customUI14.xml")
     assert names[0] == "[Content_Types].xml"
-    assert ribbon == (ROOT / "workbook" / "customUI14.xml").read_bytes()
+    assert ribbon == (ROOT / "sop_xl" / "excel" / "sources" / "customUI14.xml").read_bytes()
     ext = [
         r
         for r in rels.iter(f"{RELS_NS}Relationship")
@@ -267,7 +267,8 @@ def test_committed_workbook_matches_its_sources() -> None:
         pytest.skip("workbook/SOP_Planning.xlsm not built yet (python scripts/build_workbook.py)")
     with zipfile.ZipFile(COMMITTED) as z:
         assert (
-            z.read("customUI/customUI14.xml") == (ROOT / "workbook" / "customUI14.xml").read_bytes()
+            z.read("customUI/customUI14.xml")
+            == (ROOT / "sop_xl" / "excel" / "sources" / "customUI14.xml").read_bytes()
         )
     with warnings.catch_warnings():  # no UDF module yet: built without UDFs, like the workbook
         warnings.simplefilter("ignore")

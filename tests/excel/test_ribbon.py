@@ -31,8 +31,8 @@ from sop_xl.model import schema
 from sop_xl.model.sheets import SheetOutput
 
 ROOT = Path(__file__).resolve().parents[2]
-RIBBON_XML = ROOT / "workbook" / "customUI14.xml"
-RIBBON_BAS = ROOT / "workbook" / "vba" / "SOP_Ribbon.bas"
+RIBBON_XML = ROOT / "sop_xl" / "excel" / "sources" / "customUI14.xml"
+RIBBON_BAS = ROOT / "sop_xl" / "excel" / "sources" / "vba" / "SOP_Ribbon.bas"
 TEMPLATE = ROOT / "workbook" / "SOP_Planning.xlsx"
 NS = "{http://schemas.microsoft.com/office/2009/07/customui}"
 

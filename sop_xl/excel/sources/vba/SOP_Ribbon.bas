@@ -4,7 +4,7 @@ Attribute VB_Name = "SOP_Ribbon"
 ' Every button of the S&OP tab (customUI14.xml) has onAction="SOP_OnAction" and a tag naming the
 ' Python macro to run: sop_xl.excel.ribbon.dispatch(tag) looks the tag up in MACROS, runs the
 ' step on this workbook, shows progress in the status bar and a plain-language message at the end.
-' Source: workbook/vba/SOP_Ribbon.bas in the sop_xl repository (changes here are overwritten by
+' Source: sop_xl/excel/sources/vba/SOP_Ribbon.bas in the sop_xl repository (changes here are overwritten by
 ' the next build).
 Option Explicit
 

@@ -1,0 +1,92 @@
+"""A release a user can install: scripts/release.py builds the wheel, the sdist, the workbooks and
+the add-in, checked; the wheel installed into a fresh venv runs ``sop-xl demo`` from another folder.
+
+The fresh venv borrows the dependencies of the test interpreter through a ``.pth`` line (no
+download), but sop_xl itself comes only from the wheel: a build source left out of the package
+(VBA modules, ribbon XML) makes the installed demo fail here, as it did for users (issue 18).
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs the git checkout"
+)
+
+
+def test_release_then_the_installed_wheel_runs_the_demo_elsewhere(tmp_path: Path):
+    dist = tmp_path / "dist"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "release.py"), str(dist)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    files = {p.name: p for p in dist.iterdir()}
+    wheel = next(p for n, p in files.items() if n.endswith(".whl"))
+    assert any(n.endswith(".tar.gz") for n in files)
+    assert {"SOP_Planning.xlsx", "SOP_Planning.xlsm", "SOP.xlam"} <= set(files)
+    # normal permissions, not mkstemp's 0600: a user (or a web server) can read the download
+    assert {stat.S_IMODE(p.stat().st_mode) for p in files.values()} == {0o644}
+    assert "openpyxl = calamine" in proc.stdout and "VBA modules" in proc.stdout
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(purelib, "borrowed_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+         "--no-deps", "--no-index", str(wheel)],
+        check=True,
+    )  # fmt: skip
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    where = subprocess.run(
+        [str(python), "-c", "import sop_xl; print(sop_xl.__file__)"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert where.startswith(purelib), where  # the wheel's copy, not the checkout
+    run = subprocess.run(
+        [str(venv / "bin" / "sop-xl"), "demo", "plan"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "is missing" not in run.stderr
+    master = elsewhere / "plan" / "SOP_Planning.xlsm"
+    with zipfile.ZipFile(master) as z:
+        assert {"xl/vbaProject.bin", "customUI/customUI14.xml"} <= set(z.namelist())
+    assert (elsewhere / "plan" / "snapshots" / "SOP_Plan_2026-11_v01.xlsx").is_file()
+
+
+def test_pyproject_uses_the_spdx_license_string_and_ships_the_build_sources():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "MIT"  # not the deprecated {text = ...} table
+    assert (ROOT / "LICENSE").is_file()
+    data = project["tool"]["setuptools"]["package-data"]["sop_xl"]
+    assert "excel/sources/vba/*" in data and "excel/sources/*.xml" in data
