@@ -237,3 +237,14 @@ def test_readme_explains_the_demo_exit_code_time_and_lock():
         "`snapshots/.lock` stays after a freeze, on purpose"
         in (ROOT / "docs" / "snapshots.md").read_text()
     )
+
+
+def test_docs_are_self_contained():
+    """docs/architecture.md linked a design file outside the repository (issue 18)."""
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = doc.read_text()
+        assert "../shared" not in text and "DESIGN.md`" not in text, doc.name
+        for target in re.findall(r"\]\(([^)#]+)\)", text):
+            if "://" not in target:
+                path = (doc.parent / target).resolve()
+                assert path.is_relative_to(ROOT) and path.exists(), (doc.name, target)
