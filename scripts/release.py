@@ -56,16 +56,21 @@ def tracked_tree(dst: Path) -> Path:
 
 def build_python(src: Path, out: Path) -> tuple[Path, Path]:
     """The wheel and the sdist, through setuptools' PEP 517 hooks (no download, no isolation)."""
+    # build_meta rewrites sys.argv, so the folder is read once; the names go to a file because
+    # setuptools logs on stdout
     code = (
-        "import sys; from setuptools import build_meta as b; "
-        "print(b.build_sdist(sys.argv[1])); print(b.build_wheel(sys.argv[1]))"
+        "import sys, pathlib; from setuptools import build_meta as b; out = sys.argv[1]; "
+        "names = [b.build_sdist(out), b.build_wheel(out)]; "
+        "pathlib.Path(out, 'names.txt').write_text(chr(10).join(names))"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, str(out)], cwd=src, capture_output=True, text=True
     )
     if proc.returncode:
         raise ReleaseError(f"the Python package did not build:\n{proc.stdout}\n{proc.stderr}")
-    sdist, wheel = proc.stdout.strip().splitlines()[-2:]
+    names = out / "names.txt"
+    sdist, wheel = names.read_text().splitlines()
+    names.unlink()
     return out / wheel, out / sdist
 
 
