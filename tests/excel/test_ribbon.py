@@ -799,7 +799,7 @@ def test_writing_buttons_refuse_a_frozen_plan(
     plan = snaps / "SOP_Plan_2026-11_v01.xlsx"
     plan.chmod(0o644)  # write permission is not what protects a frozen plan
     before = plan.read_bytes()
-    book = FakeBook(plan)
+    book = FakeBook(None, fullname=str(plan))  # the check reads the file on disk, not the sheets
     monkeypatch.setattr(ribbon, "_caller", lambda: book)
     ran: list[str] = []
     monkeypatch.setitem(ribbon.MACROS, tag, lambda b: ran.append(tag) or "done")
@@ -813,7 +813,7 @@ def test_writing_buttons_refuse_a_frozen_plan(
 def test_reading_buttons_still_work_on_a_frozen_plan(
     demo_dir: Path, monkeypatch: pytest.MonkeyPatch, logs: Path
 ) -> None:
-    book = FakeBook(demo_dir / "snapshots" / "SOP_Plan_2026-11_v01.xlsx")
+    book = FakeBook(None, fullname=str(demo_dir / "snapshots" / "SOP_Plan_2026-11_v01.xlsx"))
     monkeypatch.setattr(ribbon, "_caller", lambda: book)
     ribbon.dispatch("about")
     assert book.app.alerts[0]["prompt"].startswith("sop_xl ")
