@@ -102,6 +102,10 @@ def cmd_supply(args: argparse.Namespace) -> cycle.StepResult:
     return cycle.supply(_book(args))
 
 
+def cmd_scenarios(args: argparse.Namespace) -> cycle.StepResult:
+    return cycle.scenarios(_book(args))
+
+
 def cmd_scorecard(args: argparse.Namespace) -> cycle.StepResult:
     return cycle.scorecard(_book(args))
 
@@ -246,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         "supply review: projected stock, capacity, backlog, constrained plan",
         out=True,
     )
+    add("scenarios", cmd_scenarios, "compare the Scenarios sheet's options side by side", out=True)
     add("scorecard", cmd_scorecard, "build the balanced scorecard", out=True)
     sp = add("freeze", cmd_freeze, "write the locked, versioned plan snapshot")
     sp.add_argument("--approved-by", required=True, help="who approved the plan")

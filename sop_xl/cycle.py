@@ -256,6 +256,14 @@ def supply(book: Book) -> StepResult:
     return StepResult("supply", r.summary, True, r.outputs, r)
 
 
+def scenarios(book: Book) -> StepResult:
+    """Base and every scenario through the constrained supply plan; the ScenarioCompare sheet."""
+    from sop_xl.scenario.step import run_scenarios
+
+    r = run_scenarios(book)
+    return StepResult("scenarios", r.summary, True, r.outputs, r)
+
+
 def scorecard(book: Book, *, plan_status: str | None = None) -> StepResult:
     """The balanced scorecard, its trends, detail and definitions.
 

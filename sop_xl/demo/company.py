@@ -1052,9 +1052,18 @@ def supply_inputs(
         [(None, top_heating, float(np.ceil(top[top_heating] / 12 / 100) * 100), None, None, None)],
         columns=policy.columns,
     )
+    scenarios = pd.DataFrame(
+        [
+            ("Second shift DE", "Capacity %", tight, horizon[0], horizon[3], 0.5, "Nov-Feb"),
+            ("Winter upside", "Demand %", CONSTRAINED_FAMILY, horizon[0], horizon[3], 0.1, None),
+            ("Price +3%", "Price %", None, None, None, 0.03, "all families"),
+        ],
+        columns=["scenario", "driver", "target", "from_period", "to_period", "change", "note"],
+    )
     return {
         "Resources": resources,
         "ResourceCapacity": grid,
         "Routings": routings,
         "InventoryPolicy": pd.concat([policy, override], ignore_index=True),
+        "Scenarios": scenarios,
     }

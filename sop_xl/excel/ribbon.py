@@ -341,6 +341,11 @@ def history(book: XlBook) -> str:
     return summary(step("history")(book))
 
 
+@macro("scenarios", "Running the scenarios")
+def scenarios(book: XlBook) -> str:
+    return summary(step("scenarios")(book))
+
+
 @macro("scorecard", "Building the scorecard")
 def scorecard(book: XlBook) -> str:
     return summary(step("scorecard")(book))

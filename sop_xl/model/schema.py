@@ -263,6 +263,12 @@ class Settings(BaseModel):
         description="Cost of holding one unit in stock for a year, as a share of its unit cost; "
         "the supply plan charges 1/12 of it per unit per month-end.",
     )
+    chosen_scenario: str = Field(
+        "Base",
+        title="Chosen scenario",
+        description="The scenario of the Scenarios sheet the S&OP meeting approved ('Base' = "
+        "no change); named on the ScenarioCompare sheet.",
+    )
     safety_stock_policy: Literal["soft", "hard"] = Field(
         "soft",
         title="Safety stock policy",
@@ -744,6 +750,33 @@ INVENTORY_POLICY = Table(
     keys=("family", "item"),
     optional=True,
 )
+SCENARIO_DRIVERS = ("Demand %", "Capacity %", "Price %", "Cost %", "Safety stock %")
+SCENARIOS = Table(
+    name="tblScenarios",
+    sheet="Scenarios",
+    title="Scenarios",
+    group="Operations",
+    doc="Trade-off scenarios as drivers: one row per change a scenario makes to demand, "
+    "capacity, price, cost or safety stock ('Base' always exists and means no change).",
+    columns=(
+        col("scenario", "Scenario", doc="Name of the option, e.g. 'Second shift DE'."),
+        col("driver", "Driver", choices=SCENARIO_DRIVERS),
+        col(
+            "target",
+            "Target",
+            required=False,
+            doc="Item family (demand, price, cost, safety stock) or resource (capacity); "
+            "blank = all.",
+        ),
+        col("from_period", "From Month", Dtype.PERIOD, required=False, doc="Blank = first."),
+        col("to_period", "To Month", Dtype.PERIOD, required=False, doc="Blank = last."),
+        col("change", "Change", Dtype.PCT, doc="Fraction: 0.10 = +10%, -0.25 = -25%."),
+        col("note", "Note", required=False),
+    ),
+    keys=("scenario", "driver", "target", "from_period"),
+    optional=True,
+)
+
 #: The supply review's inputs (optional: workbooks built before them validate without them).
 SUPPLY_INPUTS: tuple[Table, ...] = (RESOURCES, RESOURCE_CAPACITY, ROUTINGS, INVENTORY_POLICY)
 
@@ -769,6 +802,7 @@ INPUT_TABLES: tuple[Table, ...] = (
     ACTIONS,
     DATA_SOURCES,
     *SUPPLY_INPUTS,
+    SCENARIOS,
 )
 
 # --- Output tables (written by the cycle steps) ------------------------------------------------
@@ -1692,6 +1726,28 @@ PAST_DUE_ORDERS = Table(
         col("open_value", "Open Value", Dtype.MONEY),
     ),
     keys=("order", "line"),
+    output=True,
+)
+
+# --- outputs: scenarios (issue 12) ---
+SCENARIO_COMPARE = Table(
+    name="tblScenarioCompare",
+    sheet="ScenarioCompare",
+    title="Scenario Comparison",
+    group="Outputs",
+    doc="Base and every scenario through the capacity-constrained supply plan: one row per "
+    "measure and scenario, the delta to Base and the best value marked (docs/scenarios.md).",
+    columns=(
+        col("measure", "Measure"),
+        col("unit", "Unit", choices=("money", "units", "pct", "days")),
+        col("better", "Better", choices=("higher", "lower")),
+        col("scenario", "Scenario"),
+        col("value", "Value", Dtype.NUMBER, required=False),
+        col("delta", "Delta vs Base", Dtype.NUMBER, required=False),
+        col("delta_pct", "Delta % vs Base", Dtype.PCT, required=False),
+        col("best", "Best", required=False, doc="'Best' on the best scenario of the measure."),
+    ),
+    keys=("measure", "scenario"),
     output=True,
 )
 

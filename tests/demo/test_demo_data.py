@@ -39,7 +39,8 @@ def test_same_seed_gives_identical_frames_other_seed_differs(demo):
 
 def test_every_input_table_is_present_with_schema_columns_and_dtypes(demo):
     # every required table, and the supply review's optional inputs (the demo tells its story)
-    expected = [t for t in schema.INPUT_TABLES if not t.optional or t in schema.SUPPLY_INPUTS]
+    demo_optional = (*schema.SUPPLY_INPUTS, schema.SCENARIOS)
+    expected = [t for t in schema.INPUT_TABLES if not t.optional or t in demo_optional]
     assert demo.keys() == [t.sheet for t in expected]
     assert isinstance(demo["Settings"], Settings)
     for table, df in _tables(demo):
