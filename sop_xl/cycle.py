@@ -427,7 +427,8 @@ def run_cycle(
     approved_by: str | None = None,
     progress: Progress | None = None,
 ) -> StepResult:
-    """validate -> consolidate -> variances -> KPIs -> supply -> scorecard (-> freeze if approved).
+    """validate -> consolidate -> variances -> KPIs -> supply -> scenarios -> history -> scorecard
+    (-> freeze when approved).
 
     Stops at the first step that finds errors in the inputs; nothing later runs on bad data.
     """
@@ -457,6 +458,7 @@ def run_cycle(
         ("Variances", lambda: variances(book)),
         ("KPIs", lambda: kpis(book)),
         ("Supply review", lambda: supply(book)),
+        ("Trade-off scenarios", lambda: scenarios(book)),
         ("Plan history", lambda: history(book)),
         ("Scorecard", lambda: scorecard(book, plan_status=status)),
     ]

@@ -104,7 +104,7 @@ def _grid(df: pd.DataFrame, rows: pd.Index, cols: list[str], key: str, col: str,
 
 def _month_of(dates: pd.Series, periods: list[str]) -> pd.Series:
     """YYYY-MM of each date; dates before the horizon fall into its first month."""
-    p = dates.dt.strftime("%Y-%m")
+    p = pd.to_datetime(dates).dt.strftime("%Y-%m")  # an empty table reads as object dtype
     return p.where(p >= periods[0], periods[0])
 
 
