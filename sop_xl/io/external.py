@@ -28,7 +28,6 @@ results land in the workbook. ``sha256`` of each file goes into the frozen plan'
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import Finding, InputFileError, Location
+from sop_xl.io.guard import sha256_file
 from sop_xl.io.reader import MAX_FINDINGS_PER_COLUMN, Coerced, _typed, norm_header
 from sop_xl.model.schema import DATA_SOURCES, EXTERNAL_TABLES, SALES_ACTUALS, Column, Dtype, Table
 
@@ -114,16 +114,12 @@ def sources(rows: pd.DataFrame, base: Path, book: str) -> tuple[dict[str, Source
 
 def fingerprint(source: Source) -> dict[str, object]:
     """What the ledger records of an external file: which table, which file, its exact bytes."""
-    h = hashlib.sha256()
-    with open(source.path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
     return {
         "table": source.table.title,
         "file": source.path.name,
         "path": str(source.path),
         "bytes": source.path.stat().st_size,
-        "sha256": h.hexdigest(),
+        "sha256": sha256_file(source.path),
     }
 
 
