@@ -27,28 +27,12 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import ArgumentError
+from sop_xl.kpi.defs import FIT_MONTHS, HOLT_WINTERS, MIN_SEASONAL, MIN_SMOOTHING, SEASON, SES
 from sop_xl.model.periods import add_months, period_range
 
-#: Months of sales history fitted (at most); 3 years holds three seasons.
-FIT_MONTHS = 36
-SEASON = 12
-MIN_SEASONAL = 2 * SEASON
-MIN_SMOOTHING = 3
-
-HOLT_WINTERS = "Holt-Winters ETS(A,N,A)"
-SES = "Simple exponential smoothing ETS(A,N,N)"
+# The method's parameters and its definition live in the one KPI registry (sop_xl.kpi.defs).
 MEAN = "Mean (under 3 months of history)"
 ZERO = "Zero (no sales)"
-
-BASELINE_DEFINITION = (
-    f"Statistical baseline per region x item x location. Fitted on the monthly posted sales "
-    f"quantity of each region x item family over up to {FIT_MONTHS} closed months before the "
-    f"cycle (0 for months without sales, from the first sale): {HOLT_WINTERS} (additive "
-    f"12-month seasonality, no trend) with {MIN_SEASONAL}+ months of history, else {SES} with "
-    f"{MIN_SMOOTHING}+ months, else the mean of the months posted; weights fitted by least "
-    "squares (statsmodels ExponentialSmoothing). Each item x location gets its share of its "
-    "region x family sales of the last 12 months. Forecasts below 0 are set to 0."
-)
 
 
 def _fit_one(y: np.ndarray, horizon: int) -> tuple[np.ndarray, str]:

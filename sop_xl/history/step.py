@@ -15,10 +15,11 @@ import pandas as pd
 
 from sop_xl.errors import Finding
 from sop_xl.history import archive as arc
-from sop_xl.history.baseline import BASELINE_DEFINITION, statistical_baseline
+from sop_xl.history.baseline import statistical_baseline
 from sop_xl.history.carry import carry_actions, update_log
 from sop_xl.history.fva import fva_report
 from sop_xl.history.lag import actuals_by_series, lag_accuracy
+from sop_xl.kpi.defs import BASELINE_DEFINITION
 from sop_xl.model import schema
 from sop_xl.model.book import Book
 from sop_xl.model.sheets import (

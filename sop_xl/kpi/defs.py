@@ -653,6 +653,134 @@ _ACTION_DEFS: tuple[KpiDef, ...] = (
     ),
 )
 
+# --- supply review (issue 11): forward-looking, as projected at the cycle -----------------------
+_SUPPLY_SRC = ("Forecast", "Inventory", "ProductionOrders", "Resources", "Routings")
+_SUPPLY_DEFS: tuple[KpiDef, ...] = (
+    _k(
+        id="capacity_utilisation",
+        name="Peak capacity utilisation",
+        formula="Highest load / capacity of any resource and horizon month, load of the "
+        "unconstrained plan plus open released/firm planned orders (docs/supply.md).",
+        numerator="unconstrained load of the peak resource-month (hours)",
+        denominator="capacity of that resource-month (hours)",
+        unit="pct",
+        direction="lower",
+        zero_policy="Resources with 0 capacity are left out. No resource or routing: undefined.",
+        sign_convention="Above 100% = the plan does not fit the capacity.",
+        perspective="Internal process",
+        owner_role="Operations leader",
+        source_tables=_SUPPLY_SRC,
+        family="supply",
+    ),
+    _k(
+        id="stockout_months",
+        name="Projected stock-out item-months",
+        formula="Item x horizon months in which the capacity-constrained plan leaves demand "
+        "(consensus + past-due backlog) unmet.",
+        numerator="item-months with unmet demand > 0",
+        denominator="none (a count)",
+        unit="count",
+        direction="lower",
+        zero_policy="No item with demand: 0.",
+        sign_convention="A count: never negative.",
+        perspective="Internal process",
+        owner_role=_SUPPLY,
+        source_tables=_SUPPLY_SRC,
+        family="supply",
+    ),
+    _k(
+        id="past_due_backlog_value",
+        name="Past-due backlog value",
+        formula="Open quantity x unit price of sales order lines not shipped and due "
+        "(promised, else requested date) before the cycle month.",
+        numerator="sum of open qty x unit price of past-due lines",
+        denominator="none (money)",
+        unit="money",
+        direction="lower",
+        zero_policy="No open past-due line: 0.",
+        sign_convention="Money: never negative.",
+        perspective="Internal process",
+        owner_role="Operations leader",
+        source_tables=("SalesOrderLines", "Items"),
+        family="supply",
+    ),
+)
+
+# --- plan history (issue 13): how the LagAccuracy, FVA and StatForecast sheets are computed ----
+#: The statistical baseline's method (sop_xl.history.baseline fits it; stated here once).
+FIT_MONTHS = 36  # months of sales history fitted (at most); 3 years holds three seasons
+SEASON = 12
+MIN_SEASONAL = 2 * SEASON
+MIN_SMOOTHING = 3
+HOLT_WINTERS = "Holt-Winters ETS(A,N,A)"
+SES = "Simple exponential smoothing ETS(A,N,N)"
+BASELINE_DEFINITION = (
+    f"Statistical baseline per region x item x location. Fitted on the monthly posted sales "
+    f"quantity of each region x item family over up to {FIT_MONTHS} closed months before the "
+    f"cycle (0 for months without sales, from the first sale): {HOLT_WINTERS} (additive "
+    f"12-month seasonality, no trend) with {MIN_SEASONAL}+ months of history, else {SES} with "
+    f"{MIN_SMOOTHING}+ months, else the mean of the months posted; weights fitted by least "
+    "squares (statsmodels ExponentialSmoothing). Each item x location gets its share of its "
+    "region x family sales of the last 12 months. Forecasts below 0 are set to 0."
+)
+_HIST = ("ForecastArchive", "SalesActuals", "Customers", "Items")
+_HISTORY_DEFS: tuple[KpiDef, ...] = (
+    _k(
+        id="accuracy_by_lag",
+        name="Forecast accuracy at lag L",
+        formula="max(0, 1 - sum|F_L - A| / sum|A|), F_L = the consensus the cycle L months "
+        "before the month locked (ForecastArchive); lag 'lead time' = each item at its lead "
+        "time in months (days / 30 rounded up).",
+        numerator="sum |A| - sum |F_L - A| (floored at 0)",
+        denominator="sum |A|",
+        unit="pct",
+        direction="higher",
+        zero_policy="Sales but no archived forecast: forecast 0. Forecast but no sales: "
+        "sold 0. Undefined when sum |A| = 0. Months with no archived cycle L months before "
+        "are not scored.",
+        sign_convention="0% to 100%; bias by lag: positive = over-forecast.",
+        perspective="Internal process",
+        owner_role=_DEMAND,
+        source_tables=_HIST,
+        family="history",
+        udf="SOP_ACCURACY_BY_LAG",
+    ),
+    _k(
+        id="fva_step",
+        name="Forecast value added of a step",
+        formula="WMAPE(previous step) - WMAPE(step), over the same cells and months at "
+        "the scorecard lag; steps: naive (last closed month's sales), statistical "
+        "baseline, regional submission, consensus.",
+        numerator="sum|F_prev - A| - sum|F_step - A|",
+        denominator="sum |A|",
+        unit="pct",
+        direction="higher",
+        zero_policy="A step with no archived value for a cell carries the previous step's "
+        "value (it added nothing). Undefined when sum |A| = 0.",
+        sign_convention="Positive = the step removed error; negative = it made the forecast worse.",
+        perspective="Learning and growth",
+        owner_role=_DEMAND,
+        source_tables=_HIST,
+        family="history",
+        udf="SOP_FVA_TABLE",
+    ),
+    _k(
+        id="statistical_baseline",
+        name="Statistical baseline (method)",
+        formula=BASELINE_DEFINITION,
+        numerator=f"monthly sales, up to {FIT_MONTHS} closed months",
+        denominator="none (a forecast)",
+        unit="units",
+        direction="target",
+        zero_policy="No sales in the window: 0. Negative forecasts set to 0.",
+        sign_convention="Units, never negative.",
+        perspective="Internal process",
+        owner_role=_DEMAND,
+        source_tables=("SalesActuals", "Customers", "Items"),
+        family="history",
+    ),
+)
+
 #: Where each definition comes from (shown by SOP_KPI_INFO, docs/kpis.md, the Definitions sheet).
 _APICS = "APICS/ASCM Dictionary"
 _SOURCES: dict[str, str] = {
@@ -688,11 +816,34 @@ _SOURCES: dict[str, str] = {
     "actions_closed_on_time": "Common practice (S&OP maturity: decision follow-through)",
     "actions_overdue": "Common practice (S&OP maturity: decision follow-through)",
     "oldest_open_action_days": "Common practice (S&OP maturity: decision follow-through)",
+    "capacity_utilisation": f"{_APICS} (capacity utilization = load / available capacity, "
+    "rough-cut capacity planning)",
+    "stockout_months": "Common practice (projected stockouts of the constrained supply plan)",
+    "past_due_backlog_value": f"{_APICS} (past due backlog)",
+    "accuracy_by_lag": "Common practice (forecast accuracy at lag, IBF; lag = the forecast's "
+    "age when the month closed)",
+    "fva_step": "Common practice (Gilliland, forecast value added stairstep)",
+    "statistical_baseline": "Hyndman & Athanasopoulos, Forecasting: Principles and Practice "
+    "(exponential smoothing, ETS)",
 }
-_DEFS = tuple(replace(d, source=_SOURCES.get(d.id, d.source)) for d in (*_DEFS, *_ACTION_DEFS))
+_DEFS = tuple(
+    replace(d, source=_SOURCES.get(d.id, d.source))
+    for d in (*_DEFS, *_ACTION_DEFS, *_SUPPLY_DEFS, *_HISTORY_DEFS)
+)
 
-#: The registry: KPI id -> definition.
+#: The one registry: KPI id -> definition, every KPI of every engine (kpi_table's, the actions',
+#: the supply review's and the plan history's).
 KPIS: dict[str, KpiDef] = {d.id: d for d in _DEFS}
+
+#: Families whose KPIs another engine computes (not :func:`sop_xl.kpi.table.kpi_table`).
+OTHER_ENGINES: dict[str, str] = {
+    "actions": "sop_xl.kpi.actions",
+    "supply": "sop_xl.supply.kpis",
+    "history": "sop_xl.history",
+}
+#: Views of the registry by family (the same KpiDef objects as in KPIS).
+SUPPLY_KPIS: dict[str, KpiDef] = {k: d for k, d in KPIS.items() if d.family == "supply"}
+HISTORY_KPIS: dict[str, KpiDef] = {k: d for k, d in KPIS.items() if d.family == "history"}
 
 
 def kpi(kpi_id: str) -> KpiDef:
@@ -712,61 +863,14 @@ def definitions_frame():
     )
 
 
-# --- supply review (issue 11): forward-looking, as projected at the cycle -----------------------
-_SUPPLY_SRC = ("Forecast", "Inventory", "ProductionOrders", "Resources", "Routings")
-#: KPIs of the supply review (sop_xl.supply.kpis computes them), judged on the scorecard's
-#: internal-process perspective for the month the cycle reviews.
-SUPPLY_KPIS: dict[str, KpiDef] = {
-    d.id: d
-    for d in (
-        _k(
-            id="capacity_utilisation",
-            name="Peak capacity utilisation",
-            formula="Highest load / capacity of any resource and horizon month, load of the "
-            "unconstrained plan plus open released/firm planned orders (docs/supply.md).",
-            numerator="unconstrained load of the peak resource-month (hours)",
-            denominator="capacity of that resource-month (hours)",
-            unit="pct",
-            direction="lower",
-            zero_policy="Resources with 0 capacity are left out. No resource or routing: "
-            "undefined.",
-            sign_convention="Above 100% = the plan does not fit the capacity.",
-            perspective="Internal process",
-            owner_role="Operations leader",
-            source_tables=_SUPPLY_SRC,
-            family="supply",
-        ),
-        _k(
-            id="stockout_months",
-            name="Projected stock-out item-months",
-            formula="Item x horizon months in which the capacity-constrained plan leaves demand "
-            "(consensus + past-due backlog) unmet.",
-            numerator="item-months with unmet demand > 0",
-            denominator="none (a count)",
-            unit="count",
-            direction="lower",
-            zero_policy="No item with demand: 0.",
-            sign_convention="A count: never negative.",
-            perspective="Internal process",
-            owner_role=_SUPPLY,
-            source_tables=_SUPPLY_SRC,
-            family="supply",
-        ),
-        _k(
-            id="past_due_backlog_value",
-            name="Past-due backlog value",
-            formula="Open quantity x unit price of sales order lines not shipped and due "
-            "(promised, else requested date) before the cycle month.",
-            numerator="sum of open qty x unit price of past-due lines",
-            denominator="none (money)",
-            unit="money",
-            direction="lower",
-            zero_policy="No open past-due line: 0.",
-            sign_convention="Money: never negative.",
-            perspective="Internal process",
-            owner_role="Operations leader",
-            source_tables=("SalesOrderLines", "Items"),
-            family="supply",
-        ),
-    )
-}
+def sources_markdown() -> str:
+    """The docs/kpis.md table of every registry entry with its unit, direction and source
+    (generated, so the docs list exactly the registry)."""
+    rows = ["| KPI (id) | family | unit | better | source |", "| --- | --- | --- | --- | --- |"]
+    for d in KPIS.values():
+        rows.append(
+            f"| {d.name} (`{d.id}`) | {d.family} | {d.unit} | {d.direction} | "
+            + d.source.replace("|", "\\|")
+            + " |"
+        )
+    return "\n".join(rows)

@@ -39,9 +39,8 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import SopError
-from sop_xl.history.defs import HISTORY_KPIS
 from sop_xl.kpi.actions import ACTION_KPIS, action_kpis
-from sop_xl.kpi.defs import KPIS, SUPPLY_KPIS, KpiDef
+from sop_xl.kpi.defs import KPIS, KpiDef
 from sop_xl.kpi.native import native_for
 from sop_xl.kpi.table import READ as KPI_READ
 from sop_xl.model import schema
@@ -86,8 +85,8 @@ __all__ = [
     "scorecard_outputs",
 ]
 
-#: Every KPI the scorecard can show: the KPI engine's registry plus the action KPIs.
-ALL_KPIS: dict[str, KpiDef] = {**KPIS, **ACTION_KPIS, **SUPPLY_KPIS, **HISTORY_KPIS}
+#: Every KPI the scorecard can show: the one registry (kept under this name for callers).
+ALL_KPIS: dict[str, KpiDef] = KPIS
 #: What the trend arrow means, as the Definitions sheet states it.
 TREND_MEANING = (
     "Trend arrow: the average of the last 3 months minus the average of the 3 months before "

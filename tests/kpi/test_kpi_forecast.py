@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sop_xl.kpi.defs import definitions_frame, kpi
+from sop_xl.kpi.defs import HISTORY_KPIS, OTHER_ENGINES, SUPPLY_KPIS, definitions_frame, kpi
 from sop_xl.kpi.forecast import (
     KpiInputError,
     KpiUndefined,
@@ -47,6 +47,9 @@ REQUIRED = (
     # issue 14 definitions and the action KPIs in the one registry (issue 19)
     *("otd_request", "schedule_otif", "inventory_turns_ttm", "forward_days_of_supply"),
     *("actions_closed_on_time", "actions_overdue", "oldest_open_action_days"),
+    # the supply review's and the plan history's KPIs, merged into the one registry
+    *("capacity_utilisation", "stockout_months", "past_due_backlog_value"),
+    *("accuracy_by_lag", "fva_step", "statistical_baseline"),
 )
 
 
@@ -59,8 +62,9 @@ def test_registry_has_every_required_kpi_with_a_complete_definition():
         assert d.perspective in PERSPECTIVES and d.owner_role in OWNER_ROLES
         for text in (d.name, d.formula, d.numerator, d.denominator, d.zero_policy):
             assert text.strip(), d.id
-        # the action KPIs are counts over the Actions table: no worksheet function
-        assert d.source_tables and (d.udf.startswith("SOP_") or d.family == "actions")
+        # only KPIs another engine computes (action counts, supply projections, the baseline
+        # method) may lack a worksheet function
+        assert d.source_tables and (d.udf.startswith("SOP_") or d.family in OTHER_ENGINES)
     assert kpi("WMAPE").id == "wmape"
     with pytest.raises(KeyError, match="known: mae"):
         kpi("nope")
@@ -68,6 +72,40 @@ def test_registry_has_every_required_kpi_with_a_complete_definition():
     frame = definitions_frame()
     assert len(frame) == len(KPIS) and frame["source_tables"].str.len().gt(0).all()
     assert "Zero is best." in KPIS["bias"].describe()
+
+
+def test_one_registry_holds_every_engines_kpis():
+    # issue 14: SUPPLY_KPIS and HISTORY_KPIS lived apart, so kpi('capacity_utilisation') and
+    # SOP_KPI_INFO raised KeyError for them
+    for family in OTHER_ENGINES:
+        ids = [k for k, d in KPIS.items() if d.family == family]
+        assert ids, family
+        for k in ids:
+            assert kpi(k.upper()) is KPIS[k]
+    assert {k: d for k, d in KPIS.items() if d.family == "supply"} == SUPPLY_KPIS
+    assert {k: d for k, d in KPIS.items() if d.family == "history"} == HISTORY_KPIS
+    assert set(definitions_frame()["id"]) == set(KPIS)
+    # the baseline's stated method is the one the engine fits with
+    from sop_xl.history import baseline
+
+    assert baseline.FIT_MONTHS == 36 and f"up to {baseline.FIT_MONTHS} closed months" in (
+        KPIS["statistical_baseline"].formula
+    )
+
+
+def test_docs_kpis_md_states_the_source_of_every_registry_entry():
+    import re
+    from pathlib import Path
+
+    from sop_xl.kpi.defs import sources_markdown
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "kpis.md").read_text(encoding="utf-8")
+    m = re.search(r"<!-- sources:begin[^>]*-->\n(.*)\n<!-- sources:end -->", text, re.S)
+    assert m, "docs/kpis.md lost its sources section markers"
+    assert m.group(1) == sources_markdown(), "regenerate with sop_xl.kpi.defs.sources_markdown()"
+    for d in KPIS.values():
+        assert f"(`{d.id}`)" in m.group(1) and d.source in m.group(1), d.id
+        assert re.search(r"APICS|ASCM|SCOR|[Cc]ommon practice|Hyndman", d.source), d.id
 
 
 # --- known answers ---

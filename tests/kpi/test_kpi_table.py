@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sop_xl.kpi.defs import OTHER_ENGINES
 from sop_xl.kpi.forecast import KpiInputError
 from sop_xl.kpi.table import KPIS, KpiResult, kpi_table, run_kpis
 from sop_xl.model import schema
@@ -114,7 +115,7 @@ def test_kpi_table_shape_and_known_values():
     t = kpi_table(small_tables(), S)
     assert list(t.columns) == ["kpi", "period", "value", "numerator", "denominator", "n", "note"]
     # every KPI has data in this book (the action KPIs come from the Actions table, scorecard)
-    assert set(t["kpi"]) == {k for k, d in KPIS.items() if d.family != "actions"}
+    assert set(t["kpi"]) == {k for k, d in KPIS.items() if d.family not in OTHER_ENGINES}
     assert (t["period"] < "2026-03").all()  # closed months only
     # forecast scored for the closed months the Forecast table holds: 2026-01, 2026-02
     assert sorted(t.loc[t["kpi"] == "wmape", "period"]) == ["2026-01", "2026-02"]
@@ -287,7 +288,7 @@ def test_kpis_sheet_in_the_demo_workbook_read_back_with_openpyxl(demo_dir):
          r[col["Scope"]].value or ""): r
         for r in rows[1:]
     }  # fmt: skip
-    assert {k[0] for k in cells} == {k for k, d in KPIS.items() if d.family != "actions"}
+    assert {k[0] for k in cells} == {k for k, d in KPIS.items() if d.family not in OTHER_ENGINES}
     book = FileBook(master)
     settings = book.read_settings()
     tables = {

@@ -13,9 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from sop_xl.history.defs import HISTORY_KPIS
 from sop_xl.kpi.actions import ACTION_KPIS, action_kpis
-from sop_xl.kpi.defs import KPIS, SUPPLY_KPIS
+from sop_xl.kpi.defs import HISTORY_KPIS, KPIS, SUPPLY_KPIS
 from sop_xl.model import schema
 from sop_xl.model.sheets import CellRule, IconRule
 from sop_xl.scorecard.step import (
@@ -177,9 +176,9 @@ def test_trends_sheet_data(result):
 
 def test_definitions_cover_registry_and_action_kpis(result):
     d = result.definitions
-    # the action KPIs are in KPIS now (issue 19); supply and history keep their own dicts
-    n_defs = len(KPIS) + len(SUPPLY_KPIS) + len(HISTORY_KPIS)
-    assert set(d["kpi"]) == set(ALL_KPIS) and len(d) == n_defs
+    # one registry: actions (issue 19), supply and history KPIs are all in KPIS (issue 14)
+    assert set(d["kpi"]) == set(ALL_KPIS) == set(KPIS) and len(d) == len(KPIS)
+    assert set(SUPPLY_KPIS) | set(HISTORY_KPIS) < set(KPIS)
     assert set(d.loc[d["on_scorecard"] == "yes", "kpi"]) == set(fx.targets()["kpi"])
     row = d[d["kpi"] == "wmape"].iloc[0]
     assert row["formula"] == KPIS["wmape"].formula and row["direction"] == "lower"
