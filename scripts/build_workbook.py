@@ -11,14 +11,17 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's sop_xl
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's sop_xl
 
-from sop_xl.io.template import build_standard_workbook
+from sop_xl.io.template import build_standard_workbook  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("workbook"), help="output folder")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "workbook", help="output folder (default: workbook/)"
+    )
     parser.add_argument(
         "--no-xlsm", action="store_true", help="build only the .xlsx (no ribbon, no macros)"
     )

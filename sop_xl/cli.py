@@ -72,7 +72,7 @@ def cmd_demo(args: argparse.Namespace) -> cycle.StepResult:
 
 
 def cmd_build_workbook(args: argparse.Namespace) -> cycle.StepResult:
-    return cycle.build_workbook(Path(args.out))
+    return cycle.build_workbook(Path(args.out) if args.out else None)
 
 
 def cmd_validate(args: argparse.Namespace) -> cycle.StepResult:
@@ -229,7 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
         "DIR/data/sales_actuals.parquet, read through the DataSources sheet",
     )
     sp = add("build-workbook", cmd_build_workbook, "build the standard workbook", workbook=False)
-    sp.add_argument("--out", default="workbook", help="output folder (default: workbook)")
+    sp.add_argument(
+        "--out",
+        help="output folder (default: the current folder; in a source checkout, its workbook/ "
+        "folder). An existing SOP_Planning workbook there is never replaced.",
+    )
     add("validate", cmd_validate, "check every input table; write the Validation sheet", out=True)
     sp = add("regional-template", cmd_regional_template, "write a region's submission workbook")
     sp.add_argument("region", help="region code, e.g. EU")

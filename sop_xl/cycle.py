@@ -408,13 +408,46 @@ def diff(a: Path, b: Path, out: Path) -> StepResult:
     return StepResult("diff", f"{text}\nChange report: {out}".strip(), True, [], r)
 
 
-def build_workbook(out_dir: Path) -> StepResult:
-    """Build the standard workbook (.xlsx, and the macro-enabled .xlsm) from the schema."""
+def checkout_root() -> Path | None:
+    """The source checkout sop_xl runs from (pyproject.toml and workbook/ beside the package), or
+    None for an installed sop_xl (a wheel has neither)."""
+    root = Path(__file__).resolve().parents[1]
+    if (root / "pyproject.toml").is_file() and package_template_dir().is_dir():
+        return root
+    return None
+
+
+def build_workbook(out_dir: Path | None = None) -> StepResult:
+    """Build the standard workbook (.xlsx, and the macro-enabled .xlsm) from the schema.
+
+    Without ``out_dir``: the checkout's own ``workbook/`` when sop_xl runs from a checkout (the
+    committed template, rebuilt by maintainers), else the current folder, and the summary says
+    which path was written. A workbook of the same name outside the checkout's template folder is
+    never replaced: it may be a filled-in master, and a rebuild would empty it.
+    """
     from sop_xl.io.template import build_standard_workbook
 
+    named = out_dir is not None
+    if out_dir is None:
+        out_dir = package_template_dir() if checkout_root() else Path.cwd()
+    out_dir = Path(out_dir).resolve()
+    if out_dir != package_template_dir():
+        there = [out_dir / n for n in MASTER_NAMES if (out_dir / n).exists()]
+        if there:
+            raise SopError(
+                f"{there[0]} already exists; building the standard workbook would replace it "
+                "with an empty one.",
+                fix="Give an empty or new folder with --out (e.g. sop-xl build-workbook --out "
+                "new_plan), or move that workbook away first.",
+            )
     path = build_standard_workbook(out_dir)
-    built = sorted(p.name for p in out_dir.glob("SOP_Planning.xls*"))
-    return StepResult("build_workbook", f"Built {', '.join(built)} in {out_dir} ({path.name}).")
+    built = ", ".join(sorted(p.name for p in out_dir.glob("SOP_Planning.xls*")))
+    how = ""
+    if not named and out_dir == package_template_dir():
+        how = " (no --out given: the checkout's own template folder)"
+    elif not named:
+        how = " (no --out given: the current folder; use --out DIR to build elsewhere)"
+    return StepResult("build_workbook", f"Built {built} in {out_dir}{how}.", detail=path)
 
 
 Progress = Callable[[str, float | None], None]

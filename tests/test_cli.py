@@ -248,3 +248,78 @@ def test_docs_are_self_contained():
             if "://" not in target:
                 path = (doc.parent / target).resolve()
                 assert path.is_relative_to(ROOT) and path.exists(), (doc.name, target)
+
+
+# --- build-workbook: where it writes without --out (issue 18) ------------------------------------
+@pytest.fixture
+def fake_build(monkeypatch) -> list[Path]:
+    """Record where build-workbook builds (writing two small files), without the 5 s build."""
+    from sop_xl.io import template
+
+    folders: list[Path] = []
+
+    def build(out_dir: Path, *, xlsm: bool = True) -> Path:
+        folders.append(Path(out_dir))
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        for name in ("SOP_Planning.xlsx", "SOP_Planning.xlsm"):
+            (Path(out_dir) / name).write_bytes(b"built")
+        return Path(out_dir) / "SOP_Planning.xlsx"
+
+    monkeypatch.setattr(template, "build_standard_workbook", build)
+    return folders
+
+
+def test_build_workbook_in_a_checkout_rebuilds_the_checkouts_template(
+    capsys, monkeypatch, tmp_path: Path, fake_build: list[Path]
+):
+    from sop_xl import cycle
+
+    template = tmp_path / "checkout" / "workbook"
+    template.mkdir(parents=True)
+    (template / "SOP_Planning.xlsm").write_bytes(b"old")  # the committed template: replaced
+    monkeypatch.setattr(cycle, "package_template_dir", lambda: template)
+    monkeypatch.setattr(cycle, "checkout_root", lambda: template.parent)
+    monkeypatch.chdir(tmp_path)  # wherever the maintainer stands
+    code, out, _ = run(capsys, "build-workbook")
+    assert code == 0 and fake_build == [template]
+    assert f"in {template} (no --out given: the checkout's own template folder)" in out
+    assert not (tmp_path / "SOP_Planning.xlsx").exists()
+
+
+def test_build_workbook_installed_writes_to_the_current_folder_and_says_which(
+    capsys, monkeypatch, tmp_path: Path, fake_build: list[Path]
+):
+    from sop_xl import cycle
+
+    monkeypatch.setattr(cycle, "checkout_root", lambda: None)  # as from the wheel
+    here = tmp_path / "my plans"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    code, out, _ = run(capsys, "build-workbook")
+    assert code == 0 and fake_build == [here]
+    assert f"Built SOP_Planning.xlsm, SOP_Planning.xlsx in {here} (no --out given" in out
+    assert "current folder" in out and "--out DIR" in out
+    code, out, _ = run(capsys, "build-workbook", "--out", str(tmp_path / "new"))
+    assert code == 0 and fake_build[-1] == tmp_path / "new" and "no --out" not in out
+
+
+@pytest.mark.parametrize("name", ["SOP_Planning.xlsm", "SOP_Planning.xlsx"])
+def test_build_workbook_never_replaces_a_master(
+    capsys, monkeypatch, tmp_path: Path, fake_build: list[Path], name: str
+):
+    """A planner standing in their planning folder would have lost the filled-in master."""
+    from sop_xl import cycle
+
+    monkeypatch.setattr(cycle, "checkout_root", lambda: None)
+    (tmp_path / name).write_bytes(b"a month of planning")
+    monkeypatch.chdir(tmp_path)
+    for argv in (["build-workbook"], ["build-workbook", "--out", str(tmp_path)]):
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and f"{tmp_path / name} already exists" in err and "Fix:" in err
+    assert fake_build == [] and (tmp_path / name).read_bytes() == b"a month of planning"
+
+
+def test_checkout_root_is_this_checkout():
+    from sop_xl import cycle
+
+    assert cycle.checkout_root() == ROOT
