@@ -11,10 +11,12 @@ import os
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
 import test_scorecard_fixtures as fx
+from print_check import printed_charts
 
 from sop_xl.io.render import sheet_first, to_pdf
 from sop_xl.scorecard.step import build_scorecard
@@ -106,15 +108,60 @@ def test_render_script_leaves_no_stray_pdf(tmp_path, monkeypatch):
     assert list(work.iterdir()) == []  # nothing left in the current folder
 
 
+# --- the bottom charts were cut off at the page edge in the printed scorecard (issue 18) ---------
+PLAN = "snapshots/SOP_Plan_2026-11_v01.xlsx"
+
+
+def test_every_chart_of_the_printed_demo_scorecard_lies_on_page_one(demo_dir):
+    """Computed as Excel prints the frozen plan's Scorecard: print area, column widths, row
+    heights, paper, margins and fit-to-page scaling against each chart's anchor and size."""
+    charts = printed_charts(demo_dir / PLAN, "Scorecard")
+    assert len(charts) == 4
+    for chart in charts:
+        assert chart.inside_print_area, chart
+        assert chart.pages == {(1, 1)}, chart
+
+
+def test_the_page_check_catches_the_layout_that_cut_the_charts_off(demo_dir, tmp_path):
+    """Before the fix the print area was whole columns A:K and the page fit only to width
+    (fitToHeight=0): the same check then finds charts on page 2."""
+    old = tmp_path / "old_layout.xlsx"
+    with zipfile.ZipFile(demo_dir / PLAN) as zin, zipfile.ZipFile(old, "w") as zout:
+        for info in zin.infolist():
+            if info.file_size > 2_000_000:  # the big data sheets: not needed to place charts
+                continue
+            data = zin.read(info)
+            if info.filename == "xl/workbook.xml":
+                data = re.sub(rb"('Scorecard'!\$A)\$1(:\$K)\$\d+", rb"\1$1\2$1048576", data)
+            elif info.filename.startswith("xl/worksheets/sheet"):  # the one-page sheets
+                data = data.replace(b'fitToHeight="1"', b'fitToHeight="0"')
+            zout.writestr(info, data)
+    pages = set().union(*(c.pages for c in printed_charts(old, "Scorecard")))
+    assert (1, 2) in pages
+
+
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
-def test_the_printed_demo_scorecard_keeps_its_bottom_charts_on_the_page(demo_dir, tmp_path):
-    plan = demo_dir / "snapshots" / "SOP_Plan_2026-11_v01.xlsx"
+def test_libreoffice_prints_all_four_demo_charts_whole_on_page_one(demo_dir, tmp_path):
+    """An independent engine agrees: every chart's title and legend (the chart's lowest text)
+    are drawn inside page 1's margins, and nothing of the charts flows onto page 2."""
     copy = tmp_path / "scorecard.xlsx"
-    sheet_first(plan, copy, "Scorecard")
-    pdf = to_pdf(copy, tmp_path, pages="1")
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    sheet_first(demo_dir / PLAN, copy, "Scorecard")
+    pdf = to_pdf(copy, tmp_path, pages="1-2")
+    bbox = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
-    # the legends sit under the plot areas: on the page only if the charts are not cut off
-    assert "Revenue Budget" in text and "On-Time Delivery Target" in text
+    pages = bbox.split("<page ")[1:]
+    assert len(pages) == 2
+    height = float(re.search(r'height="([\d.]+)"', pages[0])[1])
+    words = [
+        [(w, float(y0), float(y1)) for y0, y1, w in re.findall(
+            r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]+)</word>', page)]
+        for page in pages
+    ]  # fmt: skip
+    legend = {"Accuracy", "Fill", "On-Time", "Revenue", "Budget", "Target"}
+    bottom = height - 0.75 * 72  # the sheet's bottom margin
+    low = [(w, y1) for w, _, y1 in words[0] if w in legend]
+    assert {w for w, _ in low} == legend, "a chart legend is missing from page 1"
+    assert max(y1 for _, y1 in low) <= bottom, low
+    assert not legend & {w for w, _, _ in words[1]}, "the charts flow onto page 2"
