@@ -22,6 +22,22 @@ When the group has no budget quantity at all (``Qb = 0``), shares are undefined:
 ``qa_i · pb_i`` per item and mix is 0. A **discontinued** item (``qa_i = 0``, budgeted) has
 no price effect and a negative mix/volume effect.
 
+**Levels** (the mix unit ``i``; :data:`PVM_LEVELS`). What lands in "price" depends on it:
+
+- ``item``: ``pa_i`` is the item's average realised price over every customer and location, so
+  selling more of an item to a cheaper customer or region lowers ``pa_i`` and shows as *price*.
+  Mix is product mix only.
+- ``region`` (region x item): the price of an item in a region against its budget price there;
+  a shift of volume between regions at different prices is *mix*. Price = price changes within a
+  region.
+- ``customer`` (customer x item): a shift between customers at different prices is *mix*; price
+  is what each customer paid against its own budget price for the item (discounts, rebates,
+  price increases). New customer x item pairs (no budget qty) have no price effect.
+
+Volume is the same at every level (total quantity change at the budget average price: ``Qb`` and
+``Σ sb_i · pb_i = Rb / Qb`` do not depend on the mix unit); price + mix is the same total, split
+differently. docs/variances.md shows a worked example.
+
 So ``volume + mix + price = Ra - Rb`` exactly, per line and per group. Volume and price are
 allocated to cents with the largest remainder method (their totals are the rounded group totals);
 mix is the remainder in cents, so the identity also holds exactly in cents and a new or
@@ -37,6 +53,14 @@ import pandas as pd
 
 from sop_xl.variance.group import float_sum, group_ids, int_sum
 from sop_xl.variance.money import allocate_cents, from_cents, to_cents
+
+#: Mix units: level name -> key columns (the customer level keeps the customer's region beside
+#: it: one region per customer, so the groups are customer x item).
+PVM_LEVELS: dict[str, tuple[str, ...]] = {
+    "item": ("item",),
+    "region": ("region", "item"),
+    "customer": ("region", "customer", "item"),
+}
 
 PVM_COLUMNS = [
     "actual_qty",

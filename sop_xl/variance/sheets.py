@@ -203,6 +203,31 @@ def variance_outputs(result: VarianceResult, settings: Settings) -> list[SheetOu
             conditional_formats=threshold_rules("revenue_variance", "variance_pct", settings),
         )
     )
+    c = result.pvm_by_customer
+    levels = [("Item", p)] + [(lv, c[c["level"] == lv]) for lv in ("Region", "Customer")]
+    lines = [
+        f"Mix unit {lv.lower()}{'' if lv == 'Item' else ' x item'}: volume "
+        f"{money_text(sum_cents(f['volume_effect']))}, mix {money_text(sum_cents(f['mix_effect']))}"
+        f", price {money_text(sum_cents(f['price_effect']))}"
+        for lv, f in levels
+        if len(f)
+    ]
+    outs.append(
+        SheetOutput(
+            schema.PVM_BY_CUSTOMER,
+            c if len(c) else _empty(schema.PVM_BY_CUSTOMER),
+            title=[
+                "Revenue variance vs budget: price, volume and mix by region and by customer",
+                f"{head} | {dspan}",
+                "Same formulas as PriceVolumeMix with a finer mix unit: a shift of volume to a "
+                "cheaper region or customer is mix here, price there. Filter on Level: each "
+                "level alone sums to the revenue variance.",
+                "; ".join(lines) if lines else "No actuals or budget in the review periods.",
+                thr,
+            ],
+            conditional_formats=threshold_rules("revenue_variance", "variance_pct", settings),
+        )
+    )
 
     un = result.unmapped
     un_cols = [c.name for c in schema.UNMAPPED.columns]

@@ -41,7 +41,7 @@ from sop_xl.variance.group import count, group_ids, int_sum
 from sop_xl.variance.mapping import REASONS, as_key, lookup, map_sales_budget
 from sop_xl.variance.money import allocate_cents, from_cents, money_text, to_cents
 from sop_xl.variance.plan import actual_vs_plan, compare, join_notes, pct, prepare
-from sop_xl.variance.pvm import price_volume_mix
+from sop_xl.variance.pvm import PVM_LEVELS, price_volume_mix
 from sop_xl.variance.recon import (
     FINDING_COLUMNS,
     check,
@@ -83,7 +83,9 @@ class VarianceResult:
     ``by_account``: G/L account x period (table VarianceSummary). ``totals``: by account type.
     ``mapped`` / ``unmapped``: the sales budget lines, split. ``reconciliation``: input = output
     lines and findings (table VarianceRecon). ``findings``: reconciliation findings.
-    ``detail`` / ``rollups`` / ``pvm``: actual vs plan (filled by :func:`run_variances`).
+    ``detail`` / ``rollups`` / ``pvm``: actual vs plan (filled by :func:`run_variances`);
+    ``pvm``: price/volume/mix with the item as mix unit; ``pvm_by_customer``: the same at region x
+    item and customer x item (column ``level``: Region / Customer).
     """
 
     by_account: pd.DataFrame
@@ -95,6 +97,7 @@ class VarianceResult:
     detail: pd.DataFrame = field(default_factory=pd.DataFrame)
     rollups: dict[str, pd.DataFrame] = field(default_factory=dict)
     pvm: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pvm_by_customer: pd.DataFrame = field(default_factory=pd.DataFrame)
     outputs: list[SheetOutput] = field(default_factory=list)
     summary: str = ""
 
@@ -542,6 +545,18 @@ def _empty_input(name: str) -> pd.DataFrame:
     )
 
 
+def _pvm(src, level: str) -> pd.DataFrame:
+    """Price/volume/mix per period at one of :data:`PVM_LEVELS`, on integer codes (fast), then
+    decoded to texts with the item's family."""
+    keys = PVM_LEVELS[level]
+    pvm = price_volume_mix(src.actuals, src.budget, level=list(keys), by="period")
+    item_codes = pvm["item"].to_numpy(np.int64)
+    for k in ("period", *keys):
+        pvm[k] = pd.Series(src.vocab[k][pvm[k].to_numpy(np.int64)], dtype=object)
+    pvm.insert(1 + len(keys), "family", pd.Series(src.item_family[item_codes], dtype=object))
+    return pvm
+
+
 def plan_comparison(
     result: VarianceResult,
     sales_actuals: pd.DataFrame,
@@ -558,12 +573,12 @@ def plan_comparison(
     result.detail = compare(src, "item_location", items, customers, locations)
     result.rollups = {by: compare(src, by, items, customers, locations) for by in ROLLUP_LEVELS}
     act, bud, fc = src.actuals, src.budget, src.forecast
-    pvm = price_volume_mix(act, bud, level="item", by="period")  # on integer codes: fast
-    item_codes = pvm["item"].to_numpy(np.int64)
-    pvm["item"] = pd.Series(src.vocab["item"][item_codes], dtype=object)
-    pvm["period"] = pd.Series(src.vocab["period"][pvm["period"].to_numpy(np.int64)], dtype=object)
-    pvm.insert(2, "family", pd.Series(src.item_family[item_codes], dtype=object))
+    pvm = _pvm(src, "item")
     result.pvm = pvm
+    by_customer = [_pvm(src, lv).assign(level=lv.title()) for lv in ("region", "customer")]
+    result.pvm_by_customer = pd.concat(by_customer, ignore_index=True).reindex(
+        columns=schema.PVM_BY_CUSTOMER.names
+    )
 
     d = result.detail
     lines = []
@@ -585,14 +600,20 @@ def plan_comparison(
                         shown - sum_cents(r[col]),
                     )
                 )
-    eff = sum(sum_cents(pvm[c]) for c in ("volume_effect", "mix_effect", "price_effect"))
     total_var = src.inputs["actuals"][1] - src.inputs["budget"][1]
     lines.append(
         recon_line("Price/volume/mix", "Revenue variance (actual - budget)", None, total_var)
     )
-    lines.append(
-        check("Price/volume/mix", "Difference: variance - (volume + mix + price)", total_var - eff)
-    )
+    levels = zip(("item", "region x item", "customer x item"), (pvm, *by_customer), strict=True)
+    for label, frame in levels:
+        eff = sum(sum_cents(frame[c]) for c in ("volume_effect", "mix_effect", "price_effect"))
+        lines.append(
+            check(
+                "Price/volume/mix",
+                f"Difference: variance - (volume + mix + price), mix unit {label}",
+                total_var - eff,
+            )
+        )
 
     findings = []
     for label, frame in (("sales actuals", act), ("sales budget", bud)):

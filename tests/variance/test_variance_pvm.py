@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sop_xl.variance.money import to_cents
+from sop_xl.variance.pvm import PVM_LEVELS
 from sop_xl.variance.step import price_volume_mix
 
 
@@ -151,3 +152,111 @@ def test_volume_mix_price_always_add_up_to_the_revenue_variance(a_rows, b_rows):
         (p["budget_qty"] == 0) & (p["budget_amount"] != 0)
     )
     assert (p.loc[nd & ~qtyless, "price_effect"] == 0).all()
+
+
+# --- customer / region level (issue 14): customer mix is not price ----------------------------
+def market(rows, period="2026-01"):
+    """rows: (region, customer, item, qty, amount)."""
+    return pd.DataFrame(
+        {
+            "period": period,
+            "region": [r[0] for r in rows],
+            "customer": [r[1] for r in rows],
+            "item": [r[2] for r in rows],
+            "quantity": pd.Series([r[3] for r in rows], dtype="float64"),
+            "amount": pd.Series([r[4] for r in rows], dtype="float64"),
+        }
+    )
+
+
+def test_customer_level_moves_customer_mix_out_of_price():
+    # 2 items x 2 customers. Budget: N1 (region N) pays list: A 100 x 10, B 100 x 20;
+    # S1 (region S) gets a discount: A 100 x 8, B 100 x 16. Budget 5,400.
+    # Actual: volume of A moves from N1 to S1 at the budgeted prices (N1 A 50 x 10, S1 A 150 x 8),
+    # and S1 gets 1.00 more off B (100 x 15). Actual 500 + 2000 + 1200 + 1500 = 5,200: -200.
+    bud = market(
+        [
+            ("N", "N1", "A", 100, 1000),
+            ("N", "N1", "B", 100, 2000),
+            ("S", "S1", "A", 100, 800),
+            ("S", "S1", "B", 100, 1600),
+        ]
+    )
+    act = market(
+        [
+            ("N", "N1", "A", 50, 500),
+            ("N", "N1", "B", 100, 2000),
+            ("S", "S1", "A", 150, 1200),
+            ("S", "S1", "B", 100, 1500),
+        ]
+    )
+    # Item level: A 200 units for 1,700 (8.50) vs 200 for 1,800 (9.00); B 200 for 3,500 (17.50)
+    # vs 200 for 3,600 (18.00). Same quantities, same shares: volume 0, mix 0,
+    # price A (8.50 - 9) x 200 = -100, B (17.50 - 18) x 200 = -100: all -200 called "price".
+    item = price_volume_mix(act, bud, level="item")
+    assert effects(item) == {"A": (-100.0, 0.0, 0.0, -100.0), "B": (-100.0, 0.0, 0.0, -100.0)}
+    # Customer level (customer x item, each budget share 1/4, Qa = Qb = 400): volume 0;
+    # mix N1 A (50 - 100) x 10 = -500, S1 A (150 - 100) x 8 = +400, B lines 0 -> -100;
+    # price only S1 B (15 - 16) x 100 = -100. Half the "price" miss was customer mix.
+    cust = price_volume_mix(act, bud, level=list(PVM_LEVELS["customer"]))
+    got = {
+        (r.customer, r.item): (r.revenue_variance, r.volume_effect, r.mix_effect, r.price_effect)
+        for r in cust.itertuples()
+    }
+    assert got == {
+        ("N1", "A"): (-500.0, 0.0, -500.0, 0.0),
+        ("N1", "B"): (0.0, 0.0, 0.0, 0.0),
+        ("S1", "A"): (400.0, 0.0, 400.0, 0.0),
+        ("S1", "B"): (-100.0, 0.0, 0.0, -100.0),
+    }
+    assert cust["region"].tolist() == ["N", "N", "S", "S"]
+    # one customer per region here, so the region level says the same
+    reg = price_volume_mix(act, bud, level=list(PVM_LEVELS["region"]))
+    assert to_cents(reg["mix_effect"]).tolist() == [-50000, 0, 40000, 0]
+    assert to_cents(reg["price_effect"]).tolist() == [0, 0, 0, -10000]
+
+
+markets = st.lists(
+    st.tuples(
+        st.sampled_from(["C1", "C2", "C3", "C4"]),
+        st.sampled_from(["A", "B", "C"]),
+        st.sampled_from(["2026-01", "2026-02"]),
+        st.integers(-50, 500).map(float),
+        st.integers(-(10**7), 10**7).map(lambda c: c / 100),
+    ),
+    max_size=25,
+)
+REGION_OF = {"C1": "N", "C2": "N", "C3": "S", "C4": "S"}
+
+
+@settings(max_examples=80, deadline=None)
+@given(markets, markets)
+def test_every_level_adds_up_to_the_same_revenue_variance(a_rows, b_rows):
+    def mk(rs):
+        return pd.DataFrame(
+            {
+                "customer": [r[0] for r in rs],
+                "region": [REGION_OF[r[0]] for r in rs],
+                "item": [r[1] for r in rs],
+                "period": [r[2] for r in rs],
+                "quantity": pd.Series([r[3] for r in rs], dtype="float64"),
+                "amount": pd.Series([r[4] for r in rs], dtype="float64"),
+            }
+        )
+
+    a, b = mk(a_rows), mk(b_rows)
+    total = to_cents(a["amount"]).sum() - to_cents(b["amount"]).sum()
+    volume = {}
+    for level, keys in PVM_LEVELS.items():
+        p = price_volume_mix(a, b, level=list(keys), by="period")
+        parts = [to_cents(p[c]) for c in ("volume_effect", "mix_effect", "price_effect")]
+        assert np.array_equal(sum(parts), to_cents(p["revenue_variance"])), level
+        assert to_cents(p["revenue_variance"]).sum() == total, level
+        volume[level] = p.groupby("period")["volume_effect"].apply(lambda s: to_cents(s).sum())
+    # with every budget line carrying a positive quantity, the budget average price is
+    # Rb / Qb at every level, so volume is the same (to the rounding cent); only price and mix
+    # are split differently
+    if len(b) and (b["quantity"] > 0).all():
+        for level in ("region", "customer"):
+            diff = (volume[level] - volume["item"]).abs()
+            assert (diff <= 1).all(), (level, diff)

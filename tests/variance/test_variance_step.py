@@ -20,6 +20,7 @@ SHEETS = [
     "VarianceDetail",
     "VarianceRollup",
     "PriceVolumeMix",
+    "PVMByCustomer",
     "Unmapped",
     "VarianceRecon",
 ]
@@ -105,11 +106,11 @@ def test_flagged_count_matches_hand_count(run):
 
 def test_unmapped_sheet_lists_every_line_with_reason_and_amount(run):
     _, r = run
-    un = r.outputs[4].df
+    un = r.outputs[5].df
     assert len(un) == 7
     assert to_cents(un["amount"]).sum() == round(UNMAPPED_TOTAL * 100)
     assert un["reason"].str.len().gt(0).all() and un["fix"].str.len().gt(0).all()
-    assert "7 lines, amount 45.54" in r.outputs[4].title[2]
+    assert "7 lines, amount 45.54" in r.outputs[5].title[2]
 
 
 def test_reconciliation_sheet_is_all_ok_and_lists_findings(run):
@@ -138,6 +139,20 @@ def test_detail_pvm_and_rollup_sheets(run):
     parts = sum(to_cents(pvm[c]) for c in ("volume_effect", "mix_effect", "price_effect"))
     assert np.array_equal(parts, to_cents(pvm["revenue_variance"]))
     assert to_cents(pvm["revenue_variance"]).sum() == -52880
+    by_cust = r.outputs[4]
+    c = by_cust.df
+    assert by_cust.sheet == "PVMByCustomer" and set(c["level"]) == {"Region", "Customer"}
+    assert c.loc[c["level"] == "Region", "customer"].isna().all()
+    assert c.loc[c["level"] == "Customer", "customer"].notna().all()
+    for level in ("Region", "Customer"):  # each level alone adds up to the same variance
+        sub = c.loc[c["level"] == level]
+        parts = sum(to_cents(sub[k]) for k in ("volume_effect", "mix_effect", "price_effect"))
+        assert np.array_equal(parts, to_cents(sub["revenue_variance"]))
+        assert to_cents(sub["revenue_variance"]).sum() == -52880
+    assert any(t.startswith("Mix unit item: volume") for t in by_cust.title)
+    rec = r.reconciliation
+    pvm_checks = rec[rec["line"].str.contains("mix unit", na=False)]
+    assert len(pvm_checks) == 3 and (pvm_checks["status"] == "OK").all()
     roll = r.outputs[2].df
     assert set(roll["level"]) == {"Family", "Region", "Customer"}
     for level in ("Family", "Region", "Customer"):
@@ -152,7 +167,7 @@ def test_missing_actuals_and_forecast_still_compare_budgets():
     assert r.detail["forecast_amount"].eq(0).all()
     kinds = list(r.findings["kind"])
     assert kinds.count("table_missing") == 2 and "no_actuals" in kinds
-    assert len(b.writes) == 1 and len(b.writes[0]) == 6
+    assert len(b.writes) == 1 and len(b.writes[0]) == len(SHEETS)
 
 
 def test_missing_sales_budget_is_a_clear_error():
@@ -169,7 +184,7 @@ def test_empty_unmapped_still_replaces_the_sheet():
     sb = b.tables["tblSalesBudget"]
     b.tables["tblSalesBudget"] = sb.iloc[:7]  # only mappable lines
     r = run_variances(b)
-    un = b.writes[0][4]
+    un = b.writes[0][5]
     assert un.sheet == "Unmapped" and len(un.df) == 0
     assert list(un.df.columns) == schema.UNMAPPED.names
     assert un.title[2].startswith("None: every sales budget line is mapped")
