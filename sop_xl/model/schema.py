@@ -878,7 +878,8 @@ def _var_measures() -> tuple[Column, ...]:
             "Forecast Amount",
             Dtype.MONEY,
             required=False,
-            doc="Forecast qty x item unit price, rounded to cents per forecast line.",
+            doc="Forecast qty x expected realised price (docs/outlook.md), rounded to cents per "
+            "forecast line.",
         ),
         col("var_budget", "Variance vs Budget", Dtype.MONEY, doc="Actual - budget amount."),
         col("var_budget_pct", "Var. % vs Budget", Dtype.PCT, required=False, doc=_VAR_PCT_DOC),

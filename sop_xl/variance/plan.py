@@ -11,10 +11,13 @@ Definitions (every amount summed in integer cents, so roll-ups add up to the det
 - ``qty_var_budget = actual_qty - budget_qty``; ``qty_var_forecast = actual_qty - forecast_qty``.
 - ``var_budget = actual_amount - budget_amount``; ``var_budget_pct = var_budget /
   |budget_amount|``, NaN with note "no budget" when the budget amount is 0.
-- **Forecast amount** = forecast quantity x the item's *Unit Price* (Items), rounded to cents on
-  each forecast line (region x item x location x period) before any sum. The consensus forecast is
-  in units only; the list price is the price a planner would quote. A forecast line whose item has
-  no unit price counts 0 with a note.
+- **Forecast amount** = forecast quantity x the item's expected realised net price
+  (:mod:`sop_xl.outlook.prices`: trailing 12 closed months' sales amount / quantity, else the
+  family's realisation rate x list price, else the list price), rounded to cents on each forecast
+  line (region x item x location x period) before any sum. The consensus forecast is in units
+  only; valuing it at list price would make a price effect look like a demand miss (issue 14).
+  Without ``prices`` (direct calls) the item's *Unit Price* is used. A forecast line whose item
+  has no price counts 0 with a note.
 - ``var_forecast = actual_amount - forecast_amount``, ``var_forecast_pct`` likewise.
 - Sales revenue: a positive variance is favourable (more sales than planned).
 
@@ -129,11 +132,14 @@ def prepare(
     items: pd.DataFrame,
     customers: pd.DataFrame,
     periods: Sequence[str] | None = None,
+    prices: pd.Series | None = None,
 ) -> PlanSources:
     """Restrict the three sources to ``periods``, code their keys once, attach ``family`` (the
     item's) and ``region`` (the customer's for actuals and budget, the forecast's own), and price
-    the forecast (quantity x item unit price, rounded per line). :func:`compare` then rolls
-    them up at any level with integer arithmetic only. Blank forecast cells are dropped."""
+    the forecast (quantity x ``prices[item]``, the expected realised price by item from
+    :func:`sop_xl.outlook.prices.realised_prices`; the item's Unit Price when ``prices`` is None;
+    rounded per line). :func:`compare` then rolls them up at any level with integer arithmetic
+    only. Blank forecast cells are dropped."""
     raw = {
         "actuals": sales_actuals,
         "budget": sales_budget,
@@ -189,9 +195,18 @@ def prepare(
         cols = {k: v.astype(np.int64) for k, v in coded[n].items()}
         cols["quantity"] = qty
         if n == "forecast":
-            price_u, found_u = lookup(
-                pd.Series(vocab["item"], dtype=object), items, "item", "unit_price", schema.ITEMS
-            )
+            if prices is None:
+                price_u, found_u = lookup(
+                    pd.Series(vocab["item"], dtype=object),
+                    items,
+                    "item",
+                    "unit_price",
+                    schema.ITEMS,
+                )
+            else:
+                by_key = pd.Series(prices.to_numpy(float), index=as_key(prices.index.to_series()))
+                price_u = by_key[~by_key.index.duplicated()].reindex(vocab["item"]).to_numpy()
+                found_u = ~np.isnan(price_u)
             price_u = pd.to_numeric(pd.Series(price_u, dtype=object), errors="coerce")
             price = price_u.to_numpy("float64")[cols["item"]]
             priced = found_u[cols["item"]] & ~np.isnan(price)
@@ -215,6 +230,7 @@ def actual_vs_plan(
     locations: pd.DataFrame | None = None,
     by: str = "item_location",
     periods: Sequence[str] | None = None,
+    prices: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Actual vs budget vs consensus forecast at the grain ``by`` x period (see module doc).
 
@@ -225,7 +241,7 @@ def actual_vs_plan(
     """
     if by not in BY_KEYS:
         raise ArgumentError(f"by must be one of {', '.join(BY_KEYS)}, not {by!r}")
-    src = prepare(sales_actuals, sales_budget, forecast, items, customers, periods)
+    src = prepare(sales_actuals, sales_budget, forecast, items, customers, periods, prices)
     return compare(src, by, items, customers, locations)
 
 
@@ -284,7 +300,7 @@ def compare(
         out["var_forecast"] = from_cents(ac - fcc)
         out["var_forecast_pct"] = pct(ac - fcc, fcc)
         notes.append((fcc == 0, "no forecast"))
-        notes.append((unpriced, "forecast not priced: item has no unit price"))
+        notes.append((unpriced, "forecast not priced: item has no price"))
     else:
         for c in ("forecast_qty", "qty_var_forecast", "forecast_amount", "var_forecast"):
             out[c] = np.nan

@@ -152,7 +152,7 @@ def variance_outputs(result: VarianceResult, settings: Settings) -> list[SheetOu
     common = [
         f"{head} | {dspan}",
         "Variance = actual - plan; sales above plan is favourable. Forecast amount = forecast "
-        "qty x item unit price.",
+        "qty x expected realised price (trailing 12 months' actuals; docs/outlook.md).",
         dtotal,
     ]
     rules = threshold_rules("var_budget", "var_budget_pct", settings) + threshold_rules(

@@ -37,6 +37,7 @@ from sop_xl.model.book import Book
 from sop_xl.model.periods import add_months, months_between, period_range
 from sop_xl.model.schema import Settings
 from sop_xl.model.sheets import SheetOutput
+from sop_xl.outlook.prices import realised_prices
 from sop_xl.variance.group import count, group_ids, int_sum
 from sop_xl.variance.mapping import REASONS, as_key, lookup, map_sales_budget
 from sop_xl.variance.money import allocate_cents, from_cents, money_text, to_cents
@@ -566,10 +567,11 @@ def plan_comparison(
     customers: pd.DataFrame,
     locations: pd.DataFrame | None,
     periods: Sequence[str],
+    prices: pd.Series | None = None,
 ) -> VarianceResult:
     """Fill ``detail``, ``rollups`` and ``pvm`` of ``result`` for ``periods`` and extend its
     reconciliation and findings (actuals, budget and forecast totals in = totals out)."""
-    src = prepare(sales_actuals, sales_budget, forecast, items, customers, periods)
+    src = prepare(sales_actuals, sales_budget, forecast, items, customers, periods, prices)
     result.detail = compare(src, "item_location", items, customers, locations)
     result.rollups = {by: compare(src, by, items, customers, locations) for by in ROLLUP_LEVELS}
     act, bud, fc = src.actuals, src.budget, src.forecast
@@ -586,7 +588,7 @@ def plan_comparison(
     for label, (n, total), col in (
         ("Sales actuals", src.inputs["actuals"], "actual_amount"),
         ("Sales budget", src.inputs["budget"], "budget_amount"),
-        ("Forecast (qty x unit price)", src.inputs["forecast"], "forecast_amount"),
+        ("Forecast (qty x realised price)", src.inputs["forecast"], "forecast_amount"),
     ):
         lines.append(recon_line(sec, f"{label}, review periods", n, total))
         shown = sum_cents(d[col])
@@ -639,7 +641,8 @@ def plan_comparison(
             finding(
                 "warning",
                 "forecast_unpriced",
-                f"{int(fc['unpriced'].sum())} forecast lines have no item unit price; their "
+                f"{int(fc['unpriced'].sum())} forecast lines have no price (no list price, "
+                "no sales); their "
                 "forecast amount counts 0.",
                 rows=int(fc["unpriced"].sum()),
             )
@@ -693,15 +696,18 @@ def run_variances(book: Book, *, periods: Sequence[str] | None = None) -> Varian
     )
     book.progress("Variances: actual vs budget vs forecast", 0.55)
     review = list(periods) if periods is not None else review_periods(settings)
+    sold = actuals if actuals is not None else _empty_input("SalesActuals")
+    basis = realised_prices(items, sold, settings.cycle)
     plan_comparison(
         result,
-        actuals if actuals is not None else _empty_input("SalesActuals"),
+        sold,
         sales_budget,
         forecast if forecast is not None else _empty_input("Forecast"),
         items,
         customers,
         locations,
         review,
+        basis["price"],
     )
     for name, frame in (("SalesActuals", actuals), ("Forecast", forecast)):
         if frame is None:

@@ -131,9 +131,13 @@ def test_detail_pvm_and_rollup_sheets(run):
     detail = r.outputs[1].df
     assert sorted(set(detail["period"])) == ["2026-01", "2026-02"]  # cycle 2026-03: Jan-Feb
     total = next(t for t in r.outputs[1].title if t.startswith("Totals:"))
+    # forecast at the expected realised price (trailing 12 months 2025-03..2026-02, issue 14):
+    # I1 (12 - 1 + 2 units for 126.00 - 10.50 + 19.00) = 134.50 / 13; I2 84.00 / 4 = 21.00.
+    # I1: 11 -> 113.81, 2 -> 20.69, 2.5 -> 25.87 (rounded per line); I2: 3 x 21.00 = 63.00.
+    # At list price it read 215.00 (11 x 10 + 2 x 10 + 3 x 20 + 2.5 x 10).
     assert total == (
-        "Totals: actual 263.50 | budget 792.30 | variance (528.80) | forecast 215.00 | "
-        "variance 48.50"
+        "Totals: actual 263.50 | budget 792.30 | variance (528.80) | forecast 223.37 | "
+        "variance 40.13"
     )
     pvm = r.outputs[3].df
     parts = sum(to_cents(pvm[c]) for c in ("volume_effect", "mix_effect", "price_effect"))
