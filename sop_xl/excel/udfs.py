@@ -15,6 +15,9 @@ What Excel passes, and what we do with it:
   holding an error is not a number anyone should present.
 
 Nothing here raises into Excel: :func:`sop_udf` turns every exception into ``#SOP! ...`` text.
+A function that computes a registry KPI has no docstring of its own: :func:`sop_udf` gives it
+:func:`sop_xl.kpi.defs.udf_doc` (the KPI's name and formula), which is what Excel's function
+wizard shows, so each formula is written once, in :mod:`sop_xl.kpi.defs`.
 Parameters carry no type hints on purpose: xlwings reads hints as converters.
 """
 
@@ -29,7 +32,7 @@ import pandas as pd
 import xlwings as xw
 
 from sop_xl.errors import SopError
-from sop_xl.kpi.defs import KPIS, kpi
+from sop_xl.kpi.defs import KPIS, kpi, udf_doc
 from sop_xl.kpi.forecast import (
     KpiInputError,
     KpiUndefined,
@@ -69,10 +72,16 @@ _DEFAULTS = Settings()
 _EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 # Each range argument: errors arrive as '#N/A' text (not as blanks), so they can be reported.
 _R = {"err_to_str": True}
+#: Functions that compute a registry KPI: their Excel description comes from the registry.
+_REGISTRY_UDFS = frozenset(d.udf for d in KPIS.values() if d.udf)
 
 
 def sop_udf(label):
-    """Decorator: any exception -> ``'#SOP! <label>: <message>'``; NaN/inf -> readable text."""
+    """Decorator: any exception -> ``'#SOP! <label>: <message>'``; NaN/inf -> readable text.
+
+    A function named in the KPI registry (``KpiDef.udf``) gets the registry's text as its
+    docstring; it must be the innermost decorator, below ``@xw.arg`` (xlwings reads ``__doc__``
+    at the first ``@xw.arg``)."""
 
     def deco(fn):
         @functools.wraps(fn)
@@ -88,6 +97,8 @@ def sop_udf(label):
                 return f"#SOP! {label}: result is undefined for this input"
             return out
 
+        if fn.__name__ in _REGISTRY_UDFS:
+            wrapper.__doc__ = udf_doc(fn.__name__)
         return wrapper
 
     return deco
@@ -226,10 +237,6 @@ _F = "Forecast (or budget) values, same size and order as actuals."
 @xw.arg("forecasts", doc=_F, **_R)
 @sop_udf("MAE")
 def SOP_MAE(actuals, forecasts):
-    """Mean absolute error (MAD): average of |forecast - actual|.
-
-    Formula: sum|F - A| / n over pairs where both cells hold a number.
-    """
     return mae_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
@@ -238,10 +245,6 @@ def SOP_MAE(actuals, forecasts):
 @xw.arg("forecasts", doc=_F, **_R)
 @sop_udf("MAPE")
 def SOP_MAPE(actuals, forecasts):
-    """Mean absolute percentage error; zero actuals are skipped (prefer SOP_WMAPE).
-
-    Formula: average of |F - A| / |A| over pairs with A <> 0.
-    """
     return mape_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
@@ -250,10 +253,6 @@ def SOP_MAPE(actuals, forecasts):
 @xw.arg("forecasts", doc=_F, **_R)
 @sop_udf("WMAPE")
 def SOP_WMAPE(actuals, forecasts):
-    """Weighted MAPE: total absolute error as a share of total actual volume.
-
-    Formula: sum|F - A| / sum|A|. Undefined (says so) when actuals sum to 0.
-    """
     return wmape_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
@@ -262,10 +261,6 @@ def SOP_WMAPE(actuals, forecasts):
 @xw.arg("forecasts", doc=_F, **_R)
 @sop_udf("FORECAST_ACCURACY")
 def SOP_FORECAST_ACCURACY(actuals, forecasts):
-    """Forecast accuracy = max(0, 1 - WMAPE), from 0% to 100%.
-
-    Use with a budget range as 'forecasts' for sales budget accuracy.
-    """
     return accuracy_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
@@ -274,7 +269,6 @@ def SOP_FORECAST_ACCURACY(actuals, forecasts):
 @xw.arg("forecasts", doc=_F, **_R)
 @sop_udf("BIAS")
 def SOP_BIAS(actuals, forecasts):
-    """Forecast bias in units: sum(F - A). Positive = over-forecast, negative = under-forecast."""
     return bias_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
@@ -283,10 +277,6 @@ def SOP_BIAS(actuals, forecasts):
 @xw.arg("forecasts", doc=_F, **_R)
 @sop_udf("BIAS_PCT")
 def SOP_BIAS_PCT(actuals, forecasts):
-    """Forecast bias %: sum(F - A) / sum(A). Positive = over-forecast.
-
-    Undefined when actuals sum to 0 or below (net returns).
-    """
     return bias_pct_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
@@ -295,7 +285,6 @@ def SOP_BIAS_PCT(actuals, forecasts):
 @xw.arg("forecasts", doc=_F, **_R)
 @sop_udf("RMSE")
 def SOP_RMSE(actuals, forecasts):
-    """Root mean squared error: sqrt(average of (F - A)^2); punishes big misses."""
     return rmse_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
@@ -304,10 +293,6 @@ def SOP_RMSE(actuals, forecasts):
 @xw.arg("forecasts", doc="Forecasts of the same periods, same order.", **_R)
 @sop_udf("TRACKING_SIGNAL")
 def SOP_TRACKING_SIGNAL(actuals, forecasts):
-    """Tracking signal: cumulative error / MAD = sum(F - A) / average|F - A|.
-
-    Outside -4..+4 signals a biased forecast. Positive = over-forecasting.
-    """
     return tracking_signal_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
@@ -318,10 +303,6 @@ def SOP_TRACKING_SIGNAL(actuals, forecasts):
 @xw.arg("season", doc="Optional: seasonal lag in periods for the naive scale (default 12).")
 @sop_udf("MASE")
 def SOP_MASE(actuals, forecasts, history=None, season=12):
-    """Mean absolute scaled error: MAE / mean|h_t - h_(t-season)| of the history.
-
-    Below 1 = better than the seasonal-naive forecast. Without history the actuals are used.
-    """
     h = None if history is None else numbers(history, "history")
     return mase_arrays(
         numbers(actuals, "actuals"),
@@ -340,10 +321,6 @@ def SOP_MASE(actuals, forecasts, history=None, season=12):
 @xw.arg("season", doc="Optional: lag of the naive forecast in periods (default 1; 12 = seasonal).")
 @sop_udf("FVA")
 def SOP_FVA(actuals, forecasts, naive=None, season=1):
-    """Forecast value added: WMAPE(naive) - WMAPE(forecast), in percentage points.
-
-    Positive = the forecast beats the naive forecast (actual 'season' periods earlier).
-    """
     nv = None if naive is None else numbers(naive, "naive")
     return fva_arrays(
         numbers(actuals, "actuals"), numbers(forecasts, "forecasts"), nv, _int(season, "season", 1)
@@ -357,7 +334,6 @@ def SOP_FVA(actuals, forecasts, naive=None, season=1):
 @xw.arg("annualise", doc="Optional TRUE: multiply by 12 / number of monthly COGS values.")
 @sop_udf("INVENTORY_TURNS")
 def SOP_INVENTORY_TURNS(cogs, inventory, annualise=False):
-    """Inventory turns = sum(COGS) / average inventory value (x 12 / months when annualised)."""
     c = numbers(cogs, "cogs")
     c = c[~np.isnan(c)]
     inv = numbers(inventory, "inventory")
@@ -379,7 +355,6 @@ def SOP_INVENTORY_TURNS(cogs, inventory, annualise=False):
 @xw.arg("days", doc="Optional: calendar days the usage covers (default 30).")
 @sop_udf("DAYS_OF_SUPPLY")
 def SOP_DAYS_OF_SUPPLY(inventory, usage, days=30):
-    """Days of supply = closing inventory / (usage / days)."""
     inv = numbers(inventory, "inventory")
     inv = inv[~np.isnan(inv)]
     u = numbers(usage, "usage")
@@ -426,12 +401,6 @@ def SOP_FILL_RATE(
     ship_dates=None,
     days_late=None,
 ):
-    """Fill rate: 'line' = lines shipped complete / lines; 'order' = orders with every line
-    complete / orders; 'unit' = units shipped (capped per line) / units ordered.
-
-    APICS fill rate: complete at the (first) shipment, whenever it shipped; timing is OTIF's job.
-    With ship dates, a line without one has not shipped and is not filled.
-    """
     mode = (mode or "line").strip().lower() if isinstance(mode, str) else "line"
     if mode not in ("line", "order", "unit"):
         raise KpiInputError(f"mode must be 'line', 'order' or 'unit', got {mode!r}")
@@ -470,7 +439,6 @@ def SOP_FILL_RATE(
 @xw.arg("days_late", doc="Optional: days after due still on time (default from Settings).")
 @sop_udf("OTD")
 def SOP_OTD(due_dates, ship_dates, days_early=None, days_late=None):
-    """On-time delivery = lines shipped within [due - days early, due + days late] / lines."""
     due, ship = dates(due_dates, "due_dates"), dates(ship_dates, "ship_dates")
     n = _same_length(due_dates=due, ship_dates=ship)
     return _delivery(due, ship, np.ones(n), np.ones(n), days_early, days_late, "otd")
@@ -485,7 +453,6 @@ def SOP_OTD(due_dates, ship_dates, days_early=None, days_late=None):
 @xw.arg("days_late", doc="Optional: days after due still on time (default from Settings).")
 @sop_udf("OTIF")
 def SOP_OTIF(due_dates, ship_dates, qty_ordered, qty_shipped, days_early=None, days_late=None):
-    """On time in full = lines shipped inside the on-time window AND complete / lines."""
     due, ship = dates(due_dates, "due_dates"), dates(ship_dates, "ship_dates")
     o, s = numbers(qty_ordered, "qty_ordered"), numbers(qty_shipped, "qty_shipped")
     return _delivery(due, ship, o, s, days_early, days_late, "otif")
@@ -517,8 +484,6 @@ def _delivery(due, ship, ordered, shipped, days_early, days_late, kpi_id) -> flo
 def SOP_SCHEDULE_ATTAINMENT(
     planned_qty, completed_qty, due_dates, completion_dates, days_late=None, cap=True
 ):
-    """Schedule attainment = quantity finished by due + days late (capped at planned per
-    order) / planned quantity."""
     return _production(
         planned_qty,
         completed_qty,
@@ -536,7 +501,6 @@ def SOP_SCHEDULE_ATTAINMENT(
 @xw.arg("days_late", doc="Optional: days after due still on time (default from Settings).")
 @sop_udf("SCHEDULE_ADHERENCE")
 def SOP_SCHEDULE_ADHERENCE(due_dates, completion_dates, days_late=None):
-    """Schedule adherence = orders finished by due date + days late / orders due."""
     n = len(_flatten(due_dates))
     return _production(
         [1.0] * n, [1.0] * n, due_dates, completion_dates, days_late, True, "schedule_adherence"
@@ -551,8 +515,6 @@ def SOP_SCHEDULE_ADHERENCE(due_dates, completion_dates, days_late=None):
 @xw.arg("days_late", doc="Optional: days after due still on time (default from Settings).")
 @sop_udf("SCHEDULE_OTIF")
 def SOP_SCHEDULE_OTIF(planned_qty, completed_qty, due_dates, completion_dates, days_late=None):
-    """Production on time and complete = orders finished by due + days late with completed >=
-    planned / orders due."""
     return _production(
         planned_qty, completed_qty, due_dates, completion_dates, days_late, True, "schedule_otif"
     )
@@ -585,8 +547,6 @@ def _production(planned, completed, due_dates, completion_dates, days_late, cap,
 @xw.arg("days_late", doc="Optional: days late still on time (default from Settings).")
 @sop_udf("VENDOR_OTD")
 def SOP_VENDOR_OTD(promised_dates, received_dates, days_early=None, days_late=None):
-    """Vendor on-time delivery = lines received within [promised - early, promised + late] /
-    lines due."""
     pr, rc = dates(promised_dates, "promised_dates"), dates(received_dates, "received_dates")
     n = _same_length(promised_dates=pr, received_dates=rc)
     return _vendor(pr, rc, np.ones(n), np.ones(n), days_early, days_late, "vendor_otd")
@@ -597,7 +557,6 @@ def SOP_VENDOR_OTD(promised_dates, received_dates, days_early=None, days_late=No
 @xw.arg("qty_received", doc="Received quantity per line (blank = none).", **_R)
 @sop_udf("VENDOR_QTY_COMPLETE")
 def SOP_VENDOR_QTY_COMPLETE(qty_ordered, qty_received):
-    """Vendor quantity complete = lines received in full / lines."""
     o, r = numbers(qty_ordered, "qty_ordered"), numbers(qty_received, "qty_received")
     n = _same_length(qty_ordered=o, qty_received=r)
     day = np.full(n, np.datetime64("2000-01-01", "D"))
@@ -625,7 +584,6 @@ def _vendor(promised, received, ordered, got, days_early, days_late, kpi_id):
 @xw.arg("cost", doc="Cost of sales amounts (summed).", **_R)
 @sop_udf("GROSS_MARGIN_PCT")
 def SOP_GROSS_MARGIN_PCT(revenue, cost):
-    """Gross margin % = (revenue - cost) / revenue; undefined when revenue <= 0."""
     r = np.nansum(numbers(revenue, "revenue"))
     c = np.nansum(numbers(cost, "cost"))
     if r <= 0:
@@ -682,10 +640,6 @@ def SOP_VARIANCE(actual, budget, account_type="Revenue", sign="favourable"):
 @xw.arg("sign", doc=_SIGN_DOC)
 @sop_udf("VARIANCE_PCT")
 def SOP_VARIANCE_PCT(actual, budget, account_type="Revenue", sign="favourable"):
-    """Budget variance % = variance / |budget|; positive = favourable (or raw with sign='raw').
-
-    Undefined when the budget is 0.
-    """
     a = np.nansum(numbers(actual, "actual"))
     b = np.nansum(numbers(budget, "budget"))
     k = _sign_for(account_type, sign)
@@ -840,12 +794,6 @@ def _or_reason(fn, *arrays):
 @xw.arg("first_lag", doc="Optional: lag of the first forecast column (default 0).")
 @sop_udf("ACCURACY_BY_LAG")
 def SOP_ACCURACY_BY_LAG(actuals, forecasts, first_lag=0):
-    """Forecast accuracy, WMAPE and bias % per lag, as a spilled table (header + one row per lag).
-
-    Accuracy = max(0, 1 - WMAPE), WMAPE = sum|F - A| / sum|A|, bias % = sum(F - A) / sum A
-    (positive = over-forecast), over the months where both cells are filled. Lag L = the
-    forecast made L cycles before the month (docs/history.md).
-    """
     a = numbers(actuals, "actuals")
     cols = _columns(forecasts, "forecasts")
     lag0 = _int(first_lag, "first_lag", 0)
@@ -878,11 +826,6 @@ def SOP_ACCURACY_BY_LAG(actuals, forecasts, first_lag=0):
 )
 @sop_udf("FVA_TABLE")
 def SOP_FVA_TABLE(actuals, statistical, submission=None, consensus=None, naive=None):
-    """The FVA stairstep as a spilled table: naive, statistical, submission, consensus, each with
-    accuracy, WMAPE and value added vs the previous step and vs naive.
-
-    Value added = WMAPE before - WMAPE after (positive helps, negative hurts). All steps are
-    scored on the same cells: those where the actual and every step given are filled."""
     a = numbers(actuals, "actuals")
     if naive in (None, ""):
         nv = np.concatenate([[np.nan], a[:-1]]) if len(a) else a

@@ -217,8 +217,8 @@ _DEFS: tuple[KpiDef, ...] = (
         id="tracking_signal",
         name="Tracking signal",
         formula="Cumulative error / MAD over the months of a series: sum_t (F_t - A_t) / "
-        "(average_t |F_t - A_t|), on the scope's monthly totals. In the KPIs sheet: over the "
-        "last (up to) 12 months ending at the period. Outside +/-4 signals a biased forecast.",
+        "(average_t |F_t - A_t|), on the scope's monthly totals. KPIs sheet: the last (up to) "
+        "12 months to the period. Outside +/-4 signals a biased forecast.",
         numerator="sum of monthly errors (F - A)",
         denominator="mean absolute monthly error (MAD)",
         unit="ratio",
@@ -338,9 +338,8 @@ _DEFS: tuple[KpiDef, ...] = (
     _k(
         id="inventory_turns_ttm",
         name="Inventory turns (trailing 12 months)",
-        formula="COGS of the 12 months ending with the month / average of the 13 month-end "
-        "inventory values from 12 months before to the month. The headline turns figure: a "
-        "whole year, so seasons do not swing it.",
+        formula="COGS of the 12 months to the month / average of the 13 month-end inventory "
+        "values (12 months before to the month). A whole year: seasons do not swing it.",
         numerator="COGS (cost amount of sales) of the trailing 12 months",
         denominator="average of 13 month-end inventory values",
         unit="ratio",
@@ -874,3 +873,22 @@ def sources_markdown() -> str:
             + " |"
         )
     return "\n".join(rows)
+
+
+#: Excel's limit on a function wizard description (xlwings cuts there).
+EXCEL_DOC_LIMIT = 255
+
+
+def udf_doc(udf: str) -> str:
+    """What Excel's function wizard shows for the KPI function ``udf`` (``'SOP_WMAPE'``): the
+    name and formula of the first registry entry computed by it, then the ids of the others
+    it also computes. The UDFs of :mod:`sop_xl.excel.udfs` take their docstring from here, so
+    a formula is written once, in the registry."""
+    defs = [d for d in KPIS.values() if d.udf == udf]
+    if not defs:
+        raise KeyError(f"no KPI in the registry is computed by {udf!r}")
+    first, others = defs[0], defs[1:]
+    text = f"{first.name}: {first.formula}"
+    if others:
+        text += " Also computes: " + ", ".join(d.id for d in others) + " (see SOP_KPI_INFO)."
+    return text

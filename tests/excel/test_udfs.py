@@ -242,3 +242,25 @@ def test_accuracy_table_numeric_keys_read_as_excel_shows_them():
     out = u.SOP_ACCURACY_TABLE([[1001.0], [1001.0], [None]], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
     assert [r[0] for r in out[1:]] == ["", "1001", "Total"]
     assert is_sop_error(u.SOP_MASE([1.0] * 5, [2.0] * 5), "MASE", "shorter season")
+
+
+def test_every_kpi_functions_wizard_text_is_its_registry_definition():
+    # issue 14: each formula was written three times (registry, UDF docstring, engine); the
+    # Excel description of a KPI function now comes from the registry only
+    from sop_xl.excel.build import udf_wrappers
+    from sop_xl.kpi.defs import EXCEL_DOC_LIMIT, udf_doc
+
+    registry_udfs = {d_.udf for d_ in KPIS.values() if d_.udf}
+    assert registry_udfs <= {n for n in dir(u) if n.startswith("SOP_")}
+    for name in registry_udfs:
+        fn = getattr(u, name)
+        assert fn.__doc__ == udf_doc(name), name
+        assert fn.__wrapped__.__doc__ is None, f"{name} keeps a second copy of its definition"
+        assert len(fn.__doc__) <= EXCEL_DOC_LIMIT, (name, len(fn.__doc__))
+        first = next(d_ for d_ in KPIS.values() if d_.udf == name)
+        assert fn.__doc__.startswith(f"{first.name}: {first.formula}"), name
+    # what xlwings registers with Excel (MacroOptions Description), read the way the build does
+    _, found = udf_wrappers("sop_xl.excel.udfs", "SOP_Planning.xlsm")
+    described = {f.name: f.description for f in found}
+    for name in registry_udfs:
+        assert described[name] == udf_doc(name), name
