@@ -106,6 +106,10 @@ def cmd_scenarios(args: argparse.Namespace) -> cycle.StepResult:
     return cycle.scenarios(_book(args))
 
 
+def cmd_outlook(args: argparse.Namespace) -> cycle.StepResult:
+    return cycle.outlook(_book(args))
+
+
 def cmd_scorecard(args: argparse.Namespace) -> cycle.StepResult:
     return cycle.scorecard(_book(args))
 
@@ -255,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
         out=True,
     )
     add("scenarios", cmd_scenarios, "compare the Scenarios sheet's options side by side", out=True)
+    add(
+        "outlook",
+        cmd_outlook,
+        "full-year financial outlook by G/L account vs budget, with its bridge",
+        out=True,
+    )
     add("scorecard", cmd_scorecard, "build the balanced scorecard", out=True)
     sp = add("freeze", cmd_freeze, "write the locked, versioned plan snapshot")
     sp.add_argument("--approved-by", required=True, help="who approved the plan")

@@ -264,6 +264,14 @@ def scenarios(book: Book) -> StepResult:
     return StepResult("scenarios", r.summary, True, r.outputs, r)
 
 
+def outlook(book: Book) -> StepResult:
+    """Full-year financial outlook by G/L account vs the budgets, and its bridge."""
+    from sop_xl.outlook.step import run_outlook
+
+    r = run_outlook(book)
+    return StepResult("outlook", r.summary, True, r.outputs, r)
+
+
 def scorecard(book: Book, *, plan_status: str | None = None) -> StepResult:
     """The balanced scorecard, its trends, detail and definitions.
 
@@ -460,8 +468,8 @@ def run_cycle(
     approved_by: str | None = None,
     progress: Progress | None = None,
 ) -> StepResult:
-    """validate -> consolidate -> variances -> KPIs -> supply -> scenarios -> history -> scorecard
-    (-> freeze when approved).
+    """validate -> consolidate -> variances -> KPIs -> supply -> scenarios -> outlook -> history
+    -> scorecard (-> freeze when approved).
 
     Stops at the first step that finds errors in the inputs; nothing later runs on bad data.
     """
@@ -492,6 +500,7 @@ def run_cycle(
         ("KPIs", lambda: kpis(book)),
         ("Supply review", lambda: supply(book)),
         ("Trade-off scenarios", lambda: scenarios(book)),
+        ("Financial outlook", lambda: outlook(book)),
         ("Plan history", lambda: history(book)),
         ("Scorecard", lambda: scorecard(book, plan_status=status)),
     ]

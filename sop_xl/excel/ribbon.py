@@ -346,6 +346,11 @@ def scenarios(book: XlBook) -> str:
     return summary(step("scenarios")(book))
 
 
+@macro("outlook", "Computing the financial outlook")
+def outlook(book: XlBook) -> str:
+    return summary(step("outlook")(book))
+
+
 @macro("scorecard", "Building the scorecard")
 def scorecard(book: XlBook) -> str:
     return summary(step("scorecard")(book))

@@ -1774,6 +1774,102 @@ SCENARIO_COMPARE = Table(
     output=True,
 )
 
+# --- outputs: financial outlook (issue 12 item 3, issue 14) ---
+_OUTLOOK_MONEY = "Revenue accounts: sales amount; COGS accounts: cost amount."
+OUTLOOK = Table(
+    name="tblOutlook",
+    sheet="Outlook",
+    title="Financial Outlook by G/L Account",
+    group="Outputs",
+    doc="Full-year outlook per revenue and COGS account: actuals of the closed months + the plan "
+    "of record for the rest of the fiscal year at expected realised price and cost, posted "
+    "through the General Posting Setup, against the financial budget (docs/outlook.md).",
+    columns=(
+        col(
+            "gl_account",
+            "Account No.",
+            doc="G/L account; '(unmapped)' = sales no posting setup line posts.",
+        ),
+        col("account_name", "Account Name", required=False),
+        col("account_type", "Account Type", choices=("Revenue", "Cost")),
+        col(
+            "actual_ytd",
+            "Actual YTD",
+            Dtype.MONEY,
+            doc="Posted sales of the fiscal year's closed months. " + _OUTLOOK_MONEY,
+        ),
+        col(
+            "plan_rest",
+            "Plan Rest of Year",
+            Dtype.MONEY,
+            doc="Plan of record for the cycle "
+            "month to the fiscal year end, at expected realised price / unit cost.",
+        ),
+        col("outlook", "Full-Year Outlook", Dtype.MONEY, doc="Actual YTD + plan rest of year."),
+        col("financial_budget", "Financial Budget", Dtype.MONEY, doc="Fiscal year total."),
+        col("gap", "Gap", Dtype.MONEY, doc="Full-year outlook - financial budget."),
+        col(
+            "gap_pct",
+            "Gap %",
+            Dtype.PCT,
+            required=False,
+            doc="Gap / |financial budget|; blank when the budget is 0.",
+        ),
+        col(
+            "sales_budget",
+            "Sales Budget",
+            Dtype.MONEY,
+            doc="Revenue: sales budget amount "
+            "mapped to the account; COGS: sales budget qty x expected unit cost (budgeted COGS).",
+        ),
+        col("note", "Note", required=False),
+    ),
+    keys=("gl_account", "account_type"),
+    output=True,
+)
+OUTLOOK_BRIDGE = Table(
+    name="tblOutlookBridge",
+    sheet="OutlookBridge",
+    title="Revenue Bridge: Sales Budget to Full-Year Outlook",
+    group="Outputs",
+    doc="Sales budget + volume + price + mix = full-year revenue outlook (exact to the cent), "
+    "and the financial budget for reference (docs/outlook.md).",
+    columns=(
+        col("step", "Step"),
+        col("amount", "Amount", Dtype.MONEY),
+        col("note", "Note", required=False),
+    ),
+    keys=("step",),
+    output=True,
+)
+OUTLOOK_MONTHLY = Table(
+    name="tblOutlookMonthly",
+    sheet="OutlookMonthly",
+    title="Financial Outlook by Month",
+    group="Outputs",
+    doc="Revenue, COGS and gross margin per fiscal month (actual or plan) against the budgets.",
+    columns=(
+        PERIOD_COLUMN,
+        col("source", "Source", choices=("Actual", "Plan")),
+        col("revenue", "Revenue Outlook", Dtype.MONEY),
+        col(
+            "financial_budget",
+            "Revenue Budget",
+            Dtype.MONEY,
+            doc="Financial budget, revenue accounts.",
+        ),
+        col("sales_budget", "Sales Budget", Dtype.MONEY),
+        col("revenue_gap", "Revenue Gap", Dtype.MONEY, doc="Revenue outlook - revenue budget."),
+        col("cogs", "COGS Outlook", Dtype.MONEY),
+        col("cogs_budget", "COGS Budget", Dtype.MONEY, doc="Financial budget, cost accounts."),
+        col("gross_margin", "Gross Margin Outlook", Dtype.MONEY),
+        col("margin_budget", "Gross Margin Budget", Dtype.MONEY),
+        col("cumulative_gap", "Cumulative Revenue Gap", Dtype.MONEY),
+    ),
+    keys=("period",),
+    output=True,
+)
+
 #: Every table declared above with ``output=True``, in declaration order.
 OUTPUT_TABLES: tuple[Table, ...] = tuple(
     v for v in list(globals().values()) if isinstance(v, Table) and v.output
