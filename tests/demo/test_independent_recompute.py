@@ -4,8 +4,10 @@ Reads the demo master with python-calamine only and recomputes, with plain panda
 definitions in docs/kpis.md and docs/variances.md:
 
 - revenue by G/L account, sales budget vs financial budget (every Revenue account assessed);
-- the latest closed month's company-wide KPIs (OTD to promise and to request, line fill, OTIF,
-  trailing-12-month turns, forward days of supply, gross margin, revenue vs budget).
+- the latest closed month's company-wide KPIs (forecast accuracy, WMAPE and bias % at lag 0;
+  OTD to promise and to request; line, order and unit fill; OTIF; schedule attainment,
+  adherence and on time and complete; vendor OTD and quantity complete; trailing-12-month
+  turns; forward days of supply; gross margin; revenue vs budget).
 
 Then compares them with what the cycle wrote on the VarianceSummary and KPIs sheets. Nothing
 from ``sop_xl`` is imported here on purpose.
@@ -164,6 +166,71 @@ def test_latest_month_company_kpis(master):
     budget = _num(sb.loc[sb["Period"] == last, "Amount"]).sum()
     got["revenue_vs_budget_pct"] = (amount - budget) / budget
 
+    # --- forecast accuracy at lag 0 (docs/kpis.md: which forecast is measured) ---
+    # cells region x item x location; actuals take the customer's region; a cell missing on
+    # one side is 0 there (a forecast with no sales sold 0; sales with no forecast forecast 0)
+    cust = _sheet(wb, "Customers", "Customer No.")
+    region = act["Customer No."].map(cust.set_index("Customer No.")["Region"])
+    keys = ["Region", "Item No.", "Location Code"]
+    a_cells = (
+        _num(a["Quantity"])
+        .groupby([region[a.index], a["Item No."], a["Location Code"]])
+        .sum()
+        .rename_axis(keys)
+    )
+    f_cells = _num(fc[last]).groupby([fc[k] for k in keys]).sum(min_count=1).dropna()
+    cells = pd.concat([a_cells.rename("A"), f_cells.rename("F")], axis=1).fillna(0.0)
+    err = cells["F"] - cells["A"]
+    got["wmape"] = err.abs().sum() / cells["A"].abs().sum()
+    got["forecast_accuracy"] = max(0.0, 1 - got["wmape"])
+    got["bias_pct"] = err.sum() / cells["A"].sum()
+
+    # --- order and unit fill (due = promised, else requested; orders in their latest due
+    # month, scored once that date is before the cycle) ---
+    valid = ordered > 0
+    due_m = prom.dt.strftime("%Y-%m")
+    in_month = valid & (due_m == last)
+    seen_qty = shipped.where(seen, 0.0)
+    got["unit_fill_rate"] = np.minimum(seen_qty, ordered)[in_month].sum() / ordered[in_month].sum()
+    lines = pd.DataFrame(
+        {"order": sol["Order No."], "due": prom, "filled": seen & (shipped >= ordered)}
+    )[valid]
+    orders = lines.groupby("order").agg(due=("due", "max"), filled=("filled", "all"))
+    orders = orders[(orders["due"] < cutoff) & (orders["due"].dt.strftime("%Y-%m") == last)]
+    got["order_fill_rate"] = orders["filled"].mean()
+
+    # --- production: released/finished orders due in the month ---
+    po = _sheet(wb, "ProductionOrders", "Prod. Order No.")
+    p_late = pd.Timedelta(days=int(float(st["Production due window: days late"])))
+    p_due = pd.to_datetime(po["Due Date"].replace("", None))
+    p_done = pd.to_datetime(po["Finished Date"].replace("", None))
+    p_done = p_done.where(p_done < cutoff)  # a completion after the cutoff is not seen
+    planned, made = _num(po["Quantity"]), _num(po["Finished Quantity"]).fillna(0)
+    due_now = (
+        po["Status"].isin(["Released", "Finished"])
+        & (planned > 0)
+        & (p_due.dt.strftime("%Y-%m") == last)
+    )
+    in_time = due_now & p_done.notna() & (p_done <= p_due + p_late)
+    got["schedule_attainment"] = np.minimum(made, planned)[in_time].sum() / planned[due_now].sum()
+    got["schedule_adherence"] = in_time.sum() / due_now.sum()
+    got["schedule_otif"] = (in_time & (made >= planned)).sum() / due_now.sum()
+
+    # --- vendors: receipt lines promised in the month ---
+    pr = _sheet(wb, "PurchaseReceipts", "Order No.")
+    v_early = pd.Timedelta(days=int(float(st["Vendor on-time window: days early"])))
+    v_late = pd.Timedelta(days=int(float(st["Vendor on-time window: days late"])))
+    promised = pd.to_datetime(pr["Promised Receipt Date"].replace("", None))
+    received = pd.to_datetime(pr["Receipt Date"].replace("", None))
+    v_seen = received.notna() & (received < cutoff)
+    v_qty = _num(pr["Quantity"])
+    v_due = (v_qty > 0) & (promised.dt.strftime("%Y-%m") == last)
+    v_ok = v_seen & (received >= promised - v_early) & (received <= promised + v_late)
+    got["vendor_otd"] = (v_due & v_ok).sum() / v_due.sum()
+    v_got = _num(pr["Quantity Received"]).fillna(0).where(v_seen, 0.0)
+    got["vendor_qty_complete"] = (v_due & (v_got >= v_qty)).sum() / v_due.sum()
+
+    assert len(got) >= 18
     for kpi, value in got.items():
         assert theirs[(kpi, last)] == pytest.approx(value, rel=1e-9), kpi
     # the story the issue told: promised later than asked for hundreds of lines
