@@ -8,7 +8,6 @@ the plain-language line shown to the user.
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 
 from sop_xl.errors import Finding, Location, SopError
 from sop_xl.io import reader
-from sop_xl.model.book import Book
+from sop_xl.model.book import Book, Progress, user
 from sop_xl.model.report import validation_output
 from sop_xl.model.schema import BY_ALIAS, INPUT_TABLES, Table
 from sop_xl.model.sheets import SheetOutput
@@ -33,14 +32,6 @@ class StepResult:
     ok: bool = True
     outputs: list[SheetOutput] = field(default_factory=list)
     detail: Any = None  # the step module's own result object
-
-
-def user() -> str:
-    """Who runs the step (for audit trails)."""
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers and services
-        return "unknown"
 
 
 # --- where things are by default: the CLI and the ribbon both ask here ---------------------------
@@ -379,7 +370,7 @@ def freeze(
     snapshots: Path | None = None,
     approved_by: str | None = None,
     password: str | None = None,
-    progress: Callable[[str, float | None], None] | None = None,
+    progress: Progress | None = None,
 ) -> StepResult:
     """Write the next locked, versioned plan snapshot and its ledger record."""
     from sop_xl.io.external import fingerprint
@@ -456,9 +447,6 @@ def build_workbook(out_dir: Path | None = None) -> StepResult:
     elif not named:
         how = " (no --out given: the current folder; use --out DIR to build elsewhere)"
     return StepResult("build_workbook", f"Built {built} in {out_dir}{how}.", detail=path)
-
-
-Progress = Callable[[str, float | None], None]
 
 
 def run_cycle(

@@ -28,7 +28,6 @@ Rule ids are listed in :data:`RULES` and documented in ``docs/consolidation.md``
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +48,7 @@ from sop_xl.consolidate.outputs import (
 from sop_xl.consolidate.rules import RULES, Candidate, region_findings, validate
 from sop_xl.consolidate.submission import load_master
 from sop_xl.errors import Finding
-from sop_xl.model.book import Book
+from sop_xl.model.book import Book, user
 from sop_xl.model.report import findings_frame, severity_formats
 from sop_xl.model.schema import CONSOLIDATION, FORECAST, SUBMISSIONS, VALIDATION_REPORT
 from sop_xl.model.sheets import GREEN_FILL, RED_FILL, SheetOutput
@@ -92,7 +91,7 @@ def consolidate(
     or nothing. Input files are never modified.
     """
     now = (now or dt.datetime.now()).replace(microsecond=0, tzinfo=None)
-    run_by = received_by or _user()
+    run_by = received_by or user()
     book.progress("Reading the master workbook", 0.02)
     m = load_master(book, history=False)
     settings, horizon = m.settings, m.horizon
@@ -186,13 +185,6 @@ def consolidate(
         report_path=Path(report_path) if report_path else None,
         candidates=cands,
     )
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return ""
 
 
 __all__ = [

@@ -13,11 +13,11 @@ The file has xlwings' format, one ``"KEY","value"`` line per setting (``INTERPRE
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 from sop_xl.errors import ArgumentError, Location
+from sop_xl.io.files import atomic_path
 
 CONFIG_NAME = "sop_xl.conf"
 
@@ -68,9 +68,8 @@ def write_user_config(
                 fix="Give the value without double quotes or line breaks.",
             )
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     # VBA reads the file as ANSI on Windows (as xlwings' own config file is written).
     encoding = "cp1252" if platform.startswith("win") else "utf-8"
-    tmp.write_text("".join(f'"{k}","{v}"\n' for k, v in settings.items()), encoding=encoding)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(f'"{k}","{v}"\n' for k, v in settings.items()), encoding=encoding)
     return path

@@ -19,10 +19,11 @@ from pydantic import ValidationError as PydanticValidationError
 
 from sop_xl.errors import Finding, Location, SchemaError, ValidationError
 from sop_xl.io import external, guard, reader, tablestore
+from sop_xl.io.files import atomic_path, sha256_file
+from sop_xl.io.xlsx.parts import sheet_parts
+from sop_xl.model.book import Progress
 from sop_xl.model.schema import DATA_SOURCES, SETTINGS, Settings, Table
 from sop_xl.model.sheets import SheetOutput
-
-ProgressFn = Callable[[str, float | None], None]
 
 
 def quiet(message: str, fraction: float | None = None) -> None:
@@ -41,7 +42,7 @@ class FileBook:
         path: str | Path,
         *,
         out: str | Path | None = None,
-        progress: ProgressFn = quiet,
+        progress: Progress = quiet,
         limits: guard.Limits = guard.DEFAULT_LIMITS,
     ) -> None:
         self.path = Path(path)
@@ -100,7 +101,7 @@ class FileBook:
         """Sheet name -> its worksheet part in the zip."""
         if self._sheet_parts is None:
             with zipfile.ZipFile(self.path) as zf:
-                self._sheet_parts = guard._sheet_parts(zf)
+                self._sheet_parts = sheet_parts(zf)
         return self._sheet_parts
 
     def read_raw(self, table: Table) -> reader.RawTable:
@@ -137,7 +138,7 @@ class FileBook:
         # the writer never writes error cells: the written tables have none any more
         written = {out.sheet for out in outputs}
         self.info.error_sheets -= written
-        self.info.path, self.info.sha256 = self.path, guard.sha256_file(self.path)
+        self.info.path, self.info.sha256 = self.path, sha256_file(self.path)
         self.info.sheets = [*self.info.sheets, *(s for s in written if s not in self.info.sheets)]
         tablestore.remember(self.info, self._limits)
         self._wb = None
@@ -197,29 +198,16 @@ def save_new_workbook(
     temp file before the rename. ``recalc_on_load``: the workbook has formulas whose cached
     values are missing or stale, so Excel must recalculate on open (see
     :mod:`sop_xl.io.xlsx.calc`)."""
-    import os
-    import tempfile
-
     from sop_xl.io.xlsx.openpyxl_fixes import prepare
 
     prepare(wb, recalc_on_load=recalc_on_load)
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with atomic_path(path) as tmp:
         wb.save(tmp)
         if finish is not None:
             finish(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # a normal file (mkstemp makes it 0600)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 

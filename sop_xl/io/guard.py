@@ -12,9 +12,7 @@ Nothing here executes or evaluates anything from the file: a macro-enabled workb
 
 from __future__ import annotations
 
-import hashlib
 import json
-import posixpath
 import re
 import zipfile
 import zlib
@@ -23,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sop_xl.errors import FrozenPlanError, InputFileError, Location
+from sop_xl.io.files import sha256_file
 from sop_xl.io.xlsx.cells import col_number
+from sop_xl.io.xlsx.parts import sheet_parts
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: encrypted OOXML or legacy .xls
 ZIP_MAGIC = b"PK\x03\x04"
@@ -72,31 +72,8 @@ class FileInfo:
     frozen: list[str] = field(default_factory=list)
 
 
-_SHEET_RE = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"', re.S)
-_SHEET_RE2 = re.compile(rb'<sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"', re.S)
-_REL_RE = re.compile(rb"<Relationship\b[^>]*>", re.S)
-_ATTR_RE = re.compile(rb'(\w+)="([^"]*)"')
 _SUSPECT_RE = re.compile(rb'r="((?:[A-Z]{3}\d|[A-Z]{0,3}\d{6}|[A-Z]{2}\d{5}))')
 _REF_COL_RE = re.compile(rb'r="([A-Z]{2,3})\d')
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _unescape(b: bytes) -> str:
-    return (
-        b.decode("utf-8", "replace")
-        .replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", '"')
-        .replace("&apos;", "'")
-    )
 
 
 def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> FileInfo:
@@ -165,7 +142,7 @@ def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Fi
                 fix="Submit the .xlsx workbook itself.",
             )
         try:
-            sheets = _sheet_parts(zf)  # byte scans of workbook.xml and its rels, no parser
+            sheets = sheet_parts(zf)  # byte scans of workbook.xml and its rels, no parser
             in_sheet_pass = {p for p in sheets.values() if p in names}
             for info in infos:
                 xml = info.filename.endswith((".xml", ".rels", ".vml"))
@@ -223,7 +200,7 @@ def frozen_marks(path: str | Path) -> list[str]:
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as zf:
-            return _frozen_marks(zf, path, list(_sheet_parts(zf)))
+            return _frozen_marks(zf, path, list(sheet_parts(zf)))
     except (OSError, zipfile.BadZipFile, ValueError, KeyError):
         return _ledger_mark(path)
 
@@ -335,35 +312,6 @@ def _refuse_dtd(chunk: bytes, part: str, where: Location) -> None:
             where=where,
             fix="Save a clean copy from Excel and submit that.",
         )
-
-
-def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> zip part name, from workbook.xml and its relationships."""
-    wb = zf.read("xl/workbook.xml")
-    pairs = [(n, r) for n, r in _SHEET_RE.findall(wb)] or [
-        (n, r) for r, n in _SHEET_RE2.findall(wb)
-    ]
-    rels: dict[bytes, bytes] = {}
-    try:
-        rel_xml = zf.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
-        rel_xml = b""
-    for rel in _REL_RE.findall(rel_xml):
-        attrs = dict(_ATTR_RE.findall(rel))
-        if b"Id" in attrs and b"Target" in attrs:
-            rels[attrs[b"Id"]] = attrs[b"Target"]
-    out: dict[str, str] = {}
-    for name, rid in pairs:
-        target = rels.get(rid, b"").decode()
-        if not target:
-            continue
-        part = (
-            target.lstrip("/")
-            if target.startswith("/")
-            else posixpath.normpath(posixpath.join("xl", target))
-        )
-        out[_unescape(name)] = part
-    return out
 
 
 def _chunks(zf: zipfile.ZipFile, part: str) -> Iterator[bytes]:

@@ -28,6 +28,7 @@ import python_calamine as pc
 
 from sop_xl.errors import Finding, InputFileError, Location, SchemaError, ValidationError
 from sop_xl.io.xlsx.cells import col_letter, col_number
+from sop_xl.io.xlsx.parts import sheet_parts
 from sop_xl.model import periods
 from sop_xl.model.schema import MAX_TEXT, Column, Dtype, Table
 
@@ -214,7 +215,7 @@ def sheet_xml(path: str | Path, sheet: str) -> bytes | None:
     unreadable (callers use it for facts calamine does not give: error values, hidden rows)."""
     try:
         with zipfile.ZipFile(path) as zf:
-            part = sheet_part(zf, sheet)
+            part = sheet_parts(zf).get(sheet)
             return None if part is None else zf.read(part)
     except (OSError, zipfile.BadZipFile, KeyError, EOFError, ValueError):
         return None
@@ -231,13 +232,6 @@ def _restore_errors(path: str | Path, raw: RawTable) -> None:
         c = col_number(letters) - raw.first_col
         if 0 <= r < len(raw.rows) and 0 <= c < width:
             raw.rows[r][c] = ErrorValue(value)
-
-
-def sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
-    """Zip part name of ``sheet`` (from workbook.xml and its relationships), or None."""
-    from sop_xl.io.guard import _sheet_parts
-
-    return _sheet_parts(zf).get(sheet)
 
 
 class ErrorValue(str):

@@ -37,6 +37,7 @@ import pandas as pd
 
 from sop_xl.errors import Finding, Location
 from sop_xl.io import guard
+from sop_xl.io.files import sha256_file
 from sop_xl.io.reader import Coerced, _typed
 from sop_xl.model.schema import Dtype, Table
 
@@ -133,7 +134,7 @@ def checked(path: Path, limits: guard.Limits = guard.DEFAULT_LIMITS) -> guard.Fi
     root = cache_dir()
     if root is None or not Path(path).is_file():
         return guard.check_workbook_file(path, limits)
-    digest = guard.sha256_file(Path(path))
+    digest = sha256_file(Path(path))
     file = root / f"{_verdict_key(digest, limits)}.guard.json"
     try:
         info = _info(Path(path), digest, json.loads(file.read_text(encoding="utf-8")))

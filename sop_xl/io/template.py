@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import re
 import zipfile
 from collections.abc import Iterable
@@ -664,12 +663,12 @@ def _add_native_functions(wb: Workbook) -> None:
 
 
 def _normalise_zip(path: Path, company: str) -> None:
-    """Fixed timestamps (reproducible bytes) and the Company document property."""
+    """Fixed timestamps (reproducible bytes) and the Company document property, rewriting
+    ``path`` in place (it is the temp file of an atomic save, never the user's file)."""
     stamp = BUILD_STAMP.strftime("%Y-%m-%dT%H:%M:%SZ")
     with zipfile.ZipFile(path) as zin:
         parts = [(info.filename, zin.read(info.filename)) for info in zin.infolist()]
-    out = path.with_suffix(path.suffix + ".norm")
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
         for name, data in parts:
             if name == "docProps/core.xml":
                 text = data.decode("utf-8")
@@ -692,7 +691,6 @@ def _normalise_zip(path: Path, company: str) -> None:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o600 << 16
             zout.writestr(info, data)
-    os.replace(out, path)
 
 
 def build_template(path: Path, settings: Settings | None = None) -> None:

@@ -32,10 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import re
-import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +41,7 @@ from xml.sax.saxutils import escape, quoteattr
 from defusedxml.ElementTree import fromstring
 
 from sop_xl.errors import Location, SopError
+from sop_xl.io.files import atomic_path
 from sop_xl.io.xlsx.calc import calc_pr_xml
 from sop_xl.io.xlsx.cells import (
     Layout,
@@ -604,45 +602,9 @@ def _where(src: Path, out: SheetOutput):
 
 
 def _atomic_save(pkg: Package, dst: Path) -> None:
-    """Write to a temp file in dst's folder, fsync, close the source package, then os.replace;
-    on any failure the temp file is deleted and dst is left as it was."""
-    dst = dst.resolve()
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".~" + dst.stem[:20] + ".", suffix=".tmp", dir=dst.parent)
-    except OSError as e:
-        raise SopError(
-            f"cannot create a file in folder {dst.parent} ({e.strerror})",
-            where=Location(file=dst.name),
-            fix="check that the folder exists and that you may write in it",
-        ) from e
-    try:
-        with os.fdopen(fd, "wb") as fp:
+    """Save the package through :func:`~sop_xl.io.files.atomic_path`; the source package is closed
+    before the rename (Windows cannot replace a file that is still open)."""
+    with atomic_path(dst.resolve()) as tmp:
+        with open(tmp, "wb") as fp:
             pkg.save(fp)
-            fp.flush()
-            os.fsync(fp.fileno())
-        pkg.close()  # Windows cannot replace a file that is still open
-        if dst.exists():
-            os.chmod(tmp, stat.S_IMODE(dst.stat().st_mode))
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        try:
-            os.replace(tmp, dst)
-        except PermissionError as e:
-            raise SopError(
-                f"cannot replace the workbook ({e.strerror})",
-                where=Location(file=dst.name),
-                fix="close the workbook in Excel and try again",
-            ) from e
-        if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX), best effort
-            with contextlib.suppress(OSError):
-                dir_fd = os.open(dst.parent, os.O_RDONLY | os.O_DIRECTORY)
-                try:
-                    os.fsync(dir_fd)
-                finally:
-                    os.close(dir_fd)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        pkg.close()

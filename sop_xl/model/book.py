@@ -9,13 +9,26 @@ same tables.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import getpass
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
 from sop_xl.model.schema import Settings, Table
 from sop_xl.model.sheets import SheetOutput
+
+#: The progress callback every long step takes: ``(message, fraction 0..1 or None)``.
+Progress = Callable[[str, float | None], None]
+
+
+def user() -> str:
+    """Who runs the step, for audit trails (the login name; ``"unknown"`` where the system has
+    none, e.g. some containers and services)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # getpass raises OSError/KeyError when no login name can be found
+        return "unknown"
 
 
 @runtime_checkable

@@ -36,7 +36,6 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -50,6 +49,7 @@ from sop_xl.io.xlsx.protection import (
     sheet_protection_attrs,
     workbook_protection_attrs,
 )
+from sop_xl.model.book import Progress
 
 # --- namespaces and types ----------------------------------------------------------------------
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -108,7 +108,6 @@ XL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=False
 )
-Progress = Callable[[str, "float | None"], None]
 
 
 def q(tag: str, ns: str = NS) -> str:

@@ -192,11 +192,3 @@ def reserve(path: Path) -> None:
             fix="Freeze again: the next free version number is used.",
         ) from None
     os.close(fd)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

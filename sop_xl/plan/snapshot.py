@@ -19,19 +19,19 @@ Public API::
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import hashlib
 import io
 import os
 import re
 import stat
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sop_xl.errors import ArgumentError, InputFileError, Location, SopError
+from sop_xl.io.files import atomic_path
 from sop_xl.io.xlsx.protection import PasswordHash, sheet_protection_attrs
+from sop_xl.model.book import Progress, user
 from sop_xl.model.schema import SETTINGS, Settings
 from sop_xl.plan.content_hash import content_hash
 from sop_xl.plan.diff import DiffResult, diff
@@ -67,7 +67,6 @@ __all__ = [
     "verify",
 ]
 
-Progress = Callable[[str, "float | None"], None]
 COVER_SHEET = "Cover"
 _CYCLE_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -286,7 +285,7 @@ def freeze(
             "a frozen plan needs the name of who approved it.",
             fix="Give approved_by (CLI: --approved-by 'Name, role').",
         )
-    created_by = (created_by or "").strip() or _login()
+    created_by = (created_by or "").strip() or user()
     if hidden_sheets not in ("unhide", "drop"):
         raise ArgumentError(
             f"hidden_sheets must be 'unhide' or 'drop', not {hidden_sheets!r}.",
@@ -379,18 +378,12 @@ def freeze(
         payload = build(props, rows, stored=False, title=title)
         reserve(target)  # O_EXCL: never overwrite, even if the lock were bypassed
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".freeze-", suffix=".tmp", dir=snapshots_dir)
-            with os.fdopen(fd, "wb") as f:
-                f.write(payload)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-            os.replace(tmp, target)
+            with atomic_path(target, mode=stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH) as tmp:
+                tmp.write_bytes(payload)
         except BaseException:
-            for p in (tmp if "tmp" in locals() else None, target):
-                if p and Path(p).exists():
-                    os.chmod(p, stat.S_IWUSR | stat.S_IRUSR)
-                    os.unlink(p)
+            if target.exists():  # the O_EXCL reservation: a failed freeze leaves no file
+                os.chmod(target, stat.S_IWUSR | stat.S_IRUSR)
+                os.unlink(target)
             raise
         record = append_record(
             snapshots_dir,
@@ -429,10 +422,3 @@ def freeze(
         dropped_names=pkg.dropped_names,
         removed=pkg.removed,
     )
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # pragma: no cover - no login name (containers)
-        return "unknown"

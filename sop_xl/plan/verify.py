@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sop_xl.errors import SopError
+from sop_xl.io.files import sha256_file
+from sop_xl.io.xlsx.parts import sheet_parts
 from sop_xl.plan.content_hash import content_hash
 from sop_xl.plan.ledger import (
     GENESIS,
@@ -31,7 +33,6 @@ from sop_xl.plan.ledger import (
     SNAPSHOT_RE,
     read_ledger,
     record_hash,
-    sha256_file,
 )
 
 #: Cover label per ledger field (the cover and the ledger must agree on these).
@@ -306,8 +307,7 @@ def _check_package(name: str, data: bytes, rep: VerifyReport) -> None:
                 f"protection removed: {name} no longer recommends opening read-only "
                 "(its fileSharing setting was dropped)."
             )
-        sheets = _sheet_names(zf, wb)
-        for part, sheet in sheets.items():
+        for sheet, part in sheet_parts(zf).items():
             if part not in names:
                 continue
             xml = zf.read(part)
@@ -329,32 +329,6 @@ def _has_formula(xml: bytes) -> bool:
     if not _F_RE.search(xml):
         return False
     return any(m.group(1) not in _BOOLEAN_F for m in _F_ELEM_RE.finditer(xml))
-
-
-_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)/?>")
-_ATTR = re.compile(rb'([\w:]+)="([^"]*)"')
-_REL_TAG = re.compile(rb"<Relationship\b([^>]*)/?>")
-
-
-def _sheet_names(zf: zipfile.ZipFile, wb: bytes) -> dict[str, str]:
-    """Sheet part -> sheet name."""
-    try:
-        rels = zf.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
-        return {}
-    targets = {}
-    for m in _REL_TAG.finditer(rels):
-        attrs = dict(_ATTR.findall(m.group(1)))
-        tgt = attrs.get(b"Target", b"").decode()
-        part = tgt.lstrip("/") if tgt.startswith("/") else os.path.normpath("xl/" + tgt)
-        targets[attrs.get(b"Id", b"").decode()] = part.replace("\\", "/")
-    out = {}
-    for m in _SHEET_TAG.finditer(wb):
-        attrs = {k.split(b":")[-1]: v for k, v in _ATTR.findall(m.group(1))}
-        rid = attrs.get(b"id", b"").decode()
-        if rid in targets:
-            out[targets[rid]] = attrs.get(b"name", b"").decode()
-    return out
 
 
 def _check_cover(name: str, data: bytes, rec: dict, rep: VerifyReport) -> None:

@@ -215,10 +215,10 @@ def test_regional_sheet_inside_the_master(master):
 
 
 def _forecast_part(path) -> bytes:
-    from sop_xl.io.reader import sheet_part
+    from sop_xl.io.xlsx.parts import sheet_parts
 
     with zipfile.ZipFile(path) as zf:
-        return zf.read(sheet_part(zf, "Forecast"))
+        return zf.read(sheet_parts(zf)["Forecast"])
 
 
 def test_rejected_consolidation_leaves_the_forecast_sheet_byte_for_byte(master, tmp_path):

@@ -9,6 +9,7 @@ namespace prefixes and ``mc:Ignorable`` declarations Excel relies on are never r
 
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 import struct
@@ -16,7 +17,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml.ElementTree import fromstring
@@ -63,6 +64,52 @@ def resolve(source_part: str, target: str) -> str:
     if target.startswith("/"):
         return posixpath.normpath(target.lstrip("/"))
     return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
+
+
+WORKBOOK = "xl/workbook.xml"
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)>")
+_REL_TAG = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*)>")
+_ATTR = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+class _Readable(Protocol):
+    def read(self, name: str) -> bytes: ...
+
+
+def _attrs(tag: bytes) -> dict[str, str]:
+    """Attributes of one tag, local names (``r:id`` -> ``id``), entities decoded."""
+    return {
+        k.split(b":")[-1].decode("utf-8", "replace"): html.unescape(
+            (dq if dq or not sq else sq).decode("utf-8", "replace")
+        )
+        for k, dq, sq in _ATTR.findall(tag)
+    }
+
+
+def sheet_parts(zf: _Readable) -> dict[str, str]:
+    """Sheet name -> worksheet part name (``{'Forecast': 'xl/worksheets/sheet3.xml'}``), in
+    workbook order, from ``xl/workbook.xml`` and its relationships. ``zf`` is a
+    :class:`zipfile.ZipFile` or a :class:`Package`. The one sheet lookup of sop_xl: a fast byte
+    scan (no XML tree), so the guard can run it on untrusted files before anything else.
+    A missing workbook or relationships part gives ``{}``; sheets without a target are left out.
+    """
+    try:
+        wb = zf.read(WORKBOOK)
+        rel_xml = zf.read(rels_name(WORKBOOK))
+    except KeyError:
+        return {}
+    targets: dict[str, str] = {}
+    for m in _REL_TAG.finditer(rel_xml):
+        a = _attrs(m.group(1))
+        if a.get("Id") and a.get("Target") and a.get("TargetMode") != "External":
+            targets[a["Id"]] = resolve(WORKBOOK, a["Target"])
+    out: dict[str, str] = {}
+    for m in _SHEET_TAG.finditer(wb):
+        a = _attrs(m.group(1))
+        part = targets.get(a.get("id", ""))
+        if part and "name" in a:
+            out[a["name"]] = part
+    return out
 
 
 def relative(source_part: str, part: str) -> str:
