@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sop_xl.errors import Finding, Location, SopError
+from sop_xl.errors import Finding, Location, SopError, ValidationError
 from sop_xl.io import reader
 from sop_xl.model.book import Book, Progress, user
 from sop_xl.model.report import validation_output
@@ -145,7 +145,11 @@ def validate(book: Book, *, write: bool = True) -> StepResult:
     try:
         book.read_settings()
     except SopError as exc:
-        findings.extend(getattr(exc, "findings", [Finding("error", exc.message, exc.where)]))
+        findings.extend(
+            exc.findings
+            if isinstance(exc, ValidationError)
+            else [Finding("error", exc.message, exc.where)]
+        )
     book.progress("Validation done", 1.0)
     errors = sum(f.severity == "error" for f in findings)
     warnings = sum(f.severity == "warning" for f in findings)
@@ -180,14 +184,8 @@ def supply_findings(book: Book, coerced: dict[str, reader.Coerced]) -> list[Find
 
 
 def read_coerced(book: Book, table: Table) -> reader.Coerced:
-    """Non-strict read: typed good rows plus findings (books that cannot, read strictly)."""
-    read: Callable[[Table], reader.Coerced] | None = getattr(book, "read_coerced", None)
-    if read is not None:
-        return read(table)
-    read_raw: Callable[[Table], reader.RawTable] | None = getattr(book, "read_raw", None)
-    if read_raw is not None:
-        return reader.coerce(table, read_raw(table))
-    return reader.Coerced(book.read_table(table))
+    """Non-strict read: typed good rows plus a finding for every bad cell."""
+    return book.read_coerced(table)
 
 
 # --- the other steps: thin, so the ribbon and the CLI share them ---------------------------------
@@ -266,12 +264,23 @@ def outlook(book: Book) -> StepResult:
 def scorecard(book: Book, *, plan_status: str | None = None) -> StepResult:
     """The balanced scorecard, its trends, detail and definitions.
 
-    ``plan_status`` is the title block's status text; by default read from the snapshot ledger.
+    ``plan_status`` is the title block's status text; by default :func:`plan_status_of` the book.
     """
     from sop_xl.scorecard.step import run_scorecard
 
-    r = run_scorecard(book, plan_status=plan_status)
-    return StepResult("scorecard", r.summary, getattr(r, "ok", True), r.outputs, r)
+    status = plan_status if plan_status is not None else plan_status_of(book)
+    r = run_scorecard(book, plan_status=status)
+    return StepResult("scorecard", r.summary, r.ok, r.outputs, r)
+
+
+def plan_status_of(book: Book) -> str:
+    """The plan status of the book's cycle from ``snapshots/`` beside the workbook file
+    ('frozen v02 (2026-11-20)' or 'draft'); a book without a file (Excel, in memory) is 'draft'."""
+    if book.path is None:
+        return "draft"
+    from sop_xl.plan.ledger import plan_status
+
+    return plan_status(Path(book.path).parent / "snapshots", book.read_settings().cycle)
 
 
 # --- plan history (issue 13) --------------------------------------------------------------------
@@ -387,7 +396,7 @@ def freeze(
         progress=progress,
         sources=sources,
     )
-    return StepResult("freeze", r.summary(), True, [], r)
+    return StepResult("freeze", r.summary, True, [], r)
 
 
 def verify(path: Path, *, expected_head: str | None = None) -> StepResult:
@@ -395,7 +404,7 @@ def verify(path: Path, *, expected_head: str | None = None) -> StepResult:
     from sop_xl.plan.snapshot import verify as run
 
     r = run(Path(path), expected_head=expected_head)
-    return StepResult("verify", r.text(), r.ok, [], r)
+    return StepResult("verify", r.summary, r.ok, [], r)
 
 
 def diff(a: Path, b: Path, out: Path) -> StepResult:
@@ -403,8 +412,7 @@ def diff(a: Path, b: Path, out: Path) -> StepResult:
     from sop_xl.plan.snapshot import diff as run
 
     r = run(Path(a), Path(b), Path(out))
-    text = r.summary() if callable(getattr(r, "summary", None)) else getattr(r, "summary", "")
-    return StepResult("diff", f"{text}\nChange report: {out}".strip(), True, [], r)
+    return StepResult("diff", f"{r.summary}\nChange report: {out}".strip(), True, [], r)
 
 
 def checkout_root() -> Path | None:

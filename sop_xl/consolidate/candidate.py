@@ -174,8 +174,7 @@ def collect(book: Book, folder: Path | None, report: Path | None = None) -> list
     """Every submission file of ``folder`` (without the master and the report) and every
     ``Forecast_<REGION>`` sheet of the master, as candidates not read yet."""
     cands: list[Candidate] = []
-    master_path = getattr(book, "path", None)
-    master_path = Path(master_path) if master_path else None
+    master_path = Path(book.path) if book.path is not None else None
     if folder is not None:
         folder = Path(folder)
         if not folder.is_dir():
@@ -187,17 +186,10 @@ def collect(book: Book, folder: Path | None, report: Path | None = None) -> list
         excl = [p for p in (master_path, report) if p is not None]
         cands.extend(Candidate(p) for p in submission_files(folder, exclude=excl))
     if master_path is not None and master_path.is_file():
-        info = getattr(book, "info", None)  # FileBook checked it when it opened it
-        if info is None or Path(info.path) != master_path:
-            try:
-                info = check_workbook_file(master_path)
-            except InputFileError:
-                info = None
-        if info is not None:
-            for s in info.sheets:
-                mt = re.fullmatch(r"Forecast_(.+)", s)
-                if mt:
-                    cands.append(Candidate(master_path, sheet=s, region=mt.group(1)))
+        for s in book.sheet_names():
+            mt = re.fullmatch(r"Forecast_(.+)", s)
+            if mt:
+                cands.append(Candidate(master_path, sheet=s, region=mt.group(1)))
     return cands
 
 

@@ -24,10 +24,13 @@ import sys
 import webbrowser
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sop_xl.errors import Location, MissingStep, SopError
 from sop_xl.excel.xlbook import XlBook
+
+if TYPE_CHECKING:
+    from sop_xl.cycle import StepResult
 
 Macro = Callable[[XlBook], str]
 
@@ -237,10 +240,9 @@ def step(name: str) -> Callable[..., Any]:
     return fn
 
 
-def summary(result: Any) -> str:
-    """The plain-language line of a step result (``StepResult.summary``)."""
-    text = getattr(result, "summary", None)
-    return str(text if text is not None else result or "Done.")
+def summary(result: StepResult) -> str:
+    """The plain-language line of a step result."""
+    return result.summary or "Done."
 
 
 def folder(book: XlBook) -> Path:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from sop_xl.model.book import Coerced, RawTable
 from sop_xl.model.schema import SETTINGS, Column, Settings, Table
 from sop_xl.model.sheets import SheetOutput
 
@@ -48,15 +49,23 @@ class XlBook:
     def _table(self, sheet: Any, name: str) -> Any | None:
         return next((t for t in sheet.tables if t.name.casefold() == name.casefold()), None)
 
+    @property
+    def path(self) -> None:
+        """Always ``None``: the open workbook is the truth and its saved file may be stale, so no
+        step reads the file behind Excel's back (see :attr:`Book.path`)."""
+        return None
+
     def has_table(self, table: Table) -> bool:
         sheet = self._sheet(table.sheet)
         return sheet is not None and self._table(sheet, table.name) is not None
 
+    def sheet_names(self) -> list[str]:
+        return [s.name for s in self.xl.sheets]
+
     # -- reading ----------------------------------------------------------------------------
-    def read_raw(self, table: Table):  # -> sop_xl.io.reader.RawTable
+    def read_raw(self, table: Table) -> RawTable:
         """Header and body cells of the table, as the shared reader expects them."""
         from sop_xl.errors import Location, SchemaError
-        from sop_xl.io import reader
 
         sheet = self._sheet(table.sheet)
         found = self._table(sheet, table.name) if sheet is not None else None
@@ -68,7 +77,7 @@ class XlBook:
             )
         rng = found.range
         values = rng.options(ndim=2).value or [[]]
-        return reader.RawTable(
+        return RawTable(
             header=list(values[0]),
             rows=[list(r) for r in values[1:]],
             sheet=sheet.name,
@@ -77,7 +86,7 @@ class XlBook:
             first_col=rng.column,
         )
 
-    def read_coerced(self, table: Table):  # -> sop_xl.io.reader.Coerced
+    def read_coerced(self, table: Table) -> Coerced:
         """Typed good rows plus every finding (each table transferred once per macro run)."""
         from sop_xl.io.reader import coerce_raw
 

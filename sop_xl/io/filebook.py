@@ -21,7 +21,7 @@ from sop_xl.errors import Finding, Location, SchemaError, ValidationError
 from sop_xl.io import external, guard, reader, tablestore
 from sop_xl.io.files import atomic_path, sha256_file
 from sop_xl.io.xlsx.parts import sheet_parts
-from sop_xl.model.book import Progress
+from sop_xl.model.book import Coerced, Progress, RawTable
 from sop_xl.model.schema import DATA_SOURCES, SETTINGS, Settings, Table
 from sop_xl.model.sheets import SheetOutput
 
@@ -80,7 +80,7 @@ class FileBook:
                 )
         return self._sources
 
-    def _read(self, table: Table) -> reader.Coerced:
+    def _read(self, table: Table) -> Coerced:
         source = self.sources().get(table.name)
         if source is not None:
             self.progress(f"Reading {table.title} from {source.path.name}", None)
@@ -104,7 +104,10 @@ class FileBook:
                 self._sheet_parts = sheet_parts(zf)
         return self._sheet_parts
 
-    def read_raw(self, table: Table) -> reader.RawTable:
+    def sheet_names(self) -> list[str]:
+        return list(self.calamine.sheet_names)
+
+    def read_raw(self, table: Table) -> RawTable:
         return reader.read_raw(
             self.path,
             table.sheet,
@@ -113,7 +116,7 @@ class FileBook:
             error_sheets=self.info.error_sheets,
         )
 
-    def read_coerced(self, table: Table) -> reader.Coerced:
+    def read_coerced(self, table: Table) -> Coerced:
         """Typed good rows plus every finding (each table parsed once per book)."""
         return self._tables.coerced(table, self._read)
 

@@ -18,7 +18,7 @@ import difflib
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,41 +30,12 @@ from sop_xl.errors import Finding, InputFileError, Location, SchemaError, Valida
 from sop_xl.io.xlsx.cells import col_letter, col_number
 from sop_xl.io.xlsx.parts import sheet_parts
 from sop_xl.model import periods
+from sop_xl.model.book import Coerced, RawTable
 from sop_xl.model.schema import MAX_TEXT, Column, Dtype, Table
 
 MAX_FINDINGS_PER_COLUMN = 25
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 ERROR_VALUES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA")
-
-
-@dataclass
-class RawTable:
-    """A table's cells as the reader found them."""
-
-    header: list[Any]
-    rows: list[list[Any]]
-    sheet: str
-    file: str | None = None
-    header_row: int = 1  # 1-based Excel row of the header
-    first_col: int = 1  # 1-based Excel column of the first header cell
-
-
-@dataclass
-class Coerced:
-    """Result of :func:`coerce`: the good rows, typed, and every finding."""
-
-    df: pd.DataFrame
-    findings: list[Finding] = field(default_factory=list)
-    bad_rows: int = 0
-    #: Excel row of each row of ``df`` (for later findings, e.g. unknown references)
-    excel_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    #: the file the rows came from when it is not the workbook (:mod:`sop_xl.io.external`);
-    #: ``excel_rows`` are then rows of that file
-    source: str | None = None
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "error"]
 
 
 def norm_header(value: Any) -> str:

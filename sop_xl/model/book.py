@@ -1,5 +1,6 @@
 """The one interface every cycle step talks to: a workbook it can read tables from and write
-output sheets to.
+output sheets to; with it the small types every step shares (:data:`Progress`, :class:`RawTable`,
+:class:`Coerced`, :func:`user`).
 
 Two implementations exist: :class:`sop_xl.io.filebook.FileBook` (a file on disk, used by the CLI,
 tests and scheduler) and ``sop_xl.excel.xlbook.XlBook`` (the open workbook in Excel, used by the
@@ -11,15 +12,51 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import pandas as pd
 
+from sop_xl.errors import Finding
 from sop_xl.model.schema import Settings, Table
 from sop_xl.model.sheets import SheetOutput
 
 #: The progress callback every long step takes: ``(message, fraction 0..1 or None)``.
 Progress = Callable[[str, float | None], None]
+
+
+@dataclass
+class RawTable:
+    """A table's cells as a book found them, before any typing (:func:`sop_xl.io.reader.coerce`
+    turns them into a typed frame plus findings)."""
+
+    header: list[Any]
+    rows: list[list[Any]]
+    sheet: str
+    file: str | None = None
+    header_row: int = 1  # 1-based Excel row of the header
+    first_col: int = 1  # 1-based Excel column of the first header cell
+
+
+@dataclass
+class Coerced:
+    """A table read leniently: the good rows, typed, and a finding for every bad cell (what
+    :func:`sop_xl.io.reader.coerce` returns)."""
+
+    df: pd.DataFrame
+    findings: list[Finding] = field(default_factory=list)
+    bad_rows: int = 0
+    #: Excel row of each row of ``df`` (for later findings, e.g. unknown references)
+    excel_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    #: the file the rows came from when it is not the workbook (:mod:`sop_xl.io.external`);
+    #: ``excel_rows`` are then rows of that file
+    source: str | None = None
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
 
 
 def user() -> str:
@@ -37,9 +74,22 @@ class Book(Protocol):
 
     #: Shown in messages ("SOP_Planning.xlsm").
     name: str
+    #: The workbook's file, when the steps may read that file directly (regional sheets inside
+    #: the master, the snapshots folder beside it); ``None`` when the file is not the truth: the
+    #: workbook open in Excel (its saved file may be stale) or an in-memory book.
+    path: Path | None
 
     def has_table(self, table: Table) -> bool:
         """True when the table's sheet exists and holds the table."""
+        ...
+
+    def sheet_names(self) -> list[str]:
+        """The names of the workbook's sheets, in workbook order."""
+        ...
+
+    def read_coerced(self, table: Table) -> Coerced:
+        """The table read leniently: typed good rows plus a finding for every bad cell
+        (validation lists them all instead of stopping at the first)."""
         ...
 
     def read_table(self, table: Table) -> pd.DataFrame:

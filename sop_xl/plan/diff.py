@@ -61,7 +61,9 @@ class DiffResult:
     forecast_totals: tuple[float, float] | None = None  # (old, new)
     truncated: bool = False
 
+    @property
     def summary(self) -> str:
+        """The plain-language lines shown to the user."""
         lines = [f"Change report written to {self.out}: {self.changed_cells} changed cell(s)."]
         lines += [f"  {s}: {n}" for s, n in self.by_sheet.items() if n]
         if self.added_sheets:

@@ -89,6 +89,24 @@ def records(folder: Path) -> list[dict]:
     return [ln.record for ln in read_ledger(folder) if ln.record is not None]
 
 
+def plan_status(folder: Path, cycle: str) -> str:
+    """'frozen v02 (2026-11-20)' when the ledger in ``folder`` records a frozen version of
+    ``cycle`` (the latest one is named), else 'draft' (no folder, no ledger, or unreadable)."""
+    try:
+        recs = [r for r in records(folder) if r.get("cycle") == cycle]
+    except (OSError, ValueError):
+        return "draft"
+    if not recs:
+        return "draft"
+    last = recs[-1]
+    try:
+        version = f"v{int(last.get('version', 0)):02d}"
+    except (TypeError, ValueError):
+        version = f"v{last.get('version')}"
+    when = str(last.get("created_at") or "")[:10]
+    return f"frozen {version}" + (f" ({when})" if when else "")
+
+
 def next_version(folder: Path, cycle: str) -> int:
     """1 + the highest version of ``cycle`` in the ledger OR on disk: numbers are never reused."""
     used = [int(r.get("version", 0)) for r in records(folder) if r.get("cycle") == cycle]

@@ -95,7 +95,9 @@ class FreezeResult:
         """The new last ``record_hash``: keep it (e-mail, minutes) to anchor the chain."""
         return self.record["record_hash"]
 
+    @property
     def summary(self) -> str:
+        """The plain-language lines shown to the user."""
         lines = [
             f"Frozen {self.path.name}: {self.company}, cycle {self.cycle}, v{self.version:02d}.",
             f"  content hash {self.content_hash}",

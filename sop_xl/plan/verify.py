@@ -68,7 +68,9 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
-    def text(self) -> str:
+    @property
+    def summary(self) -> str:
+        """The plain-language report: OK or TAMPERING DETECTED, then one line per file."""
         head = (
             f"OK: {len(self.checked)} snapshot(s) and {self.records} ledger record(s) verified."
             if self.ok
@@ -82,8 +84,12 @@ class VerifyReport:
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
+    def text(self) -> str:
+        """The same as :attr:`summary` (kept for callers of the earlier API)."""
+        return self.summary
+
     def __str__(self) -> str:
-        return self.text()
+        return self.summary
 
 
 def verify(path: Path, *, expected_head: str | None = None) -> VerifyReport:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -80,7 +79,6 @@ __all__ = [
     "definitions_frame",
     "format_values",
     "kpi_values",
-    "plan_status_of",
     "run_scorecard",
     "scorecard_outputs",
 ]
@@ -858,34 +856,11 @@ def _empty(table: schema.Table) -> pd.DataFrame:
     return pd.DataFrame({c.name: pd.Series(dtype=object) for c in table.long_columns})
 
 
-def plan_status_of(book: Book, cycle: str) -> str:
-    """'frozen v02 (2026-11-20)' when ``snapshots/ledger.jsonl`` next to the workbook file records
-    a frozen version of ``cycle``, else 'draft'. Books without a file path are 'draft'."""
-    path = getattr(book, "path", None)
-    if path is None:
-        return "draft"
-    from sop_xl.plan.ledger import records
-
-    try:
-        recs = [r for r in records(Path(path).parent / "snapshots") if r.get("cycle") == cycle]
-    except (OSError, ValueError):
-        return "draft"
-    if not recs:
-        return "draft"
-    last = recs[-1]
-    try:
-        version = f"v{int(last.get('version', 0)):02d}"
-    except (TypeError, ValueError):
-        version = f"v{last.get('version')}"
-    when = str(last.get("created_at") or "")[:10]
-    return f"frozen {version}" + (f" ({when})" if when else "")
-
-
-def run_scorecard(book: Book, *, plan_status: str | None = None) -> ScorecardResult:
+def run_scorecard(book: Book, *, plan_status: str = "draft") -> ScorecardResult:
     """Read the workbook, build the scorecard, write its four sheets in one write.
 
-    ``plan_status``: text for the title block (e.g. "frozen v03"); by default
-    :func:`plan_status_of` the workbook's snapshots ledger.
+    ``plan_status``: text for the title block (e.g. "frozen v03"); the caller knows it
+    (:func:`sop_xl.cycle.scorecard` asks the snapshots ledger), the scorecard never reads files.
     """
     settings = book.read_settings()
     tables: dict[str, pd.DataFrame] = {}
@@ -900,8 +875,7 @@ def run_scorecard(book: Book, *, plan_status: str | None = None) -> ScorecardRes
             "enter the KPI targets on the Targets sheet",
         )
     book.progress("Computing KPIs and the scorecard", 0.65)
-    status = plan_status or plan_status_of(book, settings.cycle)
-    result = build_scorecard(tables, settings, plan_status=status)
+    result = build_scorecard(tables, settings, plan_status=plan_status)
     book.progress("Writing the Scorecard", 0.9)
     book.write(result.outputs)
     book.progress(result.summary, 1.0)

@@ -308,6 +308,7 @@ class FakeBook:
     """An in-memory Book: tables by alias, records writes."""
 
     name = "fake.xlsx"
+    path = None  # in memory: no file beside which snapshots could be
 
     def __init__(self, tables: dict[str, pd.DataFrame]):
         self.tables = tables
@@ -384,24 +385,6 @@ def test_title_names_the_red_kpis_worst_first(result):
         "Off track: Forecast bias % (Demand planner), S&OP actions closed on time (Executive "
         "management), On-time delivery to promise (Supply planning)."
     )
-
-
-def test_plan_status_from_the_snapshots_ledger(tmp_path):
-    from sop_xl.plan.ledger import append_record
-    from sop_xl.scorecard.step import plan_status_of
-
-    book = FakeBook({})
-    book.path = tmp_path / "SOP_Planning.xlsm"
-    assert plan_status_of(book, fx.CYCLE) == "draft"  # no snapshots folder
-    (tmp_path / "snapshots").mkdir()
-    append_record(tmp_path / "snapshots", {"cycle": "2026-10", "version": 1})
-    assert plan_status_of(book, fx.CYCLE) == "draft"  # only last month's plan is frozen
-    append_record(
-        tmp_path / "snapshots",
-        {"cycle": fx.CYCLE, "version": 2, "created_at": "2026-11-20T10:00:00+00:00"},
-    )
-    assert plan_status_of(book, fx.CYCLE) == "frozen v02 (2026-11-20)"
-    assert plan_status_of(FakeBook({}), fx.CYCLE) == "draft"  # a book without a file
 
 
 def test_scoped_target_without_values_uses_master_data_level():
