@@ -1,5 +1,5 @@
-"""Build the standard S&OP planning workbook (``workbook/SOP_Planning.xlsx``, and the ``.xlsm``
-when the Excel build is available) from the schema.
+"""Build the standard S&OP planning workbook (``workbook/SOP_Planning.xlsx`` and the ``.xlsm``,
+whose build is called here explicitly) from the schema.
 
 Usage: ``python scripts/build_workbook.py [--out DIR] [--no-xlsm]``
 (same as ``sop-xl build-workbook``).
@@ -14,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's sop_xl
 
+from sop_xl.excel.build import make_xlsm  # noqa: E402
 from sop_xl.io.template import build_standard_workbook  # noqa: E402
 
 
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         "--no-xlsm", action="store_true", help="build only the .xlsx (no ribbon, no macros)"
     )
     args = parser.parse_args(argv)
-    path = build_standard_workbook(args.out, xlsm=not args.no_xlsm)
+    path = build_standard_workbook(args.out, make_xlsm=None if args.no_xlsm else make_xlsm)
     print(f"built {path}")
     xlsm = path.with_suffix(".xlsm")
     if xlsm.exists():

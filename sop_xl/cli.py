@@ -68,11 +68,17 @@ def cmd_demo(args: argparse.Namespace) -> cycle.StepResult:
         from sop_xl.demo.large import LARGE_LINES
 
         lines = LARGE_LINES if args.large == "" else int(args.large)
-    return cycle.demo(Path(args.dir), progress=terminal_progress, large_lines=lines)
+    from sop_xl.excel.build import make_xlsm
+
+    return cycle.demo(
+        Path(args.dir), progress=terminal_progress, large_lines=lines, make_xlsm=make_xlsm
+    )
 
 
 def cmd_build_workbook(args: argparse.Namespace) -> cycle.StepResult:
-    return cycle.build_workbook(Path(args.out) if args.out else None)
+    from sop_xl.excel.build import make_xlsm
+
+    return cycle.build_workbook(Path(args.out) if args.out else None, make_xlsm=make_xlsm)
 
 
 def cmd_validate(args: argparse.Namespace) -> cycle.StepResult:

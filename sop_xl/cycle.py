@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from sop_xl.model.book import Book, Progress, user
 from sop_xl.model.report import validation_output
 from sop_xl.model.schema import BY_ALIAS, INPUT_TABLES, Table
 from sop_xl.model.sheets import SheetOutput
+
+if TYPE_CHECKING:
+    from sop_xl.io.template import MakeXlsm
 
 
 @dataclass
@@ -424,8 +427,10 @@ def checkout_root() -> Path | None:
     return None
 
 
-def build_workbook(out_dir: Path | None = None) -> StepResult:
-    """Build the standard workbook (.xlsx, and the macro-enabled .xlsm) from the schema.
+def build_workbook(out_dir: Path | None = None, *, make_xlsm: MakeXlsm | None = None) -> StepResult:
+    """Build the standard workbook (.xlsx, and with ``make_xlsm`` the macro-enabled .xlsm) from
+    the schema. ``make_xlsm`` is :func:`sop_xl.excel.build.make_xlsm`, passed in by the CLI (the
+    core never imports ``sop_xl.excel``).
 
     Without ``out_dir``: the checkout's own ``workbook/`` when sop_xl runs from a checkout (the
     committed template, rebuilt by maintainers), else the current folder, and the summary says
@@ -447,7 +452,7 @@ def build_workbook(out_dir: Path | None = None) -> StepResult:
                 fix="Give an empty or new folder with --out (e.g. sop-xl build-workbook --out "
                 "new_plan), or move that workbook away first.",
             )
-    path = build_standard_workbook(out_dir)
+    path = build_standard_workbook(out_dir, make_xlsm=make_xlsm)
     built = ", ".join(sorted(p.name for p in out_dir.glob("SOP_Planning.xls*")))
     how = ""
     if not named and out_dir == package_template_dir():
@@ -516,14 +521,20 @@ def run_cycle(
 
 
 def demo(
-    out_dir: Path, *, progress: Progress | None = None, large_lines: int | None = None
+    out_dir: Path,
+    *,
+    progress: Progress | None = None,
+    large_lines: int | None = None,
+    make_xlsm: MakeXlsm | None = None,
 ) -> StepResult:
     """Build the demo company in ``out_dir`` and run the whole cycle on it, freeze included.
 
     Leaves ``SOP_Planning.xlsm`` (the master), ``submissions/`` (regional files, one with the
     mistakes real submitters make) and ``snapshots/SOP_Plan_<cycle>_v01.xlsx`` (the frozen plan).
     ``large_lines``: keep the sales actuals outside the grid, as that many posted lines in
-    ``data/sales_actuals.parquet`` (see :mod:`sop_xl.demo.large`).
+    ``data/sales_actuals.parquet`` (see :mod:`sop_xl.demo.large`). ``make_xlsm``: the .xlsm
+    build (:func:`sop_xl.excel.build.make_xlsm`, passed in by the CLI); without it the master is
+    ``SOP_Planning.xlsx``.
     """
     from sop_xl.consolidate.step import write_demo_submissions
     from sop_xl.demo.company import make_demo
@@ -541,7 +552,7 @@ def demo(
         )
     say("Building the standard workbook", None)
     build_dir = out_dir / ".build"
-    build_standard_workbook(build_dir)
+    build_standard_workbook(build_dir, make_xlsm=make_xlsm)
     built = build_dir / "SOP_Planning.xlsm"
     if not built.exists():
         built = build_dir / "SOP_Planning.xlsx"

@@ -50,9 +50,10 @@ def convert(soffice: str, src: Path, fmt: str, outdir: Path, timeout: int = 180)
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The full demo (template, data, regional files, whole cycle, frozen plan), built once."""
     from sop_xl import cycle
+    from sop_xl.excel.build import make_xlsm
 
     out = tmp_path_factory.mktemp("demo")
-    cycle.demo(out)
+    cycle.demo(out, make_xlsm=make_xlsm)  # as `sop-xl demo` builds it
     return out
 
 

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -693,6 +694,10 @@ def _normalise_zip(path: Path, company: str) -> None:
             zout.writestr(info, data)
 
 
+#: The .xlsm build step: ``(xlsx, xlsm) -> None`` (:func:`sop_xl.excel.build.make_xlsm`).
+MakeXlsm = Callable[[Path, Path], object]
+
+
 def build_template(path: Path, settings: Settings | None = None) -> None:
     """Write the standard, empty S&OP planning workbook to ``path`` (atomically).
 
@@ -729,12 +734,18 @@ def build_template(path: Path, settings: Settings | None = None) -> None:
     save_new_workbook(wb, path, finish=lambda tmp: _normalise_zip(tmp, settings.company))
 
 
-def build_standard_workbook(out_dir: Path = Path("workbook"), *, xlsm: bool = True) -> Path:
-    """Build ``out_dir/SOP_Planning.xlsx`` and, when the Excel build is available, the ``.xlsm``.
+def build_standard_workbook(
+    out_dir: Path = Path("workbook"), *, make_xlsm: MakeXlsm | None = None
+) -> Path:
+    """Build ``out_dir/SOP_Planning.xlsx`` and, with ``make_xlsm``, the ``.xlsm`` from it.
+
+    ``make_xlsm(xlsx, xlsm)`` is :func:`sop_xl.excel.build.make_xlsm`, passed in by the caller
+    (the CLI, ``scripts/build_workbook.py``): the core never imports ``sop_xl.excel``, and a
+    missing Excel build is the caller's clear error, never a silently skipped file.
 
     All or nothing: both are built in a scratch folder inside ``out_dir`` and moved into place
     only when both succeeded, so a failed ``.xlsm`` build leaves no partial ``.xlsx`` behind (and
-    earlier files as they were). ``xlsm=False`` skips the ``.xlsm``. Returns the ``.xlsx`` path.
+    earlier files as they were). Returns the path of the ``.xlsx``.
     """
     import shutil
     import tempfile
@@ -745,13 +756,8 @@ def build_standard_workbook(out_dir: Path = Path("workbook"), *, xlsm: bool = Tr
     try:
         staged = stage / "SOP_Planning.xlsx"
         build_template(staged)
-        if xlsm:
-            try:
-                from sop_xl.excel.build import make_xlsm
-            except ImportError:
-                make_xlsm = None
-            if make_xlsm is not None:
-                make_xlsm(staged, stage / "SOP_Planning.xlsm")
+        if make_xlsm is not None:
+            make_xlsm(staged, stage / "SOP_Planning.xlsm")
         for built in sorted(stage.glob("SOP_Planning.xls*")):
             os.replace(built, out_dir / built.name)
     finally:

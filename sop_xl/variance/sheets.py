@@ -8,8 +8,6 @@ when unfavourable and green when favourable.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
@@ -28,9 +26,7 @@ from sop_xl.model.sheets import (
 )
 from sop_xl.variance.money import money_text, to_cents
 from sop_xl.variance.recon import finding_lines, sum_cents
-
-if TYPE_CHECKING:
-    from sop_xl.variance.step import VarianceResult
+from sop_xl.variance.result import VarianceResult
 
 FAVOURABLE, UNFAVOURABLE, ON_BUDGET = "Favourable", "Unfavourable", "On budget"
 

@@ -26,7 +26,6 @@ VarianceRollup, PriceVolumeMix, Unmapped and VarianceRecon in one ``book.write``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -36,7 +35,6 @@ from sop_xl.model import schema
 from sop_xl.model.book import Book
 from sop_xl.model.periods import add_months, months_between, period_range
 from sop_xl.model.schema import Settings
-from sop_xl.model.sheets import SheetOutput
 from sop_xl.outlook.prices import realised_prices
 from sop_xl.variance.group import count, group_ids, int_sum
 from sop_xl.variance.mapping import REASONS, as_key, lookup, map_sales_budget
@@ -51,6 +49,7 @@ from sop_xl.variance.recon import (
     recon_line,
     sum_cents,
 )
+from sop_xl.variance.result import VarianceResult
 from sop_xl.variance.sheets import (
     FAVOURABLE,
     ON_BUDGET,
@@ -75,32 +74,6 @@ __all__ = [
     "to_cents",
     "variance_outputs",
 ]
-
-
-@dataclass
-class VarianceResult:
-    """Everything the variance step computes, as DataFrames, plus the sheets to write.
-
-    ``by_account``: G/L account x period (table VarianceSummary). ``totals``: by account type.
-    ``mapped`` / ``unmapped``: the sales budget lines, split. ``reconciliation``: input = output
-    lines and findings (table VarianceRecon). ``findings``: reconciliation findings.
-    ``detail`` / ``rollups`` / ``pvm``: actual vs plan (filled by :func:`run_variances`);
-    ``pvm``: price/volume/mix with the item as mix unit; ``pvm_by_customer``: the same at region x
-    item and customer x item (column ``level``: Region / Customer).
-    """
-
-    by_account: pd.DataFrame
-    totals: pd.DataFrame
-    mapped: pd.DataFrame
-    unmapped: pd.DataFrame
-    reconciliation: pd.DataFrame
-    findings: pd.DataFrame
-    detail: pd.DataFrame = field(default_factory=pd.DataFrame)
-    rollups: dict[str, pd.DataFrame] = field(default_factory=dict)
-    pvm: pd.DataFrame = field(default_factory=pd.DataFrame)
-    pvm_by_customer: pd.DataFrame = field(default_factory=pd.DataFrame)
-    outputs: list[SheetOutput] = field(default_factory=list)
-    summary: str = ""
 
 
 # --- sales budget vs financial budget ---------------------------------------------------------

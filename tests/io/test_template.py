@@ -277,11 +277,11 @@ def test_docs_cover_every_table_column_and_setting():
 
 
 def test_committed_macro_workbook_is_built_from_the_committed_template(tmp_path):
-    pytest.importorskip("sop_xl.excel.build")
+    from sop_xl.excel.build import make_xlsm
     from sop_xl.io.template import build_standard_workbook
 
     committed = Path(__file__).resolve().parents[2] / "workbook"
-    path = build_standard_workbook(tmp_path)
+    path = build_standard_workbook(tmp_path, make_xlsm=make_xlsm)
     assert path == tmp_path / "SOP_Planning.xlsx"
     assert path.read_bytes() == (committed / "SOP_Planning.xlsx").read_bytes()
     xlsm = tmp_path / "SOP_Planning.xlsm"

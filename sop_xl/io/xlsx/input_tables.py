@@ -6,7 +6,7 @@ formats stay, and ranges that covered the table body follow its new size.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sop_xl.errors import SopError
 from sop_xl.io.xlsx.cells import (
@@ -21,11 +21,25 @@ from sop_xl.io.xlsx.cells import (
     parse_range,
     range_ref,
 )
-from sop_xl.io.xlsx.styles import cf_blocks
+from sop_xl.io.xlsx.parts import Package
+from sop_xl.io.xlsx.styles import Styles, cf_blocks
 from sop_xl.io.xlsx.tables import resize_table_xml
 
-if TYPE_CHECKING:
-    from sop_xl.io.writer import _Writer
+
+class SheetWriter(Protocol):
+    """What :func:`rewrite_input_sheet` uses of the writer (``sop_xl.io.writer._Writer``):
+    declared here, so this module does not import the writer that imports it."""
+
+    pkg: Package
+    styles: Styles
+    #: table part -> (table id, table name, ref)
+    tables: dict[str, tuple[int, str, str]]
+    drop_calc_chain: bool
+
+    def cell_styles(self, lay: Layout) -> tuple[int, list[int]]: ...
+
+    def header_cells(self, lay: Layout, style: int | list[int]) -> str: ...
+
 
 _AFTER_CF = (
     "dataValidations",
@@ -136,7 +150,7 @@ def _orphan_shared_formulas_to_values(rows: list[str]) -> list[str]:
     return [_F_EL_RE.sub(drop, text) if 't="shared"' in text else text for text in rows]
 
 
-def rewrite_input_sheet(w: _Writer, lay: Layout) -> None:
+def rewrite_input_sheet(w: SheetWriter, lay: Layout) -> None:
     """Replace the header and body rows of an existing input table on its decorated sheet."""
     pkg = w.pkg
     part, table_part = lay.sheet_part, lay.table_part
