@@ -23,7 +23,7 @@ from pathlib import Path
 from sop_xl.errors import FrozenPlanError, InputFileError, Location
 from sop_xl.io.files import sha256_file
 from sop_xl.io.xlsx.cells import col_number
-from sop_xl.io.xlsx.parts import sheet_parts
+from sop_xl.io.xlsx.parts import check_member_names, sheet_parts
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: encrypted OOXML or legacy .xls
 ZIP_MAGIC = b"PK\x03\x04"
@@ -268,32 +268,6 @@ def _check_sizes(infos: list[zipfile.ZipInfo], limits: Limits, where: Location) 
             "this looks like a zip bomb and was not opened.",
             where=where,
             fix="Save a clean copy from Excel and submit that.",
-        )
-
-
-def check_member_names(infos: list[zipfile.ZipInfo], where: Location) -> None:
-    """Refuse a package with two members of one name, or names that differ only by case or by
-    ``\\`` vs ``/``: a reader would use one copy and a writer keep the other (a shadow sheet
-    could replace a region's numbers, or a save could drop the user's real sheet)."""
-    seen: dict[str, str] = {}
-    for info in infos:
-        name = info.filename
-        key = name.replace("\\", "/").casefold()
-        first = seen.get(key)
-        if first is None:
-            seen[key] = name
-            continue
-        how = (
-            "twice"
-            if first == name
-            else f"twice, under names that differ only by case or by '\\' vs '/' ('{first}')"
-        )
-        raise InputFileError(
-            f"the workbook holds the part '{name}' {how}: one copy would be read and the other "
-            "kept, so the file was not opened.",
-            where=where,
-            fix="Open it in Excel, save a clean copy (File > Save As) and use that. A workbook "
-            "saved by Excel never holds the same part twice.",
         )
 
 

@@ -22,8 +22,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml.ElementTree import fromstring
 
-from sop_xl.errors import Location, SopError
-from sop_xl.io.guard import check_member_names
+from sop_xl.errors import InputFileError, Location, SopError
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -64,6 +63,32 @@ def resolve(source_part: str, target: str) -> str:
     if target.startswith("/"):
         return posixpath.normpath(target.lstrip("/"))
     return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
+
+
+def check_member_names(infos: list[zipfile.ZipInfo], where: Location) -> None:
+    """Refuse a package with two members of one name, or names that differ only by case or by
+    ``\\`` vs ``/``: a reader would use one copy and a writer keep the other (a shadow sheet
+    could replace a region's numbers, or a save could drop the user's real sheet)."""
+    seen: dict[str, str] = {}
+    for info in infos:
+        name = info.filename
+        key = name.replace("\\", "/").casefold()
+        first = seen.get(key)
+        if first is None:
+            seen[key] = name
+            continue
+        how = (
+            "twice"
+            if first == name
+            else f"twice, under names that differ only by case or by '\\' vs '/' ('{first}')"
+        )
+        raise InputFileError(
+            f"the workbook holds the part '{name}' {how}: one copy would be read and the other "
+            "kept, so the file was not opened.",
+            where=where,
+            fix="Open it in Excel, save a clean copy (File > Save As) and use that. A workbook "
+            "saved by Excel never holds the same part twice.",
+        )
 
 
 WORKBOOK = "xl/workbook.xml"
