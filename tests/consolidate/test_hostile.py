@@ -49,10 +49,10 @@ def write_zip(dst: Path, parts: list[tuple[str, bytes]]) -> Path:
 
 
 def grid_part(path: Path) -> str:
-    from sop_xl.io.reader import sheet_part
+    from sop_xl.io.xlsx.parts import sheet_parts
 
     with zipfile.ZipFile(path) as zf:
-        part = sheet_part(zf, "Forecast")
+        part = sheet_parts(zf).get("Forecast")
     assert part is not None
     return part
 
