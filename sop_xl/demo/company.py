@@ -353,10 +353,79 @@ def _to_ns(days: np.ndarray) -> pd.Series:
     return pd.Series(days.astype("datetime64[ns]"))
 
 
-# --- generation --------------------------------------------------------------------------------
-def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
-    """Generate the demo company for the S&OP cycle ``cycle`` (deterministic in ``seed``)."""
-    rng = np.random.default_rng(seed)
+# --- generation: one function per table family, called in a fixed order -----------------------
+# Every function draws from the one generator in the order the tables are built, so the same seed
+# and cycle give the same frames; the small dataclasses carry what later families reuse.
+@dataclass
+class _Calendar:
+    settings: Settings
+    cycle: str
+    actual_periods: list[str]
+    horizon: list[str]
+    all_periods: list[str]
+    n_t: int
+    cal_month: np.ndarray  # calendar month 0..11 of every period
+    t_index: np.ndarray  # months from the cycle month (0 = cycle month)
+    cycle_start: np.datetime64
+
+
+@dataclass
+class _Master:
+    regions: pd.DataFrame
+    locations: pd.DataFrame
+    items: pd.DataFrame
+    customers: pd.DataFrame
+    region_locs: np.ndarray  # region x its two location codes
+    fam_idx: np.ndarray  # family index of every item
+    n_items: int
+    fam_names: np.ndarray
+    item_ids: np.ndarray
+    price: np.ndarray
+    unit_cost: np.ndarray
+    purchased: np.ndarray
+    n_cust: int
+    cust_region: np.ndarray
+    cust_ids: np.ndarray
+    bus: np.ndarray  # general business posting group of every customer
+    cust_weight: np.ndarray
+    discount: np.ndarray
+
+
+@dataclass
+class _Demand:
+    """Which customer buys which item where (k = one customer x item pair), and the expected
+    demand of every pair by month, promotions included."""
+
+    k_cust: np.ndarray
+    k_item: np.ndarray
+    k_region: np.ndarray
+    k_loc: np.ndarray
+    key_ri: np.ndarray  # region x item key of every pair
+    item_loc_choice: np.ndarray
+    expected: np.ndarray  # pair x month
+    company_exp: np.ndarray  # item x month, all customers
+    promo: np.ndarray  # item x region x month multiplier
+    pi: np.ndarray  # promotions: item, region, month, uplift (past ones first)
+    pr: np.ndarray
+    pt: np.ndarray
+    uplift: np.ndarray
+    promo_known: np.ndarray  # past promotions the forecast knew of
+    n_past: int
+
+
+@dataclass
+class _ForecastLevel:
+    """Region x item x location (the forecast grain) and the forecast tables."""
+
+    ril_item: np.ndarray
+    ril_loc: np.ndarray
+    exp_ril: np.ndarray
+    frozen: slice
+    forecast: pd.DataFrame
+    submissions: dict[str, pd.DataFrame]
+
+
+def _calendar(cycle: str) -> _Calendar:
     settings = Settings(
         company=COMPANY,
         currency="EUR",
@@ -370,10 +439,21 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     horizon = period_range(cycle, settings.horizon_months)
     all_periods = actual_periods + horizon
     n_t = len(all_periods)
-    cal_month = np.array([int(p[5:7]) - 1 for p in all_periods])
-    t_index = np.arange(n_t) - ACTUAL_MONTHS  # 0 = cycle month
+    return _Calendar(
+        settings=settings,
+        cycle=cycle,
+        actual_periods=actual_periods,
+        horizon=horizon,
+        all_periods=all_periods,
+        n_t=n_t,
+        cal_month=np.array([int(p[5:7]) - 1 for p in all_periods]),
+        t_index=np.arange(n_t) - ACTUAL_MONTHS,
+        cycle_start=np.datetime64(f"{cycle}-01", "D"),
+    )
 
-    # Regions, locations ---------------------------------------------------------------------
+
+def _master_data(rng: np.random.Generator) -> _Master:
+    """Regions, locations, items (prices, costs, lead times) and customers."""
     regions = pd.DataFrame(
         {"region": REGIONS, "name": REGION_NAMES, "planner": REGION_PLANNERS}, dtype=object
     )
@@ -387,7 +467,6 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     )
     region_locs = np.array([[x[0] for x in LOCATIONS if x[2] == r] for r in REGIONS])
 
-    # Items ----------------------------------------------------------------------------------
     fam_idx = np.concatenate([np.full(f[2], i) for i, f in enumerate(FAMILIES)])
     n_items = len(fam_idx)
     fam_names = np.array([f[0] for f in FAMILIES])
@@ -420,7 +499,7 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         }
     )
 
-    # Customers: 15 per region; EU region split into domestic (DE) and other EU -------------
+    # Customers: 15 per region; EU region split into domestic (DE) and other EU
     n_cust = CUSTOMERS_PER_REGION * len(REGIONS)
     cust_region = np.repeat(np.arange(len(REGIONS)), CUSTOMERS_PER_REGION)
     cust_ids = np.array([f"C-{10001 + i}" for i in range(n_cust)])
@@ -441,8 +520,32 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     )
     cust_weight = rng.pareto(1.6, n_cust) + 0.3  # a few big accounts
     discount = np.round(rng.uniform(0.0, 0.15, n_cust), 3)
+    return _Master(
+        regions=regions,
+        locations=locations,
+        items=items,
+        customers=customers,
+        region_locs=region_locs,
+        fam_idx=fam_idx,
+        n_items=n_items,
+        fam_names=fam_names,
+        item_ids=item_ids,
+        price=price,
+        unit_cost=unit_cost,
+        purchased=purchased,
+        n_cust=n_cust,
+        cust_region=cust_region,
+        cust_ids=cust_ids,
+        bus=bus,
+        cust_weight=cust_weight,
+        discount=discount,
+    )
 
-    # Assortment: which customer buys which item (popular items more often) -----------------
+
+def _demand(rng: np.random.Generator, cal: _Calendar, m: _Master) -> _Demand:
+    """The assortment (popular items more often) and the expected demand per pair x month:
+    seasonality, family trend, promotions, scaled to the target revenue."""
+    n_items, n_cust, n_t = m.n_items, m.n_cust, cal.n_t
     popularity = rng.lognormal(0.0, 0.9, n_items)
     prob = np.clip(0.14 * popularity / popularity.mean(), 0.02, 0.6)
     buys = rng.random((n_cust, n_items)) < prob[None, :]
@@ -453,21 +556,20 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         pick = rng.integers(0, CUSTOMERS_PER_REGION, n_items)
         buys[r * CUSTOMERS_PER_REGION + pick[missing], np.flatnonzero(missing)] = True
     k_cust, k_item = np.nonzero(buys)
-    k_region = cust_region[k_cust]
+    k_region = m.cust_region[k_cust]
     item_loc_choice = rng.integers(0, 2, (len(REGIONS), n_items))
-    k_loc = region_locs[k_region, item_loc_choice[k_region, k_item]]
+    k_loc = m.region_locs[k_region, item_loc_choice[k_region, k_item]]
     # weight of customer within (region, item)
-    w = cust_weight[k_cust] * rng.lognormal(0, 0.5, len(k_cust))
+    w = m.cust_weight[k_cust] * rng.lognormal(0, 0.5, len(k_cust))
     key_ri = k_region * n_items + k_item
     w_sum = np.bincount(key_ri, weights=w, minlength=len(REGIONS) * n_items)
     share = REGION_SHARE[k_region] * w / w_sum[key_ri]
 
-    # Expected demand per (customer, item) x month -------------------------------------------
     season = np.array([SEASON[f[0]] for f in FAMILIES])
     season = season / season.mean(axis=1, keepdims=True)
     growth = np.array([f[5] for f in FAMILIES])
-    trend = (1 + growth[:, None]) ** (t_index[None, :] / 12)  # family x month
-    fam_k = fam_idx[k_item]
+    trend = (1 + growth[:, None]) ** (cal.t_index[None, :] / 12)  # family x month
+    fam_k = m.fam_idx[k_item]
     promo = np.ones((n_items, len(REGIONS), n_t))
     # past promotions: 30 events (month spike, dip after); 6 planned in the horizon
     n_past, n_plan = 30, 6
@@ -484,77 +586,103 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     expected = (
         base[k_item, None]
         * share[:, None]
-        * season[fam_k][:, cal_month]
+        * season[fam_k][:, cal.cal_month]
         * trend[fam_k]
         * promo[k_item, k_region]
     )
     # scale to the target revenue over the last 12 closed months
     last12 = slice(ACTUAL_MONTHS - 12, ACTUAL_MONTHS)
-    revenue = (expected[:, last12].sum(axis=1) * price[k_item] * (1 - discount[k_cust])).sum()
+    revenue = (expected[:, last12].sum(axis=1) * m.price[k_item] * (1 - m.discount[k_cust])).sum()
     expected *= TARGET_REVENUE / revenue
+    company_exp = np.zeros((n_items, n_t))
+    np.add.at(company_exp, k_item, expected)
+    return _Demand(
+        k_cust=k_cust,
+        k_item=k_item,
+        k_region=k_region,
+        k_loc=k_loc,
+        key_ri=key_ri,
+        item_loc_choice=item_loc_choice,
+        expected=expected,
+        company_exp=company_exp,
+        promo=promo,
+        pi=pi,
+        pr=pr,
+        pt=pt,
+        uplift=uplift,
+        promo_known=promo_known,
+        n_past=n_past,
+    )
 
-    # Sales actuals --------------------------------------------------------------------------
-    e_act = expected[:, :ACTUAL_MONTHS]
+
+def _sales_actuals(
+    rng: np.random.Generator, cal: _Calendar, m: _Master, d: _Demand
+) -> pd.DataFrame:
+    """Posted sales by customer x item x location x month, returns negative, 3% price rise a
+    year."""
+    e_act = d.expected[:, :ACTUAL_MONTHS]
     qty = rng.poisson(e_act * rng.gamma(6.0, 1 / 6.0, e_act.shape)).astype(float)
     returns = (qty == 0) & (rng.random(qty.shape) < 0.06)
     qty[returns] = -rng.integers(1, 4, int(returns.sum()))
     kk, tt = np.nonzero(qty)
     q = qty[kk, tt]
-    year_index = np.array([int(p[:4]) for p in actual_periods]) - int(actual_periods[0][:4])
+    year_index = np.array([int(p[:4]) for p in cal.actual_periods]) - int(cal.actual_periods[0][:4])
     price_idx = 1.03 ** year_index[tt]
-    amount = np.round(q * price[k_item[kk]] * price_idx * (1 - discount[k_cust[kk]]), 2)
-    cost = np.round(q * unit_cost[k_item[kk]] * price_idx, 2)
-    sales_actuals = pd.DataFrame(
+    amount = np.round(q * m.price[d.k_item[kk]] * price_idx * (1 - m.discount[d.k_cust[kk]]), 2)
+    cost = np.round(q * m.unit_cost[d.k_item[kk]] * price_idx, 2)
+    return pd.DataFrame(
         {
-            "customer": cust_ids[k_cust[kk]],
-            "item": item_ids[k_item[kk]],
-            "location": k_loc[kk],
-            "period": np.array(actual_periods)[tt],
+            "customer": m.cust_ids[d.k_cust[kk]],
+            "item": m.item_ids[d.k_item[kk]],
+            "location": d.k_loc[kk],
+            "period": np.array(cal.actual_periods)[tt],
             "quantity": q,
             "amount": amount,
             "cost": cost,
         }
     )
 
-    # Region x item x location aggregates (forecast level) -----------------------------------
-    ril_keys, ril_of_k = np.unique(key_ri, return_inverse=True)
+
+def _forecasts(rng: np.random.Generator, cal: _Calendar, m: _Master, d: _Demand) -> _ForecastLevel:
+    """The Forecast table (frozen consensus of the last 12 closed months, blind to the promotions
+    nobody told the planners about, LATAM biased high; previous consensus for the horizon) and
+    each region's new submission for the horizon."""
+    n_items, n_t, horizon = m.n_items, cal.n_t, cal.horizon
+    ril_keys, ril_of_k = np.unique(d.key_ri, return_inverse=True)
     n_ril = len(ril_keys)
     ril_region = ril_keys // n_items
     ril_item = ril_keys % n_items
-    ril_loc = region_locs[ril_region, item_loc_choice[ril_region, ril_item]]
+    ril_loc = m.region_locs[ril_region, d.item_loc_choice[ril_region, ril_item]]
 
-    def by_ril(matrix: np.ndarray) -> np.ndarray:
-        out = np.zeros((n_ril, matrix.shape[1]))
-        np.add.at(out, ril_of_k, matrix)
-        return out
-
-    exp_ril = by_ril(expected)
+    exp_ril = np.zeros((n_ril, d.expected.shape[1]))
+    np.add.at(exp_ril, ril_of_k, d.expected)
     # forecast of the past ignored the unknown promotions
+    n_past, known = d.n_past, d.promo_known
     unknown = np.ones((n_items, len(REGIONS), n_t))
-    unknown[pi[:n_past][~promo_known], pr[:n_past][~promo_known], pt[:n_past][~promo_known]] = (
-        uplift[:n_past][~promo_known]
-    )
+    unknown[d.pi[:n_past][~known], d.pr[:n_past][~known], d.pt[:n_past][~known]] = d.uplift[
+        :n_past
+    ][~known]
     exp_ril_fc = exp_ril / unknown[ril_item, ril_region]
     bias = np.where(np.array(REGIONS)[ril_region] == BIASED_REGION, BIAS, 1.0)[:, None]
     frozen = slice(ACTUAL_MONTHS - FROZEN_MONTHS, ACTUAL_MONTHS)
     fc_past = np.round(exp_ril_fc[:, frozen] * bias * rng.lognormal(0, 0.22, (n_ril, 12)))
     hz = slice(ACTUAL_MONTHS, n_t)
     fc_hz = np.round(exp_ril[:, hz] * bias * rng.lognormal(0, 0.08, (n_ril, len(horizon))))
-    fc_periods = actual_periods[frozen] + horizon
+    fc_periods = cal.actual_periods[frozen] + horizon
     fc = np.concatenate([fc_past, fc_hz], axis=1)
     forecast = pd.DataFrame(
         {
             "region": np.repeat(np.array(REGIONS)[ril_region], len(fc_periods)),
-            "item": np.repeat(item_ids[ril_item], len(fc_periods)),
+            "item": np.repeat(m.item_ids[ril_item], len(fc_periods)),
             "location": np.repeat(ril_loc, len(fc_periods)),
             "source": "master",
-            "version": f"Consensus {add_months(cycle, -1)}",
+            "version": f"Consensus {add_months(cal.cycle, -1)}",
             "period": np.tile(fc_periods, n_ril),
             "quantity": fc.ravel(),
         }
     )
 
-    # Regional submissions: the new forecast for the horizon ---------------------------------
+    # Regional submissions: the new forecast for the horizon
     drift = rng.lognormal(0, 0.08, fc_hz.shape)
     jump = rng.random(fc_hz.shape) < 0.03
     drift[jump] *= rng.choice([0.55, 1.5, 1.8], int(jump.sum()))
@@ -564,18 +692,20 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         rows = np.flatnonzero(ril_region == r)
         submissions[region] = pd.DataFrame(
             {
-                "item": np.repeat(item_ids[ril_item[rows]], len(horizon)),
+                "item": np.repeat(m.item_ids[ril_item[rows]], len(horizon)),
                 "location": np.repeat(ril_loc[rows], len(horizon)),
                 "period": np.tile(horizon, len(rows)),
                 "quantity": new_fc[rows].ravel(),
             }
         )
+    return _ForecastLevel(ril_item, ril_loc, exp_ril, frozen, forecast, submissions)
 
-    # Posting groups, G/L accounts, General Posting Setup -------------------------------------
-    prod_groups = [f[0] for f in FAMILIES]
+
+def _chart_of_accounts() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """G/L accounts and the General Posting Setup (one combination deliberately unmapped)."""
     gl_rows = []
     setup_rows = []
-    for p_i, prod in enumerate(prod_groups):
+    for p_i, prod in enumerate(f[0] for f in FAMILIES):
         cogs = f"7{p_i + 1}00"
         for b_i, busg in enumerate(BUS_GROUPS):
             acct = f"6{p_i + 1}{b_i + 1}0"
@@ -594,41 +724,52 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
             "cogs_account",
         ],
     )
+    return gl_accounts, posting_setup
 
-    # Sales budget (fiscal year of the cycle) ------------------------------------------------
-    fy_month = settings.fiscal_year_start_month
+
+def _budgets(
+    rng: np.random.Generator, cal: _Calendar, m: _Master, d: _Demand
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str], tuple[str, str]]:
+    """The sales budget of the cycle's fiscal year (made a year ahead: no promotions, family
+    growth off by a few points) and finance's own version of it by account (one account 5% up,
+    June moved into July on another, rounded to hundreds). Returns (sales budget, financial
+    budget, fiscal-year periods, (shifted from, shifted to))."""
+    prod_groups = [f[0] for f in FAMILIES]
+    cycle = cal.cycle
+    fy_month = cal.settings.fiscal_year_start_month
     fy_start = int(cycle[:4]) if int(cycle[5:7]) >= fy_month else int(cycle[:4]) - 1
     fy = period_range(f"{fy_start:04d}-{fy_month:02d}", 12)
-    fy_t = np.array([all_periods.index(p) for p in fy])
-    # budget assumptions made a year ahead: no promotions, family growth off by a few points
+    fy_t = np.array([cal.all_periods.index(p) for p in fy])
     growth_err = rng.normal(0.0, 0.05, len(FAMILIES))
+    fam_k = m.fam_idx[d.k_item]
     budget_exp = (
-        expected[:, fy_t] / promo[k_item, k_region][:, fy_t] * (1 + growth_err[fam_k])[:, None]
+        d.expected[:, fy_t]
+        / d.promo[d.k_item, d.k_region][:, fy_t]
+        * (1 + growth_err[fam_k])[:, None]
     )
     b_qty = np.round(budget_exp)
     bk, bt = np.nonzero(b_qty > 0)
-    fy_year_idx = np.array([int(p[:4]) for p in fy]) - int(actual_periods[0][:4])
-    b_price = price[k_item[bk]] * 1.03 ** fy_year_idx[bt] * (1 - discount[k_cust[bk]])
+    fy_year_idx = np.array([int(p[:4]) for p in fy]) - int(cal.actual_periods[0][:4])
+    b_price = m.price[d.k_item[bk]] * 1.03 ** fy_year_idx[bt] * (1 - m.discount[d.k_cust[bk]])
     sales_budget = pd.DataFrame(
         {
-            "customer": cust_ids[k_cust[bk]],
-            "item": item_ids[k_item[bk]],
-            "location": k_loc[bk],
+            "customer": m.cust_ids[d.k_cust[bk]],
+            "item": m.item_ids[d.k_item[bk]],
+            "location": d.k_loc[bk],
             "period": np.array(fy)[bt],
             "quantity": b_qty[bk, bt],
             "amount": np.round(b_qty[bk, bt] * b_price, 2),
         }
     )
-    b_cost = b_qty[bk, bt] * unit_cost[k_item[bk]] * 1.03 ** fy_year_idx[bt]
+    b_cost = b_qty[bk, bt] * m.unit_cost[d.k_item[bk]] * 1.03 ** fy_year_idx[bt]
 
-    # Financial budget: finance's own version of the same plan, by account -------------------
     full_map = {
         (b, p): f"6{i + 1}{j + 1}0"
         for i, p in enumerate(prod_groups)
         for j, b in enumerate(BUS_GROUPS)
     }
-    combo_bus = bus[k_cust[bk]]
-    combo_prod = fam_names[fam_idx[k_item[bk]]]
+    combo_bus = m.bus[d.k_cust[bk]]
+    combo_prod = m.fam_names[m.fam_idx[d.k_item[bk]]]
     rev_acct = np.array([full_map[(b, p)] for b, p in zip(combo_bus, combo_prod, strict=True)])
     cogs_acct = np.array([f"7{prod_groups.index(p) + 1}00" for p in combo_prod])
     fin = pd.concat(
@@ -655,50 +796,59 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     fin.loc[src, "amount"] = 0.0
     fin["amount"] = np.round(fin["amount"], -2)
     financial_budget = fin.sort_values(["gl_account", "period"], kind="stable")
+    return sales_budget, financial_budget, fy, (shift_from, shift_to)
 
-    # Inventory: month-end on hand ------------------------------------------------------------
-    il = pd.DataFrame({"item": ril_item, "location": ril_loc}).drop_duplicates()
+
+def _inventory(
+    rng: np.random.Generator, cal: _Calendar, m: _Master, f: _ForecastLevel
+) -> pd.DataFrame:
+    """Month-end on hand per item x location (low, with stock-outs, in the constrained family)."""
+    il = pd.DataFrame({"item": f.ril_item, "location": f.ril_loc}).drop_duplicates()
     il_items = il["item"].to_numpy()
     il_locs = il["location"].to_numpy()
     inv_t = np.arange(ACTUAL_MONTHS - INVENTORY_MONTHS, ACTUAL_MONTHS)
-    ril_df = pd.DataFrame({"item": ril_item, "location": ril_loc})
+    ril_df = pd.DataFrame({"item": f.ril_item, "location": f.ril_loc})
     exp_il = (
-        pd.DataFrame(exp_ril[:, ACTUAL_MONTHS - 12 : ACTUAL_MONTHS].mean(axis=1), columns=["d"])
+        pd.DataFrame(f.exp_ril[:, ACTUAL_MONTHS - 12 : ACTUAL_MONTHS].mean(axis=1), columns=["d"])
         .assign(item=ril_df["item"], location=ril_df["location"])
         .groupby(["item", "location"])["d"]
         .sum()
     )
     avg_demand = exp_il.reindex(pd.MultiIndex.from_arrays([il_items, il_locs])).to_numpy()
-    constrained_il = fam_names[fam_idx[il_items]] == CONSTRAINED_FAMILY
+    constrained_il = m.fam_names[m.fam_idx[il_items]] == CONSTRAINED_FAMILY
     cover = np.where(constrained_il, 0.45, 1.7)[:, None] * rng.lognormal(
         0, 0.35, (len(il_items), len(inv_t))
     )
     on_hand = np.round(avg_demand[:, None] * cover)
     stockout = constrained_il[:, None] & (rng.random(on_hand.shape) < 0.15)
     on_hand[stockout] = 0.0
-    inv_value = np.round(on_hand * unit_cost[il_items][:, None], 2)
-    inventory = pd.DataFrame(
+    inv_value = np.round(on_hand * m.unit_cost[il_items][:, None], 2)
+    return pd.DataFrame(
         {
-            "item": np.repeat(item_ids[il_items], len(inv_t)),
+            "item": np.repeat(m.item_ids[il_items], len(inv_t)),
             "location": np.repeat(il_locs, len(inv_t)),
-            "period": np.tile(np.array(all_periods)[inv_t], len(il_items)),
+            "period": np.tile(np.array(cal.all_periods)[inv_t], len(il_items)),
             "quantity": on_hand.ravel(),
             "value": inv_value.ravel(),
         }
     )
 
-    # Production orders: manufactured families at their plant ---------------------------------
-    cycle_start = np.datetime64(f"{cycle}-01", "D")
-    made = np.flatnonzero(~purchased)
+
+def _production_orders(
+    rng: np.random.Generator, cal: _Calendar, m: _Master, d: _Demand
+) -> pd.DataFrame:
+    """Production orders of the manufactured families at their plant: healthy plants finish
+    most orders in full and on time; the constrained one finishes late and short."""
+    all_periods, cycle_start = cal.all_periods, cal.cycle_start
+    made = np.flatnonzero(~m.purchased)
     plant_of_family = {f[0]: f[6] for f in FAMILIES}
     prod_t = np.arange(ACTUAL_MONTHS - 12, ACTUAL_MONTHS + 3)
-    company_exp = np.zeros((n_items, n_t))
-    np.add.at(company_exp, k_item, expected)
+    company_exp = d.company_exp
     n_orders = np.where(
         company_exp[made, :].mean(axis=1) > np.median(company_exp[made].mean(1)), 2, 1
     )
     oi = np.concatenate(
-        [np.repeat(m, n * len(prod_t)) for m, n in zip(made, n_orders, strict=True)]
+        [np.repeat(i, n * len(prod_t)) for i, n in zip(made, n_orders, strict=True)]
     )
     ot = np.concatenate([np.tile(prod_t, n) for n in n_orders])
     per_order = np.concatenate([np.full(n * len(prod_t), n) for n in n_orders])
@@ -707,10 +857,9 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     order_sort = np.lexsort((oi, due))
     oi, ot, planned, due = oi[order_sort], ot[order_sort], planned[order_sort], due[order_sort]
     n_po = len(oi)
-    constrained_o = fam_names[fam_idx[oi]] == CONSTRAINED_FAMILY
+    constrained_o = m.fam_names[m.fam_idx[oi]] == CONSTRAINED_FAMILY
     past = due < cycle_start
     finished = past & (rng.random(n_po) < 0.97)
-    # healthy plants finish most orders in full and on time; the constrained one does not
     u_qty = rng.random(n_po)
     ratio = np.where(
         constrained_o,
@@ -738,11 +887,11 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         ["Finished", "Released", "Firm Planned"],
         "Planned",
     )
-    production_orders = pd.DataFrame(
+    return pd.DataFrame(
         {
             "order": [f"RPO-{100001 + i}" for i in range(n_po)],
-            "item": item_ids[oi],
-            "location": [plant_of_family[f] for f in fam_names[fam_idx[oi]]],
+            "item": m.item_ids[oi],
+            "location": [plant_of_family[f] for f in m.fam_names[m.fam_idx[oi]]],
             "status": status,
             "planned_qty": planned,
             "due_date": _to_ns(due),
@@ -751,8 +900,14 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         }
     )
 
-    # Purchase receipts: purchased families from vendors -------------------------------------
-    bought = np.flatnonzero(purchased)
+
+def _purchase_receipts(
+    rng: np.random.Generator, cal: _Calendar, m: _Master, d: _Demand
+) -> pd.DataFrame:
+    """Purchase receipt lines of the purchased families (late vendors late and short more often);
+    one order per vendor and promised week, lines numbered 10000, 20000, ..."""
+    all_periods, cycle_start, n_items = cal.all_periods, cal.cycle_start, m.n_items
+    bought = np.flatnonzero(m.purchased)
     vendor_ids = np.array([v[0] for v in VENDORS])
     vendor_p = np.where(np.isin(vendor_ids, LATE_VENDORS), 0.5, 1.0)
     item_vendor = rng.choice(vendor_ids, n_items, p=vendor_p / vendor_p.sum())
@@ -765,7 +920,7 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     vend = item_vendor[li]
     late_v = np.isin(vend, LATE_VENDORS)
     qty_ord = np.maximum(
-        20.0, np.ceil(company_exp[li, lt] / 2 * rng.uniform(0.8, 1.2, len(li)) / 10) * 10
+        20.0, np.ceil(d.company_exp[li, lt] / 2 * rng.uniform(0.8, 1.2, len(li)) / 10) * 10
     )
     received_past = promised < cycle_start
     offset = np.where(
@@ -775,11 +930,10 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     got = received_past & (received < cycle_start) & ~(late_v & (rng.random(len(li)) < 0.05))
     short = rng.random(len(li)) < np.where(late_v, 0.15, 0.04)
     qty_rcv = np.where(short, np.round(qty_ord * rng.uniform(0.6, 0.95, len(li))), qty_ord)
-    # one order per vendor and promised week; lines numbered 10000, 20000, ...
     pr_df = pd.DataFrame(
         {
             "vendor": vend,
-            "item": item_ids[li],
+            "item": m.item_ids[li],
             "location": loc_codes[rcv_loc_choice[li]],
             "promised_date": _to_ns(promised),
             "received_date": _to_ns(np.where(got, received, np.datetime64("NaT"))),
@@ -794,11 +948,18 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     codes = pd.factorize(order_no)[0]
     pr_df["order"] = [f"PO-{200001 + c}" for c in codes]
     pr_df["line"] = (grp.cumcount() + 1) * 10000
-    purchase_receipts = pr_df.drop(columns="_w")
+    return pr_df.drop(columns="_w")
 
-    # Sales order lines ------------------------------------------------------------------------
+
+def _sales_order_lines(
+    rng: np.random.Generator, cal: _Calendar, m: _Master, d: _Demand
+) -> pd.DataFrame:
+    """Sales order lines of the 12 closed months and the cycle month: promised dates, late and
+    partial shipments (more often in the constrained family), a few back orders."""
+    all_periods, cycle_start = cal.all_periods, cal.cycle_start
+    n_cust, k_cust, k_item = m.n_cust, d.k_cust, d.k_item
     so_t = np.arange(ACTUAL_MONTHS - 12, ACTUAL_MONTHS + 1)  # 12 closed months + cycle month
-    lam = 2.0 + 10.0 * cust_weight / cust_weight.max()
+    lam = 2.0 + 10.0 * m.cust_weight / m.cust_weight.max()
     n_ord = rng.poisson(np.repeat(lam[:, None], len(so_t), axis=1))
     oc, om = np.nonzero(n_ord)
     reps = n_ord[oc, om]
@@ -821,8 +982,8 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     promise_delay = rng.choice([0, 0, 0, 0, 0, 1, 2, 3, 5], len(lc)).astype("timedelta64[D]")
     promised_so = requested + promise_delay
     no_promise = rng.random(len(lc)) < 0.03
-    constrained_l = fam_names[fam_idx[k_item[kpick]]] == CONSTRAINED_FAMILY
-    e_line = expected[kpick, ltm] / np.maximum(1, n_ord[lc, np.searchsorted(so_t, ltm)])
+    constrained_l = m.fam_names[m.fam_idx[k_item[kpick]]] == CONSTRAINED_FAMILY
+    e_line = d.expected[kpick, ltm] / np.maximum(1, n_ord[lc, np.searchsorted(so_t, ltm)])
     qty_so = np.maximum(1.0, np.round(e_line * rng.uniform(0.4, 1.6, len(lc))))
     ship_offset = np.where(
         rng.random(len(lc)) < np.where(constrained_l, 0.30, 0.04),
@@ -836,13 +997,13 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     shipped = shipped_yet & ~backorder
     partial = rng.random(len(lc)) < np.where(constrained_l, 0.20, 0.03)
     qty_ship = np.where(partial, np.floor(qty_so * rng.uniform(0.5, 0.95, len(lc))), qty_so)
-    sales_order_lines = pd.DataFrame(
+    return pd.DataFrame(
         {
             "order": [f"SO-{300001 + o}" for o in line_order],
             "line": line_no,
-            "customer": cust_ids[lc],
-            "item": item_ids[k_item[kpick]],
-            "location": k_loc[kpick],
+            "customer": m.cust_ids[lc],
+            "item": m.item_ids[k_item[kpick]],
+            "location": d.k_loc[kpick],
             "requested_date": _to_ns(requested),
             "promised_date": _to_ns(np.where(no_promise, np.datetime64("NaT"), promised_so)),
             "qty_ordered": qty_so,
@@ -851,13 +1012,15 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         }
     )
 
-    # Targets ----------------------------------------------------------------------------------
+
+def _targets() -> pd.DataFrame:
+    """A target per KPI (company level) plus the scoped ones."""
     tgt = [(*t, None) for t in KPI_TARGETS]
     base_t = {t[0]: t for t in KPI_TARGETS}
     for kpi, scope, target, green, amber in SCOPED_TARGETS:
         b = base_t[kpi]
         tgt.append((kpi, b[1], target, b[3], green, amber, b[6], scope))
-    targets = pd.DataFrame(
+    return pd.DataFrame(
         tgt,
         columns=[
             "kpi",
@@ -874,7 +1037,11 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
     targets["green_max"] = [b[0] if isinstance(b, tuple) else np.nan for b in bands]
     targets["amber_max"] = [b[1] if isinstance(b, tuple) else np.nan for b in bands]
 
-    # Actions from the six previous cycles (ACTION_PLAN) --------------------------------------
+
+def _actions(rng: np.random.Generator, cal: _Calendar) -> pd.DataFrame:
+    """Actions from the six previous cycles (:data:`ACTION_PLAN`): closed on time, closed late,
+    overdue, open, cancelled."""
+    cycle, cycle_start = cal.cycle, cal.cycle_start
     n_act = len(ACTION_DECISIONS)
     plan = ACTION_PLAN[:n_act]
     raised = [add_months(cycle, -p[0]) for p in plan]
@@ -899,7 +1066,7 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         "Open",
     )
     cd_series = _to_ns(closed_date)
-    actions = pd.DataFrame(
+    return pd.DataFrame(
         {
             "action_id": [f"A-{raised[i]}-{i + 1:02d}" for i in range(n_act)],
             "decision": [d for d, _ in ACTION_DECISIONS],
@@ -913,17 +1080,38 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         }
     )
 
+
+def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
+    """Generate the demo company for the S&OP cycle ``cycle`` (deterministic in ``seed``).
+
+    The table families are generated in a fixed order from one generator (the order is part of
+    the output: changing it changes every later table)."""
+    rng = np.random.default_rng(seed)
+    cal = _calendar(cycle)
+    m = _master_data(rng)
+    d = _demand(rng, cal, m)
+    sales_actuals = _sales_actuals(rng, cal, m, d)
+    f = _forecasts(rng, cal, m, d)
+    gl_accounts, posting_setup = _chart_of_accounts()
+    sales_budget, financial_budget, fy, (shift_from, shift_to) = _budgets(rng, cal, m, d)
+    inventory = _inventory(rng, cal, m, f)
+    production_orders = _production_orders(rng, cal, m, d)
+    purchase_receipts = _purchase_receipts(rng, cal, m, d)
+    sales_order_lines = _sales_order_lines(rng, cal, m, d)
+    targets = _targets()
+    actions = _actions(rng, cal)
+
     raw = {
-        "Regions": regions,
-        "Items": items,
-        "Customers": customers,
-        "Locations": locations,
+        "Regions": m.regions,
+        "Items": m.items,
+        "Customers": m.customers,
+        "Locations": m.locations,
         "Vendors": pd.DataFrame(VENDORS, columns=["vendor", "name", "country", "lead_time_days"]),
         "GLAccounts": gl_accounts,
         "PostingSetup": posting_setup,
         "FinancialBudget": financial_budget,
         "SalesBudget": sales_budget,
-        "Forecast": forecast,
+        "Forecast": f.forecast,
         "SalesActuals": sales_actuals,
         "Inventory": inventory,
         "ProductionOrders": production_orders,
@@ -932,7 +1120,7 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         "Targets": targets,
         "Actions": actions,
     }
-    raw.update(supply_inputs(items, forecast, horizon, rng))
+    raw.update(supply_inputs(m.items, f.forecast, cal.horizon, rng))
     tables = {alias: typed(schema.table(alias), df) for alias, df in raw.items()}
     sub_table = Table(
         name="tblSubmission",
@@ -942,7 +1130,8 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         doc="",
         columns=(schema.ITEM, schema.LOCATION, schema.PERIOD_COLUMN, schema.FORECAST.value),  # type: ignore[arg-type]
     )
-    submissions = {r: typed(sub_table, df) for r, df in submissions.items()}
+    submissions = {r: typed(sub_table, df) for r, df in f.submissions.items()}
+    n_past, all_periods = d.n_past, cal.all_periods
     facts = {
         "constrained_family": CONSTRAINED_FAMILY,
         "seasonal_q4_families": ("HEATING", "LIGHTING"),
@@ -953,16 +1142,18 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         "unmapped_combination": UNMAPPED_COMBINATION,
         "budget_uplift": (UPLIFT_ACCOUNT, UPLIFT),
         "budget_shift": (SHIFT_ACCOUNT, shift_from, shift_to),
-        "actual_periods": actual_periods,
-        "frozen_periods": actual_periods[frozen],
-        "horizon": horizon,
+        "actual_periods": cal.actual_periods,
+        "frozen_periods": cal.actual_periods[f.frozen],
+        "horizon": cal.horizon,
         "fiscal_year": fy,
         "promotions_planned": [
-            (item_ids[i], REGIONS[r], all_periods[t])
-            for i, r, t in zip(pi[n_past:], pr[n_past:], pt[n_past:], strict=True)
+            (m.item_ids[i], REGIONS[r], all_periods[t])
+            for i, r, t in zip(d.pi[n_past:], d.pr[n_past:], d.pt[n_past:], strict=True)
         ],
     }
-    return DemoData(settings=settings, tables=tables, regional_submissions=submissions, facts=facts)
+    return DemoData(
+        settings=cal.settings, tables=tables, regional_submissions=submissions, facts=facts
+    )
 
 
 # --- supply review inputs (issue 11) ------------------------------------------------------------
