@@ -1020,7 +1020,7 @@ def _targets() -> pd.DataFrame:
     for kpi, scope, target, green, amber in SCOPED_TARGETS:
         b = base_t[kpi]
         tgt.append((kpi, b[1], target, b[3], green, amber, b[6], scope))
-    return pd.DataFrame(
+    targets = pd.DataFrame(
         tgt,
         columns=[
             "kpi",
@@ -1036,6 +1036,7 @@ def _targets() -> pd.DataFrame:
     bands = targets["kpi"].map(BAND_TARGETS)
     targets["green_max"] = [b[0] if isinstance(b, tuple) else np.nan for b in bands]
     targets["amber_max"] = [b[1] if isinstance(b, tuple) else np.nan for b in bands]
+    return targets
 
 
 def _actions(rng: np.random.Generator, cal: _Calendar) -> pd.DataFrame:
