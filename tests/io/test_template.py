@@ -296,7 +296,7 @@ def test_committed_macro_workbook_is_built_from_the_committed_template(tmp_path)
     assert "xl/vbaProject.bin" in names and "customUI/customUI14.xml" in names
 
 
-def test_a_failed_xlsm_build_leaves_no_partial_workbook(tmp_path, monkeypatch):
+def test_a_failed_xlsm_build_leaves_no_partial_workbook(tmp_path):
     """build-workbook left a partial SOP_Planning.xlsx behind when the .xlsm failed (issue 18)."""
     from sop_xl.excel import build
     from sop_xl.io.template import build_standard_workbook
@@ -304,9 +304,8 @@ def test_a_failed_xlsm_build_leaves_no_partial_workbook(tmp_path, monkeypatch):
     def broken(xlsx, out, **kw):
         raise build.BuildError("VBA source SOP_Ribbon.bas is missing")
 
-    monkeypatch.setattr(build, "make_xlsm", broken)
     (tmp_path / "SOP_Planning.xlsx").write_bytes(b"the previous build")
     with pytest.raises(build.BuildError):
-        build_standard_workbook(tmp_path)
+        build_standard_workbook(tmp_path, make_xlsm=broken)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["SOP_Planning.xlsx"]
     assert (tmp_path / "SOP_Planning.xlsx").read_bytes() == b"the previous build"
