@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sop_xl.errors import BuildError
+from sop_xl.io.files import atomic_path
 
 #: Where the ribbon XML and the VBA sources live: package data, so an installed sop_xl builds too.
 SOURCES = Path(__file__).resolve().parent / "sources"
@@ -418,23 +419,15 @@ def _write_zip(parts: dict[str, bytes], out: Path) -> None:
     first = ["[Content_Types].xml", "_rels/.rels"]
     order = [n for n in first if n in parts] + sorted(n for n in parts if n not in first)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
-            for name in order:
-                info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o600 << 16
-                z.writestr(info, parts[name])
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # a normal file (mkstemp makes it 0600)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with (
+        atomic_path(out) as tmp,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z,
+    ):
+        for name in order:
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            z.writestr(info, parts[name])
 
 
 def _build(xlsx: Path, out: Path, *, addin: bool, udf_module: str | None, sources: Path) -> None:

@@ -27,7 +27,6 @@ import os
 import re
 import struct
 import sys
-import tempfile
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
@@ -35,10 +34,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sop_xl.errors import Finding, Location
+from sop_xl.errors import Finding, Location, SopError
 from sop_xl.io import guard
-from sop_xl.io.files import sha256_file
-from sop_xl.io.reader import Coerced, _typed
+from sop_xl.io.files import atomic_path, sha256_file
+from sop_xl.io.reader import _typed
+from sop_xl.model.book import Coerced
 from sop_xl.model.schema import Dtype, Table
 
 MAX_ENTRIES = 400
@@ -193,10 +193,8 @@ def _verdict_key(file_sha256: str, limits: guard.Limits) -> str:
 
 
 def _atomic_text(file: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=file.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, file)
+    with atomic_path(file) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 # --- entries ------------------------------------------------------------------------------
@@ -254,12 +252,10 @@ def save(key: str, table: Table, result: Coerced) -> None:
     arrays["__rows__"] = np.asarray(result.excel_rows, dtype=np.int64)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".entry-", suffix=".npz", dir=root)
-        with os.fdopen(fd, "wb") as f:
+        with atomic_path(root / f"{key}.npz") as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, root / f"{key}.npz")
         _prune(root)
-    except OSError:
+    except (OSError, SopError):
         return
 
 
