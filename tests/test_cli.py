@@ -258,7 +258,7 @@ def fake_build(monkeypatch) -> list[Path]:
 
     folders: list[Path] = []
 
-    def build(out_dir: Path, *, xlsm: bool = True) -> Path:
+    def build(out_dir: Path, *, make_xlsm=None) -> Path:
         folders.append(Path(out_dir))
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         for name in ("SOP_Planning.xlsx", "SOP_Planning.xlsm"):
