@@ -17,7 +17,7 @@ import numpy as np
 
 from sop_xl.errors import Finding, Location, SopError, ValidationError
 from sop_xl.io import reader
-from sop_xl.model.book import Book, Progress, user
+from sop_xl.model.book import Book, Coerced, Progress, user
 from sop_xl.model.report import validation_output
 from sop_xl.model.schema import BY_ALIAS, INPUT_TABLES, Table
 from sop_xl.model.sheets import SheetOutput
@@ -77,7 +77,7 @@ def default_workbook(folder: Path | None = None) -> Path:
 
 
 # --- validate ------------------------------------------------------------------------------------
-def check_references(tables: dict[str, reader.Coerced], book_name: str) -> list[Finding]:
+def check_references(tables: dict[str, Coerced], book_name: str) -> list[Finding]:
     """Every ``Column.ref`` value must exist in the referenced master table."""
     findings: list[Finding] = []
     for table in INPUT_TABLES:
@@ -120,7 +120,7 @@ def check_references(tables: dict[str, reader.Coerced], book_name: str) -> list[
 def validate(book: Book, *, write: bool = True) -> StepResult:
     """Validate every input table: types, required values, keys, references, settings."""
     findings: list[Finding] = []
-    coerced: dict[str, reader.Coerced] = {}
+    coerced: dict[str, Coerced] = {}
     for i, table in enumerate(INPUT_TABLES):
         book.progress(f"Checking {table.title}", i / len(INPUT_TABLES))
         if not book.has_table(table):
@@ -170,7 +170,7 @@ def validate(book: Book, *, write: bool = True) -> StepResult:
     return StepResult("validate", summary, errors == 0, [output], findings)
 
 
-def supply_findings(book: Book, coerced: dict[str, reader.Coerced]) -> list[Finding]:
+def supply_findings(book: Book, coerced: dict[str, Coerced]) -> list[Finding]:
     """The supply review's cross-table rules (unknown family or resource, demand without a
     routing), located by Excel row."""
     from sop_xl.model.periods import period_range
@@ -186,7 +186,7 @@ def supply_findings(book: Book, coerced: dict[str, reader.Coerced]) -> list[Find
     return check(frames, rows, book.name, horizon)
 
 
-def read_coerced(book: Book, table: Table) -> reader.Coerced:
+def read_coerced(book: Book, table: Table) -> Coerced:
     """Non-strict read: typed good rows plus a finding for every bad cell."""
     return book.read_coerced(table)
 
