@@ -5,7 +5,9 @@
     .venv/bin/python scripts/bench.py --only read,kpi
 
 Each module in scripts/bench_cases/ exposes ``cases(quick: bool) -> list[dict]`` with keys
-case, size, ours_s, baseline, baseline_s, ratio (baseline_s / ours_s) and note.
+case, size, ours_s, baseline, baseline_s, ratio (baseline_s / ours_s) and note, and optionally
+ours_cpu / baseline_cpu: CPU seconds (user + system, child processes included), printed next to
+the wall times because CPU time is what a machine shared with other work does not inflate.
 """
 
 from __future__ import annotations
@@ -67,14 +69,26 @@ def main() -> int:
             ]
         print(f"  {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         rows.extend(got)
-    headers = ["case", "size", "sop_xl", "baseline", "baseline time", "ratio", "note"]
+    headers = [
+        "case",
+        "size",
+        "sop_xl",
+        "sop_xl CPU",
+        "baseline",
+        "baseline time",
+        "baseline CPU",
+        "ratio",
+        "note",
+    ]
     table = [
         [
             r["case"],
             str(r["size"]),
             fmt_s(r["ours_s"]),
+            fmt_s(r.get("ours_cpu")),
             r["baseline"],
             fmt_s(r["baseline_s"]),
+            fmt_s(r.get("baseline_cpu")),
             "-" if r.get("ratio") is None else f"{r['ratio']:.1f}x",
             str(r.get("note", ""))[:200],
         ]

@@ -398,8 +398,13 @@ def vendor_performance(
 
 # --- inventory ----------------------------------------------------------------------------------
 def _pidx(periods: pd.Series) -> np.ndarray:
-    s = periods.astype(str)
-    return s.str.slice(0, 4).astype(int).to_numpy() * 12 + s.str.slice(5, 7).astype(int).to_numpy()
+    """'YYYY-MM' -> year * 12 + month, parsing each distinct period once (a blank one raises)."""
+    codes, uniq = pd.factorize(periods)
+    if (codes < 0).any():  # a missing period: the per-row parse below raises as it always did
+        uniq, codes = periods, np.arange(len(periods))
+    s = pd.Series(np.asarray(uniq, dtype=object)).astype(str)
+    idx = s.str.slice(0, 4).astype(int).to_numpy() * 12 + s.str.slice(5, 7).astype(int).to_numpy()
+    return idx[codes] if len(idx) else np.zeros(0, dtype=np.int64)
 
 
 def _months(idx: np.ndarray) -> np.ndarray:

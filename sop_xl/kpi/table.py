@@ -20,6 +20,7 @@ Forecast table no longer holds is not scored (there is nothing honest to compare
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -331,6 +332,74 @@ def kpi_table(
     by = list(by)
     if "period" in by:
         raise KpiInputError("kpi_table reports per period already; leave 'period' out of by")
+    key = _memo_key(tables, settings, by)
+    hit = _MEMO.get(key) if key else None
+    if hit is None:
+        hit = _kpi_rows(tables, settings, by)
+        if key:
+            _MEMO[key] = hit
+            while len(_MEMO) > _MEMO_SIZE:  # the oldest first
+                del _MEMO[next(iter(_MEMO))]
+    out, skipped = hit
+    cols = ["kpi", "period", *by, "value", "numerator", "denominator", "n", "note"]
+    if out is None:
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    else:
+        if periods is not None:
+            out = out[out["period"].astype(str).isin(set(periods))]
+        order = {k: i for i, k in enumerate(KPIS)}
+        out = out.assign(_o=out["kpi"].map(order)).sort_values(["_o", *by, "period"])
+        out = out.drop(columns="_o").reset_index(drop=True)
+        out["n"] = out["n"].astype(np.int64)
+        out["note"] = out["note"].fillna("").astype(str)
+    out.attrs["skipped"] = list(skipped)
+    return out
+
+
+#: kpi_table's rows before the period filter, by a digest of its inputs (see :func:`_memo_key`).
+_MEMO: dict[str, tuple[pd.DataFrame | None, list[str]]] = {}
+_MEMO_SIZE = 6  # the three scopes of the KPIs sheet and of the scorecard
+#: The tables kpi_table reads (and _enrich looks region and family up in).
+_USED = (
+    "SalesActuals",
+    "Forecast",
+    "SalesBudget",
+    "SalesOrderLines",
+    "ProductionOrders",
+    "PurchaseReceipts",
+    "Inventory",
+    "Items",
+    "Customers",
+    "Locations",
+    "Regions",
+)
+
+
+def _memo_key(
+    tables: Mapping[str, pd.DataFrame], settings: schema.Settings, by: Sequence[str]
+) -> str | None:
+    """A digest of everything kpi_table's rows depend on: the content (values, columns, dtypes)
+    of the tables it reads, the settings and ``by``. The KPIs step and the scorecard of one
+    cycle read the same tables, so the scorecard reuses the KPIs step's rows instead of
+    computing them again. None (no memo) when a table cannot be hashed."""
+    h = hashlib.sha256(f"{settings.model_dump_json()}\0{list(by)}".encode())
+    try:
+        for alias in _USED:
+            df = tables.get(alias)
+            if df is None:
+                h.update(f"\0{alias}:none".encode())
+                continue
+            h.update(f"\0{alias}:{list(df.columns)}:{[str(t) for t in df.dtypes]}".encode())
+            h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    except (TypeError, ValueError):
+        return None
+    return h.hexdigest()
+
+
+def _kpi_rows(
+    tables: Mapping[str, pd.DataFrame], settings: schema.Settings, by: list[str]
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """Every KPI row per closed month and group of ``by`` (unsorted), and what was skipped."""
     cycle = settings.cycle
     as_of = f"{cycle}-01"
     frames: list[pd.DataFrame] = []
@@ -447,22 +516,12 @@ def kpi_table(
     frames = [f for f in frames if len(f)]
     cols = ["kpi", "period", *by, "value", "numerator", "denominator", "n", "note"]
     if not frames:
-        out = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    else:
-        out = pd.concat(frames, ignore_index=True)[cols]
-        out = out[out["period"].notna() & (out["period"].astype(str) < cycle)]
-        family = {k: d.family for k, d in KPIS.items()}
-        ops = ~out["kpi"].map(family).isin(("forecast", "budget", "finance"))
-        out = out[~(ops & (out["n"] == 0))]  # ops groups with nothing due that month
-        if periods is not None:
-            out = out[out["period"].astype(str).isin(set(periods))]
-        order = {k: i for i, k in enumerate(KPIS)}
-        out = out.assign(_o=out["kpi"].map(order)).sort_values(["_o", *by, "period"])
-        out = out.drop(columns="_o").reset_index(drop=True)
-        out["n"] = out["n"].astype(np.int64)
-        out["note"] = out["note"].fillna("").astype(str)
-    out.attrs["skipped"] = skipped
-    return out
+        return None, skipped
+    out = pd.concat(frames, ignore_index=True)[cols]
+    out = out[out["period"].notna() & (out["period"].astype(str) < cycle)]
+    family = {k: d.family for k, d in KPIS.items()}
+    ops = ~out["kpi"].map(family).isin(("forecast", "budget", "finance"))
+    return out[~(ops & (out["n"] == 0))], skipped  # ops groups with nothing due that month
 
 
 # --- the cycle step -------------------------------------------------------------------------------

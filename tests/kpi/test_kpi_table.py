@@ -340,3 +340,35 @@ def test_unforecast_sales_and_unsold_forecasts_are_scored_and_noted():
     assert "1 cell(s) with a forecast but no sales: scored as 0 sold" in note
     feb = t[(t["kpi"] == "wmape") & (t["period"] == "2026-02")]["note"].iloc[0]
     assert feb == ""
+
+
+def test_kpi_table_memo_shares_rows_between_steps_and_never_serves_stale_ones(monkeypatch):
+    """The KPIs step and the scorecard of one cycle compute each scope once (issue 16): a
+    second call with equal inputs is served from the memo and equals a fresh computation; a
+    changed input value, settings or scope is never served the old rows."""
+    import sop_xl.kpi.table as kt
+
+    kt._MEMO.clear()
+    calls = []
+    real = kt._kpi_rows
+    monkeypatch.setattr(kt, "_kpi_rows", lambda *a: calls.append(1) or real(*a))
+    first = kpi_table(small_tables(), S, by=["region"])
+    again = kpi_table(small_tables(), S, by=["region"])  # equal content, other frame objects
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(first, again)
+    window = kpi_table(small_tables(), S, by=["region"], periods=["2026-01", "2026-02"])
+    assert len(calls) == 1  # the scorecard's window comes from the same rows
+    kt._MEMO.clear()
+    fresh = kpi_table(small_tables(), S, by=["region"], periods=["2026-01", "2026-02"])
+    pd.testing.assert_frame_equal(window, fresh)
+    assert window.attrs["skipped"] == fresh.attrs["skipped"]
+    # one sales quantity changed: recomputed, and the accuracy moves
+    changed = small_tables()
+    changed["SalesActuals"].loc[changed["SalesActuals"]["period"] == "2026-01", "quantity"] = 12.0
+    n = len(calls)
+    moved = kpi_table(changed, S, by=["region"])
+    assert len(calls) == n + 1
+    assert value(moved, "wmape", "2026-01", region="N") == 0.0
+    kpi_table(small_tables(), Settings(cycle="2026-02"), by=["region"])
+    kpi_table(small_tables(), S, by=["family"])
+    assert len(calls) == n + 3
