@@ -354,9 +354,13 @@ def _insert_after(root: etree._Element, new: etree._Element, after: tuple[str, .
 # else (prefixed XML, protection or validations to drop, recalculated values, a formula cell
 # of another shape) takes the lxml path below; both give the same cells.
 _FAST_BLOCKERS = (
-    b"<sheetProtection", b"<protectedRanges", b"<dataValidations", b"<controls",
+    b"<sheetProtection", b"<protectedRanges", b"<controls",
     b"<oleObjects", b"<sheetCalcPr", b"AlternateContent", b"<sheetData/>", b"CCE6A557",
 )  # fmt: skip
+#: The data validations block of an unprefixed worksheet (formula text inside is escaped, so
+#: the first closing tag is its own). The input sheets carry one; removing it here keeps their
+#: megabytes of cells off the lxml path.
+_DATA_VALIDATIONS = re.compile(rb"<dataValidations\b[^>]*?(?:/>|>.*?</dataValidations>)", re.S)
 _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:worksheet|sheetData|row|c|f|v)\b")
 _F_CELL = re.compile(rb"<c\b([^>]*)>(<f\b[^>]*?(?:/>|>[^<]*</f>))(<v>[^<]*</v>|<v/>)?</c>")
 _ANY_F = re.compile(rb"<f[\s>/]")
@@ -370,6 +374,10 @@ def _fast_transform(data: bytes, protection: dict[str, str]) -> _SheetResult | N
         return None
     if not re.search(rb"<worksheet\b", data[:2000]) or _PREFIXED.search(data):
         return None
+    if b"<dataValidations" in data:
+        data, n = _DATA_VALIDATIONS.subn(b"", data)
+        if n != 1 or b"<dataValidations" in data:
+            return None
     missing: list[str] = []
     count = 0
 
@@ -390,7 +398,7 @@ def _fast_transform(data: bytes, protection: dict[str, str]) -> _SheetResult | N
             return m.group(0)
         return b"<c" + attrs + b">" + v + b"</c>"
 
-    out = _F_CELL.sub(cell, data)
+    out = _F_CELL.sub(cell, data) if _ANY_F.search(data) else data  # most sheets: no formula
     if not missing and _ANY_F.search(out):
         return None  # a formula cell of another shape: let lxml handle the whole sheet
     out = _TAB_SELECTED.sub(b"", out)

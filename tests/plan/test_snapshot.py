@@ -607,6 +607,45 @@ def test_fast_and_lxml_paths_agree(cell_xml: str, expected) -> None:
 
 
 @pytest.mark.parametrize(
+    "validations",
+    [
+        '<dataValidations count="2"><dataValidation type="list" sqref="A1:A9">'
+        '<formula1>"a,b"</formula1></dataValidation><dataValidation type="decimal" '
+        'operator="lessThan" sqref="B1:B9"><formula1>A1&lt;5</formula1></dataValidation>'
+        "</dataValidations>",
+        '<dataValidations count="0"/>',
+    ],
+)
+def test_input_sheet_with_validations_takes_the_fast_path_and_agrees(validations: str) -> None:
+    """An input sheet (data validations, no formula) is frozen at the byte level, not parsed
+    with lxml (issue 16: the demo's 21 MB Forecast sheet); both paths give the same cells,
+    drop the validations and keep what follows them."""
+    from sop_xl.plan import freeze as fz
+
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetViews><sheetView tabSelected="1" workbookViewId="0"/></sheetViews>'
+        '<sheetData><row r="1"><c r="A1"><v>4</v></c><c r="B1" t="inlineStr"><is><t>x</t></is>'
+        f"</c></row></sheetData>{validations}"
+        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+        "</worksheet>"
+    ).encode()
+    kw = {"name": "S", "part": "p", "file": "f", "protection": {"sheet": "1"}, "values": None,
+          "date1904": False}  # fmt: skip
+    assert fz._fast_transform(xml, kw["protection"]) is not None
+    fast = fz.transform_worksheet(xml, fast=True, **kw)
+    slow = fz.transform_worksheet(xml, fast=False, **kw)
+    assert _cells(fast.data) == _cells(slow.data) == {"A1": (None, "4"), "B1": ("inlineStr", "x")}
+    for res in (fast, slow):
+        assert b"dataValidation" not in res.data and b"<pageMargins" in res.data
+        assert b'<sheetProtection sheet="1"/>' in res.data and res.has_data
+    # two blocks (not a valid sheet): left to lxml
+    assert fz._fast_transform(xml.replace(b"<pageMargins", validations.encode() + b"<pageMargins"),
+                              kw["protection"]) is None  # fmt: skip
+
+
+@pytest.mark.parametrize(
     "cell_xml", ['<c r="B2"><f>A1*2</f><v></v></c>', '<c r="B2"><f>A1*2</f></c>',
                  '<c r="B2" t="str"><f>A1</f></c>', '<c r="B2"><f>A1</f><v/></c>'],
 )  # fmt: skip
