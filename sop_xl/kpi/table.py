@@ -371,7 +371,6 @@ _USED = (
     "Items",
     "Customers",
     "Locations",
-    "Regions",
 )
 
 

@@ -358,6 +358,10 @@ def test_kpi_table_memo_shares_rows_between_steps_and_never_serves_stale_ones(mo
     pd.testing.assert_frame_equal(first, again)
     window = kpi_table(small_tables(), S, by=["region"], periods=["2026-01", "2026-02"])
     assert len(calls) == 1  # the scorecard's window comes from the same rows
+    # the scorecard reads more tables (Targets, Regions, ...): kpi_table does not use them
+    extra = {"Targets": pd.DataFrame({"kpi": ["wmape"]}), "Regions": pd.DataFrame({"r": [1]})}
+    kpi_table({**small_tables(), **extra}, S, by=["region"])
+    assert len(calls) == 1
     kt._MEMO.clear()
     fresh = kpi_table(small_tables(), S, by=["region"], periods=["2026-01", "2026-02"])
     pd.testing.assert_frame_equal(window, fresh)
