@@ -1,6 +1,6 @@
 """Variances: sales budget -> G/L mapping and budget vs budget on 500,000 sales budget lines
 (target < 2 s), next to the obvious baseline (row-wise ``apply`` mapping + a groupby);
-and the whole variance step (all six sheets' frames) on an in-memory book."""
+and the whole variance step (all seven sheets' frames) on an in-memory book."""
 
 from __future__ import annotations
 

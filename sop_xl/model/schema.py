@@ -996,21 +996,21 @@ PVM_BY_CUSTOMER = Table(
     sheet="PVMByCustomer",
     title="Revenue Variance: Price, Volume, Mix by Region and Customer",
     group="Outputs",
-    doc="The same revenue variance split with a finer mix unit: region x item (level Region) and "
-    "customer x item (level Customer), per period. Selling more to a cheaper region or customer "
-    "is mix here, where the item-level PriceVolumeMix calls it price. Each level sums to the "
-    "same revenue variance; volume + mix + price = revenue variance on every line.",
+    doc="The revenue variance split with a finer mix unit: region x item (level Region) or "
+    "customer x item (level Customer), summed per region or customer and period. Selling more "
+    "to a cheaper region or customer is mix here, where the item-level PriceVolumeMix calls it "
+    "price. Each level alone sums to the revenue variance; volume + mix + price = revenue "
+    "variance on every line.",
     columns=(
         col("level", "Level", doc="Region (mix unit region x item) or Customer (customer x item)."),
         PERIOD_COLUMN,
         col("region", "Region Code", doc="The customer's sales region."),
         col("customer", "Customer No.", required=False, doc="Blank at level Region."),
-        col("item", "Item No."),
-        col("family", "Item Family", required=False),
-        col("status", "Status", doc="continuing, new (no budget qty) or discontinued (no sales)."),
-        *PRICE_VOLUME_MIX.columns[4:],  # actual qty .. price effect, as on PriceVolumeMix
+        col("actual_qty", "Actual Qty", Dtype.QTY, doc="All items, summed."),
+        col("budget_qty", "Budget Qty", Dtype.QTY, doc="All items, summed."),
+        *PRICE_VOLUME_MIX.columns[8:],  # actual amount .. price effect, as on PriceVolumeMix
     ),
-    keys=("level", "period", "region", "customer", "item"),
+    keys=("level", "period", "region", "customer"),
     output=True,
 )
 UNMAPPED = Table(

@@ -18,8 +18,10 @@ class VarianceResult:
     ``mapped`` / ``unmapped``: the sales budget lines, split. ``reconciliation``: input = output
     lines and findings (table VarianceRecon). ``findings``: reconciliation findings.
     ``detail`` / ``rollups`` / ``pvm``: actual vs plan (filled by :func:`run_variances`);
-    ``pvm``: price/volume/mix with the item as mix unit; ``pvm_by_customer``: the same at region x
-    item and customer x item (column ``level``: Region / Customer).
+    ``pvm``: price/volume/mix with the item as mix unit; ``pvm_levels``: the same per mix unit
+    (``item``, ``region`` = region x item, ``customer`` = customer x item), line by line;
+    ``pvm_by_customer``: the region and customer levels summed per region / customer and period
+    (column ``level``: Region / Customer), the PVMByCustomer sheet.
     """
 
     by_account: pd.DataFrame
@@ -32,5 +34,6 @@ class VarianceResult:
     rollups: dict[str, pd.DataFrame] = field(default_factory=dict)
     pvm: pd.DataFrame = field(default_factory=pd.DataFrame)
     pvm_by_customer: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pvm_levels: dict[str, pd.DataFrame] = field(default_factory=dict)
     outputs: list[SheetOutput] = field(default_factory=list)
     summary: str = ""

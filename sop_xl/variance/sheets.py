@@ -215,9 +215,10 @@ def variance_outputs(result: VarianceResult, settings: Settings) -> list[SheetOu
             title=[
                 "Revenue variance vs budget: price, volume and mix by region and by customer",
                 f"{head} | {dspan}",
-                "Same formulas as PriceVolumeMix with a finer mix unit: a shift of volume to a "
-                "cheaper region or customer is mix here, price there. Filter on Level: each "
-                "level alone sums to the revenue variance.",
+                "Same formulas as PriceVolumeMix with a finer mix unit (region x item, customer "
+                "x item), summed per region or customer: a shift of volume to a cheaper region "
+                "or customer is mix here, price there. Filter on Level: each level alone sums "
+                "to the revenue variance.",
                 "; ".join(lines) if lines else "No actuals or budget in the review periods.",
                 thr,
             ],

@@ -531,6 +531,27 @@ def _pvm(src, level: str) -> pd.DataFrame:
     return pvm
 
 
+_PVM_SUMS = ("actual_amount", "budget_amount", "revenue_variance", "volume_effect", "mix_effect",
+             "price_effect")  # fmt: skip
+
+
+def _pvm_totals(pvm: pd.DataFrame, level: str) -> pd.DataFrame:
+    """A mix level's lines summed per period x region (x customer), to the cent: the effects
+    add up (the mix unit still decides what is price and what is mix)."""
+    keys = ["period", "region"] + (["customer"] if level == "customer" else [])
+    cents = pvm[keys].copy()
+    for c in _PVM_SUMS:
+        cents[c] = to_cents(pvm[c])
+    cents["actual_qty"], cents["budget_qty"] = pvm["actual_qty"], pvm["budget_qty"]
+    out = cents.groupby(keys, sort=True, dropna=False).sum().reset_index()
+    rb = out["budget_amount"].to_numpy()
+    out["variance_pct"] = pct(out["revenue_variance"].to_numpy(), rb)
+    for c in _PVM_SUMS:
+        out[c] = from_cents(out[c].to_numpy())
+    out["level"] = level.title()
+    return out.reindex(columns=schema.PVM_BY_CUSTOMER.names)
+
+
 def plan_comparison(
     result: VarianceResult,
     sales_actuals: pd.DataFrame,
@@ -550,9 +571,11 @@ def plan_comparison(
     act, bud, fc = src.actuals, src.budget, src.forecast
     pvm = _pvm(src, "item")
     result.pvm = pvm
-    by_customer = [_pvm(src, lv).assign(level=lv.title()) for lv in ("region", "customer")]
-    result.pvm_by_customer = pd.concat(by_customer, ignore_index=True).reindex(
-        columns=schema.PVM_BY_CUSTOMER.names
+    by_customer = [_pvm(src, lv) for lv in ("region", "customer")]
+    result.pvm_levels = dict(zip(("item", "region", "customer"), (pvm, *by_customer), strict=True))
+    result.pvm_by_customer = pd.concat(
+        [_pvm_totals(f, lv) for f, lv in zip(by_customer, ("region", "customer"), strict=True)],
+        ignore_index=True,
     )
 
     d = result.detail
@@ -579,8 +602,9 @@ def plan_comparison(
     lines.append(
         recon_line("Price/volume/mix", "Revenue variance (actual - budget)", None, total_var)
     )
-    levels = zip(("item", "region x item", "customer x item"), (pvm, *by_customer), strict=True)
-    for label, frame in levels:
+    labels = {"item": "item", "region": "region x item", "customer": "customer x item"}
+    for lv, frame in result.pvm_levels.items():
+        label = labels[lv]
         eff = sum(sum_cents(frame[c]) for c in ("volume_effect", "mix_effect", "price_effect"))
         lines.append(
             check(

@@ -154,6 +154,12 @@ def test_detail_pvm_and_rollup_sheets(run):
         assert np.array_equal(parts, to_cents(sub["revenue_variance"]))
         assert to_cents(sub["revenue_variance"]).sum() == -52880
     assert any(t.startswith("Mix unit item: volume") for t in by_cust.title)
+    # the sheet sums the customer x item lines per customer and period, to the cent
+    detail = r.pvm_levels["customer"]
+    assert set(r.pvm_levels) == {"item", "region", "customer"} and len(detail) >= len(c) // 2
+    want = detail.groupby(["period", "customer"])["mix_effect"].apply(lambda s: to_cents(s).sum())
+    got = c[c["level"] == "Customer"].set_index(["period", "customer"])["mix_effect"]
+    assert (to_cents(got.sort_index()) == want.sort_index().to_numpy()).all()
     rec = r.reconciliation
     pvm_checks = rec[rec["line"].str.contains("mix unit", na=False)]
     assert len(pvm_checks) == 3 and (pvm_checks["status"] == "OK").all()
