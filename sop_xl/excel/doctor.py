@@ -12,6 +12,10 @@ sheet's ``codeName`` is dropped. Excel then shows a compile error on the first r
 - sheets (and the workbook) without a ``codeName``;
 - a ribbon that differs from the installed sop_xl's (``sop_xl/excel/sources/customUI14.xml``), and a
   ``SOP_Ribbon`` macro module that differs from ``sop_xl/excel/sources/vba/SOP_Ribbon.bas``;
+- an ``xlwings_udfs`` module (the VBA wrappers of the ``=SOP_`` functions) missing or different
+  from the one the installed sop_xl generates (a wrapper missing = ``#NAME?`` in the cells);
+- a frozen plan whose structure lock was removed (``workbookProtection lockStructure``: LibreOffice
+  drops it on save): sheets can then be added, deleted or renamed;
 - input tables of the schema that are missing;
 - the ribbon pointing at macros that no longer compile (any VBA damage above).
 
@@ -26,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sop_xl.errors import InputFileError, Location
+from sop_xl.excel.build import DEFAULT_UDF_MODULE
+from sop_xl.io.guard import frozen_marks
 
 RIBBON_PART = "customUI/customUI14.xml"
 VBA_PART = "xl/vbaProject.bin"
@@ -74,8 +80,11 @@ def _modules(path: Path) -> dict[str, str]:
         return {n: book.get_module(n) for n in book.module_names()}
 
 
-def doctor(path: Path, *, sources: Path | None = None) -> DoctorReport:
-    """Check a macro master (see the module docstring). Reads only."""
+def doctor(
+    path: Path, *, sources: Path | None = None, udf_module: str | None = DEFAULT_UDF_MODULE
+) -> DoctorReport:
+    """Check a macro master or a frozen plan (see the module docstring). Reads only.
+    ``udf_module``: the Python module whose wrappers the workbook should carry (None: skip)."""
     from sop_xl.excel.build import SOURCES
     from sop_xl.model import schema
 
@@ -97,6 +106,17 @@ def doctor(path: Path, *, sources: Path | None = None) -> DoctorReport:
                 with zf.open(n) as fh:
                     heads[n] = fh.read(4096).decode("utf-8", errors="replace")
     p = rep.problems
+    wb = parts.get("xl/workbook.xml", b"").decode("utf-8", errors="replace")
+    if frozen_marks(path) and not _LOCK_RE.search(wb):
+        p.append(
+            "structure lock lost: this frozen plan no longer locks its workbook structure "
+            "(sheets can be added, deleted or renamed); another application removed it on save. "
+            "Restore the snapshot from its archive copy; `sop-xl verify` names what else changed."
+        )
+    macro = path.suffix.lower() in (".xlsm", ".xlam") or VBA_PART in parts
+    if not macro:
+        _check_tables(parts, p, schema)
+        return rep
     vba_damaged = False
     if VBA_PART not in parts:
         p.append("the workbook has no VBA project: the ribbon buttons have no macros to run.")
@@ -126,6 +146,7 @@ def doctor(path: Path, *, sources: Path | None = None) -> DoctorReport:
             ribbon_src.read_text(encoding="utf-8")
         ):
             p.append("the VBA module 'SOP_Ribbon' is out of date with the installed sop_xl.")
+        p += _udf_problems(modules, addin=path.suffix.lower() == ".xlam", udf_module=udf_module)
     if RIBBON_PART not in parts:
         p.append("the S&OP ribbon tab is missing (customUI/customUI14.xml).")
     else:
@@ -137,7 +158,6 @@ def doctor(path: Path, *, sources: Path | None = None) -> DoctorReport:
                 "the ribbon is still there but its buttons call macros that no longer compile: "
                 "Excel shows a compile error on the first click."
             )
-    wb = parts.get("xl/workbook.xml", b"").decode("utf-8", errors="replace")
     if VBA_PART in parts and not re.search(r"<(?:\w+:)?workbookPr\b[^>]*codeName=", wb):
         p.append("the workbook has no code name (ThisWorkbook).")
     if VBA_PART in parts:
@@ -152,6 +172,14 @@ def doctor(path: Path, *, sources: Path | None = None) -> DoctorReport:
                 + (" ..." if len(missing) > 10 else "")
                 + "): the VBA project no longer knows them."
             )
+    _check_tables(parts, p, schema)
+    return rep
+
+
+_LOCK_RE = re.compile(r"<(?:\w+:)?workbookProtection\b[^>]*lockStructure=\"(?:1|true)\"")
+
+
+def _check_tables(parts: dict[str, bytes], p: list[str], schema) -> None:
     tables = set()
     for n, data in parts.items():
         if n.startswith("xl/tables/") and n.endswith(".xml"):
@@ -161,7 +189,43 @@ def doctor(path: Path, *, sources: Path | None = None) -> DoctorReport:
     for t in schema.INPUT_TABLES:
         if t.name.lower() not in tables:
             p.append(f"input table '{t.name}' (sheet '{t.sheet}') is missing.")
-    return rep
+
+
+def _udf_problems(modules: dict[str, str], *, addin: bool, udf_module: str | None) -> list[str]:
+    """The workbook's ``xlwings_udfs`` module against the one the installed sop_xl generates
+    (the build names the workbook SOP.xlsm / SOP.xlam in the wrappers, whatever the file name)."""
+    from sop_xl.errors import BuildError
+    from sop_xl.excel.build import udf_wrappers
+
+    if udf_module is None:
+        return []
+    try:
+        want, _ = udf_wrappers(udf_module, "SOP.xlam" if addin else "SOP.xlsm")
+    except BuildError as exc:
+        return [f"cannot generate the installed sop_xl's function wrappers to compare: {exc}"]
+    if not want:
+        return []
+    if "xlwings_udfs" not in modules:
+        return [
+            "the VBA module 'xlwings_udfs' (the =SOP_ function wrappers) is missing: "
+            "the functions show #NAME? in Excel."
+        ]
+    have, need = _norm_vba(modules["xlwings_udfs"]), _norm_vba(want)
+    if have == need:
+        return []
+    names = re.compile(r"(?i)^\s*(?:Public\s+)?Function\s+(\w+)")
+    h = {m.group(1) for ln in have if (m := names.match(ln))}
+    n = {m.group(1) for ln in need if (m := names.match(ln))}
+    detail = ""
+    if n - h:
+        detail += " missing: " + ", ".join(sorted(n - h)[:10]) + ";"
+    if h - n:
+        detail += " no longer in sop_xl: " + ", ".join(sorted(h - n)[:10]) + ";"
+    return [
+        "the VBA module 'xlwings_udfs' (the =SOP_ function wrappers) is out of date with the "
+        f"installed sop_xl;{detail or ' same functions, different wrappers;'} "
+        "run `sop-xl repair` to reinstall them."
+    ]
 
 
 XLSX_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"

@@ -74,3 +74,39 @@ def test_missing_tables_and_ribbon_are_named(tmp_path: Path) -> None:
     text = doctor(bad).text()
     assert "ribbon tab is missing" in text
     assert "input table 'tblItems'" in text
+
+
+def test_function_wrappers_out_of_date_are_named() -> None:
+    """The master's xlwings_udfs module against another UDF module (as if sop_xl had been
+    upgraded to one with SOP_WMAPE/SOP_TOTAL and without the master's functions)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))  # excel_stub_udfs for the child process
+    try:
+        text = doctor(MASTER, udf_module="excel_stub_udfs").text()
+    finally:
+        sys.path.remove(str(Path(__file__).parent))
+    assert "'xlwings_udfs'" in text and "out of date" in text
+    assert "missing: SOP_TOTAL;" in text  # the stub's only function the master lacks
+    assert "no longer in sop_xl: SOP_ACCURACY_BY_LAG," in text
+    # the installed module is what the committed master carries (first test: healthy)
+
+
+def test_a_function_wrapper_missing_is_named(tmp_path: Path) -> None:
+    """A master built before SOP_WMAPE existed: its xlwings_udfs lacks that wrapper."""
+    import re
+
+    from pyopenvba import ExcelFile
+
+    src = tmp_path / "m.xlsm"
+    shutil.copyfile(MASTER, src)
+    with ExcelFile(src) as book:
+        code = book.get_module("xlwings_udfs")
+        old = re.sub(r"(?ms)^Function SOP_WMAPE\(.*?^End Function\r?\n", "", code)
+        assert old != code
+        book.set_module("xlwings_udfs", old)
+        book.save(src)
+    text = doctor(src).text()
+    assert "'xlwings_udfs'" in text and "out of date" in text
+    assert "missing: SOP_WMAPE;" in text
+    assert "no longer in sop_xl" not in text

@@ -91,6 +91,9 @@ def test_libreoffice_resave_of_a_snapshot_is_protection_removed_not_values_chang
     rows[0][5], rows[1][6], rows[2][7] = TRICKY[:3]
     m = build_master(tmp_path / "SOP_Master.xlsm", forecast=rows)
     snap = freeze(m, approved_by="CFO")
+    from sop_xl.excel.doctor import doctor
+
+    assert not [q for q in doctor(snap.path).problems if "structure lock" in q]
     out = _lo_resave(snap.path, tmp_path / "lo", tmp_path)
     assert out.read_bytes() != snap.path.read_bytes()
     assert content_hash(out, skip_first=True).hexdigest == snap.content_hash
@@ -102,3 +105,6 @@ def test_libreoffice_resave_of_a_snapshot_is_protection_removed_not_values_chang
     # what LibreOffice really drops: the structure lock and the read-only recommendation
     assert any("locks the workbook structure" in p for p in rep.problems), rep
     assert any("fileSharing" in p for p in rep.problems), rep
+    # sop-xl doctor names the lost lock (issue 20); the snapshot as frozen had it (above)
+    lost = doctor(out)
+    assert [q for q in lost.problems if q.startswith("structure lock lost")], lost.text()
