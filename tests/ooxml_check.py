@@ -24,7 +24,9 @@ import posixpath
 import re
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -50,13 +52,28 @@ def _allowed(text: str) -> bool:
     return any(re.search(p, text) for p, _ in ALLOWED)
 
 
-def _trimmed_copy(path: Path, rows: int = AUDIT_ROWS) -> bytes:
-    """The package with every worksheet cut to its first ``rows`` rows (see module docstring)."""
+def _sheet_parts(zi: zipfile.ZipFile, names: Iterable[str]) -> set[str]:
+    """The worksheet parts of the sheets called ``names``."""
+    wanted = set(names)
+    if not wanted:
+        return set()
+    wb = etree.fromstring(zi.read("xl/workbook.xml"))
+    rels = {r[0]: r[2] for r in _rels(zi, "xl/workbook.xml")}
+    return {
+        rels[s.get(f"{{{NS_R}}}id")] for s in wb.iter(f"{{{NS}}}sheet") if s.get("name") in wanted
+    }
+
+
+def _trimmed_copy(path: Path, rows: int = AUDIT_ROWS, keep: Iterable[str] = ()) -> bytes:
+    """The package with every worksheet cut to its first ``rows`` rows (see module docstring),
+    except the sheets named in ``keep``."""
     out = io.BytesIO()
     with zipfile.ZipFile(path) as zi, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zo:
+        whole = _sheet_parts(zi, keep)
         for info in zi.infolist():
             data = zi.read(info)
-            if info.filename.startswith("xl/worksheets/") and len(data) > 100_000:
+            big = info.filename.startswith("xl/worksheets/") and len(data) > 100_000
+            if big and info.filename not in whole:
                 text = data.decode("utf-8")
                 a, b = text.find("<sheetData>"), text.find("</sheetData>")
                 if a >= 0 and b > a:
@@ -68,6 +85,16 @@ def _trimmed_copy(path: Path, rows: int = AUDIT_ROWS) -> bytes:
                 data = text.encode("utf-8")
             zo.writestr(info, data)
     return out.getvalue()
+
+
+def load_trimmed(path: Path, keep: Iterable[str] = (), **kwargs: Any) -> Any:
+    """openpyxl's workbook of ``path`` with the big sheets not in ``keep`` cut to their first
+    ``AUDIT_ROWS`` rows. For tests that assert sheet names, protection, tables, charts or
+    formats of the demo's 10 MB workbooks: a full openpyxl load takes 30-60 s; every cell of
+    every sheet is still read by ``structure_findings`` (test_fidelity) and by calamine."""
+    import openpyxl
+
+    return openpyxl.load_workbook(io.BytesIO(_trimmed_copy(Path(path), keep=keep)), **kwargs)
 
 
 def audit_findings(path: Path) -> list[str]:
@@ -102,13 +129,22 @@ def _rels(zf: zipfile.ZipFile, part: str) -> list[tuple[str, str, str, str]]:
     return out
 
 
+_COLS: dict[str, int] = {}
+
+
 def _col(ref: str) -> tuple[int, int]:
-    m = re.match(r"([A-Z]+)(\d+)$", ref)
-    assert m, ref
-    n = 0
-    for ch in m.group(1):
-        n = n * 26 + ord(ch) - 64
-    return int(m.group(2)), n
+    """(row, column) of a cell reference such as ``AB12``; two million calls on the demo master,
+    so the column letters are looked up in a cache."""
+    letters = ref.rstrip("0123456789")
+    digits = ref[len(letters) :]
+    assert letters.isalpha() and letters.isupper() and digits.isdigit(), ref
+    n = _COLS.get(letters)
+    if n is None:
+        n = 0
+        for ch in letters:
+            n = n * 26 + ord(ch) - 64
+        _COLS[letters] = n
+    return int(digits), n
 
 
 def _cell_text(c: etree._Element, sst: list[str]) -> str:
@@ -119,6 +155,83 @@ def _cell_text(c: etree._Element, sst: list[str]) -> str:
     if v is None or v.text is None:
         return ""
     return sst[int(v.text)] if t == "s" else v.text
+
+
+#: A row or cell start tag, with its r (letters, digits) and s attributes in any order.
+_CELL_TAG = re.compile(rb'<(row|c)\b(?=[^>]*?\sr="([A-Z]*)(\d+)")?(?=[^>]*?\ss="(\d+)")?')
+
+
+def _cell_order_findings(xml: bytes, where: str, n_xfs: int | None) -> list[str]:
+    """Rows ascending, cells ascending within their row, style indexes below ``n_xfs``: every
+    cell of the sheet, read from the text (the demo master has two million cells; an element
+    tree walk takes 20 s). The same checks as ``_cell_order_findings_tree``."""
+    out: list[str] = []
+    a, b = xml.find(b"<sheetData"), xml.find(b"</sheetData>")
+    if a < 0 or b < 0:
+        return out
+    r = prev_row = prev_col = 0
+    cols = _COLS
+    for m in _CELL_TAG.finditer(xml, a, b):
+        tag, letters, digits, style = m.groups()
+        if tag == b"row":
+            r = int(digits) if digits else prev_row + 1
+            if r <= prev_row:
+                out.append(f"{where}: row {r} after row {prev_row}")
+            prev_row, prev_col = r, 0
+            continue
+        if digits:
+            key = letters.decode()
+            cc = cols.get(key) or _col(key + "1")[1]
+            rr = int(digits)
+        else:
+            rr, cc = r, prev_col + 1
+        if rr != r or cc <= prev_col:
+            ref = (letters + digits).decode() if digits else None
+            out.append(f"{where}: cell {ref} out of order in row {r}")
+        prev_col = cc
+        if style is not None and n_xfs is not None and int(style) >= n_xfs:
+            ref = (letters + digits).decode() if digits else None
+            out.append(f"{where}: cell {ref} style {style.decode()} >= {n_xfs} cellXfs")
+    return out
+
+
+def _cell_order_findings_tree(root: etree._Element, where: str, n_xfs: int | None) -> list[str]:
+    """``_cell_order_findings`` on the element tree (sheets written with a namespace prefix)."""
+    out: list[str] = []
+    prev_row = 0
+    for row in root.iter(f"{{{NS}}}row"):
+        r = int(row.get("r", prev_row + 1))
+        if r <= prev_row:
+            out.append(f"{where}: row {r} after row {prev_row}")
+        prev_row = r
+        prev_col = 0
+        for c in row.iterchildren(f"{{{NS}}}c"):
+            ref = c.get("r")
+            rr, cc = _col(ref) if ref else (r, prev_col + 1)
+            if rr != r or cc <= prev_col:
+                out.append(f"{where}: cell {ref} out of order in row {r}")
+            prev_col = cc
+            si = c.get("s")
+            if si is not None and n_xfs is not None and int(si) >= n_xfs:
+                out.append(f"{where}: cell {ref} style {si} >= {n_xfs} cellXfs")
+    return out
+
+
+def _sheet_tree(xml: bytes, rows: list[int]) -> tuple[etree._Element, bool]:
+    """The worksheet's element tree, and whether it is a big sheet's skeleton: over 1 MB, with
+    no namespace prefix, the tree keeps only the rows numbered ``rows`` (a 50 MB sheet takes
+    seconds to build as a tree; its cells are checked on the text)."""
+    a, b = xml.find(b"<sheetData>"), xml.find(b"</sheetData>")
+    if len(xml) < 1_000_000 or a < 0 or b < a:
+        return etree.fromstring(xml, etree.XMLParser(huge_tree=True)), False
+    keep = []
+    for r in rows:
+        pattern = rb'<row\b[^>]*?\sr="%d"(?:[^>]*/>|[^>]*>.*?</row>)' % r
+        m = re.compile(pattern, re.S).search(xml, a, b)
+        if m:
+            keep.append(m.group())
+    skeleton = xml[:a] + b"<sheetData>" + b"".join(keep) + xml[b:]
+    return etree.fromstring(skeleton, etree.XMLParser(huge_tree=True)), True
 
 
 def structure_findings(path: Path) -> list[str]:
@@ -195,7 +308,8 @@ def structure_findings(path: Path) -> list[str]:
                 continue
             part = wb_rels[rid][2]
             where = f"sheet '{s.get('name')}'"
-            root = etree.fromstring(zf.read(part), etree.XMLParser(huge_tree=True))
+            xml = zf.read(part)
+            root, big = _sheet_tree(xml, [])
             if macro and root.tag.endswith("}worksheet"):
                 pr = root.find(f"{{{NS}}}sheetPr")
                 if pr is None or not pr.get("codeName"):
@@ -210,25 +324,22 @@ def structure_findings(path: Path) -> list[str]:
                     wanted[tp] = (int(m.group(2)), _col(m.group(1) + "1")[1],
                                   _col(m.group(3) + "1")[1])  # fmt: skip
                     header_rows.setdefault(int(m.group(2)), {})
-            prev_row = 0
-            for row in root.iter(f"{{{NS}}}row"):
-                r = int(row.get("r", prev_row + 1))
-                if r <= prev_row:
-                    out.append(f"{where}: row {r} after row {prev_row}")
-                prev_row = r
-                prev_col = 0
-                for c in row.iter(f"{{{NS}}}c"):
-                    ref = c.get("r")
-                    rr, cc = _col(ref) if ref else (r, prev_col + 1)
-                    if rr != r or cc <= prev_col:
-                        out.append(f"{where}: cell {ref} out of order in row {r}")
-                    prev_col = cc
-                    si = c.get("s")
-                    if si is not None and n_xfs is not None and int(si) >= n_xfs:
-                        out.append(f"{where}: cell {ref} style {si} >= {n_xfs} cellXfs")
-                    if not has_formula and c.find(f"{{{NS}}}f") is not None:
-                        has_formula = True
-                    if r in header_rows:
+            if big:  # the tree has no cells: the text holds them, and the header rows
+                root, _ = _sheet_tree(xml, sorted(header_rows))
+                has_formula = has_formula or b"<f>" in xml or b"<f " in xml
+            elif not has_formula:  # one C-level search per sheet, not a lookup per cell
+                has_formula = next(root.iter(f"{{{NS}}}f"), None) is not None
+            if root.prefix is None:  # the default namespace: scan the XML text (fast)
+                out += _cell_order_findings(xml, where, n_xfs)
+            else:
+                out += _cell_order_findings_tree(root, where, n_xfs)
+            r = 0
+            for row in root.iter(f"{{{NS}}}row") if header_rows else ():
+                r = int(row.get("r", r + 1))
+                if r in header_rows:
+                    cc = 0
+                    for c in row.iterchildren(f"{{{NS}}}c"):
+                        cc = _col(c.get("r"))[1] if c.get("r") else cc + 1
                         header_rows[r][cc] = _cell_text(c, sst)
             for tp, (hr, c1, c2) in wanted.items():
                 tx = zf.read(tp).decode("utf-8")

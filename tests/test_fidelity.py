@@ -128,3 +128,37 @@ def test_checker_catches_what_issue_20_found(tmp_path: Path) -> None:
     assert "autoFilter ref" in found
     assert "no codeName" in found
     assert "fullCalcOnLoad" in found
+
+
+def test_checker_reads_every_cell_of_a_big_sheet(tmp_path: Path) -> None:
+    """A sheet over 1 MB is checked on its text, not as a tree: the defects in its last rows are
+    still found, and its table's header row is still read (no false table finding)."""
+    src = ROOT / "workbook" / "SOP_Planning.xlsx"
+    with zipfile.ZipFile(src) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    rels = next(n for n, d in parts.items() if "/_rels/sheet" in n and b"/table" in d)
+    sheet = rels.replace("_rels/", "").removesuffix(".rels")
+    xml = parts[sheet].decode()
+    last = max(int(r) for r in re.findall(r'<row\b[^>]*?\sr="(\d+)"', xml))
+    rows = [
+        f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>filler text</t></is></c>'
+        f'<c r="B{r}"><v>{r}</v></c><c r="C{r}"><v>1.5</v></c></row>'
+        for r in range(last + 1, last + 30_001)
+    ]
+    n = last + 29_999
+    rows[-2] = f'<row r="{n}"><c r="C{n}"><v>1</v></c><c r="B{n}"><v>2</v></c></row>'
+    rows[-1] = f'<row r="{n + 1}"><c r="A{n + 1}" s="99999"><v>3</v></c></row>'
+    if "<sheetData/>" in xml:
+        xml = xml.replace("<sheetData/>", "<sheetData>" + "".join(rows) + "</sheetData>")
+    else:
+        xml = xml.replace("</sheetData>", "".join(rows) + "</sheetData>")
+    parts[sheet] = xml.encode()
+    assert len(parts[sheet]) > 1_000_000
+    big = tmp_path / "big.xlsx"
+    with zipfile.ZipFile(big, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    found = structure_findings(big)
+    assert len(found) == 2, found
+    assert f"cell B{n} out of order in row {n}" in found[0]
+    assert f"cell A{n + 1} style 99999 >=" in found[1]
