@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check sop_xl scripts tests
 .venv/bin/ruff format --check sop_xl scripts tests
-exec .venv/bin/pytest "$@"
+# -n auto: one test process per core; the demo is built once for all of them (tests/conftest.py)
+exec .venv/bin/pytest -n auto "$@"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,12 +28,15 @@ def soffice() -> str:
 
 
 def convert(soffice: str, src: Path, fmt: str, outdir: Path, timeout: int = 180) -> Path:
-    """Convert ``src`` with LibreOffice headless (private profile); return the output file."""
+    """Convert ``src`` with LibreOffice headless; return the output file.
+
+    The profile is the test process's own (``SOP_XL_LO_PROFILE``, set below): LibreOffice builds
+    a fresh profile in about 2 s, so the tests share one per worker instead of one per call."""
     outdir.mkdir(parents=True, exist_ok=True)
-    profile = outdir / "lo_profile"
+    profile = Path(os.environ.get("SOP_XL_LO_PROFILE") or outdir / "lo_profile")
     cmd = [
         soffice,
-        f"-env:UserInstallation=file://{profile.resolve()}",
+        f"-env:UserInstallation={profile.resolve().as_uri()}",
         "--headless",
         "--norestore",
         "--convert-to",
@@ -46,14 +51,100 @@ def convert(soffice: str, src: Path, fmt: str, outdir: Path, timeout: int = 180)
     return out
 
 
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The full demo (template, data, regional files, whole cycle, frozen plan), built once."""
+# --- the demo: built once per test run, in the background, shared by every xdist worker ---------
+ROOT = Path(__file__).resolve().parents[1]
+#: Builds the demo into argv[1]; then touches argv[2] (done) or, on any error, argv[3] (failed).
+DEMO_BUILD = """
+import sys
+from pathlib import Path
+try:
     from sop_xl import cycle
     from sop_xl.excel.build import make_xlsm
+    cycle.demo(Path(sys.argv[1]), make_xlsm=make_xlsm)  # as `sop-xl demo` builds it
+except BaseException:
+    Path(sys.argv[3]).touch()
+    raise
+Path(sys.argv[2]).touch()
+"""
 
-    out = tmp_path_factory.mktemp("demo")
-    cycle.demo(out, make_xlsm=make_xlsm)  # as `sop-xl demo` builds it
+
+DEMO_FILES = ("demo", "demo.done", "demo.failed")
+
+
+def _shared_dir(config: pytest.Config) -> Path:
+    """A folder every process of this run sees: the run's base temp folder (the parent of each
+    xdist worker's own), made on first use."""
+    base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    folder = base / "shared"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _start_demo_build(config: pytest.Config) -> None:
+    """Start building the demo in a subprocess, once per run (the first process to ask wins), so
+    it builds on the other core while the tests that do not need it run."""
+    shared = _shared_dir(config)
+    try:
+        fd = os.open(shared / "demo.started", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return
+    os.close(fd)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["SOP_XL_CACHE_DIR"] = str(shared / "demo_table_store")  # never the user's cache
+    log = open(shared / "demo.log", "w")  # noqa: SIM115 (the child writes it until it ends)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DEMO_BUILD, *(str(shared / n) for n in DEMO_FILES)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=shared,
+    )  # fmt: skip
+    config._sop_xl_demo_build = proc  # type: ignore[attr-defined]
+    config._sop_xl_demo_log = log  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection: no build for a run that needs none
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``first`` (long, no demo) run first and tests on the demo last (stable order
+    otherwise), so the demo builds in the background meanwhile and the workers end together."""
+    if any("demo_dir" in getattr(item, "fixturenames", ()) for item in items):
+        _start_demo_build(config)
+    items.sort(
+        key=lambda item: (
+            "demo_dir" in getattr(item, "fixturenames", ()),
+            item.get_closest_marker("first") is None,
+        )
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Wait for the build (another worker may still be using it); stop it only on Ctrl-C."""
+    proc = getattr(session.config, "_sop_xl_demo_build", None)
+    if proc is not None:
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            proc.kill()
+        proc.wait()
+        session.config._sop_xl_demo_log.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def demo_dir(pytestconfig: pytest.Config) -> Path:
+    """The full demo (template, data, regional files, whole cycle, frozen plan), built once per
+    test run (in the background, see ``_start_demo_build``) and shared by every worker. Tests
+    must not change it: copy what they write to."""
+    shared = _shared_dir(pytestconfig)
+    _start_demo_build(pytestconfig)  # e.g. when a test asks for it unannounced
+    out, done, failed = (shared / n for n in DEMO_FILES)
+    log = shared / "demo.log"
+    deadline = time.monotonic() + 1800
+    while not done.exists():
+        if failed.exists() or time.monotonic() > deadline:
+            text = log.read_text() if log.exists() else ""
+            pytest.fail(f"the demo build failed or timed out:\n{text[-4000:]}")
+        time.sleep(0.5)
     return out
 
 
@@ -62,4 +153,12 @@ def _table_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Tests never write into the user's cache folder: the table store lives in a temp folder."""
     folder = tmp_path_factory.mktemp("table_store")
     os.environ["SOP_XL_CACHE_DIR"] = str(folder)
+    return folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _lo_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One LibreOffice profile per test process (``convert`` above, ``sop_xl.io.render``)."""
+    folder = tmp_path_factory.getbasetemp() / "lo_profile"
+    os.environ["SOP_XL_LO_PROFILE"] = str(folder)
     return folder

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@pytest.mark.first  # about a minute on its own: start it while the other process runs tests
 def test_release_then_the_installed_wheel_runs_the_demo_elsewhere(tmp_path: Path):
     dist = tmp_path / "dist"
     proc = subprocess.run(

@@ -7,12 +7,14 @@ ever shipped (it drops workbook protection on save).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -53,14 +55,26 @@ def _moved(m: re.Match, old: int) -> str:
     return f'localSheetId="{0 if i == old else i + 1 if i < old else i}"'
 
 
+@contextlib.contextmanager
+def _profile() -> Iterator[str]:
+    """LibreOffice's profile folder: ``SOP_XL_LO_PROFILE`` when set (kept: the next print skips
+    the ~2 s profile set-up; one process at a time per folder), else a fresh temporary one."""
+    keep = os.environ.get("SOP_XL_LO_PROFILE")
+    if keep:
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="sop_xl_lo_") as profile:
+        yield profile
+
+
 def to_pdf(xlsx: Path, outdir: Path, pages: str = "1-2", timeout: int = 240) -> Path:
     """Print pages ``pages`` of ``xlsx`` to ``outdir/<stem>.pdf`` with a private LO profile."""
     outdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="sop_xl_lo_") as profile:
+    with _profile() as profile:
         page_range = '{"PageRange":{"type":"string","value":"' + pages + '"}}'
         cmd = [
             soffice(),
-            f"-env:UserInstallation=file://{profile}",
+            f"-env:UserInstallation={Path(profile).resolve().as_uri()}",
             "--headless",
             "--norestore",
             "--convert-to",
