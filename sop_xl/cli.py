@@ -204,11 +204,36 @@ def version() -> str:
     return str(__version__)
 
 
+#: The end of ``sop-xl --help``, and what ``sop-xl`` alone prints: where a new user starts.
+START_HERE = """\
+new here? start with:
+  sop-xl demo              a sample company in ./demo, the whole monthly cycle run on it
+                           (about a minute); then open demo/SOP_Planning.xlsm
+  sop-xl COMMAND --help    what one command does and its options
+
+Without a WORKBOOK, a command uses SOP_Planning.xlsm in the current folder.
+Exit codes: 0 done, 1 done but the inputs have errors (see the Validation sheet),
+2 could not run (the message says why and what to do)."""
+
+
+def _unknown_command(first: str, commands: Sequence[str]) -> str | None:
+    """'did you mean ...' for a mistyped command (argparse only lists every choice)."""
+    import difflib
+
+    if first.startswith("-") or first in commands:
+        return None
+    close = difflib.get_close_matches(first, commands, n=1)
+    hint = f" Did you mean 'sop-xl {close[0]}'?" if close else ""
+    return f"sop-xl: '{first}' is not a command.{hint} Run 'sop-xl --help' for the list."
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sop-xl",
         description="Spreadsheet-native S&OP: validate, consolidate, variances, KPIs, "
         "scorecard and frozen plan snapshots on an S&OP workbook.",
+        epilog=START_HERE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--debug", action="store_true", help="show Python tracebacks")
     p.add_argument("--version", action="version", version=f"sop-xl {version()}")
@@ -311,7 +336,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:  # just 'sop-xl': what it is and where to start, not a usage error
+        parser.print_help()
+        return 0
+    commands = next(a for a in parser._actions if a.dest == "command").choices or {}
+    unknown = _unknown_command(argv[0], list(commands))
+    if unknown:
+        print(unknown, file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     try:
         result = args.func(args)
     except SopError as exc:

@@ -8,8 +8,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import openpyxl
 import pytest
+from ooxml_check import load_trimmed
 from python_calamine import CalamineWorkbook
 
 from sop_xl import cli
@@ -73,8 +73,8 @@ def test_demo_leaves_master_submissions_and_a_frozen_plan(demo_dir: Path):
     for table in schema.OUTPUT_TABLES:
         if table.name not in ("tblRegionalForecast", "tblRegionalHistory", "tblStamp"):
             assert table.sheet in sheets, table.sheet
-    # the frozen plan: values only, no macros, protected
-    wb = openpyxl.load_workbook(plan)
+    # the frozen plan: values only, no macros, protected (big data sheets cut: see load_trimmed)
+    wb = load_trimmed(plan)
     assert wb.sheetnames[0] == "Cover"
     assert all(ws.protection.sheet for ws in wb.worksheets)
     assert wb.security is not None and wb.security.lockStructure
@@ -135,6 +135,25 @@ def test_help(argv):
     with pytest.raises(SystemExit) as e:
         cli.main(argv)
     assert e.value.code == 0
+
+
+def test_sop_xl_alone_says_where_to_start(capsys):
+    """A planner types 'sop-xl' and got 'error: the following arguments are required'."""
+    code, out, err = run(capsys)
+    assert code == 0 and "usage: sop-xl" in out and not err
+    assert "new here? start with:" in out and "sop-xl demo" in out
+    assert "Exit codes: 0 done, 1" in out
+
+
+def test_a_mistyped_command_gets_the_close_one(capsys):
+    code, out, err = run(capsys, "validat", "x.xlsm")
+    assert code == 2 and not out
+    assert err == (
+        "sop-xl: 'validat' is not a command. Did you mean 'sop-xl validate'? "
+        "Run 'sop-xl --help' for the list.\n"
+    )
+    code, _, err = run(capsys, "frobnicate")
+    assert code == 2 and "'frobnicate' is not a command. Run 'sop-xl --help'" in err
 
 
 def test_help_and_usage_errors_load_no_engine() -> None:
