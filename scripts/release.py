@@ -75,10 +75,10 @@ def build_python(src: Path, out: Path) -> tuple[Path, Path]:
 
 
 def build_workbooks(out: Path) -> None:
-    from sop_xl.excel.build import make_xlam
+    from sop_xl.excel.build import make_xlam, make_xlsm
     from sop_xl.io.template import build_standard_workbook
 
-    build_standard_workbook(out)
+    build_standard_workbook(out, make_xlsm=make_xlsm)  # the .xlsm is built only when passed in
     make_xlam(out / "SOP.xlam")
 
 
