@@ -548,7 +548,8 @@ def demo(
     if master.exists() or (out_dir / "snapshots").exists():
         raise SopError(
             f"{out_dir} already holds a demo; it was left as it is.",
-            fix=f"Delete the folder {out_dir} or give another folder: sop-xl demo OTHER_DIR.",
+            fix=f"Delete the folder {out_dir} or give another folder: sop-xl demo OTHER_DIR "
+            "(or bash scripts/demo.sh OTHER_DIR).",
         )
     say("Building the standard workbook", None)
     build_dir = out_dir / ".build"

@@ -55,6 +55,7 @@ def test_demo_refuses_to_overwrite_a_previous_demo(capsys, demo_dir: Path):
     before = sorted(p.name for p in demo_dir.rglob("*"))
     code, _, err = run(capsys, "demo", str(demo_dir))
     assert code == 2 and "already holds a demo" in err
+    assert "sop-xl demo OTHER_DIR (or bash scripts/demo.sh OTHER_DIR)" in err  # README's command
     assert sorted(p.name for p in demo_dir.rglob("*")) == before
 
 
