@@ -73,19 +73,29 @@ def cases(quick: bool) -> list[dict]:
         run = [sys.executable, "-m", "sop_xl.cli", "demo"]
         subprocess.run([*run, str(tmp / "file"), "--large", str(lines)], env=env, check=True,
                        capture_output=True)  # fmt: skip
-        subprocess.run([*run, str(tmp / "grid")], env=env, check=True, capture_output=True)
-        master = tmp / "grid" / "SOP_Planning.xlsm"
-        subprocess.run([sys.executable, "-c", MAKE_GRID, str(master), str(grid)], env=env,
-                       check=True, capture_output=True)  # fmt: skip
-        rows = []
-        results = {}
-        for side in ("file", "grid"):
+        results: dict[str, tuple[float, float, float]] = {}
+        refused = ""
+
+        def both(side: str) -> None:
             book = str(tmp / side / "SOP_Planning.xlsm")
             store = tmp / f"store_{side}"
             k_s, k_mb, k_cpu = _step(["kpis", book], tmp, store)
             v_s, v_mb, v_cpu = _step(["variances", book], tmp, store)
             results[side] = (k_s + v_s, max(k_mb, v_mb), k_cpu + v_cpu)
-        (ours, ours_mb, ours_cpu), (base, base_mb, base_cpu) = results["file"], results["grid"]
+
+        both("file")
+        print(f"    beyond the grid: {results['file']} (wall s, peak MB, CPU s)", file=sys.stderr)
+        subprocess.run([*run, str(tmp / "grid")], env=env, check=True, capture_output=True)
+        master = tmp / "grid" / "SOP_Planning.xlsm"
+        subprocess.run([sys.executable, "-c", MAKE_GRID, str(master), str(grid)], env=env,
+                       check=True, capture_output=True)  # fmt: skip
+        try:
+            both("grid")
+        except RuntimeError as exc:  # e.g. the guard refuses a sheet that large
+            refused = " ".join(str(exc).split())[:160]
+        rows = []
+        ours, ours_mb, ours_cpu = results["file"]
+        base, base_mb, base_cpu = results.get("grid", (None, None, None))
         rows.append(
             {
                 "case": "KPIs + variances, sales beyond the grid (DuckDB over Parquet)",
@@ -93,10 +103,12 @@ def cases(quick: bool) -> list[dict]:
                 "ours_s": ours,
                 "baseline": f"same steps, {grid:,} sales rows inside the workbook",
                 "baseline_s": base,
-                "ratio": base / ours if ours else None,
+                "ratio": base / ours if ours and base else None,
                 "ours_cpu": ours_cpu,
                 "baseline_cpu": base_cpu,
-                "note": f"peak {ours_mb:,.0f} MB vs {base_mb:,.0f} MB; goal < 15 s, < 2 GB; "
+                "note": f"peak {ours_mb:,.0f} MB"
+                + (f" vs {base_mb:,.0f} MB" if base_mb else f"; in-grid side refused: {refused}")
+                + "; goal < 15 s, < 2 GB; "
                 f"{math.ceil(lines / 55_690)} lines per monthly row",
             }
         )
