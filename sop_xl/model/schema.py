@@ -1758,8 +1758,26 @@ SCENARIO_COMPARE = Table(
     sheet="ScenarioCompare",
     title="Scenario Comparison",
     group="Outputs",
-    doc="Base and every scenario through the capacity-constrained supply plan: one row per "
-    "measure and scenario, the delta to Base and the best value marked (docs/scenarios.md).",
+    doc="What the executive reads: one row per measure, one column per scenario (Base first), "
+    "then one column per scenario's delta to Base ('<name> vs Base'), the best scenario of each "
+    "row named and marked; percentages in % points. The scenario columns are added when the "
+    "sheet is written (docs/scenarios.md).",
+    columns=(
+        col("measure", "Measure"),
+        col("unit", "Unit"),
+        col("better", "Better", choices=("higher", "lower")),
+        col("best", "Best Scenario", required=False, doc="The best scenario(s) of the row."),
+    ),
+    keys=("measure",),
+    output=True,
+)
+SCENARIO_RESULTS = Table(
+    name="tblScenarioResults",
+    sheet="ScenarioResults",
+    title="Scenario Results",
+    group="Outputs",
+    doc="The comparison for code and pivot tables: one row per measure and scenario, the delta "
+    "to Base and the best value marked (docs/scenarios.md).",
     columns=(
         col("measure", "Measure"),
         col("unit", "Unit", choices=("money", "units", "pct", "days")),
@@ -1869,6 +1887,19 @@ OUTLOOK_MONTHLY = Table(
     keys=("period",),
     output=True,
 )
+
+def scenario_compare_table(names: list[str]) -> Table:
+    """ScenarioCompare with its columns for these scenarios: ``v<i>`` (value, header = the
+    name) and ``d<i>`` (delta to Base, header '<name> vs Base') for every scenario after Base."""
+    fixed = {c.name: c for c in SCENARIO_COMPARE.columns}
+    values = [col(f"v{i}", n, Dtype.NUMBER, required=False) for i, n in enumerate(names)]
+    deltas = [
+        col(f"d{i}", f"{n} vs {names[0]}", Dtype.NUMBER, required=False)
+        for i, n in enumerate(names[1:], start=1)
+    ]
+    columns = (fixed["measure"], fixed["unit"], fixed["better"], *values, *deltas, fixed["best"])
+    return SCENARIO_COMPARE.model_copy(update={"columns": columns})
+
 
 #: Every table declared above with ``output=True``, in declaration order.
 OUTPUT_TABLES: tuple[Table, ...] = tuple(

@@ -93,6 +93,8 @@ class ChartSpec:
     height_cm: float = 7.5
     y_format: str | None = None  # e.g. "0%" or "#,##0"
     y_title: str | None = None
+    #: chart only the first this many data rows (None: all)
+    rows: int | None = None
 
 
 @dataclass

@@ -169,7 +169,7 @@ def test_scenarios_step_on_the_demo_tells_the_shift_story(demo_dir, tmp_path) ->
 
     master = demo_dir / "SOP_Planning.xlsm"
     r = cycle.scenarios(FileBook(master, out=tmp_path / "s.xlsm"))
-    c = r.outputs[0].df.set_index(["measure", "scenario"])["value"]
+    c = r.detail.compare.set_index(["measure", "scenario"])["value"]
     # a second shift at the HEATING plant meets more winter demand than Base
     assert c[("Unmet demand (units)", "Second shift DE")] < c[("Unmet demand (units)", "Base")]
     assert c[("Gross margin", "Second shift DE")] > c[("Gross margin", "Base")]
@@ -180,3 +180,69 @@ def test_scenarios_step_on_the_demo_tells_the_shift_story(demo_dir, tmp_path) ->
         frames = {schema.SCENARIOS.name: drivers([("X", "Demand %", "NOPE", None, None, 1, None)])}
         frames[schema.ITEMS.name] = pd.DataFrame(columns=schema.ITEMS.names)
         scenarios(frames, FileBook(master).read_settings())
+
+
+def tiny_result(table: pd.DataFrame):
+    from sop_xl.scenario.step import ScenarioResult
+
+    runs, seconds = run_all([drv.apply(tiny_inputs(), n, table) for n in drv.names(table)])
+    return ScenarioResult(compare(runs), runs, seconds, [])
+
+
+def test_compare_sheet_has_one_column_per_scenario_deltas_best_and_a_chart(tmp_path) -> None:
+    import openpyxl
+
+    from sop_xl.io.writer import write_sheets
+    from sop_xl.model.schema import Settings
+    from sop_xl.scenario.step import compare_outputs
+
+    table = drivers(
+        [
+            ("Up 50%", "Demand %", "G", None, None, 0.50, None),
+            ("Shift", "Demand %", "G", None, None, 0.50, None),
+            ("Shift", "Capacity %", "K", None, None, 0.25, None),
+        ]
+    )
+    result = tiny_result(table)
+    outs = compare_outputs(result, Settings(currency="EUR"))
+    wide = outs[0].df.set_index("measure")
+    # by hand: Up 50% revenue 350 (see above), Base 280; Shift: 12.5 h a month covers all
+    # 11.5 h of demand -> revenue 2 x (40 + 150) = 380, unmet 0
+    assert list(wide.loc["Revenue", ["v0", "v1", "v2"]]) == pytest.approx([280, 350, 380])
+    assert wide.loc["Revenue", "d2"] == pytest.approx(100.0)
+    assert wide.loc["Revenue", "best"] == "Shift"
+    assert wide.loc["Unmet demand (units)", "v1"] == pytest.approx(3.0)
+    assert wide.loc["Unmet demand (units)", "best"] == "Base, Shift"
+    assert wide.loc["Service level", "v1"] == pytest.approx(100 * 20 / 23, abs=1e-2)  # % points
+    assert wide.loc["Peak utilisation K", "v0"] == pytest.approx(90.0)  # 9 h of 10
+    assert wide.loc["Peak utilisation K", "unit"] == "%"
+    assert wide.loc["Revenue", "unit"] == "EUR"
+    book = tmp_path / "b.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Start"
+    wb.save(book)
+    write_sheets(book, outs)
+    ws = openpyxl.load_workbook(book)["ScenarioCompare"]
+    headers = [c.value for c in next(r for r in ws.iter_rows() if r[0].value == "Measure")]
+    assert headers == [
+        "Measure", "Unit", "Better", "Base", "Up 50%", "Shift", "Up 50% vs Base",
+        "Shift vs Base", "Best Scenario",
+    ]  # fmt: skip
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(book) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 1
+        xml = z.read(charts[0]).decode()
+        assert xml.count("<ser>") == 3  # one bar per scenario
+        header = next(r[0].row for r in ws.iter_rows() if r[0].value == "Measure")
+        cats = set(re.findall(r"\$A\$(\d+):\$A\$(\d+)", xml))
+        assert cats == {(str(header + 1), str(header + 4))}  # the four money rows only
+    rules = [r for rng in ws.conditional_formatting for r in rng.rules]
+    assert any("MAX(" in (r.formula or [""])[0] for r in rules)
+
+
+def test_base_alone_marks_nothing_best() -> None:
+    result = tiny_result(drivers([]))
+    assert (result.compare["best"] == "").all()

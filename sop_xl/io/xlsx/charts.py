@@ -20,6 +20,8 @@ def chart_xml(spec: ChartSpec, src: Layout) -> str:
 
     sheet = _sheet_ref(src.out.sheet)
     first, last = src.header_row + 1, src.last_row
+    if spec.rows is not None:
+        last = min(last, first + max(spec.rows, 1) - 1)
 
     def rng(c: int, r1: int, r2: int) -> str:
         return f"{sheet}!${col_letter(c)}${r1}:${col_letter(c)}${r2}"
