@@ -146,13 +146,15 @@ def validate(book: Book, *, write: bool = True) -> StepResult:
     findings.extend(check_references(coerced, book.name))
     findings.extend(supply_findings(book, coerced))
     try:
-        book.read_settings()
+        settings = book.read_settings()
     except SopError as exc:
+        settings = None
         findings.extend(
             exc.findings
             if isinstance(exc, ValidationError)
             else [Finding("error", exc.message, exc.where)]
         )
+    findings.extend(scenario_findings(book, coerced, settings))
     book.progress("Validation done", 1.0)
     errors = sum(f.severity == "error" for f in findings)
     warnings = sum(f.severity == "warning" for f in findings)
@@ -184,6 +186,28 @@ def supply_findings(book: Book, coerced: dict[str, Coerced]) -> list[Finding]:
     frames = {name: c.df for name, c in coerced.items()}
     rows = {name: c.excel_rows for name, c in coerced.items()}
     return check(frames, rows, book.name, horizon)
+
+
+def scenario_findings(book: Book, coerced: dict[str, Coerced], settings) -> list[Finding]:
+    """The Scenarios drivers (unknown family, resource, month), the Chosen scenario setting and
+    the Decisions' options, located by Excel row."""
+    from sop_xl.model.periods import period_range
+    from sop_xl.model.schema import ITEMS, RESOURCES, SCENARIOS
+    from sop_xl.scenario import drivers as drv
+    from sop_xl.scenario.rules import check
+
+    frames = {name: c.df for name, c in coerced.items()}
+    rows = {name: c.excel_rows for name, c in coerced.items()}
+    found = check(frames, rows, book.name, settings)
+    table = frames.get(SCENARIOS.name)
+    if table is not None and len(table) and settings is not None:
+        families = set(frames[ITEMS.name]["family"].dropna()) if ITEMS.name in frames else set()
+        resources = (
+            set(frames[RESOURCES.name]["resource"].dropna()) if RESOURCES.name in frames else set()
+        )
+        horizon = period_range(settings.cycle, settings.horizon_months)
+        found += drv.check(table, families, resources, horizon, book.name, rows.get(SCENARIOS.name))
+    return found
 
 
 def read_coerced(book: Book, table: Table) -> Coerced:
@@ -242,9 +266,11 @@ def kpis(book: Book) -> StepResult:
 
 def supply(book: Book) -> StepResult:
     """Supply review: projected inventory, rough-cut capacity, backlog, constrained plan."""
+    from sop_xl.model.schema import SCENARIOS
+    from sop_xl.scenario.rules import plan_of_record
     from sop_xl.supply.step import run_supply
 
-    r = run_supply(book)
+    r = run_supply(book, plan_of_record, (SCENARIOS,))
     return StepResult("supply", r.summary, True, r.outputs, r)
 
 

@@ -777,6 +777,40 @@ SCENARIOS = Table(
     optional=True,
 )
 
+DECISIONS = Table(
+    name="tblDecisions",
+    sheet="Decisions",
+    title="Decisions",
+    group="Operations",
+    doc="The decisions this cycle's executive S&OP meeting is asked to take, each between "
+    "scenarios of the Scenarios sheet; the Executive Summary lists them first.",
+    columns=(
+        col(
+            "question",
+            "Question",
+            doc="The decision asked for, e.g. 'Add a second HEATING shift Dec-Feb or let "
+            "winter demand go unmet?'",
+        ),
+        col(
+            "options",
+            "Options",
+            doc="Two or more scenario names of the Scenarios sheet, separated by ';' "
+            "(Base = no change).",
+        ),
+        col(
+            "recommendation",
+            "Recommendation",
+            required=False,
+            doc="The option the planners recommend (one of the options), blank = none.",
+        ),
+        col("owner", "Owner", doc="Who decides (name, role)."),
+        col("due_date", "Decision Date", Dtype.DATE, doc="When the decision is needed."),
+        col("note", "Note", required=False, doc="Why, in one line: the trade-off in numbers."),
+    ),
+    keys=("question",),
+    optional=True,
+)
+
 #: The supply review's inputs (optional: workbooks built before them validate without them).
 SUPPLY_INPUTS: tuple[Table, ...] = (RESOURCES, RESOURCE_CAPACITY, ROUTINGS, INVENTORY_POLICY)
 
@@ -803,6 +837,7 @@ INPUT_TABLES: tuple[Table, ...] = (
     DATA_SOURCES,
     *SUPPLY_INPUTS,
     SCENARIOS,
+    DECISIONS,
 )
 
 # --- Output tables (written by the cycle steps) ------------------------------------------------

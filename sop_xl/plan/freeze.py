@@ -102,6 +102,8 @@ CT_CUSTOM_PROPS = "application/vnd.openxmlformats-officedocument.custom-properti
 CT_VBA = "application/vnd.ms-office.vbaProject"
 #: Sheets that are add-in plumbing, not plan content.
 PLUMBING_SHEETS = {"_xlwings.conf"}
+#: sheets a frozen plan shows first, right after the Cover, in this order (the executive summary)
+LEAD_SHEETS: tuple[str, ...] = ("ExecutiveSummary",)
 FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
 XL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
 
@@ -639,6 +641,19 @@ def freeze_package(
     return pkg
 
 
+def _lead_first(sheets_el, kept: list, old_index: dict[int, int]) -> tuple[list, dict[int, int]]:
+    """Move the LEAD_SHEETS right after the Cover (sheet order and sheet-local names follow)."""
+    lead = [k for name in LEAD_SHEETS for k, (_, info) in enumerate(kept) if info.name == name]
+    if not lead:
+        return kept, old_index
+    order = lead + [k for k in range(len(kept)) if k not in lead]
+    new_pos = {k: n + 1 for n, k in enumerate(order)}  # +1: the cover goes first
+    for k in order:  # re-append in the new order (sheets_el holds only kept sheets)
+        sheets_el.remove(kept[k][0])
+        sheets_el.append(kept[k][0])
+    return [kept[k] for k in order], {i: new_pos[pos - 1] for i, pos in old_index.items()}
+
+
 def _freeze_parts(
     parts: dict[str, bytes],
     file: str,
@@ -760,6 +775,7 @@ def _freeze_parts(
         raise SopError(
             "the workbook has no sheet to freeze.", where=Location(file=file), fix="Check the file."
         )
+    kept, old_index = _lead_first(sheets_el, kept, old_index)
 
     # defined names
     dropped_names: list[str] = []

@@ -121,6 +121,12 @@ class FreezeResult:
 # --- settings ----------------------------------------------------------------------------------
 def read_cycle_settings(data: bytes, file: str) -> tuple[str, str]:
     """(company, cycle) from the Setting/Value table of the Settings sheet."""
+    company, cycle, _ = _read_settings(data, file)
+    return company, cycle
+
+
+def _read_settings(data: bytes, file: str) -> tuple[str, str, str]:
+    """(company, cycle, chosen scenario) from the Setting/Value table of the Settings sheet."""
     from python_calamine import CalamineWorkbook
 
     where = Location(file=file, sheet=SETTINGS.sheet, table=SETTINGS.name)
@@ -177,7 +183,8 @@ def read_cycle_settings(data: bytes, file: str) -> tuple[str, str]:
             where=Location(file=file, sheet=SETTINGS.sheet, column=h_value),
             fix="Type the company name in the Settings sheet.",
         )
-    return company, cycle
+    scenario = str(found.get(labels["chosen_scenario"], "") or "").strip()
+    return company, cycle, scenario or str(Settings.model_fields["chosen_scenario"].default)
 
 
 # --- freeze ------------------------------------------------------------------------------------
@@ -201,6 +208,7 @@ def _cover_rows(
     source_file: str,
     source_sha256: str,
     content: str,
+    scenario: str = "Base",
     previous: dict | None,
     seq: int,
     prev_record_hash: str,
@@ -217,6 +225,7 @@ def _cover_rows(
         (COVER_FIELDS["created_at"], created_at),
         (COVER_FIELDS["created_by"], created_by),
         (COVER_FIELDS["approved_by"], approved_by),
+        ("Approved scenario", f"{scenario}, approved by {approved_by} on {created_at[:10]}"),
         (COVER_FIELDS["source_file"], source_file),
         (COVER_FIELDS["source_sha256"], source_sha256),
         (COVER_FIELDS["content_hash"], content),
@@ -344,7 +353,7 @@ def freeze(
     )  # fmt: skip
     draft = build({}, placeholder, stored=True, title="Frozen S&OP plan")
     # read from the frozen draft: macro sheets are gone and formulas are values by now
-    company, cycle = read_cycle_settings(draft, master.name)
+    company, cycle, scenario = _read_settings(draft, master.name)
     content = content_hash(draft, skip_first=True)
     del draft
     title = f"Frozen S&OP plan - {company} - cycle {cycle}"
@@ -365,12 +374,14 @@ def freeze(
             created_by=created_by, approved_by=approved_by, source_file=master.name,
             source_sha256=source_sha256, content=content.hexdigest, previous=previous, seq=seq,
             prev_record_hash=prev_record_hash, password=pw is not None, pkg=pkg,
+            scenario=scenario,
         )  # fmt: skip
         props = {
             "SOP_Company": company,
             "SOP_Cycle": cycle,
             "SOP_Version": f"v{version:02d}",
             "SOP_ApprovedBy": approved_by,
+            "SOP_ApprovedScenario": scenario,
             "SOP_CreatedBy": created_by,
             "SOP_CreatedAt": created_at,
             "SOP_SourceSHA256": source_sha256,

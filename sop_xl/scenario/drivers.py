@@ -144,4 +144,5 @@ def apply(base: Inputs, name: str, drivers: pd.DataFrame) -> Scenario:
         where=cost > 0,
         out=np.ones_like(cost),
     )
+    inputs.items = inputs.items.assign(unit_price=price, unit_cost=cost)  # values follow
     return Scenario(name, inputs, price, cost)

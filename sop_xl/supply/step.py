@@ -8,6 +8,7 @@ step (reads, plans, writes all sheets in one write).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -359,6 +360,13 @@ def outputs(result: SupplyResult, settings: Settings) -> list[SheetOutput]:
             f"demand {sp_df['unmet_qty'].sum():,.0f} units = {sp_df['unmet_value'].sum():,.0f} "
             f"{cur} in {len(short)} item-months; constrained plan solved by "
             f"{result.plan.method} in {result.plan.seconds:.2f} s. Formulas: docs/supply.md.",
+            f"Plan of record: scenario {settings.chosen_scenario}"
+            + (
+                " (no change to the consensus)"
+                if settings.chosen_scenario == "Base"
+                else " (its drivers applied to demand, capacity, price, cost and safety stock; "
+                "the Forecast sheet keeps the consensus). docs/scenarios.md"
+            ),
         ],
         conditional_formats=[
             CellRule("flag", "equal", ('"Short"',), RED_FILL, RED_FONT, bold=True),
@@ -459,21 +467,35 @@ def summary_line(result: SupplyResult, settings: Settings) -> str:
     return text
 
 
-def run_supply(book: Book) -> SupplyResult:
-    """The cycle step: read the inputs, plan, write the supply review sheets in one write."""
+#: turns the inputs into the plan of record's (the chosen scenario), given every frame read
+Adjust = Callable[[Inputs, dict[str, pd.DataFrame], Settings], Inputs]
+
+
+def run_supply(
+    book: Book, adjust: Adjust | None = None, extra: tuple[schema.Table, ...] = ()
+) -> SupplyResult:
+    """The cycle step: read the inputs, plan, write the supply review sheets in one write.
+
+    ``adjust`` (with the ``extra`` tables it reads) makes the plan of record, e.g. the chosen
+    scenario's (sop_xl.cycle passes it; the supply engine knows nothing of scenarios).
+    """
     settings = book.read_settings()
     frames: dict[str, pd.DataFrame] = {}
-    for i, table in enumerate(READ):
-        book.progress(f"Reading {table.title}", i / (len(READ) + 2))
+    tables = (*READ, *extra)
+    for i, table in enumerate(tables):
+        book.progress(f"Reading {table.title}", i / (len(tables) + 2))
         if book.has_table(table):
             frames[table.name] = book.read_table(table)
     horizon = period_range(settings.cycle, settings.horizon_months)
     findings = check(frames, None, book.name, horizon)
-    book.progress("Planning supply against capacity", len(READ) / (len(READ) + 2))
-    result = supply_review(build_inputs(frames, settings), findings)
+    book.progress("Planning supply against capacity", len(tables) / (len(tables) + 2))
+    inputs = build_inputs(frames, settings)
+    if adjust is not None:
+        inputs = adjust(inputs, frames, settings)
+    result = supply_review(inputs, findings)
     result.outputs = outputs(result, settings)
     result.summary = summary_line(result, settings)
-    book.progress("Writing the supply review", (len(READ) + 1) / (len(READ) + 2))
+    book.progress("Writing the supply review", (len(tables) + 1) / (len(tables) + 2))
     book.write(result.outputs)
     book.progress("Supply review written", 1.0)
     return result
