@@ -116,6 +116,10 @@ def cmd_outlook(args: argparse.Namespace) -> cycle.StepResult:
     return cycle.outlook(_book(args))
 
 
+def cmd_summary(args: argparse.Namespace) -> cycle.StepResult:
+    return cycle.executive_summary(_book(args))
+
+
 def cmd_scorecard(args: argparse.Namespace) -> cycle.StepResult:
     return cycle.scorecard(_book(args))
 
@@ -297,6 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
         out=True,
     )
     add("scorecard", cmd_scorecard, "build the balanced scorecard", out=True)
+    add(
+        "summary",
+        cmd_summary,
+        "the one-page Executive Summary: decisions, red KPIs, supply risks, outlook, actions",
+        out=True,
+    )
     sp = add("freeze", cmd_freeze, "write the locked, versioned plan snapshot")
     sp.add_argument("--approved-by", required=True, help="who approved the plan")
     sp.add_argument("--snapshots", help="snapshot folder (default: <workbook folder>/snapshots)")

@@ -312,6 +312,15 @@ def plan_status_of(book: Book) -> str:
     return plan_status(Path(book.path).parent / "snapshots", book.read_settings().cycle)
 
 
+def executive_summary(book: Book) -> StepResult:
+    """The one-page Executive Summary: decisions asked for, red KPIs, supply risks, the
+    full-year outlook vs budget, open and overdue actions (first after the frozen plan's Cover)."""
+    from sop_xl.summary.step import run_summary
+
+    r = run_summary(book)
+    return StepResult("executive_summary", r.summary, True, r.outputs, r)
+
+
 # --- plan history (issue 13) --------------------------------------------------------------------
 def archive_submissions(book: Book) -> None:
     """Record the regional submissions consolidation just accepted into the forecast archive
@@ -530,6 +539,7 @@ def run_cycle(
         ("Financial outlook", lambda: outlook(book)),
         ("Plan history", lambda: history(book)),
         ("Scorecard", lambda: scorecard(book, plan_status=status)),
+        ("Executive summary", lambda: executive_summary(book)),
     ]
     if approved_by:
         steps.append(("Freeze plan", lambda: freeze(master, approved_by=approved_by, progress=say)))

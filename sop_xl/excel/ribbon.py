@@ -353,6 +353,11 @@ def outlook(book: XlBook) -> str:
     return summary(step("outlook")(book))
 
 
+@macro("executive_summary", "Writing the Executive Summary")
+def executive_summary(book: XlBook) -> str:
+    return summary(step("executive_summary")(book))
+
+
 @macro("scorecard", "Building the scorecard")
 def scorecard(book: XlBook) -> str:
     return summary(step("scorecard")(book))

@@ -1923,6 +1923,7 @@ OUTLOOK_MONTHLY = Table(
     output=True,
 )
 
+
 def scenario_compare_table(names: list[str]) -> Table:
     """ScenarioCompare with its columns for these scenarios: ``v<i>`` (value, header = the
     name) and ``d<i>`` (delta to Base, header '<name> vs Base') for every scenario after Base."""
@@ -1935,6 +1936,37 @@ def scenario_compare_table(names: list[str]) -> Table:
     columns = (fixed["measure"], fixed["unit"], fixed["better"], *values, *deltas, fixed["best"])
     return SCENARIO_COMPARE.model_copy(update={"columns": columns})
 
+
+# --- outputs: executive summary (issue 12 item 5) ---
+EXEC_SUMMARY = Table(
+    name="tblExecutiveSummary",
+    sheet="ExecutiveSummary",
+    title="Executive Summary",
+    group="Outputs",
+    doc="The one page the executive S&OP meeting starts from, first after the Cover of the "
+    "frozen plan: the decisions asked for (Decisions), the scorecard's red KPIs, the top supply "
+    "risks, the full-year outlook vs budget and the open and overdue actions "
+    "(docs/scenarios.md).",
+    columns=(
+        col(
+            "section",
+            "Section",
+            choices=("Decisions", "Scorecard: red", "Supply risks", "Full-year outlook", "Actions"),
+        ),
+        col("item", "Item"),
+        col("detail", "Detail", required=False),
+        col("figure", "Figure", required=False, doc="The line's number, formatted."),
+        col("owner", "Owner", required=False),
+        col("date", "Date", Dtype.DATE, required=False, doc="Decision date or action due date."),
+        col(
+            "flag",
+            "Flag",
+            required=False,
+            doc="Decide, Red, Short, Overload, Past due, Gap, Missing, Overdue, Open or OK.",
+        ),
+    ),
+    output=True,
+)
 
 #: Every table declared above with ``output=True``, in declaration order.
 OUTPUT_TABLES: tuple[Table, ...] = tuple(

@@ -692,7 +692,8 @@ def test_ribbon_and_cli_give_identical_tables_on_the_demo(small_demo: Path, tmp_
     via_xl = XlBook(excel_book)
     cli_out = tmp_path / "cli.xlsx"
     via_file = FileBook(master, out=cli_out)
-    for name in ("validate", "variances", "kpis", "supply", "scenarios", "outlook", "scorecard"):
+    steps = ("validate", "variances", "kpis", "supply", "scenarios", "outlook", "scorecard")
+    for name in (*steps, "executive_summary"):
         a, b = getattr(cycle, name)(via_xl), getattr(cycle, name)(via_file)
         assert a.summary == b.summary, name
         assert [o.table.name for o in a.outputs] == [o.table.name for o in b.outputs]
