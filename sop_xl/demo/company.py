@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sop_xl.demo.decisions import decision_inputs
 from sop_xl.model import schema
 from sop_xl.model.periods import add_months, period_range
 from sop_xl.model.schema import Dtype, Settings, Table
@@ -1122,6 +1123,8 @@ def make_demo(seed: int = 7, cycle: str = "2026-11") -> DemoData:
         "Actions": actions,
     }
     raw.update(supply_inputs(m.items, f.forecast, cal.horizon, rng))
+    plant = {fam[0]: fam[6] for fam in FAMILIES}[CONSTRAINED_FAMILY]
+    raw.update(decision_inputs(raw["Scenarios"], cycle, f"{plant}-ASSY", CONSTRAINED_FAMILY))
     tables = {alias: typed(schema.table(alias), df) for alias, df in raw.items()}
     sub_table = Table(
         name="tblSubmission",

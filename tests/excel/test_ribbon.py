@@ -665,6 +665,7 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sop_xl.demo.company import make_demo
     from sop_xl.io.filebook import FileBook
     from sop_xl.io.template import build_template
+    from sop_xl.scenario.rules import options
 
     data = make_demo()
     items = sorted(data.tables["Items"]["item"])[:8]
@@ -672,10 +673,14 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_template(path)
     outputs = [SheetOutput(schema.SETTINGS, data.settings_frame())]
     families = set(data.tables["Items"].set_index("item").loc[items, "family"])
+    scenarios = {"Base"}
     for table, df in data.frames():
         if table is schema.SCENARIOS:  # drivers on a family the cut-down book lacks are errors
             known = families | set(data.tables["Resources"]["resource"])
             df = df[df["target"].isna() | df["target"].isin(known)]
+            scenarios |= set(df["scenario"])
+        if table is schema.DECISIONS:  # ... and so are decisions between scenarios it lacks
+            df = df[[set(options(o)) <= scenarios for o in df["options"]]]
         outputs.append(SheetOutput(table, df[df["item"].isin(items)] if "item" in df else df))
     FileBook(path).write(outputs)
     return path
