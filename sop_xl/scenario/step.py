@@ -1,5 +1,5 @@
 """The scenarios step: read the book, run Base and every scenario of the Scenarios sheet
-through the constrained supply plan (one LP), write the ScenarioCompare sheet."""
+through the constrained supply plan (one LP each), write ScenarioCompare and ScenarioResults."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from sop_xl.model.sheets import (
 )
 from sop_xl.scenario import drivers as drv
 from sop_xl.scenario.compare import CHARTED, compare, wide
-from sop_xl.scenario.runs import Run, run_all
+from sop_xl.scenario.runs import Run, run_each
 from sop_xl.supply.step import READ as SUPPLY_READ
 from sop_xl.supply.step import build_inputs
 
@@ -54,7 +54,7 @@ def scenarios(frames: dict[str, pd.DataFrame], settings: Settings) -> ScenarioRe
     findings = drv.check(table, families, set(base.resources.index), periods, "")
     if any(f.severity == "error" for f in findings):
         raise ValidationError(findings)
-    runs, seconds = run_all([drv.apply(base, n, table) for n in drv.names(table)])
+    runs, seconds = run_each([drv.apply(base, n, table) for n in drv.names(table)])
     return ScenarioResult(compare(runs), runs, seconds, findings)
 
 

@@ -49,8 +49,14 @@ class FakeRange:
 
     @property
     def value(self) -> list[list[Any]]:
+        """As Excel returns them: a text cell typed with the text-marker apostrophe ('-5)
+        reads back without it (the apostrophe is a prefix, not part of the value)."""
+
+        def read(v: Any) -> Any:
+            return v[1:] if isinstance(v, str) and v.startswith("'") else v
+
         return [
-            [self.ws.cell(r, c).value for c in range(self.column, self.last_column + 1)]
+            [read(self.ws.cell(r, c).value) for c in range(self.column, self.last_column + 1)]
             for r in range(self.row, self.last_row + 1)
         ]
 

@@ -156,3 +156,23 @@ def test_the_page_prints_on_one_landscape_page(tmp_path, soffice) -> None:
     assert width > height  # landscape
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True)
     assert "Executive Summary - Acme" in text.stdout and "Overload HEAT" in text.stdout
+
+
+def test_the_demo_plan_opens_with_the_summary_and_names_the_approved_scenario(demo_dir) -> None:
+    from python_calamine import CalamineWorkbook
+
+    plan = CalamineWorkbook.from_path(str(demo_dir / "snapshots" / "SOP_Plan_2026-11_v01.xlsx"))
+    assert plan.sheet_names[:2] == ["Cover", "ExecutiveSummary"]
+    assert {"ScenarioCompare", "ScenarioResults"} <= set(plan.sheet_names)
+    cover = {r[0]: r[1] for r in plan.get_sheet_by_name("Cover").to_python() if len(r) > 1}
+    assert cover["Approved scenario"].startswith("Base, approved by Demo CEO on 20")
+    rows = plan.get_sheet_by_name("ExecutiveSummary").to_python()
+    header = next(i for i, r in enumerate(rows) if r[:2] == ["Section", "Item"])
+    body = [r for r in rows[header + 1 :] if r[0]]
+    decide = [r for r in body if r[6] == "Decide"]
+    assert len(decide) == 2 and "second HEATING shift" in decide[0][1]
+    # the recommended scenario's numbers are on the line: more margin, less unmet than Base
+    assert "Second shift DE vs Base: margin +" in decide[0][3] and "unmet -" in decide[0][3]
+    sections = [r[0] for r in body]
+    assert sections.index("Decisions") < sections.index("Supply risks") < sections.index("Actions")
+    assert any(r[1].startswith("Shortfall HEATING") for r in body)
