@@ -70,5 +70,5 @@ def cases(quick: bool) -> list[dict]:
             "baseline_s": t2,
             "ratio": t2 / t1,
             "note": f"largest objective difference {gap:.4f}",
-        }
+        },
     ]
