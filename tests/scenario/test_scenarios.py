@@ -246,3 +246,66 @@ def test_compare_sheet_has_one_column_per_scenario_deltas_best_and_a_chart(tmp_p
 def test_base_alone_marks_nothing_best() -> None:
     result = tiny_result(drivers([]))
     assert (result.compare["best"] == "").all()
+
+
+# --- properties (hypothesis) ------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_qty = st.floats(0, 20, allow_nan=False).map(lambda x: round(x, 1))
+
+
+def _two_item_inputs(demand, hours, margins, cap) -> Inputs:
+    base = tiny_inputs()
+    d = np.array(demand, float).reshape(2, 2)
+    base.problem.demand, base.consensus = d.copy(), d.copy()
+    base.problem.hours = sp.csr_matrix(np.array([hours], float))
+    base.items = base.items.assign(unit_price=[m + 1.0 for m in margins], unit_cost=1.0)
+    base.problem.margin = np.array(margins, float)
+    base.capacity_hours = np.full((1, 2), cap)
+    base.problem.capacity = base.capacity_hours.copy()
+    return base
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    demand=st.lists(_qty, min_size=4, max_size=4),
+    hours=st.lists(st.sampled_from([0.5, 1.0, 2.0]), min_size=2, max_size=2),
+    margins=st.lists(st.floats(0.5, 20).map(lambda x: round(x, 2)), min_size=2, max_size=2),
+    cap=st.floats(0, 30).map(lambda x: round(x, 1)),
+    more=st.floats(0, 2).map(lambda x: round(x, 2)),
+)
+def test_more_capacity_never_lowers_the_plan_value_property(demand, hours, margins, cap, more):
+    """A Capacity % increase never lowers the plan's value (the LP's objective: margin of met
+    demand less holding and safety-stock penalties); with equal hours per unit it never lowers
+    met demand either (see the counterexample below for unequal hours)."""
+    base = _two_item_inputs(demand, hours, margins, cap)
+    table = drivers([("More", "Capacity %", None, None, None, more, None)])
+    runs, _ = run_all([drv.apply(base, n, table) for n in drv.names(table)])
+    b, m = runs
+    assert (
+        m.plan.objective(m.scenario.inputs.problem)
+        >= b.plan.objective(b.scenario.inputs.problem) - 1e-6
+    )
+    if hours[0] == hours[1]:
+        assert m.plan.met.sum() >= b.plan.met.sum() - 1e-6
+
+
+def test_more_capacity_can_meet_fewer_units_at_more_margin() -> None:
+    """Why the general property is on value, not units. K (2 h) is shared: A takes 1 h of K
+    (margin 3, demand 2), B takes 2 h of K and 1 h of L (margin 10, demand 1). L 0.5 h: half a
+    B (1 h of K, 5) + one A (3) = 8 beats two A (6) -> 1.5 units. L doubled to 1 h: one B (10)
+    beats half a B + one A (8) -> 1 unit: more margin from fewer units."""
+    base = _two_item_inputs([2, 0, 1, 0], [1.0, 2.0], [3.0, 10.0], 2.0)
+    base.problem.hours = sp.csr_matrix(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    base.capacity_hours = np.array([[2.0, 2.0], [0.5, 0.5]])
+    base.problem.capacity = base.capacity_hours.copy()
+    base.scheduled_load = np.zeros((2, 2))
+    base.resources = pd.DataFrame(
+        {"name": ["k", "l"], "location": ["L", "L"]}, index=pd.Index(["K", "L"])
+    )
+    table = drivers([("More", "Capacity %", "L", None, None, 1.0, None)])
+    b, m = run_all([drv.apply(base, n, table) for n in drv.names(table)])[0]
+    assert b.plan.met[:, 0].sum() == pytest.approx(1.5, abs=1e-6)
+    assert m.plan.met[:, 0].sum() == pytest.approx(1.0, abs=1e-6)
+    assert m.plan.margin(m.scenario.inputs.problem) > b.plan.margin(b.scenario.inputs.problem)
