@@ -27,6 +27,7 @@ ENGINES = (
     "sop_xl.scenario",
     "sop_xl.history",
     "sop_xl.summary",
+    "sop_xl.outlook",
     "sop_xl.consolidate.rules",
 )
 ABOVE_ENGINES = ("sop_xl.io", "sop_xl.excel", "sop_xl.cycle", "sop_xl.cli")
