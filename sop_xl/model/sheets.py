@@ -95,6 +95,11 @@ class ChartSpec:
     y_title: str | None = None
     #: chart only the first this many data rows (None: all)
     rows: int | None = None
+    #: bar/column: series stacked on each other (a waterfall's base + rise + fall)
+    stacked: bool = False
+    #: series drawn without fill and left out of the legend (a waterfall's invisible base)
+    hidden: tuple[str, ...] = ()
+    y_min: float | None = None  # the value axis starts here (None: the application decides)
 
 
 @dataclass

@@ -350,16 +350,13 @@ def _accounts(
             known = acct in g.index
             note = []
             if acct == UNMAPPED:
-                note.append(
-                    "sales no General Posting Setup line posts (see Unmapped / Validation); "
-                    "kept so the accounts add up"
-                )
+                note.append("sales no posting setup line posts: kept so the accounts add up")
             elif not known:
                 note.append("account not in G/L Accounts")
             if acct != UNMAPPED and b == 0:
                 note.append("no financial budget")
             if acct in typed and a == 0 and p == 0 and b != 0:
-                note.append("nothing posts to this account: check the General Posting Setup")
+                note.append("nothing posts here: check the General Posting Setup")
             rows.append(
                 {
                     "gl_account": acct,
@@ -460,10 +457,31 @@ def _bridge(
         "Gap to financial budget": "Full-year outlook - financial budget",
     }
     amounts = [sb_c, vol, price, mix, out_c, fb_rev, out_c - fb_rev]
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "step": list(BRIDGE_STEPS),
             "amount": from_cents(np.array(amounts, dtype=np.int64)),
             "note": [notes[s] for s in BRIDGE_STEPS],
         }
+    )
+    return pd.concat([out, waterfall(out["amount"].to_numpy(float)[:-1])], axis=1)
+
+
+def waterfall(amounts: np.ndarray) -> pd.DataFrame:
+    """The stacked-column waterfall of the bridge: budgets and outlook stand on the axis
+    (``chart_total``); each effect floats from the running level (``chart_base`` is invisible)
+    and rises (``chart_up``) or falls (``chart_down``). The gap row is not charted."""
+    n = len(BRIDGE_STEPS)
+    base, total, up, down = (np.full(n, np.nan) for _ in range(4))
+    level = 0.0
+    for i, a in enumerate(amounts):
+        if BRIDGE_STEPS[i] in ("Sales budget", "Full-year outlook", "Financial budget"):
+            total[i] = a
+            level = a if BRIDGE_STEPS[i] != "Financial budget" else level
+        else:
+            base[i] = level + min(a, 0.0)
+            (up if a >= 0 else down)[i] = abs(a)
+            level += a
+    return pd.DataFrame(
+        {"chart_base": base, "chart_total": total, "chart_up": up, "chart_down": down}
     )

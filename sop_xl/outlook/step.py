@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from sop_xl.model import schema
@@ -85,22 +86,12 @@ def outputs(r: engine.OutlookResult, settings: Settings) -> list[SheetOutput]:
     closed = f"{r.closed[0]} to {r.closed[-1]}" if r.closed else "none"
     open_ = f"{r.open[0]} to {r.open[-1]}" if r.open else "none"
     plan = f"{r.plan_source}, chosen scenario '{r.scenario}'"
-    gap_rules = [
-        FormulaRule(c, f'AND({{account_type}}="Revenue",{{{c}}}<0)', RED_FILL, RED_FONT)
-        for c in ("gap", "gap_pct")
-    ]
-    gap_rules += [
-        FormulaRule(c, f'AND({{account_type}}="Cost",{{{c}}}>0)', RED_FILL, RED_FONT)
-        for c in ("gap", "gap_pct")
-    ]
-    gap_rules += [
-        FormulaRule(c, f'AND({{account_type}}="Revenue",{{{c}}}>0)', GREEN_FILL, GREEN_FONT)
-        for c in ("gap", "gap_pct")
-    ]
-    gap_rules += [
-        FormulaRule(c, f'AND({{account_type}}="Cost",{{{c}}}<0)', GREEN_FILL, GREEN_FONT)
-        for c in ("gap", "gap_pct")
-    ]
+    gap_rules = []  # revenue below / cost above budget red, the other way green
+    for kind, bad, good in (("Revenue", "<0", ">0"), ("Cost", ">0", "<0")):
+        cond = f'{{account_type}}="{kind}",{{gl_account}}<>"{engine.UNMAPPED}"'
+        for c in ("gap", "gap_pct"):
+            gap_rules.append(FormulaRule(c, f"AND({cond},{{{c}}}{bad})", RED_FILL, RED_FONT))
+            gap_rules.append(FormulaRule(c, f"AND({cond},{{{c}}}{good})", GREEN_FILL, GREEN_FONT))
     below = len(r.accounts) + 7  # charts below the table (title 4 lines + blank + header)
     main = SheetOutput(
         schema.OUTLOOK,
@@ -115,6 +106,8 @@ def outputs(r: engine.OutlookResult, settings: Settings) -> list[SheetOutput]:
             "OutlookBridge.",
         ],
         conditional_formats=gap_rules,
+        column_widths={"account_name": 28.0, "note": 56.0},
+        print_columns=len(schema.OUTLOOK.columns),
         charts=[
             ChartSpec(
                 "column",
@@ -127,14 +120,17 @@ def outputs(r: engine.OutlookResult, settings: Settings) -> list[SheetOutput]:
                 y_format="#,##0",
             ),
             ChartSpec(
-                "bar",
+                "column",
                 f"Bridge: sales budget to full-year outlook ({cur})",
                 schema.OUTLOOK_BRIDGE.sheet,
                 "step",
-                ("amount",),
+                ("chart_base", "chart_total", "chart_up", "chart_down"),
                 f"G{below}",
                 width_cm=17.0,
                 y_format="#,##0",
+                stacked=True,
+                hidden=("chart_base",),
+                y_min=_axis_floor(r.bridge),
             ),
         ],
         tab_color="548235",
@@ -167,6 +163,17 @@ def outputs(r: engine.OutlookResult, settings: Settings) -> list[SheetOutput]:
         tab_color="548235",
     )
     return [main, bridge, monthly]
+
+
+def _axis_floor(bridge: pd.DataFrame) -> float | None:
+    """The waterfall's axis start: a round number below every bar's bottom, so effects of a
+    few percent of the budget are visible (None when the bars reach zero or below)."""
+    tops = bridge[["chart_total"]].stack().tolist() + (bridge["chart_base"].dropna().tolist())
+    low = min(tops, default=0.0)
+    if low <= 0:
+        return None
+    step = 10 ** max(int(np.floor(np.log10(low))) - 1, 0)
+    return float(np.floor(low * 0.95 / step) * step)
 
 
 def run_outlook(book: Book) -> OutlookStepResult:

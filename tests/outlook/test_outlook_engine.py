@@ -306,3 +306,12 @@ def test_bridge_adds_up(sales, plan, budget) -> None:
     np.testing.assert_array_equal(
         to_cents(rev["outlook"]), to_cents(rev["actual_ytd"]) + to_cents(rev["plan_rest"])
     )
+
+
+def test_waterfall_bars_float_from_the_running_level() -> None:
+    w = engine.waterfall(np.array([100.0, 10.0, -5.0, 2.0, 107.0, 110.0]))
+    nan = np.nan
+    np.testing.assert_array_equal(w["chart_total"], [100, nan, nan, nan, 107, 110, nan])
+    np.testing.assert_array_equal(w["chart_base"], [nan, 100, 105, 105, nan, nan, nan])
+    np.testing.assert_array_equal(w["chart_up"], [nan, 10, nan, 2, nan, nan, nan])
+    np.testing.assert_array_equal(w["chart_down"], [nan, nan, 5, nan, nan, nan, nan])

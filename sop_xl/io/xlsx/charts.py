@@ -30,11 +30,19 @@ def chart_xml(spec: ChartSpec, src: Layout) -> str:
     if spec.kind != "line":
         chart.type = "bar" if spec.kind == "bar" else "col"
     chart.title = spec.title
+    if spec.stacked and spec.kind != "line":
+        chart.grouping = "stacked"
+        chart.overlap = 100
     xcol = src.col_index(spec.x)[0]
     xdtype = src.columns[xcol - src.first_col].dtype
+    hidden: list[int] = []
     for name in spec.series:
         for c in src.col_index(name):
             s = Series(rng(c, first, last), title=None)
+            if name in spec.hidden:
+                s.graphicalProperties.noFill = True
+                s.graphicalProperties.line.noFill = True
+                hidden.append(len(chart.series))
             s.tx = SeriesLabel(strRef=StrRef(f"{sheet}!${col_letter(c)}${src.header_row}"))
             if xdtype in (Dtype.TEXT, Dtype.PERIOD):
                 s.cat = AxDataSource(strRef=StrRef(rng(xcol, first, last)))
@@ -50,7 +58,13 @@ def chart_xml(spec: ChartSpec, src: Layout) -> str:
         chart.y_axis.number_format = spec.y_format
     if spec.y_title:
         chart.y_axis.title = spec.y_title
+    if spec.y_min is not None:
+        chart.y_axis.scaling.min = spec.y_min
     chart.legend.position = "b"
+    if hidden:
+        from openpyxl.chart.legend import LegendEntry
+
+        chart.legend.legendEntry = [LegendEntry(idx=i, delete=True) for i in hidden]
     return XML_DECL + tostring(chart._write()).decode("utf-8")
 
 
