@@ -690,9 +690,9 @@ _SUPPLY_DEFS: tuple[KpiDef, ...] = (
     _k(
         id="past_due_backlog_value",
         name="Past-due backlog value",
-        formula="Open quantity x unit price of sales order lines not shipped and due "
+        formula="Open quantity x expected realised price of sales order lines not shipped and due "
         "(promised, else requested date) before the cycle month.",
-        numerator="sum of open qty x unit price of past-due lines",
+        numerator="sum of open qty x realised price of past-due lines",
         denominator="none (money)",
         unit="money",
         direction="lower",
@@ -780,6 +780,44 @@ _HISTORY_DEFS: tuple[KpiDef, ...] = (
     ),
 )
 
+# --- financial outlook (issue 12 item 3): full fiscal year, actuals + plan of record ----------
+_OUTLOOK_SRC = ("SalesActuals", "Forecast", "SupplyPlan", "FinancialBudget", "PostingSetup")
+_OUTLOOK_DEFS: tuple[KpiDef, ...] = (
+    _k(
+        id="revenue_outlook_vs_budget_pct",
+        name="Full-year revenue outlook vs budget %",
+        formula="(full-year revenue outlook - financial budget revenue) / financial budget "
+        "revenue; outlook = actual sales of the fiscal year's closed months + the plan of "
+        "record for the rest of the year at expected realised prices (docs/outlook.md).",
+        numerator="revenue outlook - budget (fiscal year, revenue accounts)",
+        denominator="financial budget revenue of the fiscal year",
+        unit="pct",
+        direction="higher",
+        zero_policy="Undefined when the financial budget's revenue is 0.",
+        sign_convention="Positive = outlook above budget (favourable).",
+        perspective="Financial",
+        owner_role=_FIN,
+        source_tables=_OUTLOOK_SRC,
+        family="outlook",
+    ),
+    _k(
+        id="margin_outlook_vs_budget_pct",
+        name="Full-year gross margin outlook vs budget %",
+        formula="(gross margin outlook - budgeted gross margin) / |budgeted gross margin|; "
+        "margin = revenue accounts - COGS accounts, outlook as above at realised cost.",
+        numerator="gross margin outlook - budget (fiscal year)",
+        denominator="|financial budget revenue - financial budget COGS|",
+        unit="pct",
+        direction="higher",
+        zero_policy="Undefined when the budgeted gross margin is 0.",
+        sign_convention="Positive = margin outlook above budget (favourable).",
+        perspective="Financial",
+        owner_role=_FIN,
+        source_tables=_OUTLOOK_SRC,
+        family="outlook",
+    ),
+)
+
 #: Where each definition comes from (shown by SOP_KPI_INFO, docs/kpis.md, the Definitions sheet).
 _APICS = "APICS/ASCM Dictionary"
 _SOURCES: dict[str, str] = {
@@ -797,6 +835,10 @@ _SOURCES: dict[str, str] = {
     "budget_bias_pct": "Common practice (bias as a share of actual revenue)",
     "revenue_vs_budget_pct": "Common practice (finance variance analysis)",
     "gross_margin_pct": "Common practice (finance: (revenue - COGS) / revenue)",
+    "revenue_outlook_vs_budget_pct": "Common practice (FP&A latest estimate / forecast to "
+    "complete: actuals to date + forecast for the rest of the year vs budget)",
+    "margin_outlook_vs_budget_pct": "Common practice (FP&A latest estimate of gross margin vs "
+    "budget)",
     "inventory_turns_ttm": f"{_APICS} (inventory turnover = annual COGS / average inventory)",
     "inventory_turns": f"{_APICS} (inventory turnover), one month annualised",
     "days_of_supply": "Common practice (days of inventory on hand, backward)",
@@ -827,7 +869,7 @@ _SOURCES: dict[str, str] = {
 }
 _DEFS = tuple(
     replace(d, source=_SOURCES.get(d.id, d.source))
-    for d in (*_DEFS, *_ACTION_DEFS, *_SUPPLY_DEFS, *_HISTORY_DEFS)
+    for d in (*_DEFS, *_ACTION_DEFS, *_SUPPLY_DEFS, *_HISTORY_DEFS, *_OUTLOOK_DEFS)
 )
 
 #: The one registry: KPI id -> definition, every KPI of every engine (kpi_table's, the actions',
@@ -839,10 +881,12 @@ OTHER_ENGINES: dict[str, str] = {
     "actions": "sop_xl.kpi.actions",
     "supply": "sop_xl.supply.kpis",
     "history": "sop_xl.history",
+    "outlook": "sop_xl.outlook",
 }
 #: Views of the registry by family (the same KpiDef objects as in KPIS).
 SUPPLY_KPIS: dict[str, KpiDef] = {k: d for k, d in KPIS.items() if d.family == "supply"}
 HISTORY_KPIS: dict[str, KpiDef] = {k: d for k, d in KPIS.items() if d.family == "history"}
+OUTLOOK_KPIS: dict[str, KpiDef] = {k: d for k, d in KPIS.items() if d.family == "outlook"}
 
 
 def kpi(kpi_id: str) -> KpiDef:

@@ -1659,7 +1659,12 @@ SUPPLY_PLAN = Table(
         ),
         col("met_demand", "Met Demand", Dtype.QTY),
         col("unmet_qty", "Unmet Demand", Dtype.QTY, doc="Demand + backlog - met demand."),
-        col("unmet_value", "Unmet Value", Dtype.MONEY, doc="Unmet demand x unit price."),
+        col(
+            "unmet_value",
+            "Unmet Value",
+            Dtype.MONEY,
+            doc="Unmet demand x expected realised price (docs/outlook.md).",
+        ),
         col(
             "projected",
             "Projected Stock",
@@ -1759,7 +1764,12 @@ BACKLOG = Table(
         col("status", "Status", choices=("Past due", "Future")),
         col("lines", "Lines", Dtype.INT),
         col("open_qty", "Open Qty", Dtype.QTY),
-        col("open_value", "Open Value", Dtype.MONEY, doc="Open qty x item unit price."),
+        col(
+            "open_value",
+            "Open Value",
+            Dtype.MONEY,
+            doc="Open qty x the item's expected realised price (docs/outlook.md).",
+        ),
     ),
     keys=("family", "region", "due_period"),
     output=True,

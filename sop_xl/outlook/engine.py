@@ -304,6 +304,10 @@ def compute(
     }
     t["margin"] = t["revenue"] - t["cogs"]
     t["margin_budget"] = t["revenue_budget"] - t["cogs_budget"]
+    rb, mb = t["revenue_budget"], t["margin_budget"]
+    # the outlook KPIs (sop_xl.kpi.defs.OUTLOOK_KPIS)
+    t["revenue_outlook_vs_budget_pct"] = (t["revenue"] - rb) / abs(rb) if rb else np.nan
+    t["margin_outlook_vs_budget_pct"] = (t["margin"] - mb) / abs(mb) if mb else np.nan
     return OutlookResult(
         accounts=accounts,
         bridge=bridge,

@@ -2,8 +2,9 @@
 
 Measures (over the horizon, constrained plan, at the scenario's price and cost):
 
-- Revenue = sum of met demand x unit price; Gross margin = met demand x (price - cost);
-- Unmet demand (units) and its value at unit price; Service level = met / demand (units,
+- Revenue = sum of met demand x expected realised price (sop_xl.outlook.prices); Gross
+  margin = met demand x (price - cost);
+- Unmet demand (units) and its value at that price; Service level = met / demand (units,
   consensus + past-due backlog; blank when there is no demand);
 - Peak capacity utilisation = highest load / capacity of any resource-month, load of the
   unconstrained plan and the open orders (the supply review's KPI); the same per critical

@@ -32,6 +32,7 @@ from sop_xl.model.sheets import (
     DataBar,
     SheetOutput,
 )
+from sop_xl.outlook.prices import realised_prices
 from sop_xl.supply import backlog as bl
 from sop_xl.supply import capacity as cap
 from sop_xl.supply import inventory as inv
@@ -47,6 +48,7 @@ READ: tuple[schema.Table, ...] = (
     schema.PRODUCTION_ORDERS,
     schema.PURCHASE_RECEIPTS,
     schema.SALES_ORDER_LINES,
+    schema.SALES_ACTUALS,  # the realised price and cost basis (sop_xl.outlook.prices)
     *schema.SUPPLY_INPUTS,
 )
 #: Production order statuses whose open quantity is scheduled supply (Planned orders are MRP
@@ -59,7 +61,10 @@ class Inputs:
     """The supply review's data, aligned on items (rows), resources and horizon months."""
 
     periods: list[str]
-    items: pd.DataFrame  # index item: description, family, unit_price, unit_cost, made_at, ...
+    #: index item: description, family, unit_price, unit_cost, made_at, ...; unit_price and
+    #: unit_cost are the expected realised price and unit cost (sop_xl.outlook.prices), the
+    #: card's list price is list_price
+    items: pd.DataFrame
     resources: pd.DataFrame  # index resource: name, location
     problem: lp.Problem
     backlog_qty: np.ndarray  # past-due open order qty per item (in demand[:, 0])
@@ -193,7 +198,10 @@ def build_inputs(frames: dict[str, pd.DataFrame], settings: Settings) -> Inputs:
     from_days = inv.days_to_units(min_days, consensus, days)
     safety = np.where(np.isnan(ss_units)[:, None], from_days, np.nan_to_num(ss_units)[:, None])
 
-    item_rows = items_df.reindex(rows)
+    basis = realised_prices(get(schema.ITEMS), get(schema.SALES_ACTUALS), settings.cycle)
+    item_rows = items_df.reindex(rows).assign(list_price=lambda d: d["unit_price"])
+    item_rows["unit_price"] = basis["price"].reindex(rows).to_numpy(float)
+    item_rows["unit_cost"] = basis["cost"].reindex(rows).to_numpy(float)
     price = item_rows["unit_price"].fillna(0.0).to_numpy(float)
     cost = item_rows["unit_cost"].fillna(0.0).to_numpy(float)
     # where is each item made: the location of the resource with most hours per unit
@@ -208,7 +216,7 @@ def build_inputs(frames: dict[str, pd.DataFrame], settings: Settings) -> Inputs:
         open_ = open_.assign(
             family=open_["item"].map(fam),
             region=open_["customer"].map(region),
-            open_value=(open_["open_qty"] * open_["item"].map(items_df["unit_price"])).round(2),
+            open_value=(open_["open_qty"] * open_["item"].map(basis["price"])).round(2),
         )
     problem = lp.Problem(
         demand=demand,

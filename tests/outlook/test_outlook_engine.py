@@ -315,3 +315,20 @@ def test_waterfall_bars_float_from_the_running_level() -> None:
     np.testing.assert_array_equal(w["chart_base"], [nan, 100, 105, 105, nan, nan, nan])
     np.testing.assert_array_equal(w["chart_up"], [nan, 10, nan, 2, nan, nan, nan])
     np.testing.assert_array_equal(w["chart_down"], [nan, nan, 5, nan, nan, nan, nan])
+
+
+def test_outlook_kpis_by_hand_and_in_the_registry() -> None:
+    from sop_xl.kpi.defs import KPIS, OTHER_ENGINES, OUTLOOK_KPIS
+
+    r = engine.compute(frames(), SETTINGS)
+    # revenue 241 vs 250: -9 / 250; margin (241 - 159.50) vs (250 - 150): -18.50 / 100
+    assert r.totals["revenue_outlook_vs_budget_pct"] == pytest.approx(-0.036)
+    assert r.totals["margin_outlook_vs_budget_pct"] == pytest.approx(-0.185)
+    assert set(OUTLOOK_KPIS) == {"revenue_outlook_vs_budget_pct", "margin_outlook_vs_budget_pct"}
+    assert OTHER_ENGINES["outlook"] == "sop_xl.outlook"
+    for k in OUTLOOK_KPIS:
+        d = KPIS[k]
+        assert d.direction == "higher" and d.unit == "pct" and d.source and d.zero_policy
+    empty = FIN_BUDGET.iloc[:0]
+    r0 = engine.compute(frames(FinancialBudget=empty), SETTINGS)
+    assert np.isnan(r0.totals["revenue_outlook_vs_budget_pct"])
