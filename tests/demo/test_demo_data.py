@@ -38,8 +38,9 @@ def test_same_seed_gives_identical_frames_other_seed_differs(demo):
 
 
 def test_every_input_table_is_present_with_schema_columns_and_dtypes(demo):
-    # every required table, and the supply review's optional inputs (the demo tells its story)
-    demo_optional = (*schema.SUPPLY_INPUTS, schema.SCENARIOS)
+    # every required table, and the optional inputs of the supply review, the scenarios and the
+    # executive meeting's decisions (the demo tells its story)
+    demo_optional = (*schema.SUPPLY_INPUTS, schema.SCENARIOS, schema.DECISIONS)
     expected = [t for t in schema.INPUT_TABLES if not t.optional or t in demo_optional]
     assert demo.keys() == [t.sheet for t in expected]
     assert isinstance(demo["Settings"], Settings)
