@@ -674,9 +674,9 @@ _SUPPLY_DEFS: tuple[KpiDef, ...] = (
     _k(
         id="stockout_months",
         name="Projected stock-out item-months",
-        formula="Item x horizon months in which the capacity-constrained plan leaves demand "
-        "(consensus + past-due backlog) unmet.",
-        numerator="item-months with unmet demand > 0",
+        formula="Item x location x horizon months that end with a backorder in the "
+        "capacity-constrained plan (demand, consensus + past-due backlog, owed at month-end).",
+        numerator="item-location-months with backorder > 0",
         denominator="none (a count)",
         unit="count",
         direction="lower",

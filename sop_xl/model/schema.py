@@ -1604,14 +1604,21 @@ SUPPLY_PLAN = Table(
     sheet="SupplyPlan",
     title="Supply Plan",
     group="Outputs",
-    doc="Per item and horizon month (stock, demand and receipts of all its locations netted): "
-    "demand, scheduled receipts, the unconstrained and the capacity-constrained plan, projected "
-    "inventory, forward coverage, unmet demand and the flag (docs/supply.md).",
+    doc="Per item, stocking location and horizon month: demand, scheduled receipts, the "
+    "unconstrained and the capacity-constrained plan, transfers from the plant, backorders, "
+    "projected inventory, forward coverage, unmet demand and the flag (docs/supply.md).",
     columns=(
         ITEM.model_copy(update={"ref": None}),
+        col("location", "Location Code", doc="Stocking location (warehouse or plant)."),
         col("description", "Description", required=False),
         col("family", "Item Family", required=False),
-        col("made_at", "Made At", required=False, doc="Location of the item's main resource."),
+        col(
+            "made_at",
+            "Made At",
+            required=False,
+            doc="Location of the item's main resource: new supply is made there and "
+            "transferred to the item's other locations.",
+        ),
         col("replenishment", "Replenishment", required=False, choices=("Make", "Buy")),
         PERIOD_COLUMN,
         col(
@@ -1650,15 +1657,48 @@ SUPPLY_PLAN = Table(
             Dtype.QTY,
             doc="New supply needed to meet demand and keep safety stock (no capacity limit).",
         ),
-        col("constrained_supply", "Constrained Plan", Dtype.QTY, doc="The LP's feasible plan."),
+        col(
+            "constrained_supply",
+            "Constrained Plan",
+            Dtype.QTY,
+            doc="The LP's feasible plan (new supply; made at the Made At location).",
+        ),
         col(
             "supply_gap",
             "Supply Gap",
             Dtype.QTY,
             doc="Unconstrained - constrained plan (positive = capacity cuts it).",
         ),
-        col("met_demand", "Met Demand", Dtype.QTY),
-        col("unmet_qty", "Unmet Demand", Dtype.QTY, doc="Demand + backlog - met demand."),
+        col(
+            "transfer_in",
+            "Transfer In",
+            Dtype.QTY,
+            doc="Units shipped in from the Made At location in the month.",
+        ),
+        col(
+            "transfer_out",
+            "Transfer Out",
+            Dtype.QTY,
+            doc="Units the Made At location ships to the item's other locations.",
+        ),
+        col(
+            "met_demand",
+            "Shipped",
+            Dtype.QTY,
+            doc="Demand shipped in the month (backorders included, so it may exceed demand).",
+        ),
+        col(
+            "backorder",
+            "Backorder",
+            Dtype.QTY,
+            doc="Demand owed at month-end (carried to the next month).",
+        ),
+        col(
+            "unmet_qty",
+            "Unmet Demand",
+            Dtype.QTY,
+            doc="Still owed at the end of the horizon (last month only).",
+        ),
         col(
             "unmet_value",
             "Unmet Value",
@@ -1681,9 +1721,14 @@ SUPPLY_PLAN = Table(
             "month); capped at the end of the horizon.",
         ),
         col("max_days", "Max Days of Supply", Dtype.NUMBER, required=False),
-        col("flag", "Flag", choices=SUPPLY_FLAGS, doc="Short > Below safety stock > Excess > OK."),
+        col(
+            "flag",
+            "Flag",
+            choices=SUPPLY_FLAGS,
+            doc="Short (backorder at month-end) > Below safety stock > Excess > OK.",
+        ),
     ),
-    keys=("item", "period"),
+    keys=("item", "location", "period"),
     output=True,
 )
 CAPACITY_PLAN = Table(

@@ -26,7 +26,7 @@ import pandas as pd
 from sop_xl.scenario.drivers import BASE
 from sop_xl.scenario.runs import Run
 from sop_xl.supply import capacity as cap
-from sop_xl.supply import inventory as inv
+from sop_xl.supply import lp
 
 #: measure -> (unit, better: 'higher' / 'lower'); money measures first (the chart's rows)
 MEASURES = {
@@ -49,7 +49,7 @@ def utilisation(run: Run) -> np.ndarray:
     """(resources, months) load of the unconstrained plan and open orders / capacity."""
     s = run.scenario
     p, inputs = s.inputs.problem, s.inputs
-    unc, _ = inv.unconstrained_plan(p.opening, p.receipts + p.scheduled, p.demand, p.safety)
+    unc, _, _ = lp.unconstrained(p)  # new supply at each item's Made At row
     return cap.utilisation(inputs.scheduled_load + cap.load(p.hours, unc), inputs.capacity_hours)
 
 

@@ -30,6 +30,7 @@ class Run:
 def stack(scenarios: list[Scenario]) -> lp.Problem:
     """One LP over all scenarios: rows and resources of each scenario stacked."""
     ps = [s.inputs.problem for s in scenarios]
+    offsets = np.cumsum([0] + [p.shape[0] for p in ps[:-1]])
     return lp.Problem(
         demand=np.vstack([p.demand for p in ps]),
         opening=np.concatenate([p.opening for p in ps]),
@@ -41,6 +42,8 @@ def stack(scenarios: list[Scenario]) -> lp.Problem:
         holding=np.concatenate([p.holding for p in ps]),
         hard_safety_stock=ps[0].hard_safety_stock,
         scheduled=np.vstack([p.scheduled for p in ps]),
+        source=np.concatenate([p.source + o for p, o in zip(ps, offsets, strict=True)]),
+        backorders=ps[0].backorders,
     )
 
 
@@ -63,6 +66,8 @@ def run_all(scenarios: list[Scenario]) -> tuple[list[Run], float]:
                     seconds=plan.seconds,
                     method=plan.method,
                     scheduled_made=plan.scheduled_made[cut],
+                    backorder=plan.backorder[cut],
+                    transfer_in=plan.transfer_in[cut],
                 ),
             )
         )

@@ -39,7 +39,7 @@ def supply_kpis(result, period: str) -> pd.DataFrame:
         )
     else:
         rows.append(("capacity_utilisation", np.nan, np.nan, np.nan, 0, "No resource capacity"))
-    short = int((plan["unmet_qty"] > 0).sum()) if len(plan) else 0
+    short = int((plan["backorder"] > 0).sum()) if len(plan) else 0
     rows.append(("stockout_months", float(short), float(short), np.nan, len(plan), note))
     value = float(pdue["open_value"].sum()) if len(pdue) else 0.0
     rows.append(("past_due_backlog_value", round(value, 2), value, np.nan, len(pdue), ""))

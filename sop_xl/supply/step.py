@@ -61,9 +61,9 @@ class Inputs:
     """The supply review's data, aligned on items (rows), resources and horizon months."""
 
     periods: list[str]
-    #: index item: description, family, unit_price, unit_cost, made_at, ...; unit_price and
-    #: unit_cost are the expected realised price and unit cost (sop_xl.outlook.prices), the
-    #: card's list price is list_price
+    #: one row per LP row (index item): location, made_at, description, family, unit_price,
+    #: unit_cost, ...; unit_price and unit_cost are the expected realised price and unit cost
+    #: (sop_xl.outlook.prices), the card's list price is list_price
     items: pd.DataFrame
     resources: pd.DataFrame  # index resource: name, location
     problem: lp.Problem
@@ -94,18 +94,6 @@ class SupplyResult:
 def _days(periods: list[str]) -> np.ndarray:
     starts = np.array([f"{p}-01" for p in periods], dtype="datetime64[M]")
     return ((starts + 1).astype("datetime64[D]") - starts.astype("datetime64[D]")).astype(float)
-
-
-def _grid(df: pd.DataFrame, rows: pd.Index, cols: list[str], key: str, col: str, value: str):
-    """Sum ``value`` into a (rows, cols) array by the ``key`` and ``col`` columns."""
-    out = np.zeros((len(rows), len(cols)))
-    if df.empty:
-        return out
-    r = rows.get_indexer(df[key])
-    c = pd.Index(cols).get_indexer(df[col])
-    ok = (r >= 0) & (c >= 0)
-    np.add.at(out, (r[ok], c[ok]), df[value].to_numpy(float)[ok])
-    return out
 
 
 def _month_of(dates: pd.Series, periods: list[str]) -> pd.Series:
@@ -142,74 +130,123 @@ def build_inputs(frames: dict[str, pd.DataFrame], settings: Settings) -> Inputs:
     purchases = purchases.assign(period=_month_of(purchases["promised_date"], periods))
     past_due = open_[open_["past_due"]] if len(open_) else open_
 
-    # rows: items with demand, backlog, stock or receipts in the horizon
-    involved = pd.Index(
-        pd.concat(
-            [
-                forecast.loc[forecast["quantity"].fillna(0) > 0, "item"],
-                past_due["item"] if len(past_due) else pd.Series(dtype=object),
-                stock_tbl.loc[stock_tbl["quantity"] > 0, "item"],
-                orders["item"],
-                purchases["item"],
-            ]
-        ).dropna()
-    )
-    rows = pd.Index(sorted(set(involved) & set(items_df.index)), name="item")
-    consensus = _grid(forecast, rows, periods, "item", "period", "quantity")
-    backlog_qty = np.zeros(len(rows))
-    if len(past_due):
-        g = past_due.groupby("item")["open_qty"].sum()
-        backlog_qty = g.reindex(rows).fillna(0.0).to_numpy()
-    demand = consensus.copy()
-    demand[:, 0] += backlog_qty
-    opening = stock_tbl.groupby("item")["quantity"].sum().reindex(rows).fillna(0.0).to_numpy()
-    purchased = _grid(purchases, rows, periods, "item", "period", "qty")
-
     # resources, capacity, routings
     res = get(schema.RESOURCES).drop_duplicates("resource").set_index("resource")
     res_idx = pd.Index(res.index, name="resource")
+    policy_items = resolve_policy(items_df.reset_index(), get(schema.INVENTORY_POLICY))
+    routings = get(schema.ROUTINGS)
+    buy_items = set(policy_items.index[policy_items["replenishment"].eq("Buy")])
+    routings = routings[~routings["item"].isin(buy_items) & routings["resource"].isin(res_idx)]
+    # where each made item is made: the location of the resource with most hours per unit
+    made_at = pd.Series(dtype=object)
+    if len(routings):
+        main = routings.sort_values("hours_per_unit", ascending=False, kind="stable")
+        main = main.drop_duplicates("item").set_index("item")["resource"]
+        made_at = main.map(res["location"]).dropna()
+
+    # rows: item x location with demand, backlog, stock or receipts in the horizon, plus the
+    # row where each of those items is made (its source)
+    keys = ["item", "location"]
+    involved = pd.concat(
+        [
+            forecast.loc[forecast["quantity"].fillna(0) > 0, keys],
+            past_due[keys] if len(past_due) else pd.DataFrame(columns=keys),
+            stock_tbl.loc[stock_tbl["quantity"] > 0, keys],
+            orders[keys],
+            purchases[keys],
+        ]
+    ).dropna()
+    involved = involved[involved["item"].isin(items_df.index)]
+    src_rows = pd.DataFrame({"item": made_at.index, "location": made_at.to_numpy()})
+    src_rows = src_rows[src_rows["item"].isin(involved["item"])]
+    pairs = (
+        pd.concat([involved, src_rows])
+        .drop_duplicates()
+        .sort_values(keys, kind="stable")
+        .reset_index(drop=True)
+    )
+    rows = pd.MultiIndex.from_frame(pairs)
+    row_item = pd.Index(pairs["item"], name="item")
+    # source row of each row: (item, made at) for made items, else the row itself
+    src_loc = pairs["item"].map(made_at)
+    src_key = pd.MultiIndex.from_arrays([pairs["item"], src_loc.fillna(pairs["location"])])
+    source = rows.get_indexer(src_key)
+
+    def grid(df: pd.DataFrame, value: str) -> np.ndarray:
+        out = np.zeros((len(rows), len(periods)))
+        if df.empty:
+            return out
+        r = rows.get_indexer(pd.MultiIndex.from_frame(df[keys]))
+        c = pd.Index(periods).get_indexer(df["period"])
+        ok = (r >= 0) & (c >= 0)
+        np.add.at(out, (r[ok], c[ok]), df[value].to_numpy(float)[ok])
+        return out
+
+    def per_row(df: pd.DataFrame, value: str) -> np.ndarray:
+        if df.empty:
+            return np.zeros(len(rows))
+        g = df.groupby(keys)[value].sum()
+        return g.reindex(rows).fillna(0.0).to_numpy(float)
+
+    consensus = grid(forecast, "quantity")
+    backlog_qty = per_row(past_due, "open_qty") if len(past_due) else np.zeros(len(rows))
+    demand = consensus.copy()
+    demand[:, 0] += backlog_qty
+    opening = per_row(stock_tbl, "quantity")
+    purchased = grid(purchases, "qty")
+    sched = grid(orders, "qty")
+
     capacity = np.repeat(
         res["capacity_hours"].fillna(0.0).to_numpy(float)[:, None], len(periods), 1
     )
-    grid = get(schema.RESOURCE_CAPACITY)
-    if not grid.empty:
-        g = grid[grid["hours"].notna()]
+    cap_grid = get(schema.RESOURCE_CAPACITY)
+    if not cap_grid.empty:
+        g = cap_grid[cap_grid["hours"].notna()]
         r = res_idx.get_indexer(g["resource"])
         c = pd.Index(periods).get_indexer(g["period"])
         ok = (r >= 0) & (c >= 0)
         capacity[r[ok], c[ok]] = g["hours"].to_numpy(float)[ok]
-    policy = resolve_policy(items_df.reset_index(), get(schema.INVENTORY_POLICY)).reindex(rows)
-    routings = get(schema.ROUTINGS)
-    buy = policy["replenishment"].eq("Buy").to_numpy()
-    routings = routings[routings["item"].isin(rows[~buy])]
-    k = res_idx.get_indexer(routings["resource"])
-    r = rows.get_indexer(routings["item"])
-    ok = (k >= 0) & (r >= 0)
+    # hours per unit of every row of a routed item (new supply loads them at its source row,
+    # an open production order wherever it is)
+    rt = routings.merge(pairs.reset_index(), on="item")
     hours = sp.csr_matrix(
-        (routings["hours_per_unit"].to_numpy(float)[ok], (k[ok], r[ok])),
+        (
+            rt["hours_per_unit"].to_numpy(float),
+            (res_idx.get_indexer(rt["resource"]), rt["index"].to_numpy()),
+        ),
         shape=(len(res_idx), len(rows)),
     )
-    sched = _grid(orders, rows, periods, "item", "period", "qty")
     scheduled_load = cap.load(hours, sched)
 
-    # policy -> safety stock (units per month-end)
+    # policy -> safety stock (units per month-end) per row: days of the row's own demand, or the
+    # item's units split by the row's share of the item's horizon demand (all at the source
+    # row when the item has none)
+    policy = policy_items.reindex(row_item)
     ss_units = policy["safety_stock"].to_numpy(float)
+    row_dem = consensus.sum(axis=1)
+    item_dem = pd.Series(row_dem).groupby(pairs["item"].to_numpy()).transform("sum").to_numpy()
+    share = np.where(
+        item_dem > 0,
+        row_dem / np.where(item_dem > 0, item_dem, 1.0),
+        (source == np.arange(len(rows))).astype(float),
+    )
     min_days = policy["min_days"].fillna(0.0).to_numpy(float)
     from_days = inv.days_to_units(min_days, consensus, days)
-    safety = np.where(np.isnan(ss_units)[:, None], from_days, np.nan_to_num(ss_units)[:, None])
+    safety = np.where(
+        np.isnan(ss_units)[:, None], from_days, (np.nan_to_num(ss_units) * share)[:, None]
+    )
 
     basis = realised_prices(get(schema.ITEMS), get(schema.SALES_ACTUALS), settings.cycle)
-    item_rows = items_df.reindex(rows).assign(list_price=lambda d: d["unit_price"])
-    item_rows["unit_price"] = basis["price"].reindex(rows).to_numpy(float)
-    item_rows["unit_cost"] = basis["cost"].reindex(rows).to_numpy(float)
+    item_rows = items_df.reindex(row_item).assign(list_price=lambda d: d["unit_price"])
+    item_rows["unit_price"] = basis["price"].reindex(row_item).to_numpy(float)
+    item_rows["unit_cost"] = basis["cost"].reindex(row_item).to_numpy(float)
     price = item_rows["unit_price"].fillna(0.0).to_numpy(float)
     cost = item_rows["unit_cost"].fillna(0.0).to_numpy(float)
-    # where is each item made: the location of the resource with most hours per unit
-    made_at = pd.Series([None] * len(rows), index=rows, dtype=object)
-    if len(routings):
-        main = routings.sort_values("hours_per_unit", ascending=False).drop_duplicates("item")
-        made_at = made_at.fillna(main.set_index("item")["resource"].map(res["location"]))
-    item_rows = item_rows.assign(made_at=made_at, replenishment=policy["replenishment"].to_numpy())
+    item_rows = item_rows.assign(
+        location=pairs["location"].to_numpy(),
+        made_at=src_loc.to_numpy(),
+        replenishment=policy["replenishment"].to_numpy(),
+    )
     if len(open_):
         fam = items_df["family"]
         region = get(schema.CUSTOMERS).drop_duplicates("customer").set_index("customer")["region"]
@@ -229,6 +266,7 @@ def build_inputs(frames: dict[str, pd.DataFrame], settings: Settings) -> Inputs:
         margin=price - cost,
         holding=cost * settings.holding_cost_rate / 12.0,
         hard_safety_stock=settings.safety_stock_policy == "hard",
+        source=source,
     )
     return Inputs(
         periods=periods,
@@ -252,20 +290,22 @@ def supply_review(inputs: Inputs, findings: list[Finding] | None = None) -> Supp
     n_r, n_t = p.shape
     days = _days(periods)
     receipts = p.receipts + p.scheduled  # the ERP's view: every open order arrives as due
-    unconstrained, _ = inv.unconstrained_plan(p.opening, receipts, p.demand, p.safety)
+    unconstrained, _, _ = lp.unconstrained(p)
     plan = lp.solve(p) if n_r else lp.greedy(p)
-    made = plan.scheduled_made if plan.scheduled_made is not None else p.scheduled
+    made = plan.scheduled_made
     unmet = plan.unmet(p)
+    late = np.asarray(plan.backorder)
     coverage = inv.coverage_days(plan.stock, inputs.consensus, days)
     opening = np.column_stack([p.opening, plan.stock[:, :-1]]) if n_t > 1 else p.opening[:, None]
     price = inputs.items["unit_price"].fillna(0.0).to_numpy(float)
     backlog0 = np.zeros((n_r, n_t))
     backlog0[:, 0] = inputs.backlog_qty
+    transfer_out = plan.transfer_out(p)
     eps = 1e-6
     max_days = inputs.max_days[:, None]
     flag = np.select(
         [
-            unmet > eps,
+            late > eps,
             plan.stock < p.safety - 1e-3,
             ~np.isnan(max_days) & (coverage > max_days) & np.isfinite(coverage),
         ],
@@ -278,6 +318,7 @@ def supply_review(inputs: Inputs, findings: list[Finding] | None = None) -> Supp
     plan_df = pd.DataFrame(
         {
             "item": rep(items.index),
+            "location": rep(items["location"]),
             "description": rep(items["description"]),
             "family": rep(items["family"]),
             "made_at": rep(items["made_at"]),
@@ -292,7 +333,10 @@ def supply_review(inputs: Inputs, findings: list[Finding] | None = None) -> Supp
             "unconstrained_supply": r2(unconstrained),
             "constrained_supply": r2(plan.supply),
             "supply_gap": r2(unconstrained - plan.supply),
+            "transfer_in": r2(plan.transfer_in),
+            "transfer_out": r2(transfer_out),
             "met_demand": r2(plan.met),
+            "backorder": r2(late),
             "unmet_qty": r2(unmet),
             "unmet_value": r2(unmet * price[:, None]),
             "projected": r2(plan.stock),
@@ -364,9 +408,11 @@ def outputs(result: SupplyResult, settings: Settings) -> list[SheetOutput]:
         sp_df,
         title=[
             f"Supply Plan - {settings.company}, cycle {settings.cycle}",
-            f"{len(result.inputs.items)} items x {len(result.inputs.periods)} months. Unmet "
-            f"demand {sp_df['unmet_qty'].sum():,.0f} units = {sp_df['unmet_value'].sum():,.0f} "
-            f"{cur} in {len(short)} item-months; constrained plan solved by "
+            f"{result.inputs.items.index.nunique()} items at {len(result.inputs.items)} item "
+            f"locations x {len(result.inputs.periods)} months. Backordered in {len(short)} "
+            f"item-location-months; still unmet at the horizon's end "
+            f"{sp_df['unmet_qty'].sum():,.0f} units = {sp_df['unmet_value'].sum():,.0f} "
+            f"{cur}; constrained plan solved by "
             f"{result.plan.method} in {result.plan.seconds:.2f} s. Formulas: docs/supply.md.",
             f"Plan of record: scenario {settings.chosen_scenario}"
             + (
@@ -464,8 +510,9 @@ def summary_line(result: SupplyResult, settings: Settings) -> str:
     worst = ", ".join(f"{f} {q:,.0f}" for f, q in fams.head(3).items()) or "none"
     pdv = result.past_due["open_value"].sum() if len(result.past_due) else 0.0
     text = (
-        f"Supply review: {len(result.inputs.items)} items x {len(result.inputs.periods)} months; "
-        f"{len(over)} overloaded resource-months; unmet demand "
+        f"Supply review: {result.inputs.items.index.nunique()} items at "
+        f"{len(result.inputs.items)} item locations x {len(result.inputs.periods)} months; "
+        f"{len(over)} overloaded resource-months; unmet at the horizon's end "
         f"{sp_df['unmet_qty'].sum():,.0f} units ({sp_df['unmet_value'].sum():,.0f} {cur}; by "
         f"family: {worst}); past-due backlog {pdv:,.0f} {cur}."
     )

@@ -105,30 +105,51 @@ def demo_supply(demo_dir: Path):
 
 def test_demo_heating_is_short_in_winter_and_nothing_else_is(demo_supply) -> None:
     plan = demo_supply["SupplyPlan"]
-    unmet = plan.groupby("family")["unmet_qty"].sum()
-    assert unmet[CONSTRAINED_FAMILY] > 1000
-    assert unmet.drop(CONSTRAINED_FAMILY).sum() == pytest.approx(0.0, abs=1e-3)
-    short_months = set(plan.loc[plan["unmet_qty"] > 0, "period"])
-    assert short_months and all(p[5:] in ("11", "12", "01", "02") for p in short_months)
+    late = plan.groupby("family")["backorder"].sum()
+    assert late[CONSTRAINED_FAMILY] > 1000
+    assert late.drop(CONSTRAINED_FAMILY).sum() == pytest.approx(0.0, abs=1e-3)
+    short_months = set(plan.loc[plan["backorder"] > 0, "period"])
+    assert short_months and all(p[5:] in ("11", "12", "01", "02", "03") for p in short_months)
     heating = plan[plan["family"] == CONSTRAINED_FAMILY]
     assert (heating["flag"] == "Short").any() and heating["orders_only"].min() < 0
+    # per location: HEATING is made at DE-MAIN and shipped to the other locations, where
+    # customers wait too
+    assert set(heating["made_at"]) == {"DE-MAIN"}
+    assert heating.loc[heating["location"] != "DE-MAIN", "transfer_in"].sum() > 0
+    assert heating.loc[heating["location"] == "DE-MAIN", "constrained_supply"].sum() > 0
+    assert heating.loc[heating["location"] != "DE-MAIN", "constrained_supply"].sum() == 0
+    assert heating.loc[heating["backorder"] > 0, "location"].nunique() >= 2
 
 
 def test_demo_sheets_keep_their_definitions(demo_supply) -> None:
     plan, capacity = demo_supply["SupplyPlan"], demo_supply["Capacity"]
-    # balance per row: opening + receipts - orders at risk + constrained plan - met = projected
+    assert not plan.duplicated(["item", "location", "period"]).any()
+    # stock balance per item-location-month: opening + receipts - orders at risk + constrained
+    # plan + transfers in - transfers out - shipped = projected
     lhs = (
         plan["opening"]
         + plan["scheduled_receipts"]
         - plan["scheduled_at_risk"]
         + plan["constrained_supply"]
+        + plan["transfer_in"]
+        - plan["transfer_out"]
         - plan["met_demand"]
     )
-    np.testing.assert_allclose(lhs, plan["projected"], atol=0.06)
+    np.testing.assert_allclose(lhs, plan["projected"], atol=0.08)
+    # what a location ships out = what the item's other locations receive
+    moved = plan.groupby(["item", "period"])[["transfer_in", "transfer_out"]].sum()
+    np.testing.assert_allclose(moved["transfer_in"], moved["transfer_out"], atol=0.05)
+    # backorder balance: last month's backorder + demand + past-due - shipped = backorder
+    owed = plan.groupby(["item", "location"])["backorder"].shift(1).fillna(0.0)
     np.testing.assert_allclose(
-        plan["demand"] + plan["past_due_backlog"] - plan["met_demand"], plan["unmet_qty"], atol=0.02
+        owed + plan["demand"] + plan["past_due_backlog"] - plan["met_demand"],
+        plan["backorder"],
+        atol=0.05,
     )
-    assert (plan["unmet_qty"] >= 0).all() and (plan["projected"] >= -0.01).all()
+    last = plan["period"] == plan["period"].max()
+    np.testing.assert_allclose(plan.loc[last, "unmet_qty"], plan.loc[last, "backorder"])
+    assert (plan.loc[~last, "unmet_qty"] == 0).all()
+    assert (plan["backorder"] >= 0).all() and (plan["projected"] >= -0.01).all()
     # the constrained plan never exceeds capacity; the unconstrained one does where flagged
     assert (capacity["constrained_load"] <= capacity["capacity_hours"] + 0.01).all()
     over = capacity[capacity["flag"] == "Overload"]
@@ -164,7 +185,7 @@ def test_cli_supply_writes_a_copy_and_leaves_the_master(demo_dir: Path, tmp_path
     out = tmp_path / "supply.xlsm"
     code = cli.main(["supply", str(master), "--out", str(out)])
     text = capsys.readouterr().out
-    assert code == 0 and "unmet demand" in text and "past-due backlog" in text
+    assert code == 0 and "unmet at the horizon's end" in text and "past-due backlog" in text
     assert master.read_bytes() == before
     again = cycle.supply(FileBook(out))
     assert again.summary.split(";")[0] in text
@@ -185,3 +206,4 @@ def test_no_supply_tables_is_an_empty_review_not_an_error() -> None:
     assert r.capacity.empty and len(r.supply_plan)
     # without capacity limits only what the opening stock cannot bridge is unmet: nothing
     assert r.supply_plan["unmet_qty"].sum() == pytest.approx(0.0, abs=1e-3)
+    assert r.supply_plan["backorder"].sum() == pytest.approx(0.0, abs=1e-3)
