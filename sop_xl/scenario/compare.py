@@ -35,6 +35,7 @@ MEASURES = {
     "Unmet demand (value)": ("money", "lower"),
     "Closing inventory value": ("money", "lower"),
     "Unmet demand (units)": ("units", "lower"),
+    "Backorders (unit-months)": ("units", "lower"),
     "Service level": ("pct", "higher"),
     "Peak capacity utilisation": ("pct", "lower"),
     "Closing days of supply": ("days", "lower"),
@@ -95,6 +96,7 @@ def measures(run: Run, critical_resources: list[str] = ()) -> dict[str, float]:
         if plan.stock.size
         else 0.0,
         "Unmet demand (units)": float(unmet.sum()),
+        "Backorders (unit-months)": float(np.asarray(plan.backorder).sum()),
         "Service level": float(plan.met.sum() / demand) if demand > 0 else np.nan,
         "Peak capacity utilisation": float(np.nanmax(util)) if np.isfinite(util).any() else np.nan,
         "Closing days of supply": float(closing / daily) if daily and daily > 0 else np.nan,

@@ -78,6 +78,9 @@ def decisions(frames, cur: str) -> list[dict]:
             m = by.loc[("Gross margin", rec), "delta"]
             u = by.loc[("Unmet demand (units)", rec), "delta"]
             figure = f"{rec} vs Base: margin {_signed(m, cur)}, unmet {u:+,.0f} units"
+            if ("Backorders (unit-months)", rec) in by.index:  # how long customers wait
+                b = by.loc[("Backorders (unit-months)", rec), "delta"]
+                figure += f", backorders {b:+,.0f} unit-months"
         if isinstance(d.note, str) and d.note:
             detail += " " + d.note
         out.append(_row("Decisions", d.question, detail, figure, d.owner, d.due_date, "Decide"))
@@ -121,11 +124,13 @@ def supply_risks(frames, cur: str) -> list[dict]:
     if sp is None and capacity is None and backlog is None:
         return [_row("Supply risks", "No supply review yet: run Supply Review.")]
     if sp is not None:
-        short = sp[sp["unmet_qty"] > 0]
+        # backorders (demand owed at month-end) when the plan carries them, else unmet demand
+        late = "backorder" if "backorder" in sp else "unmet_qty"
+        short = sp[sp[late] > 0]
         fam = (
             short.groupby("family", dropna=False)
-            .agg(units=("unmet_qty", "sum"), value=("unmet_value", "sum"))
-            .sort_values("value", ascending=False)
+            .agg(units=(late, "sum"), value=("unmet_value", "sum"))
+            .sort_values(["value", "units"], ascending=False)
         )
         months = short.groupby("family", dropna=False)["period"].agg(["min", "max"])
         for f, r in fam.head(3).iterrows():
@@ -134,7 +139,9 @@ def supply_risks(frames, cur: str) -> list[dict]:
                 _row(
                     "Supply risks",
                     f"Shortfall {f}",
-                    f"{r['units']:,.0f} units of demand unmet, {lo} to {hi} (SupplyPlan)",
+                    f"{r['units']:,.0f} unit-months of backorders, {lo} to {hi} (SupplyPlan)"
+                    if late == "backorder"
+                    else f"{r['units']:,.0f} units of demand unmet, {lo} to {hi} (SupplyPlan)",
                     _money(r["value"], cur),
                     flag="Short",
                 )

@@ -168,8 +168,10 @@ def build_inputs(frames: dict[str, pd.DataFrame], settings: Settings) -> Inputs:
     rows = pd.MultiIndex.from_frame(pairs)
     row_item = pd.Index(pairs["item"], name="item")
     # source row of each row: (item, made at) for made items, else the row itself
-    src_loc = pairs["item"].map(made_at)
-    src_key = pd.MultiIndex.from_arrays([pairs["item"], src_loc.fillna(pairs["location"])])
+    src_loc = pairs["item"].map(made_at).astype(object)
+    src_key = pd.MultiIndex.from_arrays(
+        [pairs["item"], src_loc.where(src_loc.notna(), pairs["location"])]
+    )
     source = rows.get_indexer(src_key)
 
     def grid(df: pd.DataFrame, value: str) -> np.ndarray:
