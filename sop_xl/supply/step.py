@@ -320,7 +320,7 @@ def supply_review(inputs: Inputs, findings: list[Finding] | None = None) -> Supp
     plan_df = pd.DataFrame(
         {
             "item": rep(items.index),
-            "location": rep(items["location"]),
+            "location": rep(items.get("location", pd.Series([None] * len(items)))),
             "description": rep(items["description"]),
             "family": rep(items["family"]),
             "made_at": rep(items["made_at"]),
