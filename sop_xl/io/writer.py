@@ -18,8 +18,9 @@ Three cases per output sheet:
   regenerated;
 - the sheet does not exist: it is added at the end of the workbook.
 
-Cells are built as XML strings with vectorised numpy/pandas operations. Text is always written as
-inline strings (``t="inlineStr"``), so text such as ``=HYPERLINK(...)`` stays text.
+Cells are built as XML strings with vectorised numpy/pandas operations. Text goes to the
+workbook's shared-strings table (``t="s"``, :mod:`sop_xl.io.xlsx.sst`: existing entries kept in
+place, new texts appended), never as a formula, so text such as ``=HYPERLINK(...)`` stays text.
 
 Helpers: :mod:`sop_xl.io.xlsx.parts` (the zip package, raw copies, rels, content types),
 :mod:`sop_xl.io.xlsx.cells` (references, layout, cell XML), :mod:`sop_xl.io.xlsx.styles`
@@ -77,6 +78,7 @@ from sop_xl.io.xlsx.parts import (
     rels_name,
     rels_xml,
 )
+from sop_xl.io.xlsx.sst import SharedStrings
 from sop_xl.io.xlsx.styles import HEADER_FILL, HEADER_FONT, NOTE_FONT, TITLE_FONT, Styles, cf_blocks
 from sop_xl.model.schema import Dtype
 from sop_xl.model.sheets import SheetOutput
@@ -141,6 +143,7 @@ class _Writer:
                 )
             )
         self.styles = Styles(pkg.text(self._styles_part()))
+        self.sst = SharedStrings(pkg, self.wb_part)
         self.drop_calc_chain = False
         self.code_names: set[str] | None = None  # lower-case codeNames in use (lazy)
         # every table part in the workbook: part -> (id, name, ref)
@@ -223,7 +226,9 @@ class _Writer:
     def header_cells(self, lay: Layout, style: int | list[int]) -> str:
         styles = style if isinstance(style, list) else [style] * len(lay.columns)
         return "".join(
-            _text_cell(f"{col_letter(lay.first_col + j)}{lay.header_row}", c.header, styles[j])
+            _text_cell(
+                f"{col_letter(lay.first_col + j)}{lay.header_row}", c.header, styles[j], self.sst
+            )
             for j, c in enumerate(lay.columns)
         )
 
@@ -362,9 +367,10 @@ class _Writer:
             if i >= lay.header_row:
                 break
             style = title_style if i == 1 else note_style
-            chunks.append(f'<row r="{i}">{_text_cell(f"{first}{i}", line, style)}</row>')
+            cell = _text_cell(f"{first}{i}", line, style, self.sst)
+            chunks.append(f'<row r="{i}">{cell}</row>')
         chunks.append(f'<row r="{lay.header_row}">{self.header_cells(lay, header_style)}</row>')
-        body = body_rows(lay, body_styles)
+        body = body_rows(lay, body_styles, self.sst)
         if lay.n:
             rows = _row_numbers(lay.header_row + 1, lay.n)
             chunks.append("".join(('<row r="' + rows + '">' + body + "</row>").tolist()))
@@ -454,6 +460,7 @@ class _Writer:
         pkg = self.pkg
         if self.styles.changed:
             pkg.write(self._styles_part(), self.styles.render())
+        self.sst.finish()
         self.set_calc_pr()
         if self.drop_calc_chain:
             # Excel rebuilds a missing calculation chain; a stale one makes it repair the file.

@@ -455,7 +455,7 @@ def test_failure_in_a_later_sheet_writes_nothing(master: Path, monkeypatch) -> N
     calls = []
     real = writer.body_rows
 
-    def flaky(lay, styles):
+    def flaky(lay, styles, *rest):
         calls.append(lay.out.sheet)
         if lay.out.sheet == "Forecast":
             raise RuntimeError("boom (injected)")
@@ -544,8 +544,8 @@ def test_edge_whitespace_is_preserved(tmp_path: Path, text: str) -> None:
     loses its illegal control character, so its escaped text ends in a space and needs it too."""
     mask, vals = cells.text_values(pd.Series([text, "plain"]))
     assert mask.tolist() == [True, True]
-    assert vals[0].startswith('<is><t xml:space="preserve">')
-    assert vals[1] == "<is><t>plain</t></is>"
+    assert vals[0].startswith('<t xml:space="preserve">')
+    assert vals[1] == "<t>plain</t>"
     assert 'xml:space="preserve"' in cells._text_cell("A1", text, 0)
     path = make_master(tmp_path / "edge.xlsx", with_macros=False)
     df = pd.DataFrame({"text": [text], "qty": [1.0], "money": [2.0], "day": [pd.NaT]})
@@ -839,3 +839,30 @@ def test_shared_formula_cells_below_a_shrunk_table_become_values(master: Path) -
     ws = openpyxl.load_workbook(master)["Items"]
     assert [ws["G9"].value, ws["G10"].value] == [9, 10]
     assert ws.tables["tblItems"].ref == "A3:G5"
+
+
+def test_text_goes_to_an_append_only_shared_strings_table(tmp_path: Path) -> None:
+    """Issue 20: text cells are shared strings; the template's own entries keep their index
+    (cells of sheets not rewritten still point at them), new texts are appended once."""
+    import zipfile
+
+    path = make_master(tmp_path / "sst.xlsx", with_macros=False)
+
+    def sst(p: Path) -> list[str]:
+        with zipfile.ZipFile(p) as zf:
+            if "xl/sharedStrings.xml" not in zf.namelist():
+                return []
+            x = zf.read("xl/sharedStrings.xml").decode()
+        return re.findall(r"<si>(.*?)</si>", x, flags=re.S)
+
+    before = sst(path)
+    df = pd.DataFrame({"text": ["x", "y", "x"], "qty": [1.0] * 3, "money": [2.0] * 3,
+                       "day": [pd.NaT] * 3})  # fmt: skip
+    write_sheets(path, [SheetOutput(RT, df)])
+    after = sst(path)
+    assert after[: len(before)] == before
+    assert after.count("<t>x</t>") == 1 and after.count("<t>y</t>") == 1
+    got = CalamineWorkbook.from_path(path).get_sheet_by_name("RoundTrip").to_python()
+    assert [r[0] for r in got[1:4]] == ["x", "y", "x"]
+    write_sheets(path, [SheetOutput(RT, df)])  # again: nothing appended
+    assert sst(path) == after

@@ -1,6 +1,6 @@
 """Cells of a written sheet: A1 references, where a SheetOutput's table lands (:class:`Layout`),
 the display frame (wide grids pivoted), and vectorised conversion of DataFrame columns into
-``<c>`` XML (numbers, Excel date serials, inline strings, booleans).
+``<c>`` XML (numbers, Excel date serials, shared or inline strings, booleans).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import SopError
+from sop_xl.io.xlsx.sst import SharedStrings
 from sop_xl.model.schema import Column, Dtype
 from sop_xl.model.sheets import SheetOutput
 
@@ -262,7 +263,7 @@ def _edge_space(esc: str) -> bool:
 
 
 def text_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(mask of non-empty cells, ``<is>`` XML for them)."""
+    """(mask of non-empty cells, ``<t>`` XML for them)."""
     arr = s.to_numpy(dtype=object)
     mask = ~pd.isna(arr)
     raw = [v if isinstance(v, str) else str(v) for v in arr[mask].tolist()]
@@ -279,19 +280,24 @@ def text_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if _EDGE_SPACE_RE.search("\x00".join(esc.tolist())):  # rare: text starting/ending in space
         space = np.fromiter(map(_edge_space, esc.tolist()), dtype=bool, count=len(esc))
         vals = np.where(
-            space,
-            '<is><t xml:space="preserve">' + esc + "</t></is>",
-            "<is><t>" + esc + "</t></is>",
+            space, '<t xml:space="preserve">' + esc + "</t>", "<t>" + esc + "</t>"
         ).astype(object)
     else:
-        vals = "<is><t>" + esc + "</t></is>"
+        vals = "<t>" + esc + "</t>"
     return mask, vals
 
 
 def column_cells(
-    s: pd.Series, col: Column, letter: str, rows: np.ndarray, style: int, what: str
+    s: pd.Series,
+    col: Column,
+    letter: str,
+    rows: np.ndarray,
+    style: int,
+    what: str,
+    sst: SharedStrings | None = None,
 ) -> np.ndarray:
-    """One object array of ``<c>`` XML per row ('' for an empty cell)."""
+    """One object array of ``<c>`` XML per row ('' for an empty cell). Text goes to the shared
+    strings table ``sst`` (``t="s"``), or inline (``t="inlineStr"``) without one."""
     n = len(s)
     out = np.full(n, "", dtype=object)
     if n == 0:
@@ -308,7 +314,10 @@ def column_cells(
             mask, v = text_values(s)
         except ValueError as e:
             raise SopError(f"{what}: {e}", fix="shorten the text") from None
-        out[mask] = pre + rows[mask] + f'" s="{style}" t="inlineStr">' + v + "</c>"
+        if sst is None:
+            out[mask] = pre + rows[mask] + f'" s="{style}" t="inlineStr"><is>' + v + "</is></c>"
+        else:
+            out[mask] = pre + rows[mask] + f'" s="{style}" t="s"><v>' + sst.ids(v) + "</v></c>"
         return out
     arr = _to_serial(s, what) if col.dtype in (Dtype.DATE, Dtype.DATETIME) else _to_float(s, what)
     mask = np.isfinite(arr)
@@ -316,13 +325,15 @@ def column_cells(
     return out
 
 
-def _text_cell(ref: str, text: str, style: int) -> str:
+def _text_cell(ref: str, text: str, style: int, sst: SharedStrings | None = None) -> str:
     esc = _escape_texts([text])[0]
     sp = ' xml:space="preserve"' if _edge_space(esc) else ""
+    if sst is not None:
+        return f'<c r="{ref}" s="{style}" t="s"><v>{sst.id(f"<t{sp}>{esc}</t>")}</v></c>'
     return f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{sp}>{esc}</t></is></c>'
 
 
-def body_rows(lay: Layout, styles: list[int]) -> np.ndarray:
+def body_rows(lay: Layout, styles: list[int], sst: SharedStrings | None = None) -> np.ndarray:
     """Per data row: the concatenated ``<c>`` XML of the table's cells."""
     n = lay.n
     acc = np.full(n, "", dtype=object)
@@ -332,6 +343,6 @@ def body_rows(lay: Layout, styles: list[int]) -> np.ndarray:
     for j, col in enumerate(lay.columns):
         what = f"column '{col.header}'"  # the writer adds workbook, sheet and table
         acc = acc + column_cells(
-            lay.frame.iloc[:, j], col, col_letter(lay.first_col + j), rows, styles[j], what
+            lay.frame.iloc[:, j], col, col_letter(lay.first_col + j), rows, styles[j], what, sst
         )
     return acc

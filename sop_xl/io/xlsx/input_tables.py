@@ -232,7 +232,7 @@ def rewrite_input_sheet(w: SheetWriter, lay: Layout) -> None:
             dim_cols.append(col_number(m.group(1)))
     left, right = extras.get(r1, ("", ""))
     kept.append((r1, f'<row r="{r1}">{left}{w.header_cells(lay, heads)}{right}</row>'))
-    body = body_rows(lay, bodies)
+    body = body_rows(lay, bodies, w.sst)
     for r in range(r1 + 1, region_hi + 1):
         i = r - r1 - 1
         left, right = extras.get(r, ("", ""))

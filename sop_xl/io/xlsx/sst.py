@@ -1,0 +1,102 @@
+"""The workbook's shared-strings table (``xl/sharedStrings.xml``, ECMA-376 18.4), append-only.
+
+Text cells the writer produces are ``t="s"`` cells whose ``<v>`` is an index into this table.
+Excel moves inline strings to a shared table on its first save (and the Open XML SDK validator
+reports them), so writing them shared keeps our files as Excel writes them; it also makes text
+repeated down a table (item, family, region...) one entry instead of one copy per cell.
+
+Existing entries are never moved or removed: every sheet part the writer does not rewrite keeps
+valid indices. A text already in the table (as a plain ``<si><t>``) reuses its index; new texts
+are appended. ``count`` (total references, optional in the schema) is dropped when entries are
+appended, because the writer does not scan the sheets it keeps; ``uniqueCount`` stays exact.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from sop_xl.io.xlsx.parts import NS_MAIN, Package
+
+REL_SST = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+CT_SST = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_SI_RE = re.compile(r"<(?:\w+:)?si>(.*?)</(?:\w+:)?si>|<(?:\w+:)?si/>", re.S)
+_T_RE = re.compile(r'<t(?: xml:space="preserve")?>[^<]*</t>$')
+
+
+class SharedStrings:
+    """Index of ``<si>`` bodies (``<t>...</t>`` XML, already escaped) to their position."""
+
+    def __init__(self, pkg: Package, wb_part: str):
+        self.pkg, self.wb_part = pkg, wb_part
+        self.part: str | None = None
+        for r in pkg.rels(wb_part):
+            if r.type == REL_SST and r.part:
+                self.part = r.part
+        self.index: dict[str, int] = {}
+        self.n = 0
+        self.new: list[str] = []
+        if self.part and pkg.exists(self.part):
+            for i, m in enumerate(_SI_RE.finditer(pkg.text(self.part))):
+                body = m.group(1) or ""
+                if _T_RE.match(body):
+                    self.index.setdefault(body, i)
+                self.n = i + 1
+
+    def ids(self, bodies: np.ndarray) -> np.ndarray:
+        """Index text (object array of str) of each ``<t>`` body: one dict lookup per distinct
+        text (pandas factorize), appending the unknown ones."""
+        if not len(bodies):
+            return np.empty(0, dtype=object)
+        codes, uniq = pd.factorize(bodies)
+        idx = np.empty(len(uniq), dtype=object)
+        for k, body in enumerate(uniq.tolist()):
+            i = self.index.get(body)
+            if i is None:
+                i = self.index[body] = self.n
+                self.n += 1
+                self.new.append(body)
+            idx[k] = str(i)
+        return idx[codes]
+
+    def id(self, body: str) -> str:
+        return str(self.ids(np.array([body], dtype=object))[0])
+
+    def finish(self) -> None:
+        """Write the table if texts were appended (creating the part and its relationship)."""
+        if not self.new:
+            return
+        items = "".join(f"<si>{b}</si>" for b in self.new)
+        if self.part is None or not self.pkg.exists(self.part):
+            part = self.part or (
+                "xl/sharedStrings.xml"
+                if not self.pkg.exists("xl/sharedStrings.xml")
+                else self.pkg.fresh_name("xl/sharedStrings{}.xml")
+            )
+            if self.part is None:
+                self.pkg.add_rel(self.wb_part, REL_SST, part)
+            self.pkg.set_override(part, CT_SST)
+            self.part = part
+            text = (
+                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                f'<sst xmlns="{NS_MAIN}" uniqueCount="{self.n}">{items}</sst>'
+            )
+        else:
+            text = self.pkg.text(self.part)
+            m = re.search(r"<(\w+:)?sst\b[^>]*?(/?)>", text)
+            assert m, f"{self.part} has no <sst> element"
+            pre = m.group(1) or ""
+            head = re.sub(r'\s(?:count|uniqueCount)="\d*"', "", m.group(0).rstrip("/>").rstrip(">"))
+            head += f' uniqueCount="{self.n}">'
+            if pre:
+                items = items.replace("<si>", f"<{pre}si>").replace("</si>", f"</{pre}si>")
+                items = items.replace("<t>", f"<{pre}t>").replace("</t>", f"</{pre}t>")
+                items = items.replace("<t xml:space", f"<{pre}t xml:space")
+            if m.group(2):  # <sst .../>: empty table
+                text = text[: m.start()] + head + items + f"</{pre}sst>" + text[m.end() :]
+            else:
+                end = text.rindex(f"</{pre}sst>")
+                text = text[: m.start()] + head + text[m.end() : end] + items + text[end:]
+        self.pkg.write(self.part, text)
