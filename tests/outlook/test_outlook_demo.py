@@ -58,7 +58,7 @@ def test_full_year_revenue_outlook_recomputed(wb) -> None:
     price = w["amt"] / w["qty"]
     sp = _sheet(wb, "SupplyPlan", "Item No.")
     sp = sp[sp["Period"].isin(open_)]
-    plan = (_num(sp["Met Demand"]) * sp["Item No."].map(price)).sum()
+    plan = (_num(sp["Shipped"]) * sp["Item No."].map(price)).sum()  # shipped: met demand
 
     out = _sheet(wb, "Outlook", "Account No.")
     rev = out[out["Account Type"] == "Revenue"].copy()
