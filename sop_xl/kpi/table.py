@@ -359,19 +359,6 @@ def kpi_table(
 #: kpi_table's rows before the period filter, by a digest of its inputs (see :func:`_memo_key`).
 _MEMO: dict[str, tuple[pd.DataFrame | None, list[str]]] = {}
 _MEMO_SIZE = 6  # the three scopes of the KPIs sheet and of the scorecard
-#: The tables kpi_table reads (and _enrich looks region and family up in).
-_USED = (
-    "SalesActuals",
-    "Forecast",
-    "SalesBudget",
-    "SalesOrderLines",
-    "ProductionOrders",
-    "PurchaseReceipts",
-    "Inventory",
-    "Items",
-    "Customers",
-    "Locations",
-)
 
 
 def _memo_key(
@@ -383,7 +370,7 @@ def _memo_key(
     computing them again. None (no memo) when a table cannot be hashed."""
     h = hashlib.sha256(f"{settings.model_dump_json()}\0{list(by)}".encode())
     try:
-        for alias in _USED:
+        for alias in READ:  # the tables kpi_table reads (and _enrich looks up)
             df = tables.get(alias)
             if df is None:
                 h.update(f"\0{alias}:none".encode())
