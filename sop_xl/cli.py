@@ -234,8 +234,9 @@ def _unknown_command(first: str, commands: Sequence[str]) -> str | None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sop-xl",
-        description="Spreadsheet-native S&OP: validate, consolidate, variances, KPIs, "
-        "scorecard and frozen plan snapshots on an S&OP workbook.",
+        description="Spreadsheet-native S&OP on an S&OP workbook: validate, consolidate, "
+        "variances, KPIs, supply review, scenarios, financial outlook, plan history, scorecard, "
+        "executive summary and frozen plan snapshots.",
         epilog=START_HERE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -300,6 +301,20 @@ def build_parser() -> argparse.ArgumentParser:
         "full-year financial outlook by G/L account vs budget, with its bridge",
         out=True,
     )
+    sp = add(
+        "history",
+        cmd_history,
+        "statistical baseline, accuracy by lag, FVA stairstep, actions carried",
+        out=True,
+    )
+    sp.add_argument(
+        "--snapshots",
+        nargs="?",
+        const="",
+        default=None,
+        help="rebuild the forecast archive from this folder of frozen plans, verified first "
+        "(default folder: snapshots next to the workbook)",
+    )
     add("scorecard", cmd_scorecard, "build the balanced scorecard", out=True)
     add(
         "summary",
@@ -325,20 +340,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="lite", help="output folder (default: lite)")
     add("doctor", cmd_doctor, "report damage to the ribbon, VBA project, code names, tables")
     add("repair", cmd_repair, "reinstall the ribbon, VBA project and functions", out=True)
-    sp = add(
-        "history",
-        cmd_history,
-        "statistical baseline, accuracy by lag, FVA stairstep, actions carried",
-        out=True,
-    )
-    sp.add_argument(
-        "--snapshots",
-        nargs="?",
-        const="",
-        default=None,
-        help="rebuild the forecast archive from this folder of frozen plans, verified first "
-        "(default folder: snapshots next to the workbook)",
-    )
     sp = add("cycle", cmd_cycle, "run every step: validate ... freeze")
     sp.add_argument("--folder", help="folder of submitted regional workbooks")
     sp.add_argument("--approved-by", default=None, help="freeze when given")

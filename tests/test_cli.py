@@ -343,3 +343,13 @@ def test_checkout_root_is_this_checkout():
     from sop_xl import cycle
 
     assert cycle.checkout_root() == ROOT
+
+
+def test_help_lists_the_cycle_steps_in_the_order_the_cycle_runs_them():
+    """`sop-xl --help` listed `history` after `repair`, out of the cycle's order (issue 18)."""
+    from sop_xl.cli import build_parser
+
+    steps = ["validate", "consolidate", "variances", "kpis", "supply", "scenarios", "outlook",
+             "history", "scorecard", "summary", "freeze"]  # fmt: skip
+    listed = [a.dest for a in build_parser()._subparsers._group_actions[0]._choices_actions]
+    assert [c for c in listed if c in steps] == steps
