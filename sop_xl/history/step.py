@@ -21,7 +21,7 @@ from sop_xl.history.fva import fva_report
 from sop_xl.history.lag import actuals_by_series, lag_accuracy
 from sop_xl.kpi.defs import BASELINE_DEFINITION
 from sop_xl.model import schema
-from sop_xl.model.book import Book
+from sop_xl.model.book import Book, read_tables
 from sop_xl.model.sheets import (
     AMBER_FILL,
     AMBER_FONT,
@@ -60,13 +60,7 @@ class HistoryResult:
 
 
 def _read(book: Book) -> dict[str, pd.DataFrame]:
-    tables = {}
-    for i, alias in enumerate(READ):
-        t = schema.table(alias)
-        book.progress(f"Reading {t.title}", 0.3 * i / len(READ))
-        if book.has_table(t):
-            tables[alias] = book.read_table(t)
-    return tables
+    return read_tables(book, map(schema.table, READ), share=0.3, key="sheet")
 
 
 def build_history(

@@ -47,7 +47,7 @@ from sop_xl.kpi.ops import (
     vendor_performance,
 )
 from sop_xl.model import schema
-from sop_xl.model.book import Book
+from sop_xl.model.book import Book, read_tables
 from sop_xl.model.periods import add_months
 from sop_xl.model.sheets import SheetOutput
 
@@ -560,12 +560,8 @@ def run_kpis(book: Book) -> KpiResult:
     """Compute every KPI per closed month for the company, each region and each item family and
     write the ``KPIs`` sheet (one write, at the end)."""
     settings = book.read_settings()
-    tables: dict[str, pd.DataFrame] = {}
-    for i, alias in enumerate(READ):
-        tbl = schema.table(alias)
-        book.progress(f"Reading {tbl.title}", i / (len(READ) + len(SCOPES)))
-        if book.has_table(tbl):
-            tables[alias] = book.read_table(tbl)
+    share = len(READ) / (len(READ) + len(SCOPES))
+    tables = read_tables(book, map(schema.table, READ), share=share, key="sheet")
     parts, skipped = [], []
     for j, (scope_type, by) in enumerate(SCOPES):
         book.progress(f"Computing KPIs: {scope_type.lower()}", (len(READ) + j) / (len(READ) + 3))

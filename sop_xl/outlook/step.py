@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.model import schema
-from sop_xl.model.book import Book
+from sop_xl.model.book import Book, read_tables
 from sop_xl.model.schema import Settings
 from sop_xl.model.sheets import (
     GREEN_FILL,
@@ -179,11 +179,7 @@ def _axis_floor(bridge: pd.DataFrame) -> float | None:
 def run_outlook(book: Book) -> OutlookStepResult:
     """The cycle step: read, compute, write Outlook, OutlookBridge and OutlookMonthly."""
     settings = book.read_settings()
-    frames: dict[str, pd.DataFrame] = {}
-    for i, table in enumerate(READ):
-        book.progress(f"Reading {table.title}", i / (len(READ) + 2))
-        if book.has_table(table):
-            frames[table.name] = book.read_table(table)
+    frames = read_tables(book, READ, share=len(READ) / (len(READ) + 2))
     supply = supply_plan_of_cycle(book, settings)
     book.progress("Computing the financial outlook", len(READ) / (len(READ) + 2))
     r = engine.compute(frames, settings, supply)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from sop_xl.errors import Finding, ValidationError
 from sop_xl.model import schema
-from sop_xl.model.book import Book
+from sop_xl.model.book import Book, read_tables
 from sop_xl.model.periods import period_range
 from sop_xl.model.schema import Settings
 from sop_xl.model.sheets import (
@@ -132,12 +132,8 @@ def compare_outputs(result: ScenarioResult, settings: Settings) -> list[SheetOut
 
 def run_scenarios(book: Book) -> ScenarioResult:
     settings = book.read_settings()
-    frames: dict[str, pd.DataFrame] = {}
     tables = (*SUPPLY_READ, schema.SCENARIOS)
-    for i, table in enumerate(tables):
-        book.progress(f"Reading {table.title}", i / (len(tables) + 2))
-        if book.has_table(table):
-            frames[table.name] = book.read_table(table)
+    frames = read_tables(book, tables, share=len(tables) / (len(tables) + 2))
     book.progress("Planning every scenario", len(tables) / (len(tables) + 2))
     result = scenarios(frames, settings)
     names = [r.scenario.name for r in result.runs]

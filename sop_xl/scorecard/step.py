@@ -43,7 +43,7 @@ from sop_xl.kpi.defs import KPIS, KpiDef
 from sop_xl.kpi.native import native_for
 from sop_xl.kpi.table import READ as KPI_READ
 from sop_xl.model import schema
-from sop_xl.model.book import Book
+from sop_xl.model.book import Book, read_tables
 from sop_xl.model.periods import add_months, period_range
 from sop_xl.model.sheets import (
     AMBER_FILL,
@@ -863,11 +863,9 @@ def run_scorecard(book: Book, *, plan_status: str = "draft") -> ScorecardResult:
     (:func:`sop_xl.cycle.scorecard` asks the snapshots ledger), the scorecard never reads files.
     """
     settings = book.read_settings()
-    tables: dict[str, pd.DataFrame] = {}
-    for i, alias in enumerate(dict.fromkeys((*READ, *SUPPLY_READ))):
-        tbl = schema.table(alias)
-        book.progress(f"Reading {tbl.title}", 0.6 * i / len(READ))
-        tables[alias] = book.read_table(tbl) if book.has_table(tbl) else _empty(tbl)
+    wanted = [schema.table(a) for a in dict.fromkeys((*READ, *SUPPLY_READ))]
+    tables = read_tables(book, wanted, share=0.6, key="sheet")
+    tables |= {t.sheet: _empty(t) for t in wanted if t.sheet not in tables}
     if not book.has_table(schema.TARGETS):
         raise SopError(
             f"{book.name} has no Targets sheet (table {schema.TARGETS.name})",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sop_xl.model import schema
-from sop_xl.model.book import Book
+from sop_xl.model.book import Book, read_tables
 from sop_xl.model.sheets import (
     AMBER_FILL,
     AMBER_FONT,
@@ -71,11 +71,7 @@ def output(rows: pd.DataFrame, settings: schema.Settings) -> SheetOutput:
 
 def run_summary(book: Book) -> SummaryResult:
     settings = book.read_settings()
-    frames: dict[str, pd.DataFrame] = {}
-    for i, table in enumerate(READ):
-        book.progress(f"Reading {table.title}", i / (len(READ) + 1))
-        if book.has_table(table):
-            frames[table.name] = book.read_table(table)
+    frames = read_tables(book, READ, share=len(READ) / (len(READ) + 1))
     rows = summary(frames, settings.cycle, settings.currency)
     out = output(rows, settings)
     book.write([out])

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from sop_xl.errors import Finding
 from sop_xl.model import schema
-from sop_xl.model.book import Book
+from sop_xl.model.book import Book, read_tables
 from sop_xl.model.periods import add_months, period_range
 from sop_xl.model.schema import Settings
 from sop_xl.model.sheets import (
@@ -537,12 +537,8 @@ def run_supply(
     scenario's (sop_xl.cycle passes it; the supply engine knows nothing of scenarios).
     """
     settings = book.read_settings()
-    frames: dict[str, pd.DataFrame] = {}
     tables = (*READ, *extra)
-    for i, table in enumerate(tables):
-        book.progress(f"Reading {table.title}", i / (len(tables) + 2))
-        if book.has_table(table):
-            frames[table.name] = book.read_table(table)
+    frames = read_tables(book, tables, share=len(tables) / (len(tables) + 2))
     horizon = period_range(settings.cycle, settings.horizon_months)
     findings = check(frames, None, book.name, horizon)
     book.progress("Planning supply against capacity", len(tables) / (len(tables) + 2))

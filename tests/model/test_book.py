@@ -23,3 +23,36 @@ def test_user_without_a_login_name_is_unknown(monkeypatch: pytest.MonkeyPatch, e
 
     monkeypatch.setattr(getpass, "getuser", fail)
     assert book.user() == "unknown"
+
+
+class _Tables:
+    """The part of a Book that read_tables uses: which tables it has, reads, progress."""
+
+    def __init__(self, have: set[str]) -> None:
+        self.have, self.reads, self.said = have, [], []
+
+    def has_table(self, table) -> bool:
+        return table.name in self.have
+
+    def read_table(self, table):
+        import pandas as pd
+
+        self.reads.append(table.name)
+        return pd.DataFrame({"sheet": [table.sheet]})
+
+    def progress(self, message: str, fraction: float | None = None) -> None:
+        self.said.append((message, fraction))
+
+
+def test_read_tables_reads_each_present_table_once_with_progress() -> None:
+    from sop_xl.model import schema
+
+    fake = _Tables({schema.ITEMS.name, schema.SCENARIOS.name})
+    asked = [schema.ITEMS, schema.SCENARIOS, schema.DECISIONS, schema.ITEMS]
+    frames = book.read_tables(fake, asked, share=0.5)
+    assert list(frames) == ["tblItems", "tblScenarios"]  # Decisions absent, Items read once
+    assert fake.reads == ["tblItems", "tblScenarios"]
+    assert [f for _, f in fake.said] == [0.0, 0.5 / 3, 1.0 / 3]  # three tables over half the bar
+    assert fake.said[0][0] == f"Reading {schema.ITEMS.title}"
+    by_sheet = book.read_tables(_Tables({schema.ITEMS.name}), [schema.ITEMS], key="sheet")
+    assert list(by_sheet) == ["Items"] and by_sheet["Items"]["sheet"].tolist() == ["Items"]
