@@ -257,8 +257,10 @@ def problems(draw) -> lp.Problem:
         safety=arr((n_r, n_t)) / 5,
         hours=sp.csr_matrix(hours),
         capacity=arr((n_k, n_t)),
-        margin=arr((n_r,)) / 5 + 0.1,
-        holding=arr((n_r,)) / 100,
+        # margin and holding cost are the item's, the same at each of its stocking locations
+        # (as the step builds them from the item's price and unit cost)
+        margin=(arr((n_r,)) / 5 + 0.1)[source],
+        holding=(arr((n_r,)) / 100)[source],
         scheduled=arr((n_r, n_t)) / 3,
         source=source,
         backorders=draw(st.booleans()),
