@@ -11,12 +11,13 @@ import argparse
 import getpass
 import importlib.util
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from sop_xl import logs
 from sop_xl.errors import SopError
@@ -56,9 +57,9 @@ def _workbook(args: argparse.Namespace) -> Path:
     return found
 
 
-def _book(args: argparse.Namespace) -> FileBook:
+def _book(args: argparse.Namespace, workbook: Path | None = None) -> FileBook:
     return filebook.FileBook(
-        _workbook(args), out=getattr(args, "out", None), progress=terminal_progress
+        workbook or _workbook(args), out=getattr(args, "out", None), progress=terminal_progress
     )
 
 
@@ -146,10 +147,11 @@ def cmd_diff(args: argparse.Namespace) -> cycle.StepResult:
 
 
 def cmd_history(args: argparse.Namespace) -> cycle.StepResult:
+    workbook = _workbook(args)
     snapshots = args.snapshots
     if snapshots == "":  # --snapshots without a folder: the one next to the workbook
-        snapshots = str(Path(args.workbook).parent / "snapshots")
-    return cycle.history(_book(args), snapshots=Path(snapshots) if snapshots else None)
+        snapshots = str(workbook.parent / "snapshots")
+    return cycle.history(_book(args, workbook), snapshots=Path(snapshots) if snapshots else None)
 
 
 def cmd_cycle(args: argparse.Namespace) -> cycle.StepResult:
@@ -231,8 +233,89 @@ def _unknown_command(first: str, commands: Sequence[str]) -> str | None:
     return f"sop-xl: '{first}' is not a command.{hint} Run 'sop-xl --help' for the list."
 
 
+#: What to type for an argument a user left out or got wrong (the ``Fix:`` of the message).
+EXAMPLES = {
+    "COMMAND": "demo",
+    "--approved-by": '"Ana Lopez"',
+    "REGION": "EU",
+    "OLDER": "snapshots/SOP_Plan_2026-10_v01.xlsx",
+    "NEWER": "snapshots/SOP_Plan_2026-11_v01.xlsx",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with plain-language usage errors: what is missing or wrong, in the words of the
+    option's help, and the command line that fixes it; exit code 2, as for any error that stops a
+    command. (argparse said "error: the following arguments are required: --approved-by".)"""
+
+    #: the command being parsed (set by :func:`main`), for errors the top parser reports
+    command: str | None = None
+
+    def where(self) -> str:
+        """``sop-xl freeze``: the subcommand's parser, or the top one naming the command."""
+        return f"{self.prog} {self.command}" if self.command else self.prog
+
+    def _action(self, name: str) -> argparse.Action | None:
+        for action in self._actions:
+            if name in action.option_strings or name in (action.metavar, action.dest):
+                return action
+        return None
+
+    def _what(self, name: str) -> str:
+        """``name`` with its help: "who approved the plan (--approved-by)"."""
+        action = self._action(name)
+        return f"{name} ({action.help})" if action and action.help else name
+
+    def _typed(self, name: str) -> str:
+        """What to type for ``name``: ``--approved-by "Ana Lopez"``, ``EU``."""
+        action = self._action(name)
+        value = EXAMPLES.get(name) or (action and (action.metavar or action.dest.upper()))
+        return f"{name} {value}" if name.startswith("-") else value
+
+    def plain(self, message: str) -> str:
+        """argparse's ``message`` as a sentence with its fix."""
+        more = f"'{self.where()} --help' lists every option."
+        head, _, rest = message.partition(": ")
+        if head == "the following arguments are required":
+            names = [n.split("/")[0] for n in rest.split(", ")]
+            missing = "; ".join(self._what(n) for n in names)
+            typed = " ".join(self._typed(n) for n in names)
+            verb = "is" if len(names) == 1 else "are"
+            return (
+                f"{missing} {verb} missing. Fix: {self.where()} {typed} (quotes around a name or "
+                f"path with spaces). {more}"
+            )
+        if head == "unrecognized arguments":
+            return (
+                f"did not expect '{rest}'. Fix: check the spelling, and put quotes "
+                f"around a name or path with spaces (one workbook per command). {more}"
+            )
+        m = re.fullmatch(r"argument (\S+): expected one argument", message)
+        if m:
+            name = m.group(1).split("/")[0]
+            return (
+                f"{self._what(name)} needs a value. Fix: {self.where()} {self._typed(name)}. {more}"
+            )
+        m = re.fullmatch(r"argument (\S+): invalid choice: '(.*)' \(choose from (.*)\)", message)
+        if m:
+            return f"'{m.group(2)}' is not one of {m.group(3)}. Fix: use one of those. {more}"
+        m = re.fullmatch(r"argument (\S+): ignored explicit argument (.*)", message)
+        if m:
+            name = m.group(1).split("/")[0]
+            return f"{name} takes no value. Fix: write just {name}. {more}"
+        m = re.fullmatch(r"ambiguous option: (\S+?)(=\S*)? could match (.*)", message)
+        if m:
+            return (
+                f"{m.group(1)} could be any of {m.group(3)}. Fix: type the option in full. {more}"
+            )
+        return f"{message}. {more}"
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.where()}: {self.plain(message)}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="sop-xl",
         description="Spreadsheet-native S&OP on an S&OP workbook: validate, consolidate, "
         "variances, KPIs, supply review, scenarios, financial outlook, plan history, scorecard, "
@@ -242,7 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--debug", action="store_true", help="show Python tracebacks")
     p.add_argument("--version", action="version", version=f"sop-xl {version()}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = p.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="the step to run, e.g. demo"
+    )
 
     def add(name: str, fn: Callable, help: str, workbook: bool = True, out: bool = False):
         sp = sub.add_parser(name, help=help, description=help)
@@ -276,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("validate", cmd_validate, "check every input table; write the Validation sheet", out=True)
     sp = add("regional-template", cmd_regional_template, "write a region's submission workbook")
-    sp.add_argument("region", help="region code, e.g. EU")
+    sp.add_argument("region", metavar="REGION", help="the region's code, e.g. EU")
     sp.add_argument("--out", help="output file (default: Forecast_<REGION>.xlsx)")
     sp = add("consolidate", cmd_consolidate, "consolidate regional forecasts", out=True)
     sp.add_argument(
@@ -331,8 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("path", nargs="?", default="snapshots", help="a snapshot file or folder")
     sp.add_argument("--head", help="the last record hash you kept (e-mail, minutes) to check")
     sp = add("diff", cmd_diff, "what changed between two plan versions", workbook=False)
-    sp.add_argument("a", help="older snapshot or workbook")
-    sp.add_argument("b", help="newer snapshot or workbook")
+    sp.add_argument("a", metavar="OLDER", help="the older plan: a snapshot or workbook")
+    sp.add_argument("b", metavar="NEWER", help="the newer plan: a snapshot or workbook")
     sp.add_argument("--out", default="plan_changes.xlsx", help="change report workbook")
     sp = add("excel-setup", cmd_excel_setup, "tell Excel which Python runs sop_xl", workbook=False)
     sp.add_argument("--interpreter", help="python executable (default: this one)")
@@ -353,10 +438,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     commands = next(a for a in parser._actions if a.dest == "command").choices or {}
-    unknown = _unknown_command(argv[0], list(commands))
+    first = next((a for a in argv if not a.startswith("-")), argv[0])
+    unknown = _unknown_command(first, list(commands))
     if unknown:
         print(unknown, file=sys.stderr)
         return 2
+    parser.command = first if first in commands else None  # type: ignore[attr-defined]
     args = parser.parse_args(argv)
     try:
         result = args.func(args)

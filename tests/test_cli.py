@@ -353,3 +353,61 @@ def test_help_lists_the_cycle_steps_in_the_order_the_cycle_runs_them():
              "history", "scorecard", "summary", "freeze"]  # fmt: skip
     listed = [a.dest for a in build_parser()._subparsers._group_actions[0]._choices_actions]
     assert [c for c in listed if c in steps] == steps
+
+
+# --- usage errors in plain language (issue 18, item 7) -------------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["freeze"],
+            "sop-xl freeze: --approved-by (who approved the plan) is missing. "
+            'Fix: sop-xl freeze --approved-by "Ana Lopez" (quotes around a name or path with '
+            "spaces). 'sop-xl freeze --help' lists every option.\n",
+        ),
+        (
+            ["regional-template"],
+            "sop-xl regional-template: REGION (the region's code, e.g. EU) is missing. "
+            "Fix: sop-xl regional-template EU",
+        ),
+        (
+            ["diff", "a.xlsx"],
+            "sop-xl diff: NEWER (the newer plan: a snapshot or workbook) is missing. Fix: sop-xl "
+            "diff snapshots/SOP_Plan_2026-11_v01.xlsx",
+        ),
+        (
+            ["freeze", "--approved-by"],
+            "sop-xl freeze: --approved-by (who approved the plan) needs a value. "
+            'Fix: sop-xl freeze --approved-by "Ana Lopez".',
+        ),
+        (
+            ["kpis", "My", "Plan.xlsm"],
+            "sop-xl kpis: did not expect 'Plan.xlsm'. Fix: check the spelling, and put quotes "
+            "around a name or path with spaces",
+        ),
+        (["consolidate", "--dry-run=yes"], "--dry-run takes no value. Fix: write just --dry-run."),
+        (["freeze", "--pass", "X"], "--pass could be any of --password-env, --password-prompt."),
+        (["--debug"], "sop-xl: COMMAND (the step to run, e.g. demo) is missing. Fix: sop-xl demo"),
+        (["--debug", "validat"], "'validat' is not a command. Did you mean 'sop-xl validate'?"),
+    ],
+)
+def test_usage_errors_say_what_is_missing_and_the_fix(capsys, argv, expected):
+    """argparse said 'error: the following arguments are required: --approved-by' after a usage
+    block; a planner gets one sentence naming the option, what it is for, and what to type."""
+    try:
+        code = cli.main(argv)
+    except SystemExit as e:  # argparse exits from inside parse_args
+        code = e.code
+    out = capsys.readouterr()
+    assert code == 2 and not out.out
+    assert expected in out.err, out.err
+    assert "usage:" not in out.err and "the following arguments" not in out.err
+    assert "error:" not in out.err and out.err.count("\n") == 1
+
+
+def test_history_without_a_workbook_names_the_one_it_looks_for(capsys, monkeypatch, tmp_path):
+    """`sop-xl history --snapshots` with no workbook crashed on Path(None) ('unexpected error')."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "history", "--snapshots")
+    assert code == 2 and "unexpected error" not in err
+    assert "SOP_Planning.xlsm" in err
