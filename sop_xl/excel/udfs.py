@@ -15,9 +15,10 @@ What Excel passes, and what we do with it:
   holding an error is not a number anyone should present.
 
 Nothing here raises into Excel: :func:`sop_udf` turns every exception into ``#SOP! ...`` text.
-A function that computes a registry KPI has no docstring of its own: :func:`sop_udf` gives it
+A KPI function has no docstring of its own: :func:`sop_udf` gives it
 :func:`sop_xl.kpi.defs.udf_doc` (the KPI's name and formula), which is what Excel's function
-wizard shows, so each formula is written once, in :mod:`sop_xl.kpi.defs`.
+wizard shows and what the Name Manager shows for its native form (:mod:`sop_xl.kpi.native`),
+so each formula is written once, in :mod:`sop_xl.kpi.defs`.
 Parameters carry no type hints on purpose: xlwings reads hints as converters.
 """
 
@@ -32,7 +33,7 @@ import pandas as pd
 import xlwings as xw
 
 from sop_xl.errors import SopError
-from sop_xl.kpi.defs import KPIS, kpi, udf_doc
+from sop_xl.kpi.defs import FUNCTION_DOCS, KPIS, kpi, udf_doc
 from sop_xl.kpi.forecast import (
     KpiInputError,
     KpiUndefined,
@@ -72,8 +73,9 @@ _DEFAULTS = Settings()
 _EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 # Each range argument: errors arrive as '#N/A' text (not as blanks), so they can be reported.
 _R = {"err_to_str": True}
-#: Functions that compute a registry KPI: their Excel description comes from the registry.
-_REGISTRY_UDFS = frozenset(d.udf for d in KPIS.values() if d.udf)
+#: Functions whose Excel description comes from the registry (:func:`udf_doc`): those that
+#: compute a registry KPI, and the other KPI functions of :data:`FUNCTION_DOCS`.
+_REGISTRY_UDFS = frozenset(d.udf for d in KPIS.values() if d.udf) | frozenset(FUNCTION_DOCS)
 
 
 def sop_udf(label):
@@ -624,10 +626,6 @@ _SIGN_DOC = "Optional: 'favourable' (default, positive = good) or 'raw' (actual 
 @xw.arg("sign", doc=_SIGN_DOC)
 @sop_udf("VARIANCE")
 def SOP_VARIANCE(actual, budget, account_type="Revenue", sign="favourable"):
-    """Budget variance, favourable positive: Revenue = actual - budget; Cost = budget - actual.
-
-    sign='raw' returns actual - budget for any account (as on the Variance sheets).
-    """
     a = np.nansum(numbers(actual, "actual"))
     b = np.nansum(numbers(budget, "budget"))
     return float(_sign_for(account_type, sign) * (a - b))
@@ -700,10 +698,7 @@ _TABLE_HEADER = [
 @xw.arg("forecasts", doc="Forecast per row.", **_R)
 @sop_udf("ACCURACY_TABLE")
 def SOP_ACCURACY_TABLE(keys, actuals, forecasts):
-    """Forecast-accuracy KPIs per group as one spilled table with a header and a Total row.
-
-    One formula instead of thousands; undefined cells are blank.
-    """
+    # one formula instead of thousands; its description: FUNCTION_DOCS
     from sop_xl.kpi.forecast import forecast_accuracy
 
     a, f = numbers(actuals, "actuals"), numbers(forecasts, "forecasts")

@@ -923,13 +923,29 @@ def sources_markdown() -> str:
 EXCEL_DOC_LIMIT = 255
 
 
+#: Functions that compute no single registry KPI: their one description (the Function Wizard's
+#: and the Name Manager's text of the native form, as for the KPI functions below).
+FUNCTION_DOCS: dict[str, str] = {
+    "SOP_VARIANCE": "Budget variance, favourable positive: Revenue = actual - budget; Cost = "
+    "budget - actual. The sign option 'raw' gives actual - budget for any account (as on the "
+    "Variance sheets).",
+    "SOP_ACCURACY_TABLE": "Forecast-accuracy KPIs (n, MAE, MAPE, WMAPE, accuracy, bias, bias %, "
+    "RMSE) per group as one spilled table with a header and a Total row; undefined cells blank.",
+}
+
+
 def udf_doc(udf: str) -> str:
-    """What Excel's function wizard shows for the KPI function ``udf`` (``'SOP_WMAPE'``): the
-    name and formula of the first registry entry computed by it, then the ids of the others
-    it also computes. The UDFs of :mod:`sop_xl.excel.udfs` take their docstring from here, so
-    a formula is written once, in the registry."""
+    """What Excel shows for the function ``udf`` (``'SOP_WMAPE'``), in the function wizard for
+    the ``=SOP_...`` UDF and in the Name Manager for its native form (``SOP.WMAPE``): the name
+    and formula of the first registry entry computed by it, then the ids of the others it also
+    computes (or, for a function that computes no registry KPI, its :data:`FUNCTION_DOCS`
+    text). The UDFs of :mod:`sop_xl.excel.udfs` and the native formulas of
+    :mod:`sop_xl.kpi.native` take their description from here, so a formula is written once,
+    in the registry."""
     defs = [d for d in KPIS.values() if d.udf == udf]
     if not defs:
+        if udf in FUNCTION_DOCS:
+            return FUNCTION_DOCS[udf]
         raise KeyError(f"no KPI in the registry is computed by {udf!r}")
     first, others = defs[0], defs[1:]
     text = f"{first.name}: {first.formula}"

@@ -74,10 +74,18 @@ class NativeFormula:
     udf: str
     params: tuple[Param, ...]
     body: str
-    description: str
     plain: str = ""
     differs: str = ""
     python_only: str = ""
+
+    @property
+    def description(self) -> str:
+        """The Name Manager's comment on the named function: the registry's text for the UDF
+        (:func:`sop_xl.kpi.defs.udf_doc`), the same words the function wizard shows for
+        ``=SOP_...``, so a definition is written once, in :mod:`sop_xl.kpi.defs`."""
+        from sop_xl.kpi.defs import udf_doc
+
+        return udf_doc(self.udf)
 
     @property
     def name(self) -> str:
@@ -207,10 +215,8 @@ _A = Param("actuals", "Actual quantities or amounts: a row, column or block; bla
 _F = Param("forecasts", "Forecast (or budget) values, same size and order as actuals.")
 
 
-def _forecast(
-    udf: str, inner: str, description: str, plain: str, differs: str = ""
-) -> NativeFormula:
-    return NativeFormula(udf, (_A, _F), _pair(inner), description, plain, differs)
+def _forecast(udf: str, inner: str, plain: str, differs: str = "") -> NativeFormula:
+    return NativeFormula(udf, (_A, _F), _pair(inner), plain, differs)
 
 
 _WMAPE = f"IF(SUM(ABS(a)) = 0, {UNDEFINED}, SUM(ABS(e)) / SUM(ABS(a)))"
@@ -244,8 +250,6 @@ def _mase() -> NativeFormula:
         "SOP_MASE",
         (_A, _F, history, season),
         _pair(inner),
-        "Mean absolute scaled error: MAE / mean |h(t) - h(t-season)| of the history (default: "
-        "the actuals). Below 1 beats the seasonal-naive forecast.",
         "=(SUMPRODUCT(ABS(F-A)*" + _OK + ")/SUMPRODUCT(" + _OK + "))"
         "/(SUMPRODUCT(ABS(H13:H24-H1:H12))/12) (history H1:H24, season 12)",
     )
@@ -275,8 +279,6 @@ def _fva() -> NativeFormula:
         "SOP_FVA",
         (_A, _F, naive, season),
         body,
-        "Forecast value added: WMAPE(naive) - WMAPE(forecast) over the same cells; positive = "
-        "the forecast beats the naive forecast (the actual 'season' periods earlier).",
         "=(SUMPRODUCT(ABS(A1:A23-A2:A24)*" + '(A1:A23<>"")*(A2:A24<>"")*(F2:F24<>"")'
         ")-SUMPRODUCT(ABS(F2:F24-A2:A24)*" + '(A1:A23<>"")*(A2:A24<>"")*(F2:F24<>"")'
         "))/SUMPRODUCT(ABS(A2:A24)*" + '(A1:A23<>"")*(A2:A24<>"")*(F2:F24<>"")'
@@ -302,8 +304,6 @@ def _inventory_turns() -> NativeFormula:
             Param("annualise", "Optional TRUE: multiply by 12 / number of COGS values.", "FALSE"),
         ),
         body,
-        "Inventory turns = sum(COGS) / average inventory value (x 12 / months when annualise "
-        "is TRUE). #DIV/0! when there is no COGS, no inventory or the average is 0 or below.",
         "=SUM(C)/AVERAGE(I)*12/COUNT(C) (annualised; C = monthly COGS, I = inventory values)",
         "annualise takes TRUE/FALSE (or 1/0); the UDF also reads the texts 'yes'/'no'.",
     )
@@ -338,19 +338,17 @@ def _days_of_supply() -> NativeFormula:
             Param("days_covered", "Optional: calendar days the usage covers (default 30).", "30"),
         ),
         body,
-        "Days of supply = closing inventory (last filled cell) / (usage / days covered). "
-        "#DIV/0! when usage is 0 or below (stock does not run down).",
         '=LOOKUP(2,1/(I<>""),I)/(SUM(U)/30) (I = inventory, U = usage over 30 days)',
     )
 
 
-def _sums(udf: str, names: tuple[Param, Param], inner: str, description: str, plain: str,
+def _sums(udf: str, names: tuple[Param, Param], inner: str, plain: str,
           extra: tuple[Param, ...] = (), differs: str = "") -> NativeFormula:  # fmt: skip
     x, y = names[0].name, names[1].name
     body = f"LET(nx, {_size(x)}, ny, {_size(y)}, " + (
         _two_sizes(x, "nx", "ix", y, "ny", "iy", inner) + ")"
     )
-    return NativeFormula(udf, (*names, *extra), body, description, plain, differs)
+    return NativeFormula(udf, (*names, *extra), body, plain, differs)
 
 
 def _sign(account: str = "account_type", mode: str = "sign_mode") -> str:
@@ -410,8 +408,6 @@ def _otd() -> NativeFormula:
             _days_param("days_late", "after due", late),
         ),
         _ranges(["due_dates", "ship_dates"], inner),
-        "On-time delivery = lines shipped within [due - days early, due + days late] / lines "
-        "due. Unshipped lines count as late. Defaults from Settings at build time.",
         f'=SUMPRODUCT((D<>"")*(S<>"")*(S>=D-{e})*(S<=D+{late}))/COUNT(D) (D = due, S = ship dates)',
     )
 
@@ -436,8 +432,6 @@ def _otif() -> NativeFormula:
             _days_param("days_late", "after due", late),
         ),
         _ranges(["due_dates", "ship_dates", "qty_ordered", "qty_shipped"], inner),
-        "On time in full = lines shipped inside the on-time window AND complete / lines due "
-        "(quantity above 0).",
         f'=SUMPRODUCT((D<>"")*(O>0)*(S<>"")*(S>=D-{e})*(S<=D+{late})*(Q>=O))'
         '/SUMPRODUCT((D<>"")*(O>0)) (O = ordered, Q = shipped)',
     )
@@ -460,8 +454,6 @@ def _vendor_otd() -> NativeFormula:
             _days_param("days_late", "late", late),
         ),
         _ranges(["promised_dates", "received_dates"], inner),
-        "Vendor on-time delivery = lines received within [promised - days early, promised + "
-        "days late] / lines due.",
         f'=SUMPRODUCT((P<>"")*(R<>"")*(R>=P-{e})*(R<=P+{late}))/COUNT(P)',
     )
 
@@ -478,7 +470,6 @@ def _vendor_qty_complete() -> NativeFormula:
             Param("qty_received", "Received quantity per line (blank = none)."),
         ),
         _ranges(["qty_ordered", "qty_received"], inner),
-        "Vendor quantity complete = lines received in full / lines (ordered quantity above 0).",
         '=SUMPRODUCT((O>0)*(Q>=O))/COUNTIF(O,">0")',
     )
 
@@ -508,10 +499,6 @@ def _production(udf: str) -> NativeFormula:
             _days_param("days_late", "after due", late),
             Param("cap", "Optional: FALSE lets over-production count above 100%.", "TRUE"),
         )
-        desc = (
-            "Schedule attainment = quantity finished by due + days late (capped at planned per "
-            "order) / planned quantity of orders due."
-        )
         plain = (
             f'=SUMPRODUCT((D<>"")*(P>0)*(C<>"")*(C<=D+{late})*((Q<P)*Q+(Q>=P)*P))'
             '/SUMPRODUCT((D<>"")*(P>0)*P) (P = planned, Q = completed, C = completion dates)'
@@ -523,9 +510,8 @@ def _production(udf: str) -> NativeFormula:
             Param("completion_dates", "Finished date per order (blank = not finished)."),
             _days_param("days_late", "after due", late),
         )
-        desc = "Schedule adherence = orders finished by due date + days late / orders due."
         plain = f'=SUMPRODUCT((D<>"")*(C<>"")*(C<=D+{late}))/COUNT(D)'
-    return NativeFormula(udf, params, _ranges(names, inner), desc, plain)
+    return NativeFormula(udf, params, _ranges(names, inner), plain)
 
 
 def _schedule_otif() -> NativeFormula:
@@ -546,15 +532,11 @@ def _schedule_otif() -> NativeFormula:
         Param("completion_dates", "Finished date per order (blank = not finished)."),
         _days_param("days_late", "after due", late),
     )
-    desc = (
-        "Production on time and complete = orders finished by due + days late with completed "
-        ">= planned / orders due."
-    )
     plain = (
         f'=SUMPRODUCT((D<>"")*(P>0)*(C<>"")*(C<=D+{late})*(Q>=P))/SUMPRODUCT((D<>"")*(P>0))'
         " (P = planned, Q = completed, C = completion dates)"
     )
-    return NativeFormula("SOP_SCHEDULE_OTIF", params, _ranges(names, inner), desc, plain)
+    return NativeFormula("SOP_SCHEDULE_OTIF", params, _ranges(names, inner), plain)
 
 
 def _fill_rate() -> NativeFormula:
@@ -597,9 +579,6 @@ def _fill_rate() -> NativeFormula:
             _days_param("days_late", "after due", late),
         ),
         body,
-        "Fill rate: 'line' = lines shipped complete / lines; 'order' = orders with every line "
-        "complete / orders; 'unit' = units shipped (capped per line) / units ordered (APICS: "
-        "complete whenever shipped; a blank ship date = not shipped).",
         '=SUMPRODUCT((O>0)*(Q>=O))/COUNTIF(O,">0") (line fill, no dates)',
         "Order numbers compare as text, case-sensitively (as the UDF); mode 'order' compares "
         "every line with every other (slow beyond ~5,000 lines: use SOP_FILL_RATE or the KPIs "
@@ -612,56 +591,42 @@ def _build() -> tuple[NativeFormula, ...]:
         _forecast(
             "SOP_MAE",
             f"{_K0}SUM(ABS(e)) / k)",
-            "Mean absolute error (MAD): average |forecast - actual| over pairs where both cells "
-            "are filled.",
             f"=SUMPRODUCT(ABS(F-A)*{_OK})/SUMPRODUCT({_OK})",
         ),
         _forecast(
             "SOP_MAPE",
             f"nz, ok * (a <> 0), IF(SUM(nz) = 0, {UNDEFINED}, "
             "SUM(nz * ABS(e) / (ABS(a) + 1 - nz)) / SUM(nz))",
-            "Mean absolute percentage error over pairs with a non-zero actual (zero actuals "
-            "skipped; prefer WMAPE). #DIV/0! when every actual is 0.",
             f"=SUMPRODUCT((A<>0)*{_OK}*ABS(F-A)/(ABS(A)+(A=0)))/SUMPRODUCT((A<>0)*{_OK})",
         ),
         _forecast(
             "SOP_WMAPE",
             _WMAPE,
-            "Weighted MAPE = sum |F - A| / sum |A| over filled pairs. #DIV/0! when actuals sum "
-            "to 0.",
             f"=SUMPRODUCT(ABS(F-A)*{_OK})/SUMPRODUCT(ABS(A)*{_OK})",
         ),
         _forecast(
             "SOP_FORECAST_ACCURACY",
             f"MAX(0, 1 - {_WMAPE})",
-            "Forecast accuracy = max(0, 1 - WMAPE), 0% to 100%. Use a budget range as forecasts "
-            "for budget accuracy.",
             f"=MAX(0,1-SUMPRODUCT(ABS(F-A)*{_OK})/SUMPRODUCT(ABS(A)*{_OK}))",
         ),
         _forecast(
             "SOP_BIAS",
             f"{_K0}SUM(e))",
-            "Forecast bias in units = sum(F - A) over filled pairs. Positive = over-forecast.",
             f"=SUMPRODUCT((F-A)*{_OK})",
         ),
         _forecast(
             "SOP_BIAS_PCT",
             f"IF(OR(k = 0, SUM(a) <= 0), {UNDEFINED}, SUM(e) / SUM(a))",
-            "Forecast bias % = sum(F - A) / sum(A). Positive = over-forecast. #DIV/0! when "
-            "actuals sum to 0 or below.",
             f"=SUMPRODUCT((F-A)*{_OK})/SUMPRODUCT(A*{_OK})",
         ),
         _forecast(
             "SOP_RMSE",
             f"{_K0}SQRT(SUM(e * e) / k))",
-            "Root mean squared error = sqrt(average (F - A)^2) over filled pairs.",
             f"=SQRT(SUMPRODUCT((F-A)^2*{_OK})/SUMPRODUCT({_OK}))",
         ),
         _forecast(
             "SOP_TRACKING_SIGNAL",
             f"{_K0}IF(SUM(ABS(e)) = 0, {UNDEFINED}, SUM(e) / (SUM(ABS(e)) / k)))",
-            "Tracking signal = sum(F - A) / mean |F - A|. Outside -4..+4 signals a biased "
-            "forecast. #DIV/0! for a perfect forecast.",
             f"=SUMPRODUCT((F-A)*{_OK})/(SUMPRODUCT(ABS(F-A)*{_OK})/SUMPRODUCT({_OK}))",
         ),
         _mase(),
@@ -681,15 +646,12 @@ def _build() -> tuple[NativeFormula, ...]:
             (Param("revenue", "Sales amounts (summed)."), Param("cost", "Cost of sales amounts.")),
             f"IF(SUM(revenue_v) <= 0, {UNDEFINED}, "
             "(SUM(revenue_v) - SUM(cost_v)) / SUM(revenue_v))",
-            "Gross margin % = (revenue - cost) / revenue. #DIV/0! when revenue is 0 or below.",
             "=(SUM(R)-SUM(C))/SUM(R)",
         ),
         _sums(
             "SOP_VARIANCE",
             (Param("actual", "Actual amount(s) (summed)."), Param("budget", "Budget amounts.")),
             f"{_sign()}, sg * (SUM(actual_v) - SUM(budget_v))",
-            "Budget variance, favourable positive: Revenue = actual - budget, Cost = budget - "
-            "actual; sign_mode 'raw' gives actual - budget.",
             "=SUM(A)-SUM(B) (revenue; cost: =SUM(B)-SUM(A))",
             (_ACCOUNT, _SIGN_MODE),
         ),
@@ -698,8 +660,6 @@ def _build() -> tuple[NativeFormula, ...]:
             (Param("actual", "Actual amount(s) (summed)."), Param("budget", "Budget amounts.")),
             f"{_sign()}, IF(SUM(budget_v) = 0, {UNDEFINED}, "
             "sg * (SUM(actual_v) - SUM(budget_v)) / ABS(SUM(budget_v)))",
-            "Budget variance % = variance / |budget|, favourable positive (or raw). #DIV/0! when "
-            "the budget is 0.",
             "=(SUM(A)-SUM(B))/ABS(SUM(B)) (revenue)",
             (_ACCOUNT, _SIGN_MODE),
         ),
@@ -712,7 +672,6 @@ _PYTHON_ONLY = (
         "SOP_ACCURACY_TABLE",
         (Param("keys", "Group key(s) per row."), _A, _F),
         "",
-        "Forecast-accuracy KPIs per group as one spilled table with a Total row.",
         python_only="a table grouped by any key columns, with counts and a Total row, is not "
         "one formula outside Excel 365's GROUPBY (which has no per-KPI zero policy); per group, "
         "point =SOP.WMAPE etc. at the group's rows, or read the KPIs sheet.",

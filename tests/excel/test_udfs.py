@@ -244,6 +244,23 @@ def test_accuracy_table_numeric_keys_read_as_excel_shows_them():
     assert is_sop_error(u.SOP_MASE([1.0] * 5, [2.0] * 5), "MASE", "shorter season")
 
 
+def test_kpi_functions_outside_the_registry_take_their_text_from_function_docs():
+    # SOP_VARIANCE and SOP_ACCURACY_TABLE computed no registry KPI and kept their own
+    # docstrings, a second copy beside their native forms' comments (issue 19)
+    from sop_xl.excel.build import udf_wrappers
+    from sop_xl.kpi.defs import EXCEL_DOC_LIMIT, FUNCTION_DOCS, udf_doc
+
+    assert FUNCTION_DOCS
+    _, found = udf_wrappers("sop_xl.excel.udfs", "SOP_Planning.xlsm")
+    described = {f.name: f.description for f in found}
+    for name, text in FUNCTION_DOCS.items():
+        fn = getattr(u, name)
+        assert fn.__doc__ == text == udf_doc(name), name
+        assert fn.__wrapped__.__doc__ is None, f"{name} keeps a second copy of its definition"
+        assert len(text) <= EXCEL_DOC_LIMIT, name
+        assert described[name] == text, name
+
+
 def test_every_kpi_functions_wizard_text_is_its_registry_definition():
     # issue 14: each formula was written three times (registry, UDF docstring, engine); the
     # Excel description of a KPI function now comes from the registry only

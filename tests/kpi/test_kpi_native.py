@@ -299,6 +299,36 @@ def test_every_scalar_kpi_udf_has_a_native_formula_or_a_reason():
         assert len(nf.lambda_stored()) < 8192, nf.udf  # a defined name's limit
 
 
+def test_native_descriptions_are_the_registrys_text_written_once():
+    # issue 19: the Name Manager comment of each named LAMBDA was a second, hand-written copy
+    # of the KPI's definition (e.g. SOP.WMAPE said "over filled pairs", the registry "volume-
+    # weighted error"); it is now the registry's text, the same as the function wizard's
+    import dataclasses
+
+    from sop_xl.kpi.defs import EXCEL_DOC_LIMIT, FUNCTION_DOCS, udf_doc
+    from sop_xl.kpi.native import NativeFormula
+
+    assert "description" not in {f.name for f in dataclasses.fields(NativeFormula)}
+    for nf in NATIVE.values():
+        assert nf.description == udf_doc(nf.udf), nf.udf
+        assert nf.description == getattr(u, nf.udf).__doc__, nf.udf  # = the function wizard's
+        assert 0 < len(nf.description) <= EXCEL_DOC_LIMIT, nf.udf
+        defs = [d for d in KPIS.values() if d.udf == nf.udf]
+        if not defs:
+            assert nf.description == FUNCTION_DOCS[nf.udf]
+            continue
+        first, *others = defs
+        assert nf.description.startswith(f"{first.name}: {first.formula}"), nf.udf
+        for d in others:  # every registry KPI of the function is named in its comment
+            assert d.id in nf.description, (nf.udf, d.id)
+    # every registry KPI whose function has a native form reaches its text through it
+    for d in KPIS.values():
+        nf = NATIVE.get(d.udf)
+        if nf is not None and nf.body:
+            assert d.id in nf.description or f"{d.name}: {d.formula}" in nf.description, d.id
+    assert set(FUNCTION_DOCS) <= set(NATIVE), "a described function without a native entry"
+
+
 def test_stored_form_has_the_prefixes_excel_writes():
     # LAMBDA(x,[y],IF(ISOMITTED(y),x,x+y)) as Excel stores it.
     from sop_xl.kpi.native import NativeFormula, Param
