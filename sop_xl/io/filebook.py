@@ -55,6 +55,7 @@ class FileBook:
         self._tables = reader.TableCache()
         self._sources: dict[str, external.Source] | None = None
         self._sheet_parts: dict[str, str] | None = None
+        self._strings: bytes | None = None
         self._source_findings: list[Finding] = []
 
     # -- reading ------------------------------------------------------------------------------
@@ -90,12 +91,18 @@ class FileBook:
             result.findings.extend(self._source_findings)
             return result
         key = tablestore.table_key(self.path, self._parts().get(table.sheet), table)
-        result = tablestore.load(key, table) if key else None
+        result = tablestore.load(key, table, self._shared_strings()) if key else None
         if result is None:
             result = reader.coerce(table, self.read_raw(table))
             if key:
-                tablestore.save(key, table, result)
+                tablestore.save(key, table, result, self._shared_strings())
         return result
+
+    def _shared_strings(self) -> bytes:
+        """The workbook's shared-string entries (:func:`sop_xl.io.tablestore.shared_strings`)."""
+        if self._strings is None:
+            self._strings = tablestore.shared_strings(self.path)
+        return self._strings
 
     def _parts(self) -> dict[str, str]:
         """Sheet name -> its worksheet part in the zip."""
@@ -146,6 +153,7 @@ class FileBook:
         tablestore.remember(self.info, self._limits)
         self._wb = None
         self._sheet_parts = None
+        self._strings = None
         self._tables.forget(written)
 
     def progress(self, message: str, fraction: float | None = None) -> None:

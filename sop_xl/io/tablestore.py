@@ -7,9 +7,17 @@ left out - in a per-user cache folder, under a key that changes whenever anythin
 depends on changes:
 
 * the **raw bytes of the parts the table is read from**: its worksheet, the sheet's relationships
-  and table parts, and the shared strings (the part-level writer copies parts it does not write
-  byte for byte, so writing an output sheet leaves the inputs' keys alone);
+  and table parts (the part-level writer copies parts it does not write byte for byte, so
+  writing an output sheet leaves the inputs' keys alone);
 * the workbook's date system (1900 / 1904), the table's declared schema and sop_xl's version.
+
+The **shared strings** (``xl/sharedStrings.xml``) are checked apart from the key: the writer only
+appends to that table (:mod:`sop_xl.io.xlsx.sst`), so every write of an output sheet with a new
+text changes its bytes. An entry records the digest of the string entries as they were when the
+table was parsed, and is used only while the workbook's table still *starts with* exactly those
+entries: the worksheet (in the key) refers to strings by index, and indices below that count
+then name the same texts. Excel rewrites the table in its own order when it saves, which fails
+the check, so the table is parsed again.
 
 Cell *formats* are not part of the key: a table's values are typed by its schema, not by how the
 cells are formatted. Entries are numpy ``.npz`` files read with ``allow_pickle=False`` (nothing in
@@ -42,7 +50,7 @@ from sop_xl.model.book import Coerced
 from sop_xl.model.schema import Dtype, Table
 
 MAX_ENTRIES = 400
-FORMAT = "1"  # bump when the entry layout changes
+FORMAT = "2"  # bump when the entry layout changes
 _REL_TARGET = re.compile(rb'<Relationship\b[^>]*?Target="([^"]+)"[^>]*?/?>', re.S)
 _DATE1904 = re.compile(rb'date1904="(?:1|true)"')
 
@@ -80,7 +88,7 @@ def table_key(path: Path, sheet_part: str | None, table: Table) -> str | None:
         infos = {i.filename: i for i in zf.infolist()}
         folder, name = sheet_part.rsplit("/", 1)
         rels = f"{folder}/_rels/{name}.rels"
-        parts = [sheet_part, rels, "xl/sharedStrings.xml"]
+        parts = [sheet_part, rels]
         if rels in infos:
             for target in _REL_TARGET.findall(zf.read(rels)):
                 t = target.decode()
@@ -92,6 +100,34 @@ def table_key(path: Path, sheet_part: str | None, table: Table) -> str | None:
                 h.update(_raw(f, info))
         h.update(b"1904" if _DATE1904.search(zf.read("xl/workbook.xml")) else b"1900")
     return h.hexdigest()
+
+
+SST_PART = "xl/sharedStrings.xml"  # where Excel and calamine keep it
+_SST_OPEN = re.compile(rb"<(?:\w+:)?sst\b[^>]*>")
+_SST_CLOSE = re.compile(rb"</(?:\w+:)?sst\s*>\s*$")
+
+
+def shared_strings(path: Path) -> bytes:
+    """The entries of the workbook's shared-strings table: the XML between ``<sst ...>`` and
+    ``</sst>`` (the start tag, whose counts change on every append, is left out); ``b""`` when
+    the workbook has none."""
+    with zipfile.ZipFile(path) as zf:
+        try:
+            xml = zf.read(SST_PART)
+        except KeyError:
+            return b""
+    start = _SST_OPEN.search(xml)
+    if start is None or start.group().endswith(b"/>"):
+        return b""
+    end = _SST_CLOSE.search(xml, start.end())
+    return xml[start.end() : end.start() if end else len(xml)]
+
+
+def _strings_fit(strings: bytes, length: int, digest: str) -> bool:
+    """True when ``strings`` starts with the ``length`` bytes of entries digested as
+    ``digest`` (appended entries after them are fine: the indices an entry's sheet uses are all
+    below their count)."""
+    return len(strings) >= length and hashlib.sha256(strings[:length]).hexdigest() == digest
 
 
 def _join(folder: str, target: str) -> str:
@@ -198,8 +234,10 @@ def _atomic_text(file: Path, text: str) -> None:
 
 
 # --- entries ------------------------------------------------------------------------------
-def load(key: str, table: Table) -> Coerced | None:
-    """The stored result for ``key``, or None (missing, damaged or from another layout)."""
+def load(key: str, table: Table, strings: bytes) -> Coerced | None:
+    """The stored result for ``key``, or None (missing, damaged, from another layout, or parsed
+    with shared strings the workbook's ``strings`` (:func:`shared_strings`) no longer start
+    with)."""
     root = cache_dir()
     if root is None:
         return None
@@ -207,6 +245,8 @@ def load(key: str, table: Table) -> Coerced | None:
     try:
         with np.load(file, allow_pickle=False) as z:
             meta = json.loads(str(z["__meta__"]))
+            if not _strings_fit(strings, int(meta["sst_len"]), str(meta["sst_sha256"])):
+                return None
             data = {}
             for c in meta["columns"]:
                 values = z[f"v:{c}"]
@@ -226,8 +266,9 @@ def load(key: str, table: Table) -> Coerced | None:
     return Coerced(df, findings, int(meta["bad_rows"]), rows.astype(np.int64))
 
 
-def save(key: str, table: Table, result: Coerced) -> None:
-    """Store ``result`` under ``key`` (best effort: a full disk never stops a step)."""
+def save(key: str, table: Table, result: Coerced, strings: bytes) -> None:
+    """Store ``result``, parsed with the shared strings ``strings``, under ``key`` (best effort:
+    a full disk never stops a step)."""
     root = cache_dir()
     if root is None or result.source is not None:
         return
@@ -247,6 +288,8 @@ def save(key: str, table: Table, result: Coerced) -> None:
         "columns": list(result.df.columns),
         "bad_rows": result.bad_rows,
         "findings": [asdict(f) for f in result.findings],
+        "sst_len": len(strings),
+        "sst_sha256": hashlib.sha256(strings).hexdigest(),
     }
     arrays["__meta__"] = np.array(json.dumps(meta, default=str))
     arrays["__rows__"] = np.asarray(result.excel_rows, dtype=np.int64)

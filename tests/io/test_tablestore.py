@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -39,7 +40,7 @@ def test_a_stored_table_reads_exactly_as_a_fresh_parse(store: Path, master: Path
         if table.name not in fresh or table is schema.DATA_SOURCES:  # depends on files: not kept
             continue
         key = tablestore.table_key(master, again._parts()[table.sheet], table)
-        hit = tablestore.load(key, table)
+        hit = tablestore.load(key, table, tablestore.shared_strings(master))
         assert hit is not None, table.name
         want = fresh[table.name]
         pd.testing.assert_frame_equal(hit.df, want.df, obj=table.name)
@@ -121,3 +122,44 @@ def test_reader_rules_are_part_of_the_key(store: Path, master: Path, monkeypatch
     finally:
         tablestore._version.cache_clear()
     assert before != after
+
+
+def _rewrite_part(path: Path, part: str, edit) -> None:
+    """Replace one part of the zip at ``path`` by ``edit(bytes)`` (as another program would)."""
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info, edit(data) if info.filename == part else data)
+    tmp.replace(path)
+
+
+def test_appended_shared_strings_keep_entries_and_a_changed_string_does_not(
+    store: Path, master: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer appends new texts to the shared strings: the input tables' entries stay usable.
+    A text changed in place (the sheet's bytes unchanged, only the shared string differs) must be
+    parsed again: an entry that ignored the shared strings would return the old text."""
+    book = FileBook(master)
+    planners = book.read_table(schema.REGIONS)
+    before = tablestore.shared_strings(master)
+    report = pd.DataFrame({c.name: [] for c in schema.VALIDATION_REPORT.long_columns})
+    book.write([SheetOutput(schema.VALIDATION_REPORT, report, title=["A title never seen before"])])
+    after = tablestore.shared_strings(master)
+    assert after != before and after.startswith(before)  # appended, not rewritten
+    parses = []
+    real = reader.coerce
+    monkeypatch.setattr(reader, "coerce", lambda *a, **k: parses.append(a[0].name) or real(*a))
+    pd.testing.assert_frame_equal(FileBook(master).read_table(schema.REGIONS), planners)
+    assert schema.REGIONS.name not in parses  # read from the store, not parsed again
+
+    old = str(planners["planner"].dropna().iloc[0])
+    assert f"<t>{old}</t>".encode() in before
+    _rewrite_part(
+        master,
+        tablestore.SST_PART,
+        lambda xml: xml.replace(f"<t>{old}</t>".encode(), b"<t>Renamed Planner</t>"),
+    )
+    got = FileBook(master).read_table(schema.REGIONS)
+    assert schema.REGIONS.name in parses
+    assert "Renamed Planner" in set(got["planner"]) and old not in set(got["planner"])
