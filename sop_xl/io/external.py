@@ -28,16 +28,20 @@ results land in the workbook. ``sha256`` of each file goes into the frozen plan'
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sop_xl.errors import Finding, InputFileError, Location
-from sop_xl.io.guard import sha256_file
+from sop_xl.io import reader, tablestore
+from sop_xl.io.files import sha256_file
 from sop_xl.io.reader import MAX_FINDINGS_PER_COLUMN, Coerced, _typed, norm_header
+from sop_xl.model import schema
 from sop_xl.model.schema import DATA_SOURCES, EXTERNAL_TABLES, SALES_ACTUALS, Column, Dtype, Table
 
 #: Tables whose file rows are posted lines, summed into the table's grain (all measures add up).
@@ -46,6 +50,23 @@ FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".duckdb": "d
 MAX_TEXT = 32767  # Excel's limit of characters in a cell
 EXAMPLES = 3  # rows quoted per broken rule
 _NUMERIC = (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT, Dtype.INT)
+#: DuckDB types that hold numbers already: no text to parse, so no "is text" rule
+_NUMBER_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "REAL",
+    "DOUBLE",
+    "DECIMAL",
+)
 
 
 @dataclass(frozen=True)
@@ -163,16 +184,26 @@ def _text(col: str) -> str:
     return f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
 
 
-def _rules(column: Column, col: str) -> tuple[str, list[tuple[str, str, str, str]]]:
-    """The typed SQL expression of one column and its rules: (bad-when SQL, message, fix, rule)."""
+def _rules(
+    column: Column, col: str, native: bool = False
+) -> tuple[str, list[tuple[str, str, str, str]]]:
+    """The typed SQL expression of one column and its rules: (bad-when SQL, message, fix, rule).
+
+    ``native``: the file stores the column as numbers (Parquet, DuckDB), so it is not parsed from
+    text. Every bad-when is true or false, never NULL (a blank optional number is not bad).
+    """
     raw = _text(col)
     rules: list[tuple[str, str, str, str]] = []
     if column.dtype in _NUMERIC:
-        typed = f"TRY_CAST(replace({raw}, ',', '') AS DOUBLE)"
-        rules.append(
-            (f"{raw} IS NOT NULL AND {typed} IS NULL", "is text, a number was expected",
-             "Type a number (no units or letters).", "value.not_number"),
-        )  # fmt: skip
+        if native:
+            typed = f"CAST({col} AS DOUBLE)"
+            raw = col  # blank = NULL; a number is never empty text
+        else:
+            typed = f"TRY_CAST(replace({raw}, ',', '') AS DOUBLE)"
+            rules.append(
+                (f"{raw} IS NOT NULL AND {typed} IS NULL", "is text, a number was expected",
+                 "Type a number (no units or letters).", "value.not_number"),
+            )  # fmt: skip
         rules.append(
             (f"{typed} IS NOT NULL AND NOT isfinite({typed})", "is not a finite number",
              "Replace inf / NaN with the real value.", "value.not_finite"),
@@ -221,7 +252,7 @@ def _rules(column: Column, col: str) -> tuple[str, list[tuple[str, str, str, str
             (f"{raw} IS NULL", "is blank", f"Fill in {column.header} in every row.",
              "value.required"),
         )  # fmt: skip
-    return typed, rules
+    return typed, [(f"coalesce({bad}, false)", *rest) for bad, *rest in rules]
 
 
 def _match_columns(
@@ -252,7 +283,49 @@ def _match_columns(
 
 
 def read_external(source: Source) -> Coerced:
-    """Read, check and type ``source``'s table from its file (see the module docstring)."""
+    """Read, check and type ``source``'s table from its file (see the module docstring).
+
+    The result is kept in the table store (:mod:`sop_xl.io.tablestore`) under the file's sha256,
+    so the next step that reads the same bytes (variances after KPIs, the next click) does not
+    scan the file again.
+    """
+    key = _store_key(source)
+    hit = tablestore.load(key, source.table) if key else None
+    if hit is not None:
+        return replace(hit, source=str(source.path))
+    result = _read_external(source)
+    if key:
+        tablestore.save(key, source.table, replace(result, source=None))
+    return result
+
+
+def _store_key(source: Source) -> str | None:
+    """The store key of ``source``: its file's exact bytes (and a .duckdb file's log), where it
+    is (findings name the path), how it is read, and the code and schema that read it."""
+    if tablestore.cache_dir() is None:
+        return None
+    h = hashlib.sha256(f"external\0{_code()}\0{source.table.model_dump_json()}\0".encode())
+    h.update(f"{source.fmt}\0{source.relation}\0{source.path}\0".encode())
+    for file in (source.path, source.path.with_name(source.path.name + ".wal")):
+        h.update((sha256_file(file) if file.is_file() else "-").encode())
+    return h.hexdigest()
+
+
+@functools.cache
+def _code() -> str:
+    """A digest of the code that decides what a file reads as (a changed rule or a new DuckDB
+    never meets an entry made without it)."""
+    from importlib.metadata import version
+
+    h = hashlib.sha256()
+    for module in (reader, schema):
+        h.update(Path(str(module.__file__)).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    h.update(version("duckdb").encode())
+    return h.hexdigest()
+
+
+def _read_external(source: Source) -> Coerced:
     table = source.table
     where = Location(str(source.path), table=table.name)
     try:
@@ -261,15 +334,16 @@ def read_external(source: Source) -> Coerced:
             p = str(source.path).replace("'", "''")
             con.execute(f"ATTACH '{p}' AS src (READ_ONLY)")
         con.execute(f"CREATE TEMP VIEW f AS {_scan(source)}")
-        names = [r[0] for r in con.execute("DESCRIBE f").fetchall()]
+        kinds = {r[0]: str(r[1]).upper() for r in con.execute("DESCRIBE f").fetchall()}
     except Exception as exc:  # duckdb raises IOException, InvalidInputException, ...
         raise InputFileError(
             f"the {source.fmt} file for {table.title} cannot be read ({_first_line(exc)}).",
             where=where,
             fix="Export the table again (Parquet or CSV with a header row) and check the path.",
         ) from None
-    mapping, findings = _match_columns(table, names, where)
+    mapping, findings = _match_columns(table, kinds, where)
     if any(f.severity == "error" for f in findings):
+        con.close()
         return Coerced(_typed(table, pd.DataFrame()), findings, 0)
     typed: dict[str, str] = {}
     checks: list[tuple[Column, str, str, str, str, str]] = []
@@ -278,34 +352,14 @@ def read_external(source: Source) -> Coerced:
             typed[c.name] = "NULL"
             continue
         col = _q(mapping[c.name])
-        expr, rules = _rules(c, col)
+        expr, rules = _rules(c, col, kinds[mapping[c.name]].startswith(_NUMBER_TYPES))
         typed[c.name] = expr
         checks += [(c, col, *rule) for rule in rules]
     try:
-        bad_any = " OR ".join(f"({bad})" for _, _, bad, *_ in checks) or "false"
-        tallies = [f"count(*) FILTER (WHERE {bad})" for _, _, bad, *_ in checks]
-        tallies.append(f"count(*) FILTER (WHERE {bad_any})")
-        counts = con.execute(f"SELECT {', '.join(tallies)} FROM f").fetchone()
-        *per_rule, bad_rows = counts
-        for (column, col, bad, message, fix, rule), n in zip(checks, per_rule, strict=True):
-            if n:
-                examples = con.execute(
-                    f"SELECT _row, {_text(col)} FROM f WHERE {bad} ORDER BY _row LIMIT {EXAMPLES}"
-                ).fetchall()
-                findings.append(_finding(where, column, message, fix, rule, n, examples))
-        select = ", ".join(f"{expr} AS {_q(name)}" for name, expr in typed.items())
-        good = f"SELECT {select}, _row FROM f WHERE NOT ({bad_any})"
-        if table.name in ADDITIVE:
-            keys = ", ".join(_q(k) for k in table.keys)
-            sums = ", ".join(
-                f"sum({_q(c.name)}) AS {_q(c.name)}"
-                for c in table.columns
-                if c.name not in table.keys
-            )
-            query = f"SELECT {keys}, {sums}, min(_row) AS _row FROM ({good}) GROUP BY ALL"
-        else:
-            query = good
-        df = con.execute(f"{query} ORDER BY _row").df()
+        df = _summed_if_clean(con, table, mapping, typed, checks)
+        bad_rows = 0
+        if df is None:
+            df, bad_rows = _checked(con, table, typed, checks, where, findings)
     except Exception as exc:
         raise InputFileError(
             f"the {source.fmt} file for {table.title} could not be checked ({_first_line(exc)}).",
@@ -320,6 +374,74 @@ def read_external(source: Source) -> Coerced:
         df, rows = df.loc[~dup].reset_index(drop=True), rows[~dup]
         bad_rows += int(dup.sum())
     return Coerced(_typed(table, df), findings, int(bad_rows), rows, source=str(source.path))
+
+
+def _summed_if_clean(
+    con, table: Table, mapping: dict[str, str], typed: dict[str, str], checks: list
+) -> pd.DataFrame | None:
+    """Posted lines summed into the table's grain in one pass over the file, or None when the
+    table is not summed or any row breaks a rule (:func:`_checked` then counts and quotes them).
+
+    The pass groups the lines by their keys *as written* and sums the measures, flagging groups
+    that hold a line with a bad number; the rules of the keys, which depend only on the key's
+    value, are then checked once per group instead of once per line, and the groups are summed
+    again by the typed keys (``2026-11`` and a date in November are the same month).
+    """
+    keys, measures = list(table.keys), [c for c in table.columns if c.name not in table.keys]
+    if (
+        table.name not in ADDITIVE
+        or any(c.dtype not in _NUMERIC for c in measures)
+        or any(k not in mapping for k in keys)
+    ):
+        return None
+    raw = [_q(mapping[k]) for k in keys]
+    row_bad = [bad for c, _, bad, *_ in checks if c.name not in keys] or ["false"]
+    key_bad = [bad for c, _, bad, *_ in checks if c.name in keys] or ["false"]
+    sums = [f"sum({typed[c.name]}) AS _m{i}" for i, c in enumerate(measures)]
+    con.execute(
+        f"CREATE TEMP TABLE g AS SELECT {', '.join(f'{r} AS {r}' for r in raw)}, "
+        f"{' OR '.join(row_bad)} AS _bad, count(*) AS _n, {', '.join(sums)}, min(_row) AS _row "
+        f"FROM f GROUP BY ALL"
+    )
+    broken = con.execute(
+        f"SELECT count(*) FILTER (WHERE _bad OR {' OR '.join(key_bad)}) FROM g"
+    ).fetchone()
+    if broken and broken[0]:
+        return None
+    out = ", ".join(f"{typed[k]} AS {_q(k)}" for k in keys)
+    total = ", ".join(f"sum(_m{i}) AS {_q(c.name)}" for i, c in enumerate(measures))
+    return con.execute(
+        f"SELECT {out}, {total}, min(_row) AS _row FROM g GROUP BY ALL ORDER BY _row"
+    ).df()
+
+
+def _checked(
+    con, table: Table, typed: dict[str, str], checks: list, where: Location,
+    findings: list[Finding],
+) -> tuple[pd.DataFrame, int]:  # fmt: skip
+    """Every rule counted over every row (a finding with examples for each broken one), and the
+    good rows (summed into the grain for a table of posted lines); also the number of bad rows."""
+    bad_any = " OR ".join(f"({bad})" for _, _, bad, *_ in checks) or "false"
+    tallies = [f"count(*) FILTER (WHERE {bad})" for _, _, bad, *_ in checks]
+    tallies.append(f"count(*) FILTER (WHERE {bad_any})")
+    *per_rule, bad_rows = con.execute(f"SELECT {', '.join(tallies)} FROM f").fetchone()
+    for (column, col, bad, message, fix, rule), n in zip(checks, per_rule, strict=True):
+        if n:
+            examples = con.execute(
+                f"SELECT _row, {_text(col)} FROM f WHERE {bad} ORDER BY _row LIMIT {EXAMPLES}"
+            ).fetchall()
+            findings.append(_finding(where, column, message, fix, rule, n, examples))
+    select = ", ".join(f"{expr} AS {_q(name)}" for name, expr in typed.items())
+    good = f"SELECT {select}, _row FROM f WHERE NOT ({bad_any})"
+    if table.name in ADDITIVE:
+        keys = ", ".join(_q(k) for k in table.keys)
+        sums = ", ".join(
+            f"sum({_q(c.name)}) AS {_q(c.name)}" for c in table.columns if c.name not in table.keys
+        )
+        query = f"SELECT {keys}, {sums}, min(_row) AS _row FROM ({good}) GROUP BY ALL"
+    else:
+        query = good
+    return con.execute(f"{query} ORDER BY _row").df(), int(bad_rows)
 
 
 def _finding(

@@ -12,10 +12,13 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sop_xl import cycle
+from sop_xl.errors import InputFileError
+from sop_xl.io import external
 from sop_xl.io.external import Source, read_external
 from sop_xl.io.filebook import FileBook
 from sop_xl.model import schema
@@ -106,6 +109,102 @@ def test_duplicate_keys_in_order_lines_are_findings(tmp_path: Path) -> None:
     dup = [f for f in got.findings if f.rule == "key.duplicate"]
     assert len(dup) == 1 and "rows 2, 3" in dup[0].message and dup[0].where.row == 2
     assert got.df["line"].tolist() == [2] and got.bad_rows == 2
+
+
+def test_an_open_order_line_with_blank_optional_values_is_kept(tmp_path: Path) -> None:
+    """An order line not shipped yet leaves Quantity Shipped and Shipment Date blank: optional
+    columns, so the line is good (it used to vanish without a finding: the minimum rule on a
+    blank number is NULL in SQL, and NOT NULL filtered the row out)."""
+    header = [c.header for c in SALES_ORDER_LINES.columns]
+    shipped = ["SO1", 1, "C1", "I1", "L1", "2026-10-01", "2026-10-02", 5, 5, "2026-10-02"]
+    open_ = ["SO1", 2, "C1", "I1", "L1", "2026-10-01", None, 7, None, None]
+    path = tmp_path / "lines.csv"
+    pd.DataFrame([shipped, open_], columns=header).to_csv(path, index=False)
+    got = read_external(Source(SALES_ORDER_LINES, path, "csv"))
+    assert got.findings == [] and got.bad_rows == 0
+    assert got.df["line"].tolist() == [1, 2] and got.excel_rows.tolist() == [2, 3]
+    assert got.df["qty_ordered"].tolist() == [5.0, 7.0]
+    assert got.df["qty_shipped"].iloc[0] == 5.0 and np.isnan(got.df["qty_shipped"].iloc[1])
+
+
+def test_one_month_written_two_ways_is_one_row_and_native_numbers_read_as_text_ones(
+    tmp_path: Path,
+) -> None:
+    """A month as text (2026-10) and as a date in that month (2026-10-15) are the same period:
+    the lines are summed into one row. Numbers stored as numbers (Parquet DOUBLE) read exactly
+    as the same numbers written as text (CSV)."""
+    lines = _sales(
+        [
+            ["C1", "I1", "L1", "2026-10", 2, 20.5, 12],
+            ["C1", "I1", "L1", "2026-10-15", 3, 30.25, 18],
+            ["C1", "I1", "L1", "2026-11", 4, 40, 24],
+        ]
+    )
+    csv = tmp_path / "sales.csv"
+    lines.to_csv(csv, index=False)
+    native = lines.astype({"Quantity": float, "Sales Amount": float, "Cost Amount": float})
+    pq = _parquet(native, tmp_path / "sales.parquet")
+    a = read_external(Source(SALES_ACTUALS, csv, "csv"))
+    b = read_external(Source(SALES_ACTUALS, pq, "parquet"))
+    assert a.df[["period", "quantity", "amount", "cost"]].values.tolist() == [
+        ["2026-10", 5.0, 50.75, 30.0],
+        ["2026-11", 4.0, 40.0, 24.0],
+    ]
+    pd.testing.assert_frame_equal(a.df, b.df)
+    assert a.excel_rows.tolist() == [2, 4] and b.excel_rows.tolist() == [1, 3]
+
+
+def test_bad_numbers_stored_as_numbers_and_a_bad_key_are_findings(tmp_path: Path) -> None:
+    """Native numbers: infinity and a blank are findings naming the row; a bad month in one of a
+    group's lines leaves out that line only; the good lines of each key are still summed."""
+    df = pd.DataFrame(
+        {
+            "Customer No.": ["C1", "C1", "C1", "C1", "C1"],
+            "Item No.": ["I1", "I1", "I1", "I2", "I2"],
+            "Location Code": ["L1"] * 5,
+            "Period": ["2026-10", "2026-10", "2026-10", "2026-1O", "2026-10"],
+            "Quantity": [1.0, float("inf"), 2.0, 4.0, None],
+            "Sales Amount": [10.0, 10.0, 20.0, 40.0, 50.0],
+            "Cost Amount": [6.0, 6.0, 12.0, 24.0, 30.0],
+        }
+    )
+    path = _parquet(df, tmp_path / "sales.parquet")
+    got = read_external(Source(SALES_ACTUALS, path, "parquet"))
+    by_rule = {f.rule: f for f in got.findings}
+    assert set(by_rule) == {"value.not_finite", "value.not_period", "value.required"}
+    assert (by_rule["value.not_finite"].where.row, by_rule["value.not_period"].where.row) == (2, 4)
+    assert (
+        by_rule["value.required"].where.row == 5
+        and "2026-1O" in by_rule["value.not_period"].message
+    )
+    assert got.bad_rows == 3
+    assert got.df[["item", "quantity", "amount"]].values.tolist() == [["I1", 3.0, 30.0]]
+
+
+def test_a_file_is_scanned_once_per_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second read of the same bytes comes from the table store (the file is not scanned:
+    DuckDB is not asked), equal to the first; a changed file is read again."""
+    monkeypatch.setenv("SOP_XL_CACHE_DIR", str(tmp_path / "store"))
+    path = tmp_path / "sales.csv"
+    _sales([["C1", "I1", "L1", "2026-10", 2, 20, 12]]).to_csv(path, index=False)
+    source = Source(SALES_ACTUALS, path, "csv")
+    first = read_external(source)
+    monkeypatch.setattr(external, "_connect", _no_scan)
+    again = read_external(source)
+    pd.testing.assert_frame_equal(first.df, again.df)
+    assert again.excel_rows.tolist() == [2] and again.source == str(path)
+    _sales([["C1", "I1", "L1", "2026-10", 3, 20, 12]]).to_csv(path, index=False)
+    with pytest.raises(InputFileError, match="scanned again"):
+        read_external(source)
+    monkeypatch.undo()
+    monkeypatch.setenv("SOP_XL_CACHE_DIR", str(tmp_path / "store"))
+    assert read_external(source).df["quantity"].tolist() == [3.0]
+
+
+def _no_scan(path: Path) -> None:
+    raise AssertionError(f"{path} scanned again")
 
 
 def test_duckdb_file_and_missing_column(tmp_path: Path) -> None:
