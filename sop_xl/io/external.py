@@ -290,12 +290,12 @@ def read_external(source: Source) -> Coerced:
     scan the file again.
     """
     key = _store_key(source)
-    hit = tablestore.load(key, source.table) if key else None
+    hit = tablestore.load(key, source.table, b"") if key else None  # no shared strings
     if hit is not None:
         return replace(hit, source=str(source.path))
     result = _read_external(source)
     if key:
-        tablestore.save(key, source.table, replace(result, source=None))
+        tablestore.save(key, source.table, replace(result, source=None), b"")
     return result
 
 
