@@ -263,19 +263,21 @@ def _edge_space(esc: str) -> bool:
 
 
 def text_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(mask of non-empty cells, ``<t>`` XML for them)."""
+    """(mask of non-empty cells, ``<t>`` XML for them). Each distinct text is escaped once (a
+    long table repeats its items, locations and months down the rows)."""
     arr = s.to_numpy(dtype=object)
     mask = ~pd.isna(arr)
-    raw = [v if isinstance(v, str) else str(v) for v in arr[mask].tolist()]
+    texts = [v if isinstance(v, str) else str(v) for v in arr[mask].tolist()]
+    codes, uniq = pd.factorize(np.array(texts, dtype=object))  # as texts: 1 and 1.0 differ
+    raw = uniq.tolist()
     esc = np.empty(len(raw), dtype=object)
     esc[:] = _escape_texts(raw)
     keep = esc != ""
     if not keep.all():  # empty after stripping: no cell
         idx = np.flatnonzero(mask)
-        mask[idx[~keep]] = False
-        raw = [r for r, k in zip(raw, keep.tolist(), strict=True) if k]
-        esc = esc[keep]
-    if max(map(len, raw), default=0) > MAX_TEXT:
+        mask[idx[~keep[codes]]] = False
+        codes = codes[keep[codes]]
+    if max((len(r) for r, k in zip(raw, keep.tolist(), strict=True) if k), default=0) > MAX_TEXT:
         raise ValueError(f"text longer than {MAX_TEXT} characters (Excel's cell limit)")
     if _EDGE_SPACE_RE.search("\x00".join(esc.tolist())):  # rare: text starting/ending in space
         space = np.fromiter(map(_edge_space, esc.tolist()), dtype=bool, count=len(esc))
@@ -284,7 +286,7 @@ def text_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         ).astype(object)
     else:
         vals = "<t>" + esc + "</t>"
-    return mask, vals
+    return mask, vals[codes] if len(vals) else np.empty(0, dtype=object)
 
 
 def column_cells(
