@@ -60,16 +60,18 @@ def trailing_periods(cycle: str, months: int = TRAILING_MONTHS) -> list[str]:
 
 def _rule(
     own_num: np.ndarray,
-    own_den: np.ndarray,
-    card: np.ndarray,
     qty: np.ndarray,
+    card: np.ndarray,
     family: np.ndarray,
-    labels: tuple[str, str, str],
+    card_basis: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per item (value, basis): own actuals, else family ratio x card, else card, else NaN."""
-    own_ok = (own_den > 0) & (own_num > 0)
+    """Per item (value, basis) of one measure (price: amounts and list price; cost: cost
+    amounts and card unit cost): own actuals ``own_num / qty``, else family ratio x card, else
+    card (basis ``card_basis``), else NaN."""
+    labels = (ITEM_ACTUALS, FAMILY_RATIO, card_basis)
+    own_ok = (qty > 0) & (own_num > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        own = np.where(own_ok, own_num / np.where(own_ok, own_den, 1.0), np.nan)
+        own = np.where(own_ok, own_num / np.where(own_ok, qty, 1.0), np.nan)
     # family ratio over the items priced by their own actuals and carrying a card value
     use = own_ok & np.isfinite(card) & (card > 0)
     fam = pd.DataFrame({"f": family, "num": np.where(use, own_num, 0.0)})
@@ -124,22 +126,8 @@ def realised_prices(
     family = it["family"].to_numpy(object)
     list_price = pd.to_numeric(it["unit_price"], errors="coerce").to_numpy(float)
     card_cost = pd.to_numeric(it["unit_cost"], errors="coerce").to_numpy(float)
-    price, price_basis = _rule(
-        g["amount"].to_numpy(float),
-        qty,
-        list_price,
-        qty,
-        family,
-        (ITEM_ACTUALS, FAMILY_RATIO, LIST_PRICE),
-    )
-    cost, cost_basis = _rule(
-        g["cost"].to_numpy(float),
-        qty,
-        card_cost,
-        qty,
-        family,
-        (ITEM_ACTUALS, FAMILY_RATIO, UNIT_COST),
-    )
+    price, price_basis = _rule(g["amount"].to_numpy(float), qty, list_price, family, LIST_PRICE)
+    cost, cost_basis = _rule(g["cost"].to_numpy(float), qty, card_cost, family, UNIT_COST)
     with np.errstate(divide="ignore", invalid="ignore"):
         realisation = np.where(
             list_price > 0, price / np.where(list_price > 0, list_price, 1.0), np.nan
