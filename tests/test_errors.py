@@ -63,3 +63,40 @@ def test_user_triggered_bad_options_are_sop_errors() -> None:
         rag(pd.Series([1.0]), pd.Series([1.0]), pd.Series([0.9]), pd.Series(["up"]))
     with pytest.raises(errors.ArgumentError, match="by must be one of"):
         compare(None, "nowhere", pd.DataFrame(), pd.DataFrame())  # type: ignore[arg-type]
+
+
+#: the engine packages (tests/test_architecture.py): what they raise, a user may see
+ENGINES = ("kpi", "variance", "scorecard", "supply", "scenario", "history", "summary", "outlook")
+
+
+def test_engines_raise_no_bare_value_error() -> None:
+    """Issue 19 counted 17 bare ValueErrors; an engine raises a SopError subclass (ArgumentError
+    is also a ValueError), so the CLI and the ribbon show its message and fix."""
+    strays = []
+    for pkg in ENGINES:
+        for path in sorted((PKG / pkg).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                exc = node.exc if isinstance(node, ast.Raise) else None
+                name = exc.func if isinstance(exc, ast.Call) else exc
+                if isinstance(name, ast.Name) and name.id in ("ValueError", "TypeError"):
+                    strays.append(f"{path.relative_to(PKG.parent)}:{node.lineno}")
+    assert strays == []
+
+
+def test_registry_and_grouping_misuse_raise_argument_errors() -> None:
+    import dataclasses
+
+    from sop_xl.kpi.defs import KPIS
+    from sop_xl.kpi.native import NATIVE
+    from sop_xl.variance.group import group_ids
+
+    with pytest.raises(errors.ArgumentError, match="perspective 'Fun' not in PERSPECTIVES"):
+        dataclasses.replace(KPIS["wmape"], perspective="Fun")
+    with pytest.raises(errors.ArgumentError, match="owner_role"):
+        dataclasses.replace(KPIS["wmape"], owner_role="Nobody")
+    with pytest.raises(errors.ArgumentError, match="at least one key column"):
+        group_ids([])
+    with pytest.raises(errors.ArgumentError, match="no parameter"):
+        NATIVE["SOP_WMAPE"].call(actuals="A1", forecasts="B1", season="12")
+    with pytest.raises(errors.ArgumentError, match="'forecasts' is required"):
+        NATIVE["SOP_WMAPE"].call(actuals="A1")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from sop_xl.errors import ArgumentError
 from sop_xl.model.schema import OWNER_ROLES, PERSPECTIVES
 
 Unit = Literal["pct", "ratio", "days", "units", "money", "count"]
@@ -52,9 +53,15 @@ class KpiDef:
 
     def __post_init__(self) -> None:
         if self.perspective not in PERSPECTIVES:
-            raise ValueError(f"{self.id}: perspective {self.perspective!r} not in PERSPECTIVES")
+            raise ArgumentError(
+                f"{self.id}: perspective {self.perspective!r} not in PERSPECTIVES",
+                fix="use one of " + ", ".join(PERSPECTIVES),
+            )
         if self.owner_role not in OWNER_ROLES:
-            raise ValueError(f"{self.id}: owner_role {self.owner_role!r} not in OWNER_ROLES")
+            raise ArgumentError(
+                f"{self.id}: owner_role {self.owner_role!r} not in OWNER_ROLES",
+                fix="use one of " + ", ".join(OWNER_ROLES),
+            )
 
     @property
     def native(self):

@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sop_xl.errors import ArgumentError
 from sop_xl.model.schema import Settings
 
 _S = Settings()
@@ -108,13 +109,13 @@ class NativeFormula:
         ``ISOMITTED(p)`` becomes TRUE. Used to evaluate the body where LAMBDA is unavailable."""
         unknown = set(args) - {p.name for p in self.params}
         if unknown:
-            raise KeyError(f"{self.name} has no parameter(s) {sorted(unknown)}")
+            raise ArgumentError(f"{self.name} has no parameter(s) {sorted(unknown)}")
         values: dict[str, str] = {}
         text = self.body
         for p in self.params:
             given = p.name in args
             if not given and not p.optional:
-                raise KeyError(f"{self.name}: parameter {p.name!r} is required")
+                raise ArgumentError(f"{self.name}: parameter {p.name!r} is required")
             text = text.replace(f"ISOMITTED({p.name})", "FALSE" if given else "TRUE")
             values[p.name] = args[p.name] if given else _substitute(p.default, values)
         return _substitute(text, values)

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sop_xl.errors import ArgumentError
+
 
 def group_ids(columns: Sequence[np.ndarray | pd.Series]) -> tuple[np.ndarray, list[np.ndarray]]:
     """Joint group id per row for the key ``columns`` (no missing values), groups in key order.
@@ -28,7 +30,7 @@ def group_ids(columns: Sequence[np.ndarray | pd.Series]) -> tuple[np.ndarray, li
         codes.append(c.astype(np.int64))
         uniques.append(np.asarray(u))
     if not codes:
-        raise ValueError("group_ids needs at least one key column")
+        raise ArgumentError("group_ids needs at least one key column")
     n = len(codes[0])
     if n == 0:
         return np.zeros(0, dtype=np.int64), [u[:0] for u in uniques]
