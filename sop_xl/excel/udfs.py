@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import inspect
 import math
 
 import numpy as np
 import pandas as pd
 import xlwings as xw
 
-from sop_xl.errors import SopError
+from sop_xl.errors import BuildError, SopError
 from sop_xl.kpi.defs import FUNCTION_DOCS, KPIS, kpi, udf_doc
 from sop_xl.kpi.forecast import (
     KpiInputError,
@@ -48,6 +49,7 @@ from sop_xl.kpi.forecast import (
     tracking_signal_arrays,
     wmape_arrays,
 )
+from sop_xl.kpi.native import NATIVE
 from sop_xl.model.schema import Settings
 
 EXCEL_ERRORS = frozenset(
@@ -82,8 +84,8 @@ def sop_udf(label):
     """Decorator: any exception -> ``'#SOP! <label>: <message>'``; NaN/inf -> readable text.
 
     A function named in the KPI registry (``KpiDef.udf``) gets the registry's text as its
-    docstring; it must be the innermost decorator, below ``@xw.arg`` (xlwings reads ``__doc__``
-    at the first ``@xw.arg``)."""
+    docstring; it must be the innermost decorator, below ``@xw.arg`` and :func:`_documented`
+    (xlwings reads ``__doc__`` at the first ``@xw.arg``)."""
 
     def deco(fn):
         @functools.wraps(fn)
@@ -102,6 +104,29 @@ def sop_udf(label):
         if fn.__name__ in _REGISTRY_UDFS:
             wrapper.__doc__ = udf_doc(fn.__name__)
         return wrapper
+
+    return deco
+
+
+def _documented(**options):
+    """Decorator, between ``@xw.func`` and ``@sop_udf``: each argument's Function Wizard help is
+    the parameter text of the function's native form (:data:`sop_xl.kpi.native.NATIVE`, matched
+    by position: ``mode`` of SOP_FILL_RATE is ``fill_mode`` there, as ``MODE`` is an Excel
+    function), so an argument is described once, for both forms. ``options``: xlwings argument
+    options by argument name (``_R``, ``{"ndim": 2}``)."""
+
+    def deco(fn):
+        names = list(inspect.signature(fn).parameters)
+        params = NATIVE[fn.__name__].params
+        unknown = set(options) - set(names)
+        if len(names) != len(params) or unknown:
+            raise BuildError(
+                f"{fn.__name__}: arguments {names} do not match its native form's "
+                f"{[p.name for p in params]} (or unknown options {sorted(unknown)})"
+            )
+        for name, p in zip(names, params, strict=True):
+            fn = xw.arg(name, doc=p.doc, **options.get(name, {}))(fn)
+        return fn
 
     return deco
 
@@ -230,79 +255,66 @@ def _bool(x, default: bool) -> bool:
 
 
 # --- forecast accuracy ---
-_A = "Actual quantities (or amounts), a row, column or block; blanks are skipped."
-_F = "Forecast (or budget) values, same size and order as actuals."
 
 
 @xw.func
-@xw.arg("actuals", doc=_A, **_R)
-@xw.arg("forecasts", doc=_F, **_R)
+@_documented(actuals=_R, forecasts=_R)
 @sop_udf("MAE")
 def SOP_MAE(actuals, forecasts):
     return mae_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
 @xw.func
-@xw.arg("actuals", doc=_A, **_R)
-@xw.arg("forecasts", doc=_F, **_R)
+@_documented(actuals=_R, forecasts=_R)
 @sop_udf("MAPE")
 def SOP_MAPE(actuals, forecasts):
     return mape_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
 @xw.func
-@xw.arg("actuals", doc=_A, **_R)
-@xw.arg("forecasts", doc=_F, **_R)
+@_documented(actuals=_R, forecasts=_R)
 @sop_udf("WMAPE")
 def SOP_WMAPE(actuals, forecasts):
     return wmape_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
 @xw.func
-@xw.arg("actuals", doc=_A, **_R)
-@xw.arg("forecasts", doc=_F, **_R)
+@_documented(actuals=_R, forecasts=_R)
 @sop_udf("FORECAST_ACCURACY")
 def SOP_FORECAST_ACCURACY(actuals, forecasts):
     return accuracy_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
 @xw.func
-@xw.arg("actuals", doc=_A, **_R)
-@xw.arg("forecasts", doc=_F, **_R)
+@_documented(actuals=_R, forecasts=_R)
 @sop_udf("BIAS")
 def SOP_BIAS(actuals, forecasts):
     return bias_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
 @xw.func
-@xw.arg("actuals", doc=_A, **_R)
-@xw.arg("forecasts", doc=_F, **_R)
+@_documented(actuals=_R, forecasts=_R)
 @sop_udf("BIAS_PCT")
 def SOP_BIAS_PCT(actuals, forecasts):
     return bias_pct_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
 @xw.func
-@xw.arg("actuals", doc=_A, **_R)
-@xw.arg("forecasts", doc=_F, **_R)
+@_documented(actuals=_R, forecasts=_R)
 @sop_udf("RMSE")
 def SOP_RMSE(actuals, forecasts):
     return rmse_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
 @xw.func
-@xw.arg("actuals", doc="Actuals of one series, in time order; blanks skipped.", **_R)
-@xw.arg("forecasts", doc="Forecasts of the same periods, same order.", **_R)
+@_documented(actuals=_R, forecasts=_R)
 @sop_udf("TRACKING_SIGNAL")
 def SOP_TRACKING_SIGNAL(actuals, forecasts):
     return tracking_signal_arrays(numbers(actuals, "actuals"), numbers(forecasts, "forecasts"))
 
 
 @xw.func
-@xw.arg("actuals", doc="Actuals of the evaluated periods.", **_R)
-@xw.arg("forecasts", doc="Forecasts of the same periods.", **_R)
-@xw.arg("history", doc="Optional: earlier actuals of the series in time order (scale).", **_R)
-@xw.arg("season", doc="Optional: seasonal lag in periods for the naive scale (default 12).")
+@_documented(actuals=_R, forecasts=_R, history=_R)
 @sop_udf("MASE")
 def SOP_MASE(actuals, forecasts, history=None, season=12):
     h = None if history is None else numbers(history, "history")
@@ -315,12 +327,7 @@ def SOP_MASE(actuals, forecasts, history=None, season=12):
 
 
 @xw.func
-@xw.arg("actuals", doc="Actuals in time order.", **_R)
-@xw.arg("forecasts", doc="Forecasts of the same periods.", **_R)
-@xw.arg(
-    "naive", doc="Optional: a benchmark forecast range; default = actual 'season' earlier.", **_R
-)
-@xw.arg("season", doc="Optional: lag of the naive forecast in periods (default 1; 12 = seasonal).")
+@_documented(actuals=_R, forecasts=_R, naive=_R)
 @sop_udf("FVA")
 def SOP_FVA(actuals, forecasts, naive=None, season=1):
     nv = None if naive is None else numbers(naive, "naive")
@@ -331,9 +338,7 @@ def SOP_FVA(actuals, forecasts, naive=None, season=1):
 
 # --- inventory ---
 @xw.func
-@xw.arg("cogs", doc="Cost of goods sold per period (one or more periods).", **_R)
-@xw.arg("inventory", doc="Inventory values: opening then each period-end (averaged).", **_R)
-@xw.arg("annualise", doc="Optional TRUE: multiply by 12 / number of monthly COGS values.")
+@_documented(cogs=_R, inventory=_R)
 @sop_udf("INVENTORY_TURNS")
 def SOP_INVENTORY_TURNS(cogs, inventory, annualise=False):
     c = numbers(cogs, "cogs")
@@ -352,9 +357,7 @@ def SOP_INVENTORY_TURNS(cogs, inventory, annualise=False):
 
 
 @xw.func
-@xw.arg("inventory", doc="Closing inventory (value or units); a range uses its last value.", **_R)
-@xw.arg("usage", doc="Usage over the period in the same unit: COGS or demand (summed).", **_R)
-@xw.arg("days", doc="Optional: calendar days the usage covers (default 30).")
+@_documented(inventory=_R, usage=_R)
 @sop_udf("DAYS_OF_SUPPLY")
 def SOP_DAYS_OF_SUPPLY(inventory, usage, days=30):
     inv = numbers(inventory, "inventory")
@@ -386,13 +389,7 @@ def _value(result: pd.DataFrame, kpi_id: str) -> float:
 
 
 @xw.func
-@xw.arg("qty_ordered", doc="Ordered quantity per order line.", **_R)
-@xw.arg("qty_shipped", doc="Shipped quantity per line (blank = nothing shipped).", **_R)
-@xw.arg("mode", doc="Optional: 'line' (default), 'order' or 'unit'.")
-@xw.arg("order_ids", doc="Order number per line (needed for mode 'order').", **_R)
-@xw.arg("due_dates", doc="Optional: due date per line (fill ignores timing; use SOP_OTIF).")
-@xw.arg("ship_dates", doc="Optional: ship date per line; blank = not shipped (not filled).")
-@xw.arg("days_late", doc="Optional, kept for old formulas: fill rate does not use it.")
+@_documented(qty_ordered=_R, qty_shipped=_R, order_ids=_R)
 @sop_udf("FILL_RATE")
 def SOP_FILL_RATE(
     qty_ordered,
@@ -435,10 +432,7 @@ def SOP_FILL_RATE(
 
 
 @xw.func
-@xw.arg("due_dates", doc="Due (promised or requested) date per order line.")
-@xw.arg("ship_dates", doc="Ship date per line; blank = not shipped (late).")
-@xw.arg("days_early", doc="Optional: days before due still on time (default from Settings).")
-@xw.arg("days_late", doc="Optional: days after due still on time (default from Settings).")
+@_documented()
 @sop_udf("OTD")
 def SOP_OTD(due_dates, ship_dates, days_early=None, days_late=None):
     due, ship = dates(due_dates, "due_dates"), dates(ship_dates, "ship_dates")
@@ -447,12 +441,7 @@ def SOP_OTD(due_dates, ship_dates, days_early=None, days_late=None):
 
 
 @xw.func
-@xw.arg("due_dates", doc="Due (promised or requested) date per order line.")
-@xw.arg("ship_dates", doc="Ship date per line; blank = not shipped.")
-@xw.arg("qty_ordered", doc="Ordered quantity per line.", **_R)
-@xw.arg("qty_shipped", doc="Shipped quantity per line.", **_R)
-@xw.arg("days_early", doc="Optional: days before due still on time (default from Settings).")
-@xw.arg("days_late", doc="Optional: days after due still on time (default from Settings).")
+@_documented(qty_ordered=_R, qty_shipped=_R)
 @sop_udf("OTIF")
 def SOP_OTIF(due_dates, ship_dates, qty_ordered, qty_shipped, days_early=None, days_late=None):
     due, ship = dates(due_dates, "due_dates"), dates(ship_dates, "ship_dates")
@@ -476,12 +465,7 @@ def _delivery(due, ship, ordered, shipped, days_early, days_late, kpi_id) -> flo
 
 
 @xw.func
-@xw.arg("planned_qty", doc="Planned quantity per released production order.", **_R)
-@xw.arg("completed_qty", doc="Finished quantity per order (blank = none).", **_R)
-@xw.arg("due_dates", doc="Due date per order.")
-@xw.arg("completion_dates", doc="Finished date per order (blank = not finished).")
-@xw.arg("days_late", doc="Optional: days after due still on time (default from Settings).")
-@xw.arg("cap", doc="Optional: FALSE lets over-production count above 100% per order.")
+@_documented(planned_qty=_R, completed_qty=_R)
 @sop_udf("SCHEDULE_ATTAINMENT")
 def SOP_SCHEDULE_ATTAINMENT(
     planned_qty, completed_qty, due_dates, completion_dates, days_late=None, cap=True
@@ -498,9 +482,7 @@ def SOP_SCHEDULE_ATTAINMENT(
 
 
 @xw.func
-@xw.arg("due_dates", doc="Due date per released production order.")
-@xw.arg("completion_dates", doc="Finished date per order (blank = not finished).")
-@xw.arg("days_late", doc="Optional: days after due still on time (default from Settings).")
+@_documented()
 @sop_udf("SCHEDULE_ADHERENCE")
 def SOP_SCHEDULE_ADHERENCE(due_dates, completion_dates, days_late=None):
     n = len(_flatten(due_dates))
@@ -510,11 +492,7 @@ def SOP_SCHEDULE_ADHERENCE(due_dates, completion_dates, days_late=None):
 
 
 @xw.func
-@xw.arg("planned_qty", doc="Planned quantity per released production order.", **_R)
-@xw.arg("completed_qty", doc="Finished quantity per order (blank = none).", **_R)
-@xw.arg("due_dates", doc="Due date per order.")
-@xw.arg("completion_dates", doc="Finished date per order (blank = not finished).")
-@xw.arg("days_late", doc="Optional: days after due still on time (default from Settings).")
+@_documented(planned_qty=_R, completed_qty=_R)
 @sop_udf("SCHEDULE_OTIF")
 def SOP_SCHEDULE_OTIF(planned_qty, completed_qty, due_dates, completion_dates, days_late=None):
     return _production(
@@ -543,10 +521,7 @@ def _production(planned, completed, due_dates, completion_dates, days_late, cap,
 
 
 @xw.func
-@xw.arg("promised_dates", doc="Promised receipt date per purchase line.")
-@xw.arg("received_dates", doc="Receipt date per line (blank = not received: late).")
-@xw.arg("days_early", doc="Optional: days early still on time (default from Settings).")
-@xw.arg("days_late", doc="Optional: days late still on time (default from Settings).")
+@_documented()
 @sop_udf("VENDOR_OTD")
 def SOP_VENDOR_OTD(promised_dates, received_dates, days_early=None, days_late=None):
     pr, rc = dates(promised_dates, "promised_dates"), dates(received_dates, "received_dates")
@@ -555,8 +530,7 @@ def SOP_VENDOR_OTD(promised_dates, received_dates, days_early=None, days_late=No
 
 
 @xw.func
-@xw.arg("qty_ordered", doc="Ordered quantity per purchase line.", **_R)
-@xw.arg("qty_received", doc="Received quantity per line (blank = none).", **_R)
+@_documented(qty_ordered=_R, qty_received=_R)
 @sop_udf("VENDOR_QTY_COMPLETE")
 def SOP_VENDOR_QTY_COMPLETE(qty_ordered, qty_received):
     o, r = numbers(qty_ordered, "qty_ordered"), numbers(qty_received, "qty_received")
@@ -582,8 +556,7 @@ def _vendor(promised, received, ordered, got, days_early, days_late, kpi_id):
 
 # --- finance ---
 @xw.func
-@xw.arg("revenue", doc="Sales amounts (summed).", **_R)
-@xw.arg("cost", doc="Cost of sales amounts (summed).", **_R)
+@_documented(revenue=_R, cost=_R)
 @sop_udf("GROSS_MARGIN_PCT")
 def SOP_GROSS_MARGIN_PCT(revenue, cost):
     r = np.nansum(numbers(revenue, "revenue"))
@@ -616,14 +589,8 @@ def _sign_for(account_type, sign) -> float:
     return _account_sign(account_type)
 
 
-_SIGN_DOC = "Optional: 'favourable' (default, positive = good) or 'raw' (actual - budget)."
-
-
 @xw.func
-@xw.arg("actual", doc="Actual amount(s) (summed).", **_R)
-@xw.arg("budget", doc="Budget amount(s) (summed).", **_R)
-@xw.arg("account_type", doc="'Revenue' (default) or 'Cost'.")
-@xw.arg("sign", doc=_SIGN_DOC)
+@_documented(actual=_R, budget=_R)
 @sop_udf("VARIANCE")
 def SOP_VARIANCE(actual, budget, account_type="Revenue", sign="favourable"):
     a = np.nansum(numbers(actual, "actual"))
@@ -632,10 +599,7 @@ def SOP_VARIANCE(actual, budget, account_type="Revenue", sign="favourable"):
 
 
 @xw.func
-@xw.arg("actual", doc="Actual amount(s) (summed).", **_R)
-@xw.arg("budget", doc="Budget amount(s) (summed).", **_R)
-@xw.arg("account_type", doc="'Revenue' (default) or 'Cost'.")
-@xw.arg("sign", doc=_SIGN_DOC)
+@_documented(actual=_R, budget=_R)
 @sop_udf("VARIANCE_PCT")
 def SOP_VARIANCE_PCT(actual, budget, account_type="Revenue", sign="favourable"):
     a = np.nansum(numbers(actual, "actual"))
@@ -691,11 +655,7 @@ _TABLE_HEADER = [
 
 
 @xw.func
-@xw.arg(
-    "keys", doc="Group key(s) per row: one column (e.g. item) or several (item, region).", ndim=2
-)
-@xw.arg("actuals", doc="Actual per row.", **_R)
-@xw.arg("forecasts", doc="Forecast per row.", **_R)
+@_documented(keys={"ndim": 2}, actuals=_R, forecasts=_R)
 @sop_udf("ACCURACY_TABLE")
 def SOP_ACCURACY_TABLE(keys, actuals, forecasts):
     # one formula instead of thousands; its description: FUNCTION_DOCS

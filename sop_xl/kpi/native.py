@@ -212,12 +212,19 @@ def _whole(x: str) -> str:
     return f"IF(OR({x} < 0, {x} <> INT({x})), {BAD_INPUT}, {x})"
 
 
-_A = Param("actuals", "Actual quantities or amounts: a row, column or block; blanks skipped.")
+_A = Param("actuals", "Actual quantities (or amounts), a row, column or block; blanks are skipped.")
 _F = Param("forecasts", "Forecast (or budget) values, same size and order as actuals.")
+#: the same two ranges read as one time series (tracking signal, MASE, FVA)
+_SERIES = (
+    Param("actuals", "Actuals of one series, in time order; blanks skipped."),
+    Param("forecasts", "Forecasts of the same periods, same order."),
+)
 
 
-def _forecast(udf: str, inner: str, plain: str, differs: str = "") -> NativeFormula:
-    return NativeFormula(udf, (_A, _F), _pair(inner), plain, differs)
+def _forecast(
+    udf: str, inner: str, plain: str, differs: str = "", params: tuple[Param, ...] = (_A, _F)
+) -> NativeFormula:
+    return NativeFormula(udf, params, _pair(inner), plain, differs)
 
 
 _WMAPE = f"IF(SUM(ABS(a)) = 0, {UNDEFINED}, SUM(ABS(e)) / SUM(ABS(a)))"
@@ -239,8 +246,12 @@ def _scale(x: str, p: str) -> str:
 
 
 def _mase() -> NativeFormula:
-    season = Param("season", "Optional: seasonal lag of the naive scale (default 12).", "12")
-    history = Param("history", "Optional: earlier actuals of the series in time order.", "0")
+    season = Param(
+        "season", "Optional: seasonal lag in periods for the naive scale (default 12).", "12"
+    )
+    history = Param(
+        "history", "Optional: earlier actuals of the series in time order (scale).", "0"
+    )
     inner = (
         f"s, {_whole(_opt('season', '12'))}, "
         f"{_scale('actuals', 'ha')}, {_scale('history', 'hh')}, "
@@ -249,7 +260,7 @@ def _mase() -> NativeFormula:
     )
     return NativeFormula(
         "SOP_MASE",
-        (_A, _F, history, season),
+        (*_SERIES, history, season),
         _pair(inner),
         "=(SUMPRODUCT(ABS(F-A)*" + _OK + ")/SUMPRODUCT(" + _OK + "))"
         "/(SUMPRODUCT(ABS(H13:H24-H1:H12))/12) (history H1:H24, season 12)",
@@ -257,8 +268,15 @@ def _mase() -> NativeFormula:
 
 
 def _fva() -> NativeFormula:
-    naive = Param("naive", "Optional: a benchmark forecast range, same size as actuals.", "0")
-    season = Param("season", "Optional: lag of the naive forecast in periods (default 1).", "1")
+    naive = Param(
+        "naive",
+        "Optional: a benchmark forecast range, same size as actuals; default = the actual "
+        "'season' periods earlier.",
+        "0",
+    )
+    season = Param(
+        "season", "Optional: lag of the naive forecast in periods (default 1; 12 = seasonal).", "1"
+    )
     inner_shift = (
         f"s, {_whole(_opt('season', '1'))}, "
         "q, IF(i >= s, i - s, 0), "
@@ -278,7 +296,7 @@ def _fva() -> NativeFormula:
     )
     return NativeFormula(
         "SOP_FVA",
-        (_A, _F, naive, season),
+        (*_SERIES, naive, season),
         body,
         "=(SUMPRODUCT(ABS(A1:A23-A2:A24)*" + '(A1:A23<>"")*(A2:A24<>"")*(F2:F24<>"")'
         ")-SUMPRODUCT(ABS(F2:F24-A2:A24)*" + '(A1:A23<>"")*(A2:A24<>"")*(F2:F24<>"")'
@@ -302,7 +320,11 @@ def _inventory_turns() -> NativeFormula:
         (
             Param("cogs", "Cost of goods sold per period (one or more periods)."),
             Param("inventory", "Inventory values: opening then each period-end (averaged)."),
-            Param("annualise", "Optional TRUE: multiply by 12 / number of COGS values.", "FALSE"),
+            Param(
+                "annualise",
+                "Optional TRUE: multiply by 12 / number of monthly COGS values.",
+                "FALSE",
+            ),
         ),
         body,
         "=SUM(C)/AVERAGE(I)*12/COUNT(C) (annualised; C = monthly COGS, I = inventory values)",
@@ -365,9 +387,15 @@ def _sign(account: str = "account_type", mode: str = "sign_mode") -> str:
     )
 
 
+_ACTUAL_BUDGET = (
+    Param("actual", "Actual amount(s) (summed)."),
+    Param("budget", "Budget amount(s) (summed)."),
+)
 _ACCOUNT = Param("account_type", "'Revenue' (default) or 'Cost'.", '"Revenue"')
 _SIGN_MODE = Param(
-    "sign_mode", "Optional: 'favourable' (default, positive = good) or 'raw'.", '"favourable"'
+    "sign_mode",
+    "Optional: 'favourable' (default, positive = good) or 'raw' (actual - budget).",
+    '"favourable"',
 )
 
 
@@ -498,7 +526,9 @@ def _production(udf: str) -> NativeFormula:
             Param("due_dates", "Due date per order."),
             Param("completion_dates", "Finished date per order (blank = not finished)."),
             _days_param("days_late", "after due", late),
-            Param("cap", "Optional: FALSE lets over-production count above 100%.", "TRUE"),
+            Param(
+                "cap", "Optional: FALSE lets over-production count above 100% per order.", "TRUE"
+            ),
         )
         plain = (
             f'=SUMPRODUCT((D<>"")*(P>0)*(C<>"")*(C<=D+{late})*((Q<P)*Q+(Q>=P)*P))'
@@ -575,9 +605,17 @@ def _fill_rate() -> NativeFormula:
             Param("qty_shipped", "Shipped quantity per line (blank = nothing shipped)."),
             Param("fill_mode", "Optional: 'line' (default), 'order' or 'unit'.", '"line"'),
             Param("order_ids", "Order number per line (needed for mode 'order').", "0"),
-            Param("due_dates", "Optional: due date per line (fill ignores timing).", "0"),
-            Param("ship_dates", "Optional: ship date per line; blank = not shipped.", "0"),
-            _days_param("days_late", "after due", late),
+            Param(
+                "due_dates", "Optional: due date per line (fill ignores timing; use SOP_OTIF).", "0"
+            ),
+            Param(
+                "ship_dates", "Optional: ship date per line; blank = not shipped (not filled).", "0"
+            ),
+            Param(
+                "days_late",
+                "Optional, kept for old formulas: fill rate does not use it.",
+                str(late),
+            ),
         ),
         body,
         '=SUMPRODUCT((O>0)*(Q>=O))/COUNTIF(O,">0") (line fill, no dates)',
@@ -629,6 +667,7 @@ def _build() -> tuple[NativeFormula, ...]:
             "SOP_TRACKING_SIGNAL",
             f"{_K0}IF(SUM(ABS(e)) = 0, {UNDEFINED}, SUM(e) / (SUM(ABS(e)) / k)))",
             f"=SUMPRODUCT((F-A)*{_OK})/(SUMPRODUCT(ABS(F-A)*{_OK})/SUMPRODUCT({_OK}))",
+            params=_SERIES,
         ),
         _mase(),
         _fva(),
@@ -644,21 +683,24 @@ def _build() -> tuple[NativeFormula, ...]:
         _vendor_qty_complete(),
         _sums(
             "SOP_GROSS_MARGIN_PCT",
-            (Param("revenue", "Sales amounts (summed)."), Param("cost", "Cost of sales amounts.")),
+            (
+                Param("revenue", "Sales amounts (summed)."),
+                Param("cost", "Cost of sales amounts (summed)."),
+            ),
             f"IF(SUM(revenue_v) <= 0, {UNDEFINED}, "
             "(SUM(revenue_v) - SUM(cost_v)) / SUM(revenue_v))",
             "=(SUM(R)-SUM(C))/SUM(R)",
         ),
         _sums(
             "SOP_VARIANCE",
-            (Param("actual", "Actual amount(s) (summed)."), Param("budget", "Budget amounts.")),
+            _ACTUAL_BUDGET,
             f"{_sign()}, sg * (SUM(actual_v) - SUM(budget_v))",
             "=SUM(A)-SUM(B) (revenue; cost: =SUM(B)-SUM(A))",
             (_ACCOUNT, _SIGN_MODE),
         ),
         _sums(
             "SOP_VARIANCE_PCT",
-            (Param("actual", "Actual amount(s) (summed)."), Param("budget", "Budget amounts.")),
+            _ACTUAL_BUDGET,
             f"{_sign()}, IF(SUM(budget_v) = 0, {UNDEFINED}, "
             "sg * (SUM(actual_v) - SUM(budget_v)) / ABS(SUM(budget_v)))",
             "=(SUM(A)-SUM(B))/ABS(SUM(B)) (revenue)",
@@ -671,7 +713,13 @@ def _build() -> tuple[NativeFormula, ...]:
 _PYTHON_ONLY = (
     NativeFormula(
         "SOP_ACCURACY_TABLE",
-        (Param("keys", "Group key(s) per row."), _A, _F),
+        (
+            Param(
+                "keys", "Group key(s) per row: one column (e.g. item) or several (item, region)."
+            ),
+            Param("actuals", "Actual per row."),
+            Param("forecasts", "Forecast per row."),
+        ),
         "",
         python_only="a table grouped by any key columns, with counts and a Total row, is not "
         "one formula outside Excel 365's GROUPBY (which has no per-KPI zero policy); per group, "

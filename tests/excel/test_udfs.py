@@ -261,6 +261,30 @@ def test_kpi_functions_outside_the_registry_take_their_text_from_function_docs()
         assert described[name] == text, name
 
 
+def test_argument_help_is_written_once_for_the_udf_and_its_native_form():
+    # issue 19: the Function Wizard's argument help (xw.arg docs in udfs.py) and the native
+    # LAMBDA parameters (kpi/native.py) were two copies that had drifted ("default from
+    # Settings" vs "default 2"; fill rate's days_late "kept for old formulas" vs "days after due")
+    import ast
+    import inspect
+
+    from sop_xl.excel.build import udf_wrappers
+    from sop_xl.kpi.native import NATIVE
+
+    _, found = udf_wrappers("sop_xl.excel.udfs", "SOP_Planning.xlsm")
+    described = {f.name: f.args for f in found}
+    tree = ast.parse(inspect.getsource(u))
+    decorated = {
+        n.name: [ast.unparse(d) for d in n.decorator_list]
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef)
+    }
+    for name, nf in NATIVE.items():
+        assert list(described[name]) == [p.doc for p in nf.params], name
+        assert len(inspect.signature(getattr(u, name)).parameters) == len(nf.params), name
+        assert not [d for d in decorated[name] if "doc=" in d], f"{name} has its own arg docs"
+
+
 def test_every_kpi_functions_wizard_text_is_its_registry_definition():
     # issue 14: each formula was written three times (registry, UDF docstring, engine); the
     # Excel description of a KPI function now comes from the registry only
