@@ -1,7 +1,8 @@
 """Forecast-accuracy KPIs: MAE, MAPE, WMAPE, accuracy, bias, bias %, RMSE, tracking signal, MASE
 and forecast value added.
 
-Two entry points share one set of definitions (see :mod:`sop_xl.kpi.defs`):
+Two entry points share one set of definitions, each written once in the registry
+(:data:`sop_xl.kpi.defs.KPIS`, by the KPI id a function names or returns as a column):
 
 - :func:`forecast_accuracy` over a long DataFrame, grouped by any columns, in one vectorised
   groupby (one row per group). Used by the cycle and the scorecard.
@@ -43,13 +44,13 @@ def clean_pairs(a: np.ndarray, f: np.ndarray, what: str = "forecasts") -> tuple[
 
 
 def mae_arrays(a: np.ndarray, f: np.ndarray) -> float:
-    """MAE = sum|F - A| / n."""
+    """``mae`` of one series."""
     a, f = clean_pairs(a, f)
     return float(np.abs(f - a).mean())
 
 
 def mape_arrays(a: np.ndarray, f: np.ndarray) -> float:
-    """MAPE = mean(|F - A| / |A|) over A != 0 (zero actuals skipped)."""
+    """``mape`` of one series."""
     a, f = clean_pairs(a, f)
     nz = a != 0
     if not nz.any():
@@ -58,7 +59,7 @@ def mape_arrays(a: np.ndarray, f: np.ndarray) -> float:
 
 
 def wmape_arrays(a: np.ndarray, f: np.ndarray) -> float:
-    """WMAPE = sum|F - A| / sum|A|."""
+    """``wmape`` of one series."""
     a, f = clean_pairs(a, f)
     den = np.abs(a).sum()
     if den == 0:
@@ -67,18 +68,18 @@ def wmape_arrays(a: np.ndarray, f: np.ndarray) -> float:
 
 
 def accuracy_arrays(a: np.ndarray, f: np.ndarray) -> float:
-    """Forecast accuracy = max(0, 1 - WMAPE)."""
+    """``forecast_accuracy`` of one series."""
     return max(0.0, 1.0 - wmape_arrays(a, f))
 
 
 def bias_arrays(a: np.ndarray, f: np.ndarray) -> float:
-    """Bias = sum(F - A) (units; positive = over-forecast)."""
+    """``bias`` of one series."""
     a, f = clean_pairs(a, f)
     return float((f - a).sum())
 
 
 def bias_pct_arrays(a: np.ndarray, f: np.ndarray) -> float:
-    """Bias % = sum(F - A) / sum(A); undefined when sum(A) <= 0."""
+    """``bias_pct`` of one series."""
     a, f = clean_pairs(a, f)
     den = a.sum()
     if den <= 0:
@@ -87,14 +88,14 @@ def bias_pct_arrays(a: np.ndarray, f: np.ndarray) -> float:
 
 
 def rmse_arrays(a: np.ndarray, f: np.ndarray) -> float:
-    """RMSE = sqrt(mean((F - A)^2))."""
+    """``rmse`` of one series."""
     a, f = clean_pairs(a, f)
     e = f - a
     return float(np.sqrt((e * e).mean()))
 
 
 def tracking_signal_arrays(a: np.ndarray, f: np.ndarray) -> float:
-    """Tracking signal = sum(F - A) / mean|F - A| over the series' periods (in order)."""
+    """``tracking_signal`` of one series (its periods in order)."""
     a, f = clean_pairs(a, f)
     e = f - a
     mad = np.abs(e).mean()
@@ -126,7 +127,8 @@ def naive_scale(history: np.ndarray, season: int) -> float:
 def mase_arrays(
     a: np.ndarray, f: np.ndarray, history: np.ndarray | None = None, season: int = 12
 ) -> float:
-    """MASE = mean|F - A| / mean|h_t - h_(t-season)| (history defaults to the actuals)."""
+    """``mase`` of one series, scaled by :func:`naive_scale` of ``history`` (default: the
+    actuals)."""
     scale = naive_scale(a if history is None else history, season)
     return mae_arrays(a, f) / scale
 
@@ -134,7 +136,7 @@ def mase_arrays(
 def fva_arrays(
     a: np.ndarray, f: np.ndarray, naive: np.ndarray | None = None, season: int = 1
 ) -> float:
-    """FVA = WMAPE(naive) - WMAPE(forecast) over the same cells.
+    """``fva`` of one series, against ``naive`` over the same cells.
 
     Without ``naive`` the benchmark is the actual ``season`` periods earlier in the same vector,
     so the first ``season`` cells are only history.
@@ -323,21 +325,20 @@ def forecast_accuracy(
     period: str = "period",
     keys: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """All forecast-accuracy KPIs per group of ``by``, in one vectorised pass.
+    """All forecast-accuracy KPIs per group of ``by``, in one vectorised pass: ``mae``,
+    ``mape``, ``wmape``, ``forecast_accuracy``, ``bias``, ``bias_pct``, ``rmse``,
+    ``tracking_signal``, ``mase`` and ``fva`` (definitions: :data:`sop_xl.kpi.defs.KPIS`).
 
     Each row of ``df`` is one compared cell (e.g. region x item x location x month) with an
-    ``actual`` and a ``forecast``. Per group:
+    ``actual`` and a ``forecast``. How the definitions apply here:
 
-    - ``mae`` = sum|F-A| / n; ``rmse`` = sqrt(sum (F-A)^2 / n)
-    - ``mape`` = mean |F-A|/|A| over A != 0 (``zero_actuals_skipped`` counts the rest)
-    - ``wmape`` = sum|F-A| / sum|A|; ``forecast_accuracy`` = max(0, 1 - wmape)
-    - ``bias`` = sum(F-A); ``bias_pct`` = sum(F-A) / sum A (undefined when sum A <= 0)
-    - ``tracking_signal`` = sum_t E_t / mean_t |E_t| on the group's monthly totals E_t (when a
-      ``period`` column exists; otherwise each row is a time point)
-    - ``mase`` = mean of |F-A| / scale_s, scale_s = mean |A_t - A_(t-season)| of the series'
-      ``history`` (series = ``keys``, default: columns shared by ``df`` and ``history``)
-    - ``fva`` = WMAPE(seasonal naive) - WMAPE(forecast) over rows whose naive value (the
-      history actual ``season`` months earlier) exists.
+    - ``zero_actuals_skipped`` counts the cells MAPE skips;
+    - ``tracking_signal`` runs on the group's monthly totals when a ``period`` column exists
+      (otherwise each row is a time point);
+    - ``mase``: a series is ``keys`` (default: the columns shared by ``df`` and ``history``),
+      scaled by its ``history`` with lag ``season``;
+    - ``fva``: the naive value is the ``history`` actual ``season`` months earlier; rows
+      without one are left out.
 
     Rows with a missing actual or forecast are skipped and counted in ``missing_skipped``.
     Undefined values are NaN and ``note`` says why. Reference: Hyndman & Koehler (2006),

@@ -2,6 +2,10 @@
 schedule attainment and adherence, vendor performance, inventory turns, days of supply, revenue
 vs budget and gross margin.
 
+What each KPI means (formula, numerator, denominator, zero policy, sign) is written once, in
+the registry :data:`sop_xl.kpi.defs.KPIS`, under the KPI id each function returns as a column;
+the docstrings here say only how a function applies those definitions to the tables.
+
 Every function takes the schema's long tables (engine column names), returns one row per group
 of ``by`` with, per KPI, the value and its numerator (``<kpi>_num``) and denominator
 (``<kpi>_den``), plus ``n`` (records counted) and a plain-language ``note``. ``by`` may name any
@@ -12,7 +16,7 @@ are NaN with a note, never 0.
 Window rules (from :class:`~sop_xl.model.schema.Settings`):
 
 - customer on time: ship date in [due - customer_days_early, due + customer_days_late];
-- fill: shipped complete by due + customer_days_late (shipping early still fills the order);
+- fill: shipped complete, whenever shipped (the date is on-time delivery's job);
 - production: finished by due + production_days_late (early is fine);
 - vendor on time: received in [promised - vendor_days_early, promised + vendor_days_late].
 
@@ -184,17 +188,13 @@ def fill_rates(
     basis: Basis = "promised",
     as_of: dt.date | str | None = None,
 ) -> pd.DataFrame:
-    """Line, order and unit fill rate per group (APICS: shipped complete from stock at the first
-    shipment; the date does not matter - that is OTIF's job, see :func:`delivery`).
+    """``line_fill_rate``, ``order_fill_rate`` and ``unit_fill_rate`` per group (definitions:
+    :data:`sop_xl.kpi.defs.KPIS`; timing is :func:`delivery`'s job).
 
-    - ``line_fill_rate`` = lines shipped complete (qty shipped >= qty ordered) / lines due
-    - ``order_fill_rate`` = orders whose every line (in the group) shipped complete / orders due;
-      an order belongs to the month of its LATEST line due date and counts only once that date
-      is before ``as_of`` (so an order with a line due after the cutoff is not yet scored)
-    - ``unit_fill_rate`` = sum min(shipped, ordered) / sum ordered
-
-    Lines with quantity 0 or no due date are excluded (not counted in ``n``). A line's recorded
-    shipment is its first (the table holds one shipment date per line).
+    An order is judged over its lines in the group, in the month of its LATEST line due date,
+    and only once that date is before ``as_of`` (an order with a line due after the cutoff is
+    not yet scored). Lines with quantity 0 or no due date are excluded (not counted in ``n``).
+    A line's recorded shipment is its first (the table holds one shipment date per line).
     """
     fl = _line_flags(lines, settings, basis, as_of)
     frame = _frame(lines, by, month_text(fl["due"]))
@@ -256,13 +256,10 @@ def delivery(
     basis: Basis = "promised",
     as_of: dt.date | str | None = None,
 ) -> pd.DataFrame:
-    """Customer on-time delivery and OTIF per group.
-
-    - ``otd`` = lines shipped within [due - days early, due + days late] / lines due
-    - ``otif`` = lines on time AND shipped qty >= ordered qty / lines due
+    """``otd`` and ``otif`` per group (definitions: :data:`sop_xl.kpi.defs.KPIS`).
 
     Due = promised date (requested date where no promise) or, with ``basis='requested'``, the
-    requested date. Unshipped lines that are due count as late.
+    requested date (the registry's ``otd_request``). Unshipped lines that are due count as late.
     """
     fl = _line_flags(lines, settings, basis, as_of)
     frame = _frame(lines, by, month_text(fl["due"]))
@@ -295,17 +292,12 @@ def schedule_attainment(
     cap: bool = True,
     as_of: dt.date | str | None = None,
 ) -> pd.DataFrame:
-    """Schedule attainment, adherence and on time and complete of released/finished production
-    orders per group.
+    """``schedule_attainment``, ``schedule_adherence`` and ``schedule_otif`` of released and
+    finished production orders per group (definitions: :data:`sop_xl.kpi.defs.KPIS`).
 
-    - ``schedule_attainment`` = sum min(completed, planned) [or completed when ``cap=False``] of
-      orders finished by due + production_days_late / sum planned quantity of orders due
-    - ``schedule_adherence`` = orders finished by due + production_days_late / orders due
-    - ``schedule_otif`` = orders finished by due + production_days_late AND completed >=
-      planned / orders due (adherence that also asks for the quantity)
-
-    Planned and firm planned orders are not part of the released schedule and are excluded. With
-    ``as_of`` a completion dated on or after it is not seen (no restatement after freeze).
+    ``cap=False`` counts an order's completed quantity above its planned one. Planned and firm
+    planned orders are not part of the released schedule and are excluded. With ``as_of`` a
+    completion dated on or after it is not seen (no restatement after freeze).
     """
     _need(
         orders,
@@ -355,12 +347,8 @@ def vendor_performance(
     *,
     as_of: dt.date | str | None = None,
 ) -> pd.DataFrame:
-    """Vendor on-time delivery and quantity-complete rate per group (usually ``by=['vendor']``).
-
-    - ``vendor_otd`` = lines received within [promised - vendor_days_early, promised +
-      vendor_days_late] / lines promised
-    - ``vendor_qty_complete`` = lines with qty received >= qty ordered / lines promised
-    """
+    """``vendor_otd`` and ``vendor_qty_complete`` per group, usually ``by=['vendor']``
+    (definitions: :data:`sop_xl.kpi.defs.KPIS`)."""
     _need(receipts, ["promised_date", "received_date", "qty_ordered", "qty_received"], "receipts")
     promised = _dates(receipts["promised_date"])
     received = _dates(receipts["received_date"])
@@ -487,7 +475,7 @@ def inventory_turns(
     *,
     annualise: bool = False,
 ) -> pd.DataFrame:
-    """Inventory turns = COGS / average inventory value, per group.
+    """``inventory_turns`` per group (definition: :data:`sop_xl.kpi.defs.KPIS`).
 
     With ``period`` in ``by``: per month, average = mean of the opening (previous month-end)
     and closing month-end values that exist. Without: COGS over the months with sales, average
@@ -518,7 +506,7 @@ def inventory_turns(
 def days_of_supply(
     actuals: pd.DataFrame, inventory: pd.DataFrame, by: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Days of supply = closing inventory value / (COGS / calendar days), per group.
+    """``days_of_supply`` per group (definition: :data:`sop_xl.kpi.defs.KPIS`).
 
     With ``period`` in ``by``: per month (closing = that month-end, days in the month).
     Without: closing = the last month-end of the span, COGS and days over the span.
@@ -546,10 +534,8 @@ def days_of_supply(
 def revenue_vs_budget(
     actuals: pd.DataFrame, budget: pd.DataFrame, by: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Revenue vs budget % = (actual amount - budget amount) / budget amount, per group.
-
-    Positive = above budget (favourable for revenue). Only periods present in the budget count.
-    """
+    """``revenue_vs_budget_pct`` per group (definition: :data:`sop_xl.kpi.defs.KPIS`). Only
+    periods present in the budget count."""
     by = list(by)
     _need(actuals, [*by, "amount"], "sales actuals")
     _need(budget, [*by, "amount"], "sales budget")
@@ -572,7 +558,7 @@ def revenue_vs_budget(
 
 
 def gross_margin(actuals: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
-    """Gross margin % = (sales amount - cost amount) / sales amount, per group."""
+    """``gross_margin_pct`` per group (definition: :data:`sop_xl.kpi.defs.KPIS`)."""
     by = list(by)
     _need(actuals, [*by, "amount", "cost"], "sales actuals")
     amount = actuals["amount"].to_numpy(float)
@@ -626,13 +612,12 @@ def inventory_turns_ttm(
     *,
     months: int = 12,
 ) -> pd.DataFrame:
-    """Inventory turns (trailing 12 months) per group and month: the headline turns figure.
+    """``inventory_turns_ttm`` per group and month, the headline turns figure (definition:
+    :data:`sop_xl.kpi.defs.KPIS`; ``months`` is its 12-month window).
 
-    ``inventory_turns_ttm`` at month M = COGS of the ``months`` months ending at M / average of
-    the ``months + 1`` month-end inventory values from M - ``months`` to M (APICS: cost of goods
-    sold over average inventory; a trailing year, so seasons do not swing it). One row per group
-    of ``by`` (``period`` is always added) and month with a closing month-end. Fewer month-ends
-    or COGS months than a full window: computed over what exists and said in the note.
+    One row per group of ``by`` (``period`` is always added) and month with a closing
+    month-end. Fewer month-ends or COGS months than a full window: computed over what exists
+    and said in the note.
     """
     keys = [c for c in by if c != "period"]
     _need(actuals, [*keys, "period", "cost"], "sales actuals")
@@ -695,14 +680,10 @@ def forward_days_of_supply(
     *,
     months: int = 3,
 ) -> pd.DataFrame:
-    """Forward days of supply per group and month: how long the stock lasts against the forecast.
+    """``forward_days_of_supply`` per group and month: how long the stock lasts against the
+    forecast (definition: :data:`sop_xl.kpi.defs.KPIS`; ``months`` is its 3-month window).
 
-    ``forward_days_of_supply`` at month M = inventory value at the end of M / (forecast demand of
-    the next ``months`` months valued at unit cost / the calendar days of those months). Forecast
-    units are valued at the item's unit cost so stock and demand are in the same money. Months
-    past the forecast horizon are left out (days and demand), and the note says so. Judged
-    against a band (too little risks service, too much ties up cash). Undefined when the
-    forecast for the next months is 0 or missing (says so; never infinite).
+    Months past the forecast horizon are left out (days and demand), and the note says so.
     """
     keys = [c for c in by if c != "period"]
     _need(inventory, [*keys, "period", "value"], "inventory")

@@ -108,6 +108,30 @@ def test_docs_kpis_md_states_the_source_of_every_registry_entry():
         assert re.search(r"APICS|ASCM|SCOR|[Cc]ommon practice|Hyndman", d.source), d.id
 
 
+def test_engine_docstrings_name_the_registry_instead_of_restating_formulas():
+    # issue 19: each formula was written three times (registry, UDF docstring, engine
+    # docstring: "``line_fill_rate`` = lines shipped complete ... / lines due", "WMAPE =
+    # sum|F - A| / sum|A|"); the engines now point at the registry
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "sop_xl" / "kpi"
+    for module in ("ops.py", "forecast.py"):
+        tree = ast.parse((root / module).read_text(encoding="utf-8"))
+        nodes = [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef))]
+        docs = {getattr(n, "name", module): ast.get_docstring(n) or "" for n in nodes}
+        for name, doc in docs.items():
+            for d in KPIS.values():
+                for label in {d.id, d.id.replace("_", " "), d.name}:
+                    said = re.search(rf"(``)?{re.escape(label)}(``)? =", doc, re.I)
+                    assert not said, f"{module}:{name} restates {d.id}: {said.group(0)!r}"
+        assert "sop_xl.kpi.defs.KPIS" in docs[module], module
+        returned = [n for n in docs if n in ("fill_rates", "delivery", "forecast_accuracy")]
+        for name in returned:
+            assert "sop_xl.kpi.defs.KPIS" in docs[name], name
+
+
 # --- known answers ---
 def test_basic_known_answers():
     # A = 10, 20, 30; F = 12, 18, 33 -> e = +2, -2, +3
