@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import convert
 
 from sop_xl.cli import main
 from sop_xl.excel.doctor import doctor
@@ -21,17 +21,10 @@ def test_the_built_master_is_healthy() -> None:
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
-def test_libreoffice_saved_master_is_diagnosed(tmp_path: Path, capsys) -> None:
+def test_libreoffice_saved_master_is_diagnosed(soffice: str, tmp_path: Path, capsys) -> None:
     src = tmp_path / "SOP_Master.xlsm"
     shutil.copyfile(MASTER, src)
-    subprocess.run(
-        ["soffice", f"-env:UserInstallation={(tmp_path / 'p').as_uri()}", "--headless",
-         "--convert-to", "xlsm:Calc MS Excel 2007 VBA XML", "--outdir", str(tmp_path / "lo"),
-         str(src)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    saved = tmp_path / "lo" / src.name
+    saved = convert(soffice, src, "xlsm:Calc MS Excel 2007 VBA XML", tmp_path / "lo")
     rep = doctor(saved)
     text = rep.text()
     assert not rep.ok

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import random
 import shutil
-import subprocess
 from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import convert
 from hypothesis import given
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
@@ -52,18 +52,8 @@ def test_any_decimal_form_of_a_double_is_one_value(x: float) -> None:
     assert canonical_number(float(c)) == c
 
 
-def _lo_resave(src: Path, outdir: Path, tmp: Path) -> Path:
-    subprocess.run(
-        ["soffice", f"-env:UserInstallation={(tmp / 'profile').as_uri()}", "--headless",
-         "--convert-to", "xlsx", "--outdir", str(outdir), str(src)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    return outdir / src.name
-
-
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
-def test_libreoffice_resaved_numbers_canonicalise_the_same(tmp_path: Path) -> None:
+def test_libreoffice_resaved_numbers_canonicalise_the_same(soffice: str, tmp_path: Path) -> None:
     """2,000 random doubles of every magnitude plus the tie cases, through a LibreOffice save."""
     rnd = random.Random(20)
     vals = TRICKY + [rnd.random() * 10 ** rnd.randint(-6, 9) for _ in range(1000)]
@@ -73,7 +63,7 @@ def test_libreoffice_resaved_numbers_canonicalise_the_same(tmp_path: Path) -> No
         wb.active.cell(i, 1, v)  # openpyxl writes the shortest round-trip form (17 digits max)
     src = tmp_path / "numbers.xlsx"
     wb.save(src)
-    out = _lo_resave(src, tmp_path / "lo", tmp_path)
+    out = convert(soffice, src, "xlsx", tmp_path / "lo")
     back = [r[0] for r in CalamineWorkbook.from_path(str(out)).get_sheet_by_index(0).to_python()]
     assert len(back) == len(vals)
     differ = [(v, b) for v, b in zip(vals, back, strict=True) if v != b]
@@ -83,9 +73,8 @@ def test_libreoffice_resaved_numbers_canonicalise_the_same(tmp_path: Path) -> No
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
 def test_libreoffice_resave_of_a_snapshot_is_protection_removed_not_values_changed(
-    tmp_path: Path,
+    soffice: str, tmp_path: Path
 ) -> None:
     rows = forecast_rows()
     rows[0][5], rows[1][6], rows[2][7] = TRICKY[:3]
@@ -94,7 +83,7 @@ def test_libreoffice_resave_of_a_snapshot_is_protection_removed_not_values_chang
     from sop_xl.excel.doctor import doctor
 
     assert not [q for q in doctor(snap.path).problems if "structure lock" in q]
-    out = _lo_resave(snap.path, tmp_path / "lo", tmp_path)
+    out = convert(soffice, snap.path, "xlsx", tmp_path / "lo")
     assert out.read_bytes() != snap.path.read_bytes()
     assert content_hash(out, skip_first=True).hexdigest == snap.content_hash
     snap.path.chmod(0o644)

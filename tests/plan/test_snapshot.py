@@ -20,6 +20,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import convert
 from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import PatternFill, Protection
@@ -461,16 +462,10 @@ def test_recalculates_through_libreoffice(tmp_path: Path) -> None:
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
-def test_snapshot_opens_in_libreoffice_and_converts_to_pdf(frozen: FreezeResult, tmp_path) -> None:
-    out = tmp_path / "pdf"
-    profile = (tmp_path / "lo_profile").as_uri()
-    subprocess.run(
-        ["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
-         "--outdir", str(out), str(frozen.path)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    pdf = out / (frozen.path.stem + ".pdf")
+def test_snapshot_opens_in_libreoffice_and_converts_to_pdf(
+    soffice: str, frozen: FreezeResult, tmp_path
+) -> None:
+    pdf = convert(soffice, frozen.path, "pdf", tmp_path / "pdf")
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5000
     if shutil.which("pdftotext"):
         text = subprocess.run(

@@ -8,12 +8,12 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import convert
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_snapshot import _sheet_part, _unzip, build_master, forecast_rows
@@ -252,16 +252,9 @@ def test_openpyxl_resave_keeps_values_but_drops_the_read_only_recommendation(two
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
-def test_libreoffice_round_trip_keeps_the_content_hash(two, tmp_path) -> None:
+def test_libreoffice_round_trip_keeps_the_content_hash(soffice: str, two, tmp_path) -> None:
     a, _ = two
-    out = tmp_path / "lo"
-    subprocess.run(
-        ["soffice", f"-env:UserInstallation={(tmp_path / 'p').as_uri()}", "--headless",
-         "--convert-to", "xlsx", "--outdir", str(out), str(a.path)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    resaved = out / a.path.name
+    resaved = convert(soffice, a.path, "xlsx", tmp_path / "lo")
     assert resaved.read_bytes() != a.path.read_bytes()
     assert content_hash(resaved, skip_first=True).hexdigest == a.content_hash
 
