@@ -71,9 +71,54 @@ def cmd_demo(args: argparse.Namespace) -> cycle.StepResult:
         lines = LARGE_LINES if args.large == "" else int(args.large)
     from sop_xl.excel.build import make_xlsm
 
-    return cycle.demo(
+    result = cycle.demo(
         Path(args.dir), progress=terminal_progress, large_lines=lines, make_xlsm=make_xlsm
     )
+    if result.ok:
+        result.summary += "\n\n" + demo_next_steps(Path(args.dir))
+    return result
+
+
+def _program() -> str:
+    """How the user calls sop-xl: ``sop-xl`` when that is on the PATH, else the path they typed
+    (``.venv/bin/sop-xl`` after ``bash scripts/demo.sh``), so the commands printed work."""
+    import shutil
+
+    typed = Path(sys.argv[0])
+    if typed.stem != "sop-xl" or shutil.which("sop-xl") == str(typed.resolve()):
+        return "sop-xl"
+    try:
+        return _q(typed.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return _q(typed)
+
+
+def _q(path: Path | str) -> str:
+    """``path`` as typed in a terminal (Windows' cmd too): in double quotes when it has spaces."""
+    return f'"{path}"' if " " in str(path) else str(path)
+
+
+def demo_next_steps(folder: Path) -> str:
+    """What a planner does after the demo, as commands that work where they are."""
+    sop = _program()
+    snaps = folder / "snapshots"
+    master = folder / "SOP_Planning.xlsm"
+    lines = [
+        "Next:",
+        f"  open {_q(master)} in Excel (the S&OP ribbon: docs/excel.md) or in LibreOffice",
+        f'  {sop} freeze {_q(master)} --approved-by "Your Name"    (freeze it again)',
+        f"  {sop} verify {_q(snaps)}    (prove no frozen plan changed)",
+    ]
+    frozen = sorted(snaps.glob("SOP_Plan_*_v*.xlsx"))
+    m = re.fullmatch(r"(.*_v)(\d+)\.xlsx", frozen[-1].name) if frozen else None
+    if m:
+        after = f"{m.group(1)}{int(m.group(2)) + 1:0{len(m.group(2))}d}.xlsx"
+        lines.append(
+            f"  {sop} diff {_q(frozen[-1])} {_q(snaps / after)} "
+            f"--out {_q(folder / 'plan_changes.xlsx')}"
+            "    (after the second freeze: what changed)"
+        )
+    return "\n".join(lines)
 
 
 def cmd_build_workbook(args: argparse.Namespace) -> cycle.StepResult:

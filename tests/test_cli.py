@@ -411,3 +411,32 @@ def test_history_without_a_workbook_names_the_one_it_looks_for(capsys, monkeypat
     code, _, err = run(capsys, "history", "--snapshots")
     assert code == 2 and "unexpected error" not in err
     assert "SOP_Planning.xlsm" in err
+
+
+def test_after_the_demo_the_next_commands_are_printed_as_they_run_here(monkeypatch, tmp_path):
+    """The demo ended with where the files are, and a planner who never used a terminal did not
+    know what to type next; now it prints the freeze, verify and diff commands, with the program
+    as they called it (.venv/bin/sop-xl is not on the PATH) and quotes around paths with spaces."""
+    import shlex
+
+    folder = tmp_path / "my demo"
+    (folder / "snapshots").mkdir(parents=True)
+    (folder / "snapshots" / "SOP_Plan_2026-11_v01.xlsx").write_bytes(b"")
+    venv_bin = tmp_path / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "sop-xl").write_text("")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", [str(venv_bin / "sop-xl"), "demo", str(folder)])
+    monkeypatch.setenv("PATH", "/nonexistent")
+    text = cli.demo_next_steps(folder)
+    commands = [line.strip() for line in text.splitlines() if ".venv/bin/sop-xl" in line]
+    assert len(commands) == 3, text
+    parser = cli.build_parser()
+    parsed = [parser.parse_args(shlex.split(c.split("    (")[0])[1:]) for c in commands]
+    assert [p.command for p in parsed] == ["freeze", "verify", "diff"]
+    assert parsed[0].workbook == str(folder / "SOP_Planning.xlsm")
+    assert parsed[0].approved_by == "Your Name"
+    assert parsed[1].path == str(folder / "snapshots")
+    assert Path(parsed[2].a).name == "SOP_Plan_2026-11_v01.xlsx"
+    assert Path(parsed[2].b).name == "SOP_Plan_2026-11_v02.xlsx"  # the freeze above makes it
+    assert f'open "{folder / "SOP_Planning.xlsm"}" in Excel' in text

@@ -91,3 +91,27 @@ def test_pyproject_uses_the_spdx_license_string_and_ships_the_build_sources():
     assert (ROOT / "LICENSE").is_file()
     data = project["tool"]["setuptools"]["package-data"]["sop_xl"]
     assert "excel/sources/vba/*" in data and "excel/sources/*.xml" in data
+
+
+def test_install_steps_name_the_wheel_the_release_builds_and_its_xlwings():
+    """README and docs/excel.md told Windows and Mac users to `pip install sop-xl` (not on PyPI)
+    and to run `xlwings addin install`, which a Command Prompt does not find outside the venv."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wheel = f"sop_xl-{project['version']}-py3-none-any.whl"  # setuptools' name for it
+    xlwings = next(d for d in project["dependencies"] if d.startswith("xlwings=="))
+    readme = (ROOT / "README.md").read_text()
+    excel = (ROOT / "docs" / "excel.md").read_text()
+    assert wheel in readme and "docs/excel.md#installing" in readme
+    assert "## Installing" in excel
+    for venv in (r"%LOCALAPPDATA%\sop_xl\venv\Scripts", "~/sop_xl_venv/bin"):  # Windows, macOS
+        for command in (f"pip install {wheel}", "sop-xl excel-setup", "sop-xl demo"):
+            assert f"{venv}\\{command}" in excel or f"{venv}/{command}" in excel, (venv, command)
+    assert xlwings.split("==")[1] in excel
+    blocks = "\n".join(re.findall(r"```(?:bat|sh)\n(.*?)```", excel, re.S))
+    assert "pip install sop-xl" not in blocks
+    # every xlwings command to type is the venv's own: a bare `xlwings` is not on the PATH
+    assert not re.findall(r"(?m)^ *xlwings ", blocks) and "run `xlwings" not in excel
+    assert "SOP_Planning.xlsx" in readme and "Excel on the web" in excel
