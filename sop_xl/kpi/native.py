@@ -420,69 +420,80 @@ def _days_param(name: str, what: str, default: int) -> Param:
 _NOTHING_DUE = f"IF(SUM(due) = 0, {UNDEFINED}, "
 
 
-def _otd() -> NativeFormula:
-    e, late = _S.customer_days_early, _S.customer_days_late
+def _on_time(
+    udf: str,
+    dates: tuple[Param, Param],
+    window: tuple[int, int, str, str],
+    plain: str,
+    qty: tuple[Param, Param] | None = None,
+) -> NativeFormula:
+    """Lines done inside [due - days early, due + days late] (and, with ``qty``, complete) /
+    lines due: ``dates`` = (due, done) parameters; ``window`` = the Settings defaults of days
+    early and late and how their help words them ("before due", "after due")."""
+    due, done = dates[0].name, dates[1].name
+    early, late, early_what, late_what = window
+    names = [due, done]
+    is_due, complete = f"{due}_k", ""
+    if qty:
+        ordered, shipped = qty[0].name, qty[1].name
+        names += [ordered, shipped]
+        is_due += f" * {ordered}_k * ({ordered}_v > 0)"
+        complete = f" * ({shipped}_v >= {ordered}_v)"
     inner = (
-        f"{_window_days(e, late)}, "
-        "due, due_dates_k, "
-        f"ot, due * {_window('due_dates', 'ship_dates', 'early', 'late')}, "
+        f"{_window_days(early, late)}, "
+        f"due, {is_due}, "
+        f"ot, due * {_window(due, done, 'early', 'late')}{complete}, "
         f"{_NOTHING_DUE}SUM(ot) / SUM(due))"
     )
-    return NativeFormula(
+    params = (
+        *dates,
+        *(qty or ()),
+        _days_param("days_early", early_what, early),
+        _days_param("days_late", late_what, late),
+    )
+    return NativeFormula(udf, params, _ranges(names, inner), plain)
+
+
+def _otd() -> NativeFormula:
+    e, late = _S.customer_days_early, _S.customer_days_late
+    return _on_time(
         "SOP_OTD",
         (
             Param("due_dates", "Due (promised or requested) date per order line."),
             Param("ship_dates", "Ship date per line; blank = not shipped (late)."),
-            _days_param("days_early", "before due", e),
-            _days_param("days_late", "after due", late),
         ),
-        _ranges(["due_dates", "ship_dates"], inner),
+        (e, late, "before due", "after due"),
         f'=SUMPRODUCT((D<>"")*(S<>"")*(S>=D-{e})*(S<=D+{late}))/COUNT(D) (D = due, S = ship dates)',
     )
 
 
 def _otif() -> NativeFormula:
     e, late = _S.customer_days_early, _S.customer_days_late
-    inner = (
-        f"{_window_days(e, late)}, "
-        "due, due_dates_k * qty_ordered_k * (qty_ordered_v > 0), "
-        f"ot, due * {_window('due_dates', 'ship_dates', 'early', 'late')}"
-        " * (qty_shipped_v >= qty_ordered_v), "
-        f"{_NOTHING_DUE}SUM(ot) / SUM(due))"
-    )
-    return NativeFormula(
+    return _on_time(
         "SOP_OTIF",
         (
             Param("due_dates", "Due (promised or requested) date per order line."),
             Param("ship_dates", "Ship date per line; blank = not shipped."),
-            Param("qty_ordered", "Ordered quantity per line."),
-            Param("qty_shipped", "Shipped quantity per line."),
-            _days_param("days_early", "before due", e),
-            _days_param("days_late", "after due", late),
         ),
-        _ranges(["due_dates", "ship_dates", "qty_ordered", "qty_shipped"], inner),
+        (e, late, "before due", "after due"),
         f'=SUMPRODUCT((D<>"")*(O>0)*(S<>"")*(S>=D-{e})*(S<=D+{late})*(Q>=O))'
         '/SUMPRODUCT((D<>"")*(O>0)) (O = ordered, Q = shipped)',
+        (
+            Param("qty_ordered", "Ordered quantity per line."),
+            Param("qty_shipped", "Shipped quantity per line."),
+        ),
     )
 
 
 def _vendor_otd() -> NativeFormula:
     e, late = _S.vendor_days_early, _S.vendor_days_late
-    inner = (
-        f"{_window_days(e, late)}, "
-        "due, promised_dates_k, "
-        f"ot, due * {_window('promised_dates', 'received_dates', 'early', 'late')}, "
-        f"{_NOTHING_DUE}SUM(ot) / SUM(due))"
-    )
-    return NativeFormula(
+    return _on_time(
         "SOP_VENDOR_OTD",
         (
             Param("promised_dates", "Promised receipt date per purchase line."),
             Param("received_dates", "Receipt date per line (blank = not received: late)."),
-            _days_param("days_early", "early", e),
-            _days_param("days_late", "late", late),
         ),
-        _ranges(["promised_dates", "received_dates"], inner),
+        (e, late, "early", "late"),
         f'=SUMPRODUCT((P<>"")*(R<>"")*(R>=P-{e})*(R<=P+{late}))/COUNT(P)',
     )
 
