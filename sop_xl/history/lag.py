@@ -10,10 +10,11 @@ series with a forecast but no sales sold 0. Only closed months (before the cycle
 The **lead-time lag** scores each item at the lag of its own lead time (Items, days / 30
 rounded up): the forecast that its replenishment was actually planned on.
 
-Per lag, month and scope (company, region, family): WMAPE = sum|F - A| / sum|A|, accuracy =
-max(0, 1 - WMAPE), bias = sum(F - A) (positive = over-forecast), bias % = bias / sum A. The
-'all months' row of a lag is computed on the months every lag 0 to 3 can be scored in, so the
-lags are compared on the same months.
+Per lag, month and scope (company, region, family): ``accuracy_by_lag`` with the WMAPE, bias
+and bias % of the same cells (the registry's ``wmape``, ``bias`` and ``bias_pct``: definitions
+in :data:`sop_xl.kpi.defs.KPIS`, written once there). The 'all months' row of a lag is
+computed on the months every lag 0 to 3 can be scored in, so the lags are compared on the same
+months.
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ Measures (over the horizon, constrained plan, at the scenario's price and cost):
   margin = met demand x (price - cost);
 - Unmet demand (units) and its value at that price; Service level = met / demand (units,
   consensus + past-due backlog; blank when there is no demand);
-- Peak capacity utilisation = highest load / capacity of any resource-month, load of the
-  unconstrained plan and the open orders (the supply review's KPI); the same per critical
-  resource (Base's peak >= 90%, the tight threshold of the supply review; at most three, the
-  most loaded first; the most loaded one when none is tight);
+- Peak capacity utilisation: the supply review's KPI ``capacity_utilisation`` (defined in
+  :data:`sop_xl.kpi.defs.KPIS`) on each scenario's run; the same per critical resource
+  (Base's peak >= 90%, the tight threshold of the supply review; at most three, the most
+  loaded first; the most loaded one when none is tight);
 - Closing inventory value = stock at the end of the horizon x unit cost; Closing days of supply
   = closing stock / average daily demand over the horizon (all items).
 
