@@ -9,6 +9,8 @@ other sheets survive byte for byte.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import sys
 import zipfile
 from collections.abc import Callable, Sequence
@@ -165,8 +167,24 @@ def open_book(path: str | Path, **kw) -> FileBook:
     return FileBook(path, **kw)
 
 
+#: A Cycle that Excel stored as a date (typing 2026-11 or Nov 2026 makes a date on the 1st),
+#: as the reader writes it: the date's month is the cycle.
+_CYCLE_DATE = re.compile(r"^(\d{4}-(?:0[1-9]|1[0-2]))-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$")
+
+
+def _cycle_month(value: object) -> object:
+    """A date-typed Cycle as its month (``2026-11-01`` -> ``2026-11``); others unchanged."""
+    if isinstance(value, dt.date):  # datetime and pandas Timestamp too
+        return f"{value.year:04d}-{value.month:02d}"
+    m = _CYCLE_DATE.match(str(value).strip())
+    return m.group(1) if m else value
+
+
 def settings_from_frame(df: pd.DataFrame, where: Location) -> Settings:
-    """Build :class:`Settings` from the Setting/Value rows; errors name the setting's row."""
+    """Build :class:`Settings` from the Setting/Value rows; errors name the setting's row.
+
+    The one Settings parser of sop_xl (steps, Excel path, freeze). A Cycle Excel stored as a
+    date counts as its month."""
     by_label = {label.casefold(): name for name, label in Settings.labels().items()}
     values: dict[str, object] = {}
     rows: dict[str, int] = {}
@@ -176,6 +194,8 @@ def settings_from_frame(df: pd.DataFrame, where: Location) -> Settings:
             continue
         if isinstance(value, float) and value.is_integer():
             value = int(value)
+        if name == "cycle":
+            value = _cycle_month(value)
         values[name] = value
         rows[name] = i
     try:
@@ -185,16 +205,32 @@ def settings_from_frame(df: pd.DataFrame, where: Location) -> Settings:
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else ""
             label = Settings.labels().get(name, name)
+            msg, fix = err["msg"], f"Correct the value of '{label}' on the Settings sheet."
+            if name == "cycle" and err.get("type") == "string_pattern_mismatch":
+                msg = "not a month as YYYY-MM"
+                fix = f"Type the planning month, e.g. 2026-11, in the Value of '{label}'."
             findings.append(
                 Finding(
                     "error",
-                    f"setting '{label}': {err['msg']} (got {err.get('input')!r}).",
+                    f"setting '{label}': {msg} (got {err.get('input')!r}).",
                     Location(where.file, where.sheet, SETTINGS.name, column="Value"),
-                    f"Correct the value of '{label}' on the Settings sheet.",
+                    fix,
                     "settings.invalid",
                 )
             )
         raise ValidationError(findings) from None
+
+
+def settings_from_bytes(data: bytes, file: str) -> Settings:
+    """The Settings of a workbook given as bytes (e.g. the frozen plan before it is written),
+    read and parsed as :meth:`FileBook.read_settings` reads a file's; ``file`` names it in
+    messages."""
+    wb = reader.open_calamine(file, data)
+    raw = reader.read_raw(file, SETTINGS.sheet, SETTINGS, workbook=wb, error_sheets=set())
+    result = reader.coerce(SETTINGS, raw)
+    if result.errors:
+        raise ValidationError(result.findings)
+    return settings_from_frame(result.df, Location(file, SETTINGS.sheet))
 
 
 def save_new_workbook(
@@ -243,6 +279,7 @@ __all__ = [
     "SchemaError",
     "open_book",
     "save_new_workbook",
+    "settings_from_bytes",
     "settings_from_frame",
     "terminal_progress",
 ]

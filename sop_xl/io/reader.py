@@ -15,6 +15,7 @@ Call :func:`sop_xl.io.guard.check_workbook_file` before :func:`read_raw` on untr
 from __future__ import annotations
 
 import difflib
+import io
 import re
 import zipfile
 from collections.abc import Callable
@@ -45,9 +46,12 @@ def norm_header(value: Any) -> str:
 
 
 # --- step 1: raw cells ---------------------------------------------------------------------------
-def open_calamine(path: str | Path) -> pc.CalamineWorkbook:
-    """Open a workbook with python-calamine, turning its errors into clear messages."""
+def open_calamine(path: str | Path, data: bytes | None = None) -> pc.CalamineWorkbook:
+    """Open a workbook with python-calamine, turning its errors into clear messages. With
+    ``data`` the workbook is those bytes (``path`` then only names it in messages)."""
     try:
+        if data is not None:
+            return pc.CalamineWorkbook.from_filelike(io.BytesIO(data), load_tables=True)
         return pc.CalamineWorkbook.from_path(str(path), load_tables=True)
     except pc.PasswordError:
         raise InputFileError(

@@ -30,12 +30,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import posixpath
 import re
 import shutil
 import subprocess
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -44,6 +42,7 @@ from lxml import etree
 
 from sop_xl.errors import InputFileError, Location, MissingCachedValues, SopError
 from sop_xl.io.xlsx.calc import CALC_ID
+from sop_xl.io.xlsx.parts import CONTENT_TYPES, Package
 from sop_xl.io.xlsx.protection import (
     PasswordHash,
     sheet_protection_attrs,
@@ -54,8 +53,6 @@ from sop_xl.model.book import Progress
 # --- namespaces and types ----------------------------------------------------------------------
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-NS_PR = "http://schemas.openxmlformats.org/package/2006/relationships"
-NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 NS_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 NS_CP = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
 NS_CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
@@ -138,17 +135,6 @@ def serialize(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def rels_name(part: str) -> str:
-    folder, name = posixpath.split(part)
-    return posixpath.join(folder, "_rels", name + ".rels")
-
-
-def resolve(source: str, target: str) -> str:
-    if target.startswith("/"):
-        return posixpath.normpath(target.lstrip("/"))
-    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target)).lstrip("/")
-
-
 _REF = re.compile(r"([A-Z]{1,3})(\d+)")
 
 
@@ -173,9 +159,9 @@ class SheetInfo:
 
 @dataclass
 class FrozenPackage:
-    """The transformed parts (cover not yet added) and what the transformation did."""
+    """The transformed package (cover not yet added) and what the transformation did."""
 
-    parts: dict[str, bytes]
+    package: Package
     sheets: list[SheetInfo]
     workbook_part: str
     unhidden: list[str] = field(default_factory=list)
@@ -187,107 +173,18 @@ class FrozenPackage:
     date1904: bool = False
 
 
-# --- zip input ---------------------------------------------------------------------------------
-def read_parts(data: bytes, file: str) -> dict[str, bytes]:
-    """All parts of a workbook zip, in zip order (sizes were checked by the safety guard)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            return {i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir()}
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise InputFileError(
-            f"the workbook is damaged ({exc}).",
-            where=Location(file=file),
-            fix="Open it in Excel, save, and freeze again.",
-        ) from None
-
-
-def write_zip(parts: dict[str, bytes], when: dt.datetime, *, stored: bool = False) -> bytes:
-    """A zip of the parts, [Content_Types].xml first, every entry stamped ``when``; parts over
-    1 MB deflated at level 1 (the rule of :meth:`sop_xl.io.xlsx.parts.Package.save`), the rest
-    at 6."""
-    buf = io.BytesIO()
-    stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
-    order = ["[Content_Types].xml", *[p for p in parts if p != "[Content_Types].xml"]]
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name in order:
-            info = zipfile.ZipInfo(name, stamp)
-            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            # big sheets: fast deflate, as the workbook writer does (XML still shrinks ~8x)
-            level = 1 if len(parts[name]) > 1 << 20 else 6
-            zf.writestr(info, parts[name], compresslevel=None if stored else level)
-    return buf.getvalue()
-
-
 # --- relationships -----------------------------------------------------------------------------
-class Rels:
-    """A parsed ``.rels`` part."""
-
-    def __init__(self, parts: dict[str, bytes], source: str, file: str):
-        self.name = rels_name(source) if source else "_rels/.rels"
-        self.source = source
-        data = parts.get(self.name)
-        self.root = (
-            parse(data, self.name, file)
-            if data
-            else etree.fromstring(f'<Relationships xmlns="{NS_PR}"/>'.encode())
-        )
-
-    def items(self) -> list[etree._Element]:
-        return list(self.root.iter(q("Relationship", NS_PR)))
-
-    def target(self, rel: etree._Element) -> str | None:
-        if rel.get("TargetMode") == "External":
-            return None
-        return resolve(self.source or "/", rel.get("Target", ""))
-
-    def by_id(self, rid: str) -> etree._Element | None:
-        for rel in self.items():
-            if rel.get("Id") == rid:
-                return rel
-        return None
-
-    def remove(self, rel: etree._Element) -> None:
-        rel.getparent().remove(rel)
-
-    def add(self, type_: str, target: str) -> str:
-        ids = {r.get("Id") for r in self.items()}
-        n = 1
-        while f"rId{n}" in ids:
-            n += 1
-        etree.SubElement(
-            self.root, q("Relationship", NS_PR), Id=f"rId{n}", Type=type_, Target=target
-        )
-        return f"rId{n}"
-
-    def save(self, parts: dict[str, bytes]) -> None:
-        parts[self.name] = serialize(self.root)
-
-
-def drop_rels(rels: Rels, removed: list[str]) -> None:
-    for rel in rels.items():
-        what = DROP_REL_TYPES.get(rel.get("Type", ""))
+def drop_rels(pkg: Package, part: str, removed: list[str]) -> None:
+    """Remove the relationships of ``part`` whose type is in :data:`DROP_REL_TYPES` (their
+    parts go when the package is pruned), noting what kind of content went."""
+    ids = set()
+    for rel in pkg.rels(part):
+        what = DROP_REL_TYPES.get(rel.type)
         if what is not None:
-            rels.remove(rel)
+            ids.add(rel.id)
             if what not in removed:
                 removed.append(what)
-
-
-def reachable(parts: dict[str, bytes], file: str) -> set[str]:
-    """Every part reachable from the package relationships (plus the rels parts themselves)."""
-    seen: set[str] = {"[Content_Types].xml", "_rels/.rels"}
-    stack = [""]
-    while stack:
-        source = stack.pop()
-        rels = Rels(parts, source, file)
-        if rels.name in parts:
-            seen.add(rels.name)
-        for rel in rels.items():
-            part = rels.target(rel)
-            if part and part in parts and part not in seen:
-                seen.add(part)
-                stack.append(part)
-    return seen
+    pkg.remove_rels(part, ids)
 
 
 # --- worksheet transformation ------------------------------------------------------------------
@@ -543,10 +440,9 @@ def soffice_path() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def recalculate_with_libreoffice(
-    parts: dict[str, bytes], file: str, timeout: float = 600
-) -> tuple[bytes, str]:
-    """Recalculate a macro-free COPY headless; return the recalculated .xlsx bytes and version."""
+def recalculate_with_libreoffice(xlsx: bytes, file: str, timeout: float = 600) -> tuple[bytes, str]:
+    """Recalculate a COPY (``xlsx``: the package bytes, macro-free) headless; return the
+    recalculated .xlsx bytes and the LibreOffice version."""
     soffice = soffice_path()
     if soffice is None:  # pragma: no cover - checked by the caller
         raise SopError("LibreOffice is not installed.")
@@ -557,7 +453,7 @@ def recalculate_with_libreoffice(
         (profile / "user" / "registrymodifications.xcu").write_text(_LO_PROFILE, "utf-8")
         src = tmpdir / "in" / "master.xlsx"
         src.parent.mkdir()
-        src.write_bytes(write_zip(parts, dt.datetime(2000, 1, 1)))
+        src.write_bytes(xlsx)
         out = tmpdir / "out"
         cmd = [
             soffice,
@@ -615,10 +511,11 @@ def freeze_package(
     hidden_sheets: str = "unhide",
     progress: Progress | None = None,
 ) -> FrozenPackage:
-    """Transform the master's bytes into frozen parts (no cover yet)."""
-    parts = read_parts(data, file)
+    """Transform the master's bytes into a frozen package (no cover yet)."""
     try:
-        return _freeze_parts(parts, file, password, None, hidden_sheets, progress)
+        return _freeze_parts(
+            Package(data, name=file), file, password, None, hidden_sheets, progress
+        )
     except MissingCachedValues as exc:
         if soffice_path() is None:
             raise
@@ -631,12 +528,12 @@ def freeze_package(
             ) from None
     if progress:
         progress("Recalculating a copy with LibreOffice (formulas have no saved values)", None)
-    clean = read_parts(data, file)
-    for name in [n for n in clean if n.lower().endswith(".bin") and "vba" in n.lower()]:
-        del clean[name]
-    xlsx, version = recalculate_with_libreoffice(clean, file)
+    clean = Package(data, name=file)
+    for name in [n for n in clean.names() if n.lower().endswith(".bin") and "vba" in n.lower()]:
+        clean.delete(name)
+    xlsx, version = recalculate_with_libreoffice(clean.to_bytes(), file)
     values = _recalculated_values(xlsx)
-    pkg = _freeze_parts(read_parts(data, file), file, password, values, hidden_sheets, progress)
+    pkg = _freeze_parts(Package(data, name=file), file, password, values, hidden_sheets, progress)
     pkg.recalculated = version
     return pkg
 
@@ -655,7 +552,7 @@ def _lead_first(sheets_el, kept: list, old_index: dict[int, int]) -> tuple[list,
 
 
 def _freeze_parts(
-    parts: dict[str, bytes],
+    pkg: Package,
     file: str,
     password: PasswordHash | None,
     values: dict[str, list[list[object]]] | None,
@@ -663,22 +560,27 @@ def _freeze_parts(
     progress: Progress | None,
 ) -> FrozenPackage:
     removed: list[str] = []
-    ct = parse(parts["[Content_Types].xml"], "[Content_Types].xml", file)
-    root_rels = Rels(parts, "", file)
+    if not pkg.exists(CONTENT_TYPES):
+        raise InputFileError(
+            "this is not an Excel workbook (no content types part).",
+            where=Location(file=file),
+            fix="Freeze the .xlsx/.xlsm master workbook itself.",
+        )
     wb_part = None
-    for rel in root_rels.items():
-        if rel.get("Type") == REL_OFFICE_DOC:
-            wb_part = root_rels.target(rel)
-    if not wb_part or wb_part not in parts:
+    for rel in pkg.rels(""):
+        if rel.type == REL_OFFICE_DOC:
+            wb_part = rel.part
+    if not wb_part or not pkg.exists(wb_part):
         raise InputFileError(
             "this is not an Excel workbook (no workbook part).",
             where=Location(file=file),
             fix="Freeze the .xlsx/.xlsm master workbook itself.",
         )
-    drop_rels(root_rels, removed)
-    wb = parse(parts[wb_part], wb_part, file)
-    wb_rels = Rels(parts, wb_part, file)
-    drop_rels(wb_rels, removed)
+    drop_rels(pkg, "", removed)
+    wb = parse(pkg.read(wb_part), wb_part, file)
+    drop_rels(pkg, wb_part, removed)
+    wb_rels = {r.id: r for r in pkg.rels(wb_part)}
+    gone_rels: set[str] = set()
     wb_pr = wb.find(q("workbookPr"))
     date1904 = wb_pr is not None and wb_pr.get("date1904") in ("1", "true")
 
@@ -696,9 +598,9 @@ def _freeze_parts(
     n_sheets = max(len(sheet_els), 1)
     for i, el in enumerate(sheet_els):
         name = el.get("name", "")
-        rel = wb_rels.by_id(el.get(q("id", NS_R), ""))
-        rtype = rel.get("Type", "") if rel is not None else ""
-        part = wb_rels.target(rel) if rel is not None else None
+        rel = wb_rels.get(el.get(q("id", NS_R), ""))
+        rtype = rel.type if rel is not None else ""
+        part = rel.part if rel is not None else None
         state = el.get("state", "visible")
         reason = None
         if rtype in REL_MACROSHEETS:
@@ -707,7 +609,7 @@ def _freeze_parts(
                 removed.append("macro sheets (Excel 4 macros)")
         elif name in PLUMBING_SHEETS:
             reason = "add-in configuration"
-        elif part is None or part not in parts:
+        elif part is None or not pkg.exists(part):
             reason = "sheet part missing"
         if reason is None and rtype == REL_WORKSHEET:
             if progress:
@@ -722,7 +624,7 @@ def _freeze_parts(
                     )
                 sheet_values = values[name]
             res = transform_worksheet(
-                parts[part],
+                pkg.read(part),
                 name=name,
                 part=part,
                 file=file,
@@ -739,11 +641,12 @@ def _freeze_parts(
                     reason = f"{state}"
                 else:
                     unhidden.append(name)
-            parts[part] = res.data
+            pkg.write(part, res.data)
             info = SheetInfo(name, part, "worksheet")
         elif reason is None and rtype == REL_CHARTSHEET:
-            parts[part] = transform_chartsheet(
-                parts[part], part=part, file=file, protection=chart_prot
+            pkg.write(
+                part,
+                transform_chartsheet(pkg.read(part), part=part, file=file, protection=chart_prot),
             )
             if state != "visible":
                 unhidden.append(name)
@@ -754,7 +657,7 @@ def _freeze_parts(
             dropped[name] = reason
             sheets_el.remove(el)
             if rel is not None:
-                wb_rels.remove(rel)
+                gone_rels.add(rel.id)
             continue
         el.attrib.pop("state", None)
         old_index[i] = len(kept) + 1  # +1: the cover goes first
@@ -821,45 +724,40 @@ def _freeze_parts(
     _insert_after(wb, wb_prot, ("fileVersion", "fileSharing", "workbookPr"))
 
     # tables: drop calculated-column formulas (values stay in the cells)
-    for part in list(parts):
+    for part in pkg.names():
         if part.startswith("xl/tables/") and part.endswith(".xml"):
-            parts[part] = _strip_table_formulas(parts[part], part, file)
+            table = pkg.read(part)
+            stripped = _strip_table_formulas(table, part, file)
+            if stripped is not table:
+                pkg.write(part, stripped)
         elif part.startswith("xl/pivotCache/pivotCacheDefinition") and part.endswith(".xml"):
-            root = parse(parts[part], part, file)  # a frozen pivot never refreshes itself
+            root = parse(pkg.read(part), part, file)  # a frozen pivot never refreshes itself
             if root.attrib.pop("refreshOnLoad", None) is not None:
-                parts[part] = serialize(root)
+                pkg.write(part, serialize(root))
 
     # styles: every cell style locked
-    styles_part = None
-    for rel in wb_rels.items():
-        if rel.get("Type") == NS_R + "/styles":
-            styles_part = wb_rels.target(rel)
-    if styles_part and styles_part in parts:
-        parts[styles_part] = _lock_styles(parts[styles_part], styles_part, file)
+    styles_part = _styles_part(pkg, wb_part)
+    if styles_part:
+        pkg.write(styles_part, _lock_styles(pkg.read(styles_part), styles_part, file))
 
     # per-sheet relationships: drop controls, OLE objects, query tables
     for _, info in kept:
-        srels = Rels(parts, info.part, file)
-        if srels.name in parts:
-            drop_rels(srels, removed)
-            srels.save(parts)
+        drop_rels(pkg, info.part, removed)
 
     # content types: plain xlsx
-    for el in ct:
-        if el.get("ContentType") in CT_MAIN_OTHERS:
-            el.set("ContentType", CT_MAIN_XLSX)
-            if "macro-enabled file type (.xlsm)" not in removed:
-                removed.append("macro-enabled file type (.xlsm)")
-        if el.get("ContentType") == CT_VBA and el.tag == q("Default", NS_CT):
-            ct.remove(el)
+    for main in sorted(CT_MAIN_OTHERS):
+        if (
+            pkg.replace_content_type(main, CT_MAIN_XLSX)
+            and "macro-enabled file type (.xlsm)" not in removed
+        ):
+            removed.append("macro-enabled file type (.xlsm)")
+    pkg.remove_default(CT_VBA)
 
-    parts[wb_part] = serialize(wb)
-    wb_rels.save(parts)
-    root_rels.save(parts)
-    parts["[Content_Types].xml"] = serialize(ct)
-    _prune(parts, file)
+    pkg.write(wb_part, serialize(wb))
+    pkg.remove_rels(wb_part, gone_rels)
+    pkg.prune()
     return FrozenPackage(
-        parts=parts,
+        package=pkg,
         sheets=[info for _, info in kept],
         workbook_part=wb_part,
         unhidden=unhidden,
@@ -894,19 +792,11 @@ def _lock_styles(data: bytes, part: str, file: str) -> bytes:
     return serialize(root)
 
 
-def _prune(parts: dict[str, bytes], file: str) -> None:
-    """Remove parts no relationship reaches any more, and their content-type overrides."""
-    keep = reachable(parts, file)
-    gone = [p for p in parts if p not in keep]
-    for p in gone:
-        del parts[p]
-    ct = parse(parts["[Content_Types].xml"], "[Content_Types].xml", file)
-    for el in list(ct):
-        if el.tag == q("Override", NS_CT):
-            name = el.get("PartName", "").lstrip("/")
-            if name not in parts:
-                ct.remove(el)
-    parts["[Content_Types].xml"] = serialize(ct)
+def _styles_part(pkg: Package, wb_part: str) -> str | None:
+    for rel in pkg.rels(wb_part):
+        if rel.type == NS_R + "/styles" and rel.part and pkg.exists(rel.part):
+            return rel.part
+    return None
 
 
 # --- cover sheet, properties -------------------------------------------------------------------
@@ -916,16 +806,12 @@ def _cell_xml(ref: str, value: str, style: int) -> str:
     return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>'
 
 
-def add_cover_styles(parts: dict[str, bytes], wb_part: str, file: str) -> tuple[int, int, int]:
+def add_cover_styles(pkg: Package, wb_part: str, file: str) -> tuple[int, int, int]:
     """Append a title font, a bold font and a wrap style; return their cellXfs indices."""
-    rels = Rels(parts, wb_part, file)
-    styles = None
-    for rel in rels.items():
-        if rel.get("Type") == NS_R + "/styles":
-            styles = rels.target(rel)
-    if not styles or styles not in parts:
+    styles = _styles_part(pkg, wb_part)
+    if not styles:
         return 0, 0, 0
-    root = parse(parts[styles], styles, file)
+    root = parse(pkg.read(styles), styles, file)
     fonts, xfs = root.find(q("fonts")), root.find(q("cellXfs"))
     if fonts is None or xfs is None:
         return 0, 0, 0
@@ -951,7 +837,7 @@ def add_cover_styles(parts: dict[str, bytes], wb_part: str, file: str) -> tuple[
         xf.set("applyAlignment", "1")
         etree.SubElement(xf, q("alignment"), vertical="top", wrapText="1" if wrap else "0")
     xfs.set("count", str(len(xfs)))
-    parts[styles] = serialize(root)
+    pkg.write(styles, serialize(root))
     return first, first + 1, first + 2
 
 
@@ -996,51 +882,42 @@ def cover_sheet_xml(
 
 
 def add_cover(
-    pkg: FrozenPackage,
-    parts: dict[str, bytes],
+    frozen: FrozenPackage,
     cover_name: str,
     cover_xml: bytes,
     file: str,
 ) -> None:
     """Insert the cover sheet first (part, relationship, content type, <sheet>)."""
+    pkg = frozen.package
     part = "xl/worksheets/sopCover.xml"
-    n = 1
-    while part in parts:
-        part = f"xl/worksheets/sopCover{n}.xml"
-        n += 1
-    parts[part] = cover_xml
-    rels = Rels(parts, pkg.workbook_part, file)
-    target = posixpath.relpath(part, posixpath.dirname(pkg.workbook_part))
-    rid = rels.add(REL_WORKSHEET, target)
-    rels.save(parts)
-    wb = parse(parts[pkg.workbook_part], pkg.workbook_part, file)
+    if pkg.exists(part):
+        part = pkg.fresh_name("xl/worksheets/sopCover{}.xml")
+    pkg.write(part, cover_xml)
+    rid = pkg.add_rel(frozen.workbook_part, REL_WORKSHEET, part)
+    wb = parse(pkg.read(frozen.workbook_part), frozen.workbook_part, file)
     sheets = wb.find(q("sheets"))
     ids = [int(s.get("sheetId", "0")) for s in sheets]
     el = etree.Element(q("sheet"), name=cover_name, sheetId=str(max(ids, default=0) + 1))
     el.set(q("id", NS_R), rid)
     sheets.insert(0, el)
-    parts[pkg.workbook_part] = serialize(wb)
-    ct = parse(parts["[Content_Types].xml"], "[Content_Types].xml", file)
-    etree.SubElement(ct, q("Override", NS_CT), PartName="/" + part, ContentType=CT_WORKSHEET)
-    parts["[Content_Types].xml"] = serialize(ct)
+    pkg.write(frozen.workbook_part, serialize(wb))
+    pkg.set_override(part, CT_WORKSHEET)
 
 
 def set_properties(
-    parts: dict[str, bytes], props: dict[str, str], *, title: str, author: str, when: str, file: str
+    pkg: Package, props: dict[str, str], *, title: str, author: str, when: str, file: str
 ) -> None:
     """Mark final (custom ``_MarkAsFinal`` + core ``contentStatus``) and record snapshot facts."""
     custom_part = "docProps/custom.xml"
-    root_rels = Rels(parts, "", file)
-    for rel in root_rels.items():
-        if rel.get("Type") == REL_CUSTOM_PROPS:
-            custom_part = root_rels.target(rel) or custom_part
+    for rel in pkg.rels(""):
+        if rel.type == REL_CUSTOM_PROPS:
+            custom_part = rel.part or custom_part
             break
     else:
-        root_rels.add(REL_CUSTOM_PROPS, custom_part)
-        root_rels.save(parts)
+        pkg.add_rel("", REL_CUSTOM_PROPS, custom_part)
     entries = {"_MarkAsFinal": ("bool", "true"), **{k: ("lpwstr", v) for k, v in props.items()}}
-    if custom_part in parts:
-        root = parse(parts[custom_part], custom_part, file)
+    if pkg.exists(custom_part):
+        root = parse(pkg.read(custom_part), custom_part, file)
     else:
         root = etree.fromstring(f'<Properties xmlns="{NS_CUSTOM}" xmlns:vt="{NS_VT}"/>'.encode())
     for prop in list(root):
@@ -1053,30 +930,25 @@ def set_properties(
             root, q("property", NS_CUSTOM), fmtid=FMTID, pid=str(pid), name=name
         )
         etree.SubElement(prop, q(kind, NS_VT)).text = value
-    parts[custom_part] = serialize(root)
-    ct = parse(parts["[Content_Types].xml"], "[Content_Types].xml", file)
-    if not any(el.get("PartName") == "/" + custom_part for el in ct):
-        etree.SubElement(
-            ct, q("Override", NS_CT), PartName="/" + custom_part, ContentType=CT_CUSTOM_PROPS
-        )
-    parts["[Content_Types].xml"] = serialize(ct)
-    _set_core(parts, title=title, author=author, when=when, file=file)
+    pkg.write(custom_part, serialize(root))
+    pkg.set_override(custom_part, CT_CUSTOM_PROPS)
+    _set_core(pkg, title=title, author=author, when=when, file=file)
     app = "docProps/app.xml"
-    if app in parts:  # sheet list there is stale now; Excel rebuilds it
-        root = parse(parts[app], app, file)
+    if pkg.exists(app):  # sheet list there is stale now; Excel rebuilds it
+        root = parse(pkg.read(app), app, file)
         for tag in ("HeadingPairs", "TitlesOfParts"):
             for el in list(root.iter(q(tag, NS_EP))):
                 el.getparent().remove(el)
-        parts[app] = serialize(root)
+        pkg.write(app, serialize(root))
 
 
-def _set_core(parts: dict[str, bytes], *, title: str, author: str, when: str, file: str) -> None:
+def _set_core(pkg: Package, *, title: str, author: str, when: str, file: str) -> None:
     core = "docProps/core.xml"
     dc, dcterms = "http://purl.org/dc/elements/1.1/", "http://purl.org/dc/terms/"
     xsi = "http://www.w3.org/2001/XMLSchema-instance"
-    if core not in parts:
+    if not pkg.exists(core):
         return
-    root = parse(parts[core], core, file)
+    root = parse(pkg.read(core), core, file)
 
     def put(tag: str, ns: str, text: str, w3cdtf: bool = False) -> None:
         el = root.find(q(tag, ns))
@@ -1091,4 +963,4 @@ def _set_core(parts: dict[str, bytes], *, title: str, author: str, when: str, fi
     put("lastModifiedBy", NS_CP, author)
     if root.nsmap.get("dcterms") == dcterms and root.nsmap.get("xsi") == xsi:
         put("modified", dcterms, when, True)
-    parts[core] = serialize(root)
+    pkg.write(core, serialize(root))

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import os
-import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sop_xl.errors import ArgumentError, InputFileError, Location, SopError
+from sop_xl.errors import ArgumentError, Location, SopError
 from sop_xl.io.files import atomic_path
 from sop_xl.io.xlsx.protection import PasswordHash, sheet_protection_attrs
 from sop_xl.model.book import Progress, user
@@ -42,7 +40,6 @@ from sop_xl.plan.freeze import (
     cover_sheet_xml,
     freeze_package,
     set_properties,
-    write_zip,
 )
 from sop_xl.plan.ledger import (
     append_record,
@@ -68,7 +65,6 @@ __all__ = [
 ]
 
 COVER_SHEET = "Cover"
-_CYCLE_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass
@@ -119,72 +115,34 @@ class FreezeResult:
 
 
 # --- settings ----------------------------------------------------------------------------------
-def read_cycle_settings(data: bytes, file: str) -> tuple[str, str]:
-    """(company, cycle) from the Setting/Value table of the Settings sheet."""
-    company, cycle, _ = _read_settings(data, file)
-    return company, cycle
+def read_cycle_settings(frozen: FrozenPackage, file: str) -> tuple[str, str, str]:
+    """(company, cycle, chosen scenario) of the frozen plan, read by the one Settings parser
+    (:func:`sop_xl.io.filebook.settings_from_bytes`, which also turns a Cycle that Excel stored
+    as a date into its month).
 
+    Read from the frozen package, not the master: macro sheets (which the reader refuses) are
+    gone and formulas are values by now. Only the Settings sheet is packed for the reader.
+    A frozen plan carries the company's name on its cover and in the ledger, so a blank Company
+    is refused here instead of taking the Settings model's default name.
+    """
+    from sop_xl.io.filebook import settings_from_bytes
 
-def _read_settings(data: bytes, file: str) -> tuple[str, str, str]:
-    """(company, cycle, chosen scenario) from the Setting/Value table of the Settings sheet."""
-    from python_calamine import CalamineWorkbook
-
-    where = Location(file=file, sheet=SETTINGS.sheet, table=SETTINGS.name)
-    try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # python_calamine.CalamineError
-        raise InputFileError(
-            f"cannot read the workbook ({exc}).",
-            where=Location(file=file),
-            fix="Open it in Excel, save it as .xlsx/.xlsm, and freeze again.",
-        ) from None
-    if SETTINGS.sheet not in book.sheet_names:
-        raise SopError(
-            f"the master has no '{SETTINGS.sheet}' sheet, so the cycle is unknown.",
-            where=Location(file=file),
-            fix="Freeze the S&OP master workbook (it has a Settings sheet with Company and Cycle).",
-        )
-    rows = book.get_sheet_by_name(SETTINGS.sheet).to_python(skip_empty_area=False)
-    h_setting = SETTINGS.column("setting").header
-    h_value = SETTINGS.column("value").header
-    header_at = None
-    for r, row in enumerate(rows[:50]):
-        texts = [str(v).strip() for v in row]
-        if h_setting in texts and h_value in texts:
-            header_at = (r, texts.index(h_setting), texts.index(h_value))
-            break
-    if header_at is None:
-        raise SopError(
-            f"no '{h_setting}' / '{h_value}' header row found.",
-            where=where,
-            fix="Restore the Settings table (columns Setting and Value).",
-        )
-    r0, cs, cv = header_at
-    found: dict[str, object] = {}
-    for row in rows[r0 + 1 :]:
-        if cs < len(row) and str(row[cs]).strip():
-            found[str(row[cs]).strip()] = row[cv] if cv < len(row) else ""
-    labels = Settings.labels()
-    company = str(found.get(labels["company"], "")).strip()
-    raw_cycle = found.get(labels["cycle"], "")
-    if isinstance(raw_cycle, dt.date):
-        cycle = f"{raw_cycle.year:04d}-{raw_cycle.month:02d}"
-    else:
-        cycle = str(raw_cycle).strip()
-    if not _CYCLE_RE.match(cycle):
-        raise SopError(
-            f"the {labels['cycle']} setting is {cycle!r}, not a month as YYYY-MM.",
-            where=Location(file=file, sheet=SETTINGS.sheet, column=h_value),
-            fix=f"Type the planning month, e.g. 2026-11, in the Value of '{labels['cycle']}'.",
-        )
+    stub = frozen.package.sheets_only({SETTINGS.sheet}).to_bytes(level=0, big_level=0)
+    settings = settings_from_bytes(stub, file)
+    company = settings.company.strip() if "company" in settings.model_fields_set else ""
     if not company:
+        label = Settings.labels()["company"]
         raise SopError(
-            f"the {labels['company']} setting is empty.",
-            where=Location(file=file, sheet=SETTINGS.sheet, column=h_value),
-            fix="Type the company name in the Settings sheet.",
+            f"the {label} setting is empty.",
+            where=Location(file=file, sheet=SETTINGS.sheet, column="Value"),
+            fix=f"Type the company name in the Value of '{label}' on the Settings sheet.",
         )
-    scenario = str(found.get(labels["chosen_scenario"], "") or "").strip()
-    return company, cycle, scenario or str(Settings.model_fields["chosen_scenario"].default)
+    scenario = settings.chosen_scenario.strip()
+    return (
+        company,
+        settings.cycle,
+        scenario or str(Settings.model_fields["chosen_scenario"].default),
+    )
 
 
 # --- freeze ------------------------------------------------------------------------------------
@@ -319,43 +277,19 @@ def freeze(
         hidden_sheets=hidden_sheets,
         progress=report,
     )
+    company, cycle, scenario = read_cycle_settings(pkg, master.name)
     cover_name = COVER_SHEET
     names = {s.name for s in pkg.sheets}
     while cover_name in names:
         cover_name = "Snapshot " + cover_name
-    styles = add_cover_styles(pkg.parts, pkg.workbook_part, master.name)
+    styles = add_cover_styles(pkg.package, pkg.workbook_part, master.name)
     protection = sheet_protection_attrs(pw)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     created_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def build(
-        fields: dict[str, str], rows: list[tuple[str, str]], stored: bool, title: str
-    ) -> bytes:
-        parts = dict(pkg.parts)
-        add_cover(
-            pkg,
-            parts,
-            cover_name,
-            cover_sheet_xml(title, rows, _NOTE, protection, styles),
-            master.name,
-        )
-        set_properties(
-            parts, fields, title=title, author=created_by, when=created_at, file=master.name
-        )
-        return write_zip(parts, now, stored=stored)
-
     report("Computing the content hash", 0.75)
-    placeholder = _cover_rows(
-        company="", cycle="", version=0, file="", created_at=created_at,
-        created_by=created_by, approved_by=approved_by, source_file=master.name,
-        source_sha256=source_sha256, content="(pending)", previous=None, seq=0,
-        prev_record_hash="", password=pw is not None, pkg=pkg,
-    )  # fmt: skip
-    draft = build({}, placeholder, stored=True, title="Frozen S&OP plan")
-    # read from the frozen draft: macro sheets are gone and formulas are values by now
-    company, cycle, scenario = _read_settings(draft, master.name)
-    content = content_hash(draft, skip_first=True)
-    del draft
+    # the frozen sheets, before the cover goes in (the hash never covers the cover)
+    content = content_hash(pkg.package.to_bytes(level=0, big_level=0))
     title = f"Frozen S&OP plan - {company} - cycle {cycle}"
 
     snapshots_dir.mkdir(parents=True, exist_ok=True)
@@ -388,7 +322,13 @@ def freeze(
             "SOP_ContentHash": content.hexdigest,
         }
         report(f"Writing {file}", 0.9)
-        payload = build(props, rows, stored=False, title=title)
+        add_cover(
+            pkg, cover_name, cover_sheet_xml(title, rows, _NOTE, protection, styles), master.name
+        )
+        set_properties(
+            pkg.package, props, title=title, author=created_by, when=created_at, file=master.name
+        )
+        payload = pkg.package.to_bytes()
         reserve(target)  # O_EXCL: never overwrite, even if the lock were bypassed
         try:
             with atomic_path(target, mode=stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH) as tmp:

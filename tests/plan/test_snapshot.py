@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from conftest import convert
 from openpyxl.chart import BarChart, Reference
@@ -27,7 +28,7 @@ from openpyxl.styles import PatternFill, Protection
 from openpyxl.worksheet.table import Table as XlTable
 from python_calamine import CalamineWorkbook
 
-from sop_xl.errors import SopError
+from sop_xl.errors import Location, SopError
 from sop_xl.model.schema import FORECAST, ITEMS, SETTINGS, Settings
 from sop_xl.plan.freeze import MissingCachedValues
 from sop_xl.plan.ledger import folder_lock, reserve
@@ -422,6 +423,46 @@ def test_bad_cycle_setting_names_the_sheet(tmp_path: Path) -> None:
     with pytest.raises(SopError) as err:
         freeze(m, approved_by="CFO")
     assert "sheet 'Settings'" in str(err.value) and "YYYY-MM" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "cycle", [dt.datetime(2026, 11, 1), dt.datetime(2026, 11, 15), dt.date(2026, 11, 1)]
+)
+def test_cycle_stored_as_a_date_freezes_as_its_month(tmp_path: Path, cycle: object) -> None:
+    """Typing 2026-11 (or Nov 2026) into Excel stores a date on the 1st. The one Settings parser
+    reads a date-typed Cycle as its month (issue 19: freeze's own parser did, the steps' refused
+    it); known answer: 2026-11."""
+    m = build_master(tmp_path / "m.xlsx", cycle=cycle, macros=False)  # type: ignore[arg-type]
+    r = freeze(m, approved_by="CFO")
+    assert r.cycle == "2026-11" and r.path.name == "SOP_Plan_2026-11_v01.xlsx"
+    assert r.record["cycle"] == "2026-11"
+
+
+@pytest.mark.parametrize("company", ["", "   ", None])
+def test_blank_company_is_refused_not_defaulted(tmp_path: Path, company: object) -> None:
+    """The Settings model defaults a blank Company to 'Demo Company'; a frozen plan must not
+    carry a made-up name on its cover and in the ledger, so freeze refuses it (issue 19)."""
+    m = build_master(tmp_path / "m.xlsx", company=company, macros=False)  # type: ignore[arg-type]
+    with pytest.raises(SopError) as err:
+        freeze(m, approved_by="CFO")
+    text = str(err.value)
+    assert "Company setting is empty" in text and "sheet 'Settings'" in text
+    assert "Demo Company" not in text
+    assert not (tmp_path / "snapshots").exists() or not list(
+        (tmp_path / "snapshots").glob("*.xlsx")
+    )
+
+
+def test_settings_parser_reads_a_date_cycle_as_its_month() -> None:
+    from sop_xl.io.filebook import settings_from_frame
+
+    where = Location("m.xlsx", "Settings")
+    for value, month in [("2026-11-01", "2026-11"), ("2026-02-28 00:00:00", "2026-02"),
+                         (dt.datetime(2027, 1, 1), "2027-01"), ("2026-11", "2026-11")]:  # fmt: skip
+        df = pd.DataFrame({"setting": ["Cycle"], "value": [value]})
+        assert settings_from_frame(df, where).cycle == month
+    with pytest.raises(SopError, match="not a month as YYYY-MM"):
+        settings_from_frame(pd.DataFrame({"setting": ["Cycle"], "value": ["2026-13-01"]}), where)
 
 
 # --- formulas without cached values ------------------------------------------------------------

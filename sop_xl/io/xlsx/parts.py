@@ -9,7 +9,9 @@ namespace prefixes and ``mc:Ignorable`` declarations Excel relies on are never r
 
 from __future__ import annotations
 
+import copy
 import html
+import io
 import posixpath
 import re
 import struct
@@ -161,14 +163,30 @@ class Package:
     """An xlsx/xlsm zip opened for editing a few parts.
 
     ``read`` returns current bytes (edited or original); ``write``/``delete`` stage changes;
-    ``save`` writes the whole package to a binary file object.
+    ``save`` writes the whole package to a binary file object. ``source`` is a path or the
+    package's bytes (``name`` then names it in messages).
     """
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self._zip = zipfile.ZipFile(self.path)
+    def __init__(self, source: str | Path | bytes, *, name: str | None = None):
+        if isinstance(source, bytes | bytearray):
+            self.path = Path(name or "(in memory)")
+            self._data: bytes | None = bytes(source)
+        else:
+            self.path = Path(source)
+            self._data = None
+        where = Location(file=name or str(self.path))
+        try:
+            self._zip = zipfile.ZipFile(self._open())
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            if self._data is None and isinstance(exc, OSError) and not self.path.exists():
+                raise
+            raise InputFileError(
+                f"the workbook is damaged ({exc}).",
+                where=where,
+                fix="Open it in Excel, save it, and try again.",
+            ) from None
         try:  # one member per name, or a save would silently drop one copy
-            check_member_names(self._zip.infolist(), Location(file=str(self.path)))
+            check_member_names(self._zip.infolist(), where)
         except BaseException:
             self._zip.close()
             raise
@@ -176,6 +194,9 @@ class Package:
         self._order = list(self._infos)
         self._changed: dict[str, bytes] = {}
         self._deleted: set[str] = set()
+
+    def _open(self) -> BinaryIO:
+        return io.BytesIO(self._data) if self._data is not None else open(self.path, "rb")
 
     def close(self) -> None:
         self._zip.close()
@@ -239,7 +260,14 @@ class Package:
         name = rels_name(part) if part else "_rels/.rels"
         if not self.exists(name):
             return []
-        root = fromstring(self.read(name))
+        try:
+            root = fromstring(self.read(name))
+        except Exception as exc:  # ParseError, defusedxml's DTDForbidden/EntitiesForbidden
+            raise InputFileError(
+                f"part {name} is not valid relationship XML ({exc}).",
+                where=Location(file=str(self.path)),
+                fix="Open the workbook in Excel (it may offer a repair), save, and try again.",
+            ) from None
         out = []
         for el in root:
             target = el.get("Target", "")
@@ -308,6 +336,85 @@ class Package:
         if new != text:
             self.write(CONTENT_TYPES, new)
 
+    def replace_content_type(self, old: str, new: str) -> bool:
+        """Every Default/Override of content type ``old`` becomes ``new``; True if any did."""
+        text = self.text(CONTENT_TYPES)
+        pattern = r"(ContentType=)([\"'])" + re.escape(old) + r"\2"
+        out = re.sub(pattern, lambda m: m.group(1) + quoteattr(new), text)
+        if out != text:
+            self.write(CONTENT_TYPES, out)
+        return out != text
+
+    def remove_default(self, content_type: str) -> None:
+        """Drop the ``<Default>`` entries (by extension) declaring ``content_type``."""
+        text = self.text(CONTENT_TYPES)
+        new = re.sub(
+            r"<(?:\w+:)?Default\b[^>]*ContentType=[\"']"
+            + re.escape(content_type)
+            + r"[\"'][^>]*/>",
+            "",
+            text,
+        )
+        if new != text:
+            self.write(CONTENT_TYPES, new)
+
+    def overrides(self) -> dict[str, str]:
+        """Part name -> content type of every ``<Override>``."""
+        out = {}
+        for m in re.finditer(rb"<(?:\w+:)?Override\b([^>]*)>", self.read(CONTENT_TYPES)):
+            a = _attrs(m.group(1))
+            if "PartName" in a:
+                out[a["PartName"].lstrip("/")] = a.get("ContentType", "")
+        return out
+
+    def reachable(self) -> set[str]:
+        """Every part reachable from the package relationships (plus the ``.rels`` parts)."""
+        seen: set[str] = {CONTENT_TYPES, "_rels/.rels"}
+        stack = [""]
+        while stack:
+            source = stack.pop()
+            name = rels_name(source) if source else "_rels/.rels"
+            if self.exists(name):
+                seen.add(name)
+            for rel in self.rels(source):
+                if rel.part and self.exists(rel.part) and rel.part not in seen:
+                    seen.add(rel.part)
+                    stack.append(rel.part)
+        return seen
+
+    def prune(self) -> list[str]:
+        """Delete the parts no relationship reaches any more, and their content-type
+        overrides; returns the deleted names."""
+        keep = self.reachable()
+        gone = [n for n in self.names() if n not in keep]
+        for n in gone:
+            self.delete(n)
+        for part in self.overrides():
+            if not self.exists(part):
+                self.remove_override(part)
+        return gone
+
+    def sheets_only(self, keep: set[str]) -> Package:
+        """A copy of this package in which every worksheet but the sheets named in ``keep`` is
+        empty (no cells, no relationships): a reader then opens the kept sheets without
+        parsing the others. This package is unchanged."""
+        other = copy.copy(self)
+        other._changed, other._deleted = dict(self._changed), set(self._deleted)
+        worksheets = {r.part for r in self.rels(WORKBOOK) if r.type == REL_WORKSHEET}
+        for name, part in sheet_parts(self).items():
+            if name not in keep and part in worksheets and self.exists(part):
+                other.write(
+                    part, f'{XML_DECL}<worksheet xmlns="{NS_MAIN}"><sheetData/></worksheet>'
+                )
+                other.delete(rels_name(part))
+        return other
+
+    def to_bytes(self, level: int = 6, big_level: int = 1) -> bytes:
+        """The saved package as bytes (see :meth:`save`)."""
+        buf = io.BytesIO()
+        self.save(buf, level, big_level)
+        return buf.getvalue()
+
     # --- saving -------------------------------------------------------------------------------
     def save(self, fp: BinaryIO, level: int = 6, big_level: int = 1) -> None:
         """Write the package: untouched parts as their original compressed bytes, in the
@@ -317,7 +424,7 @@ class Package:
         entries: list[bytes] = []
         offset = 0
         fixed = _dos_time((1980, 1, 1, 0, 0, 0))  # new parts: same input, same bytes
-        with open(self.path, "rb") as src:
+        with self._open() as src:
             for name in self.names():
                 info = self._infos.get(name)
                 if name in self._changed or info is None or not _raw_copyable(info):

@@ -67,3 +67,72 @@ def test_missing_relationships_part_gives_nothing() -> None:
     sheet = '<sheet name="A" sheetId="1" r:id="rId1"/>'
     wb = f"<workbook {NS} {NS_R}><sheets>{sheet}</sheets></workbook>"
     assert sheet_parts(_zip(wb, None)) == {}
+
+
+def _workbook_bytes(macro: bool = False) -> bytes:
+    wb = openpyxl.Workbook()
+    wb.active.title = "Settings"
+    wb.active["A1"] = "kept"
+    other = wb.create_sheet("Data")
+    other["A1"] = "emptied"
+    buf = io.BytesIO()
+    wb.save(buf)
+    if not macro:
+        return buf.getvalue()
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as zi, zipfile.ZipFile(out, "w") as zo:
+        for info in zi.infolist():
+            data = zi.read(info)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+                ).replace(
+                    b"</Types>",
+                    b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
+                    b'<Override PartName="/xl/orphan.xml" ContentType="application/xml"/></Types>',
+                )
+            zo.writestr(info, data)
+        zo.writestr("xl/orphan.xml", b"<x/>")  # no relationship reaches it
+    return out.getvalue()
+
+
+def test_package_from_bytes_edits_content_types_and_prunes() -> None:
+    """The package layer freeze uses (issue 19): open from bytes, retype the main part, drop a
+    Default, prune unreachable parts with their overrides; untouched parts keep their bytes."""
+    data = _workbook_bytes(macro=True)
+    pkg = Package(data, name="m.xlsm")
+    assert pkg.replace_content_type(
+        "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+    )
+    assert not pkg.replace_content_type("no/such", "x/y")
+    pkg.remove_default("application/vnd.ms-office.vbaProject")
+    assert pkg.prune() == ["xl/orphan.xml"]
+    out = pkg.to_bytes()
+    with zipfile.ZipFile(io.BytesIO(out)) as zf, zipfile.ZipFile(io.BytesIO(data)) as src:
+        ct = zf.read("[Content_Types].xml")
+        assert b"macroEnabled" not in ct and b"vbaProject" not in ct and b"orphan" not in ct
+        assert b"spreadsheetml.sheet.main+xml" in ct
+        assert "xl/orphan.xml" not in zf.namelist()
+        assert zf.read("xl/styles.xml") == src.read("xl/styles.xml")
+    assert openpyxl.load_workbook(io.BytesIO(out))["Settings"]["A1"].value == "kept"
+
+
+def test_sheets_only_empties_the_other_sheets_and_leaves_the_package() -> None:
+    pkg = Package(_workbook_bytes())
+    stub = openpyxl.load_workbook(io.BytesIO(pkg.sheets_only({"Settings"}).to_bytes()))
+    assert stub.sheetnames == ["Settings", "Data"]
+    assert stub["Settings"]["A1"].value == "kept" and stub["Data"]["A1"].value is None
+    whole = openpyxl.load_workbook(io.BytesIO(pkg.to_bytes()))
+    assert whole["Data"]["A1"].value == "emptied"
+
+
+def test_damaged_bytes_are_a_clear_error() -> None:
+    import pytest
+
+    from sop_xl.errors import InputFileError
+
+    with pytest.raises(InputFileError, match="damaged") as err:
+        Package(b"PK\x03\x04 not a zip", name="m.xlsm")
+    assert "m.xlsm" in str(err.value)
