@@ -2,8 +2,10 @@
 
 Every KPI has an id, a name, its formula in words, numerator, denominator, unit, direction
 (which way is better), zero/empty policy and sign convention. The registry feeds the UDF help
-(``SOP_KPI_INFO``), ``docs/kpis.md`` and the scorecard's definitions sheet, so the number on a
-slide and the definition under it can never drift apart.
+(``SOP_KPI_INFO``, and :func:`udf_doc`: the function wizard's description of each ``=SOP_...``
+function and the Name Manager comment of its named LAMBDA), ``docs/kpis.md`` and the
+scorecard's definitions sheet, so the number on a slide and the definition under it can never
+drift apart. Nothing else restates a formula: the engines name the KPI ids they compute.
 
 Sign convention for forecast errors throughout: **error = forecast - actual**. A positive bias
 means the forecast was *above* what sold (over-forecast: inventory risk); negative means
