@@ -108,23 +108,33 @@ def _escape(text: str) -> str:
 def _sheet_text(rows: Iterable[list[object]]) -> tuple[str, int]:
     """The canonical lines of one sheet (``row,col=typed value``) and the cell count.
 
-    A tight loop with fast paths for the two common types (float, str); everything else goes
-    through :func:`canonical_value`.
+    A tight loop with fast paths for the two common types (str, float), each canonical form
+    computed once per distinct value of the sheet (texts repeat down a table, and so do many
+    numbers); everything else goes through :func:`canonical_value`.
     """
     out: list[str] = []
     append = out.append
+    texts: dict[str, str] = {}
+    nums: dict[float, str] = {}  # -0.0 == 0.0: one entry, canonical "0" for both
     for r, row in enumerate(rows, start=1):
+        pre = f"{r},"
         for c, v in enumerate(row, start=1):
             t = type(v)
-            if t is float:
-                append(f"{r},{c}=n:{canonical_number(v)}")
-            elif t is str:
+            if t is str:
                 if v:
-                    append(f"{r},{c}=s:{_escape(v) if _needs_escape(v) else v}")
+                    s = texts.get(v)
+                    if s is None:
+                        s = texts[v] = "=s:" + (_escape(v) if _needs_escape(v) else v)
+                    append(f"{pre}{c}{s}")
+            elif t is float:
+                s = nums.get(v)
+                if s is None:
+                    s = nums[v] = "=n:" + canonical_number(v)
+                append(f"{pre}{c}{s}")
             elif v is not None:
                 cv = canonical_value(v)
                 if cv is not None:
-                    append(f"{r},{c}={_escape(cv)}")
+                    append(f"{pre}{c}={_escape(cv)}")
     return "\n".join(out) + ("\n" if out else ""), len(out)
 
 

@@ -266,27 +266,59 @@ _FAST_BLOCKERS = (
 _DATA_VALIDATIONS = re.compile(rb"<dataValidations\b[^>]*?(?:/>|>.*?</dataValidations>)", re.S)
 _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:worksheet|sheetData|row|c|f|v)\b")
 _F_CELL = re.compile(rb"<c\b([^>]*)>(<f\b[^>]*?(?:/>|>[^<]*</f>))(<v>[^<]*</v>|<v/>)?</c>")
-_ANY_F = re.compile(rb"<f[\s>/]")
 _T_ATTR = re.compile(rb'\st="([^"]*)"')
 _R_ATTR = re.compile(rb'\sr="([^"]*)"')
 _TAB_SELECTED = re.compile(rb'\stabSelected="[^"]*"')
 
 
+_MAIN_PREFIX = re.compile(
+    rb"xmlns:[\w.-]+=[\"']http://schemas.openxmlformats.org/spreadsheetml/2006/main[\"']"
+)
+
+
+def _formula_cells(data: bytes, start: int, end: int) -> list[re.Match] | None:
+    """The formula cells between ``start`` and ``end`` (the sheetData), found with ``find``
+    (a memchr scan, not a regex over megabytes of cells); None when one has another shape."""
+    found: list[re.Match] = []
+    pos = data.find(b"<f", start, end)
+    while pos >= 0:
+        if data[pos + 2 : pos + 3] in (b" ", b">", b"/"):
+            cell = data.rfind(b"<c", start, pos)
+            while cell >= 0 and data[cell + 2 : cell + 3] not in (b" ", b">"):
+                cell = data.rfind(b"<c", start, cell)
+            m = _F_CELL.match(data, cell) if cell >= 0 else None
+            if m is None or m.end() <= pos:
+                return None
+            found.append(m)
+            pos = m.end()
+        else:
+            pos += 2
+        pos = data.find(b"<f", pos, end)
+    return found
+
+
 def _fast_transform(data: bytes, protection: dict[str, str]) -> _SheetResult | None:
-    if any(b in data for b in _FAST_BLOCKERS) or data.count(b"</sheetData>") != 1:
+    a, b = data.find(b"<sheetData"), data.rfind(b"</sheetData>")
+    if a < 0 or b < a or data.find(b"</sheetData>", a, b) >= 0:
+        return None  # <sheetData/> (nothing to scan) or not one sheetData: lxml decides
+    head, tail = data[:a], data[b:]
+    # sheet-level elements live outside the cells: only the head and the tail are searched
+    if any(x in head or x in tail for x in _FAST_BLOCKERS):
         return None
-    if not re.search(rb"<worksheet\b", data[:2000]) or _PREFIXED.search(data):
+    if not re.search(rb"<worksheet\b", head[:2000]) or _PREFIXED.search(head):
         return None
-    if b"<dataValidations" in data:
-        data, n = _DATA_VALIDATIONS.subn(b"", data)
-        if n != 1 or b"<dataValidations" in data:
+    if _PREFIXED.search(tail) or _MAIN_PREFIX.search(head) or data.find(b"xmlns", a, b) >= 0:
+        return None  # a prefix could name the cells' namespace: lxml reads that
+    if b"<dataValidations" in tail:
+        tail, n = _DATA_VALIDATIONS.subn(b"", tail)
+        if n != 1 or b"<dataValidations" in tail:
             return None
+    cells = _formula_cells(data, a, b)
+    if cells is None:
+        return None  # a formula cell of another shape: let lxml handle the whole sheet
     missing: list[str] = []
-    count = 0
 
     def cell(m: re.Match) -> bytes:
-        nonlocal count
-        count += 1
         attrs, v = m.group(1), m.group(3)
         if v is None:
             missing.append((_R_ATTR.search(attrs) or [b"", b"?"])[1].decode())
@@ -301,14 +333,17 @@ def _fast_transform(data: bytes, protection: dict[str, str]) -> _SheetResult | N
             return m.group(0)
         return b"<c" + attrs + b">" + v + b"</c>"
 
-    out = _F_CELL.sub(cell, data) if _ANY_F.search(data) else data  # most sheets: no formula
-    if not missing and _ANY_F.search(out):
-        return None  # a formula cell of another shape: let lxml handle the whole sheet
-    out = _TAB_SELECTED.sub(b"", out)
+    pieces = [_TAB_SELECTED.sub(b"", head)]
+    at = a
+    for m in cells:  # most sheets: none
+        pieces += [data[at : m.start()], cell(m)]
+        at = m.end()
+    pieces.append(data[at:b])
     prot = " ".join(f"{k}={quoteattr(v)}" for k, v in protection.items())
-    out = out.replace(b"</sheetData>", f"</sheetData><sheetProtection {prot}/>".encode(), 1)
-    has_data = b"<v>" in out or b"<is>" in out
-    return _SheetResult(out, count, missing, has_data)
+    pieces += [f"</sheetData><sheetProtection {prot}/>".encode(), tail[len(b"</sheetData>") :]]
+    out = b"".join(pieces)
+    has_data = data.find(b"<v>", a, b) >= 0 or data.find(b"<is>", a, b) >= 0
+    return _SheetResult(out, len(cells), missing, has_data)
 
 
 def transform_worksheet(

@@ -719,3 +719,33 @@ def test_progress_is_reported(master: Path) -> None:
     assert fracs == sorted(fracs) and fracs[0] == 0.0 and fracs[-1] == 1.0
     assert any(msg.startswith("Freezing sheet Forecast") for msg, _ in seen)
     assert seen[-1][0] == "Frozen: SOP_Plan_2026-11_v01.xlsx"
+
+
+@pytest.mark.parametrize(
+    "sheet_data",
+    [  # formulas between plain cells; a cell text that looks like markup; prefixed cells
+        '<sheetData><row r="1"><c r="A1"><v>1</v></c><c r="B1"><f>A1+1</f><v>2</v></c>'
+        '<c r="C1" t="inlineStr"><is><t>&lt;f&gt; AlternateContent</t></is></c></row>'
+        '<row r="2"><c r="A2" t="str"><f>"x"</f><v>x</v></c><c r="B2"><v>5</v></c></row>'
+        "</sheetData>",
+        '<sheetData><row r="1"><x:c xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/'
+        '2006/main" r="A1"><x:f>1+1</x:f><x:v>2</x:v></x:c></row></sheetData>',
+    ],
+)
+def test_fast_path_scans_only_what_it_must_and_agrees_with_lxml(sheet_data: str) -> None:
+    """Issue 16: the fast path finds formula cells with ``find`` and searches the sheet-level
+    blockers outside the cells only; a namespace declared among the cells sends the sheet to
+    lxml. Both paths leave no formula and the same values."""
+    from sop_xl.plan.freeze import _fast_transform, transform_worksheet
+
+    xml = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"{sheet_data}</worksheet>"
+    ).encode()
+    kw = {"name": "S", "part": "p", "file": "f", "protection": {"sheet": "1"}, "values": None,
+          "date1904": False}  # fmt: skip
+    fast = transform_worksheet(xml, fast=True, **kw)
+    slow = transform_worksheet(xml, fast=False, **kw)
+    assert _cells(fast.data) == _cells(slow.data)
+    assert b"<f>" not in fast.data and b":f>" not in fast.data and fast.formulas == slow.formulas
+    assert (_fast_transform(xml, kw["protection"]) is None) == ("xmlns:x" in sheet_data)
