@@ -112,6 +112,14 @@ def logger() -> logging.Logger:
 
 
 # --- dispatch -------------------------------------------------------------------------------------
+#: How a user gets the sop_xl that matches a workbook (not on PyPI yet: ``pip install -U sop-xl``
+#: fails), in the words of docs/excel.md's *Installing*.
+REINSTALL = (
+    "install sop_xl from the release folder this workbook came with, into the same venv "
+    "(pip install sop_xl-<version>-py3-none-any.whl; docs/excel.md, Installing)"
+)
+
+
 def dispatch(tag: str) -> None:
     """Run the macro of the ribbon button whose tag is ``tag`` on the calling workbook."""
     try:
@@ -126,8 +134,8 @@ def dispatch(tag: str) -> None:
     if macro is None:
         book.alert(
             f"This S&OP button ('{tag}') is not known to the installed sop_xl.\n\n"
-            "The workbook and sop_xl are probably from different versions: update sop_xl "
-            "(pip install -U sop-xl) or use the workbook that came with it.",
+            "The workbook and sop_xl are probably from different versions: "
+            f"{REINSTALL}, or use the workbook that came with your sop_xl.",
             error=True,
         )
         return
@@ -229,13 +237,13 @@ def step(name: str) -> Callable[..., Any]:
     except ImportError as exc:
         raise MissingStep(
             f"sop_xl's cycle steps cannot be loaded ({exc}).",
-            fix="Reinstall sop_xl: pip install -U sop-xl.",
+            fix=f"{REINSTALL[0].upper()}{REINSTALL[1:]}.",
         ) from exc
     fn = getattr(cycle, name, None)
     if fn is None:
         raise MissingStep(
             f"this installation of sop_xl has no '{name}' step.",
-            fix="Update sop_xl (pip install -U sop-xl) to the version that matches the workbook.",
+            fix=f"{REINSTALL[0].upper()}{REINSTALL[1:]}.",
         )
     return fn
 

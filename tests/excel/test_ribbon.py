@@ -276,7 +276,8 @@ def test_no_calling_workbook_still_gives_a_message(
 def test_unknown_tag_gives_a_message(saved_book: FakeBook) -> None:
     ribbon.dispatch("launch_rockets")
     [alert] = saved_book.app.alerts
-    assert "launch_rockets" in alert["prompt"] and "pip install -U sop-xl" in alert["prompt"]
+    assert "launch_rockets" in alert["prompt"] and "release folder" in alert["prompt"]
+    assert "pip install -U sop-xl" not in alert["prompt"]  # not on PyPI: that command fails
     assert alert["mode"] == "critical"
 
 
@@ -346,7 +347,8 @@ def test_missing_cycle_step_is_a_message_not_a_crash(
     monkeypatch.delattr(cycle, "variances", raising=False)
     ribbon.dispatch("variances")
     text = saved_book.app.alerts[0]["prompt"]
-    assert "no 'variances' step" in text and "pip install -U sop-xl" in text
+    assert "no 'variances' step" in text and "Install sop_xl from the release folder" in text
+    assert "pip install -U sop-xl" not in text  # not on PyPI: that command fails
 
 
 def test_freeze_saves_the_book_before_freezing_the_file(
