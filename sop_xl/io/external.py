@@ -184,22 +184,30 @@ def _text(col: str) -> str:
     return f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
 
 
-def _rules(
-    column: Column, col: str, native: bool = False
-) -> tuple[str, list[tuple[str, str, str, str]]]:
-    """The typed SQL expression of one column and its rules: (bad-when SQL, message, fix, rule).
+def _typing(column: Column, raw: str, native: bool) -> str:
+    """The SQL of ``column``'s typed value from ``raw``: its cleaned text (blank = NULL), or the
+    file's own number when ``native``."""
+    if column.dtype in _NUMERIC:
+        return (
+            f"CAST({raw} AS DOUBLE)" if native else f"TRY_CAST(replace({raw}, ',', '') AS DOUBLE)"
+        )
+    if column.dtype in (Dtype.DATE, Dtype.DATETIME):
+        return f"TRY_CAST({raw} AS TIMESTAMP)"
+    if column.dtype == Dtype.PERIOD:  # a period as text (2026-11) or a date in that month
+        return (
+            f"CASE WHEN regexp_full_match({raw}, '\\d{{4}}-(0[1-9]|1[0-2])') THEN {raw} "
+            f"ELSE strftime(TRY_CAST({raw} AS DATE), '%Y-%m') END"
+        )
+    return raw
 
-    ``native``: the file stores the column as numbers (Parquet, DuckDB), so it is not parsed from
-    text. Every bad-when is true or false, never NULL (a blank optional number is not bad).
-    """
-    raw = _text(col)
+
+def _rules(column: Column, raw: str, typed: str, native: bool) -> list[tuple[str, str, str, str]]:
+    """The rules of one column as (bad-when SQL, message, fix, rule), over its cleaned text
+    ``raw`` and typed value ``typed`` (see :func:`_typing`). Every bad-when is true or false,
+    never NULL (a blank optional number is not bad)."""
     rules: list[tuple[str, str, str, str]] = []
     if column.dtype in _NUMERIC:
-        if native:
-            typed = f"CAST({col} AS DOUBLE)"
-            raw = col  # blank = NULL; a number is never empty text
-        else:
-            typed = f"TRY_CAST(replace({raw}, ',', '') AS DOUBLE)"
+        if not native:  # a number is never text
             rules.append(
                 (f"{raw} IS NOT NULL AND {typed} IS NULL", "is text, a number was expected",
                  "Type a number (no units or letters).", "value.not_number"),
@@ -219,24 +227,16 @@ def _rules(
                  "Enter 0 or a positive value.", "value.negative"),
             )  # fmt: skip
     elif column.dtype in (Dtype.DATE, Dtype.DATETIME):
-        typed = f"TRY_CAST({raw} AS TIMESTAMP)"
         rules.append(
             (f"{raw} IS NOT NULL AND {typed} IS NULL", "is not a date",
              "Write dates as yyyy-mm-dd.", "value.not_date"),
         )  # fmt: skip
     elif column.dtype == Dtype.PERIOD:
-        # a period as text (2026-11) or a date in that month
-        as_date = f"TRY_CAST({raw} AS DATE)"
-        typed = (
-            f"CASE WHEN regexp_full_match({raw}, '\\d{{4}}-(0[1-9]|1[0-2])') THEN {raw} "
-            f"ELSE strftime({as_date}, '%Y-%m') END"
-        )
         rules.append(
-            (f"{raw} IS NOT NULL AND ({typed}) IS NULL", "is not a month (YYYY-MM)",
+            (f"{raw} IS NOT NULL AND {typed} IS NULL", "is not a month (YYYY-MM)",
              "Write the month as YYYY-MM, e.g. 2026-11.", "value.not_period"),
         )  # fmt: skip
     else:
-        typed = raw
         rules.append(
             (f"length({raw}) > {MAX_TEXT}", f"is longer than {MAX_TEXT:,} characters",
              "Shorten the text: an Excel cell holds at most 32,767 characters.", "value.too_long"),
@@ -252,7 +252,7 @@ def _rules(
             (f"{raw} IS NULL", "is blank", f"Fill in {column.header} in every row.",
              "value.required"),
         )  # fmt: skip
-    return typed, [(f"coalesce({bad}, false)", *rest) for bad, *rest in rules]
+    return [(f"coalesce({bad}, false)", *rest) for bad, *rest in rules]
 
 
 def _match_columns(
@@ -325,6 +325,30 @@ def _code() -> str:
     return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class _Col:
+    """A table column found in the file, as the SQL sees it: ``_c{i}`` is its cleaned text (or
+    the file's own number), ``_t{i}`` its typed value."""
+
+    column: Column
+    i: int
+    native: bool
+
+    @property
+    def raw(self) -> str:
+        return f"_c{self.i}"
+
+    @property
+    def typed(self) -> str:
+        return f"_t{self.i}"
+
+    def typing(self) -> str:
+        return _typing(self.column, self.raw, self.native)
+
+    def rules(self) -> list[tuple[str, str, str, str]]:
+        return _rules(self.column, self.raw, self.typed, self.native)
+
+
 def _read_external(source: Source) -> Coerced:
     table = source.table
     where = Location(str(source.path), table=table.name)
@@ -345,21 +369,24 @@ def _read_external(source: Source) -> Coerced:
     if any(f.severity == "error" for f in findings):
         con.close()
         return Coerced(_typed(table, pd.DataFrame()), findings, 0)
-    typed: dict[str, str] = {}
-    checks: list[tuple[Column, str, str, str, str, str]] = []
-    for c in table.columns:
-        if c.name not in mapping:
-            typed[c.name] = "NULL"
-            continue
-        col = _q(mapping[c.name])
-        expr, rules = _rules(c, col, kinds[mapping[c.name]].startswith(_NUMBER_TYPES))
-        typed[c.name] = expr
-        checks += [(c, col, *rule) for rule in rules]
+    cols = {
+        c.name: _Col(c, i, c.dtype in _NUMERIC and kinds[name].startswith(_NUMBER_TYPES))
+        for i, c in enumerate(table.columns)
+        if (name := mapping.get(c.name)) is not None
+    }
     try:
-        df = _summed_if_clean(con, table, mapping, typed, checks)
+        # each value cleaned (v) and typed (w) once per line, however many rules read it
+        clean = [
+            f"{_q(mapping[n]) if c.native else _text(_q(mapping[n]))} AS {c.raw}"
+            for n, c in cols.items()
+        ]
+        con.execute(f"CREATE TEMP VIEW v AS SELECT _row, {', '.join(clean)} FROM f")
+        typed = ", ".join(f"{c.typing()} AS {c.typed}" for c in cols.values())
+        con.execute(f"CREATE TEMP VIEW w AS SELECT *, {typed} FROM v")
+        df = _summed_if_clean(con, table, cols)
         bad_rows = 0
         if df is None:
-            df, bad_rows = _checked(con, table, typed, checks, where, findings)
+            df, bad_rows = _checked(con, table, cols, where, findings)
     except Exception as exc:
         raise InputFileError(
             f"the {source.fmt} file for {table.title} could not be checked ({_first_line(exc)}).",
@@ -376,9 +403,7 @@ def _read_external(source: Source) -> Coerced:
     return Coerced(_typed(table, df), findings, int(bad_rows), rows, source=str(source.path))
 
 
-def _summed_if_clean(
-    con, table: Table, mapping: dict[str, str], typed: dict[str, str], checks: list
-) -> pd.DataFrame | None:
+def _summed_if_clean(con, table: Table, cols: dict[str, _Col]) -> pd.DataFrame | None:
     """Posted lines summed into the table's grain in one pass over the file, or None when the
     table is not summed or any row breaks a rule (:func:`_checked` then counts and quotes them).
 
@@ -387,52 +412,55 @@ def _summed_if_clean(
     value, are then checked once per group instead of once per line, and the groups are summed
     again by the typed keys (``2026-11`` and a date in November are the same month).
     """
-    keys, measures = list(table.keys), [c for c in table.columns if c.name not in table.keys]
-    if (
-        table.name not in ADDITIVE
-        or any(c.dtype not in _NUMERIC for c in measures)
-        or any(k not in mapping for k in keys)
-    ):
+    keys = [cols.get(k) for k in table.keys]
+    measures = [cols.get(c.name) for c in table.columns if c.name not in table.keys]
+    if table.name not in ADDITIVE or None in keys or None in measures:
         return None
-    raw = [_q(mapping[k]) for k in keys]
-    row_bad = [bad for c, _, bad, *_ in checks if c.name not in keys] or ["false"]
-    key_bad = [bad for c, _, bad, *_ in checks if c.name in keys] or ["false"]
-    sums = [f"sum({typed[c.name]}) AS _m{i}" for i, c in enumerate(measures)]
+    keys_, measures_ = [k for k in keys if k], [m for m in measures if m]
+    if any(m.column.dtype not in _NUMERIC for m in measures_):
+        return None
+    row_bad = [bad for m in measures_ for bad, *_ in m.rules()] or ["false"]
+    key_bad = [bad for k in keys_ for bad, *_ in k.rules()] or ["false"]
+    sums = ", ".join(f"sum({m.typed}) AS _m{m.i}" for m in measures_)
     con.execute(
-        f"CREATE TEMP TABLE g AS SELECT {', '.join(f'{r} AS {r}' for r in raw)}, "
-        f"{' OR '.join(row_bad)} AS _bad, count(*) AS _n, {', '.join(sums)}, min(_row) AS _row "
-        f"FROM f GROUP BY ALL"
+        f"CREATE TEMP TABLE g AS SELECT {', '.join(k.raw for k in keys_)}, "
+        f"{' OR '.join(row_bad)} AS _bad, {sums}, min(_row) AS _row FROM w GROUP BY ALL"
     )
+    typed = ", ".join(f"{k.typing()} AS {k.typed}" for k in keys_)
+    con.execute(f"CREATE TEMP VIEW h AS SELECT *, {typed} FROM g")
     broken = con.execute(
-        f"SELECT count(*) FILTER (WHERE _bad OR {' OR '.join(key_bad)}) FROM g"
+        f"SELECT count(*) FILTER (WHERE _bad OR {' OR '.join(key_bad)}) FROM h"
     ).fetchone()
     if broken and broken[0]:
         return None
-    out = ", ".join(f"{typed[k]} AS {_q(k)}" for k in keys)
-    total = ", ".join(f"sum(_m{i}) AS {_q(c.name)}" for i, c in enumerate(measures))
+    out = ", ".join(f"{k.typed} AS {_q(k.column.name)}" for k in keys_)
+    total = ", ".join(f"sum(_m{m.i}) AS {_q(m.column.name)}" for m in measures_)
     return con.execute(
-        f"SELECT {out}, {total}, min(_row) AS _row FROM g GROUP BY ALL ORDER BY _row"
+        f"SELECT {out}, {total}, min(_row) AS _row FROM h GROUP BY ALL ORDER BY _row"
     ).df()
 
 
 def _checked(
-    con, table: Table, typed: dict[str, str], checks: list, where: Location,
-    findings: list[Finding],
-) -> tuple[pd.DataFrame, int]:  # fmt: skip
+    con, table: Table, cols: dict[str, _Col], where: Location, findings: list[Finding]
+) -> tuple[pd.DataFrame, int]:
     """Every rule counted over every row (a finding with examples for each broken one), and the
     good rows (summed into the grain for a table of posted lines); also the number of bad rows."""
-    bad_any = " OR ".join(f"({bad})" for _, _, bad, *_ in checks) or "false"
-    tallies = [f"count(*) FILTER (WHERE {bad})" for _, _, bad, *_ in checks]
+    checks = [(c, *rule) for c in cols.values() for rule in c.rules()]
+    bad_any = " OR ".join(f"({bad})" for _, bad, *_ in checks) or "false"
+    tallies = [f"count(*) FILTER (WHERE {bad})" for _, bad, *_ in checks]
     tallies.append(f"count(*) FILTER (WHERE {bad_any})")
-    *per_rule, bad_rows = con.execute(f"SELECT {', '.join(tallies)} FROM f").fetchone()
-    for (column, col, bad, message, fix, rule), n in zip(checks, per_rule, strict=True):
+    *per_rule, bad_rows = con.execute(f"SELECT {', '.join(tallies)} FROM w").fetchone()
+    for (c, bad, message, fix, rule), n in zip(checks, per_rule, strict=True):
         if n:
             examples = con.execute(
-                f"SELECT _row, {_text(col)} FROM f WHERE {bad} ORDER BY _row LIMIT {EXAMPLES}"
+                f"SELECT _row, CAST({c.raw} AS VARCHAR) FROM w WHERE {bad} "
+                f"ORDER BY _row LIMIT {EXAMPLES}"
             ).fetchall()
-            findings.append(_finding(where, column, message, fix, rule, n, examples))
-    select = ", ".join(f"{expr} AS {_q(name)}" for name, expr in typed.items())
-    good = f"SELECT {select}, _row FROM f WHERE NOT ({bad_any})"
+            findings.append(_finding(where, c.column, message, fix, rule, n, examples))
+    select = ", ".join(
+        f"{cols[c.name].typed if c.name in cols else 'NULL'} AS {_q(c.name)}" for c in table.columns
+    )
+    good = f"SELECT {select}, _row FROM w WHERE NOT ({bad_any})"
     if table.name in ADDITIVE:
         keys = ", ".join(_q(k) for k in table.keys)
         sums = ", ".join(

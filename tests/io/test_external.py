@@ -6,8 +6,10 @@ kept in a file gives the same KPI and variance tables as the same sales kept in 
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
+from unittest.mock import patch
 
 import duckdb
 import numpy as np
@@ -253,6 +255,60 @@ def test_summing_lines_keeps_every_total(tmp_path: Path, rows: list) -> None:
     want = df.groupby(["Customer No.", "Item No."])[["Quantity", "Sales Amount"]].sum()
     got = got.set_index(["customer", "item"])[["quantity", "amount"]]
     np.testing.assert_allclose(got.sort_index().to_numpy(), want.sort_index().to_numpy())
+    path.unlink()
+
+
+QTY_TEXT = ["1", "2.5", "-3", "1,000", "12 pcs", "", "inf", "0.001"]
+QTY_NATIVE = [1.0, 2.5, -3.0, 1000.0, float("inf"), None, 0.001]
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.sampled_from(["csv", "parquet text", "parquet numbers"]),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["C1", " C1", "C2", ""]),
+            st.sampled_from(["2026-10", "2026-10-15", "2026-11", "2026-13"]),
+            st.integers(0, len(QTY_NATIVE) - 1),
+            st.integers(-1000, 1000),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+)
+def test_the_one_pass_sum_reads_every_file_as_the_per_line_check(
+    tmp_path: Path, fmt: str, rows: list
+) -> None:
+    """Clean or not, the one-pass sum (key rules checked once per group) and the per-line check
+    give the same rows, totals, first rows, findings and count of rows left out."""
+    df = pd.DataFrame(
+        {
+            "Customer No.": [r[0] for r in rows],
+            "Item No.": "I1",
+            "Location Code": "L1",
+            "Period": [r[1] for r in rows],
+            "Quantity": [
+                (QTY_NATIVE if fmt == "parquet numbers" else QTY_TEXT)[r[2]] for r in rows
+            ],
+            "Sales Amount": [r[3] / 100 for r in rows],
+            "Cost Amount": 0.0,
+        }
+    )
+    path = tmp_path / ("sales.csv" if fmt == "csv" else "sales.parquet")
+    if fmt == "csv":
+        df.to_csv(path, index=False)
+    else:
+        _parquet(df, path)
+    source = Source(SALES_ACTUALS, path, fmt.split()[0])
+    with patch.dict(os.environ, {"SOP_XL_CACHE_DIR": "off"}):
+        fast = read_external(source)
+        with patch.object(external, "_summed_if_clean", lambda *a: None):
+            slow = read_external(source)
+    pd.testing.assert_frame_equal(fast.df, slow.df, check_exact=False, rtol=1e-12)
+    assert fast.excel_rows.tolist() == slow.excel_rows.tolist()
+    assert fast.findings == slow.findings and fast.bad_rows == slow.bad_rows
     path.unlink()
 
 
