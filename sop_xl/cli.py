@@ -52,6 +52,22 @@ def _workbook(args: argparse.Namespace) -> Path:
     """The named workbook, else the master in the current folder (and say which one)."""
     if args.workbook:
         return Path(args.workbook)
+    here = Path.cwd()
+    if not any((here / name).is_file() for name in cycle.MASTER_NAMES):
+        # after `bash scripts/demo.sh` a planner is in the checkout and the master is in demo/:
+        # name the one a folder below (never the package's template) in the command they ran
+        below = [
+            p
+            for name in cycle.MASTER_NAMES
+            for p in sorted(here.glob(f"*/{name}"))
+            if p.parent.resolve() != cycle.package_template_dir()
+        ]
+        example = below[0].relative_to(here) if below else Path("path", "to", "SOP_Planning.xlsm")
+        raise SopError(
+            f"no workbook was named, and there is no {' or '.join(cycle.MASTER_NAMES)} in {here}.",
+            fix=f"Name the workbook after the command: {_program()} {args.command} "
+            f"{_q(example)}, or run the command in the folder that holds it.",
+        )
     found = cycle.default_workbook()
     print(f"sop-xl: no workbook named; using {found}", file=sys.stderr)
     return found

@@ -440,3 +440,21 @@ def test_after_the_demo_the_next_commands_are_printed_as_they_run_here(monkeypat
     assert Path(parsed[2].a).name == "SOP_Plan_2026-11_v01.xlsx"
     assert Path(parsed[2].b).name == "SOP_Plan_2026-11_v02.xlsx"  # the freeze above makes it
     assert f'open "{folder / "SOP_Planning.xlsm"}" in Excel' in text
+
+
+def test_no_workbook_in_the_checkout_names_the_demo_master_in_the_command_run(
+    capsys, monkeypatch, tmp_path: Path
+):
+    """After `bash scripts/demo.sh` a planner is in the checkout; `sop-xl kpis` said 'e.g. sop-xl
+    validate path/to/SOP_Planning.xlsm', another command and a made-up path."""
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "SOP_Planning.xlsm").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", ["sop-xl"])
+    code, _, err = run(capsys, "kpis")
+    assert code == 2
+    assert f"there is no SOP_Planning.xlsm or SOP_Planning.xlsx in {tmp_path}" in err
+    assert "Fix: Name the workbook after the command: sop-xl kpis demo/SOP_Planning.xlsm," in err
+    (tmp_path / "demo" / "SOP_Planning.xlsm").unlink()
+    code, _, err = run(capsys, "freeze", "--approved-by", "Ana")
+    assert code == 2 and "sop-xl freeze path/to/SOP_Planning.xlsm," in err
