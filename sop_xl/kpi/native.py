@@ -6,6 +6,10 @@ named ``LAMBDA`` function (``SOP.WMAPE`` for ``SOP_WMAPE``), so Excel 365 on Win
 web gives the same number with no add-in and no Python. LibreOffice (>= 24.8, which has ``LET``
 but not ``LAMBDA``) evaluates the same bodies in the tests, with the arguments substituted.
 
+Words are written once: a named function's description (its Name Manager comment) is the KPI
+registry's text for the UDF (:func:`sop_xl.kpi.defs.udf_doc`), and each :class:`Param`'s ``doc``
+is also the UDF argument's function wizard help (:mod:`sop_xl.excel.udfs` reads it from here).
+
 The rules are the UDFs' rules:
 
 - ranges are read row by row (``A2:A25`` and ``B2:Y2`` pair up cell by cell), so a row, a
@@ -49,8 +53,9 @@ SIZE_MISMATCH = "NA()"  # ranges of different sizes
 
 @dataclass(frozen=True)
 class Param:
-    """A parameter of a named function. ``default`` is None for a required parameter; else the
-    formula text used when it is omitted (what ``IF(ISOMITTED(p), default, p)`` gives)."""
+    """A parameter of a named function. ``doc``: its help, the same for the ``=SOP_...`` UDF's
+    argument in that position. ``default`` is None for a required parameter; else the formula
+    text used when it is omitted (what ``IF(ISOMITTED(p), default, p)`` gives)."""
 
     name: str
     doc: str
