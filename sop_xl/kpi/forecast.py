@@ -25,8 +25,8 @@ from sop_xl.errors import KpiInputError, KpiUndefined
 
 
 # --- numpy fast path (one series) ----------------------------------------------------------------
-def clean_pairs(a: np.ndarray, f: np.ndarray, what: str = "forecasts") -> tuple[np.ndarray, ...]:
-    """Flatten two float arrays, check equal length, drop pairs where either is NaN (blank)."""
+def _flat_pair(a: np.ndarray, f: np.ndarray, what: str = "forecasts") -> tuple[np.ndarray, ...]:
+    """Actuals and ``what`` flattened, of one size (else :class:`KpiInputError`)."""
     a = np.ravel(a)
     f = np.ravel(f)
     if a.shape[0] != f.shape[0]:
@@ -34,6 +34,12 @@ def clean_pairs(a: np.ndarray, f: np.ndarray, what: str = "forecasts") -> tuple[
             f"actuals has {a.shape[0]} cells but {what} has {f.shape[0]}",
             fix="select ranges of the same size",
         )
+    return a, f
+
+
+def clean_pairs(a: np.ndarray, f: np.ndarray, what: str = "forecasts") -> tuple[np.ndarray, ...]:
+    """Flatten two float arrays, check equal length, drop pairs where either is NaN (blank)."""
+    a, f = _flat_pair(a, f, what)
     bad = np.isnan(a + f)  # one pass: NaN when either side is blank
     if bad.any():
         ok = ~bad
@@ -141,23 +147,12 @@ def fva_arrays(
     Without ``naive`` the benchmark is the actual ``season`` periods earlier in the same vector,
     so the first ``season`` cells are only history.
     """
-    a = np.ravel(a)
-    f = np.ravel(f)
-    if a.shape[0] != f.shape[0]:
-        raise KpiInputError(
-            f"actuals has {a.shape[0]} cells but forecasts has {f.shape[0]}",
-            fix="select ranges of the same size",
-        )
+    a, f = _flat_pair(a, f)
     if naive is None:
         if season < 1:
             raise KpiInputError(f"season must be 1 or more, got {season}")
         naive = np.concatenate([np.full(min(season, a.shape[0]), np.nan), a[:-season]])
-    n = np.ravel(naive)
-    if n.shape[0] != a.shape[0]:
-        raise KpiInputError(
-            f"actuals has {a.shape[0]} cells but the naive forecast has {n.shape[0]}",
-            fix="select ranges of the same size",
-        )
+    a, n = _flat_pair(a, naive, "the naive forecast")
     ok = ~(np.isnan(a) | np.isnan(f) | np.isnan(n))
     a, f, n = a[ok], f[ok], n[ok]
     if a.shape[0] == 0:
