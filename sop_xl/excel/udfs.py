@@ -639,19 +639,20 @@ def SOP_KPI_LIST():
     return rows
 
 
-_TABLE_HEADER = [
-    "n",
-    "Actual",
-    "Forecast",
-    "MAE",
-    "MAPE",
-    "WMAPE",
-    "Accuracy",
-    "Bias",
-    "Bias %",
-    "RMSE",
-    "Zero actuals skipped",
-]
+#: SOP_ACCURACY_TABLE's columns: forecast_accuracy's column -> the header shown
+_TABLE_COLUMNS = {
+    "n": "n",
+    "sum_actual": "Actual",
+    "sum_forecast": "Forecast",
+    "mae": "MAE",
+    "mape": "MAPE",
+    "wmape": "WMAPE",
+    "forecast_accuracy": "Accuracy",
+    "bias": "Bias",
+    "bias_pct": "Bias %",
+    "rmse": "RMSE",
+    "zero_actuals_skipped": "Zero actuals skipped",
+}
 
 
 @xw.func
@@ -680,20 +681,8 @@ def SOP_ACCURACY_TABLE(keys, actuals, forecasts):
     by = list(cols)
     groups = forecast_accuracy(df, by=by)
     total = forecast_accuracy(df)
-    fields = [
-        "n",
-        "sum_actual",
-        "sum_forecast",
-        "mae",
-        "mape",
-        "wmape",
-        "forecast_accuracy",
-        "bias",
-        "bias_pct",
-        "rmse",
-        "zero_actuals_skipped",
-    ]
-    rows = [[*by, *_TABLE_HEADER]]
+    fields = list(_TABLE_COLUMNS)
+    rows = [[*by, *_TABLE_COLUMNS.values()]]
     for rec in groups[[*by, *fields]].itertuples(index=False):
         rows.append([_cell(v) for v in rec])
     rows.append(["Total"] + [""] * (len(by) - 1) + [_cell(total[c].iloc[0]) for c in fields])
