@@ -83,8 +83,8 @@ _REGISTRY_UDFS = frozenset(d.udf for d in KPIS.values() if d.udf) | frozenset(FU
 def sop_udf(label):
     """Decorator: any exception -> ``'#SOP! <label>: <message>'``; NaN/inf -> readable text.
 
-    A function named in the KPI registry (``KpiDef.udf``) gets the registry's text as its
-    docstring; it must be the innermost decorator, below ``@xw.arg`` and :func:`_documented`
+    A KPI function (named by a ``KpiDef.udf`` or in ``FUNCTION_DOCS``) gets the registry's
+    text, :func:`udf_doc`, as its docstring; it must be the innermost decorator, below ``@xw.arg`` and :func:`_documented`
     (xlwings reads ``__doc__`` at the first ``@xw.arg``)."""
 
     def deco(fn):
@@ -255,8 +255,6 @@ def _bool(x, default: bool) -> bool:
 
 
 # --- forecast accuracy ---
-
-
 @xw.func
 @_documented(actuals=_R, forecasts=_R)
 @sop_udf("MAE")
