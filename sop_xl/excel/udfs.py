@@ -84,8 +84,8 @@ def sop_udf(label):
     """Decorator: any exception -> ``'#SOP! <label>: <message>'``; NaN/inf -> readable text.
 
     A KPI function (named by a ``KpiDef.udf`` or in ``FUNCTION_DOCS``) gets the registry's
-    text, :func:`udf_doc`, as its docstring; it must be the innermost decorator, below ``@xw.arg`` and :func:`_documented`
-    (xlwings reads ``__doc__`` at the first ``@xw.arg``)."""
+    text, :func:`udf_doc`, as its docstring; it must be the innermost decorator, below
+    ``@xw.arg`` and :func:`_documented` (xlwings reads ``__doc__`` at the first ``@xw.arg``)."""
 
     def deco(fn):
         @functools.wraps(fn)
