@@ -21,6 +21,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from sop_xl.errors import BuildError
+
 #: Modules embedded in main.py (import order does not matter: the finder serves each on demand).
 MODULES: tuple[str, ...] = (
     "sop_xl.errors",
@@ -89,10 +91,10 @@ def _udf_body() -> str:
     text = _source(UDF_MODULE)
     _doc, sep, rest = text.partition("from __future__ import annotations\n")
     if not sep:
-        raise ValueError(f"{UDF_MODULE} lost its __future__ import")
+        raise BuildError(f"{UDF_MODULE} lost its __future__ import")
     old = '_R = {"err_to_str": True}'
     if old not in rest:
-        raise ValueError(f"{UDF_MODULE}: the _R argument options changed; update lite.py")
+        raise BuildError(f"{UDF_MODULE}: the _R argument options changed; update lite.py")
     return rest.replace(old, "_R: dict = {}  # xlwings Lite: no err_to_str option")
 
 

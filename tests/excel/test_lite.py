@@ -9,6 +9,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from sop_xl.cli import main as cli_main
 from sop_xl.excel import udfs as u
 from sop_xl.excel.lite import MODULES
@@ -112,3 +114,16 @@ def test_lite_main_gives_the_udfs_results_in_a_clean_interpreter(tmp_path):
     assert any(isinstance(v, str) and v.startswith("#SOP!") for v in res["out"])
     assert sum(isinstance(v, float) for v in res["out"]) >= 25  # mostly real numbers
     assert set(MODULES) >= {"sop_xl.kpi.forecast", "sop_xl.kpi.ops", "sop_xl.model.schema"}
+
+
+def test_a_changed_udf_module_is_a_build_error(monkeypatch):
+    # issue 19: these were bare ValueErrors, outside SopError (the CLI would print a traceback)
+    from sop_xl.errors import BuildError
+    from sop_xl.excel import lite
+
+    monkeypatch.setattr(lite, "_source", lambda module: "from __future__ import annotations\n")
+    with pytest.raises(BuildError, match="_R argument options changed"):
+        lite.lite_main()
+    monkeypatch.setattr(lite, "_source", lambda module: "x = 1\n")
+    with pytest.raises(BuildError, match="lost its __future__ import"):
+        lite.lite_main()
