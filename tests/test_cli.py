@@ -35,6 +35,8 @@ def test_a_csv_is_refused_with_the_fix(capsys, tmp_path: Path):
     bad.write_text("a,b\n1,2\n")
     code, _, err = run(capsys, "kpis", str(bad))
     assert code == 2 and "not an Excel workbook" in err and "Fix:" in err
+    # every command reads through the guard: its fix is not a submitter's ("Submit the ...")
+    assert "Fix: Give the Excel workbook itself (.xlsx or .xlsm), not an export of it" in err
 
 
 def test_unexpected_errors_go_to_the_log_not_the_screen(capsys, tmp_path: Path, monkeypatch):

@@ -120,7 +120,8 @@ def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Fi
         raise InputFileError(
             f"this is not an Excel workbook ({kind}).",
             where=where,
-            fix="Submit the .xlsx workbook itself (use the regional template).",
+            fix="Give the Excel workbook itself (.xlsx or .xlsm), not an export of it; a region "
+            "submits its forecast in the regional template.",
         )
     try:
         zf = zipfile.ZipFile(path)
@@ -139,7 +140,7 @@ def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Fi
             raise InputFileError(
                 "this zip file is not an Excel workbook (no xl/workbook.xml).",
                 where=where,
-                fix="Submit the .xlsx workbook itself.",
+                fix="Give the Excel workbook itself (.xlsx or .xlsm).",
             )
         try:
             sheets = sheet_parts(zf)  # byte scans of workbook.xml and its rels, no parser

@@ -97,7 +97,7 @@ def test_wrong_file_type_csv(tmp_path):
         return p
 
     f = file_level(tmp_path, make, "not an Excel workbook (a text or CSV file)")
-    assert "Submit the .xlsx workbook" in f.fix
+    assert "Give the Excel workbook itself" in f.fix and "regional template" in f.fix
 
 
 def test_wrong_file_type_renamed_pdf(tmp_path):
