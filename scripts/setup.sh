@@ -9,9 +9,17 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; th
   echo "Install python3.11 (or newer) and run again, or set PYTHON=/path/to/python3.11." >&2
   exit 2
 fi
-if [ ! -x .venv/bin/python ]; then
+# A .venv without pip is what a failed first run leaves (Debian/Ubuntu without python3-venv):
+# make it again rather than fail later on "No module named pip".
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import pip' 2>/dev/null; then
   echo "Creating .venv ..."
-  "$PY" -m venv .venv
+  rm -rf .venv
+  if ! "$PY" -m venv .venv; then
+    rm -rf .venv
+    echo "Python could not create .venv (above). On Debian or Ubuntu install the venv module:" >&2
+    echo "sudo apt install python3-venv (or python3.11-venv for python3.11), then run again." >&2
+    exit 2
+  fi
 fi
 stamp=.venv/.sop_xl_installed
 want=$(sha256sum pyproject.toml | cut -c1-64)

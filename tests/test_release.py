@@ -115,3 +115,33 @@ def test_install_steps_name_the_wheel_the_release_builds_and_its_xlwings():
     # every xlwings command to type is the venv's own: a bare `xlwings` is not on the PATH
     assert not re.findall(r"(?m)^ *xlwings ", blocks) and "run `xlwings" not in excel
     assert "SOP_Planning.xlsx" in readme and "Excel on the web" in excel
+
+
+def test_setup_without_the_venv_module_says_what_to_install_and_leaves_no_half_venv(tmp_path):
+    """On Debian/Ubuntu without python3-venv, `python3 -m venv .venv` makes .venv/bin/python and
+    then fails (no ensurepip); the next run skipped the half-made .venv and failed on 'No module
+    named pip'. Now setup removes it, says what to install and exits 2, every time."""
+    root = tmp_path / "checkout"
+    (root / "scripts").mkdir(parents=True)
+    shutil.copy2(ROOT / "scripts" / "setup.sh", root / "scripts" / "setup.sh")
+    (root / "pyproject.toml").write_text("")
+    fake = tmp_path / "python3"  # the real Python, except that `-m venv` fails as on Debian
+    fake.write_text(
+        "#!/usr/bin/env bash\n"
+        'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin"; '
+        f'ln -s {sys.executable} "$3/bin/python"; '
+        'echo "ensurepip is not available" >&2; exit 1; fi\n'
+        f'exec {sys.executable} "$@"\n'
+    )
+    fake.chmod(0o755)
+    for _ in range(2):  # the second run meets what the first left
+        proc = subprocess.run(
+            ["bash", str(root / "scripts" / "setup.sh")],
+            env={"PATH": "/usr/bin:/bin", "PYTHON": str(fake)},
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "sudo apt install python3-venv" in proc.stderr
+        assert "No module named pip" not in proc.stderr
+        assert not (root / ".venv").exists()
