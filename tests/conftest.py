@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -53,21 +54,7 @@ def convert(soffice: str, src: Path, fmt: str, outdir: Path, timeout: int = 180)
 
 # --- the demo: built once per test run, in the background, shared by every xdist worker ---------
 ROOT = Path(__file__).resolve().parents[1]
-#: Builds the demo into argv[1]; then touches argv[2] (done) or, on any error, argv[3] (failed).
-DEMO_BUILD = """
-import sys
-from pathlib import Path
-try:
-    from sop_xl import cycle
-    from sop_xl.excel.build import make_xlsm
-    cycle.demo(Path(sys.argv[1]), make_xlsm=make_xlsm)  # as `sop-xl demo` builds it
-except BaseException:
-    Path(sys.argv[3]).touch()
-    raise
-Path(sys.argv[2]).touch()
-"""
-
-
+#: The builder (``python tests/demo_build.py SHARED checkout|wheel``) writes these into SHARED.
 DEMO_FILES = ("demo", "demo.done", "demo.failed")
 
 
@@ -82,9 +69,12 @@ def _shared_dir(config: pytest.Config) -> Path:
     return folder
 
 
-def _start_demo_build(config: pytest.Config) -> None:
+def _start_demo_build(config: pytest.Config, via: str = "checkout") -> None:
     """Start building the demo in a subprocess, once per run (the first process to ask wins), so
-    it builds on the other core while the tests that do not need it run."""
+    it builds on the other core while the tests that do not need it run. ``via="wheel"`` (when
+    the run includes the release test, fixture ``installed_demo``): built by ``sop-xl demo`` of
+    the wheel installed in a fresh venv, outside the checkout (tests/demo_build.py), so a full
+    run builds the demo once, as a user gets it, for the release test and every other one."""
     shared = _shared_dir(config)
     try:
         fd = os.open(shared / "demo.started", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -96,7 +86,7 @@ def _start_demo_build(config: pytest.Config) -> None:
     env["SOP_XL_CACHE_DIR"] = str(shared / "demo_table_store")  # never the user's cache
     log = open(shared / "demo.log", "w")  # noqa: SIM115 (the child writes it until it ends)
     proc = subprocess.Popen(
-        [sys.executable, "-c", DEMO_BUILD, *(str(shared / n) for n in DEMO_FILES)],
+        [sys.executable, str(ROOT / "tests" / "demo_build.py"), str(shared), via],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,
@@ -106,22 +96,47 @@ def _start_demo_build(config: pytest.Config) -> None:
     config._sop_xl_demo_log = log  # type: ignore[attr-defined]
 
 
+#: pytest's cache key of each test's last call duration (seconds), by test id
+DURATIONS = "sop_xl/durations"
+
+
 @pytest.hookimpl(trylast=True)  # after -k / -m deselection: no build for a run that needs none
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``first`` (long, no demo) run first and tests on the demo last (stable order
-    otherwise), so the demo builds in the background meanwhile and the workers end together."""
-    if any("demo_dir" in getattr(item, "fixturenames", ()) for item in items):
-        _start_demo_build(config)
+    """Tests on the demo run last, so the demo builds in the background meanwhile; within each
+    part, tests marked ``first`` and then the longest of the last run (pytest's cache) start
+    first, so the test processes end together instead of one waiting on a long test at the end.
+    Every xdist worker reads the same cache, so they all collect the same order."""
+    names = [getattr(item, "fixturenames", ()) for item in items]
+    if any("demo_dir" in n for n in names):
+        _start_demo_build(
+            config, "wheel" if any("installed_demo" in n for n in names) else "checkout"
+        )
+    cache = getattr(config, "cache", None)  # None under -p no:cacheprovider
+    last = cache.get(DURATIONS, {}) if cache else {}
     items.sort(
         key=lambda item: (
             "demo_dir" in getattr(item, "fixturenames", ()),
             item.get_closest_marker("first") is None,
+            -last.get(item.nodeid, 0.0),
         )
     )
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember each test's call duration (in the xdist controller, which sees every report)."""
+    if report.when == "call" and not os.environ.get("PYTEST_XDIST_WORKER"):
+        _durations[report.nodeid] = round(report.duration, 2)
+
+
+_durations: dict[str, float] = {}
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Wait for the build (another worker may still be using it); stop it only on Ctrl-C."""
+    """Wait for the build (another worker may still be using it); stop it only on Ctrl-C. Keep
+    the durations of the tests that ran for the next run's order."""
+    cache = getattr(session.config, "cache", None)
+    if _durations and cache is not None:
+        cache.set(DURATIONS, {**cache.get(DURATIONS, {}), **_durations})
     proc = getattr(session.config, "_sop_xl_demo_build", None)
     if proc is not None:
         if exitstatus == pytest.ExitCode.INTERRUPTED:
@@ -146,6 +161,17 @@ def demo_dir(pytestconfig: pytest.Config) -> Path:
             pytest.fail(f"the demo build failed or timed out:\n{text[-4000:]}")
         time.sleep(0.5)
     return out
+
+
+@pytest.fixture(scope="session")
+def installed_demo(demo_dir: Path) -> dict:
+    """How the shared demo was built when the release test is in the run: the wheel, the venv's
+    ``purelib``, where ``sop_xl`` was imported from, the folder ``sop-xl demo`` ran in and its
+    output (tests/demo_build.py)."""
+    how = json.loads((demo_dir.parent / "demo.json").read_text())
+    if how["via"] != "wheel":  # e.g. a test asked for it unannounced, after the build started
+        pytest.fail("the shared demo was built from the checkout, not from the installed wheel")
+    return how
 
 
 @pytest.fixture(scope="session", autouse=True)

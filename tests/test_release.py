@@ -1,32 +1,36 @@
 """A release a user can install: scripts/release.py builds the wheel, the sdist, the workbooks and
-the add-in, checked; the wheel installed into a fresh venv runs ``sop-xl demo`` from another folder.
+the add-in, checked; a wheel of this tree installed into a fresh venv runs ``sop-xl demo`` from
+another folder.
 
 The fresh venv borrows the dependencies of the test interpreter through a ``.pth`` line (no
 download), but sop_xl itself comes only from the wheel: a build source left out of the package
 (VBA modules, ribbon XML) makes the installed demo fail here, as it did for users (issue 18).
+That demo is the run's shared one (tests/demo_build.py), so the suite builds it once.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import stat
 import subprocess
 import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("release", ROOT / "scripts" / "release.py")
+RELEASE = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+_spec.loader.exec_module(RELEASE)  # type: ignore[union-attr]
 
-pytestmark = pytest.mark.skipif(
+
+@pytest.mark.first  # about 20 s on its own, without the demo: start it early
+@pytest.mark.skipif(
     shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs the git checkout"
 )
-
-
-@pytest.mark.first  # about a minute on its own: start it while the other process runs tests
-def test_release_then_the_installed_wheel_runs_the_demo_elsewhere(tmp_path: Path):
+def test_release_builds_every_file_checked_with_normal_permissions(tmp_path: Path):
     dist = tmp_path / "dist"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "release.py"), str(dist)],
@@ -42,45 +46,25 @@ def test_release_then_the_installed_wheel_runs_the_demo_elsewhere(tmp_path: Path
     # normal permissions, not mkstemp's 0600: a user (or a web server) can read the download
     assert {stat.S_IMODE(p.stat().st_mode) for p in files.values()} == {0o644}
     assert "openpyxl = calamine" in proc.stdout and "VBA modules" in proc.stdout
+    assert set(RELEASE.PACKAGE_DATA) <= set(zipfile.ZipFile(wheel).namelist())
 
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    Path(purelib, "borrowed_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-         "--no-deps", "--no-index", str(wheel)],
-        check=True,
-    )  # fmt: skip
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    where = subprocess.run(
-        [str(python), "-c", "import sop_xl; print(sop_xl.__file__)"],
-        cwd=elsewhere,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert where.startswith(purelib), where  # the wheel's copy, not the checkout
-    run = subprocess.run(
-        [str(venv / "bin" / "sop-xl"), "demo", "plan"],
-        cwd=elsewhere,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "is missing" not in run.stderr
-    master = elsewhere / "plan" / "SOP_Planning.xlsm"
-    with zipfile.ZipFile(master) as z:
+
+def test_the_installed_wheel_ran_the_demo_from_another_folder(installed_demo: dict, demo_dir):
+    """The run's shared demo was built by ``sop-xl demo`` of a wheel of this tree, installed by
+    pip into a fresh venv, run outside the checkout without PYTHONPATH (tests/demo_build.py):
+    one demo build per run serves this test and every other test on the demo."""
+    how = installed_demo
+    assert how["sop_xl"].startswith(how["purelib"]), how["sop_xl"]  # the wheel's copy
+    assert not Path(how["cwd"]).resolve().is_relative_to(ROOT)  # another folder
+    assert how["returncode"] == 0, how["stdout"] + how["stderr"]
+    assert "is missing" not in how["stderr"]
+    # the wheel holds every build source the release checks for (the same list)
+    assert set(RELEASE.PACKAGE_DATA) <= set(zipfile.ZipFile(how["wheel"]).namelist())
+    assert demo_dir == Path(how["cwd"]) / "demo"
+    with zipfile.ZipFile(demo_dir / "SOP_Planning.xlsm") as z:
         assert {"xl/vbaProject.bin", "customUI/customUI14.xml"} <= set(z.namelist())
-    assert (elsewhere / "plan" / "snapshots" / "SOP_Plan_2026-11_v01.xlsx").is_file()
+    assert (demo_dir / "snapshots" / "SOP_Plan_2026-11_v01.xlsx").is_file()
+    assert "Frozen plan:" in how["stdout"] and "Next:" in how["stdout"]
 
 
 def test_pyproject_uses_the_spdx_license_string_and_ships_the_build_sources():

@@ -1,0 +1,113 @@
+"""Build the test run's shared demo (started by tests/conftest.py in the background).
+
+    python tests/demo_build.py SHARED checkout|wheel
+
+``checkout``: ``cycle.demo`` from this checkout, as ``sop-xl demo`` builds it.
+
+``wheel``: as a user gets it. The package is built into a wheel from this working tree (every
+file under sop_xl/, committed or not), installed with pip into a fresh venv (the dependencies
+are borrowed from this interpreter through a ``.pth`` line: no download), and that venv's
+``sop-xl demo demo`` runs in SHARED, outside the checkout, without PYTHONPATH. A build source
+left out of the package (VBA modules, ribbon XML) then fails the demo, as it did for users
+(issue 18). tests/test_release.py asks for this and checks it; the other tests share the same
+demo, so a full run builds it once instead of twice.
+
+Writes SHARED/demo (the demo), SHARED/demo.json (how it was built) and touches SHARED/demo.done,
+or SHARED/demo.failed on any error (the output is in SHARED/demo.log).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def from_checkout(shared: Path) -> dict:
+    from sop_xl import cycle
+    from sop_xl.excel.build import make_xlsm
+
+    cycle.demo(shared / "demo", make_xlsm=make_xlsm)  # as `sop-xl demo` builds it
+    return {"via": "checkout"}
+
+
+def build_wheel(shared: Path) -> Path:
+    """A wheel of the working tree, built in a copy (setuptools writes build/ and egg-info)."""
+    src = shared / "src"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "sop_xl", src / "sop_xl", ignore=ignore)
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, src / name)
+    out = shared / "wheel"
+    out.mkdir()
+    code = "import sys; from setuptools import build_meta as b; b.build_wheel(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", code, str(out)], cwd=src, check=True)
+    return next(out.glob("*.whl"))
+
+
+def from_wheel(shared: Path) -> dict:
+    wheel = build_wheel(shared)
+    venv = shared / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(purelib, "borrowed_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+         "--no-deps", "--no-index", str(wheel)],
+        check=True,
+    )  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # never the checkout
+    where = subprocess.run(
+        [str(python), "-c", "import sop_xl; print(sop_xl.__file__)"],
+        cwd=shared,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    run = subprocess.run(
+        [str(python.with_name("sop-xl")), "demo", "demo"],
+        cwd=shared,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    print(run.stdout, run.stderr, sep="\n")
+    if run.returncode:
+        raise SystemExit(f"the installed sop-xl demo exited {run.returncode}")
+    return {
+        "via": "wheel",
+        "wheel": str(wheel),
+        "purelib": purelib,
+        "sop_xl": where,
+        "cwd": str(shared),
+        "returncode": run.returncode,
+        "stdout": run.stdout,
+        "stderr": run.stderr,
+    }
+
+
+def main(shared: Path, via: str) -> None:
+    try:
+        how = from_wheel(shared) if via == "wheel" else from_checkout(shared)
+        (shared / "demo.json").write_text(json.dumps(how, indent=1))
+    except BaseException:
+        (shared / "demo.failed").touch()
+        raise
+    (shared / "demo.done").touch()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2])
