@@ -17,7 +17,7 @@ import numpy as np
 
 from sop_xl.errors import Finding, Location, SopError, ValidationError
 from sop_xl.io import reader
-from sop_xl.model.book import Book, Coerced, Progress, user
+from sop_xl.model.book import Book, Coerced, Progress, ResultMemo, user
 from sop_xl.model.report import validation_output
 from sop_xl.model.schema import BY_ALIAS, INPUT_TABLES, Table
 from sop_xl.model.sheets import SheetOutput
@@ -260,7 +260,7 @@ def kpis(book: Book) -> StepResult:
     """Every KPI by month, for the company, by region and by family."""
     from sop_xl.kpi.table import run_kpis
 
-    r = run_kpis(book)
+    r = run_kpis(book, memo=results())
     return StepResult("kpis", r.summary, True, r.outputs, r)
 
 
@@ -298,8 +298,17 @@ def scorecard(book: Book, *, plan_status: str | None = None) -> StepResult:
     from sop_xl.scorecard.step import run_scorecard
 
     status = plan_status if plan_status is not None else plan_status_of(book)
-    r = run_scorecard(book, plan_status=status)
+    r = run_scorecard(book, plan_status=status, memo=results())
     return StepResult("scorecard", r.summary, r.ok, r.outputs, r)
+
+
+def results() -> ResultMemo:
+    """Where engines keep results between clicks (e.g. the KPI rows the scorecard reuses): the
+    table store's folder, keyed by the content of the inputs
+    (:class:`sop_xl.io.tablestore.ResultStore`)."""
+    from sop_xl.io.tablestore import ResultStore
+
+    return ResultStore()
 
 
 def plan_status_of(book: Book) -> str:

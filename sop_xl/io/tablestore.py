@@ -304,9 +304,139 @@ def save(key: str, table: Table, result: Coerced, strings: bytes) -> None:
 
 def _prune(root: Path) -> None:
     entries = sorted(
-        [*root.glob("*.npz"), *root.glob("*.guard.json")],
+        [*root.glob("*.npz"), *root.glob("*.guard.json")],  # tables, results, verdicts
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
     for old in entries[MAX_ENTRIES:]:
         old.unlink(missing_ok=True)
+
+
+# --- computed results (the KPI rows...) ---------------------------------------------------------
+class ResultStore:
+    """Engine results kept between clicks (a :class:`sop_xl.model.book.ResultMemo`): e.g. the
+    KPI rows the KPIs step computed, which the scorecard's click reuses instead of computing them
+    again.
+
+    The engine's key is a digest of the *content* of everything the result depends on (the
+    input tables' values, the settings, the options); the store adds a digest of sop_xl's own
+    source (:func:`_code_version`), so a changed rule never meets a result made without it. A
+    frame is kept only when it reads back exactly equal (values, dtypes, index), so what a hit
+    returns is what the engine would compute. Entries are ``.npz`` files read with
+    ``allow_pickle=False``, in :func:`cache_dir` (none when the store is off).
+    """
+
+    def _file(self, key: str) -> Path | None:
+        root = cache_dir()
+        if root is None:
+            return None
+        digest = hashlib.sha256(f"{FORMAT}\0{_code_version()}\0{key}".encode()).hexdigest()
+        return root / f"{digest}.result.npz"
+
+    def get(self, key: str) -> tuple[pd.DataFrame, dict] | None:
+        file = self._file(key)
+        if file is None:
+            return None
+        try:
+            with np.load(file, allow_pickle=False) as z:
+                meta = json.loads(str(z["__meta__"]))
+                frame = _frame_from(z, meta["frame"])
+        except (OSError, KeyError, ValueError, TypeError):
+            return None
+        os.utime(file)
+        return frame, meta["facts"]
+
+    def put(self, key: str, frame: pd.DataFrame, facts: dict) -> None:
+        file = self._file(key)
+        if file is None:
+            return
+        try:
+            arrays, layout = _frame_arrays(frame)
+            arrays["__meta__"] = np.array(json.dumps({"frame": layout, "facts": facts}))
+            if not _round_trips(frame, arrays, layout):
+                return
+            file.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(file) as tmp, open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+            _prune(file.parent)
+        except (OSError, SopError, TypeError, ValueError):
+            return
+
+
+@functools.cache
+def _code_version() -> str:
+    """A digest of every source file of sop_xl (and its version): any change of any rule."""
+    h = hashlib.sha256(_version().encode())
+    root = Path(__file__).resolve().parents[1]
+    for file in sorted(root.rglob("*.py")):
+        h.update(str(file.relative_to(root)).encode() + b"\0" + file.read_bytes())
+    return h.hexdigest()
+
+
+def _frame_arrays(df: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict]:
+    """A frame as plain arrays: numpy columns as they are; text columns (object or pandas
+    string) as str arrays with a mask per kind of missing value. Raises TypeError for anything
+    else (the caller then does not store the frame)."""
+    arrays: dict[str, np.ndarray] = {"__index__": df.index.to_numpy()}
+    if arrays["__index__"].dtype.kind not in "iu":
+        raise TypeError("only a plain integer index is kept")
+    columns = []
+    for i, c in enumerate(df.columns):
+        s = df.iloc[:, i]
+        if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
+            arrays[f"v{i}"] = s.to_numpy()
+            columns.append({"name": c, "kind": "numpy"})
+            continue
+        if isinstance(s.dtype, pd.StringDtype):
+            kind = {"kind": "string", "storage": s.dtype.storage}
+            kind["nan"] = s.dtype.na_value is np.nan
+        elif s.dtype == object:
+            kind = {"kind": "object"}
+        else:
+            raise TypeError(f"column {c!r}: {s.dtype} is not kept")
+        values = s.to_numpy(dtype=object)
+        none = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+        missing = pd.isna(values)
+        if not all(isinstance(v, str) for v in values[~missing].tolist()):
+            raise TypeError(f"column {c!r} holds more than text")
+        arrays[f"v{i}"] = np.array(np.where(missing, "", values).tolist(), dtype=str)
+        arrays[f"none{i}"], arrays[f"nan{i}"] = none, missing & ~none
+        columns.append({"name": c, **kind})
+    return arrays, {"columns": columns}
+
+
+def _frame_from(z, layout: dict) -> pd.DataFrame:
+    index = pd.Index(z["__index__"])
+    data = {}
+    for i, col in enumerate(layout["columns"]):
+        values = z[f"v{i}"]
+        if col["kind"] == "numpy":
+            data[i] = pd.Series(values, index=index, dtype=values.dtype)
+            continue
+        values = values.astype(object)
+        values[z[f"nan{i}"]] = np.nan
+        values[z[f"none{i}"]] = None
+        if col["kind"] == "string":
+            dtype = pd.StringDtype(col["storage"], na_value=np.nan if col["nan"] else pd.NA)
+        else:
+            dtype = object  # as stored: pandas would otherwise infer its string dtype
+        data[i] = pd.Series(values, index=index, dtype=dtype)
+    df = pd.DataFrame(data, index=index)
+    df.columns = [c["name"] for c in layout["columns"]]
+    return df
+
+
+def _round_trips(df: pd.DataFrame, arrays: dict[str, np.ndarray], layout: dict) -> bool:
+    """True when the stored arrays read back as exactly ``df`` (values, missing kinds, dtypes,
+    index): a frame that would come back different is not kept."""
+    try:
+        back = _frame_from(arrays, layout)
+        pd.testing.assert_frame_equal(back, df, check_exact=True)
+    except (AssertionError, TypeError, ValueError):
+        return False
+    for i, c in enumerate(layout["columns"]):  # None and NaN are equal to assert_frame_equal
+        if c["kind"] != "numpy":
+            a, b = df.iloc[:, i].to_numpy(dtype=object), back.iloc[:, i].to_numpy(dtype=object)
+            if [v is None for v in a.tolist()] != [v is None for v in b.tolist()]:
+                return False
+    return True

@@ -47,7 +47,7 @@ from sop_xl.kpi.ops import (
     vendor_performance,
 )
 from sop_xl.model import schema
-from sop_xl.model.book import Book, read_tables
+from sop_xl.model.book import Book, ResultMemo, read_tables
 from sop_xl.model.periods import add_months
 from sop_xl.model.sheets import SheetOutput
 
@@ -68,6 +68,7 @@ __all__ = [
     "inventory_turns",
     "inventory_turns_ttm",
     "kpi",
+    "kpi_scopes",
     "kpi_table",
     "revenue_vs_budget",
     "run_kpis",
@@ -313,6 +314,7 @@ def kpi_table(
     *,
     by: Sequence[str] = (),
     periods: Sequence[str] | None = None,
+    memo: ResultMemo | None = None,
 ) -> pd.DataFrame:
     """Every KPI per closed month (and group of ``by``) as one long table.
 
@@ -328,18 +330,65 @@ def kpi_table(
     and budget: the customer's region; operations: the location's region). A KPI family whose
     tables lack a ``by`` column, or are absent, is skipped and listed in ``result.attrs
     ['skipped']``.
+
+    ``memo``: where rows computed in an earlier click are kept (see :func:`kpi_scopes`).
     """
-    by = list(by)
-    if "period" in by:
+    return kpi_scopes(tables, settings, [by], periods=periods, memo=memo)[0]
+
+
+def kpi_scopes(
+    tables: Mapping[str, pd.DataFrame],
+    settings: schema.Settings,
+    scopes: Sequence[Sequence[str]],
+    *,
+    periods: Sequence[str] | None = None,
+    memo: ResultMemo | None = None,
+) -> list[pd.DataFrame]:
+    """:func:`kpi_table` for each ``by`` of ``scopes`` (the KPIs sheet's and the scorecard's
+    company, region and family), hashing the input tables once.
+
+    The rows of a scope are computed once per content of their inputs: kept in this process
+    (the KPIs step and the scorecard of one ``cycle``) and, with ``memo``
+    (:class:`sop_xl.io.tablestore.ResultStore`), between clicks, under a digest of the tables'
+    values, the settings and the scope (:func:`_memo_key`): a changed input cell is a new key.
+    """
+    scopes = [list(by) for by in scopes]
+    if any("period" in by for by in scopes):
         raise KpiInputError("kpi_table reports per period already; leave 'period' out of by")
-    key = _memo_key(tables, settings, by)
-    hit = _MEMO.get(key) if key else None
-    if hit is None:
-        hit = _kpi_rows(tables, settings, by)
+    digest = _inputs_digest(tables, settings)
+    out = []
+    for by in scopes:
+        key = _scope_key(digest, by) if digest else None
+        hit = _MEMO.get(key) if key else None
+        if hit is None and key and memo is not None:
+            hit = _from_memo(memo.get(f"kpi_rows\0{key}"))
+        if hit is None:
+            hit = _kpi_rows(tables, settings, by)
+            if key and memo is not None:
+                rows, skipped = hit
+                facts = {"skipped": list(skipped), "empty": rows is None}
+                memo.put(f"kpi_rows\0{key}", pd.DataFrame() if rows is None else rows, facts)
         if key:
             _MEMO[key] = hit
             while len(_MEMO) > _MEMO_SIZE:  # the oldest first
                 del _MEMO[next(iter(_MEMO))]
+        out.append(_finish(hit, by, periods))
+    return out
+
+
+def _from_memo(
+    got: tuple[pd.DataFrame, dict] | None,
+) -> tuple[pd.DataFrame | None, list[str]] | None:
+    if got is None:
+        return None
+    frame, facts = got
+    return (None if facts["empty"] else frame), list(facts["skipped"])
+
+
+def _finish(
+    hit: tuple[pd.DataFrame | None, list[str]], by: list[str], periods: Sequence[str] | None
+) -> pd.DataFrame:
+    """The rows of one scope (before the period filter) as kpi_table returns them."""
     out, skipped = hit
     cols = ["kpi", "period", *by, "value", "numerator", "denominator", "n", "note"]
     if out is None:
@@ -368,7 +417,18 @@ def _memo_key(
     of the tables it reads, the settings and ``by``. The KPIs step and the scorecard of one
     cycle read the same tables, so the scorecard reuses the KPIs step's rows instead of
     computing them again. None (no memo) when a table cannot be hashed."""
-    h = hashlib.sha256(f"{settings.model_dump_json()}\0{list(by)}".encode())
+    digest = _inputs_digest(tables, settings)
+    return _scope_key(digest, list(by)) if digest else None
+
+
+def _scope_key(digest: str, by: list[str]) -> str:
+    return hashlib.sha256(f"{digest}\0{by}".encode()).hexdigest()
+
+
+def _inputs_digest(tables: Mapping[str, pd.DataFrame], settings: schema.Settings) -> str | None:
+    """A digest of the settings and of the content (values, columns, dtypes) of the tables
+    kpi_table reads; None when a table cannot be hashed."""
+    h = hashlib.sha256(settings.model_dump_json().encode())
     try:
         for alias in READ:  # the tables kpi_table reads (and _enrich looks up)
             df = tables.get(alias)
@@ -556,16 +616,16 @@ def sheet_frame(long: pd.DataFrame, scope_type: str, by: Sequence[str]) -> pd.Da
     return df[[c.name for c in KPIS_TABLE.columns]]
 
 
-def run_kpis(book: Book) -> KpiResult:
+def run_kpis(book: Book, *, memo: ResultMemo | None = None) -> KpiResult:
     """Compute every KPI per closed month for the company, each region and each item family and
-    write the ``KPIs`` sheet (one write, at the end)."""
+    write the ``KPIs`` sheet (one write, at the end). ``memo``: see :func:`kpi_scopes`."""
     settings = book.read_settings()
-    share = len(READ) / (len(READ) + len(SCOPES))
+    share = len(READ) / (len(READ) + 1)
     tables = read_tables(book, map(schema.table, READ), share=share, key="sheet")
+    book.progress("Computing KPIs: company, regions, families", share)
+    scoped = kpi_scopes(tables, settings, [by for _, by in SCOPES], memo=memo)
     parts, skipped = [], []
-    for j, (scope_type, by) in enumerate(SCOPES):
-        book.progress(f"Computing KPIs: {scope_type.lower()}", (len(READ) + j) / (len(READ) + 3))
-        long = kpi_table(tables, settings, by=by)
+    for (scope_type, by), long in zip(SCOPES, scoped, strict=True):
         skipped += [f"{s} ({scope_type.lower()})" for s in long.attrs.get("skipped", [])]
         if len(long):
             parts.append(sheet_frame(long, scope_type, by))

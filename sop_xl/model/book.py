@@ -68,6 +68,21 @@ def user() -> str:
         return "unknown"
 
 
+class ResultMemo(Protocol):
+    """Results an engine keeps between clicks under a digest of *everything* they depend on
+    (input content, settings, options): a changed input is a new key, so a stale result can never
+    be found. :class:`sop_xl.io.tablestore.ResultStore` keeps them on disk; the cycle passes it in
+    (engines never touch files)."""
+
+    def get(self, key: str) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+        """The frame and its small JSON-able facts stored under ``key``, or None."""
+        ...
+
+    def put(self, key: str, frame: pd.DataFrame, facts: dict[str, Any]) -> None:
+        """Keep ``frame`` and ``facts`` under ``key`` (best effort)."""
+        ...
+
+
 @runtime_checkable
 class Book(Protocol):
     """A workbook as the cycle steps see it."""

@@ -43,7 +43,7 @@ from sop_xl.kpi.defs import KPIS, KpiDef
 from sop_xl.kpi.native import native_for
 from sop_xl.kpi.table import READ as KPI_READ
 from sop_xl.model import schema
-from sop_xl.model.book import Book, read_tables
+from sop_xl.model.book import Book, ResultMemo, read_tables
 from sop_xl.model.periods import add_months, period_range
 from sop_xl.model.sheets import (
     AMBER_FILL,
@@ -232,16 +232,22 @@ def _levelled(values: pd.DataFrame) -> pd.DataFrame:
 
 
 def kpi_values(
-    tables: Mapping[str, pd.DataFrame], settings: schema.Settings, periods: Sequence[str]
+    tables: Mapping[str, pd.DataFrame],
+    settings: schema.Settings,
+    periods: Sequence[str],
+    *,
+    memo: ResultMemo | None = None,
 ) -> pd.DataFrame:
-    """Every KPI for ``periods`` at company, region and family level, plus the action KPIs."""
+    """Every KPI for ``periods`` at company, region and family level, plus the action KPIs.
+    ``memo``: KPI rows an earlier click computed (:func:`sop_xl.kpi.table.kpi_scopes`)."""
     from sop_xl.kpi.table import (
-        kpi_table,  # the KPI engine (imported late: heavy, optional for tests)
+        kpi_scopes,  # the KPI engine (imported late: heavy, optional for tests)
     )
 
+    levels = (("Total", ()), ("Region", ("region",)), ("Family", ("family",)))
+    scoped = kpi_scopes(tables, settings, [by for _, by in levels], periods=periods, memo=memo)
     parts = []
-    for level, by in (("Total", ()), ("Region", ("region",)), ("Family", ("family",))):
-        long = kpi_table(tables, settings, by=by, periods=periods)
+    for (level, by), long in zip(levels, scoped, strict=True):
         if len(long):
             scope = long[by[0]].astype("string").fillna(f"(no {by[0]})") if by else ""
             long = long.assign(level=level, scope=scope)
@@ -603,6 +609,7 @@ def build_scorecard(
     kpis: pd.DataFrame | None = None,
     *,
     plan_status: str = "draft",
+    memo: ResultMemo | None = None,
 ) -> ScorecardResult:
     """The scorecard for ``settings.cycle`` (reviewing month ``cycle - 1``), as DataFrames.
 
@@ -617,7 +624,7 @@ def build_scorecard(
     window = period_range(add_months(period, -(WINDOW - 1)), WINDOW)
     trend_window = period_range(add_months(period, -WINDOW), WINDOW + 1)  # + prior of first
     if kpis is None:
-        values = kpi_values(tables, settings, trend_window)
+        values = kpi_values(tables, settings, trend_window, memo=memo)
     else:
         values = _levelled(kpis)
         if not values["kpi"].isin(list(ACTION_KPIS)).any():
@@ -856,11 +863,14 @@ def _empty(table: schema.Table) -> pd.DataFrame:
     return pd.DataFrame({c.name: pd.Series(dtype=object) for c in table.long_columns})
 
 
-def run_scorecard(book: Book, *, plan_status: str = "draft") -> ScorecardResult:
+def run_scorecard(
+    book: Book, *, plan_status: str = "draft", memo: ResultMemo | None = None
+) -> ScorecardResult:
     """Read the workbook, build the scorecard, write its four sheets in one write.
 
     ``plan_status``: text for the title block (e.g. "frozen v03"); the caller knows it
     (:func:`sop_xl.cycle.scorecard` asks the snapshots ledger), the scorecard never reads files.
+    ``memo``: the KPI rows the KPIs step kept (:func:`sop_xl.kpi.table.kpi_scopes`).
     """
     settings = book.read_settings()
     wanted = [schema.table(a) for a in dict.fromkeys((*READ, *SUPPLY_READ))]
@@ -873,7 +883,7 @@ def run_scorecard(book: Book, *, plan_status: str = "draft") -> ScorecardResult:
             "enter the KPI targets on the Targets sheet",
         )
     book.progress("Computing KPIs and the scorecard", 0.65)
-    result = build_scorecard(tables, settings, plan_status=plan_status)
+    result = build_scorecard(tables, settings, plan_status=plan_status, memo=memo)
     book.progress("Writing the Scorecard", 0.9)
     book.write(result.outputs)
     book.progress(result.summary, 1.0)

@@ -7,6 +7,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -163,3 +164,31 @@ def test_appended_shared_strings_keep_entries_and_a_changed_string_does_not(
     got = FileBook(master).read_table(schema.REGIONS)
     assert schema.REGIONS.name in parses
     assert "Renamed Planner" in set(got["planner"]) and old not in set(got["planner"])
+
+
+def test_a_result_reads_back_exactly_or_is_not_kept(store: Path) -> None:
+    """Results (e.g. KPI rows) come back with the same values, dtypes, index and kinds of
+    missing text (None is not NaN); a frame the store cannot give back exactly is not kept."""
+    df = pd.DataFrame(
+        {
+            "kpi": pd.array(["wmape", "bias", None], dtype=pd.StringDtype("python", np.nan)),
+            "value": [0.25, np.nan, -1.5],
+            "n": np.array([3, 0, 7], dtype=np.int64),
+            "ok": [True, False, True],
+        },
+        index=[4, 9, 2],
+    )
+    df.insert(1, "scope", pd.Series(["EU", None, np.nan], index=df.index, dtype=object))
+    results = tablestore.ResultStore()
+    results.put("k1", df, {"skipped": ["inventory"]})
+    frame, facts = results.get("k1")
+    pd.testing.assert_frame_equal(frame, df, check_exact=True)
+    assert [v is None for v in df["scope"]] == [False, True, False]
+    assert [v is None for v in frame["scope"]] == [False, True, False]
+    assert facts == {"skipped": ["inventory"]}
+    assert results.get("k2") is None
+    odd = pd.DataFrame({"when": pd.to_datetime(["2026-01-01"])})
+    results.put("k3", odd, {})
+    mixed = pd.DataFrame({"x": pd.Series(["a", 1], dtype=object)})
+    results.put("k4", mixed, {})
+    assert results.get("k3") is None and results.get("k4") is None

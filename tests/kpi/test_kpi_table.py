@@ -376,3 +376,47 @@ def test_kpi_table_memo_shares_rows_between_steps_and_never_serves_stale_ones(mo
     kpi_table(small_tables(), Settings(cycle="2026-02"), by=["region"])
     kpi_table(small_tables(), S, by=["family"])
     assert len(calls) == n + 3
+
+
+def test_kpi_rows_kept_between_clicks_are_reused_and_a_changed_cell_recomputes(
+    tmp_path, monkeypatch
+):
+    """The KPIs click keeps its rows in the result store; the scorecard's click (a new process:
+    the in-process memo is empty) reuses them, and they equal a fresh computation. One changed
+    sales quantity is a new key: recomputed, with the new accuracy (a store that ignored the
+    inputs' content would serve the old rows)."""
+    import sop_xl.kpi.table as kt
+    from sop_xl.io.tablestore import ResultStore
+    from sop_xl.scorecard.step import kpi_values
+
+    monkeypatch.setenv("SOP_XL_CACHE_DIR", str(tmp_path / "store"))
+    calls = []
+    real = kt._kpi_rows
+    monkeypatch.setattr(kt, "_kpi_rows", lambda *a: calls.append(a[2]) or real(*a))
+    kt._MEMO.clear()
+    run_kpis(FakeBook(small_tables(), S), memo=ResultStore())
+    assert calls == [[], ["region"], ["family"]]
+    assert len(list((tmp_path / "store").glob("*.result.npz"))) == 3
+
+    kt._MEMO.clear()  # as in the scorecard's own process
+    window = ["2026-01", "2026-02"]
+    kept = kpi_values(small_tables(), S, window, memo=ResultStore())
+    assert len(calls) == 3  # nothing computed again
+    kt._MEMO.clear()
+    fresh = kpi_values(small_tables(), S, window)
+    pd.testing.assert_frame_equal(kept, fresh)
+    for by in ([], ["region"], ["family"]):
+        kt._MEMO.clear()
+        stored = kpi_table(small_tables(), S, by=by, memo=ResultStore())
+        kt._MEMO.clear()
+        pd.testing.assert_frame_equal(stored, kpi_table(small_tables(), S, by=by))
+
+    changed = small_tables()
+    changed["SalesActuals"].loc[changed["SalesActuals"]["period"] == "2026-01", "quantity"] = 12.0
+    kt._MEMO.clear()
+    n = len(calls)
+    moved = kpi_table(changed, S, by=["region"], memo=ResultStore())
+    assert len(calls) == n + 1
+    assert value(moved, "wmape", "2026-01", region="N") == 0.0
+    old = kpi_table(small_tables(), S, by=["region"], memo=ResultStore())
+    assert value(old, "wmape", "2026-01", region="N") != 0.0
