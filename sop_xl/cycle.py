@@ -78,17 +78,18 @@ def default_workbook(folder: Path | None = None) -> Path:
 
 # --- validate ------------------------------------------------------------------------------------
 def check_references(tables: dict[str, Coerced], book_name: str) -> list[Finding]:
-    """Every ``Column.ref`` value must exist in the referenced master table."""
+    """Every ``Column.ref`` value must exist in the referenced master table (``tables`` by
+    alias, as every step's frames)."""
     findings: list[Finding] = []
     for table in INPUT_TABLES:
-        result = tables.get(table.name)
+        result = tables.get(table.alias)
         if result is None or result.df.empty:
             continue
         for column in table.columns:
             if not column.ref:
                 continue
             alias, key = column.ref.split(".")
-            target = tables.get(BY_ALIAS[alias].name)
+            target = tables.get(alias)
             if target is None:
                 continue
             values = result.df[column.name]
@@ -141,7 +142,7 @@ def validate(book: Book, *, write: bool = True) -> StepResult:
         except SopError as exc:
             findings.append(Finding("error", exc.message, exc.where, exc.fix or "", "read"))
             continue
-        coerced[table.name] = result
+        coerced[table.alias] = result
         findings.extend(result.findings)
     findings.extend(check_references(coerced, book.name))
     findings.extend(supply_findings(book, coerced))
@@ -199,14 +200,17 @@ def scenario_findings(book: Book, coerced: dict[str, Coerced], settings) -> list
     frames = {name: c.df for name, c in coerced.items()}
     rows = {name: c.excel_rows for name, c in coerced.items()}
     found = check(frames, rows, book.name, settings)
-    table = frames.get(SCENARIOS.name)
+    table = frames.get(SCENARIOS.alias)
     if table is not None and len(table) and settings is not None:
-        families = set(frames[ITEMS.name]["family"].dropna()) if ITEMS.name in frames else set()
+        families = set(frames[ITEMS.alias]["family"].dropna()) if ITEMS.alias in frames else set()
         resources = (
-            set(frames[RESOURCES.name]["resource"].dropna()) if RESOURCES.name in frames else set()
+            set(frames[RESOURCES.alias]["resource"].dropna())
+            if RESOURCES.alias in frames
+            else set()
         )
         horizon = period_range(settings.cycle, settings.horizon_months)
-        found += drv.check(table, families, resources, horizon, book.name, rows.get(SCENARIOS.name))
+        at = rows.get(SCENARIOS.alias)
+        found += drv.check(table, families, resources, horizon, book.name, at)
     return found
 
 

@@ -60,7 +60,7 @@ class HistoryResult:
 
 
 def _read(book: Book) -> dict[str, pd.DataFrame]:
-    return read_tables(book, map(schema.table, READ), share=0.3, key="sheet")
+    return read_tables(book, map(schema.table, READ), share=0.3)
 
 
 def build_history(

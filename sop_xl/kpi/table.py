@@ -621,7 +621,7 @@ def run_kpis(book: Book, *, memo: ResultMemo | None = None) -> KpiResult:
     write the ``KPIs`` sheet (one write, at the end). ``memo``: see :func:`kpi_scopes`."""
     settings = book.read_settings()
     share = len(READ) / (len(READ) + 1)
-    tables = read_tables(book, map(schema.table, READ), share=share, key="sheet")
+    tables = read_tables(book, map(schema.table, READ), share=share)
     book.progress("Computing KPIs: company, regions, families", share)
     scoped = kpi_scopes(tables, settings, [by for _, by in SCOPES], memo=memo)
     parts, skipped = [], []

@@ -14,7 +14,7 @@ import getpass
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -133,16 +133,16 @@ def read_tables(
     tables: Iterable[Table],
     *,
     share: float = 1.0,
-    key: Literal["name", "sheet"] = "name",
 ) -> dict[str, pd.DataFrame]:
     """Each of ``tables`` that ``book`` has (an optional table it lacks is left out; a table
-    named twice is read once), keyed by table name (``tblSalesActuals``) or, with
-    ``key="sheet"``, by sheet (``SalesActuals``). Every read reports "Reading <title>" over the
-    first ``share`` of the step's progress bar. The one table-reading loop of the steps."""
+    named twice is read once), keyed by its alias (:attr:`Table.alias`: ``SalesActuals`` for
+    tblSalesActuals), the one key of step frames: every engine looks its tables up by alias.
+    Every read reports "Reading <title>" over the first ``share`` of the step's progress bar.
+    The one table-reading loop of the steps."""
     wanted = list({t.name: t for t in tables}.values())
     frames: dict[str, pd.DataFrame] = {}
     for i, table in enumerate(wanted):
         book.progress(f"Reading {table.title}", share * i / len(wanted))
         if book.has_table(table):
-            frames[table.name if key == "name" else table.sheet] = book.read_table(table)
+            frames[table.alias] = book.read_table(table)
     return frames

@@ -131,6 +131,12 @@ class Table(BaseModel):
         raise KeyError(f"{self.name} has no column {name!r}")
 
     @property
+    def alias(self) -> str:
+        """The short name ('Items' for tblItems), as ``Column.ref`` names a table: frames of
+        several tables are keyed by it (:func:`sop_xl.model.book.read_tables`)."""
+        return self.name.removeprefix("tbl")
+
+    @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
@@ -2047,7 +2053,7 @@ OUTPUT_TABLES: tuple[Table, ...] = tuple(
 TABLES: dict[str, Table] = {t.name: t for t in (*INPUT_TABLES, *OUTPUT_TABLES)}
 BY_SHEET: dict[str, Table] = {t.sheet: t for t in TABLES.values()}
 #: Short alias ("Items") -> table, as used in ``Column.ref``.
-BY_ALIAS: dict[str, Table] = {t.name.removeprefix("tbl"): t for t in TABLES.values()}
+BY_ALIAS: dict[str, Table] = {t.alias: t for t in TABLES.values()}
 
 
 def table(name: str) -> Table:

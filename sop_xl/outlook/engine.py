@@ -236,10 +236,10 @@ def compute(
     settings: Settings,
     supply_plan: pd.DataFrame | None = None,
 ) -> OutlookResult:
-    """The outlook from the input frames (by table name); ``supply_plan``: the SupplyPlan
+    """The outlook from the input frames (by table alias); ``supply_plan``: the SupplyPlan
     table of this cycle (item, period, met_demand) or None to plan with the consensus forecast.
     """
-    get = lambda t: frames.get(t.name, pd.DataFrame(columns=[c.name for c in t.long_columns]))  # noqa: E731
+    get = lambda t: frames.get(t.alias, pd.DataFrame(columns=[c.name for c in t.long_columns]))  # noqa: E731
     items, customers = get(schema.ITEMS), get(schema.CUSTOMERS)
     setup, gla = get(schema.POSTING_SETUP), get(schema.GL_ACCOUNTS)
     actuals, forecast = get(schema.SALES_ACTUALS), get(schema.FORECAST)
@@ -249,7 +249,7 @@ def compute(
     window = trailing_periods(settings.cycle)
     prices = realised_prices(items, actuals, settings.cycle)
     chosen = settings.chosen_scenario or "Base"
-    drivers = frames.get(schema.SCENARIOS.name)
+    drivers = frames.get(schema.SCENARIOS.alias)
 
     sold = actuals.loc[actuals["period"].isin(closed).to_numpy()]
     act = pd.DataFrame(

@@ -23,7 +23,7 @@ CHOSEN_LABEL = Settings.labels()["chosen_scenario"]
 
 
 def _drivers(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    table = frames.get(schema.SCENARIOS.name)
+    table = frames.get(schema.SCENARIOS.alias)
     return pd.DataFrame(columns=schema.SCENARIOS.names) if table is None else table
 
 
@@ -67,9 +67,9 @@ def check(
         f = chosen_finding(settings.chosen_scenario, known, book, label_rows)
         if f is not None:
             out.append(f)
-    decisions = frames.get(schema.DECISIONS.name)
+    decisions = frames.get(schema.DECISIONS.alias)
     if decisions is not None and len(decisions):
-        excel = rows.get(schema.DECISIONS.name)
+        excel = rows.get(schema.DECISIONS.alias)
         header = schema.DECISIONS.column("options").header
         for i, text in enumerate(decisions["options"]):
             row = int(excel[i]) if excel is not None and len(excel) > i else None
@@ -112,8 +112,8 @@ def check(
 
 
 def _setting_row(frames: Mapping[str, pd.DataFrame], rows: Mapping[str, np.ndarray]) -> int | None:
-    settings = frames.get(schema.SETTINGS.name)
-    excel = rows.get(schema.SETTINGS.name)
+    settings = frames.get(schema.SETTINGS.alias)
+    excel = rows.get(schema.SETTINGS.alias)
     if settings is None or excel is None:
         return None
     labels = settings["setting"].astype(str).str.strip().str.casefold()

@@ -45,12 +45,12 @@ def empty_drivers() -> pd.DataFrame:
 
 
 def scenarios(frames: dict[str, pd.DataFrame], settings: Settings) -> ScenarioResult:
-    """Base and every typed scenario, compared (frames by table name)."""
+    """Base and every typed scenario, compared (frames by table alias)."""
     base = build_inputs(frames, settings)
-    table = frames.get(schema.SCENARIOS.name)
+    table = frames.get(schema.SCENARIOS.alias)
     table = empty_drivers() if table is None else table
     periods = period_range(settings.cycle, settings.horizon_months)
-    families = set(frames[schema.ITEMS.name]["family"].dropna())
+    families = set(frames[schema.ITEMS.alias]["family"].dropna())
     findings = drv.check(table, families, set(base.resources.index), periods, "")
     if any(f.severity == "error" for f in findings):
         raise ValidationError(findings)

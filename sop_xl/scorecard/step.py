@@ -874,8 +874,8 @@ def run_scorecard(
     """
     settings = book.read_settings()
     wanted = [schema.table(a) for a in dict.fromkeys((*READ, *SUPPLY_READ))]
-    tables = read_tables(book, wanted, share=0.6, key="sheet")
-    tables |= {t.sheet: _empty(t) for t in wanted if t.sheet not in tables}
+    tables = read_tables(book, wanted, share=0.6)
+    tables |= {t.alias: _empty(t) for t in wanted if t.alias not in tables}
     if not book.has_table(schema.TARGETS):
         raise SopError(
             f"{book.name} has no Targets sheet (table {schema.TARGETS.name})",

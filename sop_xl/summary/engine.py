@@ -56,7 +56,7 @@ def _row(section, item, detail="", figure="", owner="", date=None, flag="") -> d
 
 
 def _get(frames: Mapping[str, pd.DataFrame], table: schema.Table) -> pd.DataFrame | None:
-    df = frames.get(table.name)
+    df = frames.get(table.alias)
     return None if df is None or df.empty else df
 
 

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from sop_xl.model import schema
 from sop_xl.model.periods import add_months
 from sop_xl.model.schema import Settings
 
@@ -56,6 +55,6 @@ def supply_kpis_of_tables(tables: Mapping[str, pd.DataFrame], settings: Settings
     resources = tables.get("Resources")
     if resources is None or resources.empty:
         return pd.DataFrame(columns=COLUMNS)
-    frames = {schema.table(a).name: df for a, df in tables.items() if df is not None}
+    frames = {a: df for a, df in tables.items() if df is not None}
     result = supply_review(build_inputs(frames, settings))
     return supply_kpis(result, add_months(settings.cycle, -1))

@@ -26,16 +26,16 @@ def check(
     book: str = "",
     horizon: list[str] | None = None,
 ) -> list[Finding]:
-    """Findings for the supply inputs in ``frames`` (by table name; missing = empty).
+    """Findings for the supply inputs in ``frames`` (by table alias; missing = empty).
 
     - an Inventory Policy row names neither an item nor a family, or an unknown family;
     - a routing's resource is not on the Resources sheet;
     - an item with consensus demand in the horizon has no routing and is not marked Buy.
     """
     rows = rows or {}
-    get = lambda t: frames.get(t.name, pd.DataFrame(columns=t.names))  # noqa: E731
+    get = lambda t: frames.get(t.alias, pd.DataFrame(columns=t.names))  # noqa: E731
     items, routings, policy = get(ITEMS), get(ROUTINGS), get(INVENTORY_POLICY)
-    resources, forecast = get(RESOURCES), frames.get(FORECAST.name)
+    resources, forecast = get(RESOURCES), frames.get(FORECAST.alias)
     out: list[Finding] = []
     families = set(items["family"].dropna()) if "family" in items else set()
     for i, (fam, item) in enumerate(zip(policy["family"], policy["item"], strict=True)):
@@ -44,7 +44,7 @@ def check(
                 Finding(
                     "error",
                     "this inventory policy row names neither an item family nor an item.",
-                    _where(book, INVENTORY_POLICY, rows.get(INVENTORY_POLICY.name), i, "family"),
+                    _where(book, INVENTORY_POLICY, rows.get(INVENTORY_POLICY.alias), i, "family"),
                     "Type the item family (or an item number) the policy applies to.",
                     "supply.policy_scope",
                 )
@@ -54,7 +54,7 @@ def check(
                 Finding(
                     "error",
                     f"'{fam}' is not an item family on the Items sheet.",
-                    _where(book, INVENTORY_POLICY, rows.get(INVENTORY_POLICY.name), i, "family"),
+                    _where(book, INVENTORY_POLICY, rows.get(INVENTORY_POLICY.alias), i, "family"),
                     f"Correct it to one of: {', '.join(sorted(families))}.",
                     "supply.policy_family",
                 )
@@ -66,7 +66,7 @@ def check(
                 Finding(
                     "error",
                     f"resource '{routings['resource'].iloc[i]}' is not on the Resources sheet.",
-                    _where(book, ROUTINGS, rows.get(ROUTINGS.name), int(i), "resource"),
+                    _where(book, ROUTINGS, rows.get(ROUTINGS.alias), int(i), "resource"),
                     "Add the resource (with its monthly capacity) to Resources, or correct it.",
                     "supply.routing_resource",
                 )
@@ -87,7 +87,7 @@ def check(
                     "warning",
                     f"item '{item}' has demand in the horizon but no routing, so its supply is "
                     "not checked against capacity.",
-                    _where(book, ftable, rows.get(ftable.name), i, "item"),
+                    _where(book, ftable, rows.get(ftable.alias), i, "item"),
                     "Add its hours per unit on the Routings sheet, or mark it Buy on the "
                     "Inventory Policy sheet (item or family row).",
                     "supply.no_routing",

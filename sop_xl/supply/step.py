@@ -103,8 +103,8 @@ def _month_of(dates: pd.Series, periods: list[str]) -> pd.Series:
 
 
 def build_inputs(frames: dict[str, pd.DataFrame], settings: Settings) -> Inputs:
-    """The LP data from the input tables (by table name; supply tables may be missing)."""
-    get = lambda t: frames.get(t.name, pd.DataFrame(columns=[c.name for c in t.long_columns]))  # noqa: E731
+    """The LP data from the input tables (by table alias; supply tables may be missing)."""
+    get = lambda t: frames.get(t.alias, pd.DataFrame(columns=[c.name for c in t.long_columns]))  # noqa: E731
     periods = period_range(settings.cycle, settings.horizon_months)
     days = _days(periods)
     cycle_start = pd.Timestamp(f"{settings.cycle}-01")

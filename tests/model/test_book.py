@@ -50,9 +50,20 @@ def test_read_tables_reads_each_present_table_once_with_progress() -> None:
     fake = _Tables({schema.ITEMS.name, schema.SCENARIOS.name})
     asked = [schema.ITEMS, schema.SCENARIOS, schema.DECISIONS, schema.ITEMS]
     frames = book.read_tables(fake, asked, share=0.5)
-    assert list(frames) == ["tblItems", "tblScenarios"]  # Decisions absent, Items read once
+    assert list(frames) == ["Items", "Scenarios"]  # Decisions absent, Items read once
     assert fake.reads == ["tblItems", "tblScenarios"]
     assert [f for _, f in fake.said] == [0.0, 0.5 / 3, 1.0 / 3]  # three tables over half the bar
     assert fake.said[0][0] == f"Reading {schema.ITEMS.title}"
-    by_sheet = book.read_tables(_Tables({schema.ITEMS.name}), [schema.ITEMS], key="sheet")
-    assert list(by_sheet) == ["Items"] and by_sheet["Items"]["sheet"].tolist() == ["Items"]
+    assert frames["Items"]["sheet"].tolist() == ["Items"]
+
+
+def test_step_frames_have_one_key_the_alias() -> None:
+    """Issue 19: one key for step frames, the alias (tblPvmByCustomer -> PvmByCustomer, whose
+    sheet is PVMByCustomer: neither the table name nor the sheet)."""
+    from sop_xl.model import schema
+
+    pvm = schema.table("tblPvmByCustomer")
+    assert pvm.alias == "PvmByCustomer" != pvm.sheet
+    frames = book.read_tables(_Tables({pvm.name}), [pvm])
+    assert list(frames) == ["PvmByCustomer"]
+    assert schema.BY_ALIAS["PvmByCustomer"] is pvm and schema.table(pvm.alias) is pvm

@@ -107,7 +107,7 @@ def frames(**over: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "FinancialBudget": FIN_BUDGET,
     }
     base.update(over)
-    return {schema.table(k).name: v for k, v in base.items()}
+    return {schema.table(k).alias: v for k, v in base.items()}
 
 
 def test_known_answer_by_hand() -> None:
@@ -225,10 +225,10 @@ class FakeBook:
         self.tables, self.settings, self.writes = tables, s, []
 
     def has_table(self, table: schema.Table) -> bool:
-        return table.name in self.tables
+        return table.alias in self.tables
 
     def read_table(self, table: schema.Table) -> pd.DataFrame:
-        return self.tables[table.name].copy()
+        return self.tables[table.alias].copy()
 
     def read_settings(self) -> Settings:
         return self.settings
@@ -242,7 +242,7 @@ class FakeBook:
 
 def test_step_writes_the_declared_sheets_once_and_says_the_plan_source() -> None:
     t = frames()
-    t[schema.SUPPLY_PLAN.name] = pd.DataFrame(
+    t[schema.SUPPLY_PLAN.alias] = pd.DataFrame(
         {"item": ["A"], "period": ["2025-11"], "met_demand": [1.0]}  # an old cycle's plan
     )
     book = FakeBook(t)

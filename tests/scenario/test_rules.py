@@ -20,18 +20,18 @@ TABLE = [("Up 50%", "Demand %", "G", None, None, 0.50, None)]
 
 
 def frames(decisions: list[tuple] | None = None) -> dict[str, pd.DataFrame]:
-    out = {schema.SCENARIOS.name: drivers(TABLE)}
+    out = {schema.SCENARIOS.alias: drivers(TABLE)}
     labels = Settings.labels()
-    out[schema.SETTINGS.name] = pd.DataFrame(
+    out[schema.SETTINGS.alias] = pd.DataFrame(
         {"setting": [labels["company"], labels["chosen_scenario"]], "value": ["A", "X"]}
     )
     if decisions is not None:
-        out[schema.DECISIONS.name] = pd.DataFrame(decisions, columns=schema.DECISIONS.names)
+        out[schema.DECISIONS.alias] = pd.DataFrame(decisions, columns=schema.DECISIONS.names)
     return out
 
 
 def test_unknown_chosen_scenario_names_the_settings_cell() -> None:
-    rows = {schema.SETTINGS.name: np.array([2, 3])}
+    rows = {schema.SETTINGS.alias: np.array([2, 3])}
     found = check(frames(), rows, "b.xlsm", Settings(chosen_scenario="Up 5O%"))
     assert [f.rule for f in found] == ["scenario.chosen"]
     f = found[0]
@@ -42,7 +42,7 @@ def test_unknown_chosen_scenario_names_the_settings_cell() -> None:
 
 def test_decision_options_must_name_scenarios_and_the_recommendation_an_option() -> None:
     day = pd.Timestamp("2026-11-20")
-    rows = {schema.DECISIONS.name: np.array([5, 6, 7])}
+    rows = {schema.DECISIONS.alias: np.array([5, 6, 7])}
     found = check(
         frames(
             [

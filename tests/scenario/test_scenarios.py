@@ -96,7 +96,7 @@ def test_base_is_the_supply_plan_without_scenarios() -> None:
     from sop_xl.supply.step import build_inputs, supply_review
 
     d = make_demo()
-    frames = {schema.table(a).name: df for a, df in d.tables.items()}
+    frames = {schema.table(a).alias: df for a, df in d.tables.items()}
     inputs = build_inputs(frames, d.settings)
     review = supply_review(inputs)
     runs, _ = run_all([drv.apply(inputs, drv.BASE, drivers([]))])
@@ -180,8 +180,8 @@ def test_scenarios_step_on_the_demo_tells_the_shift_story(demo_dir, tmp_path) ->
     with pytest.raises(ValidationError):
         from sop_xl.scenario.step import scenarios
 
-        frames = {schema.SCENARIOS.name: drivers([("X", "Demand %", "NOPE", None, None, 1, None)])}
-        frames[schema.ITEMS.name] = pd.DataFrame(columns=schema.ITEMS.names)
+        frames = {schema.SCENARIOS.alias: drivers([("X", "Demand %", "NOPE", None, None, 1, None)])}
+        frames[schema.ITEMS.alias] = pd.DataFrame(columns=schema.ITEMS.names)
         scenarios(frames, FileBook(master).read_settings())
 
 

@@ -21,14 +21,14 @@ DAY = pd.Timestamp
 
 def frames(outlook: bool = True) -> dict[str, pd.DataFrame]:
     f: dict[str, pd.DataFrame] = {}
-    f[schema.DECISIONS.name] = pd.DataFrame(
+    f[schema.DECISIONS.alias] = pd.DataFrame(
         [
             ("Add a second HEATING shift Dec-Feb?", "Base; Second shift", "Second shift", "COO",
              DAY("2026-11-20"), None),
         ],
         columns=schema.DECISIONS.names,
     )  # fmt: skip
-    f[schema.SCENARIO_RESULTS.name] = pd.DataFrame(
+    f[schema.SCENARIO_RESULTS.alias] = pd.DataFrame(
         [
             ("Gross margin", "money", "higher", "Base", 1000.0, 0.0, 0.0, ""),
             ("Gross margin", "money", "higher", "Second shift", 1250.0, 250.0, 0.25, "Best"),
@@ -45,8 +45,8 @@ def frames(outlook: bool = True) -> dict[str, pd.DataFrame]:
     sc["target_text"] = ["95.0%", "70.0%"]
     sc["gap_text"] = ["-14.0 pp", "+2.0 pp"]
     sc["owner_role"] = ["Supply Chain", "Demand"]
-    f[schema.SCORECARD.name] = sc
-    f[schema.SUPPLY_PLAN.name] = pd.DataFrame(
+    f[schema.SCORECARD.alias] = sc
+    f[schema.SUPPLY_PLAN.alias] = pd.DataFrame(
         {
             "family": ["HEATING", "HEATING", "COOLING", "PUMPS"],
             "period": ["2026-12", "2027-01", "2026-12", "2026-12"],
@@ -54,7 +54,7 @@ def frames(outlook: bool = True) -> dict[str, pd.DataFrame]:
             "unmet_value": [1000.0, 2000.0, 4000.0, 0.0],
         }
     )
-    f[schema.CAPACITY_PLAN.name] = pd.DataFrame(
+    f[schema.CAPACITY_PLAN.alias] = pd.DataFrame(
         {
             "resource": ["HEAT", "HEAT", "HEAT", "COOL"],
             "period": ["2026-12", "2027-01", "2027-02", "2026-12"],
@@ -62,12 +62,12 @@ def frames(outlook: bool = True) -> dict[str, pd.DataFrame]:
             "flag": ["Overload", "Overload", "OK", "Tight"],
         }
     )
-    f[schema.BACKLOG.name] = pd.DataFrame(
+    f[schema.BACKLOG.alias] = pd.DataFrame(
         {"status": ["Past due", "Past due", "Future"], "lines": [3, 2, 9],
          "open_value": [1500.0, 500.0, 9e9]}
     )  # fmt: skip
     if outlook:
-        f[schema.OUTLOOK.name] = pd.DataFrame(
+        f[schema.OUTLOOK.alias] = pd.DataFrame(
             {
                 "account_type": ["Revenue", "Revenue", "Cost"],
                 "actual_ytd": [800.0, 200.0, 600.0],
@@ -76,11 +76,11 @@ def frames(outlook: bool = True) -> dict[str, pd.DataFrame]:
                 "financial_budget": [1000.0, 300.0, 650.0],
             }
         )
-        f[schema.OUTLOOK_BRIDGE.name] = pd.DataFrame(
+        f[schema.OUTLOOK_BRIDGE.alias] = pd.DataFrame(
             {"step": ["Sales budget", "Volume", "Price", "Mix", "Full-year outlook"],
              "amount": [1250.0, -30.0, -10.0, -10.0, 1200.0]}
         )  # fmt: skip
-    f[schema.ACTIONS.name] = pd.DataFrame(
+    f[schema.ACTIONS.alias] = pd.DataFrame(
         {
             "action_id": ["A1", "A2", "A3"],
             "decision": ["Qualify 2nd supplier", "Review safety stock", "Close old"],

@@ -47,16 +47,16 @@ def test_rules_name_the_row_and_the_fix() -> None:
         }
     )
     frames = {
-        schema.ITEMS.name: items,
-        schema.INVENTORY_POLICY.name: policy,
-        schema.ROUTINGS.name: routings,
-        schema.RESOURCES.name: resources,
-        schema.FORECAST.name: forecast,
+        schema.ITEMS.alias: items,
+        schema.INVENTORY_POLICY.alias: policy,
+        schema.ROUTINGS.alias: routings,
+        schema.RESOURCES.alias: resources,
+        schema.FORECAST.alias: forecast,
     }
     rows = {
-        schema.INVENTORY_POLICY.name: np.array([5, 6, 7]),
-        schema.ROUTINGS.name: np.array([5]),
-        schema.FORECAST.name: np.array([2, 3, 4]),
+        schema.INVENTORY_POLICY.alias: np.array([5, 6, 7]),
+        schema.ROUTINGS.alias: np.array([5]),
+        schema.FORECAST.alias: np.array([2, 3, 4]),
     }
     found = check(frames, rows, "book.xlsx", ["2026-11"])
     by_rule = {f.rule: f for f in found}
@@ -198,7 +198,7 @@ def test_no_supply_tables_is_an_empty_review_not_an_error() -> None:
 
     d = make_demo()
     frames = {
-        schema.table(a).name: df
+        schema.table(a).alias: df
         for a, df in d.tables.items()
         if schema.table(a) not in schema.SUPPLY_INPUTS
     }
