@@ -208,14 +208,27 @@ def _accuracy_rows(
     cycle: str,
     rename: Mapping[str, str] | None,
     with_history: bool,
+    shared: dict | None = None,
 ) -> pd.DataFrame:
+    """Forecast (or budget) accuracy rows per ``by`` and month. ``shared``: the compared cells
+    and the actuals history of a grain, kept for the other scopes of one :func:`kpi_scopes`
+    call (the company and region scopes compare the same cells)."""
+    shared = {} if shared is None else shared
     plan_periods = set(plan["period"].astype(str)[_closed(plan["period"], cycle)].unique())
     act_periods = set(actuals["period"].astype(str)[_closed(actuals["period"], cycle)].unique())
     periods = sorted(plan_periods & act_periods)
     if not periods:
         return pd.DataFrame()
-    cells = _grain_frame(actuals, plan, grain, actual_col, plan_col, periods)
-    history = _history(actuals, grain, actual_col, add_months(cycle, -1)) if with_history else None
+    key = ("cells", tuple(grain), actual_col, plan_col, id(plan), tuple(periods))
+    if key not in shared:
+        shared[key] = _grain_frame(actuals, plan, grain, actual_col, plan_col, periods)
+    cells = shared[key]
+    history = None
+    if with_history:
+        key = ("history", tuple(grain), actual_col, id(actuals), cycle)
+        if key not in shared:
+            shared[key] = _history(actuals, grain, actual_col, add_months(cycle, -1))
+        history = shared[key]
     res = forecast_accuracy(
         cells,
         by=[*by, "period"],
@@ -356,6 +369,7 @@ def kpi_scopes(
     if any("period" in by for by in scopes):
         raise KpiInputError("kpi_table reports per period already; leave 'period' out of by")
     digest = _inputs_digest(tables, settings)
+    shared: dict = {}  # what the scopes have in common (see _kpi_rows)
     out = []
     for by in scopes:
         key = _scope_key(digest, by) if digest else None
@@ -363,7 +377,7 @@ def kpi_scopes(
         if hit is None and key and memo is not None:
             hit = _from_memo(memo.get(f"kpi_rows\0{key}"))
         if hit is None:
-            hit = _kpi_rows(tables, settings, by)
+            hit = _kpi_rows(tables, settings, by, shared)
             if key and memo is not None:
                 rows, skipped = hit
                 facts = {"skipped": list(skipped), "empty": rows is None}
@@ -443,17 +457,29 @@ def _inputs_digest(tables: Mapping[str, pd.DataFrame], settings: schema.Settings
 
 
 def _kpi_rows(
-    tables: Mapping[str, pd.DataFrame], settings: schema.Settings, by: list[str]
+    tables: Mapping[str, pd.DataFrame],
+    settings: schema.Settings,
+    by: list[str],
+    shared: dict | None = None,
 ) -> tuple[pd.DataFrame | None, list[str]]:
-    """Every KPI row per closed month and group of ``by`` (unsorted), and what was skipped."""
+    """Every KPI row per closed month and group of ``by`` (unsorted), and what was skipped.
+
+    ``shared``: what does not depend on ``by`` (the enriched tables, the compared cells of a
+    grain), kept across the scopes of one :func:`kpi_scopes` call; it holds the frames it keys
+    by ``id``, so a key cannot name another frame while it lives. Nothing in it is modified.
+    """
     cycle = settings.cycle
     as_of = f"{cycle}-01"
     frames: list[pd.DataFrame] = []
     skipped: list[str] = []
+    shared = {} if shared is None else shared
 
     def t(alias: str, region_from: str) -> pd.DataFrame | None:
-        df = tables.get(alias)
-        return None if df is None else _enrich(df, tables, region_from)
+        key = ("enriched", alias, region_from)
+        if key not in shared:
+            df = tables.get(alias)
+            shared[key] = None if df is None else _enrich(df, tables, region_from)
+        return shared[key]
 
     actuals = t("SalesActuals", "customer")
     forecast = t("Forecast", "location")  # Forecast carries its own region; kept as is
@@ -475,6 +501,7 @@ def _kpi_rows(
                     cycle=cycle,
                     rename=None,
                     with_history=True,
+                    shared=shared,
                 )
             )
         else:
@@ -497,6 +524,7 @@ def _kpi_rows(
                 cycle=cycle,
                 rename={"forecast_accuracy": "budget_accuracy", "bias_pct": "budget_bias_pct"},
                 with_history=False,
+                shared=shared,
             )
         )
         closed_a = actuals[_closed(actuals["period"], cycle)]
