@@ -200,7 +200,18 @@ def cmd_freeze(args: argparse.Namespace) -> cycle.StepResult:
 
 
 def cmd_verify(args: argparse.Namespace) -> cycle.StepResult:
-    return cycle.verify(Path(args.path), expected_head=args.head)
+    path = Path(args.path or "snapshots")
+    if args.path is None and not path.exists():
+        # after `bash scripts/demo.sh` the frozen plans are in demo/snapshots: name that folder
+        from sop_xl.plan.ledger import LEDGER_NAME
+
+        below = sorted(p.parent for p in Path.cwd().glob(f"*/snapshots/{LEDGER_NAME}"))
+        if below:
+            raise SopError(
+                f"there is no snapshots folder in {Path.cwd()}.",
+                fix=f"Name the folder: {_program()} verify {_q(below[0].relative_to(Path.cwd()))}",
+            )
+    return cycle.verify(path, expected_head=args.head)
 
 
 def cmd_diff(args: argparse.Namespace) -> cycle.StepResult:
@@ -474,7 +485,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--password-env", help="name of an environment variable holding a password")
     sp.add_argument("--password-prompt", action="store_true", help="ask for a password")
     sp = add("verify", cmd_verify, "verify snapshots and the ledger", workbook=False)
-    sp.add_argument("path", nargs="?", default="snapshots", help="a snapshot file or folder")
+    sp.add_argument(
+        "path", nargs="?", default=None, help="a snapshot file or folder (default: snapshots)"
+    )
     sp.add_argument("--head", help="the last record hash you kept (e-mail, minutes) to check")
     sp = add("diff", cmd_diff, "what changed between two plan versions", workbook=False)
     sp.add_argument("a", metavar="OLDER", help="the older plan: a snapshot or workbook")

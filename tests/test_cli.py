@@ -460,3 +460,19 @@ def test_no_workbook_in_the_checkout_names_the_demo_master_in_the_command_run(
     (tmp_path / "demo" / "SOP_Planning.xlsm").unlink()
     code, _, err = run(capsys, "freeze", "--approved-by", "Ana")
     assert code == 2 and "sop-xl freeze path/to/SOP_Planning.xlsm," in err
+
+
+def test_verify_with_no_folder_in_the_checkout_names_the_demo_snapshots(
+    capsys, monkeypatch, tmp_path: Path
+):
+    """`sop-xl verify` in the checkout after the demo said 'snapshots does not exist'; the frozen
+    plans are in demo/snapshots, and the message now names that folder in the command."""
+    (tmp_path / "demo" / "snapshots").mkdir(parents=True)
+    (tmp_path / "demo" / "snapshots" / "ledger.jsonl").write_text("")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", ["sop-xl"])
+    code, _, err = run(capsys, "verify")
+    assert code == 2 and "Fix: Name the folder: sop-xl verify demo/snapshots" in err
+    (tmp_path / "demo" / "snapshots" / "ledger.jsonl").unlink()
+    code, _, err = run(capsys, "verify")  # nothing below either: the plain message
+    assert code == 2 and "snapshots does not exist, so it is not a snapshot folder" in err
