@@ -241,7 +241,13 @@ def cmd_excel_setup(args: argparse.Namespace) -> cycle.StepResult:
     from sop_xl.excel.config import write_user_config
 
     path = write_user_config(args.interpreter)
-    return cycle.StepResult("excel_setup", f"Excel will run sop_xl with the Python set in {path}")
+    python = args.interpreter or sys.executable
+    return cycle.StepResult(
+        "excel_setup",
+        f"Excel will run sop_xl with {python} (written to {path}).\n"
+        "Next: open SOP_Planning.xlsm (or install SOP.xlam) and enable its macros; the S&OP tab "
+        "appears (docs/excel.md, Installing).",
+    )
 
 
 def cmd_lite(args: argparse.Namespace) -> cycle.StepResult:

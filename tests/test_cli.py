@@ -476,3 +476,14 @@ def test_verify_with_no_folder_in_the_checkout_names_the_demo_snapshots(
     (tmp_path / "demo" / "snapshots" / "ledger.jsonl").unlink()
     code, _, err = run(capsys, "verify")  # nothing below either: the plain message
     assert code == 2 and "snapshots does not exist, so it is not a snapshot folder" in err
+
+
+def test_excel_setup_says_which_python_and_what_to_do_next(capsys, monkeypatch, tmp_path: Path):
+    """It said only 'Excel will run sop_xl with the Python set in <file>': which Python, and
+    then what? A planner following docs/excel.md gets both."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    code, out, _ = run(capsys, "excel-setup", "--interpreter", "/opt/sop/python")
+    conf = tmp_path / ".sop_xl" / "sop_xl.conf"
+    assert code == 0 and conf.is_file() and '"/opt/sop/python"' in conf.read_text()
+    assert f"Excel will run sop_xl with /opt/sop/python (written to {conf})." in out
+    assert "Next: open SOP_Planning.xlsm (or install SOP.xlam) and enable its macros" in out
