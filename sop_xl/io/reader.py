@@ -525,7 +525,11 @@ def _convert(
             )
     else:
         out = _texts(s).where(pd.Series(ok), None)
-        long = ok & out.map(lambda v: isinstance(v, str) and len(v) > MAX_TEXT).to_numpy(bool)
+        # texts (or None) from here on: each rule runs once per distinct text
+        codes, uniq = pd.factorize(out.to_numpy(dtype=object))
+        texts = uniq.tolist()
+        too_long = np.array([len(t) > MAX_TEXT for t in texts] + [False], dtype=bool)
+        long = ok & too_long[codes]  # code -1 (None) picks the appended False
         if long.any():
             problems.append(
                 (
@@ -537,7 +541,8 @@ def _convert(
             )
         if column.choices:
             canon = {c.casefold(): c for c in column.choices}
-            mapped = out.map(lambda v: canon.get(v.casefold()) if isinstance(v, str) else None)
+            chosen = np.array([canon.get(t.casefold()) for t in texts] + [None], dtype=object)
+            mapped = pd.Series(chosen[codes], index=out.index, dtype=object)
             not_choice = ok & mapped.isna().to_numpy(bool)
             if not_choice.any():
                 problems.append(
@@ -615,14 +620,17 @@ def _num_text(v: Any) -> Any:
 
 
 def _texts(s: pd.Series) -> pd.Series:
-    """Cells as text: strings stripped, whole numbers without '.0' (item 1001 -> '1001')."""
-    is_str = s.map(type).eq(str).to_numpy(bool)
-    if is_str.all():
-        return s.str.strip()
-    out = s.copy()
-    out[is_str] = s[is_str].str.strip()
-    out[~is_str] = s[~is_str].map(_text)
-    return out
+    """Cells as text: strings stripped, whole numbers without '.0' (item 1001 -> '1001').
+    Each distinct string is stripped once (a long table repeats its items and months)."""
+    values = s.to_numpy(dtype=object)
+    is_str = np.fromiter((type(v) is str for v in values), dtype=bool, count=len(values))
+    out = values.copy()
+    if is_str.any():
+        codes, uniq = pd.factorize(values[is_str])  # strings only: equal means the same text
+        out[is_str] = np.array([u.strip() for u in uniq.tolist()], dtype=object)[codes]
+    if not is_str.all():
+        out[~is_str] = [_text(v) for v in values[~is_str].tolist()]
+    return pd.Series(out, index=s.index, dtype=object)
 
 
 def _text(v: Any) -> Any:
