@@ -187,16 +187,20 @@ def test_a_file_is_scanned_once_per_content(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The second read of the same bytes comes from the table store (the file is not scanned:
-    DuckDB is not asked), equal to the first; a changed file is read again."""
+    DuckDB is not asked), equal to the first, findings and rows left out included; a changed
+    file is read again."""
     monkeypatch.setenv("SOP_XL_CACHE_DIR", str(tmp_path / "store"))
     path = tmp_path / "sales.csv"
-    _sales([["C1", "I1", "L1", "2026-10", 2, 20, 12]]).to_csv(path, index=False)
+    bad = ["C1", "I2", "L1", "2026-13", 1, 10, 6]  # no month 13: a finding, the line left out
+    _sales([["C1", "I1", "L1", "2026-10", 2, 20, 12], bad]).to_csv(path, index=False)
     source = Source(SALES_ACTUALS, path, "csv")
     first = read_external(source)
     monkeypatch.setattr(external, "_connect", _no_scan)
     again = read_external(source)
     pd.testing.assert_frame_equal(first.df, again.df)
     assert again.excel_rows.tolist() == [2] and again.source == str(path)
+    assert again.findings == first.findings and again.bad_rows == first.bad_rows == 1
+    assert again.findings[0].where.row == 3 and again.findings[0].where.file == str(path)
     _sales([["C1", "I1", "L1", "2026-10", 3, 20, 12]]).to_csv(path, index=False)
     with pytest.raises(InputFileError, match="scanned again"):
         read_external(source)
