@@ -481,10 +481,9 @@ def addin_xlsx(path: Path) -> None:
     ws.title = "sop_xl"
     ws["A1"] = "sop_xl add-in: the S&OP ribbon tab and the =SOP_... functions for any workbook."
     wb.properties.creator = "sop_xl"
-    from sop_xl.io.xlsx.openpyxl_fixes import prepare
+    from sop_xl.io.xlsx.openpyxl_fixes import save
 
-    prepare(wb)
-    wb.save(path)
+    save(wb, path)
     _fix_core_dates(path)
 
 

@@ -242,17 +242,16 @@ def save_new_workbook(
 ):
     """Save an openpyxl workbook we built (a brand-new file) atomically: a temp file in the same
     folder, then a rename, so a crash never leaves half a file. ``finish`` may post-process the
-    temp file before the rename. ``recalc_on_load``: the workbook has formulas whose cached
-    values are missing or stale, so Excel must recalculate on open (see
+    temp file before the rename. Texts are written as shared strings (see
+    :mod:`sop_xl.io.xlsx.openpyxl_fixes`). ``recalc_on_load``: the workbook has formulas whose
+    cached values are missing or stale, so Excel must recalculate on open (see
     :mod:`sop_xl.io.xlsx.calc`)."""
-    from sop_xl.io.xlsx.openpyxl_fixes import prepare
-
-    prepare(wb, recalc_on_load=recalc_on_load)
+    from sop_xl.io.xlsx.openpyxl_fixes import save
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        wb.save(tmp)
+        save(wb, tmp, recalc_on_load=recalc_on_load)
         if finish is not None:
             finish(tmp)
     return path

@@ -108,7 +108,8 @@ def test_text_that_looks_like_a_formula_is_written_as_text(tmp_path):
     p = write_regional_template(book, "US", tmp_path / "US.xlsx", submitted_by=who)
     with zipfile.ZipFile(p) as zf:
         xml = zf.read("xl/worksheets/sheet3.xml").decode()
-    assert "<f>" not in xml and "HYPERLINK" in xml
+        sst = zf.read("xl/sharedStrings.xml").decode()  # text goes to the shared strings
+    assert "<f>" not in xml and 't="s"' in xml and "HYPERLINK" in sst
     assert read_submission(p).stamp["submitted_by"] == who
 
 

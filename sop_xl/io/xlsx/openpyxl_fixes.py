@@ -7,13 +7,21 @@
   ``color``. Excel itself writes this order.
 - ``calcPr`` by :func:`sop_xl.io.xlsx.calc.set_calc`: a current ``calcId`` and no forced full
   recalculation unless the caller says cached formula values may be stale.
+
+and after the save (:func:`save` does all three):
+
+- Shared strings: openpyxl 3.1 writes every text as an inline string (``t="inlineStr"``), which
+  Excel moves to the shared-strings table on its first save (so it asks to save a file nobody
+  changed) and the SDK validator reports. :func:`sop_xl.io.xlsx.sst.share_strings` moves them.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sop_xl.io.xlsx.calc import set_calc
+from sop_xl.io.xlsx.sst import share_strings
 
 #: ``DocumentFormat.OpenXml.Spreadsheet.Font`` child order.
 SDK_FONT_ORDER = ("b", "i", "strike", "condense", "extend", "outline", "shadow", "u",
@@ -34,3 +42,11 @@ def prepare(wb: Any, *, recalc_on_load: bool = False) -> None:
     """Call right before ``wb.save``: SDK font order and the calcPr rule."""
     use_sdk_font_order()
     set_calc(wb, recalc_on_load=recalc_on_load)
+
+
+def save(wb: Any, path: str | Path, *, recalc_on_load: bool = False) -> None:
+    """``wb.save(path)`` as every openpyxl workbook of sop_xl is saved: :func:`prepare` first,
+    then texts moved to the shared-strings table. ``path`` is the temp file of an atomic save."""
+    prepare(wb, recalc_on_load=recalc_on_load)
+    wb.save(path)
+    share_strings(path)

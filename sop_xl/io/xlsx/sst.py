@@ -13,12 +13,14 @@ appended, because the writer does not scan the sheets it keeps; ``uniqueCount`` 
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sop_xl.io.xlsx.parts import NS_MAIN, Package
+from sop_xl.io.xlsx.parts import NS_MAIN, REL_WORKSHEET, Package
 
 REL_SST = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
 CT_SST = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
@@ -100,3 +102,58 @@ class SharedStrings:
                 end = text.rindex(f"</{pre}sst>")
                 text = text[: m.start()] + head + text[m.end() : end] + items + text[end:]
         self.pkg.write(self.part, text)
+
+
+#: An inline-string cell as openpyxl (3.1) writes every text: ``<c r=.. s=.. t="inlineStr">``
+#: then ``<is>`` (plain ``<t>`` or rich-text runs), or a self-closing cell for an empty text.
+_INLINE_RE = re.compile(
+    r'<c\b([^>]*?)\st="inlineStr"([^>]*?)(?:/>|>\s*<is>(.*?)</is>\s*</c>|>\s*</c>)', re.S
+)
+
+
+def share_sheet_strings(xml: str, sst: SharedStrings) -> str:
+    """The worksheet XML ``xml`` with every inline-string cell made a shared-string cell of
+    ``sst`` (the ``<is>`` body, a CT_Rst like ``<si>``, becomes the table entry). An inline cell
+    without text becomes an empty cell (a ``t="s"`` cell needs a ``<v>``)."""
+    if 't="inlineStr"' not in xml:
+        return xml
+    found = list(_INLINE_RE.finditer(xml))
+    bodies = np.array([m.group(3) or "" for m in found], dtype=object)
+    has = bodies != ""
+    ids = np.empty(len(found), dtype=object)
+    ids[has] = sst.ids(bodies[has])
+    out: list[str] = []
+    at = 0
+    for m, text, i in zip(found, has.tolist(), ids.tolist(), strict=True):
+        out.append(xml[at : m.start()])
+        attrs = m.group(1) + m.group(2)
+        out.append(f'<c{attrs} t="s"><v>{i}</v></c>' if text else f"<c{attrs}/>")
+        at = m.end()
+    out.append(xml[at:])
+    return "".join(out)
+
+
+def share_strings(path: str | Path) -> None:
+    """Rewrite the workbook file ``path`` in place with its inline-string cells moved to the
+    shared-strings table (for files openpyxl saved: it writes every text inline). Call it on
+    the temp file of an atomic save, never on a user's file."""
+    path = Path(path)
+    with Package(path) as pkg:
+        office = [r for r in pkg.rels("") if r.type.endswith("/officeDocument") and r.part]
+        if not office:
+            return
+        wb_part = office[0].part
+        assert wb_part is not None
+        sst = SharedStrings(pkg, wb_part)
+        for r in pkg.rels(wb_part):
+            if r.type == REL_WORKSHEET and r.part and pkg.exists(r.part):
+                xml = pkg.text(r.part)
+                new = share_sheet_strings(xml, sst)
+                if new is not xml:
+                    pkg.write(r.part, new)
+        if not pkg.changed():
+            return
+        sst.finish()
+        buf = io.BytesIO()
+        pkg.save(buf)
+    path.write_bytes(buf.getvalue())
