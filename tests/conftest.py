@@ -188,3 +188,9 @@ def _lo_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.getbasetemp() / "lo_profile"
     os.environ["SOP_XL_LO_PROFILE"] = str(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def demo_steps(demo_dir: Path) -> list[Path]:
+    """The demo master after each step of its cycle (tests/demo_build.py), in step order."""
+    return sorted((demo_dir.parent / "demo_steps").glob("*.xlsm"))

@@ -14,12 +14,20 @@ demo, so a full run builds it once instead of twice.
 
 Writes SHARED/demo (the demo), SHARED/demo.json (how it was built) and touches SHARED/demo.done,
 or SHARED/demo.failed on any error (the output is in SHARED/demo.log).
+
+Both ways keep a copy of the master as each step of the cycle starts, in SHARED/demo_steps
+(``NN <step>.xlsm``: the master after step NN, ``00 inputs`` as the demo wrote it before the
+cycle), for the fidelity checks of the master after each step (a file copy: milliseconds).
+From the checkout the copy is taken in the cycle's progress callback, before the step runs;
+from the wheel, when ``sop-xl demo`` prints the step's progress line (the step has only just
+started: it writes the master at its end, seconds later).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,11 +37,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+STEP = re.compile(r"Step (\d+)/\d+: (.+)")
+
+
+class StepCopies:
+    """Called with each progress message: on ``Step N/M: title`` it copies the master to
+    ``demo_steps/NN-1 <previous title>.xlsm``."""
+
+    def __init__(self, shared: Path):
+        self.master = shared / "demo" / "SOP_Planning.xlsm"
+        self.folder = shared / "demo_steps"
+        self.done = "inputs"
+
+    def __call__(self, message: str, fraction: float | None = None) -> None:
+        m = STEP.match(message)
+        if m and fraction is None:
+            self.folder.mkdir(exist_ok=True)
+            name = f"{int(m.group(1)) - 1:02d} {self.done}.xlsm"
+            shutil.copyfile(self.master, self.folder / name)
+            self.done = m.group(2).strip()
+
+
 def from_checkout(shared: Path) -> dict:
     from sop_xl import cycle
     from sop_xl.excel.build import make_xlsm
 
-    cycle.demo(shared / "demo", make_xlsm=make_xlsm)  # as `sop-xl demo` builds it
+    # as `sop-xl demo` builds it
+    cycle.demo(shared / "demo", make_xlsm=make_xlsm, progress=StepCopies(shared))
     return {"via": "checkout"}
 
 
@@ -77,25 +107,35 @@ def from_wheel(shared: Path) -> dict:
         text=True,
         check=True,
     ).stdout.strip()
-    run = subprocess.run(
-        [str(python.with_name("sop-xl")), "demo", "demo"],
-        cwd=shared,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    print(run.stdout, run.stderr, sep="\n")
-    if run.returncode:
-        raise SystemExit(f"the installed sop-xl demo exited {run.returncode}")
+    copies, err = StepCopies(shared), []
+    with (shared / "demo.stdout").open("w+") as out:
+        proc = subprocess.Popen(
+            [str(python.with_name("sop-xl")), "demo", "demo"],
+            cwd=shared,
+            env=env,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stderr is not None
+        for line in proc.stderr:  # the progress lines, as sop-xl prints them
+            err.append(line)
+            copies(line.strip())
+        returncode = proc.wait()
+        out.seek(0)
+        stdout, stderr = out.read(), "".join(err)
+    print(stdout, stderr, sep="\n")
+    if returncode:
+        raise SystemExit(f"the installed sop-xl demo exited {returncode}")
     return {
         "via": "wheel",
         "wheel": str(wheel),
         "purelib": purelib,
         "sop_xl": where,
         "cwd": str(shared),
-        "returncode": run.returncode,
-        "stdout": run.stdout,
-        "stderr": run.stderr,
+        "returncode": returncode,
+        "stdout": stdout,
+        "stderr": stderr,
     }
 
 

@@ -41,6 +41,19 @@ def test_demo_master_after_the_whole_cycle_is_clean(demo_dir: Path) -> None:
     _clean(demo_dir / "SOP_Planning.xlsm")
 
 
+def test_demo_master_after_each_step_is_clean(demo_steps: list[Path]) -> None:
+    """Every step writes the master: check it after each one. A worksheet a step left as it
+    was (same bytes) is not read again (``seen``); its tables and relationships are."""
+    names = [p.stem.split(" ", 1)[1] for p in demo_steps]
+    # the inputs, then each step but the last (freeze: the final master, checked above)
+    assert names[0] == "inputs" and names[-1] == "Executive summary", names
+    assert {"Validate inputs", "Consolidate regional forecasts", "Supply review"} < set(names)
+    seen: set = set()
+    for path in demo_steps:
+        findings = check_file(path, seen)
+        assert findings == [], f"{path.name}:\n" + "\n".join(findings[:20])
+
+
 def test_demo_master_sheets_added_by_the_writer_have_code_names(demo_dir: Path) -> None:
     """Issue 20 item 3: sheets 20-33 of the demo master had no codeName."""
     with zipfile.ZipFile(demo_dir / "SOP_Planning.xlsm") as zf:
@@ -120,6 +133,10 @@ def test_checker_catches_what_issue_20_found(tmp_path: Path) -> None:
     parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
         b"<sheets>", b'<calcPr calcId="124519" fullCalcOnLoad="1"/><sheets>', 1
     )
+    parts[sheet] = parts[sheet].replace(  # one text inline, as openpyxl writes every text
+        b"</sheetData>",
+        b'<row r="999"><c r="A999" t="inlineStr"><is><t>x</t></is></c></row></sheetData>',
+    )
     bad = tmp_path / "bad.xlsm"
     with zipfile.ZipFile(bad, "w") as zf:
         for n, d in parts.items():
@@ -128,6 +145,7 @@ def test_checker_catches_what_issue_20_found(tmp_path: Path) -> None:
     assert "autoFilter ref" in found
     assert "no codeName" in found
     assert "fullCalcOnLoad" in found
+    assert ": 1 inline-string cells" in found
 
 
 def test_checker_reads_every_cell_of_a_big_sheet(tmp_path: Path) -> None:
@@ -141,7 +159,7 @@ def test_checker_reads_every_cell_of_a_big_sheet(tmp_path: Path) -> None:
     xml = parts[sheet].decode()
     last = max(int(r) for r in re.findall(r'<row\b[^>]*?\sr="(\d+)"', xml))
     rows = [
-        f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>filler text</t></is></c>'
+        f'<row r="{r}"><c r="A{r}" t="s"><v>0</v></c>'
         f'<c r="B{r}"><v>{r}</v></c><c r="C{r}"><v>1.5</v></c></row>'
         for r in range(last + 1, last + 30_001)
     ]
@@ -162,3 +180,57 @@ def test_checker_reads_every_cell_of_a_big_sheet(tmp_path: Path) -> None:
     assert len(found) == 2, found
     assert f"cell B{n} out of order in row {n}" in found[0]
     assert f"cell A{n + 1} style 99999 >=" in found[1]
+
+
+def _shapes_by_tree(sheet_data: bytes) -> list[tuple]:
+    """Each row's shape computed independently of ``row_shapes`` (an element tree): the row's
+    attributes but ``r``; per cell its column, attributes but ``r``, and its children's names
+    and attributes (a shared formula's ``ref`` and ``si`` left out)."""
+    from lxml import etree
+
+    def attrs(el, skip: tuple[str, ...]) -> tuple:
+        return tuple(sorted((k, v) for k, v in el.attrib.items() if k not in skip))
+
+    out = []
+    for row in etree.fromstring(b'<sheetData xmlns="x">' + sheet_data + b"</sheetData>"):
+        cells = tuple(
+            (
+                re.match(r"[A-Z]*", c.get("r", "")).group(),
+                attrs(c, ("r",)),
+                tuple((etree.QName(k).localname, attrs(k, ("ref", "si"))) for k in c),
+            )
+            for c in row
+        )
+        out.append((attrs(row, ("r",)), cells))
+    return out
+
+
+def test_audit_sample_holds_every_row_shape_of_the_sheet() -> None:
+    """The validator sees the first rows plus one row of every shape, however deep: rows a
+    first-300-rows cut would never show it (another style, a formula, an inline string, a
+    boolean, a missing or extra cell) are in the sample, and its shapes are the sheet's."""
+    from ooxml_check import FIRST_ROWS, sample_rows
+
+    def row(r: int, s: int = 3, extra: str = "") -> str:
+        return (
+            f'<row r="{r}"><c r="A{r}" s="{s}" t="s"><v>{r % 7}</v></c>'
+            f'<c r="B{r}" s="4"><v>{r * 1.5}</v></c>{extra}</row>'
+        )
+
+    rows = [row(r) for r in range(1, 5001)]
+    planted = {
+        1234: row(1234, s=5),
+        2345: row(2345, extra='<c r="C2345" s="4"><f>B2345*2</f><v>1</v></c>'),
+        3456: row(3456, extra='<c r="C3456" t="inlineStr"><is><t>x</t></is></c>'),
+        4567: row(4567, extra='<c r="D4567" t="b"><v>1</v></c>'),
+        4999: '<row r="4999"><c r="B4999" s="4"><v>1</v></c></row>',
+    }
+    for r, xml in planted.items():
+        rows[r - 1] = xml
+    full = "".join(rows).encode()
+    sample, kept, total = sample_rows(full)
+    assert total == 5000 and kept == FIRST_ROWS + len(planted)
+    assert set(_shapes_by_tree(sample)) == set(_shapes_by_tree(full))
+    for r in planted:
+        assert f'<row r="{r}">'.encode() in sample
+    assert sample.startswith("".join(rows[:FIRST_ROWS]).encode())
