@@ -43,12 +43,13 @@ def test_demo_master_after_the_whole_cycle_is_clean(demo_dir: Path) -> None:
 
 def test_demo_master_after_each_step_is_clean(demo_steps: list[Path]) -> None:
     """Every step writes the master: check it after each one. A worksheet a step left as it
-    was (same bytes) is not read again (``seen``); its tables and relationships are."""
+    was (same bytes) is not read again (``seen``): the first copy is checked in full, then
+    what each step wrote."""
     names = [p.stem.split(" ", 1)[1] for p in demo_steps]
     # the inputs, then each step but the last (freeze: the final master, checked above)
     assert names[0] == "inputs" and names[-1] == "Executive summary", names
     assert {"Validate inputs", "Consolidate regional forecasts", "Supply review"} < set(names)
-    seen: set = set()
+    seen: dict = {}
     for path in demo_steps:
         findings = check_file(path, seen)
         assert findings == [], f"{path.name}:\n" + "\n".join(findings[:20])
@@ -234,3 +235,41 @@ def test_audit_sample_holds_every_row_shape_of_the_sheet() -> None:
     for r in planted:
         assert f'<row r="{r}">'.encode() in sample
     assert sample.startswith("".join(rows[:FIRST_ROWS]).encode())
+
+
+def test_sibling_positions_match_openxml_audit() -> None:
+    """The checker's linear sibling numbering gives openxml-audit's own positions."""
+    from lxml import etree
+    from ooxml_check import _SiblingPositions
+    from openxml_audit.context import _sibling_position
+
+    root = etree.fromstring(
+        b"<sst><si><t>a</t></si><!-- note --><si><r><t>b</t></r><r><t>c</t></r></si>"
+        b"<extLst/><si/><si><t>d</t><rPh><t>e</t></rPh></si></sst>"
+    )
+    ours = _SiblingPositions()
+    elements = [e for e in root.iter() if isinstance(e.tag, str)]
+    assert [ours(e) for e in elements] == [_sibling_position(e) for e in elements]
+    assert [ours(e) for e in root.iter("si")] == [1, 2, 3, 4]
+
+
+def test_seen_sheets_are_skipped_and_changed_ones_checked(tmp_path: Path) -> None:
+    """``check_file(path, seen)`` on the next version of a file still finds a defect in the
+    sheet that changed, and in a sheet that did not but whose table part changed."""
+    src = ROOT / "workbook" / "SOP_Planning.xlsx"
+    seen: dict = {}
+    assert check_file(src, seen) == [] and seen
+    with zipfile.ZipFile(src) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    sheet = "xl/worksheets/sheet2.xml"
+    parts[sheet] = re.sub(rb'(<c r="B2" s=")\d+', rb"\g<1>9999", parts[sheet], count=1)
+    table = next(n for n in parts if n.startswith("xl/tables/") and n != "xl/tables/table1.xml")
+    parts[table] = re.sub(
+        rb'(<autoFilter ref="[A-Z]+\d+:[A-Z]+)(\d+)"', rb'\g<1>999"', parts[table]
+    )
+    nxt = tmp_path / "next.xlsx"
+    with zipfile.ZipFile(nxt, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    found = "\n".join(check_file(nxt, seen))
+    assert "cell B2 style 9999" in found and "autoFilter ref" in found
