@@ -10,6 +10,7 @@ copy. CPU time is printed too: it is what a busy machine does not inflate.
 
 from __future__ import annotations
 
+import os
 import resource
 import shutil
 import subprocess
@@ -21,16 +22,24 @@ from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-#: sop_xl before issue 16 (latency); its figures are also kept in docs/benchmarks.md
-BASELINE_COMMIT = "d740dfe"
+#: sop_xl before issue 16 (latency); its figures are also kept in docs/benchmarks.md. Another
+#: commit to compare with: SOP_XL_BENCH_BASELINE=<commit> (e.g. the start of a piece of work).
+BASELINE_COMMIT = os.environ.get("SOP_XL_BENCH_BASELINE") or "d740dfe"
 
+#: Every ribbon button of the cycle, in the cycle's order (so the scorecard's click comes after
+#: the KPIs click whose rows it reuses), then the freeze and the whole cycle on a fresh copy.
 STEPS: list[tuple[str, list[str]]] = [
     ("--help", ["--help"]),
     ("validate", ["validate", "{master}"]),
     ("consolidate", ["consolidate", "{master}", "--folder", "{folder}"]),
     ("variances", ["variances", "{master}"]),
     ("kpis", ["kpis", "{master}"]),
+    ("supply", ["supply", "{master}"]),
+    ("scenarios", ["scenarios", "{master}"]),
+    ("outlook", ["outlook", "{master}"]),
+    ("history", ["history", "{master}"]),
     ("scorecard", ["scorecard", "{master}"]),
+    ("summary", ["summary", "{master}"]),
     ("freeze", ["freeze", "{master}", "--approved-by", "Bench"]),
     ("cycle (every step but freeze)", ["cycle", "{master}", "--folder", "{folder}"]),
 ]
