@@ -16,7 +16,7 @@ forecast is skipped and counted, never filled with 0. MAPE skips zero actuals an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -429,72 +429,85 @@ def forecast_accuracy(
 
 
 def _finish(g: pd.DataFrame, by: list[str], has_hist: bool) -> pd.DataFrame:
-    """Derive ratio KPIs from the summed parts; NaN + note where undefined."""
-    n = g["n"].astype(float)
+    """Derive ratio KPIs from the summed parts; NaN + note where undefined. Column by column on
+    numpy arrays, one frame built at the end (it runs once per scope, month and lag)."""
+
+    def col(c: str) -> np.ndarray:
+        return g[c].to_numpy(dtype=float)
+
+    def where(ok: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return np.where(ok, x, np.nan)
+
+    n = col("n")
+    npos = n > 0
+    out: dict[str, np.ndarray] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = pd.DataFrame(index=g.index)
         for c in ("n", "zero_actuals_skipped", "missing_skipped"):
-            out[c] = g[c].astype(np.int64)
+            out[c] = g[c].to_numpy().astype(np.int64)
         for c in ("sum_actual", "sum_forecast", "sum_abs_actual", "sum_abs_error"):
-            out[c] = g[c].astype(float)
-        out["sum_ape"] = g["_ape"].astype(float)
-        npos = n > 0
-        out["mae"] = (g["sum_abs_error"] / n).where(npos)
-        nzc = g["_nz"].astype(float)
-        out["mape"] = (g["_ape"] / nzc).where(nzc > 0)
-        den = g["sum_abs_actual"]
-        out["wmape"] = (g["sum_abs_error"] / den).where(den > 0)
-        out["forecast_accuracy"] = (1.0 - out["wmape"]).clip(lower=0.0)
-        out["bias"] = g["_se"].astype(float).where(npos)
-        out["bias_pct"] = (g["_se"] / g["sum_actual"]).where(g["sum_actual"] > 0)
-        out["rmse"] = np.sqrt(g["_sse"] / n).where(npos)
-        ts_den = g["_ts_den"].astype(float)
-        out["tracking_signal"] = (g["_ts_num"] / ts_den).where(ts_den > 0)
-        out["ts_num"] = g["_ts_num"].astype(float)
+            out[c] = col(c)
+        out["sum_ape"] = col("_ape")
+        out["mae"] = where(npos, col("sum_abs_error") / n)
+        nzc = col("_nz")
+        out["mape"] = where(nzc > 0, col("_ape") / nzc)
+        den = col("sum_abs_actual")
+        out["wmape"] = where(den > 0, col("sum_abs_error") / den)
+        acc = 1.0 - out["wmape"]
+        out["forecast_accuracy"] = np.where(acc < 0.0, 0.0, acc)  # clip at 0, NaN stays NaN
+        out["bias"] = where(npos, col("_se"))
+        out["bias_pct"] = where(col("sum_actual") > 0, col("_se") / col("sum_actual"))
+        out["rmse"] = where(npos, np.sqrt(col("_sse") / n))
+        ts_den = col("_ts_den")
+        out["tracking_signal"] = where(ts_den > 0, col("_ts_num") / ts_den)
+        out["ts_num"] = col("_ts_num")
         out["ts_den"] = ts_den
         if has_hist:
-            mn = g["mase_n"].astype(float)
-            out["mase"] = (g["_q"] / mn).where(mn > 0)
-            out["sum_scaled_error"] = g["_q"].astype(float)
-            out["mase_n"] = g["mase_n"].astype(np.int64)
-            fden = g["_fva_abs_a"].astype(float)
-            out["fva_num"] = (g["_fva_naive_err"] - g["_fva_fc_err"]).astype(float)
+            mn = col("mase_n")
+            out["mase"] = where(mn > 0, col("_q") / mn)
+            out["sum_scaled_error"] = col("_q")
+            out["mase_n"] = g["mase_n"].to_numpy().astype(np.int64)
+            fden = col("_fva_abs_a")
+            out["fva_num"] = col("_fva_naive_err") - col("_fva_fc_err")
             out["fva_den"] = fden
-            out["fva"] = (out["fva_num"] / fden).where(fden > 0)
-            out["fva_n"] = g["fva_n"].astype(np.int64)
+            out["fva"] = where(fden > 0, out["fva_num"] / fden)
+            out["fva_n"] = g["fva_n"].to_numpy().astype(np.int64)
         else:
             for c in ("mase", "sum_scaled_error", "fva", "fva_num", "fva_den"):
-                out[c] = np.nan
-            out["mase_n"] = 0
-            out["fva_n"] = 0
-    out["note"] = _notes(out, has_hist)
-    out = out.reset_index() if by else out.reset_index(drop=True)
-    return out[[*by, *ACCURACY_COLUMNS]]
+                out[c] = np.full(len(g), np.nan)
+            out["mase_n"] = np.zeros(len(g), dtype=np.int64)
+            out["fva_n"] = np.zeros(len(g), dtype=np.int64)
+    columns: dict[str, object] = dict(out)
+    columns["note"] = pd.Series(_notes(out, has_hist), index=g.index, dtype=object)
+    frame = pd.DataFrame(columns, index=g.index)
+    frame = frame.reset_index() if by else frame.reset_index(drop=True)
+    return frame[[*by, *ACCURACY_COLUMNS]]
 
 
-def _notes(out: pd.DataFrame, has_hist: bool) -> pd.Series:
-    """Plain-language reasons for undefined values and skipped rows, per group."""
-    msgs: list[pd.Series] = []
-
-    def add(mask: pd.Series, text: pd.Series | str) -> None:
-        s = pd.Series("", index=out.index, dtype=object)
-        s[mask.to_numpy()] = text if isinstance(text, str) else text[mask]
-        msgs.append(s)
-
-    add(out["n"] == 0, "no pairs of actual and forecast")
-    add((out["n"] > 0) & (out["sum_abs_actual"] == 0), "actuals sum to 0: WMAPE undefined")
-    zs = out["zero_actuals_skipped"]
-    add(zs > 0, "MAPE skipped " + zs.astype(str) + " zero-actual cell(s)")
-    add(
-        (out["n"] > 0) & out["tracking_signal"].isna(),
-        "tracking signal undefined: every monthly error is 0",
-    )
-    ms = out["missing_skipped"]
-    add(ms > 0, ms.astype(str) + " cell(s) with a blank actual or forecast skipped")
+def _notes(out: Mapping[str, np.ndarray], has_hist: bool) -> np.ndarray:
+    """Plain-language reasons for undefined values and skipped rows, per group (``; ``-joined,
+    in this order)."""
+    n, zs, ms = out["n"], out["zero_actuals_skipped"], out["missing_skipped"]
+    rules: list[tuple[np.ndarray, Callable[[int], str]]] = [
+        (n == 0, lambda i: "no pairs of actual and forecast"),
+        ((n > 0) & (out["sum_abs_actual"] == 0), lambda i: "actuals sum to 0: WMAPE undefined"),
+        (zs > 0, lambda i: f"MAPE skipped {zs[i]} zero-actual cell(s)"),
+        (
+            (n > 0) & np.isnan(out["tracking_signal"]),
+            lambda i: "tracking signal undefined: every monthly error is 0",
+        ),
+        (ms > 0, lambda i: f"{ms[i]} cell(s) with a blank actual or forecast skipped"),
+    ]
     if has_hist:
-        add((out["n"] > 0) & (out["mase_n"] == 0), "MASE: no series with enough history")
-        add((out["n"] > 0) & (out["fva_n"] == 0), "FVA: no naive value (history too short)")
-    joined = msgs[0]
-    for s in msgs[1:]:
-        joined = joined.str.cat(s, sep="; ")
-    return joined.str.replace(r"(; )+", "; ", regex=True).str.strip("; ")
+        rules.append(
+            ((n > 0) & (out["mase_n"] == 0), lambda i: "MASE: no series with enough history")
+        )
+        rules.append(
+            ((n > 0) & (out["fva_n"] == 0), lambda i: "FVA: no naive value (history too short)")
+        )
+    texts: list[list[str]] = [[] for _ in range(len(n))]
+    for mask, text in rules:
+        for i in np.flatnonzero(mask).tolist():
+            texts[i].append(text(i))
+    notes = np.empty(len(n), dtype=object)
+    notes[:] = ["; ".join(t) for t in texts]
+    return notes
