@@ -420,7 +420,7 @@ def history(book: Book, *, snapshots: Path | None = None) -> StepResult:
     from sop_xl.history.step import run_history
 
     rebuilt = rebuild_archive(Path(snapshots), book) if snapshots is not None else None
-    r = run_history(book, rebuilt=rebuilt)
+    r = run_history(book, rebuilt=rebuilt, memo=results())
     return StepResult("history", r.summary, r.ok, r.outputs, r)
 
 

@@ -21,7 +21,7 @@ from sop_xl.history.fva import fva_report
 from sop_xl.history.lag import actuals_by_series, lag_accuracy
 from sop_xl.kpi.defs import BASELINE_DEFINITION
 from sop_xl.model import schema
-from sop_xl.model.book import Book, read_tables
+from sop_xl.model.book import Book, ResultMemo, content_digest, read_tables
 from sop_xl.model.sheets import (
     AMBER_FILL,
     AMBER_FONT,
@@ -69,8 +69,10 @@ def build_history(
     *,
     rebuilt: arc.Rebuilt | None = None,
     progress=None,
+    memo: ResultMemo | None = None,
 ) -> HistoryResult:
-    """Everything :func:`run_history` writes, from tables keyed by alias (no I/O)."""
+    """Everything :func:`run_history` writes, from tables keyed by alias (no I/O). ``memo``:
+    where the statistical baseline of earlier clicks is kept (:func:`baseline_of`)."""
     cycle = settings.cycle
     items = tables.get("Items")
     lags = arc.max_lag(items)
@@ -94,7 +96,7 @@ def build_history(
         fit = fit.assign(family=fit["item"].map(fam).fillna("(no family)").to_numpy())
     else:
         fit = fit.assign(family="")
-    baseline = statistical_baseline(fit, cycle, settings.horizon_months, progress=progress)
+    baseline = baseline_of(fit, cycle, settings.horizon_months, progress=progress, memo=memo)
     # 2. this cycle into the archive: statistical and consensus (submissions: consolidation)
     new = [arc.stage_rows(baseline, cycle, "Statistical", lags=lags)]
     forecast = tables.get("Forecast")
@@ -121,6 +123,43 @@ def build_history(
     result.outputs = history_outputs(result, settings, prev_cycle)
     result.summary = _summary(result, settings, prev_cycle)
     return result
+
+
+def baseline_of(
+    fit: pd.DataFrame,
+    cycle: str,
+    horizon: int,
+    *,
+    progress=None,
+    memo: ResultMemo | None = None,
+) -> pd.DataFrame:
+    """:func:`statistical_baseline` of ``fit`` (closed months' sales by series and family),
+    kept in ``memo`` under a digest of ``fit``'s content, the cycle, the horizon and the
+    versions of the fitting libraries: the fits (and the statsmodels import) run once per
+    month's actuals, not on every click."""
+    key = None
+    if memo is not None:
+        key = content_digest({"fit": fit}, "baseline", cycle, str(horizon), *_fit_libraries())
+        got = memo.get(key) if key else None
+        if got is not None:
+            return got[0]
+    out = statistical_baseline(fit, cycle, horizon, progress=progress)
+    if memo is not None and key:
+        memo.put(key, out, {})
+    return out
+
+
+def _fit_libraries() -> list[str]:
+    """Versions of the libraries a fit depends on (without importing them)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name in ("statsmodels", "scipy", "numpy"):
+        try:
+            out.append(f"{name}={version(name)}")
+        except PackageNotFoundError:
+            out.append(f"{name}=?")
+    return out
 
 
 def _pct(x: object) -> str:
@@ -283,12 +322,15 @@ def history_outputs(
     ]
 
 
-def run_history(book: Book, *, rebuilt: arc.Rebuilt | None = None) -> HistoryResult:
-    """The cycle step: read, compute, write every history sheet in one write."""
+def run_history(
+    book: Book, *, rebuilt: arc.Rebuilt | None = None, memo: ResultMemo | None = None
+) -> HistoryResult:
+    """The cycle step: read, compute, write every history sheet in one write. ``memo``: see
+    :func:`baseline_of`."""
     settings = book.read_settings()
     tables = _read(book)
     book.progress("Statistical baseline", 0.35)
-    result = build_history(tables, settings, rebuilt=rebuilt, progress=book.progress)
+    result = build_history(tables, settings, rebuilt=rebuilt, progress=book.progress, memo=memo)
     book.progress("Writing the history sheets", 0.85)
     book.write(result.outputs)
     book.progress("History written", 1.0)

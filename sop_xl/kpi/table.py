@@ -47,7 +47,7 @@ from sop_xl.kpi.ops import (
     vendor_performance,
 )
 from sop_xl.model import schema
-from sop_xl.model.book import Book, ResultMemo, read_tables
+from sop_xl.model.book import Book, ResultMemo, content_digest, read_tables
 from sop_xl.model.periods import add_months
 from sop_xl.model.sheets import SheetOutput
 
@@ -441,19 +441,9 @@ def _scope_key(digest: str, by: list[str]) -> str:
 
 def _inputs_digest(tables: Mapping[str, pd.DataFrame], settings: schema.Settings) -> str | None:
     """A digest of the settings and of the content (values, columns, dtypes) of the tables
-    kpi_table reads; None when a table cannot be hashed."""
-    h = hashlib.sha256(settings.model_dump_json().encode())
-    try:
-        for alias in READ:  # the tables kpi_table reads (and _enrich looks up)
-            df = tables.get(alias)
-            if df is None:
-                h.update(f"\0{alias}:none".encode())
-                continue
-            h.update(f"\0{alias}:{list(df.columns)}:{[str(t) for t in df.dtypes]}".encode())
-            h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    except (TypeError, ValueError):
-        return None
-    return h.hexdigest()
+    kpi_table reads (and _enrich looks up); None when a table cannot be hashed."""
+    read = {alias: tables.get(alias) for alias in READ}
+    return content_digest(read, "kpi_rows", settings.model_dump_json())
 
 
 def _kpi_rows(

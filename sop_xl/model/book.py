@@ -11,7 +11,8 @@ same tables.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable, Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -81,6 +82,24 @@ class ResultMemo(Protocol):
     def put(self, key: str, frame: pd.DataFrame, facts: dict[str, Any]) -> None:
         """Keep ``frame`` and ``facts`` under ``key`` (best effort)."""
         ...
+
+
+def content_digest(frames: Mapping[str, pd.DataFrame | None], *extra: str) -> str | None:
+    """A SHA-256 of the content of ``frames`` (each one's name, columns, dtypes and values, not
+    its index; a missing frame counts as missing) and of the ``extra`` texts (settings, options):
+    the key under which a :class:`ResultMemo` keeps a result. None when a frame cannot be
+    hashed (then nothing is kept)."""
+    h = hashlib.sha256("\0".join(extra).encode())
+    try:
+        for name, df in frames.items():
+            if df is None:
+                h.update(f"\0{name}:none".encode())
+                continue
+            h.update(f"\0{name}:{list(df.columns)}:{[str(t) for t in df.dtypes]}".encode())
+            h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    except (TypeError, ValueError):
+        return None
+    return h.hexdigest()
 
 
 @runtime_checkable

@@ -262,3 +262,33 @@ def test_actions_carried_flags() -> None:
     # the log keeps each cycle once: running the same cycle again replaces its rows
     log2 = update_log(update_log(log, now, "2026-05"), now, "2026-05")
     assert (log2["cycle"] == "2026-05").sum() == len(now)
+
+
+def test_baseline_is_kept_between_clicks_and_refitted_when_a_sale_changes(
+    tmp_path, monkeypatch
+) -> None:
+    """The statistical baseline of one month's actuals is fitted once: a second click (a new
+    process) reads it from the result store, equal to a fresh fit; one changed sales cell is a
+    new key and is fitted again (a store that ignored the content would serve the old fit)."""
+    from sop_xl.history import step
+    from sop_xl.io.tablestore import ResultStore
+
+    monkeypatch.setenv("SOP_XL_CACHE_DIR", str(tmp_path / "store"))
+    season = np.array([50, 60, 80, 120, 150, 160, 150, 120, 90, 70, 60, 50], dtype=float)
+    sales = _sales({"A": np.tile(season, 3), "B": np.tile(season, 3) / 2})
+    fits = []
+    monkeypatch.setattr(
+        step, "statistical_baseline", lambda *a, **k: fits.append(1) or statistical_baseline(*a)
+    )
+    first = step.baseline_of(sales, "2026-11", 6, memo=ResultStore())
+    again = step.baseline_of(sales.copy(), "2026-11", 6, memo=ResultStore())
+    assert len(fits) == 1
+    pd.testing.assert_frame_equal(again, first, check_exact=True)
+    pd.testing.assert_frame_equal(again, statistical_baseline(sales, "2026-11", 6))
+    changed = sales.copy()
+    changed.loc[changed.index[-1], "quantity"] += 500.0  # the last month of one series
+    moved = step.baseline_of(changed, "2026-11", 6, memo=ResultStore())
+    assert len(fits) == 2
+    assert not moved["quantity"].equals(first["quantity"])
+    step.baseline_of(sales, "2026-12", 6, memo=ResultStore())  # another cycle: its own fit
+    assert len(fits) == 3
