@@ -9,7 +9,7 @@ more. Every part we do not need to change is kept; the parts we change are parse
 What the transformation does (each item is also listed in :class:`FrozenPackage` so the cover
 sheet and the CLI can say what was removed):
 
-- formulas -> their cached values (``<f>`` removed; text results become inline strings); a
+- formulas -> their cached values (``<f>`` removed); a
   formula without a cached value is an error unless LibreOffice recalculates a copy;
 - macros removed: ``vbaProject.bin`` (and its signature), macro sheets (XLM), dialog sheets, the
   ribbon (``customUI``), ActiveX controls and embedded OLE objects; the main content type
@@ -23,7 +23,10 @@ sheet and the CLI can say what was removed):
   the workbook structure locked, ``readOnlyRecommended`` set, marked final; pivot tables no
   longer refresh on open;
 - formats, column widths, merged cells, charts, conditional formats, tables, comments, print
-  settings are kept as they are.
+  settings are kept as they are;
+- every text (formula results, inline strings of the master, the Cover) is a shared string of
+  the one ``sharedStrings`` part (:mod:`sop_xl.io.xlsx.sst`), as Excel keeps text: Excel has
+  nothing to rewrite when the plan is opened and closed.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from sop_xl.io.xlsx.protection import (
     sheet_protection_attrs,
     workbook_protection_attrs,
 )
+from sop_xl.io.xlsx.sst import SharedStrings, share_sheet_strings
 from sop_xl.model.book import Progress
 
 # --- namespaces and types ----------------------------------------------------------------------
@@ -327,7 +331,9 @@ def _fast_transform(data: bytes, protection: dict[str, str]) -> _SheetResult | N
         t = _T_ATTR.search(attrs)
         if t is not None and t.group(1) == b"str":  # text result (may be empty): inline string
             attrs = _T_ATTR.sub(b' t="inlineStr"', attrs, count=1)
-            return b"<c" + attrs + b'><is><t xml:space="preserve">' + inner + b"</t></is></c>"
+            edge = inner != inner.strip() or b"\n" in inner or b"&#" in inner
+            sp = b' xml:space="preserve"' if edge else b""
+            return b"<c" + attrs + b"><is><t" + sp + b">" + inner + b"</t></is></c>"
         if not inner.strip():
             missing.append((_R_ATTR.search(attrs) or [b"", b"?"])[1].decode())
             return m.group(0)
@@ -356,8 +362,33 @@ def transform_worksheet(
     values: list[list[object]] | None,
     date1904: bool,
     fast: bool = True,
+    strings: SharedStrings | None = None,
 ) -> _SheetResult:
-    """Values only + protected. ``values`` (rows from A1) replaces every formula result."""
+    """Values only + protected. ``values`` (rows from A1) replaces every formula result.
+    With ``strings``, text cells (formula results and inline strings) become shared strings."""
+    res = _transform_worksheet(data, name, part, file, protection, values, date1904, fast)
+    if strings is not None:
+        res.data = _shared(res.data, strings)
+    return res
+
+
+def _shared(xml: bytes, strings: SharedStrings) -> bytes:
+    """The sheet's inline-string cells as shared-string cells of ``strings``."""
+    if b'"inlineStr"' not in xml:
+        return xml
+    return share_sheet_strings(xml.decode("utf-8"), strings).encode("utf-8")
+
+
+def _transform_worksheet(
+    data: bytes,
+    name: str,
+    part: str,
+    file: str,
+    protection: dict[str, str],
+    values: list[list[object]] | None,
+    date1904: bool,
+    fast: bool,
+) -> _SheetResult:
     if fast and values is None:
         res = _fast_transform(data, protection)
         if res is not None:
@@ -616,6 +647,7 @@ def _freeze_parts(
     drop_rels(pkg, wb_part, removed)
     wb_rels = {r.id: r for r in pkg.rels(wb_part)}
     gone_rels: set[str] = set()
+    strings = SharedStrings(pkg, wb_part)
     wb_pr = wb.find(q("workbookPr"))
     date1904 = wb_pr is not None and wb_pr.get("date1904") in ("1", "true")
 
@@ -666,6 +698,7 @@ def _freeze_parts(
                 protection=sheet_prot,
                 values=sheet_values,
                 date1904=date1904,
+                strings=strings,
             )
             formulas += res.formulas
             missing.extend((name, ref) for ref in res.missing)
@@ -790,6 +823,7 @@ def _freeze_parts(
 
     pkg.write(wb_part, serialize(wb))
     pkg.remove_rels(wb_part, gone_rels)
+    strings.finish()
     pkg.prune()
     return FrozenPackage(
         package=pkg,
@@ -883,7 +917,8 @@ def cover_sheet_xml(
     protection: dict[str, str],
     styles: tuple[int, int, int],
 ) -> bytes:
-    """The Cover worksheet: a title, a note, then label / value rows (all inline text)."""
+    """The Cover worksheet: a title, a note, then label / value rows (inline text, which
+    :func:`add_cover` moves to the shared strings)."""
     s_title, s_bold, s_wrap = styles
     xml_rows = [
         f'<row r="1" ht="24" customHeight="1">{_cell_xml("A1", title, s_title)}</row>',
@@ -927,7 +962,9 @@ def add_cover(
     part = "xl/worksheets/sopCover.xml"
     if pkg.exists(part):
         part = pkg.fresh_name("xl/worksheets/sopCover{}.xml")
-    pkg.write(part, cover_xml)
+    strings = SharedStrings(pkg, frozen.workbook_part)  # the cover's texts: shared, as all
+    pkg.write(part, _shared(cover_xml, strings))
+    strings.finish()
     rid = pkg.add_rel(frozen.workbook_part, REL_WORKSHEET, part)
     wb = parse(pkg.read(frozen.workbook_part), frozen.workbook_part, file)
     sheets = wb.find(q("sheets"))

@@ -749,3 +749,46 @@ def test_fast_path_scans_only_what_it_must_and_agrees_with_lxml(sheet_data: str)
     assert _cells(fast.data) == _cells(slow.data)
     assert b"<f>" not in fast.data and b":f>" not in fast.data and fast.formulas == slow.formulas
     assert (_fast_transform(xml, kw["protection"]) is None) == ("xmlns:x" in sheet_data)
+
+
+def test_every_text_of_the_plan_is_a_shared_string(tmp_path: Path) -> None:
+    """Issue 20: the frozen plan keeps text as Excel does. A text formula result, the master's
+    inline strings (openpyxl writes every text inline) and the Cover all become entries of the
+    one shared-strings table (content type and relationship declared, uniqueCount = entries);
+    no cell is inline; every reader sees the same texts and the plan verifies."""
+    m = build_master(tmp_path / "m.xlsx", macros=False)
+    with zipfile.ZipFile(m) as zf:
+        assert any(b"inlineStr" in zf.read(n) for n in zf.namelist() if "worksheets/" in n)
+    wb = openpyxl.load_workbook(m)
+    wb[ITEMS.sheet]["J2"] = '=" Muesli "&"& more"'  # a text result with edge spaces and a &
+    wb.save(m)
+    with zipfile.ZipFile(m) as zf:  # as Excel would save it: the formula with its cached text
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    part = next(n for n in parts if "worksheets/sheet2" in n)
+    parts[part] = re.sub(
+        rb'<c r="J2"([^>]*)><f>(.*?)</f><v\s*/?>(?:</v>)?</c>',
+        rb'<c r="J2"\1 t="str"><f>\2</f><v> Muesli &amp; more</v></c>',
+        parts[part],
+    )
+    assert b't="str"' in parts[part]
+    with zipfile.ZipFile(m, "w") as zf:
+        for n, d in parts.items():
+            zf.writestr(n, d)
+    r = freeze(m, approved_by="CFO")
+    with zipfile.ZipFile(r.path) as zf:
+        sheets = [n for n in zf.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        assert sheets and not any(b"inlineStr" in zf.read(n) for n in sheets)
+        sst = zf.read("xl/sharedStrings.xml")
+        unique = int(re.search(rb'uniqueCount="(\d+)"', sst).group(1))
+        assert unique == len(re.findall(rb"<si>", sst))
+        ct = zf.read("[Content_Types].xml")
+        assert ct.count(b'PartName="/xl/sharedStrings.xml"') == 1
+        assert b"spreadsheetml.sharedStrings+xml" in ct
+        rels = zf.read("xl/_rels/workbook.xml.rels")
+        assert rels.count(b"relationships/sharedStrings") == 1
+    book = openpyxl.load_workbook(r.path)
+    assert book[ITEMS.sheet]["J2"].value == " Muesli & more"
+    assert book["Cover"]["B8"].value == "CFO" or "CFO" in [c.value for c in book["Cover"]["B"]]
+    cal = CalamineWorkbook.from_path(str(r.path)).get_sheet_by_name(ITEMS.sheet).to_python()
+    assert cal[1][9] == " Muesli & more"
+    assert verify(r.path).ok

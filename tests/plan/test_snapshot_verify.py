@@ -230,9 +230,13 @@ def test_expected_head_catches_tail_truncation(two) -> None:
 def test_cover_edited(two) -> None:
     a, _ = two
 
-    def edit(parts):
+    def edit(parts):  # the Approved-by cell now reads CEO (its text is a shared string)
         part = _sheet_part(parts, "Cover")
-        parts[part] = parts[part].replace(b"<t>CFO</t>", b"<t>CEO</t>")
+        items = re.findall(rb"<si>(.*?)</si>", parts["xl/sharedStrings.xml"], re.S)
+        i = items.index(b"<t>CFO</t>")
+        new = re.sub(rb't="s"><v>%d</v>' % i, b't="inlineStr"><is><t>CEO</t></is>', parts[part])
+        assert new != parts[part]
+        parts[part] = new
 
     rezip(a.path, edit)
     rep = verify(a.path)
