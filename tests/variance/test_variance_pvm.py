@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sop_xl.variance.money import to_cents
@@ -231,6 +231,10 @@ REGION_OF = {"C1": "N", "C2": "N", "C3": "S", "C4": "S"}
 
 @settings(max_examples=80, deadline=None)
 @given(markets, markets)
+@example(
+    a_rows=[("C1", "A", "2026-02", 1.0, 0.0), ("C2", "A", "2026-02", 0.0, 0.02)],
+    b_rows=[("C1", "A", "2026-01", 1.0, 0.0)],
+)
 def test_every_level_adds_up_to_the_same_revenue_variance(a_rows, b_rows):
     def mk(rs):
         return pd.DataFrame(
@@ -254,9 +258,36 @@ def test_every_level_adds_up_to_the_same_revenue_variance(a_rows, b_rows):
         assert to_cents(p["revenue_variance"]).sum() == total, level
         volume[level] = p.groupby("period")["volume_effect"].apply(lambda s: to_cents(s).sum())
     # with every budget line carrying a positive quantity, the budget average price is
-    # Rb / Qb at every level, so volume is the same (to the rounding cent); only price and mix
-    # are split differently
+    # Rb / Qb at every level, so volume is the same (to the rounding cent) in every period the
+    # budget covers; only price and mix are split differently. A period with no budget is all
+    # "new" business, valued at each unit's own actual price, so it is left out (see
+    # test_a_period_without_budget_values_new_business_at_each_units_actual_price)
     if len(b) and (b["quantity"] > 0).all():
+        budgeted = sorted(set(b["period"]))
         for level in ("region", "customer"):
-            diff = (volume[level] - volume["item"]).abs()
+            diff = (volume[level] - volume["item"]).abs().reindex(budgeted)
             assert (diff <= 1).all(), (level, diff)
+
+
+def test_a_period_without_budget_values_new_business_at_each_units_actual_price():
+    # hypothesis found it: with no budget in 2026-02, item A is new (1 unit for 0.02 -> volume
+    # 0.02); by customer, C1's unit sold for 0.00 (volume 0) and C2's 0.02 came with no quantity,
+    # a price credit (price 0.02, volume 0). Both splits add up to the same variance.
+    a = pd.DataFrame(
+        {
+            "customer": ["C1", "C2"],
+            "item": ["A", "A"],
+            "period": ["2026-02"] * 2,
+            "quantity": [1.0, 0.0],
+            "amount": [0.0, 0.02],
+        }
+    )
+    b = a.iloc[:0]
+    by_item = price_volume_mix(a, b, level="item", by="period")
+    by_customer = price_volume_mix(a, b, level="customer", by="period").set_index("customer")
+    assert by_item[["status", "volume_effect", "price_effect"]].values.tolist() == [
+        ["new", 0.02, 0.0]
+    ]
+    assert by_customer.loc["C1", ["status", "volume_effect"]].tolist() == ["new", 0.0]
+    assert by_customer.loc["C2", ["volume_effect", "price_effect"]].tolist() == [0.0, 0.02]
+    assert by_customer["revenue_variance"].sum() == by_item["revenue_variance"].sum() == 0.02
