@@ -463,7 +463,7 @@ def diff(a: Path, b: Path, out: Path) -> StepResult:
     from sop_xl.plan.snapshot import diff as run
 
     r = run(Path(a), Path(b), Path(out))
-    return StepResult("diff", f"{r.summary}\nChange report: {out}".strip(), True, [], r)
+    return StepResult("diff", r.summary, True, [], r)  # the summary names the report's path
 
 
 def checkout_root() -> Path | None:

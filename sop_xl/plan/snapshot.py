@@ -109,9 +109,24 @@ class FreezeResult:
             lines.append(f"  sheets left out: {', '.join(self.dropped_sheets)}")
         if self.removed:
             lines.append(f"  removed: {', '.join(self.removed)}")
-        if self.dropped_names:
-            lines.append(f"  defined names removed: {', '.join(self.dropped_names)}")
+        lines += _names_removed(self.dropped_names)
         return "\n".join(lines)
+
+
+def _names_removed(dropped: list[str], shown: int = 4) -> list[str]:
+    """One summary line per reason a defined name was removed, with a few of the names and a
+    count (the full list is on the Cover): ``"lst_Items_item (holds a formula)"`` entries give
+    ``"  31 defined names removed (they hold a formula): lst_Items_item, ... and 27 more"``."""
+    by_reason: dict[str, list[str]] = {}
+    for entry in dropped:
+        name, _, why = entry.partition(" (")
+        by_reason.setdefault(why.rstrip(")") or "removed", []).append(name)
+    lines = []
+    for why, names in by_reason.items():
+        more = f" and {len(names) - shown} more" if len(names) > shown else ""
+        what = "defined name" if len(names) == 1 else "defined names"
+        lines.append(f"  {len(names)} {what} removed ({why}): {', '.join(names[:shown])}{more}")
+    return lines
 
 
 # --- settings ----------------------------------------------------------------------------------

@@ -238,6 +238,19 @@ def test_no_macros_ribbon_links_or_formulas(frozen: FreezeResult) -> None:
     assert any("ExtRate" in n for n in frozen.dropped_names)
 
 
+def test_summary_counts_removed_names_by_reason() -> None:
+    # the demo's freeze printed 31 "name (holds a formula)" entries on one line; the summary now
+    # gives one line per reason with a count and a few names (the Cover keeps the full list)
+    from sop_xl.plan.snapshot import _names_removed
+
+    dropped = [f"lst_{i} (holds a formula)" for i in range(6)] + ["Auto_Open (runs a macro)"]
+    assert _names_removed(dropped) == [
+        "  6 defined names removed (holds a formula): lst_0, lst_1, lst_2, lst_3 and 2 more",
+        "  1 defined name removed (runs a macro): Auto_Open",
+    ]
+    assert _names_removed([]) == []
+
+
 def test_values_equal_the_masters_cached_values(master: Path, frozen: FreezeResult) -> None:
     before, after = calamine_values(master), calamine_values(frozen.path)
     assert list(after) == ["Cover", "Settings", "Items", "Forecast", "Calc", "Lists"]

@@ -15,6 +15,7 @@ from test_snapshot import build_master, forecast_rows
 from sop_xl.errors import SopError
 from sop_xl.model.schema import FORECAST, NUMBER_FORMATS, Dtype
 from sop_xl.plan.diff import changed_cells, keyed_changes, totals, wide_long
+from sop_xl import cycle
 from sop_xl.plan.snapshot import diff, freeze
 
 #: B versus A (forecast_rows()): EU/1000/WH1 2026-11 100 -> 150; EU/1001/WH1 2027-01 60 -> blank;
@@ -99,6 +100,14 @@ def test_changed_cells_and_summary(versions, tmp_path) -> None:
     assert summary["Version"] == ("v01", "v02")
     assert summary["Approved by"] == ("CFO", "CEO")
     assert summary["Content hash (SHA-256)"] == (a.content_hash, b.content_hash)
+
+
+def test_the_diff_step_names_the_report_once(versions, tmp_path) -> None:
+    # 'sop-xl diff' printed the report's path twice ("written to X" and "Change report: X")
+    a, b = versions
+    out = tmp_path / "c.xlsx"
+    text = cycle.diff(a.path, b.path, out).summary
+    assert text.count(str(out)) == 1 and text.startswith("Change report written to")
 
 
 def test_text_that_looks_like_a_formula_stays_text(tmp_path) -> None:
