@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_snapshot import build_master, forecast_rows
 
+from sop_xl import cycle
 from sop_xl.errors import SopError
 from sop_xl.model.schema import FORECAST, NUMBER_FORMATS, Dtype
 from sop_xl.plan.diff import changed_cells, keyed_changes, totals, wide_long
-from sop_xl import cycle
 from sop_xl.plan.snapshot import diff, freeze
 
 #: B versus A (forecast_rows()): EU/1000/WH1 2026-11 100 -> 150; EU/1001/WH1 2027-01 60 -> blank;
