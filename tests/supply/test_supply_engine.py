@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sop_xl.errors import SopError
@@ -304,16 +304,44 @@ def test_pruned_plan_is_as_good_as_the_full_lp(p: lp.Problem) -> None:
         full["x"], full["s"], full["I"], full["z"], 0.0, "full", full["y"], full["b"], full["u"]
     )
     got = lp.solve(p).objective(p)
-    slack = ((p.hold + p.penalty)[:, None] * p.safety).sum() * p.shape[1]
-    assert got >= whole.objective(p) - slack - 1e-5 * (1 + abs(whole.objective(p)))
+    assert got >= whole.objective(p) - _safety_slack(p) - 1e-5 * (1 + abs(whole.objective(p)))
+
+
+def _safety_slack(p: lp.Problem) -> float:
+    """The most keeping every row's safety stock can cost over the horizon: what a row planned
+    unconstrained (off the overloaded resources) may pay that the LP would not."""
+    return float(((p.hold + p.penalty)[:, None] * p.safety).sum() * p.shape[1])
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems(), st.floats(1.0, 3.0))
+@example(  # hypothesis found it: at capacity 8 (4 units at 2 h) the LP lets the 0.6 buffer
+    # lapse (-0.012); at 16 the resource is not overloaded, the row is planned unconstrained
+    # and keeps its buffer three months (-0.018): within the slack the pruning documents
+    p=lp.Problem(
+        demand=np.array([[4.0, 0, 0]] + [[0.0, 0, 0]] * 4),
+        opening=np.zeros(5),
+        receipts=np.zeros((5, 3)),
+        safety=np.array([[0.6, 0, 0]] + [[0.0, 0, 0]] * 4),
+        hours=sp.csr_matrix(([2.0], ([0], [0])), shape=(1, 5)),
+        capacity=np.array([[8.0, 0, 0]]),
+        margin=np.full(5, 0.1),
+        holding=np.array([0.01, 0, 0, 0, 0]),
+        hard_safety_stock=False,
+        scheduled=np.zeros((5, 3)),
+        source=np.arange(5),
+        backorders=False,
+    ),
+    factor=2.0,
+)
 def test_more_capacity_never_lowers_the_objective(p: lp.Problem, factor: float) -> None:
+    """More capacity never costs more, up to the safety-stock slack of the pruning (see
+    test_pruned_plan_is_as_good_as_the_full_lp): a resource that stops being overloaded moves
+    its rows to the unconstrained plan, which always keeps their buffers."""
     base = lp.solve(p)
     more = lp.solve(lp.Problem(**{**p.__dict__, "capacity": p.capacity * factor}))
-    assert more.objective(p) >= base.objective(p) - 1e-4 * (1 + abs(base.objective(p)))
+    tol = _safety_slack(p) + 1e-4 * (1 + abs(base.objective(p)))
+    assert more.objective(p) >= base.objective(p) - tol
 
 
 def test_supply_kpis_by_hand() -> None:
