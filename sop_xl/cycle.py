@@ -243,7 +243,7 @@ def consolidate(
     """Validate regional submissions and write the consensus Forecast (all or nothing)."""
     from sop_xl.consolidate.step import consolidate as run
 
-    path = getattr(book, "path", None)
+    path = book.path
     if folder is None and path is not None and submissions_folder(path).is_dir():
         folder = submissions_folder(path)
     r = run(book, folder, dry_run=dry_run, received_by=user(), report_path=report_path)

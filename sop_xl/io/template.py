@@ -42,6 +42,7 @@ from openpyxl.worksheet.table import Table as XlTable
 from openpyxl.worksheet.table import TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
+from sop_xl.errors import SchemaError
 from sop_xl.io.filebook import save_new_workbook
 from sop_xl.io.xlsx.tables import resize_table
 from sop_xl.model import schema
@@ -291,7 +292,7 @@ def _dv_for(column: Column, first_cell: str) -> DataValidation | None:
     if column.choices:
         choices = ",".join(column.choices)
         if any("," in c for c in column.choices) or len(choices) > 250:
-            raise ValueError(f"choices of {column.name} cannot be an inline list: {choices!r}")
+            raise SchemaError(f"choices of {column.name} cannot be an inline list: {choices!r}")
         dv = DataValidation(type="list", formula1=f'"{choices}"', allow_blank=True)
         error = f"Pick one of: {', '.join(column.choices)}."
     elif column.ref:

@@ -6,7 +6,11 @@ What each KPI means (formula, numerator, denominator, zero policy, sign) is writ
 the registry :data:`sop_xl.kpi.defs.KPIS`, under the KPI id each function returns as a column;
 the docstrings here say only how a function applies those definitions to the tables.
 
-Every function takes the schema's long tables (engine column names), returns one row per group
+Every public function has one signature style: ``(table, ..., settings, by=(), *, options)``:
+the long tables it reads first, then :class:`~sop_xl.model.schema.Settings` where its window
+rules need them, then ``by``, then keyword-only options (``basis=``, ``as_of=``, ``annualise=``,
+``months=``); tests/kpi/test_kpi_ops.py checks it. Each takes the schema's long tables (engine
+column names), returns one row per group
 of ``by`` with, per KPI, the value and its numerator (``<kpi>_num``) and denominator
 (``<kpi>_den``), plus ``n`` (records counted) and a plain-language ``note``. ``by`` may name any
 column of the input plus ``period``, which means the month the record is *due* in (sales lines:

@@ -45,6 +45,7 @@ from lxml import etree
 
 from sop_xl.errors import InputFileError, Location, MissingCachedValues, SopError
 from sop_xl.io.xlsx.calc import CALC_ID
+from sop_xl.io.xlsx.cells import parse_cell
 from sop_xl.io.xlsx.parts import CONTENT_TYPES, Package
 from sop_xl.io.xlsx.protection import (
     PasswordHash,
@@ -137,20 +138,6 @@ def parse(data: bytes, part: str, file: str) -> etree._Element:
 
 def serialize(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-
-
-_REF = re.compile(r"([A-Z]{1,3})(\d+)")
-
-
-def split_ref(ref: str) -> tuple[int, int]:
-    """'B3' -> (3, 2): 1-based row and column."""
-    m = _REF.fullmatch(ref)
-    if not m:
-        raise ValueError(ref)
-    col = 0
-    for ch in m.group(1):
-        col = col * 26 + ord(ch) - 64
-    return int(m.group(2)), col
 
 
 # --- result ------------------------------------------------------------------------------------
@@ -403,7 +390,7 @@ def _transform_worksheet(
         formulas += 1
         ref = cell.get("r", "")
         if values is not None:
-            r, c = split_ref(ref)
+            c, r = parse_cell(ref)
             row = values[r - 1] if r - 1 < len(values) else []
             value = row[c - 1] if c - 1 < len(row) else ""
             _set_value(cell, value, date1904)

@@ -590,8 +590,8 @@ def definitions_frame(on_scorecard: Sequence[str] = ()) -> pd.DataFrame:
         }
     )
     df["on_scorecard"] = np.where(df["kpi"].isin(list(on_scorecard)), "yes", "")
-    natives = [native_for(getattr(d, "udf", "")) for d in defs]
-    df["udf"] = [getattr(d, "udf", "") for d in defs]
+    natives = [native_for(d.udf) for d in defs]
+    df["udf"] = [d.udf for d in defs]
     df["native_function"] = [nf.name if nf and nf.body else "" for nf in natives]
     df["native_formula"] = [
         (nf.lambda_formula() if nf.body else f"Python only: {nf.python_only}") if nf else ""

@@ -355,3 +355,30 @@ def test_forward_days_of_supply_known_answer():
     assert r["period"] == "2026-01" and r["forward_days_of_supply"] == approx(10.0)
     none = forward_days_of_supply(inv, fc.assign(quantity=0.0), items).iloc[0]
     assert np.isnan(none["forward_days_of_supply"]) and "no forecast demand" in none["note"]
+
+
+def test_every_ops_kpi_has_one_signature_style() -> None:
+    """(issue 19) ``(table, ..., settings, by=(), *, options)``: tables positional without
+    defaults, Settings only where used and right before ``by``, ``by`` defaulting to (), every
+    option keyword-only, so no call passes a bare positional boolean such as ``annualise``."""
+    import inspect
+
+    import sop_xl.kpi.ops as ops
+
+    public = [
+        f
+        for name, f in vars(ops).items()
+        if inspect.isfunction(f) and f.__module__ == ops.__name__ and not name.startswith("_")
+    ]
+    kpi_functions = [f for f in public if "by" in inspect.signature(f).parameters]
+    assert len(kpi_functions) >= 10
+    for f in kpi_functions:
+        params = list(inspect.signature(f).parameters.values())
+        names = [p.name for p in params]
+        at = names.index("by")
+        assert params[at].default == (), f.__name__
+        head, tail = params[:at], params[at + 1 :]
+        assert head and all(p.default is inspect.Parameter.empty for p in head), f.__name__
+        assert all(p.annotation in ("pd.DataFrame", "Settings") for p in head), f.__name__
+        assert [p.name for p in head if p.annotation == "Settings"] in ([], [head[-1].name])
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in tail), f.__name__

@@ -528,7 +528,10 @@ def _insert_before_close(text: str, tag: str, fragment: str) -> str:
         return text[: m.start()] + fragment + text[m.start() :]
     m = re.search(r"<((?:\w+:)?" + tag + r")\b([^>]*?)/>", text)
     if m is None:
-        raise ValueError(f"no <{tag}> element")
+        raise InputFileError(
+            f"a damaged package part: no <{tag}> element.",
+            fix="Open the file in Excel and save it again, or use a clean copy.",
+        )
     return (
         text[: m.start()] + f"<{m.group(1)}{m.group(2)}>{fragment}</{m.group(1)}>" + text[m.end() :]
     )
