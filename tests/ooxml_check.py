@@ -55,14 +55,7 @@ FIRST_ROWS = 20  # audit sample: the first rows of a big sheet, besides one row 
 BIG_SHEET = 100_000  # bytes of worksheet XML from which the audit samples rows
 
 #: (finding pattern, file name glob, reason) of findings accepted on purpose.
-ALLOWED: list[tuple[str, str, str]] = [
-    (
-        r"sheet 'Cover': \d+ inline-string cells",
-        "SOP_Plan_*.xlsx",
-        "the frozen plan's cover sheet is written by sop_xl/plan/freeze.py, which issue 20's "
-        "freeze work moves to shared strings; remove this entry when it lands",
-    ),
-]
+ALLOWED: list[tuple[str, str, str]] = []  # (finding pattern, file glob, reason): none today
 
 
 def _allowed(text: str, path: Path) -> bool:
