@@ -348,15 +348,14 @@ def archive_submissions(book: Book) -> None:
     fc = book.read_table(schema.FORECAST)
     source = fc["source"].astype("string").fillna("").str.strip()
     submitted = fc[(source != "") & (source.str.lower() != "master")]
-    old = (
-        book.read_table(schema.FORECAST_ARCHIVE)
-        if book.has_table(schema.FORECAST_ARCHIVE)
-        else arc.empty()
-    )
+    has = book.has_table(schema.FORECAST_ARCHIVE)
+    old = book.read_table(schema.FORECAST_ARCHIVE) if has else arc.empty()
     items = book.read_table(schema.ITEMS) if book.has_table(schema.ITEMS) else None
     rows = arc.stage_rows(submitted, settings.cycle, "Submission", lags=arc.max_lag(items))
     new = arc.replace(old, rows)
-    book.write([SheetOutput(schema.FORECAST_ARCHIVE, new, tab_color="A6A6A6")])
+    if arc.holds(book.read_coerced(schema.FORECAST_ARCHIVE) if has else None, new):
+        return  # already recorded: the same rows in the same layout
+    book.write([arc.archive_output(new)])
 
 
 def rebuild_archive(folder: Path, current: Book | None = None):
@@ -617,9 +616,14 @@ def demo(
     book = FileBook(master, progress=say)
     say("Generating 12 past cycles (forecast archive, action log)", None)
     from sop_xl.demo.history import past_cycles
-    from sop_xl.model.schema import table as table_of
+    from sop_xl.history import archive as arc
+    from sop_xl.history.step import action_log_output
 
-    past = [SheetOutput(table_of(alias), df) for alias, df in past_cycles(data).items()]
+    past_frames = past_cycles(data)
+    past = [
+        arc.archive_output(past_frames["ForecastArchive"]),
+        action_log_output(past_frames["ActionLog"]),
+    ]
     book.write(
         [SheetOutput(SETTINGS, data.settings_frame())]
         + [SheetOutput(table, df) for table, df in data.frames()]

@@ -28,7 +28,9 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import ArgumentError, Finding, Location
+from sop_xl.model.book import Coerced, content_digest
 from sop_xl.model.schema import ARCHIVED_STAGES, FORECAST_ARCHIVE
+from sop_xl.model.sheets import SheetOutput
 
 #: Lags every report shows; the archive keeps at least these.
 REPORT_LAGS = (0, 1, 2, 3)
@@ -36,6 +38,9 @@ DAYS_PER_MONTH = 30
 SERIES = ["region", "item", "location"]
 COLUMNS = FORECAST_ARCHIVE.names
 WORKBOOK = "workbook"
+#: The ForecastArchive sheet's title line and tab colour (:func:`archive_output`).
+TITLE = "Forecast archive (written by sop_xl; rebuild: sop-xl history --snapshots)"
+TAB_COLOR = "A6A6A6"
 
 
 def month_index(period: pd.Series | np.ndarray | Sequence[str]) -> np.ndarray:
@@ -119,6 +124,31 @@ def normalise(archive: pd.DataFrame) -> pd.DataFrame:
         else pd.Series(dtype=np.int64)
     )
     return a[COLUMNS]
+
+
+# --- the ForecastArchive sheet ------------------------------------------------------------------
+def archive_output(archive: pd.DataFrame) -> SheetOutput:
+    """The ForecastArchive sheet as every writer writes it (consolidation's submissions, the
+    history step, the demo's past cycles): one title line, grey tab. One layout, whichever step
+    wrote it last."""
+    return SheetOutput(FORECAST_ARCHIVE, archive, title=[TITLE], tab_color=TAB_COLOR)
+
+
+def holds(current: Coerced | None, archive: pd.DataFrame) -> bool:
+    """True when the workbook's archive as read (``current``: the table's lenient read) already
+    is exactly ``archive`` (a :func:`replace` / :func:`normalise` result) in
+    :func:`archive_output`'s layout, so writing it would change nothing: the same content
+    (a :func:`~sop_xl.model.book.content_digest` of both, normalised), every row read (no
+    finding, no row left out) and the rows right below the header, one after the other, with no
+    blank row between. Rewriting the 100k-row sheet is then skipped."""
+    if current is None or current.findings or current.bad_rows or not len(archive):
+        return False
+    first = archive_output(archive).header_row + 1
+    rows = np.asarray(current.excel_rows, dtype=np.int64)
+    if len(rows) != len(archive) or not np.array_equal(rows, np.arange(first, first + len(rows))):
+        return False
+    now = content_digest({"archive": normalise(current.df)}, "archive")
+    return now is not None and now == content_digest({"archive": archive}, "archive")
 
 
 # --- rebuilding from snapshots ----------------------------------------------------------------

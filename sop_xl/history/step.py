@@ -307,19 +307,34 @@ def history_outputs(
             conditional_formats=flag_rules,
             tab_color="548235",
         ),
-        SheetOutput(
-            schema.FORECAST_ARCHIVE,
-            r.archive,
-            tab_color="A6A6A6",
-            title=["Forecast archive (written by sop_xl; rebuild: sop-xl history --snapshots)"],
-        ),
-        SheetOutput(
-            schema.ACTION_LOG,
-            r.action_log,
-            tab_color="A6A6A6",
-            title=["Action log by cycle (written by sop_xl)"],
-        ),
+        arc.archive_output(r.archive),
+        action_log_output(r.action_log),
     ]
+
+
+def action_log_output(log: pd.DataFrame) -> SheetOutput:
+    """The ActionLog sheet as every writer writes it (the history step, the demo's past
+    cycles): one layout, whichever wrote it last."""
+    return SheetOutput(
+        schema.ACTION_LOG,
+        log,
+        tab_color="A6A6A6",
+        title=["Action log by cycle (written by sop_xl)"],
+    )
+
+
+def _to_write(book: Book, result: HistoryResult) -> list[SheetOutput]:
+    """``result.outputs`` without the ForecastArchive when the workbook already holds exactly
+    that archive (:func:`~sop_xl.history.archive.holds`): a second click with the same inputs
+    does not rewrite the 100k-row sheet, and the table store keeps its parsed copy."""
+    current = (
+        book.read_coerced(schema.FORECAST_ARCHIVE)
+        if book.has_table(schema.FORECAST_ARCHIVE)
+        else None
+    )
+    if not arc.holds(current, result.archive):
+        return result.outputs
+    return [o for o in result.outputs if o.table.name != schema.FORECAST_ARCHIVE.name]
 
 
 def run_history(
@@ -332,6 +347,6 @@ def run_history(
     book.progress("Statistical baseline", 0.35)
     result = build_history(tables, settings, rebuilt=rebuilt, progress=book.progress, memo=memo)
     book.progress("Writing the history sheets", 0.85)
-    book.write(result.outputs)
+    book.write(_to_write(book, result))
     book.progress("History written", 1.0)
     return result
