@@ -274,7 +274,7 @@ def supply(book: Book) -> StepResult:
     from sop_xl.scenario.rules import plan_of_record
     from sop_xl.supply.step import run_supply
 
-    r = run_supply(book, plan_of_record, (SCENARIOS,))
+    r = run_supply(book, plan_of_record, (SCENARIOS,), memo=results())
     return StepResult("supply", r.summary, True, r.outputs, r)
 
 

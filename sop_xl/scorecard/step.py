@@ -255,7 +255,7 @@ def kpi_values(
     parts.append(
         action_kpis(tables.get("Actions"), settings.cycle, periods).assign(level="Total", scope="")
     )
-    parts.append(_supply_values(tables, settings))
+    parts.append(_supply_values(tables, settings, memo))
     values = _levelled(pd.concat(parts, ignore_index=True))
     return _at_accuracy_lag(values, tables, settings, periods)
 
@@ -324,11 +324,15 @@ def _at_accuracy_lag(
     return pd.concat([values[~mask], new, missing], ignore_index=True)
 
 
-def _supply_values(tables: Mapping[str, pd.DataFrame], settings: schema.Settings) -> pd.DataFrame:
-    """The supply review's KPIs (company total) when the workbook has its inputs."""
+def _supply_values(
+    tables: Mapping[str, pd.DataFrame], settings: schema.Settings, memo: ResultMemo | None = None
+) -> pd.DataFrame:
+    """The supply review's KPIs (company total) when the workbook has its inputs; ``memo``:
+    those of the supply step's plan on the same LP data
+    (:func:`sop_xl.supply.kpis.supply_kpis_of_tables`)."""
     from sop_xl.supply.kpis import supply_kpis_of_tables
 
-    return supply_kpis_of_tables(tables, settings).assign(level="Total", scope="")
+    return supply_kpis_of_tables(tables, settings, memo=memo).assign(level="Total", scope="")
 
 
 # --- assessment --------------------------------------------------------------------------------

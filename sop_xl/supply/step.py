@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from sop_xl.errors import Finding
 from sop_xl.model import schema
-from sop_xl.model.book import Book, read_tables
+from sop_xl.model.book import Book, ResultMemo, read_tables
 from sop_xl.model.periods import add_months, period_range
 from sop_xl.model.schema import Settings
 from sop_xl.model.sheets import (
@@ -37,6 +37,7 @@ from sop_xl.supply import backlog as bl
 from sop_xl.supply import capacity as cap
 from sop_xl.supply import inventory as inv
 from sop_xl.supply import lp
+from sop_xl.supply.kpis import remember
 from sop_xl.supply.rules import check, resolve_policy
 
 #: Tables the step reads.
@@ -529,12 +530,18 @@ Adjust = Callable[[Inputs, dict[str, pd.DataFrame], Settings], Inputs]
 
 
 def run_supply(
-    book: Book, adjust: Adjust | None = None, extra: tuple[schema.Table, ...] = ()
+    book: Book,
+    adjust: Adjust | None = None,
+    extra: tuple[schema.Table, ...] = (),
+    *,
+    memo: ResultMemo | None = None,
 ) -> SupplyResult:
     """The cycle step: read the inputs, plan, write the supply review sheets in one write.
 
     ``adjust`` (with the ``extra`` tables it reads) makes the plan of record, e.g. the chosen
     scenario's (sop_xl.cycle passes it; the supply engine knows nothing of scenarios).
+    ``memo``: where the plan's KPIs are kept for the scorecard
+    (:func:`sop_xl.supply.kpis.remember`).
     """
     settings = book.read_settings()
     tables = (*READ, *extra)
@@ -546,6 +553,7 @@ def run_supply(
     if adjust is not None:
         inputs = adjust(inputs, frames, settings)
     result = supply_review(inputs, findings)
+    remember(memo, result, settings)
     result.outputs = outputs(result, settings)
     result.summary = summary_line(result, settings)
     book.progress("Writing the supply review", (len(tables) + 1) / (len(tables) + 2))

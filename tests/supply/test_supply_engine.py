@@ -373,3 +373,86 @@ def test_supply_kpis_by_hand() -> None:
     assert k.loc["stockout_months", "value"] == 2.0  # two item-location-months end with a backorder
     assert k.loc["past_due_backlog_value", "value"] == pytest.approx(30.75)
     assert (k["period"] == "2026-10").all()
+
+
+# --- the supply KPIs kept for the scorecard (issue 16) -----------------------------------------
+class _DictMemo:
+    """An in-memory ResultMemo that counts what it is asked."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, tuple[pd.DataFrame, dict]] = {}
+
+    def get(self, key: str):
+        return self.kept.get(key)
+
+    def put(self, key: str, frame: pd.DataFrame, facts: dict) -> None:
+        self.kept[key] = (frame, facts)
+
+
+def _supply_tables(capacity: float = 50.0) -> dict[str, pd.DataFrame]:
+    """Two made items on one resource over a 3-month horizon; 50 h a month is short."""
+    items = pd.DataFrame(
+        {
+            "item": ["A", "B"],
+            "description": ["a", "b"],
+            "family": ["F", "F"],
+            "gen_prod_posting_group": ["P", "P"],
+            "unit_cost": [2.0, 3.0],
+            "unit_price": [5.0, 6.0],
+            "lead_time_days": [10.0, 10.0],
+        }
+    )
+    forecast = pd.DataFrame(
+        {
+            "region": ["EU"] * 6,
+            "item": ["A", "A", "A", "B", "B", "B"],
+            "location": ["L"] * 6,
+            "source": [None] * 6,
+            "version": [None] * 6,
+            "period": ["2026-11", "2026-12", "2027-01"] * 2,
+            "quantity": [40.0, 40.0, 40.0, 30.0, 30.0, 30.0],
+        }
+    )
+    resources = pd.DataFrame(
+        {"resource": ["R1"], "name": ["Line"], "location": ["L"], "capacity_hours": [capacity]}
+    )
+    routings = pd.DataFrame(
+        {"item": ["A", "B"], "resource": ["R1"] * 2, "hours_per_unit": [1.0] * 2}
+    )
+    return {"Items": items, "Forecast": forecast, "Resources": resources, "Routings": routings}
+
+
+def test_supply_kpis_are_kept_by_the_content_of_the_lp_data(monkeypatch) -> None:
+    """The scorecard reuses the KPIs of a plan solved on the same LP data; one changed input
+    (a resource's capacity) is another key, so the plan is solved again."""
+    from sop_xl.model.schema import Settings
+    from sop_xl.supply import kpis as sk
+    from sop_xl.supply import step as ss
+
+    settings = Settings(company="T", cycle="2026-11", currency="EUR", horizon_months=3)
+    memo = _DictMemo()
+    solved = []
+    real = ss.supply_review
+    monkeypatch.setattr(ss, "supply_review", lambda *a, **k: solved.append(1) or real(*a, **k))
+    first = sk.supply_kpis_of_tables(_supply_tables(), settings, memo=memo)
+    assert len(solved) == 1 and len(memo.kept) == 1
+    again = sk.supply_kpis_of_tables(_supply_tables(), settings, memo=memo)
+    assert len(solved) == 1  # kept: not solved again
+    pd.testing.assert_frame_equal(again, first)
+    more = sk.supply_kpis_of_tables(_supply_tables(capacity=500.0), settings, memo=memo)
+    assert len(solved) == 2 and len(memo.kept) == 2  # one input changed: solved again
+    assert (
+        more.set_index("kpi").loc["capacity_utilisation", "value"]
+        < first.set_index("kpi").loc["capacity_utilisation", "value"]
+    )
+    # what the supply step remembers of its own plan is what the scorecard would compute
+    memo2 = _DictMemo()
+    inputs = ss.build_inputs(_supply_tables(), settings)
+    sk.remember(memo2, real(inputs), settings)
+    got = sk.supply_kpis_of_tables(_supply_tables(), settings, memo=memo2)
+    assert len(solved) == 2
+    pd.testing.assert_frame_equal(got, first)
+    # another month reported is another key too
+    later = Settings(company="T", cycle="2026-11", currency="EUR", horizon_months=4)
+    sk.supply_kpis_of_tables(_supply_tables(), later, memo=memo)
+    assert len(solved) == 3
