@@ -12,6 +12,9 @@ writes a new report workbook ``out`` (openpyxl, written to a temp file then rena
 - **Budget Changes**: the FinancialBudget grid by G/L account and period, when both have it;
 - **Changed Cells**: every changed cell (sheet, cell, old, new, delta when both are numbers).
 
+Numbers compare at 15 significant digits, as the content hash counts them (a plan frozen before
+the freeze wrote 15 digits and a newer one of the same values differ in no cell).
+
 A blank forecast cell is no demand: it counts as 0 units in deltas and totals, and the Change
 column says ``added`` (blank -> value) or ``removed`` (value -> blank). Increases are green,
 decreases red (conditional formats, so they follow any filter or sort).
@@ -36,6 +39,7 @@ from python_calamine import CalamineWorkbook
 from sop_xl.errors import InputFileError, Location, SopError
 from sop_xl.io.filebook import save_new_workbook
 from sop_xl.model.schema import FINANCIAL_BUDGET, FORECAST, ITEMS, NUMBER_FORMATS, Dtype, Table
+from sop_xl.plan.content_hash import canonical_number
 
 MAX_CELL_ROWS = 100_000
 COVER_TITLE = "Frozen S&OP plan"
@@ -135,7 +139,18 @@ def changed_cells(a: list[list[object]], b: list[list[object]]) -> pd.DataFrame:
     kind = np.frompyfunc(_kind, 1, 1)
     same = ((ga == gb) & (kind(ga) == kind(gb))).astype(bool)
     rr, cc = np.nonzero(~same)
-    return pd.DataFrame({"row": rr + 1, "col": cc + 1, "old": ga[rr, cc], "new": gb[rr, cc]})
+    old, new = ga[rr, cc], gb[rr, cc]
+    real = [not _same_number(o, n) for o, n in zip(old.tolist(), new.tolist(), strict=True)]
+    rr, cc, old, new = rr[real], cc[real], old[real], new[real]
+    return pd.DataFrame({"row": rr + 1, "col": cc + 1, "old": old, "new": new})
+
+
+def _same_number(a: object, b: object) -> bool:
+    """Two numbers that are one value to 15 significant digits, as the content hash counts them
+    (a plan frozen before numbers were frozen at 15 digits, a master, a re-saved copy)."""
+    return (
+        _kind(a) == "n" == _kind(b) and canonical_number(float(a)) == canonical_number(float(b))  # type: ignore[arg-type]
+    )
 
 
 def _kind(v: object) -> str:
@@ -203,8 +218,14 @@ def keyed_changes(old: pd.DataFrame, new: pd.DataFrame, keys: list[str]) -> pd.D
     o, n = m["old"], m["new"]
     m["delta"] = n.fillna(0.0) - o.fillna(0.0)  # blank = no demand (documented)
     m["delta_pct"] = (m["delta"] / o).where(o.notna() & (o != 0))
+    moved = (o.notna() & n.notna() & (o != n)).to_numpy(copy=True)
+    if moved.any():  # a change beyond the 15th significant digit is no change (content hash)
+        moved[moved] = [
+            canonical_number(x) != canonical_number(y)
+            for x, y in zip(o[moved].tolist(), n[moved].tolist(), strict=True)
+        ]
     m["change"] = np.select(
-        [o.isna() & n.notna(), o.notna() & n.isna(), m["delta"] != 0],
+        [o.isna() & n.notna(), o.notna() & n.isna(), moved],
         ["added", "removed", "changed"],
         default="",
     )

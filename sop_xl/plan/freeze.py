@@ -11,6 +11,8 @@ sheet and the CLI can say what was removed):
 
 - formulas -> their cached values (``<f>`` removed); a
   formula without a cached value is an error unless LibreOffice recalculates a copy;
+- numbers at 15 significant digits (:func:`round_numbers`): what Excel shows and keeps, and
+  what any application writes back unchanged when it re-saves the plan;
 - macros removed: ``vbaProject.bin`` (and its signature), macro sheets (XLM), dialog sheets, the
   ribbon (``customUI``), ActiveX controls and embedded OLE objects; the main content type
   becomes the plain ``.xlsx`` one;
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 import shutil
 import subprocess
@@ -54,6 +57,7 @@ from sop_xl.io.xlsx.protection import (
 )
 from sop_xl.io.xlsx.sst import SharedStrings, share_sheet_strings
 from sop_xl.model.book import Progress
+from sop_xl.plan.content_hash import canonical_number
 
 # --- namespaces and types ----------------------------------------------------------------------
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -354,9 +358,63 @@ def transform_worksheet(
     """Values only + protected. ``values`` (rows from A1) replaces every formula result.
     With ``strings``, text cells (formula results and inline strings) become shared strings."""
     res = _transform_worksheet(data, name, part, file, protection, values, date1904, fast)
+    res.data = round_numbers(res.data)
     if strings is not None:
         res.data = _shared(res.data, strings)
     return res
+
+
+#: A value of more than 15 characters of number text (only those can carry more than 15
+#: significant digits). A literal start, so the regex engine skips to each ``<v>`` at C speed.
+_LONG_V = re.compile(rb"<v>([-+.0-9eE]{16,})</v>")
+#: The same with any namespace prefix, for the rare prefixed worksheet (``<x:c><x:v>``).
+_LONG_V_ANY = re.compile(rb"<((?:[\w.-]+:)?)v>([-+.0-9eE]{16,})</\1v>")
+#: A cell's open tag, which must end right before its ``<v>`` (formulas are gone by now).
+_CELL_OPEN = re.compile(rb"<(?:[\w.-]+:)?c\b[^>]*>")
+
+
+def _rounded(xml: bytes, start: int, text: bytes) -> bytes | None:
+    """The number text rounded to 15 significant digits if the ``<v>`` at ``start`` is a number
+    cell's (``t`` absent or ``"n"``) and needs it; None to keep the text as written."""
+    cell = xml.rfind(b"<", 0, start)
+    open_tag = _CELL_OPEN.fullmatch(xml, cell, start) if cell >= 0 else None
+    if open_tag is None:
+        return None
+    t = _T_ATTR.search(open_tag.group(0))
+    if t is not None and t.group(1) != b"n":
+        return None  # a text, error or boolean cell: not a number
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    c = canonical_number(x)
+    y = float(c)
+    if y == x or math.isinf(y):  # at most 15 digits already, or beyond a double's range
+        return None
+    return c.encode()
+
+
+def round_numbers(xml: bytes) -> bytes:
+    """The worksheet XML with every number cell's value rounded to 15 significant digits: the
+    double nearest the 15-digit decimal :func:`canonical_number` gives, so the content hash is
+    the one of the unrounded values. Excel shows and keeps 15 digits, so no reader sees a
+    change; and such a value is within 0.111 unit of the 15th digit from its 15 digits (half an
+    ulp), so at least 0.388 unit from any rounding midpoint: an application that writes 15
+    digits not quite correctly rounded (LibreOffice errs by up to about 0.1 unit) still writes
+    the same 15 digits when it re-saves the plan, and the content hash survives the re-save."""
+    prefixed = xml.find(b":v>") >= 0
+    pieces: list[bytes] = []
+    at = 0
+    for m in (_LONG_V_ANY if prefixed else _LONG_V).finditer(xml):
+        text = m.group(m.lastindex or 1)
+        new = _rounded(xml, m.start(), text)
+        if new is not None:
+            pieces += [xml[at : m.start(m.lastindex or 1)], new]
+            at = m.end(m.lastindex or 1)
+    if not pieces:
+        return xml
+    pieces.append(xml[at:])
+    return b"".join(pieces)
 
 
 def _shared(xml: bytes, strings: SharedStrings) -> bytes:
