@@ -73,10 +73,15 @@ def _workbook(args: argparse.Namespace) -> Path:
     return found
 
 
-def _book(args: argparse.Namespace, workbook: Path | None = None) -> FileBook:
-    return filebook.FileBook(
+def _book(args: argparse.Namespace, workbook: Path | None = None, writes: bool = True) -> FileBook:
+    """The command's workbook; one that ``writes`` into it refuses a frozen plan here, before
+    any reading or computing (the planner hears it at once; FileBook.write checks again)."""
+    book = filebook.FileBook(
         workbook or _workbook(args), out=getattr(args, "out", None), progress=terminal_progress
     )
+    if writes:
+        filebook.guard.refuse_frozen(book.info.frozen, book.path)
+    return book
 
 
 def cmd_demo(args: argparse.Namespace) -> cycle.StepResult:
@@ -149,7 +154,7 @@ def cmd_validate(args: argparse.Namespace) -> cycle.StepResult:
 
 def cmd_regional_template(args: argparse.Namespace) -> cycle.StepResult:
     out = Path(args.out or f"Forecast_{args.region}.xlsx")
-    return cycle.regional_template(_book(args), args.region, out)
+    return cycle.regional_template(_book(args, writes=False), args.region, out)
 
 
 def cmd_consolidate(args: argparse.Namespace) -> cycle.StepResult:

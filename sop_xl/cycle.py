@@ -521,6 +521,7 @@ def run_cycle(
 
     Stops at the first step that finds errors in the inputs; nothing later runs on bad data.
     """
+    from sop_xl.io import guard
     from sop_xl.io.filebook import FileBook, quiet
 
     if approved_by is not None and not approved_by.strip():
@@ -531,6 +532,7 @@ def run_cycle(
         )
     say = progress or quiet
     book = FileBook(master, progress=say)
+    guard.refuse_frozen(book.info.frozen, book.path)  # at once, not after the first steps
     status = None
     if approved_by:  # the scorecard goes into the frozen plan: say which version it becomes
         from sop_xl.plan.ledger import next_version
