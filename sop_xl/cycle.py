@@ -309,10 +309,15 @@ def scorecard(book: Book, *, plan_status: str | None = None) -> StepResult:
 def results() -> ResultMemo:
     """Where engines keep results between clicks (e.g. the KPI rows the scorecard reuses): the
     table store's folder, keyed by the content of the inputs
-    (:class:`sop_xl.io.tablestore.ResultStore`)."""
+    (:class:`sop_xl.io.tablestore.ResultStore`), and this process's memory, so the steps of one
+    :func:`run_cycle` share them without the disk (also with the store off)."""
     from sop_xl.io.tablestore import ResultStore
 
-    return ResultStore()
+    return ResultStore(_RESULTS)
+
+
+#: The results this process's steps kept (:func:`results`), by the engines' content keys.
+_RESULTS: dict = {}
 
 
 def plan_status_of(book: Book) -> str:

@@ -324,7 +324,15 @@ class ResultStore:
     frame is kept only when it reads back exactly equal (values, dtypes, index), so what a hit
     returns is what the engine would compute. Entries are ``.npz`` files read with
     ``allow_pickle=False``, in :func:`cache_dir` (none when the store is off).
+
+    ``memory``: a dict shared by the stores of one process (:func:`sop_xl.cycle.results`
+    passes one), where what was put is also kept, the newest :data:`RECENT_SIZE`, also when the
+    store is off: the steps of one ``cycle`` run share results without going to disk. The same
+    rule holds there: only a frame that reads back exactly equal is kept, and a hit is a copy.
     """
+
+    def __init__(self, memory: dict[str, tuple[pd.DataFrame, str]] | None = None) -> None:
+        self._memory = memory
 
     def _file(self, key: str) -> Path | None:
         root = cache_dir()
@@ -334,6 +342,9 @@ class ResultStore:
         return root / f"{digest}.result.npz"
 
     def get(self, key: str) -> tuple[pd.DataFrame, dict] | None:
+        kept = self._memory.get(key) if self._memory is not None else None
+        if kept is not None:
+            return kept[0].copy(), json.loads(kept[1])
         file = self._file(key)
         if file is None:
             return None
@@ -347,13 +358,18 @@ class ResultStore:
         return frame, meta["facts"]
 
     def put(self, key: str, frame: pd.DataFrame, facts: dict) -> None:
-        file = self._file(key)
-        if file is None:
-            return
         try:
             arrays, layout = _frame_arrays(frame)
             arrays["__meta__"] = np.array(json.dumps({"frame": layout, "facts": facts}))
             if not _round_trips(frame, arrays, layout):
+                return
+            if self._memory is not None:
+                self._memory.pop(key, None)
+                self._memory[key] = (frame.copy(), json.dumps(facts))
+                while len(self._memory) > RECENT_SIZE:  # the oldest first
+                    del self._memory[next(iter(self._memory))]
+            file = self._file(key)
+            if file is None:
                 return
             file.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(file) as tmp, open(tmp, "wb") as f:
@@ -361,6 +377,10 @@ class ResultStore:
             _prune(file.parent)
         except (OSError, SopError, TypeError, ValueError):
             return
+
+
+#: How many results a :class:`ResultStore`'s memory keeps.
+RECENT_SIZE = 32
 
 
 @functools.cache

@@ -179,16 +179,39 @@ def test_a_result_reads_back_exactly_or_is_not_kept(store: Path) -> None:
         index=[4, 9, 2],
     )
     df.insert(1, "scope", pd.Series(["EU", None, np.nan], index=df.index, dtype=object))
-    results = tablestore.ResultStore()
+    results = tablestore.ResultStore({})
     results.put("k1", df, {"skipped": ["inventory"]})
-    frame, facts = results.get("k1")
-    pd.testing.assert_frame_equal(frame, df, check_exact=True)
-    assert [v is None for v in df["scope"]] == [False, True, False]
-    assert [v is None for v in frame["scope"]] == [False, True, False]
-    assert facts == {"skipped": ["inventory"]}
+    for store in (results, tablestore.ResultStore()):  # from memory; without: the disk's copy
+        frame, facts = store.get("k1")
+        pd.testing.assert_frame_equal(frame, df, check_exact=True)
+        assert [v is None for v in df["scope"]] == [False, True, False]
+        assert [v is None for v in frame["scope"]] == [False, True, False]
+        assert facts == {"skipped": ["inventory"]}
     assert results.get("k2") is None
     odd = pd.DataFrame({"when": pd.to_datetime(["2026-01-01"])})
     results.put("k3", odd, {})
     mixed = pd.DataFrame({"x": pd.Series(["a", 1], dtype=object)})
     results.put("k4", mixed, {})
     assert results.get("k3") is None and results.get("k4") is None
+
+
+def test_results_are_shared_in_memory_within_a_process(monkeypatch) -> None:
+    """The steps of one cycle share results in memory, also with the store off; a hit is a
+    copy (a step changing it changes nothing kept) and another key is a miss."""
+    monkeypatch.setenv("SOP_XL_CACHE_DIR", "off")
+    memory: dict = {}
+    results = tablestore.ResultStore(memory)
+    df = pd.DataFrame({"kpi": ["a", "b"], "value": [1.0, 2.0]})
+    results.put("plan-of-data-1", df, {"n": 2})
+    frame, facts = results.get("plan-of-data-1")
+    pd.testing.assert_frame_equal(frame, df, check_exact=True)
+    assert facts == {"n": 2}
+    frame.loc[0, "value"] = 99.0
+    facts["n"] = 0
+    again, facts2 = tablestore.ResultStore(memory).get("plan-of-data-1")  # the next step's
+    assert again.loc[0, "value"] == 1.0 and facts2 == {"n": 2}
+    assert tablestore.ResultStore().get("plan-of-data-1") is None  # store off: no disk copy
+    assert results.get("plan-of-data-2") is None
+    for i in range(tablestore.RECENT_SIZE):  # the newest RECENT_SIZE are kept
+        results.put(f"other-{i}", df, {})
+    assert results.get("plan-of-data-1") is None
