@@ -7,6 +7,10 @@
   ``color``. Excel itself writes this order.
 - ``calcPr`` by :func:`sop_xl.io.xlsx.calc.set_calc`: a current ``calcId`` and no forced full
   recalculation unless the caller says cached formula values may be stale.
+- Numbers written exactly: openpyxl 3.1 writes a cell's number with ``"%.16g"``, which changes
+  some doubles (``0.011337255928211448`` is saved as ``0.01133725592821145``, another number);
+  :func:`use_exact_numbers` makes it write Python's shortest text that reads back as the same
+  double.
 
 and after the save (:func:`save` does all three):
 
@@ -17,8 +21,11 @@ and after the save (:func:`save` does all three):
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
+
+from openpyxl.compat import safe_string
 
 from sop_xl.io.xlsx.calc import set_calc
 from sop_xl.io.xlsx.sst import share_strings
@@ -38,9 +45,26 @@ def use_sdk_font_order() -> None:
         Font.__elements__ = SDK_FONT_ORDER
 
 
+def _exact_string(value: Any) -> str:
+    """openpyxl's ``safe_string`` for a cell value, a float written so it reads back exactly."""
+    text = safe_string(value)
+    if isinstance(value, float) and math.isfinite(value) and float(text) != value:
+        return repr(value)  # the shortest text that reads back exactly: '0.011337255928211448'
+    return text  # as openpyxl writes it ('12', '0.95'): the same bytes as before
+
+
+def use_exact_numbers() -> None:
+    """Make openpyxl write cell numbers that read back as the same double (process-wide; only
+    the cell writer's number text changes)."""
+    from openpyxl.cell import _writer
+
+    _writer.safe_string = _exact_string
+
+
 def prepare(wb: Any, *, recalc_on_load: bool = False) -> None:
-    """Call right before ``wb.save``: SDK font order and the calcPr rule."""
+    """Call right before ``wb.save``: SDK font order, exact numbers and the calcPr rule."""
     use_sdk_font_order()
+    use_exact_numbers()
     set_calc(wb, recalc_on_load=recalc_on_load)
 
 
