@@ -156,14 +156,17 @@ def _key(info: zipfile.ZipInfo) -> tuple[str, int, int]:
     return info.filename, info.CRC, info.file_size
 
 
-def load_trimmed(path: Path, keep: Iterable[str] = (), **kwargs: Any) -> Any:
+def load_trimmed(
+    path: Path, keep: Iterable[str] = (), rows: int = AUDIT_ROWS, **kwargs: Any
+) -> Any:
     """openpyxl's workbook of ``path`` with the big sheets not in ``keep`` cut to their first
-    ``AUDIT_ROWS`` rows. For tests that assert sheet names, protection, tables, charts or
-    formats of the demo's 10 MB workbooks: a full openpyxl load takes 30-60 s; every cell of
-    every sheet is still read by ``structure_findings`` (test_fidelity) and by calamine."""
+    ``rows`` rows (1 for a test that reads only the sheets it keeps). For tests that assert
+    sheet names, protection, tables, charts or formats of the demo's 10 MB workbooks: a full
+    openpyxl load takes 30-60 s; every cell of every sheet is still read by
+    ``structure_findings`` (test_fidelity) and by calamine."""
     import openpyxl
 
-    return openpyxl.load_workbook(io.BytesIO(_trimmed_copy(Path(path), keep=keep)), **kwargs)
+    return openpyxl.load_workbook(io.BytesIO(_trimmed_copy(Path(path), rows, keep=keep)), **kwargs)
 
 
 class _SiblingPositions:
