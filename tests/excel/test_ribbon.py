@@ -666,34 +666,6 @@ def test_config_file_name_matches_the_vba_project_name() -> None:
 
 
 # --- ribbon path == CLI path on the demo workbook -------------------------------------------------
-@pytest.fixture(scope="module")
-def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo company cut down to 8 items (the full demo takes minutes to load in openpyxl),
-    in the standard template, written by the file writer as `sop-xl demo` writes it."""
-    from sop_xl.demo.company import make_demo
-    from sop_xl.io.filebook import FileBook
-    from sop_xl.io.template import build_template
-    from sop_xl.scenario.rules import options
-
-    data = make_demo()
-    items = sorted(data.tables["Items"]["item"])[:8]
-    path = tmp_path_factory.mktemp("small_demo") / "SOP_Planning.xlsx"
-    build_template(path)
-    outputs = [SheetOutput(schema.SETTINGS, data.settings_frame())]
-    families = set(data.tables["Items"].set_index("item").loc[items, "family"])
-    scenarios = {"Base"}
-    for table, df in data.frames():
-        if table is schema.SCENARIOS:  # drivers on a family the cut-down book lacks are errors
-            known = families | set(data.tables["Resources"]["resource"])
-            df = df[df["target"].isna() | df["target"].isin(known)]
-            scenarios |= set(df["scenario"])
-        if table is schema.DECISIONS:  # ... and so are decisions between scenarios it lacks
-            df = df[[set(options(o)) <= scenarios for o in df["options"]]]
-        outputs.append(SheetOutput(table, df[df["item"].isin(items)] if "item" in df else df))
-    FileBook(path).write(outputs)
-    return path
-
-
 def test_ribbon_and_cli_give_identical_tables_on_the_demo(small_demo: Path, tmp_path: Path) -> None:
     """The same cycle functions through XlBook (Excel stand-in) and FileBook (the CLI's book):
     same summaries, same output frames, and the same cells in the written tables."""
