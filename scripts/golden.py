@@ -43,24 +43,27 @@ VOLATILE: dict[str, tuple[str, ...]] = {
 
 
 def _plain(value: object) -> object:
+    """JSON of a value json cannot write itself (``json.dumps(default=...)``): dates and times
+    as ISO text, durations in seconds. Called only for those cells, not for every cell."""
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
-    return value
+    raise TypeError(f"a cell value of type {type(value).__name__} has no JSON form")
 
 
 def table_values(path: Path) -> dict[str, dict[str, list]]:
-    """Table name -> {"columns": headers, "rows": cell values}, volatile columns blanked."""
+    """Table name -> {"columns": headers, "rows": cell values}, volatile columns blanked; dates
+    and times as python-calamine gives them (:func:`file_digests` writes them by :func:`_plain`)."""
     wb = pc.CalamineWorkbook.from_path(str(path), load_tables=True)
     out = {}
     for name in wb.table_names:
         t = wb.get_table_by_name(name)
         columns = [str(c) for c in t.columns]
         skip = {i for i, c in enumerate(columns) if c in VOLATILE.get(name, ())}
-        rows = [
-            [None if i in skip else _plain(v) for i, v in enumerate(row)] for row in t.to_python()
-        ]
+        rows = t.to_python()
+        if skip:
+            rows = [[None if i in skip else v for i, v in enumerate(row)] for row in rows]
         out[name] = {"sheet": t.sheet, "columns": columns, "rows": rows}
     return out
 
@@ -75,7 +78,9 @@ def file_digests(path: Path) -> dict[str, str]:
     values = table_values(path)
     return {
         name: hashlib.sha256(
-            json.dumps(v, sort_keys=True, ensure_ascii=False, allow_nan=True).encode()
+            json.dumps(
+                v, sort_keys=True, ensure_ascii=False, allow_nan=True, default=_plain
+            ).encode()
         ).hexdigest()
         for name, v in sorted(values.items())
     }
