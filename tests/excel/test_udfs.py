@@ -244,15 +244,21 @@ def test_accuracy_table_numeric_keys_read_as_excel_shows_them():
     assert is_sop_error(u.SOP_MASE([1.0] * 5, [2.0] * 5), "MASE", "shorter season")
 
 
-def test_kpi_functions_outside_the_registry_take_their_text_from_function_docs():
+@pytest.fixture(scope="module")
+def wrappers() -> list:
+    """The UDFs as the build declares them to Excel (a child process: made once per module)."""
+    from sop_xl.excel.build import udf_wrappers
+
+    return udf_wrappers("sop_xl.excel.udfs", "SOP_Planning.xlsm")[1]
+
+
+def test_kpi_functions_outside_the_registry_take_their_text_from_function_docs(wrappers):
     # SOP_VARIANCE and SOP_ACCURACY_TABLE computed no registry KPI and kept their own
     # docstrings, a second copy beside their native forms' comments (issue 19)
-    from sop_xl.excel.build import udf_wrappers
     from sop_xl.kpi.defs import EXCEL_DOC_LIMIT, FUNCTION_DOCS, udf_doc
 
     assert FUNCTION_DOCS
-    _, found = udf_wrappers("sop_xl.excel.udfs", "SOP_Planning.xlsm")
-    described = {f.name: f.description for f in found}
+    described = {f.name: f.description for f in wrappers}
     for name, text in FUNCTION_DOCS.items():
         fn = getattr(u, name)
         assert fn.__doc__ == text == udf_doc(name), name
@@ -261,18 +267,16 @@ def test_kpi_functions_outside_the_registry_take_their_text_from_function_docs()
         assert described[name] == text, name
 
 
-def test_argument_help_is_written_once_for_the_udf_and_its_native_form():
+def test_argument_help_is_written_once_for_the_udf_and_its_native_form(wrappers):
     # issue 19: the Function Wizard's argument help (xw.arg docs in udfs.py) and the native
     # LAMBDA parameters (kpi/native.py) were two copies that had drifted ("default from
     # Settings" vs "default 2"; fill rate's days_late "kept for old formulas" vs "days after due")
     import ast
     import inspect
 
-    from sop_xl.excel.build import udf_wrappers
     from sop_xl.kpi.native import NATIVE
 
-    _, found = udf_wrappers("sop_xl.excel.udfs", "SOP_Planning.xlsm")
-    described = {f.name: f.args for f in found}
+    described = {f.name: f.args for f in wrappers}
     tree = ast.parse(inspect.getsource(u))
     decorated = {
         n.name: [ast.unparse(d) for d in n.decorator_list]
@@ -285,10 +289,9 @@ def test_argument_help_is_written_once_for_the_udf_and_its_native_form():
         assert not [d for d in decorated[name] if "doc=" in d], f"{name} has its own arg docs"
 
 
-def test_every_kpi_functions_wizard_text_is_its_registry_definition():
+def test_every_kpi_functions_wizard_text_is_its_registry_definition(wrappers):
     # issue 14: each formula was written three times (registry, UDF docstring, engine); the
     # Excel description of a KPI function now comes from the registry only
-    from sop_xl.excel.build import udf_wrappers
     from sop_xl.kpi.defs import EXCEL_DOC_LIMIT, udf_doc
 
     registry_udfs = {d_.udf for d_ in KPIS.values() if d_.udf}
@@ -301,7 +304,6 @@ def test_every_kpi_functions_wizard_text_is_its_registry_definition():
         first = next(d_ for d_ in KPIS.values() if d_.udf == name)
         assert fn.__doc__.startswith(f"{first.name}: {first.formula}"), name
     # what xlwings registers with Excel (MacroOptions Description), read the way the build does
-    _, found = udf_wrappers("sop_xl.excel.udfs", "SOP_Planning.xlsm")
-    described = {f.name: f.description for f in found}
+    described = {f.name: f.description for f in wrappers}
     for name in registry_udfs:
         assert described[name] == udf_doc(name), name
