@@ -299,10 +299,14 @@ def scorecard(book: Book, *, plan_status: str | None = None) -> StepResult:
 
     ``plan_status`` is the title block's status text; by default :func:`plan_status_of` the book.
     """
+    from sop_xl.model.schema import SCENARIOS
+    from sop_xl.scenario.rules import plan_of_record
     from sop_xl.scorecard.step import run_scorecard
 
     status = plan_status if plan_status is not None else plan_status_of(book)
-    r = run_scorecard(book, plan_status=status, memo=results())
+    r = run_scorecard(
+        book, plan_status=status, memo=results(), adjust=plan_of_record, extra=(SCENARIOS,)
+    )
     return StepResult("scorecard", r.summary, r.ok, r.outputs, r)
 
 

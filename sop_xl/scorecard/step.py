@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -70,6 +71,9 @@ from sop_xl.scorecard.rag import (
     status_code,
     trend_text,
 )
+
+if TYPE_CHECKING:
+    from sop_xl.supply.step import Adjust
 
 __all__ = [
     "ALL_KPIS",
@@ -237,9 +241,11 @@ def kpi_values(
     periods: Sequence[str],
     *,
     memo: ResultMemo | None = None,
+    adjust: Adjust | None = None,
 ) -> pd.DataFrame:
     """Every KPI for ``periods`` at company, region and family level, plus the action KPIs.
-    ``memo``: KPI rows an earlier click computed (:func:`sop_xl.kpi.table.kpi_scopes`)."""
+    ``memo``: KPI rows an earlier click computed (:func:`sop_xl.kpi.table.kpi_scopes`);
+    ``adjust``: makes the supply plan of record (see :func:`run_scorecard`)."""
     from sop_xl.kpi.table import (
         kpi_scopes,  # the KPI engine (imported late: heavy, optional for tests)
     )
@@ -255,7 +261,7 @@ def kpi_values(
     parts.append(
         action_kpis(tables.get("Actions"), settings.cycle, periods).assign(level="Total", scope="")
     )
-    parts.append(_supply_values(tables, settings, memo))
+    parts.append(_supply_values(tables, settings, memo, adjust))
     values = _levelled(pd.concat(parts, ignore_index=True))
     return _at_accuracy_lag(values, tables, settings, periods)
 
@@ -325,14 +331,18 @@ def _at_accuracy_lag(
 
 
 def _supply_values(
-    tables: Mapping[str, pd.DataFrame], settings: schema.Settings, memo: ResultMemo | None = None
+    tables: Mapping[str, pd.DataFrame],
+    settings: schema.Settings,
+    memo: ResultMemo | None = None,
+    adjust: Adjust | None = None,
 ) -> pd.DataFrame:
-    """The supply review's KPIs (company total) when the workbook has its inputs; ``memo``:
-    those of the supply step's plan on the same LP data
+    """The supply review's KPIs (company total) of the plan of record when the workbook has its
+    inputs; ``memo``: those of the supply step's plan on the same LP data
     (:func:`sop_xl.supply.kpis.supply_kpis_of_tables`)."""
     from sop_xl.supply.kpis import supply_kpis_of_tables
 
-    return supply_kpis_of_tables(tables, settings, memo=memo).assign(level="Total", scope="")
+    got = supply_kpis_of_tables(tables, settings, adjust=adjust, memo=memo)
+    return got.assign(level="Total", scope="")
 
 
 # --- assessment --------------------------------------------------------------------------------
@@ -614,6 +624,7 @@ def build_scorecard(
     *,
     plan_status: str = "draft",
     memo: ResultMemo | None = None,
+    adjust: Adjust | None = None,
 ) -> ScorecardResult:
     """The scorecard for ``settings.cycle`` (reviewing month ``cycle - 1``), as DataFrames.
 
@@ -628,7 +639,7 @@ def build_scorecard(
     window = period_range(add_months(period, -(WINDOW - 1)), WINDOW)
     trend_window = period_range(add_months(period, -WINDOW), WINDOW + 1)  # + prior of first
     if kpis is None:
-        values = kpi_values(tables, settings, trend_window, memo=memo)
+        values = kpi_values(tables, settings, trend_window, memo=memo, adjust=adjust)
     else:
         values = _levelled(kpis)
         if not values["kpi"].isin(list(ACTION_KPIS)).any():
@@ -868,16 +879,24 @@ def _empty(table: schema.Table) -> pd.DataFrame:
 
 
 def run_scorecard(
-    book: Book, *, plan_status: str = "draft", memo: ResultMemo | None = None
+    book: Book,
+    *,
+    plan_status: str = "draft",
+    memo: ResultMemo | None = None,
+    adjust: Adjust | None = None,
+    extra: tuple[schema.Table, ...] = (),
 ) -> ScorecardResult:
     """Read the workbook, build the scorecard, write its four sheets in one write.
 
     ``plan_status``: text for the title block (e.g. "frozen v03"); the caller knows it
     (:func:`sop_xl.cycle.scorecard` asks the snapshots ledger), the scorecard never reads files.
     ``memo``: the KPI rows the KPIs step kept (:func:`sop_xl.kpi.table.kpi_scopes`).
+    ``adjust`` (with the ``extra`` tables it reads): makes the supply plan of record, as for
+    :func:`sop_xl.supply.step.run_supply`, so the supply KPIs are those of the SupplyPlan sheet
+    (the chosen scenario's), not of the unadjusted inputs.
     """
     settings = book.read_settings()
-    wanted = [schema.table(a) for a in dict.fromkeys((*READ, *SUPPLY_READ))]
+    wanted = [schema.table(a) for a in dict.fromkeys((*READ, *SUPPLY_READ))] + list(extra)
     tables = read_tables(book, wanted, share=0.6)
     tables |= {t.alias: _empty(t) for t in wanted if t.alias not in tables}
     if not book.has_table(schema.TARGETS):
@@ -887,7 +906,7 @@ def run_scorecard(
             "enter the KPI targets on the Targets sheet",
         )
     book.progress("Computing KPIs and the scorecard", 0.65)
-    result = build_scorecard(tables, settings, plan_status=plan_status, memo=memo)
+    result = build_scorecard(tables, settings, plan_status=plan_status, memo=memo, adjust=adjust)
     book.progress("Writing the Scorecard", 0.9)
     book.write(result.outputs)
     book.progress(result.summary, 1.0)

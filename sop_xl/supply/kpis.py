@@ -52,10 +52,18 @@ def supply_kpis(result, period: str) -> pd.DataFrame:
 
 
 def supply_kpis_of_tables(
-    tables: Mapping[str, pd.DataFrame], settings: Settings, *, memo: ResultMemo | None = None
+    tables: Mapping[str, pd.DataFrame],
+    settings: Settings,
+    *,
+    adjust=None,
+    memo: ResultMemo | None = None,
 ) -> pd.DataFrame:
     """Run the supply review on input tables keyed by alias and return its KPIs for the
     month the cycle reviews; empty when the workbook has no Resources.
+
+    ``adjust``: what makes the plan of record from the inputs (the supply step's ``adjust``,
+    :data:`sop_xl.supply.step.Adjust`, e.g. the chosen scenario's), so these KPIs are those of
+    the plan on the SupplyPlan sheet.
 
     ``memo``: KPIs of a plan solved earlier (:func:`remember`, called by the supply step) on
     exactly the same LP data (:func:`memo_key`): the scorecard's click after the supply click
@@ -67,6 +75,8 @@ def supply_kpis_of_tables(
         return pd.DataFrame(columns=COLUMNS)
     frames = {a: df for a, df in tables.items() if df is not None}
     inputs = build_inputs(frames, settings)
+    if adjust is not None:
+        inputs = adjust(inputs, frames, settings)
     period = add_months(settings.cycle, -1)
     key = memo_key(inputs, period) if memo is not None else None
     got = memo.get(key) if memo is not None and key else None

@@ -456,3 +456,40 @@ def test_supply_kpis_are_kept_by_the_content_of_the_lp_data(monkeypatch) -> None
     later = Settings(company="T", cycle="2026-11", currency="EUR", horizon_months=4)
     sk.supply_kpis_of_tables(_supply_tables(), later, memo=memo)
     assert len(solved) == 3
+
+
+def test_supply_kpis_are_those_of_the_plan_of_record() -> None:
+    """The scorecard's supply KPIs are the SupplyPlan sheet's plan: with a chosen scenario
+    (here: half the 50 h line's capacity) they are computed on the adjusted inputs and read
+    back what the supply step kept for that plan, not the unadjusted base's."""
+    from dataclasses import replace
+
+    from sop_xl.model.schema import Settings
+    from sop_xl.supply import kpis as sk
+    from sop_xl.supply import step as ss
+
+    settings = Settings(company="T", cycle="2026-11", currency="EUR", horizon_months=3)
+
+    def half_capacity(inputs, frames, settings):
+        p = inputs.problem
+        return replace(
+            inputs,
+            problem=lp.Problem(**{**p.__dict__, "capacity": p.capacity / 2}),
+            capacity_hours=inputs.capacity_hours / 2,
+        )
+
+    base = sk.supply_kpis_of_tables(_supply_tables(), settings).set_index("kpi")
+    chosen = sk.supply_kpis_of_tables(_supply_tables(), settings, adjust=half_capacity)
+    by_hand = ss.build_inputs(_supply_tables(), settings)
+    expected = sk.supply_kpis(ss.supply_review(half_capacity(by_hand, {}, settings)), "2026-10")
+    pd.testing.assert_frame_equal(chosen, expected)
+    util = chosen.set_index("kpi").loc["capacity_utilisation", "value"]
+    # load 70 h (40 A + 30 B at 1 h) on 50 h: 140 %; on 25 h: 280 %
+    assert base.loc["capacity_utilisation", "value"] == pytest.approx(1.4)
+    assert util == pytest.approx(2.8)
+    # the supply step's kept plan of record is what the scorecard reads back
+    memo = _DictMemo()
+    sk.remember(memo, ss.supply_review(half_capacity(by_hand, {}, settings)), settings)
+    got = sk.supply_kpis_of_tables(_supply_tables(), settings, adjust=half_capacity, memo=memo)
+    pd.testing.assert_frame_equal(got, expected)
+    assert len(memo.kept) == 1
