@@ -93,20 +93,26 @@ def from_wheel(shared: Path) -> dict:
         check=True,
     ).stdout.strip()
     Path(purelib, "borrowed_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-         "--no-deps", "--no-index", str(wheel)],
-        check=True,
-    )  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # never the checkout
-    where = subprocess.run(
+    # --ignore-installed: the borrowed site-packages hold the checkout's editable sop_xl, which
+    # pip may otherwise take for this one ("already satisfied") and install nothing
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+         "--no-index", "--ignore-installed", str(wheel)],
+        cwd=shared, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    if pip.returncode or not Path(purelib, "sop_xl", "__init__.py").is_file():
+        raise SystemExit(f"pip did not install {wheel.name}:\n{pip.stdout}\n{pip.stderr}")
+    probe = subprocess.run(
         [str(python), "-c", "import sop_xl; print(sop_xl.__file__)"],
         cwd=shared,
         env=env,
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout.strip()
+    )
+    if probe.returncode:
+        raise SystemExit(f"the installed sop_xl does not import:\n{probe.stderr}")
+    where = probe.stdout.strip()
     copies, err = StepCopies(shared), []
     with (shared / "demo.stdout").open("w+") as out:
         proc = subprocess.Popen(
