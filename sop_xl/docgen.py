@@ -249,8 +249,11 @@ def _beyond_the_grid_section() -> list[str]:
     return [
         "## Beyond the grid: transaction tables in files",
         "",
-        "A sheet holds at most 1,048,575 rows. When a transaction table outgrows that (a mid-size",
-        "company posts more sales or order lines than that in a year), or the workbook gets slow",
+        "A sheet holds at most 1,048,575 rows, and sop_xl opens a sheet whose used range (rows x",
+        "columns, from A1 to its last used cell) is at most 20,000,000 cells: 1,048,575 rows of a",
+        "19-column table, about 769,000 rows of a sheet used out to column Z. When a transaction",
+        "table outgrows that (a mid-size company posts more sales or order lines than that in a",
+        "year), or the workbook gets slow",
         "to open (from about 200,000 rows of a table, the workbook is tens of MB and every save",
         f"takes seconds), keep the table in a file next to the workbook instead. {tables} can.",
         "",
