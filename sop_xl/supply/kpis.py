@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,15 +56,15 @@ def supply_kpis_of_tables(
     tables: Mapping[str, pd.DataFrame],
     settings: Settings,
     *,
-    adjust=None,
+    adjust: Callable[[Any, dict[str, pd.DataFrame], Settings], Any] | None = None,
     memo: ResultMemo | None = None,
 ) -> pd.DataFrame:
     """Run the supply review on input tables keyed by alias and return its KPIs for the
     month the cycle reviews; empty when the workbook has no Resources.
 
-    ``adjust``: what makes the plan of record from the inputs (the supply step's ``adjust``,
-    :data:`sop_xl.supply.step.Adjust`, e.g. the chosen scenario's), so these KPIs are those of
-    the plan on the SupplyPlan sheet.
+    ``adjust``: what makes the plan of record from the inputs, e.g. the chosen scenario's (the
+    supply step's :data:`sop_xl.supply.step.Adjust`, spelled out here because that module
+    imports this one), so these KPIs are those of the plan on the SupplyPlan sheet.
 
     ``memo``: KPIs of a plan solved earlier (:func:`remember`, called by the supply step) on
     exactly the same LP data (:func:`memo_key`): the scorecard's click after the supply click
