@@ -19,10 +19,12 @@ from sop_xl.errors import Finding, Location, SopError, ValidationError
 from sop_xl.io import reader
 from sop_xl.model.book import Book, Coerced, Progress, ResultMemo, user
 from sop_xl.model.report import validation_output
-from sop_xl.model.schema import BY_ALIAS, INPUT_TABLES, Table
+from sop_xl.model.schema import BY_ALIAS, INPUT_TABLES, Settings, Table
 from sop_xl.model.sheets import SheetOutput
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sop_xl.io.template import MakeXlsm
 
 
@@ -158,6 +160,8 @@ def validate(book: Book, *, write: bool = True) -> StepResult:
     findings.extend(scenario_findings(book, coerced, settings))
     book.progress("Validation done", 1.0)
     errors = sum(f.severity == "error" for f in findings)
+    if not errors and settings is not None:
+        start_background({alias: c.df for alias, c in coerced.items()}, settings)
     warnings = sum(f.severity == "warning" for f in findings)
     output = validation_output(
         findings,
@@ -171,6 +175,22 @@ def validate(book: Book, *, write: bool = True) -> StepResult:
         else f"{errors} error(s) and {warnings} warning(s) in the inputs: see the Validation sheet."
     )
     return StepResult("validate", summary, errors == 0, [output], findings)
+
+
+def start_background(tables: dict[str, pd.DataFrame], settings: Settings) -> None:
+    """Start what later steps need and valid inputs already allow: the history step's
+    statistical baseline (:mod:`sop_xl.background`). Best effort: a failure here only means the
+    history step fits the baseline itself, so it never stops validation (details in the log)."""
+    from sop_xl import background
+
+    try:
+        background.start_baseline(tables, settings, results())
+    except Exception:  # nothing the user did: the history step fits it as before
+        import traceback
+
+        from sop_xl import logs
+
+        logs.write_traceback(traceback.format_exc(), "starting the background baseline fit")
 
 
 def supply_findings(book: Book, coerced: dict[str, Coerced]) -> list[Finding]:

@@ -183,6 +183,14 @@ def _table_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _no_background() -> None:
+    """No background fits (sop_xl.background) from the many validations of the suite: each would
+    start a process; tests/test_background.py switches them on. The demo build (its own
+    process, started earlier) keeps them, as a user's cycle does."""
+    os.environ["SOP_XL_BACKGROUND"] = "off"
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _lo_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One LibreOffice profile per test process (``convert`` above, ``sop_xl.io.render``)."""
     folder = tmp_path_factory.getbasetemp() / "lo_profile"

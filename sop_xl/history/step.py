@@ -83,19 +83,9 @@ def build_history(
         if "ForecastArchive" in tables and len(tables["ForecastArchive"])
         else arc.empty()
     )
-    sales = tables.get("SalesActuals")
-    actuals = (
-        actuals_by_series(sales, tables.get("Customers"))
-        if sales is not None and len(sales)
-        else pd.DataFrame(columns=[*arc.SERIES, "period", "quantity"])
-    )
+    actuals = _actuals(tables)
     # 1. statistical baseline for the horizon, fitted on closed months
-    fit = actuals[actuals["period"] < cycle]
-    if items is not None and "family" in items:
-        fam = items.drop_duplicates("item").set_index("item")["family"]
-        fit = fit.assign(family=fit["item"].map(fam).fillna("(no family)").to_numpy())
-    else:
-        fit = fit.assign(family="")
+    fit = _closed_months(actuals, items, cycle)
     baseline = baseline_of(fit, cycle, settings.horizon_months, progress=progress, memo=memo)
     # 2. this cycle into the archive: statistical and consensus (submissions: consolidation)
     new = [arc.stage_rows(baseline, cycle, "Statistical", lags=lags)]
@@ -125,6 +115,40 @@ def build_history(
     return result
 
 
+def _actuals(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Posted sales quantity by series and month (empty without sales)."""
+    sales = tables.get("SalesActuals")
+    if sales is None or not len(sales):
+        return pd.DataFrame(columns=[*arc.SERIES, "period", "quantity"])
+    return actuals_by_series(sales, tables.get("Customers"))
+
+
+def _closed_months(actuals: pd.DataFrame, items: pd.DataFrame | None, cycle: str) -> pd.DataFrame:
+    """The sales the statistical baseline is fitted on: months before ``cycle``, with each
+    item's family (the level the models are fitted at)."""
+    fit = actuals[actuals["period"] < cycle]
+    if items is not None and "family" in items:
+        fam = items.drop_duplicates("item").set_index("item")["family"]
+        return fit.assign(family=fit["item"].map(fam).fillna("(no family)").to_numpy())
+    return fit.assign(family="")
+
+
+def baseline_fit(
+    tables: dict[str, pd.DataFrame], settings: schema.Settings
+) -> tuple[pd.DataFrame, str | None]:
+    """What the statistical baseline of ``tables`` is fitted on and the key
+    :func:`baseline_of` keeps it under: so work started ahead of the history step (see
+    :mod:`sop_xl.background`) finds the same key the step looks up."""
+    fit = _closed_months(_actuals(tables), tables.get("Items"), settings.cycle)
+    return fit, baseline_key(fit, settings.cycle, settings.horizon_months)
+
+
+def baseline_key(fit: pd.DataFrame, cycle: str, horizon: int) -> str | None:
+    """The memo key of the baseline of ``fit``: a digest of its content, the cycle, the horizon
+    and the versions of the fitting libraries (None: cannot be kept)."""
+    return content_digest({"fit": fit}, "baseline", cycle, str(horizon), *_fit_libraries())
+
+
 def baseline_of(
     fit: pd.DataFrame,
     cycle: str,
@@ -139,7 +163,7 @@ def baseline_of(
     month's actuals, not on every click."""
     key = None
     if memo is not None:
-        key = content_digest({"fit": fit}, "baseline", cycle, str(horizon), *_fit_libraries())
+        key = baseline_key(fit, cycle, horizon)
         got = memo.get(key) if key else None
         if got is not None:
             return got[0]

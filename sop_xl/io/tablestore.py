@@ -35,6 +35,7 @@ import os
 import re
 import struct
 import sys
+import time
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
@@ -304,7 +305,7 @@ def save(key: str, table: Table, result: Coerced, strings: bytes) -> None:
 
 def _prune(root: Path) -> None:
     entries = sorted(
-        [*root.glob("*.npz"), *root.glob("*.guard.json")],  # tables, results, verdicts
+        [*root.glob("*.npz"), *root.glob("*.guard.json"), *root.glob("*.pending")],
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
@@ -342,12 +343,49 @@ class ResultStore:
         return root / f"{digest}.result.npz"
 
     def get(self, key: str) -> tuple[pd.DataFrame, dict] | None:
+        """The result kept under ``key``, or None. When another process announced that it is
+        computing it (:meth:`announce`), waits for it, at most until the announcement is
+        :data:`PENDING_SECONDS` old."""
         kept = self._memory.get(key) if self._memory is not None else None
         if kept is not None:
             return kept[0].copy(), json.loads(kept[1])
         file = self._file(key)
         if file is None:
             return None
+        got = self._load(file)
+        if got is None and _wait_for(file, _pending(file)):
+            got = self._load(file)
+        return got
+
+    def has(self, key: str) -> bool:
+        """True when ``key``'s result is kept, or a process announced it (no waiting)."""
+        if self._memory is not None and key in self._memory:
+            return True
+        file = self._file(key)
+        if file is None:
+            return False
+        if file.exists():
+            return True
+        try:
+            return time.time() - _pending(file).stat().st_mtime <= PENDING_SECONDS
+        except OSError:
+            return False
+
+    def announce(self, key: str) -> Path | None:
+        """Say that a process is computing the result of ``key`` (a :meth:`get` of it then
+        waits): the marker file to remove when done, or None when the store is off."""
+        file = self._file(key)
+        if file is None:
+            return None
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            _pending(file).write_text(str(os.getpid()))
+        except OSError:
+            return None
+        return _pending(file)
+
+    @staticmethod
+    def _load(file: Path) -> tuple[pd.DataFrame, dict] | None:
         try:
             with np.load(file, allow_pickle=False) as z:
                 meta = json.loads(str(z["__meta__"]))
@@ -381,6 +419,26 @@ class ResultStore:
 
 #: How many results a :class:`ResultStore`'s memory keeps.
 RECENT_SIZE = 32
+#: How long (seconds) an announced result (:meth:`ResultStore.announce`) is waited for: past
+#: that age its marker is stale (the process computing it died) and the caller computes it.
+PENDING_SECONDS = 30.0
+
+
+def _pending(file: Path) -> Path:
+    return file.with_name(file.name.replace(".result.npz", ".pending"))
+
+
+def _wait_for(file: Path, marker: Path) -> bool:
+    """Wait while ``marker`` is fresh and ``file`` is not there; True when ``file`` came."""
+    while not file.exists():
+        try:
+            age = time.time() - marker.stat().st_mtime
+        except OSError:  # no marker (nothing announced), or removed: the work ended
+            return file.exists()
+        if age > PENDING_SECONDS:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @functools.cache
