@@ -16,7 +16,7 @@ import json
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +62,7 @@ class FileInfo:
     has_macros: bool
     sheets: list[str] = field(default_factory=list)
     #: sheet name -> (long row numbers seen or 0, widest column) of sheets that were measured;
-    #: (0, 0) when the first pass proved the sheet small (< 100,000 x 26 or 10,000 x 702 cells)
+    #: (0, 0) when the one pass proved the sheet small (< 100,000 x 200 or 10,000 x 702 cells)
     extents: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: sheets holding Excel error cells (t="e"): only these need the reader's error recovery
     error_sheets: set[str] = field(default_factory=set)
@@ -72,8 +72,26 @@ class FileInfo:
     frozen: list[str] = field(default_factory=list)
 
 
-_SUSPECT_RE = re.compile(rb'r="((?:[A-Z]{3}\d|[A-Z]{0,3}\d{6}|[A-Z]{2}\d{5}))')
-_REF_COL_RE = re.compile(rb'r="([A-Z]{2,3})\d')
+#: Pieces a part is streamed in: the larger, the fewer calls; memory stays about twice this.
+CHUNK_BYTES = 1 << 24
+#: An ``r`` attribute written any way an XML parser accepts it: ``r="..."``, ``r = '...'``
+#: (python-calamine reads all of these, and column letters in either case).
+_R = rb"""r[= \t\r\n]+["']"""
+#: A reference that could make a sheet large: column AAA or beyond (3+ letters), row 100,000+
+#: (6+ digits, leading zeros included), or column AA+ at row 10,000+.
+_SUSPECT_RE = re.compile(_R + rb"(?:[A-Za-z](?:[A-Za-z](?:[A-Za-z]+\d|\d{5})|\d{6})|\d{6})")
+#: Every suspect reference and every reference to a column of 2+ letters: the gate of a piece.
+_GATE_RE = re.compile(_R + rb"(?:[A-Za-z](?:[A-Za-z]+\d|\d{6})|\d{6})")
+_REF_COL_RE = re.compile(_R + rb"([A-Za-z]{2,})\d")
+#: Rows this long are all in suspect references, so they are collected in the one pass.
+_LONG_ROW_DIGITS = 6
+_LONG_ROW_RE = re.compile(_R + rb"[A-Za-z]*(\d{%d,})" % _LONG_ROW_DIGITS)
+#: Rows below this are all a sheet without a suspect reference can hold.
+_SMALL_ROWS = 99_999
+#: A document type or entity declaration (XML parsers accept ``<!doctype`` too).
+_DTD_RE = re.compile(rb"<!(?i:doctype|entity)")
+#: The byte order marks of UTF-16 and UTF-32 (Excel writes every XML part in UTF-8).
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
 def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> FileInfo:
@@ -148,7 +166,7 @@ def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Fi
             for info in infos:
                 xml = info.filename.endswith((".xml", ".rels", ".vml"))
                 if xml and info.filename not in in_sheet_pass:  # sheets: in their one pass
-                    _check_no_dtd(_chunks(zf, info.filename), info.filename, where)
+                    _check_no_dtd(zf, info.filename, where)
             content_types = zf.read("[Content_Types].xml")
             has_macros = any(
                 t.encode() in content_types for t, macro in MAIN_TYPES.items() if macro
@@ -272,15 +290,15 @@ def _check_sizes(infos: list[zipfile.ZipInfo], limits: Limits, where: Location) 
         )
 
 
-def _check_no_dtd(chunks: Iterable[bytes], part: str, where: Location) -> None:
-    """Reject DTDs (entity expansion bombs, external entities) anywhere in an XML part, read as
-    a stream of chunks (each cut before a ``<``, so no declaration is split)."""
-    for chunk in chunks:
-        _refuse_dtd(chunk, part, where)
+def _check_no_dtd(zf: zipfile.ZipFile, part: str, where: Location) -> None:
+    """Reject DTDs (entity expansion bombs, external entities) anywhere in an XML part."""
+    for buf, start, end, _split in _chunks(zf, part, where):
+        _refuse_dtd(buf, start, end, part, where)
 
 
-def _refuse_dtd(chunk: bytes, part: str, where: Location) -> None:
-    if b"<!" in chunk and (b"<!DOCTYPE" in chunk or b"<!ENTITY" in chunk):  # one pass if none
+def _refuse_dtd(buf: bytes, start: int, end: int, part: str, where: Location) -> None:
+    # a declaration needs a "!": memchr finds there is none in a piece at memory speed
+    if buf.find(b"!", start, end) >= 0 and _DTD_RE.search(buf, start, end):
         raise InputFileError(
             f"part {part} declares XML entities (a DOCTYPE), which Excel never writes: "
             "this looks like an XML bomb and was not opened.",
@@ -289,36 +307,86 @@ def _refuse_dtd(chunk: bytes, part: str, where: Location) -> None:
         )
 
 
-def _chunks(zf: zipfile.ZipFile, part: str) -> Iterator[bytes]:
-    """A zip part streamed in 4 MB pieces, each cut before a ``<`` (no tag is split)."""
+def _chunks(
+    zf: zipfile.ZipFile, part: str, where: Location, *, sheet: bool = False
+) -> Iterator[tuple[bytes, int, int, bool]]:
+    """A zip part streamed as pieces ``(buffer, start, end, split)``: ``buffer[start:end]``, read
+    :data:`CHUNK_BYTES` at a time and cut before a ``<``, so no tag is cut in two, without copying
+    the buffer. ``split`` marks a piece that had to end inside a tag or text: a whole chunk without
+    any ``<``.
+
+    A part in UTF-16 or UTF-32 would spread every tag over 2 or 4 bytes a letter, out of sight
+    of the byte scans: a sheet in it is refused (Excel writes sheets in UTF-8); any other part
+    (Power Query writes its customXml item in UTF-16) is scanned with its zero bytes removed.
+    """
     tail = b""
+    first_piece, wide = True, False
     with zf.open(part) as f:
-        while True:
-            chunk = f.read(1 << 22)
-            data = tail + chunk
-            cut = data.rfind(b"<") if chunk else len(data)
-            if cut <= 0:
-                cut = len(data)
-            yield data[:cut]
-            tail = data[cut:]
-            if not chunk:
-                return
+        while chunk := f.read(CHUNK_BYTES):
+            if first_piece:
+                first_piece = False
+                wide = chunk.startswith(_WIDE_BOMS) or b"\x00" in chunk[:4]
+                if wide and sheet:
+                    raise InputFileError(
+                        f"part {part} is not UTF-8 text, which Excel always writes for a sheet: "
+                        "it was not opened.",
+                        where=where,
+                        fix="Save a clean copy from Excel and submit that.",
+                    )
+            if wide:
+                chunk = chunk.replace(b"\x00", b"")
+            first = chunk.find(b"<")
+            if first < 0:  # no tag starts in this chunk
+                if len(tail) + len(chunk) <= CHUNK_BYTES:  # e.g. the end of the part
+                    tail += chunk
+                    continue
+                piece = tail + chunk  # longer than a piece: cut anyway, and say so
+                yield piece, 0, len(piece), True
+                tail = b""
+                continue
+            start = 0
+            if tail:  # complete the tag the previous chunk ended in
+                piece = tail + chunk[:first]
+                yield piece, 0, len(piece), False
+                start = first
+            last = chunk.rfind(b"<")
+            if last > start:
+                yield chunk, start, last, False
+            tail = chunk[last:]
+    if tail:
+        yield tail, 0, len(tail), False
 
 
-def _scan(zf: zipfile.ZipFile, part: str, pattern: re.Pattern) -> list[bytes]:
-    """Every match of ``pattern``'s single group in a zip part."""
-    return [m for head in _chunks(zf, part) for m in pattern.findall(head)]
+@dataclass
+class _SheetScan:
+    """What one streaming pass over a sheet learns (see :func:`_check_extent`)."""
 
+    suspect: bool = False
+    errors: bool = False
+    #: widest column of 2+ letters referenced (0: none)
+    max_col: int = 0
+    #: digits -> the largest row with that many digits (6 or more) referenced
+    long_rows: dict[int, int] = field(default_factory=dict)
 
-def _first_pass(zf: zipfile.ZipFile, part: str, where: Location) -> tuple[bool, bool]:
-    """One pass over a whole sheet: refuses a DTD anywhere in it; returns (has a reference that
-    could make it large, has error cells)."""
-    suspect = errors = False
-    for head in _chunks(zf, part):
-        _refuse_dtd(head, part, where)
-        suspect = suspect or _SUSPECT_RE.search(head) is not None
-        errors = errors or b't="e"' in head
-    return suspect, errors
+    def scan(self, buf: bytes, start: int, end: int) -> None:
+        if not self.errors and buf.find(b't="e"', start, end) >= 0:
+            self.errors = True
+        gate = _GATE_RE.search(buf, start, end)
+        if gate is None:  # the common piece: one scan proves all references small and narrow
+            return
+        start = gate.start()  # nothing the scans below look for comes before the gate's match
+        cols = set(_REF_COL_RE.findall(buf, start, end))
+        if cols:
+            self.max_col = max(self.max_col, *(col_number(c.decode()) for c in cols))
+        suspect = _SUSPECT_RE.search(buf, start, end)
+        if suspect is None:
+            return
+        self.suspect = True
+        rows = _LONG_ROW_RE.findall(buf, suspect.start(), end)
+        lengths = set(map(len, rows))
+        for digits in lengths:  # of the same length, the largest as text is the largest number
+            top = int(max(rows) if len(lengths) == 1 else max(r for r in rows if len(r) == digits))
+            self.long_rows[digits] = max(self.long_rows.get(digits, 0), top)
 
 
 def _check_extent(
@@ -326,20 +394,39 @@ def _check_extent(
 ) -> tuple[tuple[int, int], bool]:
     """Size of the cell bounding box of one sheet, from streaming byte scans (no XML parser).
 
-    Cell references are what readers trust, so hostile row order or attribute order is no escape.
-    A cheap first pass looks only for references that could make the box large (column AAA+,
-    row 100,000+, or column AA+ at row 10,000+). Only a sheet that has one is measured: its
-    widest column, then only row numbers long enough to exceed what that width allows.
-    Returns ((rows seen beyond that length or 0, widest column), has error cells).
+    Cell references are what readers trust, so hostile row order, attribute order, quoting,
+    spacing or letter case is no escape. One pass over the sheet refuses a DTD anywhere in it,
+    notes error cells, and runs one cheap scan per piece for references that could make the box
+    large (column AAA+, row 100,000+, or column AA+ at row 10,000+) or wide (column AA+). Only a
+    piece that has one is measured further: its widest column, and its rows of 6+ digits. A
+    sheet wider than the rows it may then hold allow (more than 200 columns by default) gets a
+    second pass for its shorter row numbers.
+    Returns ((rows seen beyond what the width allows, or 0; widest column), has error cells);
+    ((0, 0), ...) when the pass proved the sheet small.
     """
-    suspect, errors = _first_pass(zf, part, file_where)
-    if not suspect:
-        return (0, 0), errors  # at most 99,999 rows x 26 columns or 9,999 rows x 702 columns
-    letters = set(_scan(zf, part, _REF_COL_RE))
-    max_col = max((col_number(c.decode()) for c in letters), default=0) or 26
+    sheet = _SheetScan()
+    for buf, start, end, split in _chunks(zf, part, file_where, sheet=True):
+        _refuse_dtd(buf, start, end, part, file_where)
+        if split:
+            raise InputFileError(
+                f"part {part} holds {CHUNK_BYTES / 2**20:g} MB or more without a single tag, "
+                "which Excel never writes: it was not opened.",
+                where=where,
+                fix="Save a clean copy from Excel and submit that.",
+            )
+        sheet.scan(buf, start, end)
+    max_col = sheet.max_col or 26
     allowed = min(limits.max_rows, limits.max_cells // max_col)
-    long_rows = re.compile(rb'r="[A-Z]{0,3}(\d{%d,})"' % len(str(allowed)))
-    max_row = max(map(int, _scan(zf, part, long_rows)), default=0)
+    if not sheet.suspect and max_col <= limits.max_columns and allowed >= _SMALL_ROWS:
+        return (0, 0), sheet.errors  # at most 99,999 rows x 200 columns or 9,999 x 702
+    digits = len(str(allowed))
+    if digits >= _LONG_ROW_DIGITS or max_col > limits.max_columns:  # refused for its width anyway
+        max_row = max((row for n, row in sheet.long_rows.items() if n >= digits), default=0)
+    else:  # a narrow limit or a sheet wider than 200 columns: shorter rows matter too
+        pattern = re.compile(_R + rb"[A-Za-z]*(\d{%d,})" % digits)
+        max_row = 0
+        for buf, start, end, _split in _chunks(zf, part, file_where, sheet=True):
+            max_row = max(max_row, max(map(int, pattern.findall(buf, start, end)), default=0))
     if max_col > limits.max_columns or max_row > allowed:
         raise InputFileError(
             f"the sheet uses cells up to row {max_row:,} and column {max_col:,}, far beyond any "
@@ -348,7 +435,7 @@ def _check_extent(
             fix="Delete the stray cells far below/right of the data (Ctrl+End shows the last "
             "used cell), save, and submit again.",
         )
-    return (max_row, max_col), errors
+    return (max_row, max_col), sheet.errors
 
 
 def refuse_frozen(marks: list[str], file: str | Path, doing: str = "write into it") -> None:

@@ -1,0 +1,186 @@
+"""The safety guard's first sight of a workbook (``sop_xl.io.guard.check_workbook_file``, nothing
+remembered): one streaming pass per sheet with one cheap gate per piece, against the previous
+way kept here as the baseline (a first pass with the suspect-reference regex per 4 MB piece, then
+two more passes over a suspect sheet for its columns and its long rows).
+
+The workbook is built like the demo master's heavy sheets: an archive of 160,000 rows x 8
+columns (rows of 6 digits: suspect, so measured), a 40-column plan grid (columns AA+) and a
+26-column table of 60,000 rows. The hostile file is the same with one cell at XFD1048576 at the
+end of the archive: both ways refuse it after reading the whole sheet. CPU seconds, best of 3.
+``SOP_XL_BENCH_MASTER=/path/to/SOP_Planning.xlsm`` adds a case on that file (e.g. a built demo).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _col(n: int) -> str:
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _sheet(rows: int, cols: int, tail: str = "") -> bytes:
+    letters = [_col(c) for c in range(1, cols + 1)]
+    out = [f'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet xmlns="{NS}"><sheetData>']
+    for r in range(1, rows + 1):
+        row = "".join(
+            f'<c r="{c}{r}" s="1"><v>{(r * 7 + i) % 997}</v></c>' for i, c in enumerate(letters)
+        )
+        out.append(f'<row r="{r}" spans="1:{cols}">{row}</row>')
+    out.append(tail + "</sheetData></worksheet>")
+    return "".join(out).encode()
+
+
+def make_book(path: Path, scale: float, hostile: bool = False) -> Path:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Archive"
+    for name in ("Plan", "Sales"):
+        wb.create_sheet(name)
+    base = path.with_suffix(".base.xlsx")
+    wb.save(base)
+    far = '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>' if hostile else ""
+    parts = {
+        "xl/worksheets/sheet1.xml": _sheet(int(160_000 * scale), 8, far),
+        "xl/worksheets/sheet2.xml": _sheet(int(3_000 * scale), 40),
+        "xl/worksheets/sheet3.xml": _sheet(int(60_000 * scale), 26),
+    }
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name in zin.namelist():
+            zout.writestr(name, parts.get(name, zin.read(name)))
+    base.unlink()
+    return path
+
+
+# --- the previous way (sop_xl/io/guard.py before the one-pass scan), sheets only --------------
+_OLD_SUSPECT_RE = re.compile(rb'r="((?:[A-Z]{3}\d|[A-Z]{0,3}\d{6}|[A-Z]{2}\d{5}))')
+_OLD_REF_COL_RE = re.compile(rb'r="([A-Z]{2,3})\d')
+
+
+def _old_chunks(zf: zipfile.ZipFile, part: str):
+    tail = b""
+    with zf.open(part) as f:
+        while True:
+            chunk = f.read(1 << 22)
+            data = tail + chunk
+            cut = data.rfind(b"<") if chunk else len(data)
+            if cut <= 0:
+                cut = len(data)
+            yield data[:cut]
+            tail = data[cut:]
+            if not chunk:
+                return
+
+
+def _old_extent(zf: zipfile.ZipFile, part: str) -> tuple[int, int]:
+    from sop_xl.io.guard import DEFAULT_LIMITS as limits
+    from sop_xl.io.xlsx.cells import col_number
+
+    suspect = errors = False
+    for head in _old_chunks(zf, part):
+        if b"<!" in head and (b"<!DOCTYPE" in head or b"<!ENTITY" in head):
+            raise ValueError("DTD")
+        suspect = suspect or _OLD_SUSPECT_RE.search(head) is not None
+        errors = errors or b't="e"' in head
+    if not suspect:
+        return (0, 0)
+    letters = {m for head in _old_chunks(zf, part) for m in _OLD_REF_COL_RE.findall(head)}
+    max_col = max((col_number(c.decode()) for c in letters), default=0) or 26
+    allowed = min(limits.max_rows, limits.max_cells // max_col)
+    long_rows = re.compile(rb'r="[A-Z]{0,3}(\d{%d,})"' % len(str(allowed)))
+    rows = [int(m) for head in _old_chunks(zf, part) for m in long_rows.findall(head)]
+    max_row = max(rows, default=0)
+    if max_col > limits.max_columns or max_row > allowed:
+        raise ValueError("far beyond any S&OP table")
+    return (max_row, max_col)
+
+
+def old_check(path: Path) -> str:
+    """The previous guard's scans of every part (sizes and names are the same in both ways)."""
+    from sop_xl.io.xlsx.parts import sheet_parts
+
+    with zipfile.ZipFile(path) as zf:
+        sheets = set(sheet_parts(zf).values())
+        try:
+            for info in zf.infolist():
+                if info.filename in sheets:
+                    _old_extent(zf, info.filename)
+                elif info.filename.endswith((".xml", ".rels", ".vml")):
+                    for head in _old_chunks(zf, info.filename):
+                        if b"<!" in head and (b"<!DOCTYPE" in head or b"<!ENTITY" in head):
+                            raise ValueError("DTD")
+        except ValueError as exc:
+            return f"refused ({exc})"
+    return "passed"
+
+
+def new_check(path: Path) -> str:
+    from sop_xl.errors import InputFileError
+    from sop_xl.io.guard import check_workbook_file
+
+    try:
+        check_workbook_file(path)
+    except InputFileError as exc:
+        return "refused (far beyond any S&OP table)" if "far beyond" in str(exc) else str(exc)
+    return "passed"
+
+
+def cpu(fn, path: Path, reps: int = 3) -> tuple[float, str]:
+    best, got = float("inf"), ""
+    for _ in range(reps):
+        t = time.process_time()
+        got = fn(path)
+        best = min(best, time.process_time() - t)
+    return best, got
+
+
+def cases(quick: bool = False) -> list[dict]:
+    scale = 0.1 if quick else 1.0
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="sop_bench_guard_") as tmp:
+        books = [
+            ("guard first sight, sane workbook", make_book(Path(tmp) / "sane.xlsx", scale)),
+            (
+                "guard first sight, hostile (XFD1048576 last)",
+                make_book(Path(tmp) / "far.xlsx", scale, True),
+            ),
+        ]
+        if os.environ.get("SOP_XL_BENCH_MASTER"):
+            books.append(
+                ("guard first sight, given master", Path(os.environ["SOP_XL_BENCH_MASTER"]))
+            )
+        for case, path in books:
+            with zipfile.ZipFile(path) as zf:
+                mb = sum(i.file_size for i in zf.infolist()) / 2**20
+            ours_s, ours = cpu(new_check, path)
+            base_s, base = cpu(old_check, path)
+            rows.append(
+                {
+                    "case": case,
+                    "size": f"{mb:.0f} MB of XML ({path.stat().st_size / 2**20:.1f} MB file)",
+                    "ours_s": ours_s,
+                    "baseline": "previous guard scans (3 passes on a suspect sheet)",
+                    "baseline_s": base_s,
+                    "ratio": base_s / ours_s,
+                    "ours_cpu": ours_s,
+                    "baseline_cpu": base_s,
+                    "note": f"ours {ours}, previous {base} (CPU s, best of 3)",
+                }
+            )
+    return rows

@@ -1,0 +1,253 @@
+"""The guard's one-pass scan of a sheet: every shortcut it takes is tested with the hostile file
+that a wrong shortcut would let through.
+
+The scan reads a sheet once, in pieces, and runs one cheap gate per piece; only a piece with a
+reference to a column of 2+ letters or a row of 6+ digits is looked at further. These tests cut
+the pieces small (``CHUNK_BYTES``) so that what a reader would trust hides in a later piece, at a
+piece boundary, or behind a harmless-looking earlier piece.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_guard import good, rezip, sheet_xml  # noqa: F401 - good is a fixture
+
+from sop_xl.errors import InputFileError
+from sop_xl.io import guard
+from sop_xl.io.guard import DEFAULT_LIMITS, check_workbook_file
+from sop_xl.io.xlsx.cells import col_number
+
+SHEET = "xl/worksheets/sheet1.xml"
+FAR = "far beyond any"
+
+
+def cells(refs: list[str], attr: str = 'r="{}"') -> str:
+    """One row element per cell, the reference written with ``attr``, row tags all "1"."""
+    return "".join(f'<row r="1"><c {attr.format(ref)}><v>1</v></c></row>' for ref in refs)
+
+
+def sheet_with(tmp_path: Path, good: Path, body: str, name: str = "s.xlsx") -> Path:  # noqa: F811
+    return rezip(good, tmp_path / name, {SHEET: sheet_xml(body)})
+
+
+@pytest.fixture()
+def small_pieces(monkeypatch):
+    """Pieces of 256 bytes: a sheet of a few KB is read in dozens of them."""
+    monkeypatch.setattr(guard, "CHUNK_BYTES", 256)
+
+
+# --- references written any way a reader accepts (python-calamine opens all of these) ----------
+@pytest.mark.parametrize(
+    "attr, ref",
+    [
+        ('r="{}"', "xfd1048576"),  # lower case letters
+        ("r='{}'", "XFD1048576"),  # single quotes
+        ('r = "{}"', "XFD1048576"),  # spaces around =
+        ('r\n=\t"{}"', "A1048577"),  # any XML white space
+        ('r="{}"', "AAAA99"),  # four letters: column 18,279
+        ('r="{}"', "ZZZZZZ1"),  # six letters: column 321,272,406
+    ],
+)
+def test_references_in_any_spelling_are_measured(tmp_path, good, attr, ref):  # noqa: F811
+    path = sheet_with(tmp_path, good, cells(["A1", ref], attr))
+    with pytest.raises(InputFileError, match=FAR):
+        check_workbook_file(path)
+
+
+def test_a_box_wide_and_long_without_one_far_reference_is_refused(tmp_path, good):  # noqa: F811
+    # neither reference is suspect alone: row 99,999 in column A, column ZZ in row 1; but a
+    # reader allocates the box, 99,999 x 702 = 70 million cells (the limit is 20 million)
+    path = sheet_with(tmp_path, good, cells(["A99999", "ZZ1"]))
+    with pytest.raises(InputFileError, match="row 99,999 and column 702"):
+        check_workbook_file(path)
+
+
+def test_a_wide_sheet_of_sane_length_passes(tmp_path, good):  # noqa: F811
+    # 702 columns allow 28,490 rows
+    path = sheet_with(tmp_path, good, cells(["A28490", "ZZ1", "B5"]))
+    assert check_workbook_file(path).extents["Data"] == (28490, 702)
+
+
+def test_leading_zeros_cannot_hide_the_longest_row(tmp_path, good):  # noqa: F811
+    # "AD0000001" has the most digits but is row 1: the far row is the shorter B700000
+    path = sheet_with(tmp_path, good, cells(["AD0000001", "B700000", "AD0000002"]))
+    with pytest.raises(InputFileError, match="row 700,000 and column 30"):
+        check_workbook_file(path)
+
+
+def test_leading_zeros_are_still_rows(tmp_path, good):  # noqa: F811
+    path = sheet_with(tmp_path, good, cells(["A01048577"]))
+    with pytest.raises(InputFileError, match="row 1,048,577"):
+        check_workbook_file(path)
+
+
+# --- what hides in a later piece, or at a piece boundary ----------------------------------------
+def test_the_wide_column_in_an_early_piece_counts_for_a_far_row_in_a_late_one(
+    tmp_path,
+    good,  # noqa: F811
+    small_pieces,
+):
+    # column AD comes first, alone in its piece; 40 pieces later row 700,000 in column B: 30
+    # columns allow only 666,666 rows. A scan that measured only from the piece where the sheet
+    # turned suspect would think the sheet 26 columns wide and let row 700,000 through.
+    filler = cells([f"A{r}" for r in range(2, 400)])
+    path = sheet_with(tmp_path, good, cells(["AD1"]) + filler + cells(["B700000"]))
+    with pytest.raises(InputFileError, match="row 700,000 and column 30"):
+        check_workbook_file(path)
+
+
+def test_far_row_in_an_early_piece_and_wide_column_in_a_late_one(tmp_path, good, small_pieces):  # noqa: F811
+    filler = cells([f"A{r}" for r in range(2, 400)])
+    path = sheet_with(tmp_path, good, cells(["B700000"]) + filler + cells(["AD1"]))
+    with pytest.raises(InputFileError, match="row 700,000 and column 30"):
+        check_workbook_file(path)
+
+
+@pytest.mark.parametrize("shift", range(0, 40, 3))
+def test_a_reference_across_a_piece_boundary_is_seen_whole(tmp_path, good, small_pieces, shift):  # noqa: F811
+    # the far reference starts at every offset around the first boundaries
+    body = f'<row r="1"><c r="A1"><v>{"1" * shift}</v></c></row>' + cells(["XFD1048576"])
+    path = sheet_with(tmp_path, good, body)
+    with pytest.raises(InputFileError, match=FAR):
+        check_workbook_file(path)
+
+
+def test_error_cells_in_a_late_piece_are_noted(tmp_path, good, small_pieces):  # noqa: F811
+    body = (
+        cells([f"A{r}" for r in range(1, 200)])
+        + '<row r="200"><c r="A200" t="e"><v>#N/A</v></c></row>'
+    )
+    assert check_workbook_file(sheet_with(tmp_path, good, body)).error_sheets == {"Data"}
+
+
+def test_a_tag_longer_than_a_piece_is_refused(tmp_path, good, small_pieces):  # noqa: F811
+    # no "<" in a whole piece: the piece would have to be cut inside the tag, where a cut can
+    # split a reference (r="XF | D1048576") so that no scan sees it
+    body = f'<row r="1"><c x="{"y" * 600}" r="XFD1048576"><v>1</v></c></row>'
+    with pytest.raises(InputFileError, match="without a single tag"):
+        check_workbook_file(sheet_with(tmp_path, good, body))
+
+
+def test_a_long_text_in_another_part_is_not_refused(tmp_path, good, small_pieces):  # noqa: F811
+    # e.g. the base64 blob of a Power Query (customXml): only sheets hold references
+    blob = b'<?xml version="1.0"?><DataMashup>' + b"QUJD" * 400 + b"</DataMashup>"
+    path = rezip(good, tmp_path / "blob.xlsx", {"customXml/item1.xml": blob})
+    check_workbook_file(path)
+
+
+# --- XML declarations ------------------------------------------------------------------------
+@pytest.mark.parametrize("part", [SHEET, "xl/styles.xml"])
+@pytest.mark.parametrize("decl", [b"<!DOCTYPE x [", b"<!doctype x [", b"<!ENTITY x", b"<!Entity x"])
+def test_a_declaration_in_any_letter_case_is_refused(tmp_path, good, part, decl, small_pieces):  # noqa: F811
+    with zipfile.ZipFile(good) as z:
+        xml = z.read(part)
+    end = xml.rfind(b"</")  # late in the part, after many pieces
+    late = xml[:end] + b"<!-- filler -->" * 40 + decl + b" ]>" + xml[end:]
+    path = rezip(good, tmp_path / "dtd.xlsx", {part: late})
+    with pytest.raises(InputFileError, match="XML bomb"):
+        check_workbook_file(path)
+
+
+def test_comments_and_cdata_are_not_declarations(tmp_path, good):  # noqa: F811
+    body = (
+        '<row r="1"><c r="A1" t="inlineStr"><is><t><![CDATA[Hi!]]></t></is></c></row><!-- ok! -->'
+    )
+    check_workbook_file(sheet_with(tmp_path, good, body))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_part_not_in_utf8_is_refused(tmp_path, good, encoding):  # noqa: F811
+    # in UTF-16 every tag is spread over two bytes per letter: no byte scan would see it
+    xml = sheet_xml(cells(["XFD1048576"])).decode()
+    path = rezip(good, tmp_path / "wide.xlsx", {SHEET: xml.encode(encoding)})
+    with pytest.raises(InputFileError, match="not UTF-8"):
+        check_workbook_file(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_another_part_in_utf16_passes_and_its_declarations_are_seen(tmp_path, good, encoding):  # noqa: F811
+    # Power Query keeps its query in a UTF-16 customXml item: not refused for its encoding
+    mashup = '<?xml version="1.0" encoding="utf-16"?><DataMashup>QUJD</DataMashup>'
+    path = rezip(good, tmp_path / "pq.xlsx", {"customXml/item1.xml": mashup.encode(encoding)})
+    check_workbook_file(path)
+    bomb = mashup.replace("?>", '?><!DOCTYPE x [<!ENTITY a "a">]>')
+    path = rezip(good, tmp_path / "pq_bomb.xlsx", {"customXml/item1.xml": bomb.encode(encoding)})
+    with pytest.raises(InputFileError, match="XML bomb"):
+        check_workbook_file(path)
+
+
+# --- the one pass agrees with a plain reading of every reference ------------------------------
+REF = re.compile(r"""r\s*=\s*["']([A-Za-z]+)(\d+)["']""")
+
+
+def expected_refusal(body: str) -> bool:
+    """Refused iff the box of every reference exceeds the limits (a plain reading, no shortcut)."""
+    refs = REF.findall(body)
+    wide = [col_number(c) for c, _ in refs if len(c) >= 2]
+    max_col = max(wide, default=0) or 26
+    max_row = max((int(r) for _, r in refs), default=0)
+    limits = DEFAULT_LIMITS
+    allowed = min(limits.max_rows, limits.max_cells // max_col)
+    return max_col > limits.max_columns or max_row > allowed
+
+
+letters = st.text("ABCXYZabz", min_size=1, max_size=4)
+rows = st.one_of(
+    st.integers(1, 120),
+    st.integers(9_990, 10_010),
+    st.integers(28_000, 29_000),
+    st.integers(99_990, 100_010),
+    st.integers(666_000, 667_000),
+    st.integers(1_048_570, 1_048_580),
+).map(str)
+zeros = st.sampled_from(["", "", "", "0", "000"])
+spelling = st.sampled_from(['r="{}"', "r='{}'", 'r = "{}"', 's="1" r="{}"'])
+reference = st.tuples(letters, zeros, rows, spelling).map(
+    lambda t: f'<row r="1"><c {t[3].format(t[0] + t[1] + t[2])}><v>1</v></c></row>'
+)
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(refs=st.lists(reference, min_size=1, max_size=12), size=st.sampled_from([128, 512, 1 << 24]))
+def test_one_pass_agrees_with_reading_every_reference(tmp_path, good, monkeypatch, refs, size):  # noqa: F811
+    monkeypatch.setattr(guard, "CHUNK_BYTES", size)
+    body = "".join(refs)
+    path = sheet_with(tmp_path, good, body, name="p.xlsx")
+    try:
+        check_workbook_file(path)
+        refused = False
+    except InputFileError as exc:
+        assert FAR in str(exc)
+        refused = True
+    assert refused == expected_refusal(body), body
+
+
+# --- the gate lets through nothing the guard used to measure ----------------------------------
+OLD_SUSPECT = re.compile(rb'r="((?:[A-Z]{3}\d|[A-Z]{0,3}\d{6}|[A-Z]{2}\d{5}))')
+OLD_REF_COL = re.compile(rb'r="([A-Z]{2,3})\d')
+
+
+@given(
+    st.binary(max_size=40).map(lambda b: bytes(c for c in b if c < 128))
+    | st.text("r=\"AZaz09 ='", max_size=30).map(str.encode)
+)
+def test_the_gate_catches_every_reference_the_old_scans_caught(data: bytes):
+    gate = guard._GATE_RE.search(data)
+    if OLD_SUSPECT.search(data):
+        assert (
+            guard._SUSPECT_RE.search(data)
+            and gate
+            and gate.start() <= OLD_SUSPECT.search(data).start()
+        )
+    if OLD_REF_COL.search(data):
+        assert gate and gate.start() <= OLD_REF_COL.search(data).start()
+    if guard._SUSPECT_RE.search(data):
+        assert gate and gate.start() <= guard._SUSPECT_RE.search(data).start()
