@@ -19,7 +19,7 @@ from sop_xl.errors import Finding, Location, SopError, ValidationError
 from sop_xl.io import reader
 from sop_xl.model.book import Book, Coerced, Progress, ResultMemo, user
 from sop_xl.model.report import validation_output
-from sop_xl.model.schema import BY_ALIAS, INPUT_TABLES, Settings, Table
+from sop_xl.model.schema import BY_ALIAS, CARRIED_TABLES, INPUT_TABLES, Settings, Table
 from sop_xl.model.sheets import SheetOutput
 
 if TYPE_CHECKING:
@@ -121,13 +121,16 @@ def check_references(tables: dict[str, Coerced], book_name: str) -> list[Finding
 
 
 def validate(book: Book, *, write: bool = True) -> StepResult:
-    """Validate every input table: types, required values, keys, references, settings."""
+    """Validate every input table: types, required values, keys, references, settings; and the
+    tables the cycle carries from month to month (:data:`~sop_xl.model.schema.CARRIED_TABLES`)
+    when the workbook has them."""
     findings: list[Finding] = []
     coerced: dict[str, Coerced] = {}
-    for i, table in enumerate(INPUT_TABLES):
-        book.progress(f"Checking {table.title}", i / len(INPUT_TABLES))
+    tables = (*INPUT_TABLES, *CARRIED_TABLES)
+    for i, table in enumerate(tables):
+        book.progress(f"Checking {table.title}", i / len(tables))
         if not book.has_table(table):
-            if table.optional:  # e.g. DataSources in a workbook built before it existed
+            if table.optional or table in CARRIED_TABLES:  # e.g. built before they existed
                 continue
             findings.append(
                 Finding(

@@ -67,7 +67,9 @@ How the workbook is laid out:
 - **Data validation**: selecting a cell shows what belongs there; master data columns offer a
   drop-down; numbers, dates and months are checked as you type. Validation in Excel is a first
   line of defence only (a paste bypasses it): *Validate inputs* (`sop-xl validate`) checks every
-  row and names the sheet, row, column and the fix.
+  row and names the sheet, row, column and the fix. It also checks the tables the cycle carries
+  from month to month (ForecastArchive, ActionLog), so a pasted row there stops the cycle before
+  any step writes.
 - **Drop-down lists** come from workbook names `lst_<Table>_<column>`, e.g.
   `{list_name("Items.item")}` = `{list_formula("Items.item")}`:
   from the first data row to the last filled row of the key column, so a list always shows

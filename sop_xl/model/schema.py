@@ -2050,6 +2050,11 @@ OUTPUT_TABLES: tuple[Table, ...] = tuple(
     v for v in list(globals().values()) if isinstance(v, Table) and v.output
 )
 
+#: Output tables the cycle reads back the next month, its memory of past cycles: validation
+#: checks them with the inputs (a hand-edited or pasted row stops the cycle before any step
+#: writes), when the workbook has them.
+CARRIED_TABLES: tuple[Table, ...] = (FORECAST_ARCHIVE, ACTION_LOG)
+
 TABLES: dict[str, Table] = {t.name: t for t in (*INPUT_TABLES, *OUTPUT_TABLES)}
 BY_SHEET: dict[str, Table] = {t.sheet: t for t in TABLES.values()}
 #: Short alias ("Items") -> table, as used in ``Column.ref``.
