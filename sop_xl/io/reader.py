@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import python_calamine as pc
+from pandas.api.types import infer_dtype
 
 from sop_xl.errors import Finding, InputFileError, Location, SchemaError, ValidationError
 from sop_xl.io.xlsx.cells import col_letter, col_number
@@ -37,6 +38,8 @@ from sop_xl.model.schema import MAX_TEXT, Column, Dtype, Table
 MAX_FINDINGS_PER_COLUMN = 25
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 ERROR_VALUES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA")
+#: a problem found in a column: bad-row mask, message template, fix, rule
+_Problem = tuple[np.ndarray, str, str, str]
 
 
 def norm_header(value: Any) -> str:
@@ -90,7 +93,7 @@ def read_raw(
             body = _calamine_call(lambda: t.to_python(), file, t.sheet)
             raw = RawTable(
                 header=list(t.columns),
-                rows=[list(r) for r in body],
+                rows=body,  # a fresh list of row lists: ours to keep and to patch
                 sheet=t.sheet,
                 file=file,
                 header_row=header_row,
@@ -222,24 +225,15 @@ def coerce(table: Table, raw: RawTable) -> Coerced:
     """
     findings: list[Finding] = []
     where = Location(file=raw.file, sheet=raw.sheet, table=table.name)
-    positions, period_positions = _map_headers(table, raw, where, findings)
+    matrix, empty, keep = _cells(raw.rows, len(raw.header))
+    positions, period_positions = _map_headers(table, raw, where, findings, empty)
     if any(f.severity == "error" for f in findings):
         return Coerced(_empty(table), findings, len(raw.rows))
 
-    rows = [r for r in raw.rows if any(v not in ("", None) for v in r)]
-    excel_rows = np.array(
-        [
-            raw.header_row + 1 + i
-            for i, r in enumerate(raw.rows)
-            if any(v not in ("", None) for v in r)
-        ],
-        dtype=np.int64,
-    )
-    width = len(raw.header)
-    matrix = np.empty((len(rows), width), dtype=object)
-    for i, r in enumerate(rows):
-        r = list(r[:width]) + [None] * (width - len(r))
-        matrix[i, :] = r
+    excel_rows = (raw.header_row + 1 + np.flatnonzero(keep)).astype(np.int64)
+    if not keep.all():  # blank rows (no value in any cell) are not rows of the table
+        matrix, empty = matrix[keep], empty[keep]
+    rows = matrix  # one per table row
     bad = np.zeros(len(rows), dtype=bool)
     data: dict[str, Any] = {}
     for column in table.columns:
@@ -248,7 +242,13 @@ def coerce(table: Table, raw: RawTable) -> Coerced:
             data[column.name] = pd.Series([None] * len(rows), dtype=object)
             continue
         values, col_bad = _convert(
-            column, matrix[:, pos], excel_rows, raw.first_col + pos, where, findings
+            column,
+            matrix[:, pos],
+            excel_rows,
+            raw.first_col + pos,
+            where,
+            findings,
+            empty=empty[:, pos],
         )
         data[column.name] = values
         bad |= col_bad
@@ -267,6 +267,7 @@ def coerce(table: Table, raw: RawTable) -> Coerced:
                 where,
                 findings,
                 header=period,
+                empty=empty[:, pos],
             )
             data[period] = values
             bad |= col_bad
@@ -314,8 +315,31 @@ def _typed(table: Table, df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=[c.name for c in table.long_columns])
 
 
+def _cells(rows: list[list[Any]], width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The body as an object matrix ``width`` wide (short rows padded with None, long ones cut),
+    which of its cells are empty ('' or None), and which rows have any other value."""
+    n = len(rows)
+    matrix = None
+    if n and set(map(len, rows)) == {width}:  # the usual rectangular block: in one step
+        try:
+            matrix = np.array(rows, dtype=object)
+        except ValueError:  # a cell holding a sequence: cell by cell below
+            matrix = None
+        if matrix is not None and matrix.shape != (n, width):
+            matrix = None
+    if matrix is not None:
+        empty = (matrix == "") | (matrix == None)  # noqa: E711 - elementwise on objects
+        return matrix, empty, ~empty.all(axis=1) if width else np.zeros(n, dtype=bool)
+    matrix = np.empty((n, width), dtype=object)
+    for i, r in enumerate(rows):
+        matrix[i, :] = list(r[:width]) + [None] * (width - len(r))
+    empty = (matrix == "") | (matrix == None)  # noqa: E711
+    keep = np.array([any(v not in ("", None) for v in r) for r in rows], dtype=bool)
+    return matrix, empty.reshape(n, width), keep
+
+
 def _map_headers(
-    table: Table, raw: RawTable, where: Location, findings: list[Finding]
+    table: Table, raw: RawTable, where: Location, findings: list[Finding], empty: np.ndarray
 ) -> tuple[dict[str, int], dict[str, int]]:
     by_norm = {norm_header(c.header): c for c in table.columns}
     positions: dict[str, int] = {}
@@ -325,7 +349,7 @@ def _map_headers(
         cell = f"{col_letter(raw.first_col + i)}{raw.header_row}"
         key = norm_header(h)
         if not key:
-            if any(r[i] not in ("", None) for r in raw.rows if i < len(r)):
+            if not empty[:, i].all():
                 findings.append(
                     Finding(
                         "warning",
@@ -428,13 +452,56 @@ def _convert(
     where: Location,
     findings: list[Finding],
     header: str | None = None,
+    empty: np.ndarray | None = None,
 ) -> tuple[pd.Series, np.ndarray]:
-    """Convert one column; return values and a bad-row mask; append findings."""
-    s = pd.Series(values, dtype=object)
+    """Convert one column; return values and a bad-row mask; append findings. ``empty`` marks
+    the cells that are '' or None when the caller knows them already."""
     header = header or column.header
+    done = _convert_fast(column, values, empty)
+    out, blank, problems = done if done is not None else _convert_cells(column, values)
+    if column.required:
+        missing = blank
+        if missing.any():
+            problems.append(
+                (missing, "required value is missing.", f"Fill in '{header}'.", "value.missing")
+            )
+    bad = np.zeros(len(values), dtype=bool)
+    for mask, template, fix, rule in problems:
+        bad |= mask
+        idx = np.flatnonzero(mask)
+        for i in idx[:MAX_FINDINGS_PER_COLUMN]:
+            row = int(excel_rows[i])
+            findings.append(
+                Finding(
+                    "error",
+                    template.format(value=_show(values[i])),
+                    _at(where, row=row, column=header, cell=f"{col_letter(excel_col)}{row}"),
+                    fix,
+                    rule,
+                )
+            )
+        if len(idx) > MAX_FINDINGS_PER_COLUMN:
+            findings.append(
+                Finding(
+                    "error",
+                    f"... and {len(idx) - MAX_FINDINGS_PER_COLUMN} more such cells in this column.",
+                    _at(where, column=header),
+                    fix,
+                    rule,
+                )
+            )
+    out = pd.Series(out).reset_index(drop=True)
+    if bad.any():
+        out = out.where(pd.Series(~bad), None if out.dtype == object else np.nan)
+    return out, bad
+
+
+def _convert_cells(column: Column, values: np.ndarray) -> tuple[Any, np.ndarray, list[_Problem]]:
+    """Convert one column cell by cell (any mix of types): values, blank mask, problems."""
+    s = pd.Series(values, dtype=object)
     blank = s.isna() | s.eq("")
     is_error = s.isin(ERROR_VALUES).to_numpy(bool)  # ErrorValue is a str: isin finds it
-    problems: list[tuple[np.ndarray, str, str, str]] = []  # mask, message template, fix, rule
+    problems: list[_Problem] = []
     if is_error.any():
         problems.append(
             (
@@ -461,43 +528,7 @@ def _convert(
                     "value.not_number",
                 )
             )
-        out = num.astype("float64")
-        if dtype == Dtype.INT:
-            frac = ok & ~not_num & (np.abs(out - np.round(out)) > 1e-9).to_numpy(bool)
-            if frac.any():
-                problems.append(
-                    (
-                        frac,
-                        "{value} is not a whole number.",
-                        "Type a whole number.",
-                        "value.not_int",
-                    )
-                )
-        bound = column.bound
-        if bound is not None:  # inf, NaN typed as text, 1E+308: never a plan figure
-            absurd = ok & ~not_num & ~(np.abs(out) <= bound).to_numpy(bool)
-            if absurd.any():
-                problems.append(
-                    (
-                        absurd,
-                        f"{{value}} is not a finite number within +/-{bound:,.0f}.",
-                        "Type the real value (infinity or a number this large is a typing "
-                        "mistake or a broken formula).",
-                        "value.out_of_range",
-                    )
-                )
-                not_num = not_num | absurd
-        if column.min_value is not None:
-            low = (out < column.min_value).to_numpy(bool) & ok & ~not_num
-            if low.any():
-                problems.append(
-                    (
-                        low,
-                        f"{{value}} is below the minimum {column.min_value:g}.",
-                        "Negative values are not allowed here: enter 0 or a positive value.",
-                        "value.negative",
-                    )
-                )
+        out = _number_rules(column, num, ok, not_num, problems)
     elif dtype in (Dtype.DATE, Dtype.DATETIME):
         out = _to_datetime(s.where(ok, None))
         not_date = ok & out.isna().to_numpy(bool)
@@ -554,41 +585,148 @@ def _convert(
                     )
                 )
             out = mapped.where(pd.Series(ok), None)
-    if column.required:
-        missing = blank.to_numpy(bool)
-        if missing.any():
+    return out, blank.to_numpy(bool), problems
+
+
+_NUMERIC = (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT, Dtype.INT)
+_ERROR_SET = frozenset(ERROR_VALUES)
+
+
+def _convert_fast(
+    column: Column, values: np.ndarray, empty: np.ndarray | None
+) -> tuple[Any, np.ndarray, list[_Problem]] | None:
+    """:func:`_convert_cells` in a few array steps for the usual columns: numbers (floats and
+    blanks, as calamine types them) and texts (strings and blanks, each distinct one checked
+    once). None when the column holds anything else. Both give the same results."""
+    if column.dtype in _NUMERIC:
+        return _fast_numbers(column, values, empty)
+    if column.dtype in (Dtype.DATE, Dtype.DATETIME):
+        return None
+    return _fast_texts(column, values)
+
+
+def _fast_numbers(
+    column: Column, values: np.ndarray, empty: np.ndarray | None
+) -> tuple[Any, np.ndarray, list[_Problem]] | None:
+    if empty is None:
+        empty = (values == "") | (values == None)  # noqa: E711 - elementwise on objects
+    filled = ~empty
+    rest = values[filled]
+    if infer_dtype(rest, skipna=True) not in ("floating", "empty"):  # text, bools, ints...
+        return None
+    num = np.full(len(values), np.nan)
+    num[filled] = rest.astype(np.float64)
+    blank = np.isnan(num)  # '', None and NaN, as in the cell path
+    problems: list[_Problem] = []
+    out = _number_rules(column, pd.Series(num), ~blank, np.zeros(len(num), bool), problems)
+    return out, blank, problems
+
+
+def _fast_texts(
+    column: Column, values: np.ndarray
+) -> tuple[Any, np.ndarray, list[_Problem]] | None:
+    if infer_dtype(values, skipna=True) not in ("string", "empty"):  # numbers, dates...
+        return None
+    codes, uniq = pd.factorize(values)  # None and NaN -> -1
+    texts: list[str] = uniq.tolist()
+    # one entry per distinct string, then one for code -1 (a missing cell: blank)
+    blank = np.array([t == "" for t in texts] + [True], dtype=bool)
+    error = np.array([t in _ERROR_SET for t in texts] + [False], dtype=bool)
+    ok = ~blank & ~error
+    problems: list[_Problem] = []
+    if error.any():
+        problems.append(
+            (
+                error[codes],
+                "formula error {value} instead of a value.",
+                "Fix the formula or type the value.",
+                "value.error",
+            )
+        )
+    if column.dtype == Dtype.PERIOD:
+        got = [periods.to_period(t) if k else None for t, k in zip(texts, ok, strict=False)]
+        not_period = ok & np.array([pd.isna(g) for g in got] + [False], dtype=bool)
+        if not_period.any():
             problems.append(
-                (missing, "required value is missing.", f"Fill in '{header}'.", "value.missing")
-            )
-    bad = np.zeros(len(s), dtype=bool)
-    for mask, template, fix, rule in problems:
-        bad |= mask
-        idx = np.flatnonzero(mask)
-        for i in idx[:MAX_FINDINGS_PER_COLUMN]:
-            row = int(excel_rows[i])
-            findings.append(
-                Finding(
-                    "error",
-                    template.format(value=_show(values[i])),
-                    _at(where, row=row, column=header, cell=f"{col_letter(excel_col)}{row}"),
-                    fix,
-                    rule,
+                (
+                    not_period[codes],
+                    "'{value}' is not a month.",
+                    "Type the month as YYYY-MM.",
+                    "value.not_period",
                 )
             )
-        if len(idx) > MAX_FINDINGS_PER_COLUMN:
-            findings.append(
-                Finding(
-                    "error",
-                    f"... and {len(idx) - MAX_FINDINGS_PER_COLUMN} more such cells in this column.",
-                    _at(where, column=header),
-                    fix,
-                    rule,
+        out = np.array([*got, None], dtype=object)
+    else:
+        out = np.array([t.strip() for t in texts] + [None], dtype=object)
+        too_long = ok & np.array([len(t) > MAX_TEXT for t in out[:-1]] + [False], dtype=bool)
+        if too_long.any():
+            problems.append(
+                (
+                    too_long[codes],
+                    f"the text is longer than Excel's {MAX_TEXT:,} characters per cell.",
+                    "Shorten the text: an Excel cell holds at most 32,767 characters.",
+                    "value.too_long",
                 )
             )
-    out = pd.Series(out).reset_index(drop=True)
-    if bad.any():
-        out = out.where(pd.Series(~bad), None if out.dtype == object else np.nan)
-    return out, bad
+        if column.choices:
+            canon = {c.casefold(): c for c in column.choices}
+            out = np.array([canon.get(t.casefold()) for t in out[:-1]] + [None], dtype=object)
+            not_choice = ok & np.array([c is None for c in out], dtype=bool)
+            if not_choice.any():
+                problems.append(
+                    (
+                        not_choice[codes],
+                        "'{value}' is not one of: " + ", ".join(column.choices) + ".",
+                        "Pick a value from the drop-down list.",
+                        "value.not_allowed",
+                    )
+                )
+    out[~ok] = None
+    return pd.Series(out[codes], dtype=object), blank[codes], problems
+
+
+def _number_rules(
+    column: Column, num: pd.Series, ok: np.ndarray, not_num: np.ndarray, problems: list[_Problem]
+) -> pd.Series:
+    """Numbers as floats; appends the whole-number, bound and minimum problems."""
+    out = num.astype("float64")
+    if column.dtype == Dtype.INT:
+        frac = ok & ~not_num & (np.abs(out - np.round(out)) > 1e-9).to_numpy(bool)
+        if frac.any():
+            problems.append(
+                (
+                    frac,
+                    "{value} is not a whole number.",
+                    "Type a whole number.",
+                    "value.not_int",
+                )
+            )
+    bound = column.bound
+    if bound is not None:  # inf, NaN typed as text, 1E+308: never a plan figure
+        absurd = ok & ~not_num & ~(np.abs(out) <= bound).to_numpy(bool)
+        if absurd.any():
+            problems.append(
+                (
+                    absurd,
+                    f"{{value}} is not a finite number within +/-{bound:,.0f}.",
+                    "Type the real value (infinity or a number this large is a typing "
+                    "mistake or a broken formula).",
+                    "value.out_of_range",
+                )
+            )
+            not_num = not_num | absurd
+    if column.min_value is not None:
+        low = (out < column.min_value).to_numpy(bool) & ok & ~not_num
+        if low.any():
+            problems.append(
+                (
+                    low,
+                    f"{{value}} is below the minimum {column.min_value:g}.",
+                    "Negative values are not allowed here: enter 0 or a positive value.",
+                    "value.negative",
+                )
+            )
+    return out
 
 
 def _numeric_block(column: Column, block: np.ndarray) -> np.ndarray | None:
