@@ -37,6 +37,9 @@ from sop_xl.model.schema import MAX_TEXT, Column, Dtype, Table
 
 MAX_FINDINGS_PER_COLUMN = 25
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+#: serial numbers read as dates stay below this: Excel ends at 9999-12-31 (2958465), pandas'
+#: time spans at 106,751 days (a serial in the year 2192)
+_LAST_SERIAL = min(2958466, pd.Timedelta.max.days)
 ERROR_VALUES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA")
 #: a problem found in a column: bad-row mask, message template, fix, rule
 _Problem = tuple[np.ndarray, str, str, str]
@@ -318,18 +321,21 @@ def _typed(table: Table, df: pd.DataFrame) -> pd.DataFrame:
 def _cells(rows: list[list[Any]], width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The body as an object matrix ``width`` wide (short rows padded with None, long ones cut),
     which of its cells are empty ('' or None), and which rows have any other value."""
-    n = len(rows)
     matrix = None
-    if n and set(map(len, rows)) == {width}:  # the usual rectangular block: in one step
+    if rows and set(map(len, rows)) == {width}:  # the usual rectangular block: in one step
         try:
             matrix = np.array(rows, dtype=object)
-        except ValueError:  # a cell holding a sequence: cell by cell below
+        except ValueError:  # cells holding sequences of different lengths
             matrix = None
-        if matrix is not None and matrix.shape != (n, width):
-            matrix = None
-    if matrix is not None:
-        empty = (matrix == "") | (matrix == None)  # noqa: E711 - elementwise on objects
-        return matrix, empty, ~empty.all(axis=1) if width else np.zeros(n, dtype=bool)
+    if matrix is None or matrix.shape != (len(rows), width):
+        return _cells_by_row(rows, width)
+    empty = (matrix == "") | (matrix == None)  # noqa: E711 - elementwise on objects
+    return matrix, empty, ~empty.all(axis=1)
+
+
+def _cells_by_row(rows: list[list[Any]], width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_cells` row by row, for any rows (ragged, or cells numpy cannot stack)."""
+    n = len(rows)
     matrix = np.empty((n, width), dtype=object)
     for i, r in enumerate(rows):
         matrix[i, :] = list(r[:width]) + [None] * (width - len(r))
@@ -788,7 +794,8 @@ def _to_datetime(s: pd.Series) -> pd.Series:
     """Dates from calamine (date/datetime), ISO text, or Excel serial numbers."""
     is_num = s.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
     numeric = pd.to_numeric(s.where(is_num, None), errors="coerce")
-    numeric = numeric.where((numeric > 0) & (numeric < 2958466))  # Excel's date range
+    # Excel's date range, cut where pandas' time spans end: a larger serial is no date
+    numeric = numeric.where((numeric > 0) & (numeric < _LAST_SERIAL))
     serial = EXCEL_EPOCH + pd.to_timedelta(numeric, unit="D")
     text = pd.to_datetime(s.where(~is_num, None), errors="coerce", format="mixed")
     return text.fillna(serial)
