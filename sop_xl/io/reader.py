@@ -312,8 +312,8 @@ def _typed(table: Table, df: pd.DataFrame) -> pd.DataFrame:
             s = pd.to_numeric(s, errors="coerce").round().astype("Int64")
         elif c.dtype in (Dtype.DATE, Dtype.DATETIME):
             s = pd.to_datetime(s, errors="coerce").astype("datetime64[ns]")
-        elif s.dtype != object or s.isna().any():
-            s = s.astype(object).where(s.notna(), None)
+        elif s.dtype != object or (infer_dtype(s, skipna=False) != "string" and s.isna().any()):
+            s = s.astype(object).where(s.notna(), None)  # all texts: nothing to replace
         out[c.name] = s.reset_index(drop=True)
     return pd.DataFrame(out, columns=[c.name for c in table.long_columns])
 
@@ -807,10 +807,9 @@ def _check_keys(
     keys = [k for k in table.keys if k in df.columns]
     if not keys or df.empty:
         return np.zeros(len(df), dtype=bool)
-    filled = df[keys].notna().all(axis=1)
-    dup = df.duplicated(subset=keys, keep=False) & filled
-    mask = dup.to_numpy(bool)
+    mask = _duplicated(df, keys)
     if mask.any():
+        dup = pd.Series(mask, index=df.index)
         first_rows = df.loc[dup].groupby(keys, dropna=False)["_row"].apply(list)
         for key, rows in list(first_rows.items())[:MAX_FINDINGS_PER_COLUMN]:
             key_text = " / ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
@@ -825,6 +824,19 @@ def _check_keys(
                 )
             )
     return mask
+
+
+def _duplicated(df: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Rows whose keys are all filled and equal to another row's (what
+    ``df.duplicated(keys, keep=False) & df[keys].notna().all(axis=1)`` gives), from one
+    factorize per key column: a missing key is code -1."""
+    group = np.zeros(len(df), dtype=np.int64)
+    filled = np.ones(len(df), dtype=bool)
+    for k in keys:
+        codes, uniques = pd.factorize(df[k])
+        filled &= codes >= 0
+        group, _ = pd.factorize(group * (len(uniques) + 1) + (codes + 1))  # stays below len(df)
+    return (np.bincount(group)[group] > 1) & filled
 
 
 def _melt(table: Table, df: pd.DataFrame, period_cols: list[str]) -> pd.DataFrame:

@@ -8,6 +8,7 @@ import datetime as dt
 from contextlib import contextmanager
 from unittest import mock
 
+import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -173,3 +174,17 @@ def test_a_serial_beyond_pandas_dates_is_a_finding_not_a_crash():
     got = coerce(TABLE, RawTable(TABLE.headers, rows, "Mixed", "m.xlsx", 1, 1))
     assert [(f.rule, f.where.cell) for f in got.errors] == [("value.not_date", "G3")]
     assert got.df["when"].tolist() == [pd.Timestamp("2026-01-01")]
+
+
+KEY_VALUES = st.sampled_from(["a", "A", " a", "", None, float("nan"), 1.0, 1, True, 2.5])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(KEY_VALUES, KEY_VALUES, st.sampled_from([1.0, 2.0, np.nan])), max_size=30)
+)
+def test_duplicated_keys_as_pandas_finds_them(rows):
+    df = pd.DataFrame(rows, columns=["a", "b", "c"], dtype=object).astype({"c": float})
+    keys = ["a", "b", "c"]
+    want = (df.duplicated(subset=keys, keep=False) & df[keys].notna().all(axis=1)).to_numpy(bool)
+    assert reader._duplicated(df, keys).tolist() == want.tolist()
