@@ -170,6 +170,19 @@ def _line_ends(keys: list[object]) -> list[str | None]:
     return ends
 
 
+_LABELS: dict[str, np.ndarray] = {}
+
+
+def _labels(n: int, end: str) -> np.ndarray:
+    """``["1" + end, "2" + end, ...]``, at least ``n`` of them (kept for the next sheet)."""
+    have = _LABELS.get(end)
+    if have is None or len(have) < n:
+        have = _LABELS[end] = np.array(
+            [f"{i}{end}" for i in range(1, max(n, 1024) + 1)], dtype=object
+        )
+    return have
+
+
 def _sheet_text(rows: Iterable[Sequence[object]]) -> tuple[str, int]:
     """The canonical lines of one sheet (``row,col=typed value``) and the cell count.
 
@@ -199,11 +212,9 @@ def _sheet_text(rows: Iterable[Sequence[object]]) -> tuple[str, int]:
     else:  # ragged rows: each cell's row from the row lengths
         row0 = np.repeat(np.arange(len(rows)), lens)[cells]
         col0 = cells - (np.cumsum(lens) - lens)[row0]
-    row_labels = np.array([f"{r}," for r in range(1, int(row0[-1]) + 2)], dtype=object)
-    col_labels = np.array([str(c) for c in range(1, width + 1)], dtype=object)
     pieces = np.empty(3 * len(cells), dtype=object)
-    pieces[0::3] = row_labels[row0]
-    pieces[1::3] = col_labels[col0]
+    pieces[0::3] = _labels(int(row0[-1]) + 1, ",")[row0]
+    pieces[1::3] = _labels(width, "")[col0]
     pieces[2::3] = np.array(ends, dtype=object)[codes[cells]]
     return "".join(pieces.tolist()), len(cells)
 
