@@ -13,7 +13,7 @@ Public API::
     freeze(master, snapshots_dir=None, *, approved_by, created_by=None, password=None,
            recalc=True, progress=None) -> FreezeResult
     verify(path) -> VerifyReport            # a snapshot file or a snapshots folder
-    diff(a, b, out) -> DiffResult
+    diff(a, b, out) -> DiffResult           # imported on first use (openpyxl)
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sop_xl.errors import ArgumentError, Location, SopError
 from sop_xl.io.files import atomic_path
@@ -32,7 +33,6 @@ from sop_xl.io.xlsx.protection import PasswordHash, sheet_protection_attrs
 from sop_xl.model.book import Progress, user
 from sop_xl.model.schema import SETTINGS, Settings
 from sop_xl.plan.content_hash import content_hash
-from sop_xl.plan.diff import DiffResult, diff
 from sop_xl.plan.freeze import (
     FrozenPackage,
     add_cover,
@@ -53,6 +53,9 @@ from sop_xl.plan.ledger import (
 )
 from sop_xl.plan.verify import COVER_FIELDS, VerifyReport, verify
 
+if TYPE_CHECKING:  # at run time: __getattr__ below, on first use
+    from sop_xl.plan.diff import DiffResult, diff
+
 __all__ = [
     "COVER_FIELDS",
     "DiffResult",
@@ -65,6 +68,16 @@ __all__ = [
 ]
 
 COVER_SHEET = "Cover"
+
+
+def __getattr__(name: str) -> object:
+    """``diff`` and ``DiffResult`` on first use: the change report's writer brings openpyxl
+    (0.3 s of imports) that a freeze or a verify never needs."""
+    if name in ("diff", "DiffResult"):
+        from sop_xl.plan import diff as module
+
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
