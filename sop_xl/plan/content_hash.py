@@ -171,6 +171,8 @@ def _line_ends(keys: list[object]) -> list[str | None]:
 
 
 _LABELS: dict[str, np.ndarray] = {}
+#: cells joined at a time
+_CHUNK = 1 << 20
 
 
 def _labels(n: int, end: str) -> np.ndarray:
@@ -212,11 +214,17 @@ def _sheet_text(rows: Iterable[Sequence[object]]) -> tuple[str, int]:
     else:  # ragged rows: each cell's row from the row lengths
         row0 = np.repeat(np.arange(len(rows)), lens)[cells]
         col0 = cells - (np.cumsum(lens) - lens)[row0]
-    pieces = np.empty(3 * len(cells), dtype=object)
-    pieces[0::3] = _labels(int(row0[-1]) + 1, ",")[row0]
-    pieces[1::3] = _labels(width, "")[col0]
-    pieces[2::3] = np.array(ends, dtype=object)[codes[cells]]
-    return "".join(pieces.tolist()), len(cells)
+    row_labels, col_labels = _labels(int(row0[-1]) + 1, ","), _labels(width, "")
+    forms = np.array(ends, dtype=object)
+    texts = []
+    for at in range(0, len(cells), _CHUNK):  # a bounded working set on a 20 M-cell sheet
+        part = slice(at, at + _CHUNK)
+        pieces = np.empty(3 * len(cells[part]), dtype=object)
+        pieces[0::3] = row_labels[row0[part]]
+        pieces[1::3] = col_labels[col0[part]]
+        pieces[2::3] = forms[codes[cells[part]]]
+        texts.append("".join(pieces.tolist()))
+    return texts[0] if len(texts) == 1 else "".join(texts), len(cells)
 
 
 def values_hash(sheets: Iterable[tuple[str, Iterable[list[object]]]]) -> ContentHash:
