@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sop_xl.kpi.cells import GrainSums, PeriodCodes, grain_cells, grain_history, joint_codes
 from sop_xl.kpi.defs import KPIS, KpiDef, definitions_frame, kpi
 from sop_xl.kpi.forecast import (
     KpiInputError,
@@ -149,52 +150,49 @@ def _closed(periods: pd.Series, cycle: str) -> np.ndarray:
     return (periods.astype(str) < cycle).to_numpy()
 
 
-def _grain_frame(
+def _period_codes(df: pd.DataFrame, shared: dict) -> PeriodCodes:
+    """``df``'s periods as codes (see :class:`PeriodCodes`), once per frame."""
+    key = ("periods", id(df))
+    if key not in shared:
+        shared[key] = PeriodCodes.of(df, shared.setdefault("codes", {}))
+    return shared[key]
+
+
+def _compared(
     actuals: pd.DataFrame,
     plan: pd.DataFrame,
     grain: list[str],
     actual_col: str,
     plan_col: str,
     periods: list[str],
-) -> pd.DataFrame:
-    """Outer join of actuals and plan at ``grain`` x period, for ``periods`` only.
-
-    Policy: a cell with a plan but no posted sales sold 0; a cell with sales but no plan row was
-    planned at 0. Both are real misses and are scored, not dropped.
-    """
-    keys = [*grain, "period"]
-    a = actuals[actuals["period"].astype(str).isin(periods)]
-    p = plan[plan["period"].astype(str).isin(periods)]
-    a = a.groupby(keys, dropna=False, sort=False)[actual_col].sum().rename("actual")
-    p = p.groupby(keys, dropna=False, sort=False)[plan_col].sum(min_count=1).rename("forecast")
-    both = pd.concat([a, p], axis=1, join="outer").reset_index()
-    both["_no_sales"] = both["actual"].isna().astype(np.int64)
-    both["_no_plan"] = both["forecast"].isna().astype(np.int64)
-    both["actual"] = both["actual"].fillna(0.0)  # no posted sales = nothing sold (policy)
-    both["forecast"] = both["forecast"].fillna(0.0)  # no plan value = planned at 0 (policy)
-    return both
-
-
-def _history(actuals: pd.DataFrame, grain: list[str], col: str, last: str) -> pd.DataFrame:
-    """Monthly actuals per series from its first posted month to ``last``, 0 where not posted."""
-    h = actuals[actuals["period"].astype(str) <= last]
-    h = h.groupby([*grain, "period"], dropna=False, sort=False)[col].sum().rename("actual")
-    h = h.reset_index()
-    if h.empty:
-        return h
-    first = str(h["period"].min())
-    months = []
-    p = first
-    while p <= last:
-        months.append(p)
-        p = add_months(p, 1)
-    series = h[grain].drop_duplicates()
-    start = h.groupby(grain, dropna=False)["period"].min().rename("_start").reset_index()
-    full = series.merge(pd.DataFrame({"period": months}), how="cross").merge(start, on=grain)
-    full = full[full["period"] >= full["_start"]].drop(columns="_start")
-    full = full.merge(h, on=[*grain, "period"], how="left")
-    full["actual"] = full["actual"].fillna(0.0)  # month with no posted sales = 0 sold (policy)
-    return full
+    last: str | None,
+    shared: dict,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The compared cells at ``grain`` x period for ``periods`` (:func:`grain_cells`) and, with
+    ``last``, the actuals history of each series up to ``last`` (:func:`grain_history`): both
+    from one grouped sum of the actuals."""
+    key = ("compared", tuple(grain), actual_col, plan_col, id(actuals), id(plan), tuple(periods))
+    key += (last,)
+    if key in shared:
+        return shared[key]
+    pa, pp = _period_codes(actuals, shared), _period_codes(plan, shared)
+    codes = shared.setdefault("codes", {})
+    a_series, p_series = joint_codes([actuals, plan], grain, cache=codes)
+    a_key, p_key = joint_codes([actuals, plan], ["period"], [a_series, p_series], codes)
+    scored = pa.text.isin(periods).to_numpy(dtype=bool)  # per distinct period of the actuals
+    upto = (pa.text <= last).to_numpy(dtype=bool) if last is not None else scored
+    values = actuals[actual_col].to_numpy(dtype=float, na_value=np.nan)
+    sums = GrainSums.of(a_key, values, np.flatnonzero((scored | upto)[pa.codes]))
+    g_period = pa.codes[sums.first]
+    plan_rows = np.flatnonzero(pp.text.isin(periods).to_numpy(dtype=bool)[pp.codes])
+    cells = grain_cells(
+        actuals, sums.take(scored[g_period]), plan, p_key, plan_col, plan_rows, [*grain, "period"]
+    )
+    history = None
+    if last is not None:
+        history = grain_history(actuals, sums.take(upto[g_period]), a_series, pa, grain, last)
+    shared[key] = cells, history
+    return cells, history
 
 
 def _accuracy_rows(
@@ -214,21 +212,12 @@ def _accuracy_rows(
     and the actuals history of a grain, kept for the other scopes of one :func:`kpi_scopes`
     call (the company and region scopes compare the same cells)."""
     shared = {} if shared is None else shared
-    plan_periods = set(plan["period"].astype(str)[_closed(plan["period"], cycle)].unique())
-    act_periods = set(actuals["period"].astype(str)[_closed(actuals["period"], cycle)].unique())
-    periods = sorted(plan_periods & act_periods)
+    closed = _period_codes(plan, shared).closed(cycle)
+    periods = sorted(closed & _period_codes(actuals, shared).closed(cycle))
     if not periods:
         return pd.DataFrame()
-    key = ("cells", tuple(grain), actual_col, plan_col, id(plan), tuple(periods))
-    if key not in shared:
-        shared[key] = _grain_frame(actuals, plan, grain, actual_col, plan_col, periods)
-    cells = shared[key]
-    history = None
-    if with_history:
-        key = ("history", tuple(grain), actual_col, id(actuals), cycle)
-        if key not in shared:
-            shared[key] = _history(actuals, grain, actual_col, add_months(cycle, -1))
-        history = shared[key]
+    last = add_months(cycle, -1) if with_history else None
+    cells, history = _compared(actuals, plan, grain, actual_col, plan_col, periods, last, shared)
     res = forecast_accuracy(
         cells,
         by=[*by, "period"],
