@@ -124,30 +124,42 @@ def _has(df: pd.DataFrame | None, cols: Sequence[str]) -> bool:
 
 # --- long-table assembly -------------------------------------------------------------------------
 def _melt(wide: pd.DataFrame, by: list[str], kpis: Sequence[str], *, value_of=None) -> pd.DataFrame:
-    """Per-KPI rows from a frame with ``<kpi>``, ``<kpi>_num``, ``<kpi>_den`` columns."""
-    frames = []
-    for k in kpis:
-        if k not in wide.columns:
-            continue
-        f = wide[[*by]].copy()
-        f["kpi"] = k
-        f["value"] = wide[k].to_numpy(float)
-        num, den = (value_of or {}).get(k, (f"{k}_num", f"{k}_den"))
-        f["numerator"] = wide[num].to_numpy(float) if num in wide else np.nan
-        f["denominator"] = wide[den].to_numpy(float) if den in wide else np.nan
-        n_col = f"{k}_n" if f"{k}_n" in wide else "n"
-        f["n"] = wide[n_col].to_numpy() if n_col in wide else 0
-        f["note"] = wide["note"].to_numpy() if "note" in wide else ""
-        frames.append(f)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    """Per-KPI rows from a frame with ``<kpi>``, ``<kpi>_num``, ``<kpi>_den`` columns: the
+    rows of ``wide`` once per KPI of ``kpis`` it has, KPI by KPI, built in one go."""
+    present = [k for k in kpis if k in wide.columns]
+    if not present:
+        return pd.DataFrame()
+    size = len(wide)
+
+    def stacked(columns: list[str | None], default: object, dtype=None) -> np.ndarray:
+        parts = [
+            wide[c].to_numpy(dtype=dtype) if c is not None and c in wide else None for c in columns
+        ]
+        if all(p is None for p in parts):  # one scalar, as a column assignment broadcasts it
+            return np.full(size * len(present), default)
+        return np.concatenate([np.full(size, default) if p is None else p for p in parts])
+
+    parts = [(value_of or {}).get(k, (f"{k}_num", f"{k}_den")) for k in present]
+    out = wide[[*by]].take(np.tile(np.arange(size), len(present))).reset_index(drop=True)
+    out["kpi"] = np.repeat(np.array(present, dtype=object), size)
+    out["value"] = stacked(present, np.nan, float)
+    out["numerator"] = stacked([num for num, _ in parts], np.nan, float)
+    out["denominator"] = stacked([den for _, den in parts], np.nan, float)
+    out["n"] = stacked([f"{k}_n" if f"{k}_n" in wide else "n" for k in present], 0)
+    out["note"] = stacked(["note"] * len(present), "")
+    return out
 
 
 #: delivery() columns -> the to-request KPI ids (the same rule measured against the request).
 _TO_REQUEST = {"otd": "otd_request", "otd_num": "otd_request_num", "otd_den": "otd_request_den"}
 
 
-def _closed(periods: pd.Series, cycle: str) -> np.ndarray:
-    return (periods.astype(str) < cycle).to_numpy()
+def _closed(df: pd.DataFrame, cycle: str, shared: dict) -> pd.DataFrame:
+    """The rows of ``df`` of closed months (before ``cycle``), once per frame."""
+    key = ("closed", id(df), cycle)
+    if key not in shared:
+        shared[key] = df[_period_codes(df, shared).rows_before(cycle)]
+    return shared[key]
 
 
 def _period_codes(df: pd.DataFrame, shared: dict) -> PeriodCodes:
@@ -453,10 +465,12 @@ def _kpi_rows(
     skipped: list[str] = []
     shared = {} if shared is None else shared
 
-    def t(alias: str, region_from: str) -> pd.DataFrame | None:
-        key = ("enriched", alias, region_from)
+    def t(alias: str, region_from: str, own_region: bool = True) -> pd.DataFrame | None:
+        key = ("enriched", alias, region_from, own_region)
         if key not in shared:
             df = tables.get(alias)
+            if df is not None and not own_region:
+                df = df.drop(columns=["region"], errors="ignore")
             shared[key] = None if df is None else _enrich(df, tables, region_from)
         return shared[key]
 
@@ -506,13 +520,13 @@ def _kpi_rows(
                 shared=shared,
             )
         )
-        closed_a = actuals[_closed(actuals["period"], cycle)]
+        closed_a = _closed(actuals, cycle, shared)
         rv = revenue_vs_budget(closed_a, budget, by=[*by, "period"])
         frames.append(_melt(rv, [*by, "period"], ["revenue_vs_budget_pct"]))
     else:
         skipped.append("budget")
     if _has(actuals, ["amount", "cost", *by]):
-        closed_a = actuals[_closed(actuals["period"], cycle)]
+        closed_a = _closed(actuals, cycle, shared)
         frames.append(
             _melt(gross_margin(closed_a, by=[*by, "period"]), [*by, "period"], ["gross_margin_pct"])
         )
@@ -547,8 +561,8 @@ def _kpi_rows(
     inventory = t("Inventory", "location")
     if _has(inventory, ["value", *by]) and _has(actuals, ["cost", *by]):
         pb = [*by, "period"]
-        closed_a = actuals[_closed(actuals["period"], cycle)]
-        closed_i = inventory[_closed(inventory["period"], cycle)]
+        closed_a = _closed(actuals, cycle, shared)
+        closed_i = _closed(inventory, cycle, shared)
         frames.append(
             _melt(inventory_turns(closed_a, closed_i, pb, annualise=True), pb, ["inventory_turns"])
         )
@@ -559,7 +573,7 @@ def _kpi_rows(
         items = tables.get("Items")
         if _has(fc, ["item", "location", "period", "quantity"]) and _has(items, ["unit_cost"]):
             # demand against the stock that serves it: the forecast's location region
-            fc = _enrich(fc.drop(columns=["region"], errors="ignore"), tables, "location")
+            fc = t("Forecast", "location", own_region=False)
             if all(c in fc.columns for c in by):
                 fwd = forward_days_of_supply(closed_i, fc, items, pb)
                 frames.append(_melt(fwd, pb, ["forward_days_of_supply"]))
