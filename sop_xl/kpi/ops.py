@@ -487,7 +487,10 @@ def inventory_turns(
     12 / months. COGS is the Cost Amount of sales actuals (positive for sales, negative for
     returns).
     """
-    base = _inventory_base(actuals, inventory, by)
+    return _turns(_inventory_base(actuals, inventory, by), by, annualise)
+
+
+def _turns(base: pd.DataFrame, by: Sequence[str], annualise: bool) -> pd.DataFrame:
     cost = base["cost"].fillna(0.0).to_numpy(float)  # a month with stock and no sales: COGS 0
     points = base["points"].fillna(0).to_numpy(float)
     avg = np.where(points > 0, base["stock_sum"].to_numpy(float) / np.maximum(points, 1), np.nan)
@@ -515,7 +518,10 @@ def days_of_supply(
     With ``period`` in ``by``: per month (closing = that month-end, days in the month).
     Without: closing = the last month-end of the span, COGS and days over the span.
     """
-    base = _inventory_base(actuals, inventory, by)
+    return _days_of_supply(_inventory_base(actuals, inventory, by), by)
+
+
+def _days_of_supply(base: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     cost = base["cost"].fillna(0.0).to_numpy(float)
     closing = base["closing"].to_numpy(float)
     per_day = cost / base["days"].to_numpy(float)
@@ -532,6 +538,19 @@ def days_of_supply(
         np.where(per_day > 0, "", "no cost of sales: days of supply undefined"),
     )
     return out.reset_index(drop=True)
+
+
+def turns_and_days_of_supply(
+    actuals: pd.DataFrame,
+    inventory: pd.DataFrame,
+    by: Sequence[str] = (),
+    *,
+    annualise: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`inventory_turns` and :func:`days_of_supply` of the same tables, from one pass
+    over them (the KPI table reports both)."""
+    base = _inventory_base(actuals, inventory, by)
+    return _turns(base, by, annualise), _days_of_supply(base, by)
 
 
 # --- finance ------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from sop_xl.kpi.forecast import (
     KpiInputError,
     KpiUndefined,
     forecast_accuracy,
+    group_codes,
 )
 from sop_xl.kpi.ops import (
     days_of_supply,
@@ -45,6 +46,7 @@ from sop_xl.kpi.ops import (
     inventory_turns_ttm,
     revenue_vs_budget,
     schedule_attainment,
+    turns_and_days_of_supply,
     vendor_performance,
 )
 from sop_xl.model import schema
@@ -261,11 +263,18 @@ def _accuracy_rows(
 def _with_fill_notes(
     res: pd.DataFrame, cells: pd.DataFrame, keys: list[str], plan: str
 ) -> pd.DataFrame:
-    """Say, per group, how many cells were scored with a 0 actual or a 0 plan (the policy)."""
-    counts = cells.groupby(keys, dropna=False, sort=False)[["_no_sales", "_no_plan"]].sum()
-    res = res.merge(counts.reset_index(), on=keys, how="left")
-    no_plan = res["_no_plan"].fillna(0).astype(np.int64)
-    no_sales = res["_no_sales"].fillna(0).astype(np.int64)
+    """Say, per group, how many cells were scored with a 0 actual or a 0 plan (the policy).
+    ``res``: forecast_accuracy() of ``cells`` by ``keys``, one row per group in key order."""
+    inv, groups = group_codes(cells, keys)
+    if len(groups) != len(res):
+        raise AssertionError("forecast_accuracy() rows are not the groups of its cells")
+
+    def count(col: str) -> pd.Series:
+        per_group = np.bincount(inv, weights=cells[col].to_numpy(float), minlength=len(groups))
+        return pd.Series(per_group.astype(np.int64), index=res.index)
+
+    no_plan, no_sales = count("_no_plan"), count("_no_sales")
+    res = res.copy()
     extra = pd.Series("", index=res.index, dtype=object)
     m = (no_plan > 0).to_numpy()
     extra[m] = no_plan[m].astype(str) + f" cell(s) with sales but no {plan}: scored as {plan} 0; "
@@ -276,7 +285,7 @@ def _with_fill_notes(
         + f" cell(s) with a {plan} but no sales: scored as 0 sold; "
     )
     res["note"] = (res["note"].fillna("").astype(object) + "; " + extra).str.strip("; ")
-    return res.drop(columns=["_no_plan", "_no_sales"])
+    return res
 
 
 #: Which KPIs a note segment of forecast_accuracy() concerns (by a word in the segment).
@@ -290,15 +299,19 @@ _NOTE_KPIS = {
 
 
 def _notes_for_kpi(kpis: pd.Series, notes: pd.Series) -> pd.Series:
-    """Keep, per row, only the note segments that concern that row's KPI (vectorised)."""
-    out = notes.fillna("").astype(object)
+    """Keep, per row, only the note segments that concern that row's KPI (vectorised, once per
+    distinct KPI and note)."""
+    pairs = pd.DataFrame({"kpi": kpis.to_numpy(), "note": notes.fillna("").to_numpy(object)})
+    inv, distinct = group_codes(pairs, ["kpi", "note"])
+    out = pd.Series(distinct["note"].to_numpy(object), dtype=object)
+    kpi_of = pd.Series(distinct["kpi"].to_numpy(object), dtype=object)
     for word, ks in _NOTE_KPIS.items():
-        other = ~kpis.isin(ks).to_numpy()
+        other = ~kpi_of.isin(ks).to_numpy()
         if other.any():
             pattern = rf"[^;]*{re.escape(word)}[^;]*"
             out[other] = out[other].str.replace(pattern, "", regex=True)
     out = out.str.replace(r"(;\s*)+", "; ", regex=True).str.strip("; ")
-    return out.astype(object)
+    return pd.Series(out.to_numpy(object)[inv], index=notes.index, dtype=object)
 
 
 def _trailing_tracking_signal(res: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -563,10 +576,9 @@ def _kpi_rows(
         pb = [*by, "period"]
         closed_a = _closed(actuals, cycle, shared)
         closed_i = _closed(inventory, cycle, shared)
-        frames.append(
-            _melt(inventory_turns(closed_a, closed_i, pb, annualise=True), pb, ["inventory_turns"])
-        )
-        frames.append(_melt(days_of_supply(closed_a, closed_i, pb), pb, ["days_of_supply"]))
+        turns, days = turns_and_days_of_supply(closed_a, closed_i, pb, annualise=True)
+        frames.append(_melt(turns, pb, ["inventory_turns"]))
+        frames.append(_melt(days, pb, ["days_of_supply"]))
         ttm = inventory_turns_ttm(closed_a, closed_i, pb)
         frames.append(_melt(ttm, pb, ["inventory_turns_ttm"]))
         fc = tables.get("Forecast")
