@@ -123,8 +123,21 @@ class GrainSums:
         return GrainSums(self.keys[keep], self.first[keep], self.sums[keep])
 
 
-def _values(frame: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
-    return frame[col].to_numpy(dtype=object)[rows]
+def _key_values(
+    parts: Sequence[tuple[pd.DataFrame, np.ndarray]], col: str, cache: Codes | None
+) -> pd.Series:
+    """``col`` of the given rows of each frame, one after the other, as a groupby gives its
+    keys: a missing value as NaN, of the column's type (inferred from the values when the
+    frames' columns are of no one type but ``object``)."""
+    values = []
+    for frame, rows in parts:
+        codes, uniq = column_codes(frame, col, cache)
+        values.append(uniq[codes[rows]])
+    out = pd.Series(np.concatenate(values), dtype=object)
+    dtypes = {frame[col].dtype for frame, _ in parts}
+    if len(dtypes) == 1 and (dtype := dtypes.pop()) != np.dtype(object):
+        return out.astype(dtype)
+    return out.infer_objects()
 
 
 def grain_cells(
@@ -135,6 +148,7 @@ def grain_cells(
     plan_col: str,
     plan_rows: np.ndarray,
     keys: list[str],
+    cache: Codes | None = None,
 ) -> pd.DataFrame:
     """Outer join of ``actual_sums`` (the actuals per key, already narrowed to the scored
     months) and the plan summed per key over ``plan_rows``: columns ``keys``, ``actual``,
@@ -154,15 +168,13 @@ def grain_cells(
     forecast[at[~new]] = p.sums[~new]
     forecast[n_a:] = p.sums[new]
     actual = np.concatenate([actual_sums.sums, np.full(int(new.sum()), np.nan)])
-    cells = {
-        c: np.concatenate([_values(actuals, c, actual_sums.first), _values(plan, c, p.first[new])])
-        for c in keys
-    }
+    parts = [(actuals, actual_sums.first), (plan, p.first[new])]
+    cells = {c: _key_values(parts, c, cache) for c in keys}
     no_sales, no_plan = np.isnan(actual), np.isnan(forecast)
-    cells["actual"] = np.where(no_sales, 0.0, actual)  # no posted sales = nothing sold (policy)
-    cells["forecast"] = np.where(no_plan, 0.0, forecast)  # no plan value = planned at 0 (policy)
-    cells["_no_sales"] = no_sales.astype(np.int64)
-    cells["_no_plan"] = no_plan.astype(np.int64)
+    cells["actual"] = pd.Series(np.where(no_sales, 0.0, actual))  # no posted sales = 0 sold
+    cells["forecast"] = pd.Series(np.where(no_plan, 0.0, forecast))  # no plan = planned at 0
+    cells["_no_sales"] = pd.Series(no_sales.astype(np.int64))
+    cells["_no_plan"] = pd.Series(no_plan.astype(np.int64))
     return pd.DataFrame(cells)
 
 
@@ -173,6 +185,7 @@ def grain_history(
     periods: PeriodCodes,
     grain: list[str],
     last: str,
+    cache: Codes | None = None,
 ) -> pd.DataFrame:
     """Monthly actuals per series (``grain``) from its first posted month to ``last``, 0 where
     not posted: columns ``grain``, ``period``, ``actual``; the series in the order of their
@@ -211,7 +224,7 @@ def grain_history(
     actual[offset[series[ok]] + pos[ok] - begin[series[ok]]] = sums.sums[ok]
     _, row_of_series = np.unique(series, return_index=True)
     first_row = sums.first[row_of_series]
-    out = {c: _values(actuals, c, first_row)[owner] for c in grain}
-    out["period"] = np.array(months, dtype=object)[month]
-    out["actual"] = actual
+    out = {c: _key_values([(actuals, first_row[owner])], c, cache) for c in grain}
+    out["period"] = pd.Series(np.array(months, dtype=object)[month], dtype=object).infer_objects()
+    out["actual"] = pd.Series(actual)
     return pd.DataFrame(out)

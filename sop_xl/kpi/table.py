@@ -199,14 +199,29 @@ def _compared(
     sums = GrainSums.of(a_key, values, np.flatnonzero((scored | upto)[pa.codes]))
     g_period = pa.codes[sums.first]
     plan_rows = np.flatnonzero(pp.text.isin(periods).to_numpy(dtype=bool)[pp.codes])
-    cells = grain_cells(
-        actuals, sums.take(scored[g_period]), plan, p_key, plan_col, plan_rows, [*grain, "period"]
-    )
+    scored_sums = sums.take(scored[g_period])
+    keys = [*grain, "period"]
+    cells = grain_cells(actuals, scored_sums, plan, p_key, plan_col, plan_rows, keys, codes)
     history = None
     if last is not None:
-        history = grain_history(actuals, sums.take(upto[g_period]), a_series, pa, grain, last)
+        upto_sums = sums.take(upto[g_period])
+        history = grain_history(actuals, upto_sums, a_series, pa, grain, last, codes)
     shared[key] = cells, history
     return cells, history
+
+
+def _grain_frame(
+    actuals: pd.DataFrame,
+    plan: pd.DataFrame,
+    grain: list[str],
+    actual_col: str,
+    plan_col: str,
+    periods: list[str],
+) -> pd.DataFrame:
+    """Outer join of actuals and plan at ``grain`` x period, for ``periods`` only (see
+    :func:`grain_cells` for the policy). The history engine's lag accuracy scores its cells
+    with it, so that both engines share one cell policy."""
+    return _compared(actuals, plan, grain, actual_col, plan_col, list(periods), None, {})[0]
 
 
 def _accuracy_rows(
