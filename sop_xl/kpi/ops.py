@@ -37,6 +37,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from sop_xl.kpi.cells import joint_codes
 from sop_xl.kpi.forecast import KpiInputError, group_codes
 from sop_xl.model.schema import Settings
 
@@ -72,6 +73,18 @@ def month_text(d: np.ndarray) -> np.ndarray:
         uniq, inv = np.unique(months[ok], return_inverse=True)
         out[ok] = np.array([str(u) for u in uniq], dtype=object)[inv.reshape(-1)]
     return out
+
+
+def _texts(s: pd.Series) -> pd.Series:
+    """The distinct values of ``s`` as text (``astype(str)``: a missing value stays missing)."""
+    return pd.Series(pd.unique(s.to_numpy(dtype=object)), dtype=object).astype(str)
+
+
+def _text_isin(s: pd.Series, values: set) -> np.ndarray:
+    """Per row: ``s.astype(str).isin(values)``, computed once per distinct value of ``s``."""
+    codes, uniq = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=False)
+    text = pd.Series(np.asarray(uniq, dtype=object), dtype=object).astype(str)
+    return text.isin(values).to_numpy(dtype=bool)[codes]
 
 
 def _as_of(as_of: dt.date | str | None) -> np.datetime64 | None:
@@ -562,18 +575,17 @@ def revenue_vs_budget(
     by = list(by)
     _need(actuals, [*by, "amount"], "sales actuals")
     _need(budget, [*by, "amount"], "sales budget")
-    a = actuals[[*by, "amount"]].assign(_b=0.0)
-    b = budget[[*by, "amount"]].rename(columns={"amount": "_b"}).assign(amount=0.0)
+    keep = np.ones(len(actuals), dtype=bool)
     if "period" in actuals.columns and "period" in budget.columns:
-        budget_periods = set(budget["period"].astype(str))
-        a = a[actuals["period"].astype(str).isin(budget_periods).to_numpy()]
-    both = pd.concat([a, b], ignore_index=True)
-    av = both["amount"].to_numpy(float)
-    bv = both["_b"].to_numpy(float)
+        keep = _text_isin(actuals["period"], set(_texts(budget["period"])))
+    both = pd.concat([actuals.loc[keep, by], budget[by]], ignore_index=True)
+    n_a = int(keep.sum())
+    av = np.concatenate([actuals["amount"].to_numpy(float)[keep], np.zeros(len(budget))])
+    bv = np.concatenate([np.zeros(n_a), budget["amount"].to_numpy(float)])
     out = _grouped(
         both,
         by,
-        {"n": np.r_[np.zeros(len(a)), np.ones(len(b))], "_var": av - bv, "_b": bv},
+        {"n": np.r_[np.zeros(n_a), np.ones(len(budget))], "_var": av - bv, "_b": bv},
         {"revenue_vs_budget_pct": ("_var", "_b")},
     )
     out["note"] = out["note"].str.replace("nothing due", "no budget revenue")
@@ -598,21 +610,23 @@ def gross_margin(actuals: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
 
 # --- inventory: trailing twelve months and forward coverage --------------------------------------
 def _grid(
-    df: pd.DataFrame, keys: list[str], col: str, first: int, last: int
+    df: pd.DataFrame, keys: list[str], values: np.ndarray, p: np.ndarray, first: int, last: int
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Sum ``col`` per group of ``keys`` x month index into a groups x months grid (NaN = none)."""
-    p = _pidx(df["period"]) if len(df) else np.zeros(0, dtype=np.int64)
-    ok = (p >= first) & (p <= last)
-    d = df.loc[ok].assign(_p=p[ok])
+    """Sum ``values`` (one per row of ``df``, in month ``p``: see :func:`_pidx`) per group of
+    ``keys`` x month into a groups x months grid (NaN = none); the groups in the order of their
+    first row."""
+    ok = np.flatnonzero((p >= first) & (p <= last))
     if keys:
-        groups = d[keys].drop_duplicates().reset_index(drop=True)
-        gi = pd.MultiIndex.from_frame(groups).get_indexer(pd.MultiIndex.from_frame(d[keys]))
+        (key,) = joint_codes([df[keys].iloc[ok]], keys)
+        gi = pd.factorize(key)[0]  # groups in the order of their first row
+        _, first_row = np.unique(gi, return_index=True)
+        groups = df[keys].iloc[ok[first_row]].reset_index(drop=True)
     else:
         groups = pd.DataFrame(index=[0])
-        gi = np.zeros(len(d), dtype=np.int64)
+        gi = np.zeros(len(ok), dtype=np.int64)
     ng, nm = len(groups), last - first + 1
-    flat = gi * nm + (d["_p"].to_numpy() - first)
-    vals = d[col].to_numpy(float)
+    flat = gi * nm + (p[ok] - first)
+    vals = values[ok]
     total = np.bincount(flat, weights=np.nan_to_num(vals), minlength=ng * nm).reshape(ng, nm)
     seen = np.bincount(flat, weights=~np.isnan(vals), minlength=ng * nm).reshape(ng, nm)
     return groups, np.where(seen > 0, total, np.nan)
@@ -652,8 +666,8 @@ def inventory_turns_ttm(
     pi = _pidx(inventory["period"])
     first = int(min(pi.min(), pa.min() if len(pa) else pi.min()))
     last = int(pi.max())
-    groups, stock = _grid(inventory, keys, "value", first, last)
-    cg, cogs = _grid(actuals, keys, "cost", first, last)
+    groups, stock = _grid(inventory, keys, inventory["value"].to_numpy(float), pi, first, last)
+    cg, cogs = _grid(actuals, keys, actuals["cost"].to_numpy(float), pa, first, last)
     cogs = _align(groups, cg, cogs, keys)
     ng, nm = stock.shape
     pts = ~np.isnan(stock)
@@ -716,14 +730,14 @@ def forward_days_of_supply(
     if not len(inventory):
         return pd.DataFrame(columns=[*cols, "n", "note"])
     cost = items.drop_duplicates("item").set_index("item")["unit_cost"]
-    fc = forecast.assign(
-        _v=pd.to_numeric(forecast["quantity"], errors="coerce").to_numpy(float)
-        * forecast["item"].map(cost).to_numpy(float)
-    )
+    value = pd.to_numeric(forecast["quantity"], errors="coerce").to_numpy(float) * forecast[
+        "item"
+    ].map(cost).to_numpy(float)
     pi = _pidx(inventory["period"])
+    pf = _pidx(forecast["period"]) if len(forecast) else np.zeros(0, dtype=np.int64)
     first, last = int(pi.min()), int(pi.max()) + months
-    groups, stock = _grid(inventory, keys, "value", first, last)
-    fg, demand = _grid(fc, keys, "_v", first, last)
+    groups, stock = _grid(inventory, keys, inventory["value"].to_numpy(float), pi, first, last)
+    fg, demand = _grid(forecast, keys, value, pf, first, last)
     demand = _align(groups, fg, demand, keys)
     ng, nm = stock.shape
     days = _days_in(np.arange(first, last + 1)).astype(float)
