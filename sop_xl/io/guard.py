@@ -12,13 +12,17 @@ Nothing here executes or evaluates anything from the file: a macro-enabled workb
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from sop_xl.errors import FrozenPlanError, InputFileError, Location
 from sop_xl.io.files import sha256_file
@@ -51,6 +55,20 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+class PartVerdicts(Protocol):
+    """Where :func:`check_workbook_file` keeps what it learned from each large part that passed,
+    under :func:`_part_digest` (a digest of the part exactly as stored, the limits and the kind
+    of scan). A part whose stored bytes are unchanged is not decompressed and scanned again."""
+
+    def get(self, digest: str) -> list[int] | None: ...
+
+    def put(self, digest: str, verdict: list[int]) -> None: ...
+
+
+#: Parts smaller than this are scanned again rather than looked up (it costs about the same).
+MEMO_MIN_BYTES = 1 << 20
 
 
 @dataclass
@@ -94,10 +112,15 @@ _DTD_RE = re.compile(rb"<!(?i:doctype|entity)")
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
-def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> FileInfo:
+def check_workbook_file(
+    path: str | Path, limits: Limits = DEFAULT_LIMITS, memo: PartVerdicts | None = None
+) -> FileInfo:
     """Refuse anything that is not a plain, sane .xlsx/.xlsm; return what we learned.
 
-    Raises :class:`InputFileError` naming the file and what to do.
+    ``memo`` keeps the verdicts of large parts that passed, so a part stored byte for byte as
+    before (e.g. every sheet a user did not touch, after a save) is not scanned again; every
+    check of the file as a whole runs each time. Raises :class:`InputFileError` naming the file
+    and what to do.
     """
     path = Path(path)
     where = Location(file=str(path))
@@ -162,11 +185,9 @@ def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Fi
             )
         try:
             sheets = sheet_parts(zf)  # byte scans of workbook.xml and its rels, no parser
-            in_sheet_pass = {p for p in sheets.values() if p in names}
-            for info in infos:
-                xml = info.filename.endswith((".xml", ".rels", ".vml"))
-                if xml and info.filename not in in_sheet_pass:  # sheets: in their one pass
-                    _check_no_dtd(zf, info.filename, where)
+            # the stored bytes of large parts, read raw for their digest when verdicts are kept
+            with open(path, "rb") if memo is not None else nullcontext() as stored:
+                results = _scan_parts(zf, infos, sheets, limits, memo, stored, path)
             content_types = zf.read("[Content_Types].xml")
             has_macros = any(
                 t.encode() in content_types for t, macro in MAIN_TYPES.items() if macro
@@ -175,12 +196,19 @@ def check_workbook_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Fi
             error_sheets: set[str] = set()
             for sheet, part in sheets.items():
                 if part in names:
-                    where_sheet = Location(str(path), sheet)
-                    extents[sheet], has_errors = _check_extent(zf, part, limits, where_sheet, where)
+                    extents[sheet], has_errors = results[part]
                     if has_errors:
                         error_sheets.add(sheet)
             frozen = _frozen_marks(zf, path, list(sheets))
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            OSError,
+            EOFError,
+            ValueError,
+            RuntimeError,
+            NotImplementedError,
+        ) as exc:  # RuntimeError: an encrypted part; NotImplementedError: an unknown compression
             raise InputFileError(
                 f"the workbook is damaged ({exc}).",
                 where=where,
@@ -288,6 +316,73 @@ def _check_sizes(infos: list[zipfile.ZipInfo], limits: Limits, where: Location) 
             where=where,
             fix="Save a clean copy from Excel and submit that.",
         )
+
+
+def _scan_parts(
+    zf: zipfile.ZipFile,
+    infos: list[zipfile.ZipInfo],
+    sheets: dict[str, str],
+    limits: Limits,
+    memo: PartVerdicts | None,
+    stored: BinaryIO | None,
+    path: Path,
+) -> dict[str, tuple[tuple[int, int], bool]]:
+    """Scan every XML part once (each sheet's name in messages is the first naming it): refuses a
+    DTD in any; returns each sheet part's ((rows, widest column), has error cells)."""
+    where = Location(file=str(path))
+    owner: dict[str, str] = {}  # sheet part -> the first sheet naming it
+    for name, target in sheets.items():
+        owner.setdefault(target, name)
+    results: dict[str, tuple[tuple[int, int], bool]] = {}
+    for info in infos:
+        part = info.filename
+        sheet = part in owner
+        if not sheet and not part.endswith((".xml", ".rels", ".vml")):
+            continue
+        digest = None
+        if memo is not None and stored is not None and info.file_size >= MEMO_MIN_BYTES:
+            digest = _part_digest(stored, info, limits, "sheet" if sheet else "xml")
+            verdict = memo.get(digest)
+            if verdict is not None and len(verdict) == (3 if sheet else 0):
+                if sheet:
+                    results[part] = ((verdict[0], verdict[1]), bool(verdict[2]))
+                continue
+        if sheet:
+            where_sheet = Location(str(path), owner[part])
+            (rows, cols), errors = _check_extent(zf, part, limits, where_sheet, where)
+            results[part] = ((rows, cols), errors)
+            verdict = [rows, cols, int(errors)]
+        else:
+            _check_no_dtd(zf, part, where)
+            verdict = []
+        if digest is not None and memo is not None:
+            memo.put(digest, verdict)
+    return results
+
+
+def _part_digest(stored: BinaryIO, info: zipfile.ZipInfo, limits: Limits, kind: str) -> str:
+    """A digest of everything :meth:`zipfile.ZipFile.open` reads and checks for the part ``info``
+    (its name in the directory, flags, method, sizes, CRC, local header and stored bytes), the
+    limits and the kind of scan: equal digests, equal decompressed bytes and equal verdict."""
+    h = hashlib.sha256()
+    h.update(f"{kind}\0{limits!r}\0{info.orig_filename}\0".encode())
+    fields = (info.flag_bits, info.compress_type, info.compress_size, info.file_size, info.CRC)
+    h.update(struct.pack("<HHQQI", *fields))
+    stored.seek(info.header_offset)
+    head = stored.read(30)
+    if len(head) < 30:
+        raise zipfile.BadZipFile(f"truncated local header of {info.filename}")
+    n, m = struct.unpack("<2H", head[26:30])
+    head += stored.read(n + m)
+    h.update(head)
+    left = info.compress_size
+    while left > 0:
+        block = stored.read(min(left, 1 << 22))
+        if not block:
+            raise zipfile.BadZipFile(f"truncated part {info.filename}")
+        h.update(block)
+        left -= len(block)
+    return h.hexdigest()
 
 
 def _check_no_dtd(zf: zipfile.ZipFile, part: str, where: Location) -> None:

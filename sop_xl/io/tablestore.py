@@ -179,9 +179,59 @@ def checked(path: Path, limits: guard.Limits = guard.DEFAULT_LIMITS) -> guard.Fi
         return info
     except (OSError, KeyError, ValueError, TypeError):
         pass
-    info = guard.check_workbook_file(path, limits)
+    parts = _PartVerdicts(root)
+    info = guard.check_workbook_file(path, limits, parts)
+    parts.save()  # only for a file that passed
     remember(info, limits)
     return info
+
+
+#: How many large parts' guard verdicts are kept (each about 100 bytes of JSON).
+MAX_PART_VERDICTS = 4096
+
+
+class _PartVerdicts:
+    """The guard's verdicts of large parts (:class:`sop_xl.io.guard.PartVerdicts`), for every
+    workbook in one file, ``guard-parts.json``: after a user saves a workbook, the sheets they
+    did not touch are stored byte for byte as before and are not scanned again."""
+
+    def __init__(self, root: Path) -> None:
+        self.file = root / "guard-parts.json"
+        self.new: dict[str, list[int]] = {}
+        self._known: dict[str, list[int]] | None = None
+
+    def _load(self) -> dict[str, list[int]]:
+        if self._known is None:
+            try:
+                data = json.loads(self.file.read_text(encoding="utf-8"))
+                ok = isinstance(data, dict) and data.get("version") == _version()
+                self._known = dict(data["parts"]) if ok else {}
+            except (OSError, ValueError, KeyError, TypeError):
+                self._known = {}
+        return self._known
+
+    def get(self, digest: str) -> list[int] | None:
+        verdict = self._load().get(digest)
+        if isinstance(verdict, list) and all(type(v) is int for v in verdict):
+            return verdict
+        return None
+
+    def put(self, digest: str, verdict: list[int]) -> None:
+        self.new[digest] = verdict
+
+    def save(self) -> None:
+        if not self.new:
+            return
+        self._known = None  # another process may have added verdicts since
+        known = {k: v for k, v in self._load().items() if k not in self.new}
+        keep = max(MAX_PART_VERDICTS - len(self.new), 0)
+        parts = list(known.items())[len(known) - keep :] if keep else []
+        parts += self.new.items()
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_text(self.file, json.dumps({"version": _version(), "parts": dict(parts)}))
+        except OSError:
+            pass
 
 
 def remember(info: guard.FileInfo, limits: guard.Limits = guard.DEFAULT_LIMITS) -> None:
