@@ -45,9 +45,8 @@ TAB_COLOR = "A6A6A6"
 
 def month_index(period: pd.Series | np.ndarray | Sequence[str]) -> np.ndarray:
     """'YYYY-MM' -> months since year 0 (vectorised, one parse per distinct value)."""
-    s = pd.Series(np.asarray(period, dtype=object)).astype(str)
-    codes, uniq = pd.factorize(s)
-    u = pd.Series(uniq, dtype=object).astype(str)
+    codes, uniq = pd.factorize(np.asarray(period, dtype=object))
+    u = pd.Series(np.asarray(uniq, dtype=object), dtype=object).astype(str)
     idx = (u.str.slice(0, 4).astype(int) * 12 + u.str.slice(5, 7).astype(int) - 1).to_numpy()
     return idx[codes] if len(idx) else np.zeros(0, dtype=np.int64)
 
@@ -104,19 +103,63 @@ def replace(archive: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
         out = archive.copy()
     else:
         pairs = pd.MultiIndex.from_frame(new[["cycle", "stage"]].astype(str)).unique()
-        old = pd.MultiIndex.from_frame(archive[["cycle", "stage"]].astype(str))
-        out = pd.concat([archive[~old.isin(pairs)], new], ignore_index=True)
+        out = pd.concat([archive[~_pair_in(archive, pairs)], new], ignore_index=True)
     out = normalise(out)
-    return out.sort_values(["cycle", "stage", *SERIES, "period"], kind="stable").reset_index(
-        drop=True
-    )
+    return out.take(_order(out, ["cycle", "stage", *SERIES, "period"])).reset_index(drop=True)
+
+
+def _pair_in(archive: pd.DataFrame, pairs: pd.MultiIndex) -> np.ndarray:
+    """Rows whose (cycle, stage), as text, is one of ``pairs``: the test runs on the distinct
+    pairs only (a handful), each row then looks its pair up."""
+    cyc, u_cyc = codes_of(archive["cycle"])
+    stg, u_stg = codes_of(archive["stage"])
+    row_pair, distinct = pd.factorize(cyc * max(len(u_stg), 1) + stg)
+    both = pd.DataFrame(
+        {
+            "cycle": u_cyc[distinct // max(len(u_stg), 1)],
+            "stage": u_stg[distinct % max(len(u_stg), 1)],
+        },
+        dtype=object,
+    ).astype(str)
+    return pd.MultiIndex.from_frame(both).isin(pairs)[row_pair]
+
+
+def codes_of(values: pd.Series | np.ndarray, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 code per value, the distinct values as objects): a missing value is one more
+    distinct value, the last (pandas' ``use_na_sentinel=False`` without its pass over every
+    row to find them)."""
+    codes, uniq = pd.factorize(values, sort=sort)
+    uniq = np.asarray(uniq, dtype=object)
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(codes) and codes.min() < 0:
+        codes = np.where(codes < 0, len(uniq), codes)
+        uniq = np.append(uniq, np.array([np.nan], dtype=object))
+    return codes, uniq
+
+
+def _order(frame: pd.DataFrame, by: list[str]) -> np.ndarray:
+    """The stable sort order of ``frame`` by text columns ``by`` (what
+    ``sort_values(by, kind="stable")`` gives: blanks last), from sorted codes of each column."""
+    key = np.zeros(len(frame), dtype=np.int64)
+    space = 1
+    for c in by:
+        codes, uniq = codes_of(frame[c], sort=True)
+        if space * (len(uniq) + 1) >= 2**62:  # keep the combined key in int64: re-rank it
+            _, key = np.unique(key, return_inverse=True)
+            key, space = key.reshape(-1).astype(np.int64), int(key.max(initial=0)) + 1
+        key = key * (len(uniq) + 1) + codes
+        space *= len(uniq) + 1
+    return np.argsort(key, kind="stable")
 
 
 def normalise(archive: pd.DataFrame) -> pd.DataFrame:
     """Typed archive columns (as the reader gives them, or as built here)."""
-    a = archive.copy()
+    a = archive.copy(deep=False)  # copy on write: the caller's frame is never changed
     for c in ("cycle", "stage", "region", "item", "location", "period", "evidence"):
-        a[c] = a[c].astype("string").fillna("").astype(object) if c in a else ""
+        if c not in a:
+            a[c] = ""
+        elif not _is_text(a[c]):
+            a[c] = a[c].astype("string").fillna("").astype(object)
     a["quantity"] = pd.to_numeric(a.get("quantity"), errors="coerce").astype(float)
     a["lag"] = (
         (month_index(a["period"]) - month_index(a["cycle"])).astype(np.int64)
@@ -124,6 +167,12 @@ def normalise(archive: pd.DataFrame) -> pd.DataFrame:
         else pd.Series(dtype=np.int64)
     )
     return a[COLUMNS]
+
+
+def _is_text(col: pd.Series) -> bool:
+    """True when ``col`` already is what :func:`normalise` makes of it: objects, every one a
+    text, none blank (then converting it would give the same column)."""
+    return col.dtype == object and pd.api.types.infer_dtype(col, skipna=False) in ("string",)
 
 
 # --- the ForecastArchive sheet ------------------------------------------------------------------
