@@ -20,13 +20,19 @@ value added vs naive = WMAPE(naive) - WMAPE(step).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 
 from sop_xl.history.archive import SERIES, month_index
-from sop_xl.history.lag import SCOPES, cells_at_lag
+from sop_xl.history.lag import (
+    SCOPES,
+    Cells,
+    Keyed,
+    _item_values,
+    _scope_codes,
+    fast_cells,
+    keyed,
+)
 from sop_xl.kpi.forecast import forecast_accuracy
 from sop_xl.model.schema import FORECAST_STAGES, FVA, FVA_DETAIL
 
@@ -47,69 +53,81 @@ def stage_cells(
     *,
     items: pd.DataFrame | None = None,
     months: int = 12,
+    keys: Keyed | None = None,
 ) -> pd.DataFrame:
     """Cells at ``lag`` (last ``months`` closed months) with one column per stage
     (naive, statistical, submission, consensus) and ``filled_<stage>`` flags."""
-    c = cells_at_lag(archive, actuals, cycle, lag, items=items)
-    if c.empty:
-        return c
-    keep = sorted(c["period"].unique())[-months:]
-    c = c[c["period"].isin(keep)].rename(columns={"forecast": "consensus"}).reset_index(drop=True)
-    made_in = _period_of(month_index(c["period"]) - lag)  # the cycle that made the forecast
+    k = keyed(archive, actuals) if keys is None else keys
+    return _cells_frame(k, _stage_values(k, cycle, lag, months), items)
+
+
+def _cells_frame(k: Keyed, got: _Staged | None, items: pd.DataFrame | None) -> pd.DataFrame:
+    """:func:`stage_cells`' frame of :func:`_stage_values`' arrays."""
+    if got is None:
+        return pd.DataFrame(columns=[*SERIES, "period", "actual", "forecast", "family"])
+    c, values, filled = got
+    out = {col: k.labels[col][c.series] for col in SERIES}
+    out["period"] = k.periods[c.period]
+    out["actual"] = c.actual
+    out["consensus"] = values["consensus"]
+    out["_no_sales"] = c.no_sales
+    out["_no_plan"] = c.no_plan
+    family = _item_values(k, items, "family")
+    if family is not None:
+        out["family"] = family[c.series]
+    for col in ("statistical", "submission", "naive"):
+        out[col] = values[col]
+    for col in ("statistical", "submission", "consensus"):
+        out[f"filled_{col}"] = filled[col]
+    return pd.DataFrame(out)
+
+
+_Staged = tuple[Cells, dict[str, np.ndarray], dict[str, np.ndarray]]
+
+
+def _stage_values(k: Keyed, cycle: str, lag: int, months: int) -> _Staged | None:
+    """The consensus cells at ``lag`` of the last ``months`` closed months, each stage's value
+    of every cell (a stage without one carries the previous step's) and the carried flags."""
+    c = fast_cells(k, k.plans("Consensus"), cycle, lag)
+    if c is None:
+        return None
+    text = k.periods
+    keep = sorted({text[p] for p in np.unique(c.period).tolist()})[-months:]
+    kept = np.zeros(len(text) + 1, dtype=bool)
+    kept[[i for i, p in enumerate(text.tolist()) if p in set(keep)]] = True
+    rows = np.flatnonzero(kept[c.period])
+    c = Cells(*(getattr(c, f)[rows] for f in Cells.__dataclass_fields__))
+    n_p = len(text) + 1
+    key = c.series * n_p + c.period
+    values: dict[str, np.ndarray] = {"consensus": c.forecast}
     for stage in ("Statistical", "Submission"):
-        a = archive[(archive["stage"] == stage) & (archive["lag"] == lag)]
-        v = a.set_index([*SERIES, "period"])["quantity"]
-        v = v[~v.index.duplicated()]
-        idx = pd.MultiIndex.from_frame(c[[*SERIES, "period"]])
-        c[_COL[stage]] = v.reindex(idx).to_numpy(dtype=float)
+        at = np.flatnonzero((k.arc_stage == stage) & (k.arc_lag == lag))
+        values[_COL[stage]] = _first_value(
+            k.arc_series[at] * n_p + k.arc_period[at], k.arc_qty[at], key
+        )
     # naive: sales of the month before the forecasting cycle, per series (0 if none posted)
-    last = _period_of(month_index(made_in) - 1)
-    act = actuals.set_index([*SERIES, "period"])["quantity"]
-    act = act[~act.index.duplicated()]
-    idx = pd.MultiIndex.from_arrays([c[k] for k in SERIES] + [pd.Index(last)])
-    c["naive"] = np.nan_to_num(act.reindex(idx).to_numpy(dtype=float), nan=0.0)
+    made_in = month_index(text[c.period]) - lag  # the cycle that made the forecast
+    code_of = {p: i for i, p in enumerate(text.tolist()) if isinstance(p, str)}
+    last = np.array([code_of.get(p, n_p) for p in _period_of(made_in - 1)], dtype=np.int64)
+    naive = _first_value(k.raw_series * n_p + k.raw_period, k.raw_qty, c.series * n_p + last)
+    values["naive"] = np.nan_to_num(naive, nan=0.0)
+    filled: dict[str, np.ndarray] = {}
     prev = "naive"
     for stage in ("Statistical", "Submission", "Consensus"):
         col = _COL[stage]
-        missing = c[col].isna()
-        c[f"filled_{col}"] = missing.astype(np.int64)
-        c[col] = c[col].where(~missing, c[prev])
+        missing = np.isnan(values[col])
+        filled[col] = missing.astype(np.int64)
+        values[col] = np.where(missing, values[prev], values[col])
         prev = col
-    return c
+    return c, values, filled
 
 
-def stairstep(cells: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
-    """One row per scope of ``by`` and stage: accuracy, WMAPE, bias %, value added."""
-    by = list(by)
-    rows = []
-    for step, stage in enumerate(FORECAST_STAGES, 1):
-        col = _COL[stage]
-        r = forecast_accuracy(cells.assign(forecast=cells[col]), by=by)
-        r = r.assign(step=step, stage=stage)
-        filled = f"filled_{col}"
-        if filled in cells:
-            counts = cells.groupby(by)[filled].sum() if by else pd.Series([cells[filled].sum()])
-            n_filled = r[by[0]].map(counts).to_numpy() if by else counts.to_numpy()
-            r["note"] = np.where(
-                n_filled > 0,
-                [
-                    f"{int(k)} cell(s) without a {stage.lower()} value: previous step carried"
-                    for k in n_filled
-                ],
-                "",
-            )
-        else:
-            r["note"] = ""
-        rows.append(r)
-    d = pd.concat(rows, ignore_index=True)
-    d = d.rename(columns={"forecast_accuracy": "accuracy"})
-    key = [*by] if by else [pd.Series(0, index=d.index)]
-    g = d.sort_values("step", kind="stable").groupby(key, sort=False)["wmape"]
-    d["fva_step"] = (g.shift(1) - d["wmape"]).where(d["step"] > 1)
-    naive = d[d["step"] == 1].set_index(by)["wmape"] if by else d.loc[d["step"] == 1, "wmape"]
-    base = d[by[0]].map(naive).to_numpy(dtype=float) if by else float(naive.iloc[0])
-    d["fva_naive"] = (base - d["wmape"]).where(d["step"] > 1)
-    return d
+def _first_value(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The value of the first row with each ``wanted`` key (NaN when none has it)."""
+    uniq, first = np.unique(keys, return_index=True)
+    at = pd.Index(uniq).get_indexer(wanted)
+    found = values[first][np.maximum(at, 0)] if len(uniq) else np.zeros(len(wanted))
+    return np.where(at >= 0, found, np.nan)
 
 
 def _verdict(fva: pd.Series) -> np.ndarray:
@@ -127,27 +145,91 @@ def fva_report(
     lag: int,
     *,
     items: pd.DataFrame | None = None,
+    keys: Keyed | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(FVA rows: company stairstep; FVADetail rows: company, each region and family; the cells)."""
-    cells = stage_cells(archive, actuals, cycle, lag, items=items)
-    if cells.empty:
+    """(FVA rows: company stairstep; FVADetail rows: company, each region and family; the cells).
+
+    Every stage and scope is scored in one call of the KPI engine, each cell keeping its order
+    within its group (the sums of a call per stage and scope)."""
+    k = keyed(archive, actuals) if keys is None else keys
+    got = _stage_values(k, cycle, lag, 12)
+    cells = _cells_frame(k, got, items)
+    if got is None:
         empty = {
             t: pd.DataFrame({c: pd.Series(dtype=object) for c in t.names})
             for t in (FVA, FVA_DETAIL)
         }
         return empty[FVA], empty[FVA_DETAIL], cells
-    parts = []
-    for scope_type, by in SCOPES:
-        if by and by[0] not in cells:
-            continue
-        s = stairstep(cells, by)
-        s["scope_type"] = scope_type
-        s["scope"] = s[by[0]].astype(str) if by else ""
-        parts.append(s)
-    d = pd.concat(parts, ignore_index=True)
+    c, values, filled = got
+    scopes = [
+        (st, codes[c.series], uniq) for st, (codes, uniq) in enumerate(_scope_codes(k, items))
+    ]
+    scopes = [(st, sc, uniq) for st, sc, uniq in scopes if len(uniq)]
+    parts: dict[str, list[np.ndarray]] = {n: [] for n in ("step", "st", "sc", "a", "f", "fill")}
+    for step, stage in enumerate(FORECAST_STAGES, 1):
+        col = _COL[stage]
+        for st, sc, _uniq in scopes:
+            parts["step"].append(np.full(len(sc), step))
+            parts["st"].append(np.full(len(sc), st))
+            parts["sc"].append(sc)
+            parts["a"].append(c.actual)
+            parts["f"].append(values[col])
+            parts["fill"].append(filled.get(col, np.zeros(len(sc), dtype=np.int64)))
+    flat = {n: np.concatenate(x) for n, x in parts.items()}
+    scored = forecast_accuracy(
+        pd.DataFrame({n: flat[n] for n in ("step", "st", "sc", "a", "f")}),
+        actual="a",
+        forecast="f",
+        by=["st", "sc", "step"],
+    )
+    group = scored[["st", "sc", "step"]].to_numpy(dtype=np.int64)
+    wmape = scored["wmape"].to_numpy(dtype=float)
+    st, sc, step = group[:, 0], group[:, 1], group[:, 2]
+    same = np.r_[False, (st[1:] == st[:-1]) & (sc[1:] == sc[:-1])]
+    prev = np.r_[np.nan, wmape[:-1]]
+    fva_step = np.where((step > 1) & same, prev - wmape, np.nan)
+    first = np.flatnonzero(~same)
+    naive_of = np.repeat(wmape[first], np.diff(np.r_[first, len(wmape)]))
+    fva_naive = np.where(step > 1, naive_of - wmape, np.nan)
+    n_group = (st * (sc.max(initial=0) + 1) + sc) * (len(FORECAST_STAGES) + 1) + step
+    row_group = (flat["st"] * (sc.max(initial=0) + 1) + flat["sc"]) * (
+        len(FORECAST_STAGES) + 1
+    ) + flat["step"]
+    at = pd.Index(n_group).get_indexer(row_group)
+    n_filled = np.bincount(at, weights=flat["fill"], minlength=len(n_group)).astype(np.int64)
+    stage_of = np.array(FORECAST_STAGES, dtype=object)[step - 1]
+    note = np.array(
+        [
+            f"{int(m)} cell(s) without a {s.lower()} value: previous step carried"
+            if m > 0 and s != FORECAST_STAGES[0]
+            else ""
+            for m, s in zip(n_filled, stage_of, strict=True)
+        ],
+        dtype=object,
+    )
+    scope = np.empty(len(st), dtype=object)
+    for s_i, _sc, uniq in scopes:
+        m = st == s_i
+        scope[m] = pd.Series(uniq[sc[m]], dtype=object).astype(str).to_numpy(dtype=object)
+    d = pd.DataFrame(
+        {
+            "scope_type": np.array([n for n, _ in SCOPES], dtype=object)[st],
+            "scope": scope,
+            "step": step,
+            "stage": stage_of,
+            "accuracy": scored["forecast_accuracy"].to_numpy(),
+            "wmape": wmape,
+            "bias_pct": scored["bias_pct"].to_numpy(),
+            "fva_step": fva_step,
+            "fva_naive": fva_naive,
+            "n": scored["n"].to_numpy(),
+            "note": note,
+        }
+    )
+    d = d.iloc[np.lexsort((sc, step, st))].reset_index(drop=True)
     d["verdict"] = _verdict(d["fva_step"])
-    months = sorted(cells["period"].unique())
     total = d[d["scope_type"] == "Total"].copy()
+    months = sorted(cells["period"].unique())
     span = f"lag {lag}, {months[0]} to {months[-1]}"
     total["note"] = (span + "; " + total["note"].astype(str)).str.strip("; ")
     return (

@@ -20,12 +20,13 @@ months.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from sop_xl.errors import ArgumentError
-from sop_xl.history.archive import REPORT_LAGS, SERIES, lead_time_lag
+from sop_xl.history.archive import REPORT_LAGS, SERIES, codes_of, lead_time_lag
 from sop_xl.kpi.forecast import forecast_accuracy
 from sop_xl.kpi.table import _grain_frame  # the KPI engine's cell policy, shared on purpose
 from sop_xl.model.periods import add_months
@@ -109,6 +110,215 @@ def _scored(cells: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return res
 
 
+@dataclass(frozen=True)
+class Keyed:
+    """The posted sales and the forecast archive on integer keys, made once per click
+    (:func:`keyed`): each lag's cells are then array lookups, not merges on text keys.
+
+    Series codes number the distinct (region, item, location) of both tables, period codes
+    their distinct periods (``labels`` and ``periods`` give the text of each code)."""
+
+    labels: dict[str, np.ndarray]  # region / item / location of each series code
+    periods: np.ndarray  # the text of each period code
+    # posted sales, one row per series x period, summed and in the order the KPI engine's
+    # grouping gives them (first appearance), and the rows as given (the naive forecast)
+    act_series: np.ndarray
+    act_period: np.ndarray
+    act_qty: np.ndarray
+    raw_series: np.ndarray
+    raw_period: np.ndarray
+    raw_qty: np.ndarray
+    # the archive's rows
+    arc_stage: np.ndarray  # the stage text of each row
+    arc_cycle: np.ndarray  # the cycle text of each row
+    arc_series: np.ndarray
+    arc_period: np.ndarray
+    arc_lag: np.ndarray
+    arc_qty: np.ndarray
+    _plans: dict[str, _Plans] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def n_series(self) -> int:
+        return len(self.labels[SERIES[0]])
+
+    def plans(self, stage: str) -> _Plans:
+        """:class:`_Plans` of ``stage``, made once."""
+        if stage not in self._plans:
+            self._plans[stage] = _Plans(self, stage)
+        return self._plans[stage]
+
+
+def keyed(archive: pd.DataFrame, actuals: pd.DataFrame) -> Keyed:
+    """:class:`Keyed` of the normalised ``archive`` and ``actuals`` (:func:`actuals_by_series`)."""
+    n = len(actuals)
+
+    def both(c: str) -> np.ndarray:
+        return np.concatenate(
+            [actuals[c].to_numpy(dtype=object), archive[c].to_numpy(dtype=object)]
+        )
+
+    key = np.zeros(n + len(archive), dtype=np.int64)
+    per_column = []
+    for c in SERIES:
+        codes, uniq = codes_of(both(c))
+        key, _ = pd.factorize(key * (len(uniq) + 1) + codes)  # dense after each column
+        per_column.append((codes, uniq))
+    key = np.asarray(key, dtype=np.int64)
+    _, first = np.unique(key, return_index=True)  # a row of each series code, in code order
+    labels = {c: uniq[codes[first]] for c, (codes, uniq) in zip(SERIES, per_column, strict=True)}
+    period, periods = codes_of(both("period"))
+    raw_s, raw_p = key[:n], period[:n]
+    n_p = len(periods) + 1
+    qty = actuals["quantity"].to_numpy(dtype=float, na_value=np.nan)
+    summed = pd.Series(qty).groupby(raw_s * n_p + raw_p, sort=False).sum()
+    cell = summed.index.to_numpy(dtype=np.int64)
+    return Keyed(
+        labels=labels,
+        periods=periods,
+        act_series=cell // n_p,
+        act_period=cell % n_p,
+        act_qty=summed.to_numpy(dtype=float),
+        raw_series=raw_s,
+        raw_period=raw_p,
+        raw_qty=qty,
+        arc_stage=archive["stage"].to_numpy(dtype=object),
+        arc_cycle=archive["cycle"].to_numpy(dtype=object),
+        arc_series=key[n:],
+        arc_period=period[n:],
+        arc_lag=archive["lag"].to_numpy(dtype=np.int64),
+        arc_qty=archive["quantity"].to_numpy(dtype=float, na_value=np.nan),
+    )
+
+
+@dataclass(frozen=True)
+class Cells:
+    """The compared cells of one lag on :class:`Keyed` codes, in :func:`cells_at_lag`'s rows
+    and order: the posted cells first, then the planned cells without sales."""
+
+    series: np.ndarray
+    period: np.ndarray
+    actual: np.ndarray
+    forecast: np.ndarray
+    no_sales: np.ndarray
+    no_plan: np.ndarray
+
+
+def _item_values(k: Keyed, items: pd.DataFrame | None, column: str) -> np.ndarray | None:
+    """``items[column]`` of each series' item (NaN when the item is not in Items)."""
+    if items is None or column not in items:
+        return None
+    values = items.drop_duplicates("item").set_index("item")[column]
+    return pd.Series(k.labels["item"], dtype=object).map(values).to_numpy()
+
+
+def _lead_lags(k: Keyed, items: pd.DataFrame | None) -> np.ndarray | None:
+    """Each series' item lead time in months (:func:`_lags_of`), None without lead times."""
+    days = _item_values(k, items, "lead_time_days")
+    if days is None:
+        return None
+    return lead_time_lag(pd.Series(days, dtype=object).to_numpy(dtype=float, na_value=np.nan))
+
+
+class _Plans:
+    """One ``stage``'s archived forecasts summed per lag x series x period (the KPI engine's
+    grouping: first appearance, blank when every value is blank), for :func:`fast_cells`."""
+
+    def __init__(self, k: Keyed, stage: str) -> None:
+        rows = np.flatnonzero(k.arc_stage == stage)
+        cycles = pd.Series(k.arc_cycle[rows], dtype=object)
+        self.first_cycle = str(cycles.min()) if len(rows) else ""
+        lag_code, self.lags = pd.factorize(k.arc_lag[rows])
+        n_s, n_p = k.n_series + 1, len(k.periods) + 1
+        key = (lag_code.astype(np.int64) * n_s + k.arc_series[rows]) * n_p + k.arc_period[rows]
+        summed = pd.Series(k.arc_qty[rows]).groupby(key, sort=False).sum(min_count=1)
+        g = summed.index.to_numpy(dtype=np.int64)
+        self.lag = np.asarray(self.lags, dtype=np.int64)[g // (n_s * n_p)]
+        self.series = (g // n_p) % n_s
+        self.period = g % n_p
+        self.qty = summed.to_numpy(dtype=float)
+
+
+def _closed(k: Keyed, cycle: str) -> np.ndarray:
+    """Per period code: a closed month (its text before ``cycle``)."""
+    return np.array([isinstance(p, str) and p < cycle for p in k.periods], dtype=bool)
+
+
+def fast_cells(
+    k: Keyed,
+    plans: _Plans,
+    cycle: str,
+    lag: int | None,
+    *,
+    lead: np.ndarray | None = None,
+    periods: Sequence[str] | None = None,
+    closed: np.ndarray | None = None,
+) -> Cells | None:
+    """:func:`cells_at_lag` on codes (None when no month is compared); ``lead``: each series'
+    lead-time lag (:func:`_lead_lags`), for ``lag=None``."""
+    if lag is not None:
+        take = plans.lag == lag
+    elif lead is None:
+        return None
+    else:
+        take = plans.lag == lead[plans.series]
+    p_series, p_period, p_qty = plans.series[take], plans.period[take], plans.qty[take]
+    closed = _closed(k, cycle) if closed is None else closed
+    n_p = len(k.periods) + 1
+    in_plan = np.zeros(n_p, dtype=bool)
+    in_plan[p_period] = True
+    in_act = np.zeros(n_p, dtype=bool)
+    in_act[k.act_period] = True
+    month = np.zeros(n_p, dtype=bool)
+    month[:-1] = in_plan[:-1] & in_act[:-1] & closed
+    if lag is None and len(p_series):  # every item needs its cycle: from the first one + max lag
+        longest = int(lead[p_series].max())
+        for c in np.flatnonzero(month):
+            month[c] = add_months(k.periods[c], -longest) >= plans.first_cycle
+    if periods is not None:
+        wanted = set(periods)
+        for c in np.flatnonzero(month):
+            month[c] = k.periods[c] in wanted
+    if not month.any():
+        return None
+    a = np.flatnonzero(month[k.act_period])
+    p = np.flatnonzero(month[p_period])
+    a_key = k.act_series[a] * n_p + k.act_period[a]
+    p_key = p_series[p] * n_p + p_period[p]
+    at = pd.Index(p_key).get_indexer(a_key)
+    matched = np.zeros(len(p), dtype=bool)
+    matched[at[at >= 0]] = True
+    only = p[~matched]  # planned, no sales: after the posted cells, in the plan's order
+    forecast = np.where(at >= 0, p_qty[p][np.maximum(at, 0)] if len(p) else np.nan, np.nan)
+    forecast = np.concatenate([forecast, p_qty[only]])
+    actual = np.concatenate([k.act_qty[a], np.full(len(only), np.nan)])
+    no_sales, no_plan = np.isnan(actual), np.isnan(forecast)
+    return Cells(
+        series=np.concatenate([k.act_series[a], p_series[only]]),
+        period=np.concatenate([k.act_period[a], p_period[only]]),
+        actual=np.where(no_sales, 0.0, actual),  # no posted sales = nothing sold (policy)
+        forecast=np.where(no_plan, 0.0, forecast),  # no plan value = planned at 0 (policy)
+        no_sales=no_sales.astype(np.int64),
+        no_plan=no_plan.astype(np.int64),
+    )
+
+
+def _scope_codes(k: Keyed, items: pd.DataFrame | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per scope of :data:`SCOPES` that applies: (scope code of each series, the text of each
+    code as the scope column shows it), codes in the order of the sorted texts."""
+    out = []
+    for _name, by in SCOPES:
+        if not by:
+            out.append((np.zeros(k.n_series, dtype=np.int64), np.array([""], dtype=object)))
+            continue
+        values = k.labels[by[0]] if by[0] in k.labels else _item_values(k, items, by[0])
+        if values is None:
+            out.append((np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)))
+            continue
+        codes, uniq = codes_of(pd.Series(values, dtype=object), sort=True)
+        out.append((codes, uniq))
+    return out
+
+
 def lag_accuracy(
     archive: pd.DataFrame,
     actuals: pd.DataFrame,
@@ -117,62 +327,123 @@ def lag_accuracy(
     items: pd.DataFrame | None = None,
     lags: Sequence[int] = REPORT_LAGS,
     stage: str = "Consensus",
+    keys: Keyed | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(LagAccuracy rows: company per month and lag, wide; LagDetail rows: long, every scope).
 
-    ``archive`` is the normalised forecast archive, ``actuals`` from :func:`actuals_by_series`.
+    ``archive`` is the normalised forecast archive, ``actuals`` from :func:`actuals_by_series`;
+    ``keys``: their :func:`keyed` when the caller made it already. The cells of every lag are
+    those of :func:`cells_at_lag`; all lags and scopes are scored in two calls of the KPI
+    engine (per month, all months), each cell keeping its order within its group, so every
+    sum is the one a call per lag and scope gives.
     """
+    k = keyed(archive, actuals) if keys is None else keys
+    plans = k.plans(stage)
+    closed = _closed(k, cycle)
+    lead = _lead_lags(k, items)
     variants: list[tuple[str, int | None]] = [(str(x), x) for x in lags] + [(LEAD_TIME, None)]
-    cells = {
-        name: cells_at_lag(archive, actuals, cycle, lag, stage=stage, items=items)
-        for name, lag in variants
-    }
-    sets = [set(cells[str(x)]["period"]) for x in lags if len(cells[str(x)])]
-    common = sorted(set.intersection(*sets)) if len(sets) == len(lags) and sets else []
-    detail = []
-    for name, _lag in variants:
-        c = cells[name]
-        if c.empty:
-            continue
-        window = common if common else sorted(c["period"].unique())
-        note = (
+    got = [
+        (v, name, fast_cells(k, plans, cycle, lag, lead=lead, closed=closed))
+        for v, (name, lag) in enumerate(variants)
+    ]
+    got = [(v, name, c) for v, name, c in got if c is not None]
+    if not got:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in LAG_DETAIL.names})
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in LAG_ACCURACY.names}), empty
+    months = {v: np.unique(c.period) for v, _, c in got}
+    sets = [set(months[v].tolist()) for v, name, _ in got if name != LEAD_TIME]
+    common = set.intersection(*sets) if len(sets) == len(lags) and sets else set()
+    text = k.periods
+
+    def by_text(codes) -> list[str]:
+        return sorted(text[c] for c in codes)
+
+    window_of, note_of = {}, {}
+    for v, _name, _c in got:
+        codes = sorted(common) if common else months[v].tolist()
+        window_of[v] = np.zeros(len(text) + 1, dtype=bool)
+        window_of[v][codes] = True
+        window = by_text(codes)
+        note_of[v] = (
             f"all months: {window[0]} to {window[-1]}"
             + (" (months every lag 0-3 is scored in)" if common else "")
             if window
             else ""
         )
-        for scope_type, by in SCOPES:
-            if by and by[0] not in c:
+    scopes = _scope_codes(k, items)
+    cols: dict[str, list[np.ndarray]] = {n: [] for n in ("v", "st", "sc", "p", "a", "f", "w")}
+    for v, _name, c in got:
+        for st, (codes, _uniq) in enumerate(scopes):
+            if not len(codes):
                 continue
-            monthly = _scored(c, [*by, "period"])
-            total = _scored(c[c["period"].isin(window)], list(by))
-            if len(total):
-                total["period"] = ""
-                total["note"] = (total["note"].astype(str) + "; " + note).str.strip("; ")
-            for r in (monthly, total):
-                if r.empty:
-                    continue
-                r = r.assign(scope_type=scope_type, lag=name)
-                r["scope"] = r[by[0]].astype(str) if by else ""
-                detail.append(r)
-    cols = LAG_DETAIL.names
-    if not detail:
-        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in LAG_ACCURACY.names}), empty
-    d = pd.concat(detail, ignore_index=True)
-    d = d.rename(
-        columns={
-            "sum_actual": "actual_qty",
-            "sum_forecast": "forecast_qty",
-            "forecast_accuracy": "accuracy",
+            cols["v"].append(np.full(len(c.series), v))
+            cols["st"].append(np.full(len(c.series), st))
+            cols["sc"].append(codes[c.series])
+            cols["p"].append(c.period)
+            cols["a"].append(c.actual)
+            cols["f"].append(c.forecast)
+            cols["w"].append(window_of[v][c.period])
+    flat = {n: np.concatenate(x) for n, x in cols.items()}
+    monthly = forecast_accuracy(
+        pd.DataFrame({n: flat[n] for n in ("v", "st", "sc", "p", "a", "f")}),
+        actual="a",
+        forecast="f",
+        by=["v", "st", "sc", "p"],
+    )
+    w = flat["w"]
+    total = forecast_accuracy(
+        pd.DataFrame(
+            {
+                "v": flat["v"][w],
+                "st": flat["st"][w],
+                "sc": flat["sc"][w],
+                "period": text[flat["p"][w]] if len(text) else np.zeros(0, dtype=object),
+                "a": flat["a"][w],
+                "f": flat["f"][w],
+            }
+        ),
+        actual="a",
+        forecast="f",
+        by=["v", "st", "sc"],
+    )
+    v_note = pd.Series(note_of)
+    total["note"] = (
+        total["note"].astype(str) + "; " + total["v"].map(v_note).to_numpy(dtype=object)
+    ).str.strip("; ")
+    total["p"] = -1
+    d = pd.concat([monthly, total], ignore_index=True)
+    names = np.array([n for n, _ in variants], dtype=object)
+    st = d["st"].to_numpy(dtype=np.int64)
+    sc = d["sc"].to_numpy(dtype=np.int64)
+    scope = np.empty(len(d), dtype=object)
+    for i, (_codes, uniq) in enumerate(scopes):
+        m = st == i
+        if m.any():
+            scope[m] = pd.Series(uniq[sc[m]], dtype=object).astype(str).to_numpy(dtype=object)
+    p = d["p"].to_numpy(dtype=np.int64)
+    period = np.where(p >= 0, text[np.maximum(p, 0)] if len(text) else "", "")
+    out = pd.DataFrame(
+        {
+            "scope_type": np.array([n for n, _ in SCOPES], dtype=object)[st],
+            "scope": scope,
+            "lag": names[d["v"].to_numpy(dtype=np.int64)],
+            "period": period,
+            "n": d["n"].to_numpy(),
+            "actual_qty": d["sum_actual"].to_numpy(),
+            "forecast_qty": d["sum_forecast"].to_numpy(),
+            "wmape": d["wmape"].to_numpy(),
+            "accuracy": d["forecast_accuracy"].to_numpy(),
+            "bias_pct": d["bias_pct"].to_numpy(),
+            "bias": d["bias"].to_numpy(),
+            "note": pd.Series(d["note"].to_numpy(dtype=object), dtype=object),
+            "_s": st,
+            "_l": d["v"].to_numpy(dtype=np.int64),
+            "_p": p < 0,
         }
     )
-    order = {n: i for i, (n, _) in enumerate(variants)}
-    st = {s: i for i, (s, _) in enumerate(SCOPES)}
-    d = d.assign(_s=d["scope_type"].map(st), _l=d["lag"].map(order), _p=d["period"] == "")
-    d = d.sort_values(["_s", "scope", "_l", "_p", "period"], kind="stable")
-    d = d[cols].reset_index(drop=True)
-    return _company_wide(d), d
+    out = out.sort_values(["_s", "scope", "_l", "_p", "period"], kind="stable")
+    out = out[LAG_DETAIL.names].reset_index(drop=True)
+    return _company_wide(out), out
 
 
 def _company_wide(detail: pd.DataFrame) -> pd.DataFrame:

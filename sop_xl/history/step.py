@@ -18,7 +18,7 @@ from sop_xl.history import archive as arc
 from sop_xl.history.baseline import statistical_baseline
 from sop_xl.history.carry import carry_actions, update_log
 from sop_xl.history.fva import fva_report
-from sop_xl.history.lag import actuals_by_series, lag_accuracy
+from sop_xl.history.lag import actuals_by_series, keyed, lag_accuracy
 from sop_xl.kpi.defs import BASELINE_DEFINITION
 from sop_xl.model import schema
 from sop_xl.model.book import Book, ResultMemo, content_digest, read_tables
@@ -94,9 +94,10 @@ def build_history(
         new.append(arc.stage_rows(forecast, cycle, "Consensus", lags=lags))
     archive = arc.replace(archive, pd.concat(new, ignore_index=True))
     # 3. accuracy by lag, FVA at the scorecard lag
-    lag_wide, lag_detail = lag_accuracy(archive, actuals, cycle, items=items)
+    keys = keyed(archive, actuals)  # both on integer keys, made once
+    lag_wide, lag_detail = lag_accuracy(archive, actuals, cycle, items=items, keys=keys)
     fva, fva_detail, _cells = fva_report(
-        archive, actuals, cycle, settings.accuracy_lag, items=items
+        archive, actuals, cycle, settings.accuracy_lag, items=items, keys=keys
     )
     # 4. actions
     log = (
