@@ -162,9 +162,10 @@ def fva_report(
         return empty[FVA], empty[FVA_DETAIL], cells
     c, values, filled = got
     scopes = [
-        (st, codes[c.series], uniq) for st, (codes, uniq) in enumerate(_scope_codes(k, items))
+        (st, codes[c.series], uniq)
+        for st, (codes, uniq) in enumerate(_scope_codes(k, items))
+        if len(codes)  # no family scope without the Items' families
     ]
-    scopes = [(st, sc, uniq) for st, sc, uniq in scopes if len(uniq)]
     parts: dict[str, list[np.ndarray]] = {n: [] for n in ("step", "st", "sc", "a", "f", "fill")}
     for step, stage in enumerate(FORECAST_STAGES, 1):
         col = _COL[stage]
