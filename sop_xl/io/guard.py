@@ -93,13 +93,14 @@ class FileInfo:
 #: Pieces a part is streamed in: the larger, the fewer calls; memory stays about twice this.
 CHUNK_BYTES = 1 << 24
 #: An ``r`` attribute written any way an XML parser accepts it: ``r="..."``, ``r = '...'``
-#: (python-calamine reads all of these, and column letters in either case).
-_R = rb"""r[= \t\r\n]+["']"""
+#: (python-calamine reads all of these, and column letters in either case). Possessive
+#: quantifiers (++): what they take is never given back, so a failed match costs less.
+_R = rb"""r[= \t\r\n]++["']"""
 #: A reference that could make a sheet large: column AAA or beyond (3+ letters), row 100,000+
 #: (6+ digits, leading zeros included), or column AA+ at row 10,000+.
-_SUSPECT_RE = re.compile(_R + rb"(?:[A-Za-z](?:[A-Za-z](?:[A-Za-z]+\d|\d{5})|\d{6})|\d{6})")
+_SUSPECT_RE = re.compile(_R + rb"(?:[A-Za-z](?:[A-Za-z](?:[A-Za-z]++\d|\d{5})|\d{6})|\d{6})")
 #: Every suspect reference and every reference to a column of 2+ letters: the gate of a piece.
-_GATE_RE = re.compile(_R + rb"(?:[A-Za-z](?:[A-Za-z]+\d|\d{6})|\d{6})")
+_GATE_RE = re.compile(_R + rb"(?:[A-Za-z](?:[A-Za-z]++\d|\d{6})|\d{6})")
 _REF_COL_RE = re.compile(_R + rb"([A-Za-z]{2,})\d")
 #: Rows this long are all in suspect references, so they are collected in the one pass.
 _LONG_ROW_DIGITS = 6
