@@ -792,7 +792,10 @@ def _show(v: Any) -> str:
 
 def _to_datetime(s: pd.Series) -> pd.Series:
     """Dates from calamine (date/datetime), ISO text, or Excel serial numbers."""
-    is_num = s.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
+    if infer_dtype(s, skipna=True) in ("date", "datetime", "empty"):  # no numbers: no serials
+        is_num = pd.Series(False, index=s.index)
+    else:
+        is_num = s.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
     numeric = pd.to_numeric(s.where(is_num, None), errors="coerce")
     # Excel's date range, cut where pandas' time spans end: a larger serial is no date
     numeric = numeric.where((numeric > 0) & (numeric < _LAST_SERIAL))

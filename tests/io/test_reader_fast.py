@@ -59,6 +59,7 @@ KINDS = {
     "floats": st.one_of(FLOATS, FLOATS, BLANKS),
     "strings": st.one_of(TEXTS, TEXTS, TEXTS, BLANKS, ERRORS),
     "mixed": st.one_of(FLOATS, TEXTS, BLANKS, ERRORS, OTHERS),
+    "dates": st.one_of(st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1)), BLANKS),
 }
 
 
@@ -188,3 +189,31 @@ def test_duplicated_keys_as_pandas_finds_them(rows):
     keys = ["a", "b", "c"]
     want = (df.duplicated(subset=keys, keep=False) & df[keys].notna().all(axis=1)).to_numpy(bool)
     assert reader._duplicated(df, keys).tolist() == want.tolist()
+
+
+def _to_datetime_by_cell(s: pd.Series) -> pd.Series:
+    """The definition: each cell typed as a number is an Excel serial, any other is parsed."""
+    is_num = s.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
+    numeric = pd.to_numeric(s.where(is_num, None), errors="coerce")
+    numeric = numeric.where((numeric > 0) & (numeric < reader._LAST_SERIAL))
+    serial = reader.EXCEL_EPOCH + pd.to_timedelta(numeric, unit="D")
+    text = pd.to_datetime(s.where(~is_num, None), errors="coerce", format="mixed")
+    return text.fillna(serial)
+
+
+DATES = st.one_of(
+    st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1)),
+    st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2100, 1, 1)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.lists(st.one_of(DATES, st.none()), max_size=12),  # the usual column: no serials
+        st.lists(st.one_of(DATES, st.none(), FLOATS, TEXTS, st.booleans()), max_size=12),
+    )
+)
+def test_dates_equal_cell_by_cell(cells):
+    s = pd.Series(cells, dtype=object)
+    pd.testing.assert_series_equal(reader._to_datetime(s), _to_datetime_by_cell(s))
