@@ -62,8 +62,13 @@ def column_codes(df: pd.DataFrame, col: str, cache: Codes | None = None) -> tupl
     key = (id(df), col)
     if cache is not None and key in cache:
         return cache[key]
-    codes, uniq = pd.factorize(df[col].to_numpy(dtype=object), use_na_sentinel=False)
-    out = codes.astype(np.int64), np.asarray(uniq, dtype=object)
+    codes, uniq = pd.factorize(df[col].to_numpy(dtype=object))  # missing: -1 (fast path)
+    codes, uniq = codes.astype(np.int64), np.asarray(uniq, dtype=object)
+    missing = codes < 0
+    if missing.any():  # one more code for every missing value, as use_na_sentinel=False
+        codes[missing] = len(uniq)
+        uniq = np.append(uniq, np.nan)
+    out = codes, uniq
     if cache is not None:
         cache[key] = out
     return out

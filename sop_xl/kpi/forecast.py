@@ -223,7 +223,16 @@ def _factorize(df: pd.DataFrame, c: str, cache: Factorized | None) -> tuple[np.n
     """Sorted factorisation of ``df[c]`` (missing values kept as a key), memoised in ``cache``."""
     if cache is not None and c in cache:
         return cache[c]
-    out = pd.factorize(df[c], sort=True, use_na_sentinel=False)
+    col = df[c]
+    if col.dtype == object:  # missing values found by the hash table, not a separate isna pass
+        codes, uniq = pd.factorize(col.to_numpy(), sort=True)
+        missing = codes < 0
+        if missing.any():  # last, as use_na_sentinel=False sorts them
+            codes = np.where(missing, len(uniq), codes)
+            uniq = np.append(np.asarray(uniq, dtype=object), np.nan)
+        out = codes, uniq
+    else:
+        out = pd.factorize(col, sort=True, use_na_sentinel=False)
     if cache is not None:
         cache[c] = out
     return out

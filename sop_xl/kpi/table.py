@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sop_xl.kpi.cells import GrainSums, PeriodCodes, grain_cells, grain_history, joint_codes
+from sop_xl.kpi.cells import (
+    GrainSums,
+    PeriodCodes,
+    column_codes,
+    grain_cells,
+    grain_history,
+    joint_codes,
+)
 from sop_xl.kpi.defs import KPIS, KpiDef, definitions_frame, kpi
 from sop_xl.kpi.forecast import (
     KpiInputError,
@@ -108,7 +115,8 @@ def _lookup(
     if master is None or key not in df.columns or name in df.columns or attr not in master:
         return df
     m = master.drop_duplicates(key).set_index(key)[attr]
-    return df.assign(**{name: df[key].map(m).to_numpy()})
+    codes, uniq = column_codes(df, key)  # each distinct key looked up once, typed once
+    return df.assign(**{name: pd.Series(uniq, dtype=object).map(m).array.take(codes)})
 
 
 def _enrich(df: pd.DataFrame, tables: Mapping[str, pd.DataFrame], region_from: str) -> pd.DataFrame:

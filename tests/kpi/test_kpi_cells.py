@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sop_xl.kpi import cells as cells_module
+from sop_xl.kpi.forecast import group_codes
 from sop_xl.kpi.table import _compared, _grain_frame, _notes_for_kpi
 from sop_xl.model.periods import add_months
 
@@ -172,3 +173,28 @@ def test_note_segments_per_kpi_equal_a_row_by_row_reference(rows):
         ]
         expected.append("; ".join(kept))
     assert _notes_for_kpi(kpis, notes).tolist() == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.sampled_from(["b", "a", "c", None, np.nan]), max_size=30),
+    st.lists(st.sampled_from(["2024-02", "2024-01", None]), max_size=30),
+)
+def test_group_codes_of_text_with_blanks_equal_pandas_factorize(first, second):
+    """group_codes factorises an object column through the hash table's own missing-value
+    check (fast), blanks last: the same codes and keys as pandas' use_na_sentinel=False."""
+    n = min(len(first), len(second))
+    df = pd.DataFrame({"k": first[:n], "p": second[:n]}, dtype=object)
+    inv, groups = group_codes(df, ["k", "p"])
+    # reference: the (k, p) pairs of each row, with pandas' own factorisation per column
+    ref = {
+        c: np.asarray(pd.factorize(df[c], sort=True, use_na_sentinel=False)[1], dtype=object)[
+            pd.factorize(df[c], sort=True, use_na_sentinel=False)[0]
+        ]
+        for c in ("k", "p")
+    }
+    for c in ("k", "p"):
+        got = groups[c].to_numpy(dtype=object)[inv] if n else np.array([], dtype=object)
+        assert pd.Series(got, dtype=object).equals(pd.Series(ref[c], dtype=object)), c
+    # groups sorted by key, blanks last, each distinct pair once
+    assert len(groups) == len(set(zip(*(map(str, ref[c]) for c in ("k", "p")), strict=True)))
