@@ -108,7 +108,9 @@ def _stage_values(k: Keyed, cycle: str, lag: int, months: int) -> _Staged | None
     # naive: sales of the month before the forecasting cycle, per series (0 if none posted)
     made_in = month_index(text[c.period]) - lag  # the cycle that made the forecast
     code_of = {p: i for i, p in enumerate(text.tolist()) if isinstance(p, str)}
-    last = np.array([code_of.get(p, n_p) for p in _period_of(made_in - 1)], dtype=np.int64)
+    months_before, at = np.unique(made_in - 1, return_inverse=True)  # each month text once
+    last_code = [code_of.get(p, n_p) for p in _period_of(months_before)]
+    last = np.asarray(last_code, dtype=np.int64)[at.reshape(-1)]
     naive = _first_value(k.raw_series * n_p + k.raw_period, k.raw_qty, c.series * n_p + last)
     values["naive"] = np.nan_to_num(naive, nan=0.0)
     filled: dict[str, np.ndarray] = {}
