@@ -196,8 +196,40 @@ def holds(current: Coerced | None, archive: pd.DataFrame) -> bool:
     rows = np.asarray(current.excel_rows, dtype=np.int64)
     if len(rows) != len(archive) or not np.array_equal(rows, np.arange(first, first + len(rows))):
         return False
-    now = content_digest({"archive": normalise(current.df)}, "archive")
-    return now is not None and now == content_digest({"archive": archive}, "archive")
+    now = normalise(current.df)
+    same = same_content(now, archive)
+    if same is not None:
+        return same
+    digest = content_digest({"archive": now}, "archive")
+    return digest is not None and digest == content_digest({"archive": archive}, "archive")
+
+
+def same_content(a: pd.DataFrame, b: pd.DataFrame) -> bool | None:
+    """Whether ``a`` and ``b`` have the same :func:`~sop_xl.model.book.content_digest` (the same
+    columns, dtypes and values; NaN equals NaN and -0.0 equals 0.0, as the digest's hashing has
+    it), compared value by value instead of hashing both; None when a column holds a type this
+    does not compare (then compare the digests)."""
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        return False
+    if [str(t) for t in a.dtypes] != [str(t) for t in b.dtypes]:
+        return False
+    for c in range(a.shape[1]):
+        x, y = a.iloc[:, c], b.iloc[:, c]
+        if not isinstance(x.dtype, np.dtype):  # extension types: the digest decides
+            return None
+        u, v = x.to_numpy(), y.to_numpy()
+        if x.dtype.kind == "f":
+            equal = bool(((u == v) | (np.isnan(u) & np.isnan(v))).all())
+        elif x.dtype.kind in "iub" or (
+            x.dtype == object
+            and all(pd.api.types.infer_dtype(z, skipna=False) == "string" for z in (x, y))
+        ):
+            equal = np.array_equal(u, v)
+        else:
+            return None
+        if not equal:
+            return False
+    return True
 
 
 # --- rebuilding from snapshots ----------------------------------------------------------------
