@@ -4,7 +4,10 @@ Regional files come from other people. Readers are not safe on hostile input: py
 aborts the whole process on a 5 KB file with values in A1 and XFD1048576 (it allocates the
 bounding box), and spends minutes on a zip bomb; openpyxl runs out of memory on both. So we look
 at the zip directory, the declared sizes, compression ratios, XML prologues and the cell bounding
-box of every sheet first, using only the standard library, and refuse clearly.
+box of every sheet first, using only the standard library, and refuse clearly. Each XML part is
+read once, streamed in 16 MB pieces; a sheet's references are measured in that same pass (see
+:func:`_check_extent`), and a caller may keep the verdicts of large parts (:class:`PartVerdicts`)
+so that a part stored byte for byte as before is not read again.
 
 Nothing here executes or evaluates anything from the file: a macro-enabled workbook is only
 *reported* as such (``FileInfo.has_macros``).
