@@ -28,10 +28,10 @@ from sop_xl.history.lag import (
     SCOPES,
     Cells,
     Keyed,
-    _item_values,
-    _scope_codes,
     fast_cells,
+    item_values,
     keyed,
+    scope_codes,
 )
 from sop_xl.kpi.forecast import forecast_accuracy
 from sop_xl.model.schema import FORECAST_STAGES, FVA, FVA_DETAIL
@@ -72,7 +72,7 @@ def _cells_frame(k: Keyed, got: _Staged | None, items: pd.DataFrame | None) -> p
     out["consensus"] = values["consensus"]
     out["_no_sales"] = c.no_sales
     out["_no_plan"] = c.no_plan
-    family = _item_values(k, items, "family")
+    family = item_values(k, items, "family")
     if family is not None:
         out["family"] = family[c.series]
     for col in ("statistical", "submission", "naive"):
@@ -165,7 +165,7 @@ def fva_report(
     c, values, filled = got
     scopes = [
         (st, codes[c.series], uniq)
-        for st, (codes, uniq) in enumerate(_scope_codes(k, items))
+        for st, (codes, uniq) in enumerate(scope_codes(k, items))
         if len(codes)  # no family scope without the Items' families
     ]
     parts: dict[str, list[np.ndarray]] = {n: [] for n in ("step", "st", "sc", "a", "f", "fill")}

@@ -15,6 +15,11 @@ and bias % of the same cells (the registry's ``wmape``, ``bias`` and ``bias_pct`
 in :data:`sop_xl.kpi.defs.KPIS`, written once there). The 'all months' row of a lag is
 computed on the months every lag 0 to 3 can be scored in, so the lags are compared on the same
 months.
+
+Two ways to the same cells: :func:`cells_at_lag` merges text keys per lag (plain, what the
+scorecard's :func:`accuracy_at_lag` uses); :func:`lag_accuracy` and the FVA key the archive and
+the sales once (:func:`keyed`) and take every lag's cells by array lookup (:func:`fast_cells`),
+the same rows in the same order (tests/history/test_lag_fast.py checks the tables are equal).
 """
 
 from __future__ import annotations
@@ -103,13 +108,6 @@ def cells_at_lag(
     return cells
 
 
-def _scored(cells: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    if cells.empty:
-        return pd.DataFrame()
-    res = forecast_accuracy(cells, by=by)
-    return res
-
-
 @dataclass(frozen=True)
 class Keyed:
     """The posted sales and the forecast archive on integer keys, made once per click
@@ -135,16 +133,16 @@ class Keyed:
     arc_period: np.ndarray
     arc_lag: np.ndarray
     arc_qty: np.ndarray
-    _plans: dict[str, _Plans] = field(default_factory=dict, repr=False, compare=False)
+    _plans: dict[str, Plans] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_series(self) -> int:
         return len(self.labels[SERIES[0]])
 
-    def plans(self, stage: str) -> _Plans:
-        """:class:`_Plans` of ``stage``, made once."""
+    def plans(self, stage: str) -> Plans:
+        """:class:`Plans` of ``stage``, made once."""
         if stage not in self._plans:
-            self._plans[stage] = _Plans(self, stage)
+            self._plans[stage] = Plans(self, stage)
         return self._plans[stage]
 
 
@@ -203,7 +201,7 @@ class Cells:
     no_plan: np.ndarray
 
 
-def _item_values(k: Keyed, items: pd.DataFrame | None, column: str) -> np.ndarray | None:
+def item_values(k: Keyed, items: pd.DataFrame | None, column: str) -> np.ndarray | None:
     """``items[column]`` of each series' item (NaN when the item is not in Items)."""
     if items is None or column not in items:
         return None
@@ -213,13 +211,13 @@ def _item_values(k: Keyed, items: pd.DataFrame | None, column: str) -> np.ndarra
 
 def _lead_lags(k: Keyed, items: pd.DataFrame | None) -> np.ndarray | None:
     """Each series' item lead time in months (:func:`_lags_of`), None without lead times."""
-    days = _item_values(k, items, "lead_time_days")
+    days = item_values(k, items, "lead_time_days")
     if days is None:
         return None
     return lead_time_lag(pd.Series(days, dtype=object).to_numpy(dtype=float, na_value=np.nan))
 
 
-class _Plans:
+class Plans:
     """One ``stage``'s archived forecasts summed per lag x series x period (the KPI engine's
     grouping: first appearance, blank when every value is blank), for :func:`fast_cells`."""
 
@@ -245,7 +243,7 @@ def _closed(k: Keyed, cycle: str) -> np.ndarray:
 
 def fast_cells(
     k: Keyed,
-    plans: _Plans,
+    plans: Plans,
     cycle: str,
     lag: int | None,
     *,
@@ -302,7 +300,7 @@ def fast_cells(
     )
 
 
-def _scope_codes(k: Keyed, items: pd.DataFrame | None) -> list[tuple[np.ndarray, np.ndarray]]:
+def scope_codes(k: Keyed, items: pd.DataFrame | None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per scope of :data:`SCOPES` that applies: (scope code of each series, the text of each
     code as the scope column shows it), codes in the order of the sorted texts."""
     out = []
@@ -310,7 +308,7 @@ def _scope_codes(k: Keyed, items: pd.DataFrame | None) -> list[tuple[np.ndarray,
         if not by:
             out.append((np.zeros(k.n_series, dtype=np.int64), np.array([""], dtype=object)))
             continue
-        values = k.labels[by[0]] if by[0] in k.labels else _item_values(k, items, by[0])
+        values = k.labels[by[0]] if by[0] in k.labels else item_values(k, items, by[0])
         if values is None:
             out.append((np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)))
             continue
@@ -370,7 +368,7 @@ def lag_accuracy(
             if window
             else ""
         )
-    scopes = _scope_codes(k, items)
+    scopes = scope_codes(k, items)
     cols: dict[str, list[np.ndarray]] = {n: [] for n in ("v", "st", "sc", "p", "a", "f", "w")}
     for v, _name, c in got:
         for st, (codes, _uniq) in enumerate(scopes):
