@@ -133,16 +133,18 @@ def _key_values(
 ) -> pd.Series:
     """``col`` of the given rows of each frame, one after the other, as a groupby gives its
     keys: a missing value as NaN, of the column's type (inferred from the values when the
-    frames' columns are of no one type but ``object``)."""
-    values = []
-    for frame, rows in parts:
-        codes, uniq = column_codes(frame, col, cache)
-        values.append(uniq[codes[rows]])
-    out = pd.Series(np.concatenate(values), dtype=object)
+    frames' columns are of no one type but ``object``). Typed once per distinct value."""
+    coded = [column_codes(frame, col, cache) for frame, _ in parts]
+    uniq = pd.Series(np.concatenate([u for _, u in coded]), dtype=object)
+    offsets = np.cumsum([0, *(len(u) for _, u in coded)])
+    at = np.concatenate(
+        [o + codes[rows] for (codes, _), (_, rows), o in zip(coded, parts, offsets, strict=False)]
+    )
     dtypes = {frame[col].dtype for frame, _ in parts}
     if len(dtypes) == 1 and (dtype := dtypes.pop()) != np.dtype(object):
-        return out.astype(dtype)
-    return out.infer_objects()
+        return pd.Series(uniq.astype(dtype).array.take(at))
+    present, inverse = np.unique(at, return_inverse=True)  # infer from the values taken only
+    return pd.Series(uniq.iloc[present].infer_objects().array.take(inverse.reshape(-1)))
 
 
 def grain_cells(

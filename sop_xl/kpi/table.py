@@ -150,14 +150,15 @@ def _melt(wide: pd.DataFrame, by: list[str], kpis: Sequence[str], *, value_of=No
         return np.concatenate([np.full(size, default) if p is None else p for p in parts])
 
     parts = [(value_of or {}).get(k, (f"{k}_num", f"{k}_den")) for k in present]
-    out = wide[[*by]].take(np.tile(np.arange(size), len(present))).reset_index(drop=True)
-    out["kpi"] = np.repeat(np.array(present, dtype=object), size)
-    out["value"] = stacked(present, np.nan, float)
-    out["numerator"] = stacked([num for num, _ in parts], np.nan, float)
-    out["denominator"] = stacked([den for _, den in parts], np.nan, float)
-    out["n"] = stacked([f"{k}_n" if f"{k}_n" in wide else "n" for k in present], 0)
-    out["note"] = stacked(["note"] * len(present), "")
-    return out
+    rows = np.tile(np.arange(size), len(present))
+    columns: dict[str, object] = {c: wide[c].take(rows).reset_index(drop=True) for c in by}
+    columns["kpi"] = np.repeat(np.array(present, dtype=object), size)
+    columns["value"] = stacked(present, np.nan, float)
+    columns["numerator"] = stacked([num for num, _ in parts], np.nan, float)
+    columns["denominator"] = stacked([den for _, den in parts], np.nan, float)
+    columns["n"] = stacked([f"{k}_n" if f"{k}_n" in wide else "n" for k in present], 0)
+    columns["note"] = stacked(["note"] * len(present), "")
+    return pd.DataFrame(columns, index=pd.RangeIndex(size * len(present)))
 
 
 #: delivery() columns -> the to-request KPI ids (the same rule measured against the request).
@@ -292,22 +293,22 @@ def _with_fill_notes(
     if len(groups) != len(res):
         raise AssertionError("forecast_accuracy() rows are not the groups of its cells")
 
-    def count(col: str) -> pd.Series:
+    def count(col: str) -> np.ndarray:
         per_group = np.bincount(inv, weights=cells[col].to_numpy(float), minlength=len(groups))
-        return pd.Series(per_group.astype(np.int64), index=res.index)
+        return per_group.astype(np.int64)
 
     no_plan, no_sales = count("_no_plan"), count("_no_sales")
-    res = res.copy()
-    extra = pd.Series("", index=res.index, dtype=object)
-    m = (no_plan > 0).to_numpy()
-    extra[m] = no_plan[m].astype(str) + f" cell(s) with sales but no {plan}: scored as {plan} 0; "
-    m = (no_sales > 0).to_numpy()
-    extra[m] = (
-        extra[m]
-        + no_sales[m].astype(str)
-        + f" cell(s) with a {plan} but no sales: scored as 0 sold; "
+    extra = np.full(len(res), "", dtype=object)
+    m = no_plan > 0
+    extra[m] = [f"{v} cell(s) with sales but no {plan}: scored as {plan} 0; " for v in no_plan[m]]
+    m = no_sales > 0
+    extra[m] = extra[m] + np.array(
+        [f"{v} cell(s) with a {plan} but no sales: scored as 0 sold; " for v in no_sales[m]],
+        dtype=object,
     )
-    res["note"] = (res["note"].fillna("").astype(object) + "; " + extra).str.strip("; ")
+    notes = res["note"].fillna("").to_numpy(dtype=object) + "; " + extra
+    res = res.copy()
+    res["note"] = pd.Series([n.strip("; ") for n in notes], index=res.index, dtype=object)
     return res
 
 
@@ -322,19 +323,28 @@ _NOTE_KPIS = {
 
 
 def _notes_for_kpi(kpis: pd.Series, notes: pd.Series) -> pd.Series:
-    """Keep, per row, only the note segments that concern that row's KPI (vectorised, once per
-    distinct KPI and note)."""
-    pairs = pd.DataFrame({"kpi": kpis.to_numpy(), "note": notes.fillna("").to_numpy(object)})
-    inv, distinct = group_codes(pairs, ["kpi", "note"])
-    out = pd.Series(distinct["note"].to_numpy(object), dtype=object)
-    kpi_of = pd.Series(distinct["kpi"].to_numpy(object), dtype=object)
-    for word, ks in _NOTE_KPIS.items():
-        other = ~kpi_of.isin(ks).to_numpy()
-        if other.any():
-            pattern = rf"[^;]*{re.escape(word)}[^;]*"
-            out[other] = out[other].str.replace(pattern, "", regex=True)
-    out = out.str.replace(r"(;\s*)+", "; ", regex=True).str.strip("; ")
-    return pd.Series(out.to_numpy(object)[inv], index=notes.index, dtype=object)
+    """Keep, per row, only the note segments that concern that row's KPI (once per distinct
+    KPI and note)."""
+    k_codes, k_uniq = pd.factorize(kpis.to_numpy(dtype=object))
+    n_codes, n_uniq = pd.factorize(notes.fillna("").to_numpy(dtype=object))
+    base = max(len(n_uniq), 1)
+    distinct, inverse = np.unique(k_codes.astype(np.int64) * base + n_codes, return_inverse=True)
+    texts = np.array(
+        [_note_for(k_uniq[p // base], n_uniq[p % base]) for p in distinct.tolist()] or [""],
+        dtype=object,
+    )
+    return pd.Series(texts[inverse.reshape(-1)], index=notes.index, dtype=object)
+
+
+_NOTE_PATTERNS = [(re.compile(rf"[^;]*{re.escape(w)}[^;]*"), ks) for w, ks in _NOTE_KPIS.items()]
+
+
+def _note_for(kpi: str, note: str) -> str:
+    """``note`` without the segments that concern other KPIs than ``kpi``, tidied."""
+    for pattern, ks in _NOTE_PATTERNS:
+        if kpi not in ks:
+            note = pattern.sub("", note)
+    return re.sub(r"(;\s*)+", "; ", note).strip("; ")
 
 
 def _trailing_tracking_signal(res: pd.DataFrame, by: list[str]) -> pd.DataFrame:
