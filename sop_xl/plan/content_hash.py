@@ -209,20 +209,22 @@ def _sheet_text(rows: Iterable[Sequence[object]]) -> tuple[str, int]:
     if not len(cells):
         return "", 0
     width = int(lens.max())
-    if (lens == width).all():
-        row0, col0 = np.divmod(cells, width)
-    else:  # ragged rows: each cell's row from the row lengths
-        row0 = np.repeat(np.arange(len(rows)), lens)[cells]
-        col0 = cells - (np.cumsum(lens) - lens)[row0]
-    row_labels, col_labels = _labels(int(row0[-1]) + 1, ","), _labels(width, "")
+    rectangular = bool((lens == width).all())
+    starts = np.cumsum(lens) - lens  # each row's first cell
+    row_labels, col_labels = _labels(len(rows), ","), _labels(width, "")
     forms = np.array(ends, dtype=object)
     texts = []
     for at in range(0, len(cells), _CHUNK):  # a bounded working set on a 20 M-cell sheet
-        part = slice(at, at + _CHUNK)
-        pieces = np.empty(3 * len(cells[part]), dtype=object)
-        pieces[0::3] = row_labels[row0[part]]
-        pieces[1::3] = col_labels[col0[part]]
-        pieces[2::3] = forms[codes[cells[part]]]
+        part = cells[at : at + _CHUNK]
+        if rectangular:
+            row0, col0 = np.divmod(part, width)
+        else:  # ragged rows: each cell's row from the row starts
+            row0 = np.searchsorted(starts, part, side="right") - 1
+            col0 = part - starts[row0]
+        pieces = np.empty(3 * len(part), dtype=object)
+        pieces[0::3] = row_labels[row0]
+        pieces[1::3] = col_labels[col0]
+        pieces[2::3] = forms[codes[part]]
         texts.append("".join(pieces.tolist()))
     return texts[0] if len(texts) == 1 else "".join(texts), len(cells)
 

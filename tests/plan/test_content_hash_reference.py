@@ -138,6 +138,8 @@ def test_a_sheet_joined_in_chunks_is_the_same(monkeypatch) -> None:
     from sop_xl.plan import content_hash as module
 
     rows = [[f"r{r}", r * 0.1, None, True if r % 3 else "", r] for r in range(40)]
-    whole = _sheet_text(rows)
+    ragged = [row[: r % 6] for r, row in enumerate(rows)]  # rows of 0 to 5 cells
+    whole = [_sheet_text(rows), _sheet_text(ragged)]
     monkeypatch.setattr(module, "_CHUNK", 7)
-    assert _sheet_text(rows) == whole == reference_sheet_text(rows)
+    assert [_sheet_text(rows), _sheet_text(ragged)] == whole
+    assert whole == [reference_sheet_text(rows), reference_sheet_text(ragged)]
