@@ -111,9 +111,10 @@ def _escape(text: str) -> str:
 
 
 #: Cell types a dict may key by value: equal values of two of them (``1 == 1.0``, ``-0.0 == 0``)
-#: have one canonical form. Any other type (``True == 1`` but ``b:1`` is not ``n:1``) is keyed
-#: by its type as well.
-_PLAIN_TYPES = frozenset({str, float, int, type(None), dt.datetime, dt.date, dt.time, dt.timedelta})
+#: have one canonical form. Any other type is keyed by its type and time zone as well:
+#: ``True == 1`` but ``b:1`` is not ``n:1``; 12:00+01:00 equals 11:00 UTC but their canonical
+#: forms (the wall clock) differ.
+_PLAIN_TYPES = frozenset({str, float, int, type(None), dt.date, dt.timedelta})
 
 
 class _Codes(dict):
@@ -132,15 +133,17 @@ class _Codes(dict):
 
 
 def _typed(value: object) -> object:
-    return value if type(value) in _PLAIN_TYPES else (_Typed, type(value), value)
+    if type(value) in _PLAIN_TYPES:
+        return value
+    return (_Typed, value, type(value), getattr(value, "tzinfo", None))
 
 
 class _Typed:
-    """Marks a ``(_Typed, type, value)`` key made by :func:`_typed`."""
+    """Marks a ``(_Typed, value, type, time zone)`` key made by :func:`_typed`."""
 
 
 def _line_ends(keys: list[object]) -> list[str | None]:
-    """``"=typed value\n"`` for each distinct cell value (None for an empty cell), the numbers
+    """``=typed value`` and a newline for each distinct cell value (None: an empty cell), numbers
     in bulk: almost every double has its 15-digit text already (a frozen plan's all do), so
     only the others take :func:`canonical_number`'s decimal rounding."""
     ends: list[str | None] = [None] * len(keys)
@@ -153,7 +156,7 @@ def _line_ends(keys: list[object]) -> list[str | None]:
         elif t is float:
             at_float.append(i)
         elif v is not None:
-            cv = canonical_value(v[2] if t is tuple and v[0] is _Typed else v)
+            cv = canonical_value(v[1] if t is tuple and v[0] is _Typed else v)
             if cv is not None:
                 ends[i] = "=" + _escape(cv) + "\n"
     if at_float:

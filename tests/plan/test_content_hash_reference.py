@@ -76,6 +76,19 @@ def test_booleans_are_not_numbers_whichever_comes_first() -> None:
         assert _sheet_text(rows) == reference_sheet_text(rows)
 
 
+def test_equal_instants_of_two_time_zones_are_two_values() -> None:
+    """12:00+01:00 == 11:00 UTC for a dict, but the canonical form is the wall clock."""
+    cet = dt.timezone(dt.timedelta(hours=1))
+    noon = dt.datetime(2026, 1, 31, 12, 0, tzinfo=cet)
+    same = dt.datetime(2026, 1, 31, 11, 0, tzinfo=dt.UTC)
+    t1, t2 = dt.time(12, 0, tzinfo=cet), dt.time(11, 0, tzinfo=dt.UTC)
+    assert noon == same
+    rows = [[noon, same, dt.datetime(2026, 1, 31, 12, 0), t1, t2, True, 1.0]]
+    assert _sheet_text(rows) == reference_sheet_text(rows)
+    assert _sheet_text(rows)[0].count("d:2026-01-31T12:00:00") == 2
+
+
+CET = dt.timezone(dt.timedelta(hours=1))
 cells = st.one_of(
     st.none(),
     st.just(""),
@@ -87,7 +100,9 @@ cells = st.one_of(
     st.text(alphabet=st.sampled_from("ab \\\n\r\t=,é€"), max_size=6),
     st.dates(dt.date(1900, 3, 1), dt.date(9999, 12, 31)),
     st.datetimes(dt.datetime(1900, 3, 1)),
+    st.datetimes(dt.datetime(1900, 3, 1), timezones=st.sampled_from([dt.UTC, CET])),
     st.times(),
+    st.times(timezones=st.sampled_from([dt.UTC, CET])),
     st.timedeltas(dt.timedelta(days=-5), dt.timedelta(days=5)),
 )
 #: rows that repeat values (as a table's columns do), of one width or ragged
