@@ -235,3 +235,19 @@ def grain_history(
     out["period"] = pd.Series(np.array(months, dtype=object)[month], dtype=object).infer_objects()
     out["actual"] = pd.Series(actual)
     return pd.DataFrame(out)
+
+
+def grouped_sum(
+    df: pd.DataFrame, keys: list[str], col: str, cache: Codes | None = None
+) -> pd.DataFrame:
+    """``df.groupby(keys, sort=False, dropna=False)[col].sum().reset_index()`` from integer
+    codes: the same frame (groups in the order of their first row, the same compensated sums,
+    the keys typed as a groupby types them), without hashing text keys per column per call
+    when ``cache`` holds them."""
+    if df[col].dtype != np.float64:  # the sums here are floats: leave other types to pandas
+        return df.groupby(keys, sort=False, dropna=False)[col].sum().reset_index()
+    (key,) = joint_codes([df], keys, cache=cache)
+    sums = GrainSums.of(key, df[col].to_numpy(), np.arange(len(df)))
+    out = {c: _key_values([(df, sums.first)], c, cache) for c in keys}
+    out[col] = pd.Series(sums.sums)
+    return pd.DataFrame(out)

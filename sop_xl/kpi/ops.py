@@ -37,7 +37,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from sop_xl.kpi.cells import joint_codes
+from sop_xl.kpi.cells import grouped_sum, joint_codes
 from sop_xl.kpi.forecast import KpiInputError, group_codes
 from sop_xl.model.schema import Settings
 
@@ -113,23 +113,24 @@ def _grouped(
     inv, groups = group_codes(frame, by)
     ng = len(groups)
     sums = {k: np.bincount(inv, weights=v, minlength=ng) for k, v in parts.items()}
-    out = groups.copy()
-    out["n"] = sums["n"].astype(np.int64) if "n" in sums else 0
-    notes = pd.Series("", index=out.index, dtype=object)
+    columns: dict[str, object] = {c: groups[c] for c in by}
+    columns["n"] = sums["n"].astype(np.int64) if "n" in sums else np.zeros(ng, dtype=np.int64)
+    notes = np.full(ng, "", dtype=object)
     for kpi, (num, den) in ratios.items():
         nv, dv = sums[num], sums[den]
         with np.errstate(divide="ignore", invalid="ignore"):
             val = np.where(dv > 0, nv / np.where(dv > 0, dv, 1.0), np.nan)
-        out[kpi] = val * (scale or {}).get(kpi, 1.0)
-        out[f"{kpi}_num"] = nv
-        out[f"{kpi}_den"] = dv
-        notes = notes.where(dv > 0, notes + f"{kpi}: nothing due; ")
+        columns[kpi] = val * (scale or {}).get(kpi, 1.0)
+        columns[f"{kpi}_num"] = nv
+        columns[f"{kpi}_den"] = dv
+        notes = np.where(dv > 0, notes, notes + f"{kpi}: nothing due; ")
     for part, template in (count_notes or {}).items():
         k = sums[part].astype(np.int64)
-        extra = pd.Series([template.format(n=v) + "; " if v > 0 else "" for v in k], dtype=object)
-        notes = notes + extra.to_numpy()
-    out["note"] = notes.str.rstrip("; ")
-    return out.reset_index(drop=True)
+        notes = notes + np.array(
+            [template.format(n=v) + "; " if v > 0 else "" for v in k], dtype=object
+        )
+    columns["note"] = pd.Series([t.rstrip("; ") for t in notes], dtype=object)
+    return pd.DataFrame(columns, index=pd.RangeIndex(ng))
 
 
 def _frame(df: pd.DataFrame, by: Sequence[str], period: np.ndarray) -> pd.DataFrame:
@@ -433,9 +434,8 @@ def _cogs_and_stock(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     _need(actuals, [*keys, "period", "cost"], "sales actuals")
     _need(inventory, [*keys, "period", "value"], "inventory")
-    cogs = actuals.groupby([*keys, "period"], sort=False, dropna=False)["cost"].sum().reset_index()
-    stock = inventory.groupby([*keys, "period"], sort=False, dropna=False)["value"].sum()
-    stock = stock.reset_index()
+    cogs = grouped_sum(actuals, [*keys, "period"], "cost")
+    stock = grouped_sum(inventory, [*keys, "period"], "value")
     cogs["_p"] = _pidx(cogs["period"])
     stock["_p"] = _pidx(stock["period"])
     return cogs.drop(columns="period"), stock.drop(columns="period")

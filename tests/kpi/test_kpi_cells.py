@@ -198,3 +198,16 @@ def test_group_codes_of_text_with_blanks_equal_pandas_factorize(first, second):
         assert pd.Series(got, dtype=object).equals(pd.Series(ref[c], dtype=object)), c
     # groups sorted by key, blanks last, each distinct pair once
     assert len(groups) == len(set(zip(*(map(str, ref[c]) for c in ("k", "p")), strict=True)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(actuals=table(40), typed=st.booleans())
+def test_grouped_sum_equals_the_pandas_groupby(actuals, typed):
+    """cells.grouped_sum (the inventory KPIs' COGS and stock per group and month) gives
+    ``groupby(sort=False, dropna=False).sum().reset_index()``'s frame: order, types, bits."""
+    if typed:  # a key column of pandas' text type, as the region kpi_table looks up
+        actuals["region"] = actuals["region"].astype("str")
+    keys = ["region", "period"]
+    expected = actuals.groupby(keys, sort=False, dropna=False)["quantity"].sum().reset_index()
+    got = cells_module.grouped_sum(actuals, keys, "quantity")
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
