@@ -37,7 +37,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from sop_xl.kpi.cells import grouped_sum, joint_codes
+from sop_xl.kpi.cells import joint_codes
 from sop_xl.kpi.forecast import KpiInputError, group_codes
 from sop_xl.model.schema import Settings
 
@@ -434,8 +434,9 @@ def _cogs_and_stock(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     _need(actuals, [*keys, "period", "cost"], "sales actuals")
     _need(inventory, [*keys, "period", "value"], "inventory")
-    cogs = grouped_sum(actuals, [*keys, "period"], "cost")
-    stock = grouped_sum(inventory, [*keys, "period"], "value")
+    cogs = actuals.groupby([*keys, "period"], sort=False, dropna=False)["cost"].sum().reset_index()
+    stock = inventory.groupby([*keys, "period"], sort=False, dropna=False)["value"].sum()
+    stock = stock.reset_index()
     cogs["_p"] = _pidx(cogs["period"])
     stock["_p"] = _pidx(stock["period"])
     return cogs.drop(columns="period"), stock.drop(columns="period")
