@@ -21,7 +21,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +110,18 @@ _LONG_ROW_DIGITS = 6
 _LONG_ROW_RE = re.compile(_R + rb"[A-Za-z]*(\d{%d,})" % _LONG_ROW_DIGITS)
 #: Rows below this are all a sheet without a suspect reference can hold.
 _SMALL_ROWS = 99_999
+#: A cell start tag whose first attribute is not ``r="``: no reference at all (python-calamine
+#: then places it one column right of the previous cell, in the current row: see
+#: :class:`_Placement`), or one written another way. Excel, LibreOffice and openpyxl write every
+#: cell as ``<c r="A1" ...>``, so on their files this finds nothing.
+_ODD_CELL_RE = re.compile(rb'<c(?! r=")[\s/>]')
+#: A prefixed cell (``<x:c>``): readers match the local name, so it is a cell too.
+_PREFIXED_CELL_RE = re.compile(rb":c[\s/>]")
+#: How many colons a piece is checked at one by one before a regex looks at the rest (a sheet
+#: that Excel wrote has one per row, ``x14ac:dyDescent``; one that openpyxl wrote a handful).
+_FEW_COLONS = 64
+#: An attribute ``t`` of value ``e`` (an error cell) in any spelling an XML parser accepts.
+_ERROR_T_RE = re.compile(rb"""(?<![\w:.-])t[ \t\r\n]*=[ \t\r\n]*(?:"e"|'e')""")
 #: A document type or entity declaration (XML parsers accept ``<!doctype`` too).
 _DTD_RE = re.compile(rb"<!(?i:doctype|entity)")
 #: The byte order marks of UTF-16 and UTF-32 (Excel writes every XML part in UTF-8).
@@ -462,14 +474,20 @@ class _SheetScan:
 
     suspect: bool = False
     errors: bool = False
+    #: a cell without ``r="`` first (or a prefixed cell): positions need :func:`_placed_extent`
+    odd: bool = False
     #: widest column of 2+ letters referenced (0: none)
     max_col: int = 0
     #: digits -> the largest row with that many digits (6 or more) referenced
     long_rows: dict[int, int] = field(default_factory=dict)
 
     def scan(self, buf: bytes, start: int, end: int) -> None:
-        if not self.errors and buf.find(b't="e"', start, end) >= 0:
-            self.errors = True
+        if not self.errors:
+            self.errors = _has_error_cell(buf, start, end)
+        if not self.odd:
+            self.odd = _ODD_CELL_RE.search(buf, start, end) is not None or _has_prefixed_cell(
+                buf, start, end
+            )
         gate = _GATE_RE.search(buf, start, end)
         if gate is None:  # the common piece: one scan proves all references small and narrow
             return
@@ -486,6 +504,130 @@ class _SheetScan:
         for digits in lengths:  # of the same length, the largest as text is the largest number
             top = int(max(rows) if len(lengths) == 1 else max(r for r in rows if len(r) == digits))
             self.long_rows[digits] = max(self.long_rows.get(digits, 0), top)
+
+
+def _has_error_cell(buf: bytes, start: int, end: int) -> bool:
+    """Whether ``buf[start:end]`` holds an attribute ``t`` of value ``e`` in any spelling
+    (``t="e"``, ``t='e'``, ``t = "e"``): first a find of the quoted value, then the attribute."""
+    quote = buf.find(b'"e"', start, end)
+    if quote < 0 and buf.find(b"'", start, end) >= 0:
+        quote = buf.find(b"'e'", start, end)
+    return quote >= 0 and _ERROR_T_RE.search(buf, start, end) is not None
+
+
+def _has_prefixed_cell(buf: bytes, start: int, end: int) -> bool:
+    """Whether ``buf[start:end]`` holds a prefixed cell tag (``<x:c ...>``): a colon is rare in
+    a sheet written by openpyxl, so the first few are checked one by one at memchr speed."""
+    colon = buf.find(b":", start, end)
+    for _ in range(_FEW_COLONS):
+        if colon < 0:
+            return False
+        if buf.startswith(b"c", colon + 1) and buf[colon + 2 : colon + 3] in _NAME_ENDS:
+            return True
+        colon = buf.find(b":", colon + 1, end)
+    return colon >= 0 and _PREFIXED_CELL_RE.search(buf, colon, end) is not None
+
+
+_NAME_ENDS = (b" ", b"\t", b"\r", b"\n", b"\f", b"\v", b"/", b">")
+
+
+class _Placement:
+    """Where python-calamine (calamine 0.3x's cell reader) places the cells of a sheet, from the
+    events of an XML parser: only inside the first ``sheetData``; a ``row`` with ``r`` sets the
+    current row, the end of a ``row`` moves to the next row and back to column A; a cell with
+    ``r`` is there (and the next cell without ``r`` one column right of it, even in another
+    row), a cell without ``r`` is at the current row and one column right of the previous cell.
+    Element names match by local name (``x:c`` is a cell). Sizes are 1-based."""
+
+    def __init__(self) -> None:
+        self.row = self.col = 0  # 0-based, as the reader counts
+        self.rows = self.cols = 0
+        self.state = 0  # 0 before sheetData, 1 inside, 2 after
+        self.inside = 0  # depth inside a cell: nothing in a cell moves a position
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if self.state != 1:
+            if self.state == 0 and _local(name) == "sheetData":
+                self.state = 1
+            return
+        if self.inside:
+            self.inside += 1
+            return
+        local = _local(name)
+        if local == "row":
+            r = attrs.get("r")
+            if r is not None and r.isdigit():
+                self.row = max(int(r) - 1, 0)
+        elif local == "c":
+            row, col = self.row, self.col
+            r = attrs.get("r")
+            ref = _REF_RE.fullmatch(r) if r is not None else None
+            if ref is not None:  # a reference the reader cannot parse makes it fail anyway
+                col = col_number(ref.group(1)) - 1 if ref.group(1) else 0
+                row = max(int(ref.group(2)) - 1, 0)
+                self.col = col
+            self.rows = max(self.rows, row + 1)
+            self.cols = max(self.cols, col + 1)
+            self.col += 1
+            self.inside = 1
+
+    def end(self, name: str) -> None:
+        if self.state != 1:
+            return
+        if self.inside:
+            self.inside -= 1
+            return
+        local = _local(name)
+        if local == "row":
+            self.row += 1
+            self.col = 0
+        elif local == "sheetData":
+            self.state = 2
+
+
+_REF_RE = re.compile(r"([A-Za-z]*)(\d+)")
+
+
+def _local(name: str) -> str:
+    """An element's local name as the reader (quick-xml) takes it: after the first colon."""
+    return name.partition(":")[2] if ":" in name else name
+
+
+def _placed_extent(
+    zf: zipfile.ZipFile, part: str, where: Location, file_where: Location
+) -> tuple[int, int]:
+    """(rows, columns) of the box python-calamine places a sheet's cells in, cells without a
+    reference included (:class:`_Placement`). Runs only on a sheet with such cells (or other
+    unusual cell tags), with an XML parser: the DTD check of the first pass has run."""
+    from xml.parsers.expat import ExpatError
+
+    pieces = (buf[start:end] for buf, start, end, _ in _chunks(zf, part, file_where, sheet=True))
+    try:
+        return _placed_extent_of(pieces)
+    except ExpatError as exc:
+        raise InputFileError(
+            f"part {part} has cells without a cell reference and is not well-formed XML "
+            f"({exc}): it was not opened.",
+            where=where,
+            fix="Open it in Excel (it may offer to repair it), save, and submit again.",
+        ) from None
+
+
+def _placed_extent_of(pieces: Iterable[bytes]) -> tuple[int, int]:
+    """:func:`_placed_extent` of a sheet's XML given in pieces; raises ``ExpatError``."""
+    from xml.parsers import expat
+
+    box = _Placement()
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartElementHandler = box.start
+    parser.EndElementHandler = box.end
+    for piece in pieces:
+        parser.Parse(piece, False)
+        if box.state == 2:  # the reader stops at the end of the sheetData
+            return box.rows, box.cols
+    parser.Parse(b"", True)
+    return box.rows, box.cols
 
 
 def _check_extent(
@@ -514,10 +656,36 @@ def _check_extent(
                 fix="Save a clean copy from Excel and submit that.",
             )
         sheet.scan(buf, start, end)
+    placed = (0, 0)
+    if sheet.odd:  # cells without a reference: where the reader puts them, cell by cell
+        placed = rows, cols = _placed_extent(zf, part, where, file_where)
+        allowed = min(limits.max_rows, limits.max_cells // max(cols, 1))
+        if cols > limits.max_columns or rows > allowed:
+            raise InputFileError(
+                f"the sheet has cells without a cell reference, which a reader places up to "
+                f"row {rows:,} and column {cols:,}, far beyond any S&OP table: reading it would "
+                "need gigabytes of memory, so it was not opened.",
+                where=where,
+                fix="Open it in Excel, delete the stray cells far below/right of the data "
+                "(Ctrl+End shows the last used cell), save, and submit again.",
+            )
+    found = _explicit_extent(sheet, zf, part, limits, where, file_where)
+    return (max(found[0], placed[0]), max(found[1], placed[1])), sheet.errors
+
+
+def _explicit_extent(
+    sheet: _SheetScan,
+    zf: zipfile.ZipFile,
+    part: str,
+    limits: Limits,
+    where: Location,
+    file_where: Location,
+) -> tuple[int, int]:
+    """The box of the references the first pass measured (see :func:`_check_extent`)."""
     max_col = sheet.max_col or 26
     allowed = min(limits.max_rows, limits.max_cells // max_col)
     if not sheet.suspect and max_col <= limits.max_columns and allowed >= _SMALL_ROWS:
-        return (0, 0), sheet.errors  # at most 99,999 rows x 200 columns or 9,999 x 702
+        return (0, 0)  # at most 99,999 rows x 200 columns or 9,999 x 702
     digits = len(str(allowed))
     if digits >= _LONG_ROW_DIGITS or max_col > limits.max_columns:  # refused for its width anyway
         max_row = max((row for n, row in sheet.long_rows.items() if n >= digits), default=0)
@@ -534,7 +702,7 @@ def _check_extent(
             fix="Delete the stray cells far below/right of the data (Ctrl+End shows the last "
             "used cell), save, and submit again.",
         )
-    return (max_row, max_col), sheet.errors
+    return (max_row, max_col)
 
 
 def refuse_frozen(marks: list[str], file: str | Path, doing: str = "write into it") -> None:

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_guard import good, rezip, sheet_xml  # noqa: F401 - good is a fixture
+from python_calamine import CalamineWorkbook
+from test_guard import SHEET_NS, good, rezip, sheet_xml  # noqa: F401 - good is a fixture
 
 from sop_xl.errors import InputFileError
 from sop_xl.io import guard
-from sop_xl.io.guard import DEFAULT_LIMITS, check_workbook_file
+from sop_xl.io.guard import DEFAULT_LIMITS, Limits, check_workbook_file
 from sop_xl.io.xlsx.cells import col_number
 
 SHEET = "xl/worksheets/sheet1.xml"
@@ -74,19 +75,110 @@ def test_a_wide_sheet_of_sane_length_passes(tmp_path, good):  # noqa: F811
     assert check_workbook_file(path).extents["Data"] == (28490, 702)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known hole, not fixed: cells without an r attribute take implicit positions "
-    "(python-calamine puts each one column right of the previous cell, a row without r one row "
-    "below the previous row), which no reference scan sees; detecting them costs about two more "
-    "scans of every sheet (bytes.count of '<c' against '<c r=\"'), i.e. +0.2 s CPU on the demo",
-)
+# --- cells without a reference: the reader places them (python-calamine, checked below) --------
+def placed(body: str) -> tuple[int, int]:
+    """(rows, columns) of the box python-calamine reads the sheet ``body`` into, by hand."""
+    return guard._placed_extent_of([sheet_xml(body)])
+
+
 def test_cells_without_references_are_measured(tmp_path, good):  # noqa: F811
     # 20,000 cells in row 1 without r (columns A..ADCR implied) and row 700,000: calamine would
     # allocate 14 billion cells; a 300 KB sheet, so no size or ratio limit applies
     body = '<row r="1">' + "<c><v>1</v></c>" * 20_000 + "</row>" + cells(["A700000"])
-    with pytest.raises(InputFileError, match=FAR):
+    with pytest.raises(InputFileError, match=r"without a cell reference.*row 700,000") as e:
         check_workbook_file(sheet_with(tmp_path, good, body))
+    assert "column 20,000" in str(e.value) and "Data" in str(e.value)
+
+
+def test_rows_without_references_are_counted(tmp_path, good):  # noqa: F811
+    # a row without r is the row after the previous one: 1,000 empty rows after row 1, then a
+    # cell without r in the next row, 1,002 (here the limit is 1,000 rows: 700,000 empty rows
+    # would compress past the zip bomb ratio, which refuses that file before this check)
+    body = cells(["A1"]) + "<row/>" * 1_000 + "<row><c><v>1</v></c><c><v>1</v></c></row>"
+    assert placed(body) == (1_002, 2)
+    path = sheet_with(tmp_path, good, body)
+    with pytest.raises(InputFileError, match="row 1,002 and column 2"):
+        check_workbook_file(path, Limits(max_rows=1_000))
+    assert check_workbook_file(path).extents["Data"] == (1_002, 2)
+
+
+def test_an_explicit_reference_resets_the_position(tmp_path, good):  # noqa: F811
+    # after <c r="A5"> the next cell without r is B5, whatever row element it is in; 800 cells
+    # without r after each of 30 explicit cells would be 24,000 columns, but each run restarts
+    run = "<c><v>1</v></c>" * 20
+    body = "".join(f'<row r="{r}"><c r="A{r}"><v>0</v></c>{run}</row>' for r in range(1, 31))
+    assert placed(body) == (30, 21)
+    assert check_workbook_file(sheet_with(tmp_path, good, body)).extents["Data"] == (30, 21)
+    # and an explicit cell far right is where the run continues from
+    far = '<row r="1"><c r="ZZ1"><v>0</v></c>' + "<c><v>1</v></c>" * 2 + "</row>"
+    with pytest.raises(InputFileError, match="column 704"):
+        check_workbook_file(sheet_with(tmp_path, good, far))
+
+
+def test_a_comment_does_not_reset_the_position(tmp_path, good):  # noqa: F811
+    # the reader does not see tags inside a comment: a byte scan that did would restart the run
+    run = "<c><v>1</v></c>" * 400
+    body = f'<row r="1">{run}<!-- <c r="A1"/> </row><row r="1"> -->{run}</row>'
+    assert placed(body) == (1, 800)
+    with pytest.raises(InputFileError, match="column 800"):
+        check_workbook_file(sheet_with(tmp_path, good, body))
+
+
+def test_prefixed_cells_without_references_are_cells(tmp_path, good):  # noqa: F811
+    run = "<x:c><x:v>1</x:v></x:c>" * 800
+    body = f'<x:row xmlns:x="{SHEET_NS}">{run}</x:row>'
+    assert placed(body) == (1, 800)
+    with pytest.raises(InputFileError, match="column 800"):
+        check_workbook_file(sheet_with(tmp_path, good, body))
+
+
+def test_a_small_sheet_without_references_opens(tmp_path, good):  # noqa: F811
+    # some writers leave r out: a small sheet of them must still open, with its values in place
+    body = (
+        '<row><c t="inlineStr"><is><t>Item No.</t></is></c>'
+        '<c t="inlineStr"><is><t>Quantity</t></is></c></row>'
+        '<row><c t="inlineStr"><is><t>A1</t></is></c><c><v>3</v></c></row>'
+    )
+    path = sheet_with(tmp_path, good, body)
+    assert check_workbook_file(path).extents["Data"] == (2, 2)
+    values = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Data").to_python()
+    assert values == [["Item No.", "Quantity"], ["A1", 3.0]]
+
+
+def test_a_sheet_without_references_that_is_not_xml_is_refused(tmp_path, good):  # noqa: F811
+    body = "<row><c><v>1</v></c></rowx>"
+    with pytest.raises(InputFileError, match="not well-formed XML"):
+        check_workbook_file(sheet_with(tmp_path, good, body))
+
+
+# the placement model agrees with python-calamine on small sheets of every mix
+cell = st.one_of(
+    st.just("<c><v>1</v></c>"),
+    st.just("<c/>"),  # empty: counted by the model (the reader's box may be smaller)
+    st.tuples(st.sampled_from("ABCDZ"), st.integers(1, 9)).map(
+        lambda t: f'<c r="{t[0]}{t[1]}"><v>2</v></c>'
+    ),
+    st.just('<c s="0"><v>3</v></c>'),
+)
+row = st.tuples(st.one_of(st.none(), st.integers(1, 12)), st.lists(cell, max_size=5)).map(
+    lambda t: (f'<row r="{t[0]}">' if t[0] else "<row>") + "".join(t[1]) + "</row>"
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(st.one_of(row, cell), min_size=1, max_size=8))
+def test_the_placement_agrees_with_python_calamine(tmp_path, good, rows):  # noqa: F811
+    body = "".join(rows).replace("<c/>", "<c><v>4</v></c>")  # every cell has a value
+    sheet = CalamineWorkbook.from_path(str(sheet_with(tmp_path, good, body))).get_sheet_by_name(
+        "Data"
+    )
+    if sheet.height == 0:  # no cell at all
+        assert placed(body) == (0, 0)
+        return
+    end_row, end_col = sheet.end
+    assert placed(body) == (end_row + 1, end_col + 1), body
 
 
 def test_leading_zeros_cannot_hide_the_longest_row(tmp_path, good):  # noqa: F811
