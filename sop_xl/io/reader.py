@@ -166,9 +166,13 @@ def _find_header(values: list[list[Any]], table: Table | None) -> int:
     return best
 
 
-#: An error cell (t="e", attributes in any order) and its body; its <v> holds the error text.
-_ERR_CELL_RE = re.compile(rb'<(?:\w+:)?c\b([^>]*?\bt="e"[^>]*)>(.*?)</(?:\w+:)?c>', re.S)
-_R_ATTR_RE = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+#: An error cell (t="e", t='e' or t = "e", attributes in any order) and its body, if it has one
+#: (``<c r="A1" t="e"/>`` has none); its <v> holds the error text.
+_ERR_CELL_RE = re.compile(
+    rb"""<(?:\w+:)?c\b([^>]*?(?<![\w:.-])t\s*=\s*(?:"e"|'e')[^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)""",
+    re.S,
+)
+_R_ATTR_RE = re.compile(rb"""(?<![\w:.-])r\s*=\s*["']([A-Za-z]{1,3})(\d+)["']""")
 _V_RE = re.compile(rb"<(?:\w+:)?v>([^<]{0,40})</(?:\w+:)?v>")
 
 
@@ -177,15 +181,15 @@ def error_cells(data: bytes, limit: int = 1_000_000) -> dict[tuple[int, str], st
     a sheet part's XML (calamine reads error cells as blanks). A cell without a value is
     '#N/A'."""
     out: dict[tuple[int, str], str] = {}
-    if b't="e"' not in data:
+    if b'"e"' not in data and b"'e'" not in data:
         return out
     for k, m in enumerate(_ERR_CELL_RE.finditer(data)):
         if k >= limit:
             break
         r = _R_ATTR_RE.search(m.group(1))
-        v = _V_RE.search(m.group(2))
+        v = _V_RE.search(m.group(2) or b"")
         if r:
-            out[(int(r.group(2)), r.group(1).decode())] = (
+            out[(int(r.group(2)), r.group(1).decode().upper())] = (
                 v.group(1).decode("utf-8", "replace") if v else "#N/A"
             )
     return out

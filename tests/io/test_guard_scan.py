@@ -358,3 +358,17 @@ def test_the_gate_catches_every_reference_the_old_scans_caught(data: bytes):
         assert gate and gate.start() <= OLD_REF_COL.search(data).start()
     if guard._SUSPECT_RE.search(data):
         assert gate and gate.start() <= guard._SUSPECT_RE.search(data).start()
+
+
+@pytest.mark.parametrize(
+    "tag", ['<c r="A2" t="e">', "<c r='A2' t='e'>", '<c r="A2" t = "e">', '<c t=\n"e" r="A2">']
+)
+def test_error_cells_in_any_spelling_are_noted(tmp_path, good, tag):  # noqa: F811
+    body = cells(["A1"]) + f'<row r="2">{tag}<v>#N/A</v></c></row>'
+    assert check_workbook_file(sheet_with(tmp_path, good, body)).error_sheets == {"Data"}
+
+
+@pytest.mark.parametrize("text", ['x="e"', "x='e'", 'IF(A1="e",1,0)'])
+def test_a_quoted_e_that_is_not_a_type_is_not_an_error_cell(tmp_path, good, text):  # noqa: F811
+    body = f'<row r="1"><c r="A1" {text if "=" in text[:3] else ""}><f>{text}</f><v>1</v></c></row>'
+    assert check_workbook_file(sheet_with(tmp_path, good, body)).error_sheets == set()
