@@ -328,6 +328,7 @@ def forecast_accuracy(
     season: int = 12,
     period: str = "period",
     keys: Sequence[str] | None = None,
+    memo: dict | None = None,
 ) -> pd.DataFrame:
     """All forecast-accuracy KPIs per group of ``by``, in one vectorised pass: ``mae``,
     ``mape``, ``wmape``, ``forecast_accuracy``, ``bias``, ``bias_pct``, ``rmse``,
@@ -347,6 +348,10 @@ def forecast_accuracy(
     Rows with a missing actual or forecast are skipped and counted in ``missing_skipped``.
     Undefined values are NaN and ``note`` says why. Reference: Hyndman & Koehler (2006),
     "Another look at measures of forecast accuracy"; Gilliland (2010) for FVA.
+
+    ``memo``: a dict the caller keeps between calls on the same ``df`` and ``history`` (the
+    same cells grouped by another ``by``), so that their factorised columns, month numbers and
+    naive values are computed once; never shared between two frames.
     """
     by = list(by)
     missing = [c for c in (actual, forecast, *by) if c not in df.columns]
@@ -379,8 +384,11 @@ def forecast_accuracy(
     }
 
     # MASE and FVA need the series' history.
-    cache: Factorized = {}
-    d_p = _period_index(df[period]) if period in df.columns else None
+    memo = {} if memo is None else memo
+    cache: Factorized = memo.setdefault("factorized", {})
+    if ("months", period) not in memo:
+        memo["months", period] = _period_index(df[period]) if period in df.columns else None
+    d_p = memo["months", period]
     has_hist = history is not None
     if has_hist:
         series = (
@@ -395,7 +403,12 @@ def forecast_accuracy(
         if period not in df.columns or period not in history.columns:
             raise KpiInputError(f"MASE/FVA need a {period!r} column in the data and the history")
         hist_actual = actual if actual in history.columns else "actual"
-        sc, nv = _scale_and_naive(df, history, series, hist_actual, period, season, d_p, cache)
+        naive = ("naive", tuple(series), hist_actual, period, season)
+        if naive not in memo:
+            memo[naive] = _scale_and_naive(
+                df, history, series, hist_actual, period, season, d_p, cache
+            )
+        sc, nv = memo[naive]
         m_ok = valid & ~np.isnan(sc) & (np.nan_to_num(sc) > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             parts["_q"] = np.where(m_ok, ae / np.where(m_ok, sc, 1.0), 0.0)

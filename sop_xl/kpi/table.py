@@ -262,6 +262,7 @@ def _accuracy_rows(
         history=history,
         season=SEASON,
         keys=grain if with_history else None,
+        memo=shared.setdefault(("accuracy memo", id(cells)), {}),  # cells and history kept
     )
     if with_history:
         res = _trailing_tracking_signal(res, by)
