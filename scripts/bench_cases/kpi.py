@@ -208,7 +208,7 @@ def _kpis_click_compute(tables: dict, settings) -> dict:
         "baseline": "-",
         "baseline_s": None,
         "ratio": None,
-        "note": "memo emptied each run; was ~1.0-1.1 s CPU on the demo master before issue 16",
+        "note": "memo emptied each run (digest included); see docs/benchmarks.md, KPI rows",
     }
 
 

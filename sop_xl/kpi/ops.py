@@ -235,26 +235,11 @@ def fill_rates(
     # only when that latest due date is before the cutoff (issue 14: no partial orders).
     _need(lines, ["order"], "sales order lines")
     keys = [b for b in by if b != "period"]
-    v = fl["valid"]
-    ol = frame.loc[v, keys].copy()
-    ol["_order"] = lines["order"].to_numpy()[v]
-    ol["_due"] = fl["due"][v]
-    ol["_filled"] = fl["complete"][v]
-    orders = ol.groupby([*keys, "_order"], sort=False, dropna=False).agg(
-        _due=("_due", "max"), _filled=("_filled", "all")
-    )
-    if fl["cutoff"] is not None:
-        orders = orders[orders["_due"].to_numpy(dtype="datetime64[D]") < fl["cutoff"]]
-    orders = orders.reset_index()
-    orders["period"] = month_text(orders["_due"].to_numpy(dtype="datetime64[D]"))
+    orders, filled = _orders(frame[keys], lines["order"], fl)
     of = _grouped(
         orders,
         by,
-        {
-            "n": np.ones(len(orders)),
-            "_of": orders["_filled"].to_numpy(float),
-            "_od": np.ones(len(orders)),
-        },
+        {"n": np.ones(len(orders)), "_of": filled.astype(float), "_od": np.ones(len(orders))},
         {"order_fill_rate": ("_of", "_od")},
     )
     of = of.rename(columns={"n": "order_fill_rate_n"}).drop(columns="note")
@@ -264,6 +249,32 @@ def fill_rates(
     else:
         out = line.assign(**{c: of[c].to_numpy() for c in of.columns})
     return out
+
+
+def _orders(
+    keys: pd.DataFrame, order: pd.Series, fl: dict[str, np.ndarray]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The orders of the valid lines, per order id within each group of ``keys`` (the group
+    columns of the lines): their group columns and ``period`` (the month of the latest line due
+    date), only those whose latest due date is before the cutoff, and whether every line is
+    complete."""
+    v = np.flatnonzero(fl["valid"])
+    lines = keys.iloc[v].reset_index(drop=True)
+    lines["_order"] = order.to_numpy()[v]
+    (key,) = joint_codes([lines], [*keys.columns, "_order"])
+    of_line, distinct = pd.factorize(key)
+    n = len(distinct)
+    latest = np.full(n, np.iinfo(np.int64).min)
+    np.maximum.at(latest, of_line, fl["due"][v].astype("datetime64[D]").astype(np.int64))
+    due = latest.astype("datetime64[D]")
+    complete = np.ones(n, dtype=bool)
+    np.logical_and.at(complete, of_line, fl["complete"][v])
+    first = np.full(n, len(v), dtype=np.int64)
+    np.minimum.at(first, of_line, np.arange(len(v)))
+    keep = due < fl["cutoff"] if fl["cutoff"] is not None else np.ones(n, dtype=bool)
+    orders = lines[list(keys.columns)].iloc[first[keep]].reset_index(drop=True)
+    orders["period"] = month_text(due[keep])
+    return orders, complete[keep]
 
 
 def delivery(

@@ -382,3 +382,53 @@ def test_every_ops_kpi_has_one_signature_style() -> None:
         assert all(p.annotation in ("pd.DataFrame", "Settings") for p in head), f.__name__
         assert [p.name for p in head if p.annotation == "Settings"] in ([], [head[-1].name])
         assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in tail), f.__name__
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["N", "S", None]),  # the group column
+            st.sampled_from(["O1", "O2", "O3", None]),  # the order id
+            st.integers(0, 90),  # due, days after 2025-01-01
+            st.booleans(),  # line complete
+            st.booleans(),  # line valid
+        ),
+        max_size=30,
+    ),
+    st.sampled_from([None, 45]),
+)
+def test_orders_equal_the_pandas_groupby_reference(rows, cutoff_day):
+    """ops._orders (order fill rate's orders) against the groupby/agg it replaced: the same
+    orders in the same order, with their latest due month and whether every line is complete."""
+    from sop_xl.kpi.ops import _orders, month_text
+
+    day0 = np.datetime64("2025-01-01", "D")
+    keys = pd.DataFrame({"region": [r[0] for r in rows]}, dtype=object)
+    order = pd.Series([r[1] for r in rows], dtype=object)
+    fl = {
+        "due": day0 + np.array([r[2] for r in rows], dtype=np.int64).astype("timedelta64[D]"),
+        "complete": np.array([r[3] for r in rows], dtype=bool),
+        "valid": np.array([r[4] for r in rows], dtype=bool),
+        "cutoff": None if cutoff_day is None else day0 + np.timedelta64(cutoff_day, "D"),
+    }
+    got, filled = _orders(keys, order, fl)
+
+    v = fl["valid"]
+    ol = keys.loc[v].copy()
+    ol["_order"] = order.to_numpy()[v]
+    ol["_due"] = fl["due"][v]
+    ol["_filled"] = fl["complete"][v]
+    ref = ol.groupby(["region", "_order"], sort=False, dropna=False).agg(
+        _due=("_due", "max"), _filled=("_filled", "all")
+    )
+    if fl["cutoff"] is not None:
+        ref = ref[ref["_due"].to_numpy(dtype="datetime64[D]") < fl["cutoff"]]
+    ref = ref.reset_index()
+    ref["period"] = month_text(ref["_due"].to_numpy(dtype="datetime64[D]"))
+    assert got["region"].tolist() == ref["region"].tolist() or (
+        got["region"].isna().tolist() == ref["region"].isna().tolist()
+        and got["region"].dropna().tolist() == ref["region"].dropna().tolist()
+    )
+    assert got["period"].tolist() == ref["period"].tolist()
+    assert filled.tolist() == ref["_filled"].tolist()
