@@ -531,66 +531,93 @@ def _has_prefixed_cell(buf: bytes, start: int, end: int) -> bool:
 _NAME_ENDS = (b" ", b"\t", b"\r", b"\n", b"\f", b"\v", b"/", b">")
 
 
+#: The markup a reader's cell positions depend on, in a well-formed sheet: comments, CDATA and
+#: processing instructions (skipped: their text is no markup), and the start or end tags of
+#: ``c``, ``row`` and ``sheetData`` under any prefix, with their attributes.
+_PLACE_RE = re.compile(
+    rb"""<(?:(!--.*?(?:-->|\Z)|!\[CDATA\[.*?(?:\]\]>|\Z)|\?.*?(?:\?>|\Z))"""
+    rb"""|(?:[^\s/>!?:]++:)?(c|row|sheetData)(?=[\s/>])((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>"""
+    rb"""|/(?:[^\s/>!?:]++:)?(row|sheetData)\s*+>)""",
+    re.S,
+)
+#: How a comment, CDATA section or processing instruction ends, by how it starts. A piece is cut
+#: before a ``<``, so none of these is cut in two.
+_CLOSES = {b"!-": b"-->", b"![": b"]]>", b"?": b"?>"}
+#: The ``r`` attribute of a tag (an XML parser has checked there is at most one).
+_R_VALUE_RE = re.compile(rb"""(?<![^\s])r\s*+=\s*+(?:"([^"]*+)"|'([^']*+)')""")
+_REF_RE = re.compile(rb"([A-Za-z]*)(\d+)")
+
+
 class _Placement:
-    """Where python-calamine (calamine 0.3x's cell reader) places the cells of a sheet, from the
-    events of an XML parser: only inside the first ``sheetData``; a ``row`` with ``r`` sets the
-    current row, the end of a ``row`` moves to the next row and back to column A; a cell with
-    ``r`` is there (and the next cell without ``r`` one column right of it, even in another
-    row), a cell without ``r`` is at the current row and one column right of the previous cell.
-    Element names match by local name (``x:c`` is a cell). Sizes are 1-based."""
+    """Where python-calamine (calamine 0.3x's cell reader) places the cells of a sheet: only
+    inside the first ``sheetData``; a ``row`` with ``r`` sets the current row, the end of a
+    ``row`` moves to the next row and back to column A; a cell with ``r`` is there (and the next
+    cell without ``r`` one column right of it, even in another row), a cell without ``r`` is at
+    the current row and one column right of the previous cell. Element names match by local name
+    (``x:c`` is a cell). Fed the sheet in pieces cut before a ``<``; sizes are 1-based.
+
+    The tags are found by :data:`_PLACE_RE`, which is exact only on well-formed XML (no ``<`` in
+    an attribute value, every comment closed): :func:`_placed_extent_of` has an XML parser check
+    that the whole sheet is."""
 
     def __init__(self) -> None:
-        self.row = self.col = 0  # 0-based, as the reader counts
-        self.rows = self.cols = 0
+        self.row = 0  # 0-based, as the reader counts
+        #: the next cell without a reference is in column base + run (0-based); base is the
+        #: reference of the last cell with one until a cell without one needs its column
+        self.base: int | bytes = 0
+        self.run = 0
+        self.rows = self.cols = 0  # of the cells without a reference
         self.state = 0  # 0 before sheetData, 1 inside, 2 after
-        self.inside = 0  # depth inside a cell: nothing in a cell moves a position
+        self.open = b""  # how the comment (CDATA, instruction) a piece ended in ends
 
-    def start(self, name: str, attrs: dict[str, str]) -> None:
-        if self.state != 1:
-            if self.state == 0 and _local(name) == "sheetData":
-                self.state = 1
-            return
-        if self.inside:
-            self.inside += 1
-            return
-        local = _local(name)
-        if local == "row":
-            r = attrs.get("r")
-            if r is not None and r.isdigit():
-                self.row = max(int(r) - 1, 0)
-        elif local == "c":
-            row, col = self.row, self.col
-            r = attrs.get("r")
-            ref = _REF_RE.fullmatch(r) if r is not None else None
-            if ref is not None:  # a reference the reader cannot parse makes it fail anyway
-                col = col_number(ref.group(1)) - 1 if ref.group(1) else 0
-                row = max(int(ref.group(2)) - 1, 0)
-                self.col = col
-            self.rows = max(self.rows, row + 1)
-            self.cols = max(self.cols, col + 1)
-            self.col += 1
-            self.inside = 1
-
-    def end(self, name: str) -> None:
-        if self.state != 1:
-            return
-        if self.inside:
-            self.inside -= 1
-            return
-        local = _local(name)
-        if local == "row":
-            self.row += 1
-            self.col = 0
-        elif local == "sheetData":
-            self.state = 2
-
-
-_REF_RE = re.compile(r"([A-Za-z]*)(\d+)")
-
-
-def _local(name: str) -> str:
-    """An element's local name as the reader (quick-xml) takes it: after the first colon."""
-    return name.partition(":")[2] if ":" in name else name
+    def feed(self, piece: bytes) -> None:
+        start = 0
+        if self.open:
+            start = piece.find(self.open)
+            if start < 0:
+                return  # all of it is in the comment
+            start += len(self.open)
+            self.open = b""
+        state, row, rows, cols = self.state, self.row, self.rows, self.cols
+        base, run = self.base, self.run
+        for m in _PLACE_RE.finditer(piece, start):
+            comment, name, attrs, end = m.groups()
+            if name == b"c":  # the common tag first
+                if state != 1:
+                    continue
+                if attrs[:4] == b' r="' or (b"r" in attrs and _r_value(attrs) is not None):
+                    base, run = attrs, 1  # its own place is measured with the references
+                    continue
+                if type(base) is bytes:  # the column of the last cell with a reference
+                    ref = _REF_RE.fullmatch(_r_value(base) or b"")  # (the reader fails on
+                    base = col_number(ref[1].decode()) - 1 if ref is not None and ref[1] else 0
+                col = base + run  # 0-based
+                run += 1
+                if row >= rows:
+                    rows = row + 1
+                if col >= cols:
+                    cols = col + 1
+            elif comment is not None:  # does it end in this piece?
+                close = _CLOSES[comment[:2] if comment[:1] == b"!" else comment[:1]]
+                if not comment.endswith(close):
+                    self.open = close  # the last match: it ran to the end of the piece
+            elif name == b"row" or end == b"row":
+                if state != 1:
+                    continue
+                if name and (value := _r_value(attrs)) is not None and value.isdigit():
+                    row = max(int(value) - 1, 0)
+                if end or attrs.endswith(b"/"):  # </row> or <row .../>
+                    row += 1
+                    base, run = 0, 0
+            elif name:  # <sheetData>: the reader starts at the first, stops at any end
+                if state == 0:
+                    state = 2 if attrs.endswith(b"/") else 1
+                elif state == 1 and attrs.endswith(b"/"):
+                    state = 2
+            elif state == 1:  # </sheetData>
+                state = 2
+        self.state, self.row, self.rows, self.cols = state, row, rows, cols
+        self.base, self.run = base, run
 
 
 def _placed_extent(
@@ -598,7 +625,7 @@ def _placed_extent(
 ) -> tuple[int, int]:
     """(rows, columns) of the box python-calamine places a sheet's cells in, cells without a
     reference included (:class:`_Placement`). Runs only on a sheet with such cells (or other
-    unusual cell tags), with an XML parser: the DTD check of the first pass has run."""
+    unusual cell tags); the DTD check of the first pass has run."""
     from xml.parsers.expat import ExpatError
 
     pieces = (buf[start:end] for buf, start, end, _ in _chunks(zf, part, file_where, sheet=True))
@@ -614,20 +641,27 @@ def _placed_extent(
 
 
 def _placed_extent_of(pieces: Iterable[bytes]) -> tuple[int, int]:
-    """:func:`_placed_extent` of a sheet's XML given in pieces; raises ``ExpatError``."""
+    """:func:`_placed_extent` of a sheet's XML given in pieces cut before a ``<``; raises
+    ``ExpatError`` when the sheet is not well-formed XML (an XML parser without handlers runs
+    over every piece: it checks, in C, what makes :data:`_PLACE_RE` exact)."""
     from xml.parsers import expat
 
     box = _Placement()
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartElementHandler = box.start
-    parser.EndElementHandler = box.end
     for piece in pieces:
         parser.Parse(piece, False)
-        if box.state == 2:  # the reader stops at the end of the sheetData
-            return box.rows, box.cols
+        box.feed(piece)
     parser.Parse(b"", True)
     return box.rows, box.cols
+
+
+def _r_value(attrs: bytes) -> bytes | None:
+    """The raw value of the ``r`` attribute in a tag's attributes, or None."""
+    r = _R_VALUE_RE.search(attrs)
+    if r is None:
+        return None
+    return r.group(1) if r.group(1) is not None else r.group(2)
 
 
 def _check_extent(
@@ -656,53 +690,48 @@ def _check_extent(
                 fix="Save a clean copy from Excel and submit that.",
             )
         sheet.scan(buf, start, end)
-    placed = (0, 0)
-    if sheet.odd:  # cells without a reference: where the reader puts them, cell by cell
-        placed = rows, cols = _placed_extent(zf, part, where, file_where)
-        allowed = min(limits.max_rows, limits.max_cells // max(cols, 1))
-        if cols > limits.max_columns or rows > allowed:
-            raise InputFileError(
-                f"the sheet has cells without a cell reference, which a reader places up to "
-                f"row {rows:,} and column {cols:,}, far beyond any S&OP table: reading it would "
-                "need gigabytes of memory, so it was not opened.",
-                where=where,
-                fix="Open it in Excel, delete the stray cells far below/right of the data "
-                "(Ctrl+End shows the last used cell), save, and submit again.",
-            )
-    found = _explicit_extent(sheet, zf, part, limits, where, file_where)
-    return (max(found[0], placed[0]), max(found[1], placed[1])), sheet.errors
+    # cells without a reference: where the reader puts them (the others are measured above)
+    placed = _placed_extent(zf, part, where, file_where) if sheet.odd else (0, 0)
+    return _box(sheet, placed, zf, part, limits, where, file_where), sheet.errors
 
 
-def _explicit_extent(
+def _box(
     sheet: _SheetScan,
+    placed: tuple[int, int],
     zf: zipfile.ZipFile,
     part: str,
     limits: Limits,
     where: Location,
     file_where: Location,
 ) -> tuple[int, int]:
-    """The box of the references the first pass measured (see :func:`_check_extent`)."""
-    max_col = sheet.max_col or 26
+    """The box of the references the first pass measured and of the cells ``placed`` without
+    one (see :func:`_check_extent`); refuses it when it is too large."""
+    max_col = max(sheet.max_col or 26, placed[1])
     allowed = min(limits.max_rows, limits.max_cells // max_col)
-    if not sheet.suspect and max_col <= limits.max_columns and allowed >= _SMALL_ROWS:
-        return (0, 0)  # at most 99,999 rows x 200 columns or 9,999 x 702
-    digits = len(str(allowed))
-    if digits >= _LONG_ROW_DIGITS or max_col > limits.max_columns:  # refused for its width anyway
+    small = not sheet.suspect and max_col <= limits.max_columns and allowed >= _SMALL_ROWS
+    if small:
+        max_row = 0  # references: at most 99,999 rows x 200 columns or 9,999 x 702
+    elif (digits := len(str(allowed))) >= _LONG_ROW_DIGITS or max_col > limits.max_columns:
         max_row = max((row for n, row in sheet.long_rows.items() if n >= digits), default=0)
     else:  # a narrow limit or a sheet wider than 200 columns: shorter rows matter too
         pattern = re.compile(_R + rb"[A-Za-z]*(\d{%d,})" % digits)
         max_row = 0
         for buf, start, end, _split in _chunks(zf, part, file_where, sheet=True):
             max_row = max(max_row, max(map(int, pattern.findall(buf, start, end)), default=0))
+    max_row = max(max_row, placed[0])
     if max_col > limits.max_columns or max_row > allowed:
+        unplaced = "has cells without a cell reference; with them, it " if sheet.odd else ""
         raise InputFileError(
-            f"the sheet uses cells up to row {max_row:,} and column {max_col:,}, far beyond any "
-            "S&OP table: reading it would need gigabytes of memory, so it was not opened.",
+            f"the sheet {unplaced}uses cells up to row {max_row:,} and column {max_col:,}, far "
+            "beyond any S&OP table: reading it would need gigabytes of memory, so it was not "
+            "opened.",
             where=where,
             fix="Delete the stray cells far below/right of the data (Ctrl+End shows the last "
             "used cell), save, and submit again.",
         )
-    return (max_row, max_col)
+    if sheet.odd:
+        return (max_row, max(sheet.max_col, placed[1]))
+    return (0, 0) if small else (max_row, max_col)
 
 
 def refuse_frozen(marks: list[str], file: str | Path, doing: str = "write into it") -> None:
