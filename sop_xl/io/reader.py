@@ -232,14 +232,14 @@ def coerce(table: Table, raw: RawTable) -> Coerced:
     """
     findings: list[Finding] = []
     where = Location(file=raw.file, sheet=raw.sheet, table=table.name)
-    matrix, empty, keep = _cells(raw.rows, len(raw.header))
-    positions, period_positions = _map_headers(table, raw, where, findings, empty)
+    matrix, keep = _cells(raw.rows, len(raw.header))
+    positions, period_positions = _map_headers(table, raw, where, findings, matrix)
     if any(f.severity == "error" for f in findings):
         return Coerced(_empty(table), findings, len(raw.rows))
 
     excel_rows = (raw.header_row + 1 + np.flatnonzero(keep)).astype(np.int64)
     if not keep.all():  # blank rows (no value in any cell) are not rows of the table
-        matrix, empty = matrix[keep], empty[keep]
+        matrix = matrix[keep]
     rows = matrix  # one per table row
     bad = np.zeros(len(rows), dtype=bool)
     data: dict[str, Any] = {}
@@ -255,7 +255,6 @@ def coerce(table: Table, raw: RawTable) -> Coerced:
             raw.first_col + pos,
             where,
             findings,
-            empty=empty[:, pos],
         )
         data[column.name] = values
         bad |= col_bad
@@ -274,7 +273,6 @@ def coerce(table: Table, raw: RawTable) -> Coerced:
                 where,
                 findings,
                 header=period,
-                empty=empty[:, pos],
             )
             data[period] = values
             bad |= col_bad
@@ -322,9 +320,9 @@ def _typed(table: Table, df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=[c.name for c in table.long_columns])
 
 
-def _cells(rows: list[list[Any]], width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The body as an object matrix ``width`` wide (short rows padded with None, long ones cut),
-    which of its cells are empty ('' or None), and which rows have any other value."""
+def _cells(rows: list[list[Any]], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The body as an object matrix ``width`` wide (short rows padded with None, long ones cut)
+    and which rows hold a value (a cell other than '' or None)."""
     matrix = None
     if rows and set(map(len, rows)) == {width}:  # the usual rectangular block: in one step
         try:
@@ -333,23 +331,30 @@ def _cells(rows: list[list[Any]], width: int) -> tuple[np.ndarray, np.ndarray, n
             matrix = None
     if matrix is None or matrix.shape != (len(rows), width):
         return _cells_by_row(rows, width)
-    empty = (matrix == "") | (matrix == None)  # noqa: E711 - elementwise on objects
-    return matrix, empty, ~empty.all(axis=1)
+    keep = np.ones(len(rows), dtype=bool)
+    maybe = np.flatnonzero(_blank_cells(matrix[:, 0])) if width else np.arange(len(rows))
+    if len(maybe):  # rows whose first cell is empty: are they empty throughout?
+        keep[maybe] = ~_blank_cells(matrix[maybe]).all(axis=1)
+    return matrix, keep
 
 
-def _cells_by_row(rows: list[list[Any]], width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _blank_cells(cells: np.ndarray) -> np.ndarray:
+    """Which cells are '' or None (a blank cell as calamine or xlwings hand it over)."""
+    return (cells == "") | (cells == None)  # noqa: E711 - elementwise on objects
+
+
+def _cells_by_row(rows: list[list[Any]], width: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_cells` row by row, for any rows (ragged, or cells numpy cannot stack)."""
     n = len(rows)
     matrix = np.empty((n, width), dtype=object)
     for i, r in enumerate(rows):
         matrix[i, :] = list(r[:width]) + [None] * (width - len(r))
-    empty = (matrix == "") | (matrix == None)  # noqa: E711
     keep = np.array([any(v not in ("", None) for v in r) for r in rows], dtype=bool)
-    return matrix, empty.reshape(n, width), keep
+    return matrix, keep
 
 
 def _map_headers(
-    table: Table, raw: RawTable, where: Location, findings: list[Finding], empty: np.ndarray
+    table: Table, raw: RawTable, where: Location, findings: list[Finding], matrix: np.ndarray
 ) -> tuple[dict[str, int], dict[str, int]]:
     by_norm = {norm_header(c.header): c for c in table.columns}
     positions: dict[str, int] = {}
@@ -359,7 +364,7 @@ def _map_headers(
         cell = f"{col_letter(raw.first_col + i)}{raw.header_row}"
         key = norm_header(h)
         if not key:
-            if not empty[:, i].all():
+            if not _blank_cells(matrix[:, i]).all():
                 findings.append(
                     Finding(
                         "warning",
@@ -462,12 +467,10 @@ def _convert(
     where: Location,
     findings: list[Finding],
     header: str | None = None,
-    empty: np.ndarray | None = None,
 ) -> tuple[pd.Series, np.ndarray]:
-    """Convert one column; return values and a bad-row mask; append findings. ``empty`` marks
-    the cells that are '' or None when the caller knows them already."""
+    """Convert one column; return values and a bad-row mask; append findings."""
     header = header or column.header
-    done = _convert_fast(column, values, empty)
+    done = _convert_fast(column, values)
     out, blank, problems = done if done is not None else _convert_cells(column, values)
     if column.required:
         missing = blank
@@ -603,24 +606,22 @@ _ERROR_SET = frozenset(ERROR_VALUES)
 
 
 def _convert_fast(
-    column: Column, values: np.ndarray, empty: np.ndarray | None
+    column: Column, values: np.ndarray
 ) -> tuple[Any, np.ndarray, list[_Problem]] | None:
     """:func:`_convert_cells` in a few array steps for the usual columns: numbers (floats and
     blanks, as calamine types them) and texts (strings and blanks, each distinct one checked
     once). None when the column holds anything else. Both give the same results."""
     if column.dtype in _NUMERIC:
-        return _fast_numbers(column, values, empty)
+        return _fast_numbers(column, values)
     if column.dtype in (Dtype.DATE, Dtype.DATETIME):
         return None
     return _fast_texts(column, values)
 
 
 def _fast_numbers(
-    column: Column, values: np.ndarray, empty: np.ndarray | None
+    column: Column, values: np.ndarray
 ) -> tuple[Any, np.ndarray, list[_Problem]] | None:
-    if empty is None:
-        empty = (values == "") | (values == None)  # noqa: E711 - elementwise on objects
-    filled = ~empty
+    filled = ~_blank_cells(values)
     rest = values[filled]
     if infer_dtype(rest, skipna=True) not in ("floating", "empty"):  # text, bools, ints...
         return None
@@ -745,7 +746,7 @@ def _numeric_block(column: Column, block: np.ndarray) -> np.ndarray | None:
     if block.size == 0:
         return None
     block = block.copy()
-    block[(block == "") | (block == None)] = np.nan  # noqa: E711 - elementwise on objects
+    block[_blank_cells(block)] = np.nan
     try:
         out = block.astype(np.float64)
     except (TypeError, ValueError):
