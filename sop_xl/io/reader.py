@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Callable
@@ -323,14 +324,11 @@ def _typed(table: Table, df: pd.DataFrame) -> pd.DataFrame:
 def _cells(rows: list[list[Any]], width: int) -> tuple[np.ndarray, np.ndarray]:
     """The body as an object matrix ``width`` wide (short rows padded with None, long ones cut)
     and which rows hold a value (a cell other than '' or None)."""
-    matrix = None
-    if rows and set(map(len, rows)) == {width}:  # the usual rectangular block: in one step
-        try:
-            matrix = np.array(rows, dtype=object)
-        except ValueError:  # cells holding sequences of different lengths
-            matrix = None
-    if matrix is None or matrix.shape != (len(rows), width):
+    if not rows or set(map(len, rows)) != {width}:
         return _cells_by_row(rows, width)
+    # the usual rectangular block: every cell in one pass (each cell one object, whatever it is)
+    flat = itertools.chain.from_iterable(rows)
+    matrix = np.fromiter(flat, dtype=object, count=len(rows) * width).reshape(len(rows), width)
     keep = np.ones(len(rows), dtype=bool)
     maybe = np.flatnonzero(_blank_cells(matrix[:, 0])) if width else np.arange(len(rows))
     if len(maybe):  # rows whose first cell is empty: are they empty throughout?
@@ -636,9 +634,9 @@ def _fast_numbers(
 def _fast_texts(
     column: Column, values: np.ndarray
 ) -> tuple[Any, np.ndarray, list[_Problem]] | None:
-    if infer_dtype(values, skipna=True) not in ("string", "empty"):  # numbers, dates...
+    codes, uniq = pd.factorize(values)  # missing (None, NaN) -> -1, blank as in the cell path
+    if infer_dtype(uniq, skipna=False) not in ("string", "empty"):  # numbers, dates...
         return None
-    codes, uniq = pd.factorize(values)  # None and NaN -> -1
     texts: list[str] = uniq.tolist()
     # one entry per distinct string, then one for code -1 (a missing cell: blank)
     blank = np.array([t == "" for t in texts] + [True], dtype=bool)

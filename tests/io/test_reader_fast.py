@@ -37,7 +37,7 @@ TABLE = schema.Table(
     keys=("key", "stage", "period"),
 )
 
-BLANKS = st.sampled_from(["", None, "", None, float("nan")])
+BLANKS = st.sampled_from(["", None, "", None, float("nan"), pd.NaT])
 ERRORS = st.sampled_from(ERROR_VALUES).flatmap(lambda e: st.sampled_from([ErrorValue(e), e]))
 TEXTS = st.sampled_from(
     ["A1", " A1 ", "a1", "B2", "  ", "\xa0x", "alpha", " Beta", "BETA", "gamma", "1001",
