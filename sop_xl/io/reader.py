@@ -280,7 +280,7 @@ def coerce(table: Table, raw: RawTable) -> Coerced:
     df = pd.DataFrame(data, index=range(len(rows)))
     df["_row"] = excel_rows
     bad |= _check_keys(table, df, where, findings)
-    good = df.loc[~bad]
+    good = df.loc[~bad] if bad.any() else df
     if table.layout == "wide":
         good = _melt(table, good, [c for c in data if periods.is_period(c)])
     rows_out = good["_row"].to_numpy(np.int64)
