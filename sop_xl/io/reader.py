@@ -804,6 +804,9 @@ def _to_datetime(s: pd.Series) -> pd.Series:
     numeric = numeric.where((numeric > 0) & (numeric < _LAST_SERIAL))
     serial = EXCEL_EPOCH + pd.to_timedelta(numeric, unit="D")
     text = pd.to_datetime(s.where(~is_num, None), errors="coerce", format="mixed")
+    if isinstance(text.dtype, np.dtype):  # naive dates: those pandas holds (1677 to 2262) only
+        inside = (text >= pd.Timestamp.min) & (text <= pd.Timestamp.max)
+        text = text.where(inside).astype("datetime64[ns]")
     return text.fillna(serial)
 
 

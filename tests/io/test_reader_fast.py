@@ -10,6 +10,7 @@ from unittest import mock
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -198,6 +199,9 @@ def _to_datetime_by_cell(s: pd.Series) -> pd.Series:
     numeric = numeric.where((numeric > 0) & (numeric < reader._LAST_SERIAL))
     serial = reader.EXCEL_EPOCH + pd.to_timedelta(numeric, unit="D")
     text = pd.to_datetime(s.where(~is_num, None), errors="coerce", format="mixed")
+    if isinstance(text.dtype, np.dtype):
+        text = text.where((text >= pd.Timestamp.min) & (text <= pd.Timestamp.max))
+        text = text.astype("datetime64[ns]")
     return text.fillna(serial)
 
 
@@ -217,3 +221,16 @@ DATES = st.one_of(
 def test_dates_equal_cell_by_cell(cells):
     s = pd.Series(cells, dtype=object)
     pd.testing.assert_series_equal(reader._to_datetime(s), _to_datetime_by_cell(s))
+
+
+@pytest.mark.parametrize(
+    "cell", ["3000-01-01", "1600-01-01", "-5", dt.date(3000, 1, 1), dt.datetime(1500, 5, 1)]
+)
+def test_a_date_pandas_cannot_hold_is_a_finding_not_a_crash(cell):
+    """Found by the property above: a date before 1677 or after 2262 (typed, or as a date cell)
+    parsed, then failed the cast to nanoseconds with OutOfBoundsDatetime."""
+    good = ["A1", "Alpha", "2026-01", 1.0, 1.0, 1.0]
+    rows = [[*good, 46023.0, None], [*good[:2], "2026-02", *good[3:], cell, None]]
+    got = coerce(TABLE, RawTable(TABLE.headers, rows, "Mixed", "m.xlsx", 1, 1))
+    assert [(f.rule, f.where.cell) for f in got.errors] == [("value.not_date", "G3")]
+    assert got.df["when"].tolist() == [pd.Timestamp("2026-01-01")]
