@@ -57,7 +57,9 @@ class PeriodCodes:
         return set(self.text[(self.text < cycle).to_numpy(dtype=bool)])
 
 
-def column_codes(df: pd.DataFrame, col: str, cache: Codes | None = None) -> tuple[np.ndarray, ...]:
+def column_codes(
+    df: pd.DataFrame, col: str, cache: Codes | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``df[col]`` factorised (missing values a code of their own), once per frame and column
     with ``cache`` (keyed by the frame's ``id``: the cache must not outlive the frames)."""
     key = (id(df), col)
@@ -108,7 +110,9 @@ def joint_codes(
     return keys
 
 
-def group_sums(codes: np.ndarray, values: np.ndarray, groups: int, min_count: int = 0):
+def group_sums(
+    codes: np.ndarray, values: np.ndarray, groups: int, min_count: int = 0
+) -> np.ndarray:
     """Per group code (0 .. groups - 1, each present): the sum of its ``values`` as a pandas
     groupby sums them (blanks skipped; compensated summation in row order; NaN for a group
     with fewer than ``min_count`` values). Whole numbers (quantities) sum exactly in any order
@@ -134,7 +138,9 @@ class GrainSums:
     sums: np.ndarray
 
     @classmethod
-    def of(cls, key: np.ndarray, values: np.ndarray, rows: np.ndarray, min_count: int = 0):
+    def of(
+        cls, key: np.ndarray, values: np.ndarray, rows: np.ndarray, min_count: int = 0
+    ) -> GrainSums:
         """Sum ``values`` of the ``rows`` (positions) per ``key``; what
         ``groupby(sort=False, dropna=False)[col].sum(min_count=...)`` gives, in its order."""
         codes, keys = pd.factorize(key[rows])
