@@ -6,8 +6,10 @@ bounding box), and spends minutes on a zip bomb; openpyxl runs out of memory on 
 at the zip directory, the declared sizes, compression ratios, XML prologues and the cell bounding
 box of every sheet first, using only the standard library, and refuse clearly. Each XML part is
 read once, streamed in 16 MB pieces; a sheet's references are measured in that same pass (see
-:func:`_check_extent`), and a caller may keep the verdicts of large parts (:class:`PartVerdicts`)
-so that a part stored byte for byte as before is not read again.
+:func:`_check_extent`; only a sheet with cells written without a reference, which the reader
+places after the previous cell, is read a second time: :class:`_Placement`), and a caller may
+keep the verdicts of large parts (:class:`PartVerdicts`) so that a part stored byte for byte as
+before is not read again.
 
 Nothing here executes or evaluates anything from the file: a macro-enabled workbook is only
 *reported* as such (``FileInfo.has_macros``).
@@ -83,7 +85,8 @@ class FileInfo:
     has_macros: bool
     sheets: list[str] = field(default_factory=list)
     #: sheet name -> (long row numbers seen or 0, widest column) of sheets that were measured;
-    #: (0, 0) when the one pass proved the sheet small (< 100,000 x 200 or 10,000 x 702 cells)
+    #: (0, 0) when the one pass proved the sheet small (< 100,000 x 200 or 10,000 x 702 cells);
+    #: a sheet with cells without a reference: the box with those cells placed
     extents: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: sheets holding Excel error cells (t="e"): only these need the reader's error recovery
     error_sheets: set[str] = field(default_factory=set)
@@ -543,8 +546,8 @@ _PLACE_RE = re.compile(
 #: How a comment, CDATA section or processing instruction ends, by how it starts. A piece is cut
 #: before a ``<``, so none of these is cut in two.
 _CLOSES = {b"!-": b"-->", b"![": b"]]>", b"?": b"?>"}
-#: The ``r`` attribute of a tag (an XML parser has checked there is at most one).
-_R_VALUE_RE = re.compile(rb"""(?<![^\s])r\s*+=\s*+(?:"([^"]*+)"|'([^']*+)')""")
+#: An attribute and its quoted value, one after the other (a value may hold `` r='A1'``).
+_ATTR_RE = re.compile(rb"""([^\s=]++)\s*+=\s*+("[^"]*+"|'[^']*+')""")
 _REF_RE = re.compile(rb"([A-Za-z]*)(\d+)")
 
 
@@ -657,11 +660,14 @@ def _placed_extent_of(pieces: Iterable[bytes]) -> tuple[int, int]:
 
 
 def _r_value(attrs: bytes) -> bytes | None:
-    """The raw value of the ``r`` attribute in a tag's attributes, or None."""
-    r = _R_VALUE_RE.search(attrs)
-    if r is None:
-        return None
-    return r.group(1) if r.group(1) is not None else r.group(2)
+    """The raw value of the ``r`` attribute in a tag's attributes, or None (an XML parser has
+    checked that a tag has at most one)."""
+    if attrs[:4] == b' r="':  # how every writer puts it
+        return attrs[4 : attrs.find(b'"', 4)]
+    for name, value in _ATTR_RE.findall(attrs):
+        if name == b"r":
+            return value[1:-1]
+    return None
 
 
 def _check_extent(
@@ -675,7 +681,10 @@ def _check_extent(
     large (column AAA+, row 100,000+, or column AA+ at row 10,000+) or wide (column AA+). Only a
     piece that has one is measured further: its widest column, and its rows of 6+ digits. A
     sheet wider than the rows it may then hold allow (more than 200 columns by default) gets a
-    second pass for its shorter row numbers.
+    second pass for its shorter row numbers. A sheet with a cell tag that does not start with
+    ``<c r="`` (a cell without a reference, or one written another way) gets a pass that places
+    its cells without a reference as the reader does (:class:`_Placement`); the box of both is
+    checked together.
     Returns ((rows seen beyond what the width allows, or 0; widest column), has error cells);
     ((0, 0), ...) when the pass proved the sheet small.
     """

@@ -83,15 +83,19 @@ def placed(body: str) -> tuple[int, int]:
 
 
 MARKUP_TEXT = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>", re.S)
-CELL_REF = re.compile(r"""<(?:x:)?c\b[^>]*?\br\s*=\s*["']([A-Za-z]+)(\d+)["']""")
+CELL_TAG = re.compile(r"""<(?:x:)?c((?:\s+[^\s=]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*/?>""")
+ATTR = re.compile(r"""([^\s=]+)\s*=\s*("[^"]*"|'[^']*')""")
 
 
 def box(body: str) -> tuple[int, int]:
     """The whole box: the cells without a reference placed, and every cell reference."""
-    refs = CELL_REF.findall(MARKUP_TEXT.sub("", body))
     rows, cols = placed(body)
-    rows = max([rows] + [int(r) for _, r in refs])
-    return rows, max([cols] + [col_number(c) for c, _ in refs])
+    for attrs in CELL_TAG.findall(MARKUP_TEXT.sub("", body)):
+        ref = dict(ATTR.findall(attrs)).get("r")
+        if ref is not None:
+            letters, digits = re.fullmatch(r"([A-Za-z]+)(\d+)", ref[1:-1]).groups()
+            rows, cols = max(rows, int(digits)), max(cols, col_number(letters))
+    return rows, cols
 
 
 def test_cells_without_references_are_measured(tmp_path, good):  # noqa: F811
@@ -146,6 +150,16 @@ def test_a_comment_across_pieces_does_not_reset_the_position(tmp_path, good, sma
         check_workbook_file(sheet_with(tmp_path, good, body))
 
 
+def test_a_reference_inside_an_attribute_value_is_no_reference(tmp_path, good):  # noqa: F811
+    # the reader reads attributes: x=" r='A1'" is an attribute x, and the cell has no r
+    run = "<c x=\" r='A1'\"><v>1</v></c>" * 800
+    rows = "<row x=\" r='1'\"/>" * 5
+    body = f'<row r="1"><c r="A1"><v>1</v></c></row>{rows}<row>{run}</row>'
+    assert placed(body) == (7, 800)
+    with pytest.raises(InputFileError, match="row 7 and column 800"):
+        check_workbook_file(sheet_with(tmp_path, good, body))
+
+
 def test_prefixed_cells_without_references_are_cells(tmp_path, good):  # noqa: F811
     run = "<x:c><x:v>1</x:v></x:c>" * 800
     body = f'<x:row xmlns:x="{SHEET_NS}">{run}</x:row>'
@@ -187,12 +201,15 @@ cell = st.one_of(
     st.just("<x:c><x:v>5</x:v></x:c>"),  # a prefixed cell is a cell
     st.just('<c t="inlineStr"><is><t><![CDATA[<c/></row>]]></t></is></c>'),
     st.just('<!-- <c r="A1"/></row><row r="1"> -->'),  # no markup inside a comment
+    st.just("<c x=\" r='A1'\"><v>9</v></c>"),  # no reference inside a value
 )
 row = st.one_of(
     st.tuples(st.one_of(st.none(), st.integers(1, 12)), st.lists(cell, max_size=5)).map(
         lambda t: (f'<row r="{t[0]}">' if t[0] else "<row>") + "".join(t[1]) + "</row>"
     ),
-    st.sampled_from(["<row/>", '<row r="7"/>', "<x:row><c><v>8</v></c></x:row>"]),
+    st.sampled_from(
+        ["<row/>", '<row r="7"/>', "<x:row><c><v>8</v></c></x:row>", "<row x=\" r='1'\"/>"]
+    ),
 )
 
 
