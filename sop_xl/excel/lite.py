@@ -28,10 +28,12 @@ MODULES: tuple[str, ...] = (
     "sop_xl.errors",
     "sop_xl.model",
     "sop_xl.model.schema",
+    "sop_xl.model.periods",
     "sop_xl.kpi",
     "sop_xl.kpi.defs",
     "sop_xl.kpi.native",
     "sop_xl.kpi.forecast",
+    "sop_xl.kpi.cells",
     "sop_xl.kpi.ops",
 )
 REQUIREMENTS = ("numpy", "pandas", "pydantic")
