@@ -26,9 +26,16 @@ def good(tmp_path: Path) -> Path:
 
 
 def rezip(src: Path, dst: Path, replace: dict[str, bytes], compress: int = zipfile.ZIP_DEFLATED):
+    """``src`` with the parts in ``replace`` new; the other parts keep their name, time and
+    compression (as a save that changed only those parts), so their stored bytes are the same
+    whenever the copy is made (a part's time is in its header: parts written a second apart
+    would differ)."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", compress) as zout:
-        for name in zin.namelist():
-            zout.writestr(name, replace.get(name, zin.read(name)))
+        for info in zin.infolist():
+            if info.filename in replace:
+                zout.writestr(info.filename, replace[info.filename])
+            else:
+                zout.writestr(info, zin.read(info))
         for name, data in replace.items():
             if name not in zin.namelist():
                 zout.writestr(name, data)
