@@ -66,7 +66,9 @@ def open_calamine(path: str | Path, data: bytes | None = None) -> pc.CalamineWor
             where=Location(file=str(path)),
             fix="Remove the password in Excel and save again.",
         ) from None
-    except Exception as exc:  # calamine raises several types for damaged files
+    except BaseException as exc:  # calamine raises several types for damaged files
+        if not _failure(exc):
+            raise
         raise InputFileError(
             f"the workbook cannot be read ({exc}).",
             where=Location(file=str(path)),
@@ -138,12 +140,21 @@ def sheet_rows(wb: pc.CalamineWorkbook, path: str | Path, sheet: str) -> list[li
     )
 
 
+def _failure(exc: BaseException) -> bool:
+    """True for what a calamine call on a damaged or hostile file raises: its own error types,
+    and a Rust panic, which pyo3 raises as ``PanicException``, a BaseException that ``except
+    Exception`` misses (the click would end in a traceback); False for Ctrl+C and an exit."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
 def _calamine_call(fn, path: str | Path, sheet: str):
     """``fn()``, with any error calamine raises while parsing a sheet turned into a located,
     plain-language :class:`InputFileError` (calamine parses lazily, sheet by sheet)."""
     try:
         return fn()
-    except Exception as exc:  # XmlError, CalamineError, ... (python-calamine's own types)
+    except BaseException as exc:  # XmlError, CalamineError, a panic (python-calamine's own)
+        if not _failure(exc):
+            raise
         detail = " ".join(str(exc).split())[:200]
         raise InputFileError(
             f"sheet '{sheet}' cannot be read: its XML is damaged ({type(exc).__name__}: {detail}).",
