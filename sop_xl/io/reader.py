@@ -814,11 +814,27 @@ def _to_datetime(s: pd.Series) -> pd.Series:
     # Excel's date range, cut where pandas' time spans end: a larger serial is no date
     numeric = numeric.where((numeric > 0) & (numeric < _LAST_SERIAL))
     serial = EXCEL_EPOCH + pd.to_timedelta(numeric, unit="D")
-    text = pd.to_datetime(s.where(~is_num, None), errors="coerce", format="mixed")
-    if isinstance(text.dtype, np.dtype):  # naive dates: those pandas holds (1677 to 2262) only
-        inside = (text >= pd.Timestamp.min) & (text <= pd.Timestamp.max)
-        text = text.where(inside).astype("datetime64[ns]")
-    return text.fillna(serial)
+    cells = s.where(~is_num, None)
+    try:
+        text = pd.to_datetime(cells, errors="coerce", format="mixed")
+    except (ValueError, TypeError):  # time-zone offsets mixed with other offsets or none
+        text = None
+    if text is None or not isinstance(text.dtype, np.dtype):  # any offset: cell by cell
+        text = pd.to_datetime(cells.map(_naive_date), errors="coerce")
+    # only the dates pandas holds (1677 to 2262)
+    inside = (text >= pd.Timestamp.min) & (text <= pd.Timestamp.max)
+    return text.where(inside).astype("datetime64[ns]").fillna(serial)
+
+
+def _naive_date(v: Any) -> pd.Timestamp | None:
+    """One cell as :func:`_to_datetime` parses it, None when it is no date or carries a time-zone
+    offset ('2026-01-05T00:00+01:00': Excel has no time zones, so which day is meant is unsure)."""
+    if v is None:
+        return None
+    got = pd.to_datetime(pd.Series([v], dtype=object), errors="coerce", format="mixed")
+    if not isinstance(got.dtype, np.dtype) or pd.isna(got.iloc[0]):
+        return None
+    return got.iloc[0]
 
 
 def _check_keys(
