@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sop_xl.errors import InputFileError
 from sop_xl.io import guard, reader, tablestore
@@ -217,3 +219,31 @@ def test_results_are_shared_in_memory_within_a_process(monkeypatch) -> None:
     for i in range(tablestore.RECENT_SIZE):  # the newest RECENT_SIZE are kept
         results.put(f"other-{i}", df, {})
     assert results.get("plan-of-data-1") is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.just(np.nan), st.sampled_from(["", " a", "EU", "EU ", "1"]),
+                  st.text(max_size=6)),
+        max_size=40,
+    )
+)  # fmt: skip
+def test_a_text_column_kept_as_distinct_values_and_codes_reads_back_exactly(values) -> None:
+    """Text columns are kept as each distinct value once plus a code per row: what loads is the
+    same texts, in the same rows, with every missing value (None or NaN) as None."""
+    from tempfile import TemporaryDirectory
+
+    df = pd.DataFrame({"note": pd.Series(values, dtype=object)})
+    table = schema.ACTIONS.model_copy(
+        update={"columns": (schema.col("note", "Note", required=False),), "keys": ()}
+    )
+    result = reader.Coerced(df, [], 0, np.arange(len(df), dtype=np.int64) + 2)
+    with TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOP_XL_CACHE_DIR", folder)
+        tablestore.save("k", table, result, b"")
+        back = tablestore.load("k", table, b"")
+    assert back is not None
+    expect = [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
+    assert back.df["note"].tolist() == expect
+    assert back.excel_rows.tolist() == list(range(2, len(df) + 2))
