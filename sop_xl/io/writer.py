@@ -37,7 +37,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml.ElementTree import fromstring
 
@@ -73,7 +72,9 @@ from sop_xl.io.xlsx.parts import (
     REL_WORKSHEET,
     XML_DECL,
     Package,
+    escape,
     insert_before_close,
+    quoteattr,
     relative,
     rels_name,
     rels_xml,

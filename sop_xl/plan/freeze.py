@@ -42,14 +42,13 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
 from sop_xl.errors import InputFileError, Location, MissingCachedValues, SopError
 from sop_xl.io.xlsx.calc import CALC_ID
 from sop_xl.io.xlsx.cells import parse_cell
-from sop_xl.io.xlsx.parts import CONTENT_TYPES, Package
+from sop_xl.io.xlsx.parts import CONTENT_TYPES, Package, escape, quoteattr
 from sop_xl.io.xlsx.protection import (
     PasswordHash,
     sheet_protection_attrs,

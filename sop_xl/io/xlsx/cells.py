@@ -8,12 +8,12 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import pandas as pd
 
 from sop_xl.errors import SopError
+from sop_xl.io.xlsx.parts import quoteattr
 from sop_xl.io.xlsx.sst import SharedStrings
 from sop_xl.model.schema import Column, Dtype
 from sop_xl.model.sheets import SheetOutput

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import re
 from typing import ClassVar
-from xml.sax.saxutils import escape, quoteattr
 
 from sop_xl.errors import SopError
 from sop_xl.io.xlsx.cells import Layout, _attr, _set_attr, _unescape_attr, col_letter, range_ref
-from sop_xl.io.xlsx.parts import insert_before_close
+from sop_xl.io.xlsx.parts import escape, insert_before_close, quoteattr
 from sop_xl.model.sheets import CellRule, DataBar, FormulaRule, IconRule
 
 _BUILTIN_FORMATS = {

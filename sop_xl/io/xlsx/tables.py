@@ -22,10 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import quoteattr
 
 from sop_xl.errors import SopError
 from sop_xl.io.xlsx.cells import _attr, _set_attr, _unescape_attr, parse_range
+from sop_xl.io.xlsx.parts import quoteattr
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
