@@ -469,7 +469,21 @@ def accuracy_at_lag(
 ) -> pd.DataFrame:
     """All forecast KPIs (forecast_accuracy() columns) per ``by`` x month at one lag: what the
     scorecard shows when its accuracy lag is set."""
+    return accuracies_at_lag(archive, actuals, cycle, lag, [by], items=items, periods=periods)[0]
+
+
+def accuracies_at_lag(
+    archive: pd.DataFrame,
+    actuals: pd.DataFrame,
+    cycle: str,
+    lag: int,
+    bys: Sequence[Sequence[str]],
+    *,
+    items: pd.DataFrame | None = None,
+    periods: Sequence[str] | None = None,
+) -> list[pd.DataFrame]:
+    """:func:`accuracy_at_lag` for each grouping in ``bys``, the compared cells found once."""
     c = cells_at_lag(archive, actuals, cycle, lag, items=items, periods=periods)
     if c.empty:
-        return pd.DataFrame()
-    return forecast_accuracy(c, by=[*by, "period"])
+        return [pd.DataFrame() for _ in bys]
+    return [forecast_accuracy(c, by=[*by, "period"]) for by in bys]

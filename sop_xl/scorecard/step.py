@@ -294,14 +294,17 @@ def _at_accuracy_lag(
         values.loc[mask, "note"] = (values.loc[mask, "note"] + "; " + note).str.strip("; ")
         return values
     from sop_xl.history.archive import normalise
-    from sop_xl.history.lag import accuracy_at_lag, actuals_by_series
+    from sop_xl.history.lag import accuracies_at_lag, actuals_by_series
 
     arch = normalise(archive)
     actuals = actuals_by_series(tables["SalesActuals"], tables.get("Customers"))
     items = tables.get("Items")
     lagged = []
-    for level, by in (("Total", ()), ("Region", ("region",)), ("Family", ("family",))):
-        r = accuracy_at_lag(arch, actuals, settings.cycle, lag, by=by, items=items, periods=periods)
+    scopes = (("Total", ()), ("Region", ("region",)), ("Family", ("family",)))
+    found = accuracies_at_lag(
+        arch, actuals, settings.cycle, lag, [by for _, by in scopes], items=items, periods=periods
+    )
+    for (level, by), r in zip(scopes, found, strict=True):
         if r.empty:
             continue
         r = r.rename(columns={"forecast_accuracy": "forecast_accuracy_"})
