@@ -78,8 +78,9 @@ def chart_xml(spec: ChartSpec, src: Layout) -> str:
             marker = f'<marker><symbol val="circle"/><spPr>{_LINE}</spPr></marker>' if line else ""
             series.append(
                 f'<ser><idx val="{i}"/><order val="{i}"/><tx><strRef><f>{label}</f></strRef></tx>'
-                f"<spPr>{fill}</spPr>{marker}{cat}<val><numRef><f>{rng(c, first, last, collapse=True)}</f>"
-                f"</numRef></val>{_SMOOTH if line else ''}</ser>"
+                f"<spPr>{fill}</spPr>{marker}{cat}<val><numRef>"
+                f"<f>{rng(c, first, last, collapse=True)}</f></numRef></val>"
+                f"{_SMOOTH if line else ''}</ser>"
             )
     axes_ids = '<axId val="10"/><axId val="100"/>'
     if line:
