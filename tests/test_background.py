@@ -112,6 +112,8 @@ def test_validate_starts_the_fit_that_the_history_step_then_uses(
 ) -> None:
     master = tmp_path / small_demo.name
     shutil.copy(small_demo, master)
+    # this process's own results: another test's history step may hold this baseline already
+    monkeypatch.setattr(cycle, "_RESULTS", {})
     started = []
     real = background.start_baseline
     monkeypatch.setattr(
