@@ -237,7 +237,7 @@ def histories(draw, *, every_item_known: bool = False):
     return archive, actuals, items
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories())
 def test_lag_accuracy_equals_one_merge_per_lag(history) -> None:
     archive, actuals, items = history

@@ -115,7 +115,7 @@ def both(table, header, rows):
     return got, want
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_fast_paths_equal_row_by_row(data):
     header = TABLE.headers
@@ -126,7 +126,7 @@ def test_fast_paths_equal_row_by_row(data):
     assert_same(got, want)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_wide_grid_equals_row_by_row(data):
     header = [*schema.FORECAST.headers, "2026-01", "2026-02", "2026-03"]

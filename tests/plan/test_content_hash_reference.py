@@ -17,12 +17,10 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from python_calamine import CalamineWorkbook
 
 from sop_xl.plan.content_hash import (
     _sheet_text,
     canonical_value,
-    content_hash,
     values_hash,
     workbook_values,
 )
@@ -137,15 +135,13 @@ def test_equal_to_the_definition_on_the_demo_snapshot(demo_dir: Path) -> None:
     path = snapshots / record["file"]
     sheets = list(workbook_values(path, skip_first=True))
     assert sum(len(r) * len(r[0]) for _, r in sheets if r) > 1_000_000
-    digest, per_sheet = reference_hash(sheets)
-    fast = values_hash(sheets)
+    assert values_hash(sheets).hexdigest == record["content_hash"]  # content_hash's own read
+    # the plain loop on every sheet's first 2,000 rows (every sheet, every type of value; the
+    # whole 2.3 M cells took the loop 13 s of the suite's time)
+    sample = [(name, rows[:2000]) for name, rows in sheets]
+    digest, per_sheet = reference_hash(sample)
+    fast = values_hash(sample)
     assert (fast.hexdigest, fast.sheets) == (digest, per_sheet)
-    assert content_hash(path, skip_first=True).hexdigest == digest == record["content_hash"]
-    # and cell for cell on the sheets of every type
-    book = CalamineWorkbook.from_path(str(path))
-    for name in ("Settings", "Forecast", "SalesActuals"):
-        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        assert _sheet_text(rows) == reference_sheet_text(rows)
 
 
 def test_a_sheet_joined_in_chunks_is_the_same(monkeypatch) -> None:
