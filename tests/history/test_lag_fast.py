@@ -250,7 +250,7 @@ def test_lag_accuracy_equals_one_merge_per_lag(history) -> None:
     pd.testing.assert_frame_equal(wide, ref[0], check_exact=True)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories(every_item_known=True), st.integers(0, 3))
 def test_fva_report_equals_one_engine_call_per_stage_and_scope(history, lag: int) -> None:
     archive, actuals, items = history

@@ -182,7 +182,7 @@ def test_a_serial_beyond_pandas_dates_is_a_finding_not_a_crash():
 KEY_VALUES = st.sampled_from(["a", "A", " a", "", None, float("nan"), 1.0, 1, True, 2.5])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(st.tuples(KEY_VALUES, KEY_VALUES, st.sampled_from([1.0, 2.0, np.nan])), max_size=30)
 )
@@ -211,7 +211,7 @@ DATES = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     st.one_of(
         st.lists(st.one_of(DATES, st.none()), max_size=12),  # the usual column: no serials

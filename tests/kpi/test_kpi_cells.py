@@ -131,7 +131,7 @@ def test_a_cell_with_only_blank_plan_values_is_scored_as_planned_at_zero():
     ]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     st.lists(
         st.tuples(
