@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sop_xl.errors import Finding, Location
 from sop_xl.model.schema import SCENARIOS
-from sop_xl.supply.step import Inputs
+
+if TYPE_CHECKING:  # the supply step imports the LP solver: validation needs none of it
+    from sop_xl.supply.step import Inputs
 
 BASE = "Base"
 #: driver type -> what it scales (family-targeted or resource-targeted)

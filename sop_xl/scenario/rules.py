@@ -9,6 +9,7 @@ plan of record (the chosen scenario's supply data).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,9 @@ from sop_xl.errors import Finding, Location, ValidationError
 from sop_xl.model import schema
 from sop_xl.model.schema import Settings
 from sop_xl.scenario import drivers as drv
-from sop_xl.supply.step import Inputs
+
+if TYPE_CHECKING:  # the supply step imports the LP solver: validation needs none of it
+    from sop_xl.supply.step import Inputs
 
 CHOSEN_LABEL = Settings.labels()["chosen_scenario"]
 
