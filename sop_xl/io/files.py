@@ -19,10 +19,14 @@ from sop_xl.errors import Location, SopError
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path, *, mode: int | None = None) -> Iterator[Path]:
+def atomic_path(
+    path: str | Path, *, mode: int | None = None, durable: bool = True
+) -> Iterator[Path]:
     """Yield a temp path beside ``path``; write the whole file there. On a normal exit the temp
     file is fsynced, given its permissions and renamed onto ``path`` (then the folder is fsynced,
     so the rename survives a power cut, best effort). On an exception the temp file is removed.
+    ``durable=False`` skips the two fsyncs: for a cache, whose entry lost in a power cut is only
+    computed again (a flush costs milliseconds each, more on Windows, and a click writes dozens).
 
     The folder must exist (a missing folder is a clear error, not silently created).
     ``mode``: the permission bits of the result. Default: those of the file it replaces, or for a
@@ -48,8 +52,9 @@ def atomic_path(path: str | Path, *, mode: int | None = None) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        if durable:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
         if mode is None:
             if path.exists():
                 mode = path.stat().st_mode & 0o7777
@@ -66,7 +71,7 @@ def atomic_path(path: str | Path, *, mode: int | None = None) -> Iterator[Path]:
                 where=Location(file=path.name),
                 fix="close it in Excel (or any program that has it open) and try again",
             ) from e
-        if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX), best effort
+        if durable and hasattr(os, "O_DIRECTORY"):  # the rename itself durable (POSIX)
             with contextlib.suppress(OSError):
                 dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
                 try:

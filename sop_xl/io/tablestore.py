@@ -282,7 +282,7 @@ def _verdict_key(file_sha256: str, limits: guard.Limits) -> str:
 
 
 def _atomic_text(file: Path, text: str) -> None:
-    with atomic_path(file) as tmp:
+    with atomic_path(file, durable=False) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
@@ -347,7 +347,7 @@ def save(key: str, table: Table, result: Coerced, strings: bytes) -> None:
     arrays["__rows__"] = np.asarray(result.excel_rows, dtype=np.int64)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        with atomic_path(root / f"{key}.npz") as tmp, open(tmp, "wb") as f:
+        with atomic_path(root / f"{key}.npz", durable=False) as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)
         _prune(root)
     except (OSError, SopError):
@@ -461,7 +461,7 @@ class ResultStore:
             if file is None:
                 return
             file.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(file) as tmp, open(tmp, "wb") as f:
+            with atomic_path(file, durable=False) as tmp, open(tmp, "wb") as f:
                 np.savez(f, **arrays)
             _prune(file.parent)
         except (OSError, SopError, TypeError, ValueError):

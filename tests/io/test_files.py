@@ -53,3 +53,21 @@ def test_sha256_file(tmp_path: Path) -> None:
     data = bytes(range(256)) * 5000  # > 1 MiB: more than one chunk
     p.write_bytes(data)
     assert sha256_file(p) == hashlib.sha256(data).hexdigest()
+
+
+def test_a_durable_write_flushes_and_a_cache_write_does_not(tmp_path: Path, monkeypatch) -> None:
+    """Workbooks and plans are flushed to disk before the rename; the table store's entries are
+    not (a lost entry is only computed again), and both still replace the file atomically."""
+    import os
+
+    flushed: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: flushed.append(fd) or real(fd))
+    with atomic_path(tmp_path / "plan.xlsx") as tmp:
+        tmp.write_bytes(b"plan")
+    assert flushed and (tmp_path / "plan.xlsx").read_bytes() == b"plan"
+    flushed.clear()
+    with atomic_path(tmp_path / "entry.npz", durable=False) as tmp:
+        tmp.write_bytes(b"entry")
+    assert not flushed and (tmp_path / "entry.npz").read_bytes() == b"entry"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".~")] == []
