@@ -23,13 +23,9 @@ _AXES = (
 )
 
 
-def _text(value: str) -> str:
-    """Element text as openpyxl's serializer writes it."""
-    return escape(value)
-
-
 def _attr(value: str) -> str:
-    return _text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
+    """An attribute value as openpyxl's serializer writes it, always in double quotes."""
+    return escape(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
 
 
 def _number(x: float) -> str:
@@ -42,7 +38,7 @@ def _rich(text: str) -> str:
     space = ' xml:space="preserve"' if stripped and stripped != text else ""
     return (
         f"<tx><rich><a:bodyPr {_A}/><a:p {_A}><a:pPr><a:defRPr/></a:pPr><a:r><a:t{space}>"
-        f"{_text(text)}</a:t></a:r></a:p></rich></tx>"
+        f"{escape(text)}</a:t></a:r></a:p></rich></tx>"
     )
 
 
@@ -59,8 +55,8 @@ def chart_xml(spec: ChartSpec, src: Layout) -> str:
         """A column's cells; ``collapse``: one cell as ``$C$5``, not ``$C$5:$C$5`` (openpyxl
         normalises a series' values so)."""
         if collapse and r1 == r2:
-            return _text(f"{sheet}!${col_letter(c)}${r1}")
-        return _text(f"{sheet}!${col_letter(c)}${r1}:${col_letter(c)}${r2}")
+            return escape(f"{sheet}!${col_letter(c)}${r1}")
+        return escape(f"{sheet}!${col_letter(c)}${r1}:${col_letter(c)}${r2}")
 
     line = spec.kind == "line"
     xcol = src.col_index(spec.x)[0]
@@ -73,7 +69,7 @@ def chart_xml(spec: ChartSpec, src: Layout) -> str:
             i = len(series)
             if name in spec.hidden:
                 hidden.append(i)
-            label = _text(f"{sheet}!${col_letter(c)}${src.header_row}")
+            label = escape(f"{sheet}!${col_letter(c)}${src.header_row}")
             fill = _NO_FILL if name in spec.hidden else _LINE
             marker = f'<marker><symbol val="circle"/><spPr>{_LINE}</spPr></marker>' if line else ""
             series.append(
