@@ -33,7 +33,7 @@ import pandas as pd
 from sop_xl.errors import ArgumentError
 from sop_xl.history.archive import REPORT_LAGS, SERIES, codes_of, lead_time_lag
 from sop_xl.kpi.forecast import forecast_accuracy
-from sop_xl.kpi.table import _grain_frame  # the KPI engine's cell policy, shared on purpose
+from sop_xl.kpi.table import grain_frame  # the KPI engine's cell policy, shared on purpose
 from sop_xl.model.periods import add_months
 from sop_xl.model.schema import LAG_ACCURACY, LAG_DETAIL
 
@@ -101,7 +101,7 @@ def cells_at_lag(
         months = [p for p in months if p in set(periods)]
     if not months:
         return pd.DataFrame(columns=[*SERIES, "period", "actual", "forecast", "family"])
-    cells = _grain_frame(actuals, plan, SERIES, "quantity", "quantity", months)
+    cells = grain_frame(actuals, plan, SERIES, "quantity", "quantity", months)
     if items is not None and "family" in items:
         fam = items.drop_duplicates("item").set_index("item")["family"]
         cells["family"] = cells["item"].map(fam).to_numpy()

@@ -219,7 +219,7 @@ def _compared(
     return cells, history
 
 
-def _grain_frame(
+def grain_frame(
     actuals: pd.DataFrame,
     plan: pd.DataFrame,
     grain: list[str],

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from sop_xl.kpi import cells as cells_module
 from sop_xl.kpi.forecast import group_codes
-from sop_xl.kpi.table import _compared, _grain_frame, _notes_for_kpi
+from sop_xl.kpi.table import _compared, _notes_for_kpi, grain_frame
 from sop_xl.model.periods import add_months
 
 CYCLE = "2025-04"
@@ -104,7 +104,7 @@ def test_cells_and_history_equal_the_pandas_reference(actuals, plan, family, tin
     no_history, none = _compared(actuals, plan, grain, "quantity", "quantity", periods, None, {})
     assert none is None
     pd.testing.assert_frame_equal(no_history, got_cells, check_exact=True)
-    lag_cells = _grain_frame(actuals, plan, grain, "quantity", "quantity", periods)
+    lag_cells = grain_frame(actuals, plan, grain, "quantity", "quantity", periods)
     pd.testing.assert_frame_equal(lag_cells, got_cells, check_exact=True)
 
 
