@@ -415,12 +415,7 @@ class ResultStore:
         file = self._file(key)
         if file is None:
             return False
-        if file.exists():
-            return True
-        try:
-            return time.time() - _pending(file).stat().st_mtime <= PENDING_SECONDS
-        except OSError:
-            return False
+        return file.exists() or _announced(_pending(file))
 
     def announce(self, key: str) -> Path | None:
         """Say that a process is computing the result of ``key`` (a :meth:`get` of it then
@@ -479,15 +474,20 @@ def _pending(file: Path) -> Path:
     return file.with_name(file.name.replace(".result.npz", ".pending"))
 
 
+def _announced(marker: Path) -> bool:
+    """True while ``marker`` exists and is younger than :data:`PENDING_SECONDS` (no marker:
+    nothing announced, or the work ended; an older one: the process computing it died)."""
+    try:
+        return time.time() - marker.stat().st_mtime <= PENDING_SECONDS
+    except OSError:
+        return False
+
+
 def _wait_for(file: Path, marker: Path) -> bool:
-    """Wait while ``marker`` is fresh and ``file`` is not there; True when ``file`` came."""
+    """Wait while ``marker`` is announced and ``file`` is not there; True when ``file`` came."""
     while not file.exists():
-        try:
-            age = time.time() - marker.stat().st_mtime
-        except OSError:  # no marker (nothing announced), or removed: the work ended
+        if not _announced(marker):
             return file.exists()
-        if age > PENDING_SECONDS:
-            return False
         time.sleep(0.05)
     return True
 
