@@ -557,7 +557,3 @@ def quoteattr(text: str) -> str:
     if "'" not in text:
         return f"'{text}'"
     return '"' + text.replace('"', "&quot;") + '"'
-
-
-def xml_text(value: str) -> str:
-    return escape(value)
