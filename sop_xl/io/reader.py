@@ -518,6 +518,36 @@ def _convert(
     return out, bad
 
 
+#: The text of the problems both conversion paths (cell by cell, and the fast one) report:
+#: message (``{value}`` stands for the cell's value) and fix, one copy for both.
+_PROBLEM_TEXT = {
+    "value.error": (
+        "formula error {value} instead of a value.",
+        "Fix the formula or type the value.",
+    ),
+    "value.not_period": ("'{value}' is not a month.", "Type the month as YYYY-MM."),
+    "value.too_long": (
+        f"the text is longer than Excel's {MAX_TEXT:,} characters per cell.",
+        "Shorten the text: an Excel cell holds at most 32,767 characters.",
+    ),
+}
+
+
+def _problem(mask: np.ndarray, rule: str) -> _Problem:
+    message, fix = _PROBLEM_TEXT[rule]
+    return mask, message, fix, rule
+
+
+def _not_allowed(mask: np.ndarray, column: Column) -> _Problem:
+    choices = ", ".join(column.choices or ())
+    return (
+        mask,
+        f"'{{value}}' is not one of: {choices}.",
+        "Pick a value from the drop-down list.",
+        "value.not_allowed",
+    )
+
+
 def _convert_cells(column: Column, values: np.ndarray) -> tuple[Any, np.ndarray, list[_Problem]]:
     """Convert one column cell by cell (any mix of types): values, blank mask, problems."""
     s = pd.Series(values, dtype=object)
@@ -525,14 +555,7 @@ def _convert_cells(column: Column, values: np.ndarray) -> tuple[Any, np.ndarray,
     is_error = s.isin(ERROR_VALUES).to_numpy(bool)  # ErrorValue is a str: isin finds it
     problems: list[_Problem] = []
     if is_error.any():
-        problems.append(
-            (
-                is_error,
-                "formula error {value} instead of a value.",
-                "Fix the formula or type the value.",
-                "value.error",
-            )
-        )
+        problems.append(_problem(is_error, "value.error"))
     ok = ~blank.to_numpy(bool) & ~is_error
     dtype = column.dtype
     if dtype in (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT, Dtype.INT):
@@ -568,14 +591,7 @@ def _convert_cells(column: Column, values: np.ndarray) -> tuple[Any, np.ndarray,
         out = s.map(uniques.get).where(pd.Series(ok), None)
         not_period = ok & out.isna().to_numpy(bool)
         if not_period.any():
-            problems.append(
-                (
-                    not_period,
-                    "'{value}' is not a month.",
-                    "Type the month as YYYY-MM.",
-                    "value.not_period",
-                )
-            )
+            problems.append(_problem(not_period, "value.not_period"))
     else:
         out = _texts(s).where(pd.Series(ok), None)
         # texts (or None) from here on: each rule runs once per distinct text
@@ -584,28 +600,14 @@ def _convert_cells(column: Column, values: np.ndarray) -> tuple[Any, np.ndarray,
         too_long = np.array([len(t) > MAX_TEXT for t in texts] + [False], dtype=bool)
         long = ok & too_long[codes]  # code -1 (None) picks the appended False
         if long.any():
-            problems.append(
-                (
-                    long,
-                    f"the text is longer than Excel's {MAX_TEXT:,} characters per cell.",
-                    "Shorten the text: an Excel cell holds at most 32,767 characters.",
-                    "value.too_long",
-                )
-            )
+            problems.append(_problem(long, "value.too_long"))
         if column.choices:
             canon = {c.casefold(): c for c in column.choices}
             chosen = np.array([canon.get(t.casefold()) for t in texts] + [None], dtype=object)
             mapped = pd.Series(chosen[codes], index=out.index, dtype=object)
             not_choice = ok & mapped.isna().to_numpy(bool)
             if not_choice.any():
-                problems.append(
-                    (
-                        not_choice,
-                        "'{value}' is not one of: " + ", ".join(column.choices) + ".",
-                        "Pick a value from the drop-down list.",
-                        "value.not_allowed",
-                    )
-                )
+                problems.append(_not_allowed(not_choice, column))
             out = mapped.where(pd.Series(ok), None)
     return out, blank.to_numpy(bool), problems
 
@@ -655,52 +657,24 @@ def _fast_texts(
     ok = ~blank & ~error
     problems: list[_Problem] = []
     if error.any():
-        problems.append(
-            (
-                error[codes],
-                "formula error {value} instead of a value.",
-                "Fix the formula or type the value.",
-                "value.error",
-            )
-        )
+        problems.append(_problem(error[codes], "value.error"))
     if column.dtype == Dtype.PERIOD:
         got = [periods.to_period(t) if k else None for t, k in zip(texts, ok, strict=False)]
         not_period = ok & np.array([pd.isna(g) for g in got] + [False], dtype=bool)
         if not_period.any():
-            problems.append(
-                (
-                    not_period[codes],
-                    "'{value}' is not a month.",
-                    "Type the month as YYYY-MM.",
-                    "value.not_period",
-                )
-            )
+            problems.append(_problem(not_period[codes], "value.not_period"))
         out = np.array([*got, None], dtype=object)
     else:
         out = np.array([t.strip() for t in texts] + [None], dtype=object)
         too_long = ok & np.array([len(t) > MAX_TEXT for t in out[:-1]] + [False], dtype=bool)
         if too_long.any():
-            problems.append(
-                (
-                    too_long[codes],
-                    f"the text is longer than Excel's {MAX_TEXT:,} characters per cell.",
-                    "Shorten the text: an Excel cell holds at most 32,767 characters.",
-                    "value.too_long",
-                )
-            )
+            problems.append(_problem(too_long[codes], "value.too_long"))
         if column.choices:
             canon = {c.casefold(): c for c in column.choices}
             out = np.array([canon.get(t.casefold()) for t in out[:-1]] + [None], dtype=object)
             not_choice = ok & np.array([c is None for c in out], dtype=bool)
             if not_choice.any():
-                problems.append(
-                    (
-                        not_choice[codes],
-                        "'{value}' is not one of: " + ", ".join(column.choices) + ".",
-                        "Pick a value from the drop-down list.",
-                        "value.not_allowed",
-                    )
-                )
+                problems.append(_not_allowed(not_choice[codes], column))
     out[~ok] = None
     return pd.Series(out[codes], dtype=object), blank[codes], problems
 
