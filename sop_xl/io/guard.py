@@ -563,7 +563,10 @@ class _Placement:
     an attribute value, every comment closed): :func:`_placed_extent_of` has an XML parser check
     that the whole sheet is."""
 
-    def __init__(self) -> None:
+    def __init__(self, errors: list[tuple[int, int, int, bool]] | None = None) -> None:
+        #: when a list: each error cell (``t="e"``) fed is added as (row, column, end of its
+        #: start tag in the piece, whether it is empty ``<c .../>``), 0-based
+        self.errors = errors
         self.row = 0  # 0-based, as the reader counts
         #: the next cell without a reference is in column base + run (0-based); base is the
         #: reference of the last cell with one until a cell without one needs its column
@@ -582,12 +585,20 @@ class _Placement:
             start += len(self.open)
             self.open = b""
         state, row, rows, cols = self.state, self.row, self.rows, self.cols
-        base, run = self.base, self.run
+        base, run, errors = self.base, self.run, self.errors
         for m in _PLACE_RE.finditer(piece, start):
             comment, name, attrs, end = m.groups()
             if name == b"c":  # the common tag first
                 if state != 1:
                     continue
+                if errors is not None and b"e" in attrs and _is_error(attrs):
+                    place = _ref_place(attrs)  # its own place
+                    if place is None:  # where the next cell without a reference goes
+                        if type(base) is bytes:
+                            ref = _REF_RE.fullmatch(_r_value(base) or b"")
+                            base = col_number(ref[1].decode()) - 1 if ref and ref[1] else 0
+                        place = (row, base + run)
+                    errors.append((*place, m.end(), attrs.endswith(b"/")))
                 if attrs[:4] == b' r="' or (b"r" in attrs and _r_value(attrs) is not None):
                     base, run = attrs, 1  # its own place is measured with the references
                     continue
@@ -621,6 +632,62 @@ class _Placement:
                 state = 2
         self.state, self.row, self.rows, self.cols = state, row, rows, cols
         self.base, self.run = base, run
+
+
+def error_places(data: bytes, limit: int = 1_000_000) -> list[tuple[int, int, int, bool]]:
+    """The first ``limit`` error cells (``t="e"``) of a sheet's XML where python-calamine places
+    them: (row, column, end of the cell's start tag in ``data``, whether the cell is empty
+    ``<c .../>``), row and column 0-based. A cell without a reference is placed as the reader
+    does (:class:`_Placement`); a reference or type inside another attribute's value, a comment
+    or CDATA is none. Two cells at one place (Excel repairs such a file) keep the error there.
+
+    A sheet whose every cell tag starts ``<c r="`` and that has no comment, CDATA or second
+    processing instruction (what Excel, LibreOffice and openpyxl write) is read at regex speed:
+    only the tags holding a type ``e`` are parsed."""
+    found: list[tuple[int, int, int, bool]] = []
+    plain = (
+        _ODD_CELL_RE.search(data) is None
+        and not _has_prefixed_cell(data, 0, len(data))
+        and b"<!" not in data
+        and data.count(b"<?") <= 1
+    )
+    if not plain:
+        _Placement(found).feed(data)
+        return [cell for cell in found if cell[0] >= 0 and cell[1] >= 0][:limit]
+    seen = -1  # the start of the last tag looked at
+    for value in _quoted_e(data):  # each "e" or 'e': memchr speed, few in a sheet
+        lt = data.rfind(b"<", 0, value)
+        if lt <= seen:
+            continue
+        seen = lt
+        tag = _PLACE_RE.match(data, lt)
+        if tag is None or tag[2] != b"c" or tag.end() < value or not _is_error(tag[3]):
+            continue  # another tag or text, or a value of another attribute
+        place = _ref_place(tag[3])
+        if place is not None:  # (a cell tag here starts with r=")
+            found.append((*place, tag.end(), tag[3].endswith(b"/")))
+            if len(found) >= limit:
+                break
+    return found
+
+
+def _quoted_e(data: bytes) -> list[int]:
+    """The positions of ``"e"`` and ``'e'`` in ``data``, in order."""
+    found = []
+    for quoted in (b'"e"', b"'e'"):
+        at = data.find(quoted)
+        while at >= 0:
+            found.append(at)
+            at = data.find(quoted, at + 1)
+    return sorted(found)
+
+
+def _ref_place(attrs: bytes) -> tuple[int, int] | None:
+    """(row, column), 0-based, of a cell's ``r`` attribute; None without a valid one."""
+    ref = _REF_RE.fullmatch(_r_value(attrs) or b"")
+    if ref is None or not ref[1] or int(ref[2]) < 1:
+        return None
+    return int(ref[2]) - 1, col_number(ref[1].decode()) - 1
 
 
 def _placed_extent(
@@ -660,14 +727,27 @@ def _placed_extent_of(pieces: Iterable[bytes]) -> tuple[int, int]:
 
 
 def _r_value(attrs: bytes) -> bytes | None:
-    """The raw value of the ``r`` attribute in a tag's attributes, or None (an XML parser has
-    checked that a tag has at most one)."""
-    if attrs[:4] == b' r="':  # how every writer puts it
+    """The raw value of the ``r`` attribute in a tag's attributes, or None; of the last one when
+    a tag has several, as python-calamine reads it (an XML parser refuses such a tag)."""
+    return _attr_value(attrs, b"r")
+
+
+def _attr_value(attrs: bytes, wanted: bytes) -> bytes | None:
+    """The raw value of the attribute ``wanted`` (the last one of that name) in a tag's
+    attributes, or None. Attributes are read one after the other, so a value holding
+    `` r="A1"`` is a value, and ``xr`` is another name."""
+    if attrs[:4] == b' r="' and wanted == b"r" and attrs.count(b"r") == 1:  # every writer's way
         return attrs[4 : attrs.find(b'"', 4)]
+    found = None
     for name, value in _ATTR_RE.findall(attrs):
-        if name == b"r":
-            return value[1:-1]
-    return None
+        if name == wanted:
+            found = value[1:-1]
+    return found
+
+
+def _is_error(attrs: bytes) -> bool:
+    """Whether a cell's attributes give it the type ``e`` (an Excel error value)."""
+    return _attr_value(attrs, b"t") == b"e"
 
 
 def _check_extent(

@@ -30,6 +30,7 @@ import python_calamine as pc
 from pandas.api.types import infer_dtype
 
 from sop_xl.errors import Finding, InputFileError, Location, SchemaError, ValidationError
+from sop_xl.io.guard import error_places
 from sop_xl.io.xlsx.cells import col_letter, col_number
 from sop_xl.io.xlsx.parts import sheet_parts
 from sop_xl.model import periods
@@ -178,32 +179,25 @@ def _find_header(values: list[list[Any]], table: Table | None) -> int:
     return best
 
 
-#: An error cell (t="e", t='e' or t = "e", attributes in any order) and its body, if it has one
-#: (``<c r="A1" t="e"/>`` has none); its <v> holds the error text.
-_ERR_CELL_RE = re.compile(
-    rb"""<(?:\w+:)?c\b([^>]*?(?<![\w:.-])t\s*=\s*(?:"e"|'e')[^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)""",
-    re.S,
-)
-_R_ATTR_RE = re.compile(rb"""(?<![\w:.-])r\s*=\s*["']([A-Za-z]{1,3})(\d+)["']""")
-_V_RE = re.compile(rb"<(?:\w+:)?v>([^<]{0,40})</(?:\w+:)?v>")
+#: The end of a cell (``</c>``, ``</x:c>``) and the value of an error cell (its error text).
+_CELL_END_RE = re.compile(rb"</(?:[^\s/>!?:]++:)?c\s*+>")
+_V_RE = re.compile(rb"<(?:[^\s/>!?:]++:)?v>([^<]{0,40})</(?:[^\s/>!?:]++:)?v\s*+>")
 
 
 def error_cells(data: bytes, limit: int = 1_000_000) -> dict[tuple[int, str], str]:
     """(Excel row, column letters) -> error text ('#REF!') of the first ``limit`` error cells of
-    a sheet part's XML (calamine reads error cells as blanks). A cell without a value is
-    '#N/A'."""
+    a sheet part's XML (calamine reads error cells as blanks), each where python-calamine places
+    it: a cell without a reference is placed by :func:`sop_xl.io.guard.error_places` as the
+    reader does. A cell without a value is '#N/A'."""
     out: dict[tuple[int, str], str] = {}
     if b'"e"' not in data and b"'e'" not in data:
         return out
-    for k, m in enumerate(_ERR_CELL_RE.finditer(data)):
-        if k >= limit:
-            break
-        r = _R_ATTR_RE.search(m.group(1))
-        v = _V_RE.search(m.group(2) or b"")
-        if r:
-            out[(int(r.group(2)), r.group(1).decode().upper())] = (
-                v.group(1).decode("utf-8", "replace") if v else "#N/A"
-            )
+    for row, col, end, empty in error_places(data, limit):
+        v = None
+        if not empty:
+            close = _CELL_END_RE.search(data, end)
+            v = _V_RE.search(data, end, close.start() if close else len(data))
+        out[(row + 1, col_letter(col + 1))] = v.group(1).decode("utf-8", "replace") if v else "#N/A"
     return out
 
 
