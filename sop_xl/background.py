@@ -14,14 +14,14 @@ it (:meth:`sop_xl.io.tablestore.ResultStore.announce`), at most
 The background process never opens the workbook: the fit's input travels through the result store
 (so the master stays free for the next click's write, also on Windows, and the Excel path works
 the same). Nothing starts when the store is off (``SOP_XL_CACHE_DIR=off``), when
-``SOP_XL_BACKGROUND=off``, when the baseline is already kept, or where processes cannot be
-started (Excel on the web); the history step then fits as before. The result is the same either
-way: the key is a digest of the fit's input, the settings and the library versions.
+``SOP_XL_BACKGROUND=off`` (:func:`sop_xl.io.spawn.enabled`), when the baseline is already kept,
+or where processes cannot be started (Excel on the web); the history step then fits as before.
+The result is the same either way: the key is a digest of the fit's input, the settings and the
+library versions.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import traceback
@@ -29,16 +29,12 @@ import traceback
 import pandas as pd
 
 from sop_xl import logs
+from sop_xl.io import spawn
 from sop_xl.io.tablestore import ResultStore
 from sop_xl.model.schema import Settings
 
 #: The result-store key prefix under which the fit's input waits for the background process.
 INPUT = "baseline-input:"
-
-
-def enabled() -> bool:
-    """False when ``SOP_XL_BACKGROUND=off`` (the tests, a scheduler that wants one process)."""
-    return os.environ.get("SOP_XL_BACKGROUND", "").strip().lower() != "off"
 
 
 def start_baseline(
@@ -48,7 +44,7 @@ def start_baseline(
     process, or None when nothing was started (see the module docstring)."""
     from sop_xl.history.step import baseline_fit
 
-    if not enabled() or not sys.executable:
+    if not spawn.enabled():
         return None
     fit, key = baseline_fit(tables, settings)
     if key is None or store.has(key):  # kept already, or another process is fitting it
@@ -58,26 +54,10 @@ def start_baseline(
     marker = store.announce(key)
     if marker is None:
         return None
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-m", "sop_xl.background", key],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            close_fds=True,
-            **_low_priority(),
-        )
-    except (OSError, ValueError):  # no process here (Excel on the web), or no interpreter
+    process = spawn.start("sop_xl.background", [key], low_priority=True)
+    if process is None:
         marker.unlink(missing_ok=True)
-        return None
-
-
-def _low_priority() -> dict:
-    """Popen options: below the user's clicks, no window, not killed with the click's process."""
-    if sys.platform == "win32":
-        flags = subprocess.BELOW_NORMAL_PRIORITY_CLASS | subprocess.CREATE_NO_WINDOW
-        return {"creationflags": flags}
-    return {"start_new_session": True, "preexec_fn": lambda: os.nice(10)}
+    return process
 
 
 def fit_baseline(key: str, store: ResultStore) -> bool:
