@@ -17,7 +17,7 @@ import numpy as np
 
 from sop_xl.errors import Finding, Location, SopError, ValidationError
 from sop_xl.io import reader
-from sop_xl.model.book import Book, Coerced, Progress, ResultMemo, user
+from sop_xl.model.book import Book, Coerced, Progress, ReadsAhead, ResultMemo, user
 from sop_xl.model.report import validation_output
 from sop_xl.model.schema import BY_ALIAS, CARRIED_TABLES, INPUT_TABLES, Settings, Table
 from sop_xl.model.sheets import SheetOutput
@@ -124,31 +124,19 @@ def validate(book: Book, *, write: bool = True) -> StepResult:
     """Validate every input table: types, required values, keys, references, settings; and the
     tables the cycle carries from month to month (:data:`~sop_xl.model.schema.CARRIED_TABLES`)
     when the workbook has them."""
+    tables = (*INPUT_TABLES, *CARRIED_TABLES)
+    order = book.read_ahead(tables) if isinstance(book, ReadsAhead) else tables
+    read: dict[str, tuple[Coerced | None, list[Finding]]] = {}
+    for i, table in enumerate(order):
+        book.progress(f"Checking {table.title}", i / len(tables))
+        read[table.name] = _check_table(book, table)
     findings: list[Finding] = []
     coerced: dict[str, Coerced] = {}
-    tables = (*INPUT_TABLES, *CARRIED_TABLES)
-    for i, table in enumerate(tables):
-        book.progress(f"Checking {table.title}", i / len(tables))
-        if not book.has_table(table):
-            if table.optional or table in CARRIED_TABLES:  # e.g. built before they existed
-                continue
-            findings.append(
-                Finding(
-                    "error",
-                    f"sheet '{table.sheet}' with table {table.name} is missing.",
-                    Location(book.name, table.sheet),
-                    "Rebuild the workbook from the standard template (sop-xl build-workbook).",
-                    "sheet.missing",
-                )
-            )
-            continue
-        try:
-            result = read_coerced(book, table)
-        except SopError as exc:
-            findings.append(Finding("error", exc.message, exc.where, exc.fix or "", "read"))
-            continue
-        coerced[table.alias] = result
-        findings.extend(result.findings)
+    for table in tables:  # findings in the tables' order, whatever the reading order
+        result, found = read[table.name]
+        if result is not None:
+            coerced[table.alias] = result
+        findings.extend(found)
     findings.extend(check_references(coerced, book.name))
     findings.extend(supply_findings(book, coerced))
     try:
@@ -178,6 +166,26 @@ def validate(book: Book, *, write: bool = True) -> StepResult:
         else f"{errors} error(s) and {warnings} warning(s) in the inputs: see the Validation sheet."
     )
     return StepResult("validate", summary, errors == 0, [output], findings)
+
+
+def _check_table(book: Book, table: Table) -> tuple[Coerced | None, list[Finding]]:
+    """One table of :func:`validate`: what it reads as and its findings (None: not read)."""
+    if not book.has_table(table):
+        if table.optional or table in CARRIED_TABLES:  # e.g. built before they existed
+            return None, []
+        missing = Finding(
+            "error",
+            f"sheet '{table.sheet}' with table {table.name} is missing.",
+            Location(book.name, table.sheet),
+            "Rebuild the workbook from the standard template (sop-xl build-workbook).",
+            "sheet.missing",
+        )
+        return None, [missing]
+    try:
+        result = read_coerced(book, table)
+    except SopError as exc:
+        return None, [Finding("error", exc.message, exc.where, exc.fix or "", "read")]
+    return result, list(result.findings)
 
 
 def start_background(tables: dict[str, pd.DataFrame], settings: Settings) -> None:

@@ -20,7 +20,7 @@ import pandas as pd
 from pydantic import ValidationError as PydanticValidationError
 
 from sop_xl.errors import Finding, Location, SchemaError, ValidationError
-from sop_xl.io import external, guard, reader, tablestore
+from sop_xl.io import external, guard, prefetch, reader, tablestore
 from sop_xl.io.files import atomic_path, sha256_file
 from sop_xl.io.xlsx.parts import sheet_parts
 from sop_xl.model.book import Coerced, Progress, RawTable
@@ -57,8 +57,11 @@ class FileBook:
         self._tables = reader.TableCache()
         self._sources: dict[str, external.Source] | None = None
         self._sheet_parts: dict[str, str] | None = None
+        self._part_sizes: dict[str, int] = {}
+        self._keys: dict[str, str | None] = {}
         self._strings: bytes | None = None
         self._source_findings: list[Finding] = []
+        self._prefetch: prefetch.Prefetch | None = None
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -92,13 +95,41 @@ class FileBook:
             result = reader.coerce(table, self.read_raw(table))
             result.findings.extend(self._source_findings)
             return result
-        key = tablestore.table_key(self.path, self._parts().get(table.sheet), table)
+        key = self._key(table)
         result = tablestore.load(key, table, self._shared_strings()) if key else None
+        if result is None and key and self._prefetch and self._prefetch.wait(table.name):
+            result = tablestore.load(key, table, self._shared_strings())
         if result is None:
             result = reader.coerce(table, self.read_raw(table))
             if key:
                 tablestore.save(key, table, result, self._shared_strings())
         return result
+
+    def read_ahead(self, tables: Sequence[Table]) -> list[Table]:
+        """Start reading some of ``tables`` in helper processes (:mod:`sop_xl.io.prefetch`;
+        only tables read from this file's sheets and not kept in the table store yet); the
+        tables in the order to read them: those read ahead last."""
+        if self._prefetch is not None:
+            return list(tables)
+        sources = self.sources()
+        wanted = []
+        for table in tables:
+            part = self._parts().get(table.sheet)
+            if part is None or table.name in sources or table.name == DATA_SOURCES.name:
+                continue
+            key = self._key(table)
+            if key is not None and not tablestore.stored(key):
+                wanted.append((table, key, self._part_sizes.get(part, 0)))
+        self._prefetch = prefetch.start(self.path, wanted)
+        ahead = set(self._prefetch.tables if self._prefetch else ())
+        return sorted(tables, key=lambda t: t.name in ahead)
+
+    def _key(self, table: Table) -> str | None:
+        """The table store's key of ``table`` as this file holds it (None: not kept)."""
+        if table.name not in self._keys:
+            part = self._parts().get(table.sheet)
+            self._keys[table.name] = tablestore.table_key(self.path, part, table)
+        return self._keys[table.name]
 
     def _shared_strings(self) -> bytes:
         """The workbook's shared-string entries (:func:`sop_xl.io.tablestore.shared_strings`)."""
@@ -111,6 +142,7 @@ class FileBook:
         if self._sheet_parts is None:
             with zipfile.ZipFile(self.path) as zf:
                 self._sheet_parts = sheet_parts(zf)
+                self._part_sizes = {i.filename: i.file_size for i in zf.infolist()}
         return self._sheet_parts
 
     def sheet_names(self) -> list[str]:
@@ -144,6 +176,9 @@ class FileBook:
         if not outputs:
             return
         guard.refuse_frozen(self.info.frozen, self.path)
+        if self._prefetch is not None:  # no helper may hold the file while it is replaced
+            self._prefetch.stop()
+            self._prefetch = None
         write_sheets(self.path, outputs, self.out)
         if self.out != self.path:  # later reads and writes continue on the written copy
             self.path = self.out
@@ -155,6 +190,7 @@ class FileBook:
         tablestore.remember(self.info, self._limits)
         self._wb = None
         self._sheet_parts = None
+        self._keys.clear()
         self._strings = None
         self._tables.forget(written)
 

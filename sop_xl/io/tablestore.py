@@ -318,6 +318,12 @@ def load(key: str, table: Table, strings: bytes) -> Coerced | None:
     return Coerced(df, findings, int(meta["bad_rows"]), rows.astype(np.int64))
 
 
+def stored(key: str) -> bool:
+    """True when an entry is kept under ``key`` (complete: entries appear by an atomic rename)."""
+    root = cache_dir()
+    return root is not None and (root / f"{key}.npz").exists()
+
+
 def save(key: str, table: Table, result: Coerced, strings: bytes) -> None:
     """Store ``result``, parsed with the shared strings ``strings``, under ``key`` (best effort:
     a full disk never stops a step)."""

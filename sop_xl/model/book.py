@@ -147,6 +147,16 @@ class Book(Protocol):
         ...
 
 
+@runtime_checkable
+class ReadsAhead(Protocol):
+    """A book that can start reading tables before they are asked for (a
+    :class:`~sop_xl.io.filebook.FileBook` reads some in helper processes while the step reads
+    the others): a step about to read many tables says which, and reads them in the order
+    :meth:`read_ahead` returns (the tables read ahead last)."""
+
+    def read_ahead(self, tables: Sequence[Table]) -> list[Table]: ...
+
+
 def read_tables(
     book: Book,
     tables: Iterable[Table],

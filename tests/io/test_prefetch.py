@@ -1,0 +1,227 @@
+"""Tables read ahead in helper processes (sop_xl.io.prefetch): how the work is shared, the same
+tables and findings as one process reading them all, and never a hang, a lost table or a helper
+holding the workbook when it is written."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sop_xl import cycle
+from sop_xl.io import prefetch, reader, spawn, tablestore
+from sop_xl.io.filebook import FileBook
+from sop_xl.model import schema
+
+MB = 1 << 20
+
+
+# --- how the work is shared ------------------------------------------------------------------
+def test_one_core_or_little_to_read_starts_no_helper() -> None:
+    assert prefetch.split([40 * MB, 30 * MB], cores=1) == []
+    assert prefetch.split([MB] * 15, cores=4) == []  # 15 MB: less than one helper's worth
+
+
+def test_the_demo_masters_tables_on_two_cores() -> None:
+    # like the demo master: the archive (40 MB) last, actuals 16, budget 5, two of 4, two small
+    sizes = [1 * MB, 5 * MB, 16 * MB, 4 * MB, 4 * MB, MB // 2, 40 * MB]
+    # largest first to the least loaded: archive -> click (0 < 12, the helper's start);
+    # 16, 5, 4, 4 -> helper (28, 33, 37, 41); 1 -> click (40 < 41); 0.5 -> click (41 = 41)
+    assert prefetch.split(sizes, cores=2) == [[1, 2, 3, 4]]
+
+
+def test_a_helper_with_too_little_to_do_is_not_started() -> None:
+    # four cores, three helpers possible; 40 MB in all only keeps two of them busy enough
+    shares = prefetch.split([20 * MB, 20 * MB, 10 * MB, 10 * MB], cores=4)
+    assert len(shares) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 80 * MB), max_size=30),
+    st.integers(1, 16),
+)
+def test_every_table_is_read_by_exactly_one_reader(sizes: list[int], cores: int) -> None:
+    shares = prefetch.split(sizes, cores)
+    handed = [i for share in shares for i in share]
+    assert len(handed) == len(set(handed)) and set(handed) <= set(range(len(sizes)))
+    assert len(shares) <= min(cores - 1, prefetch.MAX_HELPERS)
+    for share in shares:
+        assert share == sorted(share)
+        assert sum(sizes[i] for i in share) >= prefetch.MIN_BYTES
+
+
+# --- the same result as one process ------------------------------------------------------------
+@pytest.fixture
+def helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[list[str] | None]:
+    """Helpers on, for any workbook size, as on a two-core machine; the tables handed off by
+    each read-ahead (None: no helper started)."""
+    monkeypatch.setenv("SOP_XL_CACHE_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("SOP_XL_BACKGROUND", "on")
+    monkeypatch.setattr(prefetch, "MIN_BYTES", 1)
+    monkeypatch.setattr(prefetch, "STARTUP_BYTES", 0)
+    monkeypatch.setattr(prefetch.os, "cpu_count", lambda: 2)
+    made: list[list[str] | None] = []
+    real = prefetch.start
+
+    def start(path, wanted):
+        got = real(path, wanted)
+        made.append(got.tables if got else None)
+        return got
+
+    monkeypatch.setattr(prefetch, "start", start)
+    return made
+
+
+@pytest.fixture
+def coerced_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tables this process parses itself."""
+    names: list[str] = []
+    real = reader.coerce
+
+    def coerce(table, raw):
+        names.append(table.name)
+        return real(table, raw)
+
+    monkeypatch.setattr(reader, "coerce", coerce)
+    return names
+
+
+@pytest.fixture
+def bad_master(small_demo: Path, tmp_path: Path) -> Path:
+    """The small demo with bad cells in three tables, so that findings come from several."""
+    import openpyxl
+    from openpyxl.utils import range_boundaries
+
+    master = tmp_path / "in" / small_demo.name
+    master.parent.mkdir()
+    wb = openpyxl.load_workbook(small_demo)
+    for name, column, value in (
+        ("SalesActuals", "quantity", "twelve"),
+        ("Items", "item", None),
+        ("SalesOrderLines", "qty_ordered", "lots"),
+    ):
+        table = schema.table(name)
+        ws = wb[table.sheet]
+        _, top, _, _ = range_boundaries(ws.tables[table.name].ref)
+        titles = [c.value for c in ws[top]]
+        ws.cell(top + 2, titles.index(table.column(column).header) + 1).value = value
+    wb.save(master)
+    return master
+
+
+def _findings(result: cycle.StepResult) -> list[tuple]:
+    return [(f.severity, f.message, f.where, f.rule) for f in result.detail]
+
+
+def test_validation_reads_the_same_tables_and_findings_with_helpers(
+    bad_master: Path, helpers: list, coerced_here: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tables = (*schema.INPUT_TABLES, *schema.CARRIED_TABLES)
+    with_helpers = cycle.validate(FileBook(bad_master), write=False)
+    assert helpers and helpers[0], "no helper was started"
+    assert not set(helpers[0]) & set(coerced_here), "the helper's tables were parsed here"
+
+    monkeypatch.setenv("SOP_XL_BACKGROUND", "off")
+    monkeypatch.setenv("SOP_XL_CACHE_DIR", str(bad_master.parent / "own_store"))
+    alone = cycle.validate(FileBook(bad_master), write=False)
+    assert _findings(with_helpers) == _findings(alone)
+    rules = {f.where.sheet for f in alone.detail if f.severity == "error"}
+    assert {"SalesActuals", "Items", "SalesOrderLines"} <= rules
+    book = FileBook(bad_master)  # the store's tables (some the helper's) and the file's
+    for table in filter(book.has_table, tables):
+        kept, parsed = book.read_coerced(table), _read_alone(bad_master, table)
+        pd.testing.assert_frame_equal(kept.df, parsed.df)
+        assert kept.findings == parsed.findings and kept.bad_rows == parsed.bad_rows
+
+
+def _read_alone(master: Path, table: schema.Table):
+    return reader.coerce(table, FileBook(master).read_raw(table))
+
+
+def test_a_helper_that_fails_costs_time_not_tables(
+    bad_master: Path, helpers: list, coerced_here: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(module, args, **kw):
+        return subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+
+    monkeypatch.setattr(spawn, "start", failing)
+    result = cycle.validate(FileBook(bad_master), write=False)
+    assert helpers and helpers[0]
+    book = FileBook(bad_master)
+    read = {t.name for t in (*schema.INPUT_TABLES, *schema.CARRIED_TABLES) if book.has_table(t)}
+    assert read <= set(coerced_here)  # the click read them all itself
+    assert any(f.where.sheet == "SalesActuals" for f in result.detail)
+
+
+class _Stuck:
+    """A helper that never ends by itself."""
+
+    def __init__(self) -> None:
+        self.killed = False
+
+    def poll(self):
+        return -9 if self.killed else None
+
+    def kill(self) -> None:
+        self.killed = True
+
+    def wait(self, timeout=None) -> int:
+        assert self.killed, "waited for a helper that was never told to stop"
+        return -9
+
+
+def test_a_stuck_helper_is_stopped_and_the_table_read_here(
+    small_demo: Path, helpers: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stuck = _Stuck()
+    monkeypatch.setattr(spawn, "start", lambda *a, **k: stuck)
+    monkeypatch.setattr(prefetch, "WAIT_SECONDS", 0.2)
+    result = cycle.validate(FileBook(small_demo), write=False)
+    assert stuck.killed and result.ok
+
+
+def test_no_helper_holds_the_workbook_when_it_is_written(
+    small_demo: Path, tmp_path: Path, helpers: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    master = tmp_path / small_demo.name
+    shutil.copy(small_demo, master)
+    stuck = _Stuck()
+    monkeypatch.setattr(spawn, "start", lambda *a, **k: stuck)
+    book = FileBook(master)
+    book.read_ahead([schema.SALES_ACTUALS, schema.ITEMS])  # one handed off, never waited for
+    assert helpers[0] and not stuck.killed
+    book.write([cycle.validation_output([], ["Validation", "0 error(s)"])])
+    assert stuck.killed
+
+
+def test_nothing_is_handed_off_when_helpers_are_off_or_tables_are_kept(
+    small_demo: Path, helpers: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tables = [schema.SALES_ACTUALS, schema.ITEMS]
+    book = FileBook(small_demo)
+    for table in tables:
+        book.read_coerced(table)  # now kept in the store
+    assert book.read_ahead(tables) == tables and helpers == [None]
+    monkeypatch.setenv("SOP_XL_BACKGROUND", "off")
+    assert FileBook(small_demo).read_ahead([schema.INVENTORY]) == [schema.INVENTORY]
+    assert helpers == [None, None]
+
+
+def test_the_helper_process_keeps_the_tables_it_was_given(
+    small_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOP_XL_CACHE_DIR", str(tmp_path / "store"))
+    assert prefetch.main([]) == 2
+    assert prefetch.main([str(small_demo), "tblNoSuchTable"]) == 2
+    assert prefetch.main([str(tmp_path / "missing.xlsx"), schema.ITEMS.name]) == 1
+    assert prefetch.main([str(small_demo), schema.ITEMS.name, schema.SALES_ACTUALS.name]) == 0
+    book = FileBook(small_demo)
+    for table in (schema.ITEMS, schema.SALES_ACTUALS):
+        assert tablestore.stored(book._key(table))
