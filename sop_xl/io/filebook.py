@@ -52,7 +52,13 @@ class FileBook:
         self.name = self.path.name
         self._progress = progress
         self._limits = limits
-        self.info = tablestore.checked(self.path, limits)
+        self._helper: prefetch.Helper | None = None
+        self._prefetch: prefetch.Prefetch | None = None
+        try:
+            self.info = tablestore.checked(self.path, limits, before_scan=self._standby)
+        except BaseException:
+            self._dismiss()
+            raise
         self._wb = None
         self._tables = reader.TableCache()
         self._sources: dict[str, external.Source] | None = None
@@ -61,7 +67,6 @@ class FileBook:
         self._keys: dict[str, str | None] = {}
         self._strings: bytes | None = None
         self._source_findings: list[Finding] = []
-        self._prefetch: prefetch.Prefetch | None = None
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -120,9 +125,24 @@ class FileBook:
             key = self._key(table)
             if key is not None and not tablestore.stored(key):
                 wanted.append((table, key, self._part_sizes.get(part, 0)))
-        self._prefetch = prefetch.start(self.path, wanted)
+        self._prefetch = prefetch.start(self.path, wanted, self._helper)
+        self._helper = None
         ahead = set(self._prefetch.tables if self._prefetch else ())
         return sorted(tables, key=lambda t: t.name in ahead)
+
+    def _standby(self) -> None:
+        """Before the guard scans this file: a helper that imports while it runs
+        (:func:`sop_xl.io.prefetch.standby`), for a step that reads ahead."""
+        self._helper = prefetch.standby(self.path)
+
+    def _dismiss(self) -> None:
+        """No helper is left running or waiting (before a write, or when the guard refused)."""
+        if self._helper is not None:
+            self._helper.dismiss()
+            self._helper = None
+        if self._prefetch is not None:
+            self._prefetch.stop()
+            self._prefetch = None
 
     def _key(self, table: Table) -> str | None:
         """The table store's key of ``table`` as this file holds it (None: not kept)."""
@@ -176,9 +196,7 @@ class FileBook:
         if not outputs:
             return
         guard.refuse_frozen(self.info.frozen, self.path)
-        if self._prefetch is not None:  # no helper may hold the file while it is replaced
-            self._prefetch.stop()
-            self._prefetch = None
+        self._dismiss()  # no helper may hold the file while it is replaced
         write_sheets(self.path, outputs, self.out)
         if self.out != self.path:  # later reads and writes continue on the written copy
             self.path = self.out

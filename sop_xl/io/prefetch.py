@@ -3,9 +3,11 @@
 The first click on a workbook the table store has not seen (validation) parses every input
 sheet: 73 MB of sheet XML on the demo master, about 3 s of one core, almost half of it the
 forecast archive. A click that is about to read many tables (:class:`~sop_xl.model.book.ReadsAhead`)
-hands about half of the bytes still to parse to helper processes
-(``python -m sop_xl.io.prefetch WORKBOOK TABLE...``, :mod:`sop_xl.io.spawn`; :func:`split` says
-which tables). A helper reads them exactly as the click would
+hands about half of the bytes still to parse to helper processes (``python -m
+sop_xl.io.prefetch``, :mod:`sop_xl.io.spawn`; :func:`split` says which tables). The first helper
+is started before the guard scans a file it has not seen (:func:`standby`): it imports what
+reading needs while the click's guard runs, then waits for its tables on its standard input, so
+it starts parsing the moment the guard passed. A helper reads them exactly as the click would
 (:meth:`sop_xl.io.filebook.FileBook.read_coerced`: the guard's verdict, python-calamine, the same
 coercion) and keeps each in the table store (:mod:`sop_xl.io.tablestore`); the click reads its
 own tables meanwhile, then each table handed off: it waits until the helper kept it, then loads
@@ -23,6 +25,7 @@ ended (a file another process holds open cannot be replaced on Windows).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -45,23 +48,66 @@ MAX_HELPERS = 3
 WAIT_SECONDS = 60.0
 
 
-def split(sizes: Sequence[int], cores: int) -> list[list[int]]:
+def split(sizes: Sequence[int], cores: int, ready: int = 0) -> list[list[int]]:
     """Which tables (positions in ``sizes``, their sheet XML in bytes) each helper reads, so
     that the click and its helpers end about together: largest table first to whoever has the
-    least to do, a helper counting its start (:data:`STARTUP_BYTES`) as work. A helper left
-    with less than :data:`MIN_BYTES` is not started (the click reads its tables)."""
+    least to do, a helper counting its start (:data:`STARTUP_BYTES`) as work unless it is one of
+    the ``ready`` ones (started already, :func:`standby`). A helper left with less than
+    :data:`MIN_BYTES` is not used (the click reads its tables)."""
     total = sum(sizes)
     helpers = min(cores - 1, MAX_HELPERS, total // MIN_BYTES)
     if helpers <= 0:
         return []
-    load = [0] + [STARTUP_BYTES] * helpers  # the click, then each helper
+    start = [0 if i < ready else STARTUP_BYTES for i in range(helpers)]
+    load = [0, *start]  # the click, then each helper
     tables: list[list[int]] = [[] for _ in load]
     for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
         least = min(range(len(load)), key=load.__getitem__)
         load[least] += sizes[i]
         tables[least].append(i)
-    helped = zip(tables[1:], load[1:], strict=True)
-    return [sorted(t) for t, work in helped if work - STARTUP_BYTES >= MIN_BYTES]
+    shares = zip(tables[1:], load[1:], start, strict=True)
+    return [sorted(t) for t, work, cost in shares if work - cost >= MIN_BYTES]
+
+
+class Helper:
+    """A helper process started before it knows its work (:func:`standby`)."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
+
+    def give(self, path: Path, tables: Sequence[Table]) -> bool:
+        """Send the workbook and the tables to read; False when the helper is gone."""
+        job = json.dumps({"workbook": str(path), "tables": [t.name for t in tables]})
+        if self.process.stdin is None:
+            return False
+        try:
+            self.process.stdin.write(job.encode() + b"\n")
+            self.process.stdin.close()
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def dismiss(self) -> None:
+        """No work after all: the helper ends when it reads the end of its input."""
+        try:
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        except OSError:
+            pass
+
+
+def standby(path: Path) -> Helper | None:
+    """Start a helper for ``path`` that waits for its tables (:meth:`Helper.give`); None when
+    helpers are off, the store is off, the machine has one core or the file is small."""
+    if tablestore.cache_dir() is None or (os.cpu_count() or 1) < 2:
+        return None
+    try:
+        if path.stat().st_size < MIN_BYTES // 16:  # sheet XML deflates about tenfold
+            return None
+    except OSError:
+        return None
+    process = spawn.start("sop_xl.io.prefetch", [], pipe=True)
+    return Helper(process) if process is not None else None
 
 
 class Prefetch:
@@ -104,42 +150,64 @@ class Prefetch:
             process.wait()
 
 
-def start(path: Path, wanted: Sequence[tuple[Table, str, int]]) -> Prefetch | None:
+def start(
+    path: Path, wanted: Sequence[tuple[Table, str, int]], ready: Helper | None = None
+) -> Prefetch | None:
     """Hand some of ``wanted`` (table, store key, sheet XML bytes; none kept yet) to helpers
-    (:func:`split`); None when none started (see the module docstring)."""
-    if tablestore.cache_dir() is None or not spawn.enabled():
-        return None
+    (:func:`split`), the first share to ``ready`` if given (dismissed when it gets none); None
+    when no helper reads anything (see the module docstring)."""
+    shares: list[list[int]] = []
+    if tablestore.cache_dir() is not None and spawn.enabled():
+        cores = os.cpu_count() or 1
+        shares = split([size for _, _, size in wanted], cores, ready=int(ready is not None))
     handed: dict[str, tuple[str, subprocess.Popen]] = {}
-    for share in split([size for _, _, size in wanted], os.cpu_count() or 1):
+    for n, share in enumerate(shares):
         tables = [wanted[i] for i in share]
-        process = spawn.start("sop_xl.io.prefetch", [str(path), *(t.name for t, _, _ in tables)])
-        if process is not None:
-            handed.update({table.name: (key, process) for table, key, _ in tables})
+        helper = ready if n == 0 and ready is not None else standby(path)
+        if helper is not None and helper.give(path, [t for t, _, _ in tables]):
+            handed.update({table.name: (key, helper.process) for table, key, _ in tables})
+    if ready is not None and not shares:
+        ready.dismiss()
     return Prefetch(handed) if handed else None
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m sop_xl.io.prefetch WORKBOOK TABLE...``: read the tables into the store;
-    quiet, the exit code says whether every one was read."""
-    from sop_xl import logs
+def read_tables(path: Path, names: Sequence[str]) -> int:
+    """A helper's work: read the tables ``names`` of ``path`` into the table store, as a click
+    would; 0 when every one was read, 1 when one was not (the click reads it again and reports
+    it), 2 for a name that is no table."""
     from sop_xl.errors import SopError
     from sop_xl.io.filebook import FileBook
 
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) < 2 or any(name not in TABLES for name in args[1:]):
+    if not names or any(name not in TABLES for name in names):
         return 2
     try:
-        book = FileBook(Path(args[0]))  # the guard's verdict, as every click
-        failed = 0
-        for name in args[1:]:
-            try:
-                book.read_coerced(TABLES[name])
-            except SopError:  # the click reads it again and reports it
-                failed += 1
-        return 1 if failed else 0
+        book = FileBook(path)  # the guard's verdict, as every click
     except SopError:
         return 1
-    except Exception:  # nobody sees this process: the details go to the log, the click reads
+    failed = 0
+    for name in names:
+        try:
+            book.read_coerced(TABLES[name])
+        except SopError:
+            failed += 1
+    return 1 if failed else 0
+
+
+def main() -> int:
+    """``python -m sop_xl.io.prefetch``: import what reading needs, then read the tables named
+    on the one line of standard input (``{"workbook": ..., "tables": [...]}``); nothing when the
+    input ends empty. Quiet: the exit code says whether it worked, details go to the log."""
+    from sop_xl import logs
+    from sop_xl.io import filebook  # noqa: F401  (the imports, while the click's guard runs)
+
+    os.environ["SOP_XL_BACKGROUND"] = "off"  # a helper starts no helper of its own
+    try:
+        line = sys.stdin.readline()
+        if not line.strip():
+            return 0
+        job = json.loads(line)
+        return read_tables(Path(job["workbook"]), list(job["tables"]))
+    except Exception:  # nobody sees this process: the click reads the tables itself
         logs.write_traceback(traceback.format_exc(), "reading tables ahead")
         return 1
 

@@ -21,10 +21,13 @@ def enabled() -> bool:
     return switch != "off" and bool(sys.executable)
 
 
-def start(module: str, args: list[str], *, low_priority: bool = False) -> subprocess.Popen | None:
+def start(
+    module: str, args: list[str], *, low_priority: bool = False, pipe: bool = False
+) -> subprocess.Popen | None:
     """Start ``python -m module *args``; None when helpers are off or no process can be
     started (Excel on the web). ``low_priority``: below the user's clicks, and not ended with
-    the process that started it (work nobody waits for)."""
+    the process that started it (work nobody waits for). ``pipe``: its standard input is a pipe
+    (the work is written to it later)."""
     if not enabled():
         return None
     options: dict = {}
@@ -38,7 +41,7 @@ def start(module: str, args: list[str], *, low_priority: bool = False) -> subpro
     try:
         return subprocess.Popen(
             [sys.executable, "-m", module, *args],
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if pipe else subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             close_fds=True,

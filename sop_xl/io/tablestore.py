@@ -39,6 +39,7 @@ import struct
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -163,12 +164,17 @@ def _version() -> str:
 
 
 # --- the guard's verdict -----------------------------------------------------------------------
-def checked(path: Path, limits: guard.Limits = guard.DEFAULT_LIMITS) -> guard.FileInfo:
+def checked(
+    path: Path,
+    limits: guard.Limits = guard.DEFAULT_LIMITS,
+    before_scan: Callable[[], object] | None = None,
+) -> guard.FileInfo:
     """:func:`sop_xl.io.guard.check_workbook_file`, remembered by the file's exact bytes.
 
     The same bytes always get the same verdict, so a workbook that passed the guard and was not
     changed since is not decompressed and scanned again on the next click. A file that fails is
-    never remembered: it is checked, and refused, every time.
+    never remembered: it is checked, and refused, every time. ``before_scan`` is called when the
+    file is about to be scanned (its verdict is not kept): work that can start meanwhile.
     """
     root = cache_dir()
     if root is None or not Path(path).is_file():
@@ -181,6 +187,8 @@ def checked(path: Path, limits: guard.Limits = guard.DEFAULT_LIMITS) -> guard.Fi
         return info
     except (OSError, KeyError, ValueError, TypeError):
         pass
+    if before_scan is not None:
+        before_scan()
     parts = _PartVerdicts(root)
     info = guard.check_workbook_file(path, limits, parts)
     parts.save()  # only for a file that passed

@@ -4,6 +4,7 @@ holding the workbook when it is written."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sop_xl import cycle
+from sop_xl.errors import SopError
 from sop_xl.io import prefetch, reader, spawn, tablestore
 from sop_xl.io.filebook import FileBook
 from sop_xl.model import schema
@@ -70,8 +72,8 @@ def helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[list[str] |
     made: list[list[str] | None] = []
     real = prefetch.start
 
-    def start(path, wanted):
-        got = real(path, wanted)
+    def start(path, wanted, ready=None):
+        got = real(path, wanted, ready)
         made.append(got.tables if got else None)
         return got
 
@@ -148,8 +150,9 @@ def _read_alone(master: Path, table: schema.Table):
 def test_a_helper_that_fails_costs_time_not_tables(
     bad_master: Path, helpers: list, coerced_here: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing(module, args, **kw):
-        return subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    def failing(module, args, pipe=False, **kw):
+        code = [sys.executable, "-c", "raise SystemExit(3)"]
+        return subprocess.Popen(code, stdin=subprocess.PIPE if pipe else None)
 
     monkeypatch.setattr(spawn, "start", failing)
     result = cycle.validate(FileBook(bad_master), write=False)
@@ -165,6 +168,7 @@ class _Stuck:
 
     def __init__(self) -> None:
         self.killed = False
+        self.stdin = io.BytesIO()
 
     def poll(self):
         return -9 if self.killed else None
@@ -214,14 +218,40 @@ def test_nothing_is_handed_off_when_helpers_are_off_or_tables_are_kept(
     assert helpers == [None, None]
 
 
-def test_the_helper_process_keeps_the_tables_it_was_given(
+def test_the_helper_keeps_the_tables_it_was_given(
     small_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SOP_XL_CACHE_DIR", str(tmp_path / "store"))
-    assert prefetch.main([]) == 2
-    assert prefetch.main([str(small_demo), "tblNoSuchTable"]) == 2
-    assert prefetch.main([str(tmp_path / "missing.xlsx"), schema.ITEMS.name]) == 1
-    assert prefetch.main([str(small_demo), schema.ITEMS.name, schema.SALES_ACTUALS.name]) == 0
+    assert prefetch.read_tables(small_demo, []) == 2
+    assert prefetch.read_tables(small_demo, ["tblNoSuchTable"]) == 2
+    assert prefetch.read_tables(tmp_path / "missing.xlsx", [schema.ITEMS.name]) == 1
+    names = [schema.ITEMS.name, schema.SALES_ACTUALS.name]
+    assert prefetch.read_tables(small_demo, names) == 0
     book = FileBook(small_demo)
     for table in (schema.ITEMS, schema.SALES_ACTUALS):
         assert tablestore.stored(book._key(table))
+
+
+def test_a_helper_on_standby_imports_first_and_ends_without_work(
+    small_demo: Path, helpers: list, tmp_path: Path
+) -> None:
+    helper = prefetch.standby(small_demo)
+    assert helper is not None
+    helper.dismiss()
+    assert helper.process.wait(timeout=60) == 0
+    helper = prefetch.standby(small_demo)
+    assert helper is not None and helper.give(small_demo, [schema.ITEMS])
+    assert helper.process.wait(timeout=60) == 0
+    assert tablestore.stored(FileBook(small_demo)._key(schema.ITEMS))
+
+
+def test_the_guard_refusing_a_file_leaves_no_helper_waiting(
+    tmp_path: Path, helpers: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"PK\x03\x04" + b"\0" * 4096)  # not a workbook
+    stuck = _Stuck()
+    monkeypatch.setattr(spawn, "start", lambda *a, **k: stuck)
+    with pytest.raises(SopError):
+        FileBook(bad)
+    assert stuck.stdin.closed  # dismissed: it ends when it reads the end of its input
