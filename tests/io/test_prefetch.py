@@ -150,13 +150,16 @@ def _read_alone(master: Path, table: schema.Table):
 def test_a_helper_that_fails_costs_time_not_tables(
     bad_master: Path, helpers: list, coerced_here: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    started = []
+
     def failing(module, args, pipe=False, **kw):
         code = [sys.executable, "-c", "raise SystemExit(3)"]
-        return subprocess.Popen(code, stdin=subprocess.PIPE if pipe else None)
+        started.append(subprocess.Popen(code, stdin=subprocess.PIPE if pipe else None))
+        return started[-1]
 
     monkeypatch.setattr(spawn, "start", failing)
     result = cycle.validate(FileBook(bad_master), write=False)
-    assert helpers and helpers[0]
+    assert started and all(p.wait() == 3 for p in started)
     book = FileBook(bad_master)
     read = {t.name for t in (*schema.INPUT_TABLES, *schema.CARRIED_TABLES) if book.has_table(t)}
     assert read <= set(coerced_here)  # the click read them all itself
