@@ -66,9 +66,11 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _run(code_root: Path, args: list[str], cwd: Path) -> tuple[float, float]:
+def _run(
+    code_root: Path, args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> tuple[float, float]:
     """Wall and CPU seconds of one fresh ``sop-xl`` process (CPU time is what load does not
-    inflate: quote it when the machine is busy)."""
+    inflate: quote it when the machine is busy; it includes the helper processes)."""
     cpu0 = _cpu()
     t0 = time.perf_counter()
     proc = subprocess.run(
@@ -79,6 +81,7 @@ def _run(code_root: Path, args: list[str], cwd: Path) -> tuple[float, float]:
             "PATH": "/usr/bin:/bin",
             "HOME": str(cwd),
             "SOP_XL_CACHE_DIR": str(cwd / "store"),  # each side its own, empty at the start
+            **(env or {}),
         },
         capture_output=True,
         text=True,
@@ -145,6 +148,33 @@ def cases(quick: bool) -> list[dict]:
                     + (f"; baseline failed: {failed[name]}" if name in failed else ""),
                 }
             )
+        if not quick:
+            rows.append(_read_ahead_row(demo, tmp))
         return rows
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _read_ahead_row(demo: Path, tmp: Path, pairs: int = 3) -> dict:
+    """The first validation of the demo master with the read-ahead helper (sop_xl.io.prefetch)
+    and in one process (``SOP_XL_BACKGROUND=off``), same code, alternating, each on a fresh copy
+    and an empty store; the medians."""
+    sides = {"helper": {}, "alone": {"SOP_XL_BACKGROUND": "off"}}
+    got: dict[str, list[tuple[float, float]]] = {side: [] for side in sides}
+    for i in range(pairs):
+        for side, env in sides.items():
+            master, _ = _fresh(demo, tmp / f"ahead_{side}_{i}")
+            got[side].append(_run(ROOT, ["validate", str(master)], master.parent, env))
+    wall = {side: sorted(w for w, _ in runs)[len(runs) // 2] for side, runs in got.items()}
+    cpu = {side: sorted(c for _, c in runs)[len(runs) // 2] for side, runs in got.items()}
+    return {
+        "case": "first validation of the demo master, read ahead by a helper process",
+        "size": f"{os.cpu_count()} cores",
+        "ours_s": wall["helper"],
+        "baseline": "same code in one process (SOP_XL_BACKGROUND=off)",
+        "baseline_s": wall["alone"],
+        "ratio": wall["alone"] / wall["helper"],
+        "ours_cpu": cpu["helper"],
+        "baseline_cpu": cpu["alone"],
+        "note": f"median of {pairs} alternating pairs; CPU includes the helper",
+    }
