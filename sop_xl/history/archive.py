@@ -34,6 +34,9 @@ from sop_xl.model.sheets import SheetOutput
 
 #: Lags every report shows; the archive keeps at least these.
 REPORT_LAGS = (0, 1, 2, 3)
+#: The lag :func:`normalise` gives a row whose period or cycle is blank (validation keeps such
+#: rows out of the archive sheet): no lag a report asks for, so every report excludes it.
+NO_LAG = -1
 DAYS_PER_MONTH = 30
 SERIES = ["region", "item", "location"]
 COLUMNS = FORECAST_ARCHIVE.names
@@ -44,11 +47,19 @@ TAB_COLOR = "A6A6A6"
 
 
 def month_index(period: pd.Series | np.ndarray | Sequence[str]) -> np.ndarray:
-    """'YYYY-MM' -> months since year 0 (vectorised, one parse per distinct value)."""
-    codes, uniq = pd.factorize(np.asarray(period, dtype=object))
-    u = pd.Series(np.asarray(uniq, dtype=object), dtype=object).astype(str)
-    idx = (u.str.slice(0, 4).astype(int) * 12 + u.str.slice(5, 7).astype(int) - 1).to_numpy()
-    return idx[codes] if len(idx) else np.zeros(0, dtype=np.int64)
+    """'YYYY-MM' -> months since year 0 (vectorised, one parse per distinct value), as floats:
+    a blank period (None, NaN, NaT, pd.NA, '' or spaces) is NaN, the explicit missing marker,
+    never a month. NaN stays NaN through arithmetic and fails every comparison, so a lag
+    computed from a blank matches no lag; callers exclude it (``np.isnan``) before casting."""
+    codes, uniq = pd.factorize(np.asarray(period, dtype=object))  # a missing value: code -1
+    u = pd.Series(np.asarray(uniq, dtype=object), dtype=object).astype(str).str.strip()
+    filled = (u != "").to_numpy()
+    idx = np.full(len(u) + 1, np.nan)  # the last one: for code -1
+    f = u[filled]
+    idx[:-1][filled] = (
+        f.str.slice(0, 4).astype(int) * 12 + f.str.slice(5, 7).astype(int) - 1
+    ).to_numpy()
+    return idx[codes]
 
 
 def lead_time_lag(lead_time_days: pd.Series | np.ndarray) -> np.ndarray:
@@ -83,8 +94,8 @@ def stage_rows(
     if stage not in ARCHIVED_STAGES:
         raise ArgumentError(f"stage {stage!r} is not one of {ARCHIVED_STAGES}")
     f = forecast[[*SERIES, "period", value]].rename(columns={value: "quantity"})
-    lag = month_index(f["period"]) - month_index([cycle])[0]
-    keep = (lag >= 0) & (lag <= lags) & f["quantity"].notna().to_numpy()
+    lag = month_index(f["period"]) - month_index([cycle])[0]  # NaN: a blank period
+    keep = ~np.isnan(lag) & (lag >= 0) & (lag <= lags) & f["quantity"].notna().to_numpy()
     f = f[keep].copy()
     f["quantity"] = f["quantity"].astype(float)
     f.insert(0, "stage", stage)
@@ -161,11 +172,9 @@ def normalise(archive: pd.DataFrame) -> pd.DataFrame:
         elif not _is_text(a[c]):
             a[c] = a[c].astype("string").fillna("").astype(object)
     a["quantity"] = pd.to_numeric(a.get("quantity"), errors="coerce").astype(float)
-    a["lag"] = (
-        (month_index(a["period"]) - month_index(a["cycle"])).astype(np.int64)
-        if len(a)
-        else pd.Series(dtype=np.int64)
-    )
+    lag = month_index(a["period"]) - month_index(a["cycle"])
+    # a blank period or cycle has no lag: NO_LAG, which no report's lag (0 to 12) matches
+    a["lag"] = np.where(np.isnan(lag), NO_LAG, lag).astype(np.int64)
     return a[COLUMNS]
 
 

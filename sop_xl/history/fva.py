@@ -42,7 +42,10 @@ _COL = {s: s.lower() for s in FORECAST_STAGES}
 
 
 def _period_of(index: np.ndarray) -> np.ndarray:
-    return np.array([f"{i // 12:04d}-{i % 12 + 1:02d}" for i in index], dtype=object)
+    return np.array(
+        [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in np.asarray(index, dtype=np.int64).tolist()],
+        dtype=object,
+    )
 
 
 def stage_cells(
@@ -107,10 +110,12 @@ def _stage_values(k: Keyed, cycle: str, lag: int, months: int) -> _Staged | None
         )
     # naive: sales of the month before the forecasting cycle, per series (0 if none posted)
     made_in = month_index(text[c.period]) - lag  # the cycle that made the forecast
+    blank = np.isnan(made_in)  # a blank period: no month before it, so no naive value
     code_of = {p: i for i, p in enumerate(text.tolist()) if isinstance(p, str)}
-    months_before, at = np.unique(made_in - 1, return_inverse=True)  # each month text once
+    before = np.where(blank, 0, made_in - 1).astype(np.int64)
+    months_before, at = np.unique(before, return_inverse=True)  # each month text once
     last_code = [code_of.get(p, n_p) for p in _period_of(months_before)]
-    last = np.asarray(last_code, dtype=np.int64)[at.reshape(-1)]
+    last = np.where(blank, n_p, np.asarray(last_code, dtype=np.int64)[at.reshape(-1)])
     naive = _first_value(k.raw_series * n_p + k.raw_period, k.raw_qty, c.series * n_p + last)
     values["naive"] = np.nan_to_num(naive, nan=0.0)
     filled: dict[str, np.ndarray] = {}

@@ -81,7 +81,7 @@ def reference_lag_accuracy(archive, actuals, cycle, *, items=None, lags=arc.REPO
 
 
 def _period_of(index):
-    return np.array([f"{i // 12:04d}-{i % 12 + 1:02d}" for i in index], dtype=object)
+    return np.array([f"{int(i) // 12:04d}-{int(i) % 12 + 1:02d}" for i in index], dtype=object)
 
 
 def reference_fva(archive, actuals, cycle, lag, *, items=None):
