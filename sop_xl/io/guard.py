@@ -483,6 +483,8 @@ class _SheetScan:
     max_col: int = 0
     #: digits -> the largest row with that many digits (6 or more) referenced
     long_rows: dict[int, int] = field(default_factory=dict)
+    #: cell tags (``<c`` and ``:c``, a bound from above) from the piece of the first odd cell on
+    cells: int = 0
 
     def scan(self, buf: bytes, start: int, end: int) -> None:
         if not self.errors:
@@ -491,6 +493,8 @@ class _SheetScan:
             self.odd = _ODD_CELL_RE.search(buf, start, end) is not None or _has_prefixed_cell(
                 buf, start, end
             )
+        if self.odd:  # the placement costs about a microsecond a cell: count them (memchr)
+            self.cells += buf.count(b"<c", start, end) + buf.count(b":c", start, end)
         gate = _GATE_RE.search(buf, start, end)
         if gate is None:  # the common piece: one scan proves all references small and narrow
             return
@@ -575,6 +579,7 @@ class _Placement:
         self.rows = self.cols = 0  # of the cells without a reference
         self.state = 0  # 0 before sheetData, 1 inside, 2 after
         self.open = b""  # how the comment (CDATA, instruction) a piece ended in ends
+        self.whole = False  # all of the sheet was fed
 
     def feed(self, piece: bytes) -> None:
         start = 0
@@ -691,16 +696,19 @@ def _ref_place(attrs: bytes) -> tuple[int, int] | None:
 
 
 def _placed_extent(
-    zf: zipfile.ZipFile, part: str, where: Location, file_where: Location
-) -> tuple[int, int]:
-    """(rows, columns) of the box python-calamine places a sheet's cells in, cells without a
-    reference included (:class:`_Placement`). Runs only on a sheet with such cells (or other
-    unusual cell tags); the DTD check of the first pass has run."""
+    zf: zipfile.ZipFile, part: str, limits: Limits, where: Location, file_where: Location
+) -> tuple[int, int, bool]:
+    """(rows, columns, whole) of the box python-calamine places a sheet's cells in, cells
+    without a reference included (:class:`_Placement`); not ``whole`` when it stopped after the
+    first piece that took the box beyond the ``limits``. Runs
+    only on a sheet with such cells (or other unusual cell tags); the DTD check of the first
+    pass has run."""
     from xml.parsers.expat import ExpatError
 
     pieces = (buf[start:end] for buf, start, end, _ in _chunks(zf, part, file_where, sheet=True))
     try:
-        return _placed_extent_of(pieces)
+        box = _placed_extent_of(pieces, limits)
+        return box.rows, box.cols, box.whole
     except ExpatError as exc:
         raise InputFileError(
             f"part {part} has cells without a cell reference and is not well-formed XML "
@@ -710,10 +718,11 @@ def _placed_extent(
         ) from None
 
 
-def _placed_extent_of(pieces: Iterable[bytes]) -> tuple[int, int]:
+def _placed_extent_of(pieces: Iterable[bytes], limits: Limits | None = None) -> _Placement:
     """:func:`_placed_extent` of a sheet's XML given in pieces cut before a ``<``; raises
     ``ExpatError`` when the sheet is not well-formed XML (an XML parser without handlers runs
-    over every piece: it checks, in C, what makes :data:`_PLACE_RE` exact)."""
+    over every piece: it checks, in C, what makes :data:`_PLACE_RE` exact). With ``limits``, it
+    stops after the first piece whose box is already beyond them (:func:`_box` refuses it)."""
     from xml.parsers import expat
 
     box = _Placement()
@@ -722,8 +731,14 @@ def _placed_extent_of(pieces: Iterable[bytes]) -> tuple[int, int]:
     for piece in pieces:
         parser.Parse(piece, False)
         box.feed(piece)
+        if limits is not None and (
+            box.cols > limits.max_columns
+            or box.rows > min(limits.max_rows, limits.max_cells // max(box.cols, 26))
+        ):  # the box of the whole sheet is at least as large (see _box)
+            return box
     parser.Parse(b"", True)
-    return box.rows, box.cols
+    box.whole = True
+    return box
 
 
 def _r_value(attrs: bytes) -> bytes | None:
@@ -779,14 +794,23 @@ def _check_extent(
                 fix="Save a clean copy from Excel and submit that.",
             )
         sheet.scan(buf, start, end)
+        if sheet.cells > limits.max_cells:  # a sheet within the box limit holds fewer
+            raise InputFileError(
+                f"the sheet has cells without a cell reference and more than "
+                f"{limits.max_cells:,} cells: reading it would need gigabytes of memory, so it "
+                "was not opened.",
+                where=where,
+                fix="Delete the stray cells far below/right of the data (Ctrl+End shows the "
+                "last used cell), save, and submit again; or save a clean copy from Excel.",
+            )
     # cells without a reference: where the reader puts them (the others are measured above)
-    placed = _placed_extent(zf, part, where, file_where) if sheet.odd else (0, 0)
+    placed = _placed_extent(zf, part, limits, where, file_where) if sheet.odd else (0, 0, True)
     return _box(sheet, placed, zf, part, limits, where, file_where), sheet.errors
 
 
 def _box(
     sheet: _SheetScan,
-    placed: tuple[int, int],
+    placed: tuple[int, int, bool],
     zf: zipfile.ZipFile,
     part: str,
     limits: Limits,
@@ -794,7 +818,8 @@ def _box(
     file_where: Location,
 ) -> tuple[int, int]:
     """The box of the references the first pass measured and of the cells ``placed`` without
-    one (see :func:`_check_extent`); refuses it when it is too large."""
+    one (see :func:`_check_extent`; not all of them when ``placed[2]`` is false: the placement
+    stopped past the limits); refuses it when it is too large."""
     max_col = max(sheet.max_col or 26, placed[1])
     allowed = min(limits.max_rows, limits.max_cells // max_col)
     small = not sheet.suspect and max_col <= limits.max_columns and allowed >= _SMALL_ROWS
@@ -810,8 +835,10 @@ def _box(
     max_row = max(max_row, placed[0])
     if max_col > limits.max_columns or max_row > allowed:
         unplaced = "has cells without a cell reference; with them, it " if sheet.odd else ""
+        beyond = "" if placed[2] else " or beyond"
         raise InputFileError(
-            f"the sheet {unplaced}uses cells up to row {max_row:,} and column {max_col:,}, far "
+            f"the sheet {unplaced}uses cells up to row {max_row:,} and column {max_col:,}"
+            f"{beyond}, far "
             "beyond any S&OP table: reading it would need gigabytes of memory, so it was not "
             "opened.",
             where=where,

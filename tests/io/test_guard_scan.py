@@ -79,7 +79,8 @@ def test_a_wide_sheet_of_sane_length_passes(tmp_path, good):  # noqa: F811
 def placed(body: str) -> tuple[int, int]:
     """(rows, columns) of the box python-calamine puts the cells without a reference of the
     sheet ``body`` in (the cells with one are where their reference says)."""
-    return guard._placed_extent_of([sheet_xml(body)])
+    box = guard._placed_extent_of([sheet_xml(body)])
+    return box.rows, box.cols
 
 
 MARKUP_TEXT = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>", re.S)
@@ -146,7 +147,8 @@ def test_a_comment_across_pieces_does_not_reset_the_position(tmp_path, good, sma
     run = "<c><v>1</v></c>" * 400
     note = "<!-- " + "<x/>" * 100 + '<c r="A1"/></row><row r="1">' + "<x/>" * 100 + " -->"
     body = f'<row r="1">{run}{note}{run}</row>'
-    with pytest.raises(InputFileError, match="column 800"):
+    # the placement stops at the first piece beyond the limit of 702 columns: past the 400th
+    with pytest.raises(InputFileError, match="column 704 or beyond"):
         check_workbook_file(sheet_with(tmp_path, good, body))
 
 
@@ -179,6 +181,47 @@ def test_a_small_sheet_without_references_opens(tmp_path, good):  # noqa: F811
     assert check_workbook_file(path).extents["Data"] == (2, 2)
     values = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Data").to_python()
     assert values == [["Item No.", "Quantity"], ["A1", 3.0]]
+
+
+def test_more_cells_without_references_than_a_sheet_may_hold_are_refused_before_placing(
+    tmp_path,
+    good,  # noqa: F811
+    monkeypatch,
+):
+    # the same row again and again keeps the box at 1 x 10, but a reader stores every cell:
+    # more cells than the limit are refused by a count (memchr speed) in the first pass, before
+    # the placement, which costs about a microsecond a cell (minutes on a 1 GB part)
+    limits = Limits(max_cells=1_000)
+    grid = "".join('<row r="{}">{}</row>'.format(r, "<c><v>1</v></c>" * 100) for r in range(1, 11))
+    path = sheet_with(tmp_path, good, grid)  # 10 x 100 = 1,000 cells: the limit, passes
+    assert check_workbook_file(path, limits).extents["Data"] == (10, 100)
+    again = sheet_with(tmp_path, good, grid + '<row r="1"><c><v>1</v></c></row>', "again.xlsx")
+
+    def no_placement(*args):
+        raise AssertionError("placed")
+
+    monkeypatch.setattr(guard, "_placed_extent", no_placement)
+    with pytest.raises(InputFileError, match="without a cell reference and more than 1,000 cells"):
+        check_workbook_file(again, limits)
+
+
+def test_the_placement_stops_at_the_first_piece_beyond_the_limits(
+    tmp_path,
+    good,  # noqa: F811
+    small_pieces,
+    monkeypatch,
+):
+    # 3,000 rows without r of 10 cells each, 1,000 rows allowed: the rest is not placed
+    body = "<row>" + "<c><v>1</v></c>" * 10 + "</row>"
+    path = sheet_with(tmp_path, good, body * 3_000)
+    fed = []
+    feed = guard._Placement.feed
+    monkeypatch.setattr(guard._Placement, "feed", lambda self, piece: fed.append(feed(self, piece)))
+    assert check_workbook_file(path).extents["Data"] == (3_000, 10)
+    pieces = len(fed)
+    with pytest.raises(InputFileError, match=r"row 1,00\d and column 26 or beyond"):
+        check_workbook_file(path, Limits(max_rows=1_000))
+    assert len(fed) - pieces < pieces / 2
 
 
 def test_a_sheet_without_references_that_is_not_xml_is_refused(tmp_path, good):  # noqa: F811
