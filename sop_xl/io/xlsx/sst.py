@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,26 +27,85 @@ REL_SST = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/s
 CT_SST = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 _SI_RE = re.compile(r"<(?:\w+:)?si>(.*?)</(?:\w+:)?si>|<(?:\w+:)?si/>", re.S)
 _T_RE = re.compile(r'<t(?: xml:space="preserve")?>[^<]*</t>$')
+_SST_RE = re.compile(r"<(\w+:)?sst\b[^>]*?(/?)>")
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """What parsing the shared-strings part ``data`` gives: ``index`` (each plain ``<t>`` body
+    at its first position; never changed once built: a :class:`SharedStrings` copies it) and
+    ``n`` entries. ``appendable``: the ``<si>`` entries follow each other from the ``<sst>``
+    tag to ``</sst>`` with nothing else between, so a text with entries appended before
+    ``</sst>`` parses as these entries followed by the appended ones."""
+
+    data: bytes
+    index: dict[str, int]
+    n: int
+    appendable: bool
+
+
+#: No table yet: the ``<sst>`` :meth:`SharedStrings.finish` creates holds the new entries only.
+_EMPTY = _Parsed(b"", {}, 0, True)
+
+#: The shared-strings table this process parsed or wrote last. A table opened with exactly
+#: these bytes (each write of a cycle opens the table the previous write saved) is not parsed
+#: again; any other bytes (the file saved by Excel, another workbook) are.
+_last: _Parsed | None = None
+
+
+def _parse(data: bytes) -> _Parsed:
+    text = data.decode("utf-8")
+    index: dict[str, int] = {}
+    n = 0
+    head = _SST_RE.search(text)
+    at = head.end() if head is not None and not head.group(2) else -1  # the next entry's start
+    for i, m in enumerate(_SI_RE.finditer(text)):
+        body = m.group(1) or ""
+        if _T_RE.match(body):
+            index.setdefault(body, i)
+        at = m.end() if m.start() == at else -1
+        n = i + 1
+    close = text.rfind(f"</{head.group(1) or ''}sst>") if head is not None else -1
+    return _Parsed(data, index, n, n > 0 and at >= 0 and at == close)
+
+
+def _appended(base: _Parsed, items: str, data: bytes) -> _Parsed | None:
+    """The table ``data``: ``base``'s entries then ``items`` (the ``<si>`` entries
+    :meth:`SharedStrings.finish` inserted before ``</sst>``), as :func:`_parse` would find
+    them; None when that is not certain (``base`` not appendable, or ``items`` not entries
+    back to back)."""
+    if not base.appendable:
+        return None
+    index, n, at = dict(base.index), base.n, 0
+    for m in _SI_RE.finditer(items):
+        if m.start() != at:
+            return None
+        body = m.group(1) or ""
+        if _T_RE.match(body):
+            index.setdefault(body, n)
+        at, n = m.end(), n + 1
+    return _Parsed(data, index, n, True) if at == len(items) else None
 
 
 class SharedStrings:
     """Index of ``<si>`` bodies (``<t>...</t>`` XML, already escaped) to their position."""
 
     def __init__(self, pkg: Package, wb_part: str):
+        global _last
         self.pkg, self.wb_part = pkg, wb_part
         self.part: str | None = None
         for r in pkg.rels(wb_part):
             if r.type == REL_SST and r.part:
                 self.part = r.part
-        self.index: dict[str, int] = {}
-        self.n = 0
         self.new: list[str] = []
+        self._parsed = _EMPTY
         if self.part and pkg.exists(self.part):
-            for i, m in enumerate(_SI_RE.finditer(pkg.text(self.part))):
-                body = m.group(1) or ""
-                if _T_RE.match(body):
-                    self.index.setdefault(body, i)
-                self.n = i + 1
+            data = pkg.read(self.part)
+            if _last is None or _last.data != data:
+                _last = _parse(data)
+            self._parsed = _last
+        self.index = dict(self._parsed.index)
+        self.n = self._parsed.n
 
     def ids(self, bodies: np.ndarray) -> np.ndarray:
         """Index text (object array of str) of each ``<t>`` body: one dict lookup per distinct
@@ -68,10 +128,13 @@ class SharedStrings:
 
     def finish(self) -> None:
         """Write the table if texts were appended (creating the part and its relationship)."""
+        global _last
         if not self.new:
             return
+        base = self._parsed
         items = "".join(f"<si>{b}</si>" for b in self.new)
         if self.part is None or not self.pkg.exists(self.part):
+            base = _EMPTY  # the <sst> written here holds the new entries only
             part = self.part or (
                 "xl/sharedStrings.xml"
                 if not self.pkg.exists("xl/sharedStrings.xml")
@@ -86,8 +149,11 @@ class SharedStrings:
                 f'<sst xmlns="{NS_MAIN}" uniqueCount="{self.n}">{items}</sst>'
             )
         else:
-            text = self.pkg.text(self.part)
-            m = re.search(r"<(\w+:)?sst\b[^>]*?(/?)>", text)
+            data = self.pkg.read(self.part)
+            if data != base.data:  # changed since it was opened: not what was parsed
+                base = _Parsed(data, {}, 0, False)
+            text = data.decode("utf-8")
+            m = _SST_RE.search(text)
             assert m, f"{self.part} has no <sst> element"
             pre = m.group(1) or ""
             head = re.sub(r'\s(?:count|uniqueCount)="\d*"', "", m.group(0).rstrip("/>").rstrip(">"))
@@ -101,7 +167,9 @@ class SharedStrings:
             else:
                 end = text.rindex(f"</{pre}sst>")
                 text = text[: m.start()] + head + text[m.end() : end] + items + text[end:]
-        self.pkg.write(self.part, text)
+        data = text.encode("utf-8")
+        self.pkg.write(self.part, data)
+        _last = _appended(base, items, data) or _last
 
 
 #: An inline-string cell as openpyxl (3.1) writes every text: ``<c r=.. s=.. t="inlineStr">``

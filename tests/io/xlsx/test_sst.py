@@ -6,11 +6,14 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from python_calamine import CalamineWorkbook
 
 from sop_xl.io.filebook import save_new_workbook
+from sop_xl.io.xlsx.parts import NS_MAIN
 from sop_xl.io.xlsx.sst import SharedStrings, share_sheet_strings
 
 TEXTS = ["Item No.", "  leading and trailing  ", "a & b < c", '=HYPERLINK("x")', "Item No."]
@@ -67,3 +70,99 @@ def test_inline_cells_become_indices_of_the_existing_table() -> None:
         '<c r="C1"/><c r="D1"><v>4</v></c></row>'
     )
     assert sst.new == ["<t>kept</t>", "<t>new</t>"]
+
+
+# --- the table kept between writes (issue 16) ---------------------------------------------------
+class _Book:
+    """The parts a SharedStrings reads and writes, in memory."""
+
+    def __init__(self, text: str | None):
+        from sop_xl.io.xlsx.parts import Rel
+        from sop_xl.io.xlsx.sst import REL_SST
+
+        self.parts = {} if text is None else {"xl/sharedStrings.xml": text.encode()}
+        self._rel = Rel("rId9", REL_SST, "sharedStrings.xml", "xl/sharedStrings.xml")
+
+    def rels(self, part):
+        return [self._rel]
+
+    def exists(self, name):
+        return name in self.parts
+
+    def read(self, name):
+        return self.parts[name]
+
+    def write(self, name, data):
+        self.parts[name] = data if isinstance(data, bytes) else data.encode()
+
+    def set_override(self, part, content_type):
+        pass
+
+
+_BODY = st.one_of(
+    st.sampled_from(["<t>a</t>", "<t>b &amp; c</t>", '<t xml:space="preserve"> a</t>', ""]),
+    st.sampled_from(["<r><t>rich</t></r>", "<t>a</t><rPh><t>x</t></rPh>", "<t>a</t>\n"]),
+    st.text("abc", min_size=1, max_size=3).map(lambda s: f"<t>{s}</t>"),
+)
+
+
+def _sst_text(bodies: list[str], pre: str, gap: str, close_empty: bool) -> str:
+    si = (
+        "".join((f"<{pre}si/>" if b == "" else f"<{pre}si>{b}</{pre}si>") + gap for b in bodies)
+        .replace("<t", f"<{pre}t")
+        .replace("</t>", f"</{pre}t>")
+    )
+    ns = f'xmlns{":" + pre[:-1] if pre else ""}="{NS_MAIN}"'
+    head = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<{pre}sst {ns} count="9"'
+    if not bodies and close_empty:
+        return head + "/>"
+    return f"{head}>{si}</{pre}sst>"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    bodies=st.lists(_BODY, max_size=6),
+    pre=st.sampled_from(["", "x:"]),
+    gap=st.sampled_from(["", "", " ", "<!-- <si> -->"]),
+    close_empty=st.booleans(),
+    batches=st.lists(st.lists(_BODY.filter(bool), min_size=1, max_size=4), min_size=1, max_size=4),
+)
+def test_a_table_kept_between_writes_is_the_table_parsed_again(
+    bodies, pre, gap, close_empty, batches
+) -> None:
+    """Each write opens the table the previous one saved without parsing it again: the kept
+    index and count must be exactly what parsing the saved bytes gives, whatever the table
+    holds (prefixes, rich text, empty entries, text between entries, an empty <sst/>)."""
+    import numpy as np
+
+    from sop_xl.io.xlsx import sst as mod
+
+    book = _Book(_sst_text(bodies, pre, gap, close_empty))
+    for batch in batches:
+        kept = SharedStrings(book, "xl/workbook.xml")  # type: ignore[arg-type]
+        mod._last = None
+        fresh = SharedStrings(book, "xl/workbook.xml")  # type: ignore[arg-type]
+        assert (kept.index, kept.n) == (fresh.index, fresh.n)
+        ids = np.array(batch, dtype=object)
+        assert kept.ids(ids).tolist() == fresh.ids(ids.copy()).tolist()
+        kept.finish()
+    assert (SharedStrings(book, "xl/workbook.xml").index, mod._last.n) == (  # type: ignore[arg-type, union-attr]
+        mod._parse(book.parts["xl/sharedStrings.xml"]).index,
+        mod._parse(book.parts["xl/sharedStrings.xml"]).n,
+    )
+
+
+def test_a_table_changed_between_writes_is_parsed_again() -> None:
+    """The kept table is used only for the exact bytes it was built from: a table another
+    program rewrote (same size, other order) is parsed again."""
+    import numpy as np
+
+    book = _Book(_sst_text(["<t>ab</t>", "<t>cd</t>"], "", "", False))
+    first = SharedStrings(book, "xl/workbook.xml")  # type: ignore[arg-type]
+    first.ids(np.array(["<t>ef</t>"], dtype=object))
+    first.finish()
+    saved = book.parts["xl/sharedStrings.xml"].decode()
+    book.parts["xl/sharedStrings.xml"] = saved.replace("<t>ab</t>", "<t>XX</t>").encode()
+    again = SharedStrings(book, "xl/workbook.xml")  # type: ignore[arg-type]
+    assert again.index == {"<t>XX</t>": 0, "<t>cd</t>": 1, "<t>ef</t>": 2}
+    assert again.id("<t>ab</t>") == "3"
