@@ -193,6 +193,7 @@ class Package:
         self._order = list(self._infos)
         self._changed: dict[str, bytes] = {}
         self._deleted: set[str] = set()
+        self._rels: dict[str, tuple[Rel, ...]] = {}  # parsed .rels parts, dropped when written
 
     def _open(self) -> BinaryIO:
         return io.BytesIO(self._data) if self._data is not None else open(self.path, "rb")
@@ -236,9 +237,11 @@ class Package:
     def write(self, name: str, data: bytes | str) -> None:
         self._deleted.discard(name)
         self._changed[name] = data.encode("utf-8") if isinstance(data, str) else data
+        self._rels.pop(name, None)
 
     def delete(self, name: str) -> None:
         self._changed.pop(name, None)
+        self._rels.pop(name, None)
         if name in self._infos:
             self._deleted.add(name)
 
@@ -255,10 +258,18 @@ class Package:
 
     # --- relationships ------------------------------------------------------------------------
     def rels(self, part: str) -> list[Rel]:
-        """Relationships of ``part`` (empty when it has no .rels part)."""
+        """Relationships of ``part`` (empty when it has no .rels part). Each ``.rels`` part is
+        parsed once until it is written or deleted (a write asks for a sheet's relationships
+        once per output sheet it plans)."""
         name = rels_name(part) if part else "_rels/.rels"
         if not self.exists(name):
             return []
+        done = self._rels.get(name)
+        if done is None:
+            done = self._rels[name] = tuple(self._parse_rels(part, name))
+        return list(done)
+
+    def _parse_rels(self, part: str, name: str) -> list[Rel]:
         try:
             root = fromstring(self.read(name))
         except Exception as exc:  # ParseError, defusedxml's DTDForbidden/EntitiesForbidden
@@ -399,6 +410,7 @@ class Package:
         parsing the others. This package is unchanged."""
         other = copy.copy(self)
         other._changed, other._deleted = dict(self._changed), set(self._deleted)
+        other._rels = dict(self._rels)
         worksheets = {r.part for r in self.rels(WORKBOOK) if r.type == REL_WORKSHEET}
         for name, part in sheet_parts(self).items():
             if name not in keep and part in worksheets and self.exists(part):

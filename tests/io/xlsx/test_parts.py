@@ -136,3 +136,29 @@ def test_damaged_bytes_are_a_clear_error() -> None:
     with pytest.raises(InputFileError, match="damaged") as err:
         Package(b"PK\x03\x04 not a zip", name="m.xlsm")
     assert "m.xlsm" in str(err.value)
+
+
+def test_relationships_are_read_again_after_a_write_or_delete() -> None:
+    """Package.rels keeps each parsed .rels part until that part is written or deleted; a
+    copy from sheets_only has its own (its deletions do not reach this package)."""
+    pkg = Package(_workbook_bytes())
+    wb = "xl/workbook.xml"
+    first = pkg.rels(wb)
+    assert pkg.rels(wb) == first and pkg.rels(wb) is not pkg.rels(wb)  # a list of its own
+    rid = pkg.add_rel(wb, "urn:test", "xl/extra.xml")
+    assert [r.id for r in pkg.rels(wb)] == [*(r.id for r in first), rid]
+    assert pkg.rels(wb)[-1].part == "xl/extra.xml"
+    pkg.remove_rels(wb, {rid})
+    assert pkg.rels(wb) == first
+    sheet = next(r.part for r in first if r.type.endswith("/worksheet") and r.part)
+    pkg.write(
+        "xl/worksheets/_rels/" + sheet.rsplit("/", 1)[1] + ".rels",
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="urn:t" Target="../x.xml"/></Relationships>',
+    )
+    assert [(r.id, r.part) for r in pkg.rels(sheet)] == [("rId1", "xl/x.xml")]
+    other = pkg.sheets_only(set())
+    assert other.rels(sheet) == []  # emptied there, with its relationships
+    assert [r.id for r in pkg.rels(sheet)] == ["rId1"]
+    pkg.delete("xl/_rels/workbook.xml.rels")
+    assert pkg.rels(wb) == []
