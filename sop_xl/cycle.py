@@ -19,7 +19,14 @@ from sop_xl.errors import Finding, Location, SopError, ValidationError
 from sop_xl.io import reader
 from sop_xl.model.book import Book, Coerced, Progress, ReadsAhead, ResultMemo, user
 from sop_xl.model.report import validation_output
-from sop_xl.model.schema import BY_ALIAS, CARRIED_TABLES, INPUT_TABLES, Settings, Table
+from sop_xl.model.schema import (
+    BY_ALIAS,
+    CARRIED_TABLES,
+    INPUT_TABLES,
+    SUPPLY_PLAN,
+    Settings,
+    Table,
+)
 from sop_xl.model.sheets import SheetOutput
 
 if TYPE_CHECKING:
@@ -317,11 +324,14 @@ def scenarios(book: Book) -> StepResult:
     return StepResult("scenarios", r.summary, True, r.outputs, r)
 
 
-def outlook(book: Book) -> StepResult:
-    """Full-year financial outlook by G/L account vs the budgets, and its bridge."""
+def outlook(book: Book, *, supply_plan: pd.DataFrame | None = None) -> StepResult:
+    """Full-year financial outlook by G/L account vs the budgets, and its bridge.
+
+    ``supply_plan``: the SupplyPlan table as reading its sheet gives it, when the caller has it
+    (:func:`run_cycle`: the supply step has just written it); else the sheet is read."""
     from sop_xl.outlook.step import run_outlook
 
-    r = run_outlook(book)
+    r = run_outlook(book, supply_plan=supply_plan)
     return StepResult("outlook", r.summary, True, r.outputs, r)
 
 
@@ -365,12 +375,15 @@ def plan_status_of(book: Book) -> str:
     return plan_status(Path(book.path).parent / "snapshots", book.read_settings().cycle)
 
 
-def executive_summary(book: Book) -> StepResult:
+def executive_summary(book: Book, *, supply_plan: pd.DataFrame | None = None) -> StepResult:
     """The one-page Executive Summary: decisions asked for, red KPIs, supply risks, the
-    full-year outlook vs budget, open and overdue actions (first after the frozen plan's Cover)."""
+    full-year outlook vs budget, open and overdue actions (first after the frozen plan's Cover).
+
+    ``supply_plan``: as for :func:`outlook`."""
     from sop_xl.summary.step import run_summary
 
-    r = run_summary(book)
+    have = {SUPPLY_PLAN.alias: supply_plan} if supply_plan is not None else None
+    r = run_summary(book, have=have)
     return StepResult("executive_summary", r.summary, True, r.outputs, r)
 
 
@@ -563,6 +576,7 @@ def run_cycle(
     """
     from sop_xl.io import guard
     from sop_xl.io.filebook import FileBook, quiet
+    from sop_xl.io.written import as_read
 
     if approved_by is not None and not approved_by.strip():
         raise SopError(
@@ -580,6 +594,15 @@ def run_cycle(
         version = next_version(Path(master).parent / "snapshots", book.read_settings().cycle)
         status = f"approved by {approved_by}, frozen as v{version:02d}"
     lines: list[str] = []
+    # What the steps of this run wrote, by table (a step's outputs are what it wrote, and only
+    # the supply step writes the SupplyPlan): the outlook and the summary take the SupplyPlan
+    # from here, as reading the sheet back gives it, when that is certain (written.as_read).
+    written: dict[str, SheetOutput] = {}
+
+    def supply_plan() -> pd.DataFrame | None:
+        out = written.get(SUPPLY_PLAN.name)
+        return as_read(out.table, out.df) if out is not None else None
+
     steps: list[tuple[str, Callable[[], StepResult]]] = [
         ("Validate inputs", lambda: validate(book)),
     ]
@@ -590,10 +613,10 @@ def run_cycle(
         ("KPIs", lambda: kpis(book)),
         ("Supply review", lambda: supply(book)),
         ("Trade-off scenarios", lambda: scenarios(book)),
-        ("Financial outlook", lambda: outlook(book)),
+        ("Financial outlook", lambda: outlook(book, supply_plan=supply_plan())),
         ("Plan history", lambda: history(book)),
         ("Scorecard", lambda: scorecard(book, plan_status=status)),
-        ("Executive summary", lambda: executive_summary(book)),
+        ("Executive summary", lambda: executive_summary(book, supply_plan=supply_plan())),
     ]
     if approved_by:
         steps.append(("Freeze plan", lambda: freeze(master, approved_by=approved_by, progress=say)))
@@ -602,6 +625,7 @@ def run_cycle(
         say(f"Step {i}/{len(steps)}: {title}", None)
         result = run()
         results.append(result)
+        written.update((out.table.name, out) for out in result.outputs)
         lines.append(f"{i}. {title}: {result.summary}")
         if not result.ok and result.step == "validate":
             lines.append("Stopped: fix the inputs listed on the Validation sheet, then run again.")

@@ -69,15 +69,20 @@ def headline(r: engine.OutlookResult, currency: str) -> str:
     )
 
 
-def supply_plan_of_cycle(book: Book, settings: Settings) -> pd.DataFrame | None:
+def supply_plan_of_cycle(
+    book: Book, settings: Settings, sheet: pd.DataFrame | None = None
+) -> pd.DataFrame | None:
     """The SupplyPlan sheet's met demand when the supply review ran for this cycle (its first
-    month is the cycle month), else None."""
-    if not book.has_table(schema.SUPPLY_PLAN):
+    month is the cycle month), else None. ``sheet``: the SupplyPlan table as reading the sheet
+    gives it, when the caller has it already (:func:`sop_xl.cycle.run_cycle`: the supply step
+    has just written it); else the sheet is read."""
+    if sheet is None:
+        if not book.has_table(schema.SUPPLY_PLAN):
+            return None
+        sheet = book.read_table(schema.SUPPLY_PLAN)
+    if sheet.empty or str(sheet["period"].min()) != settings.cycle:
         return None
-    sp = book.read_table(schema.SUPPLY_PLAN)
-    if sp.empty or str(sp["period"].min()) != settings.cycle:
-        return None
-    return sp[["item", "period", "met_demand"]]
+    return sheet[["item", "period", "met_demand"]]
 
 
 def outputs(r: engine.OutlookResult, settings: Settings) -> list[SheetOutput]:
@@ -176,11 +181,14 @@ def _axis_floor(bridge: pd.DataFrame) -> float | None:
     return float(np.floor(low * 0.95 / step) * step)
 
 
-def run_outlook(book: Book) -> OutlookStepResult:
-    """The cycle step: read, compute, write Outlook, OutlookBridge and OutlookMonthly."""
+def run_outlook(book: Book, *, supply_plan: pd.DataFrame | None = None) -> OutlookStepResult:
+    """The cycle step: read, compute, write Outlook, OutlookBridge and OutlookMonthly.
+
+    ``supply_plan``: the SupplyPlan table as reading the sheet gives it, when the caller has
+    it already (see :func:`supply_plan_of_cycle`)."""
     settings = book.read_settings()
     frames = read_tables(book, READ, share=len(READ) / (len(READ) + 2))
-    supply = supply_plan_of_cycle(book, settings)
+    supply = supply_plan_of_cycle(book, settings, supply_plan)
     book.progress("Computing the financial outlook", len(READ) / (len(READ) + 2))
     r = engine.compute(frames, settings, supply)
     out = OutlookStepResult(r, outputs=outputs(r, settings))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -69,9 +70,14 @@ def output(rows: pd.DataFrame, settings: schema.Settings) -> SheetOutput:
     )
 
 
-def run_summary(book: Book) -> SummaryResult:
+def run_summary(book: Book, *, have: Mapping[str, pd.DataFrame] | None = None) -> SummaryResult:
+    """The step: read, summarise, write the Executive Summary sheet. ``have``: tables the caller
+    already has as reading their sheets gives them, by alias (:func:`sop_xl.cycle.run_cycle`:
+    the SupplyPlan the supply step has just written); the others are read."""
     settings = book.read_settings()
-    frames = read_tables(book, READ, share=len(READ) / (len(READ) + 1))
+    have = dict(have or {})
+    rest = [t for t in READ if t.alias not in have]
+    frames = {**read_tables(book, rest, share=len(READ) / (len(READ) + 1)), **have}
     rows = summary(frames, settings.cycle, settings.currency)
     out = output(rows, settings)
     book.write([out])
