@@ -485,6 +485,8 @@ class _SheetScan:
     long_rows: dict[int, int] = field(default_factory=dict)
     #: cell tags (``<c`` and ``:c``, a bound from above) from the piece of the first odd cell on
     cells: int = 0
+    #: row tags (``<row`` and ``:row``, with ``<rowBreaks>``), counted as the cells are
+    rows: int = 0
 
     def scan(self, buf: bytes, start: int, end: int) -> None:
         if not self.errors:
@@ -493,8 +495,9 @@ class _SheetScan:
             self.odd = _ODD_CELL_RE.search(buf, start, end) is not None or _has_prefixed_cell(
                 buf, start, end
             )
-        if self.odd:  # the placement costs about a microsecond a cell: count them (memchr)
+        if self.odd:  # the placement costs about a microsecond a tag: count them (memchr)
             self.cells += buf.count(b"<c", start, end) + buf.count(b":c", start, end)
+            self.rows += buf.count(b"<row", start, end) + buf.count(b":row", start, end)
         gate = _GATE_RE.search(buf, start, end)
         if gate is None:  # the common piece: one scan proves all references small and narrow
             return
@@ -794,11 +797,16 @@ def _check_extent(
                 fix="Save a clean copy from Excel and submit that.",
             )
         sheet.scan(buf, start, end)
-        if sheet.cells > limits.max_cells:  # a sheet within the box limit holds fewer
+        # a sheet within the box limits holds fewer (one <rowBreaks> is no row)
+        if sheet.cells > limits.max_cells or sheet.rows > limits.max_rows + 1:
+            many = (
+                f"{limits.max_cells:,} cells"
+                if sheet.cells > limits.max_cells
+                else f"{limits.max_rows:,} rows"
+            )
             raise InputFileError(
-                f"the sheet has cells without a cell reference and more than "
-                f"{limits.max_cells:,} cells: reading it would need gigabytes of memory, so it "
-                "was not opened.",
+                f"the sheet has cells without a cell reference and more than {many}: reading "
+                "it would need gigabytes of memory, so it was not opened.",
                 where=where,
                 fix="Delete the stray cells far below/right of the data (Ctrl+End shows the "
                 "last used cell), save, and submit again; or save a clean copy from Excel.",

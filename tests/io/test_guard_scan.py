@@ -110,13 +110,13 @@ def test_cells_without_references_are_measured(tmp_path, good):  # noqa: F811
 
 def test_rows_without_references_are_counted(tmp_path, good):  # noqa: F811
     # a row without r is the row after the previous one: 1,000 empty rows after row 1, then a
-    # cell without r in the next row, 1,002 (here the limit is 1,000 rows: 700,000 empty rows
+    # cell without r in the next row, 1,002 (here the box may hold 1,000 rows: 700,000 empty rows
     # would compress past the zip bomb ratio, which refuses that file before this check)
     body = cells(["A1"]) + "<row/>" * 1_000 + "<row><c><v>1</v></c><c><v>1</v></c></row>"
     assert placed(body) == (1_002, 2)
     path = sheet_with(tmp_path, good, body)
     with pytest.raises(InputFileError, match="row 1,002 and column 2"):
-        check_workbook_file(path, Limits(max_rows=1_000))
+        check_workbook_file(path, Limits(max_cells=26_000))  # 1,000 rows of 26 columns
     assert check_workbook_file(path).extents["Data"] == (1_002, 2)
 
 
@@ -205,13 +205,26 @@ def test_more_cells_without_references_than_a_sheet_may_hold_are_refused_before_
         check_workbook_file(again, limits)
 
 
+def test_more_rows_than_a_sheet_may_hold_are_refused_before_placing(
+    tmp_path,
+    good,  # noqa: F811
+    monkeypatch,
+):
+    # row 1 written again and again (and empty): no cell, no box, but each costs the placement
+    body = '<row r="1"/>' * 1_001 + "<row><c><v>1</v></c></row>"
+    monkeypatch.setattr(guard, "_placed_extent", lambda *args: pytest.fail("placed"))
+    with pytest.raises(InputFileError, match="without a cell reference and more than 1,000 rows"):
+        check_workbook_file(sheet_with(tmp_path, good, body), Limits(max_rows=1_000))
+
+
 def test_the_placement_stops_at_the_first_piece_beyond_the_limits(
     tmp_path,
     good,  # noqa: F811
     small_pieces,
     monkeypatch,
 ):
-    # 3,000 rows without r of 10 cells each, 1,000 rows allowed: the rest is not placed
+    # 3,000 rows without r of 10 cells each (30,000 cells: not too many), 1,153 rows allowed
+    # (30,000 cells / 26 columns): the rest is not placed
     body = "<row>" + "<c><v>1</v></c>" * 10 + "</row>"
     path = sheet_with(tmp_path, good, body * 3_000)
     fed = []
@@ -219,8 +232,8 @@ def test_the_placement_stops_at_the_first_piece_beyond_the_limits(
     monkeypatch.setattr(guard._Placement, "feed", lambda self, piece: fed.append(feed(self, piece)))
     assert check_workbook_file(path).extents["Data"] == (3_000, 10)
     pieces = len(fed)
-    with pytest.raises(InputFileError, match=r"row 1,00\d and column 26 or beyond"):
-        check_workbook_file(path, Limits(max_rows=1_000))
+    with pytest.raises(InputFileError, match=r"row 1,[1-9]\d\d and column 26 or beyond"):
+        check_workbook_file(path, Limits(max_cells=30_000))
     assert len(fed) - pieces < pieces / 2
 
 
