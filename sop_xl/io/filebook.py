@@ -61,6 +61,8 @@ class FileBook:
             raise
         self._wb = None
         self._tables = reader.TableCache()
+        #: (sheet, table) of the tables this book wrote, since the last write of that sheet
+        self._written: set[tuple[str, str]] = set()
         self._sources: dict[str, external.Source] | None = None
         self._sheet_parts: dict[str, str] | None = None
         self._part_sizes: dict[str, int] = {}
@@ -78,6 +80,8 @@ class FileBook:
     def has_table(self, table: Table) -> bool:
         if table.name in self.sources():
             return True
+        if table in self._tables or (table.sheet, table.name) in self._written:
+            return True  # read, or written, since the last write of its sheet: it is there
         return table.name in self.calamine.table_names or table.sheet in self.calamine.sheet_names
 
     def sources(self) -> dict[str, external.Source]:
@@ -211,6 +215,8 @@ class FileBook:
         self._keys.clear()
         self._strings = None
         self._tables.forget(written)
+        self._written = {k for k in self._written if k[0] not in written}
+        self._written |= {(out.sheet, out.table.name) for out in outputs}
 
     def progress(self, message: str, fraction: float | None = None) -> None:
         self._progress(message, fraction)

@@ -882,6 +882,10 @@ class TableCache:
             raise ValidationError(result.findings)
         return result.df
 
+    def __contains__(self, table: Table) -> bool:
+        """True when ``table`` was read and its sheet not written since."""
+        return (table.sheet, table.name) in self._done
+
     def forget(self, sheets: set[str]) -> None:
         """Drop what was read from ``sheets`` (a write replaced them)."""
         self._done = {key: v for key, v in self._done.items() if key[0] not in sheets}
