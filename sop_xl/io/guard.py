@@ -568,7 +568,10 @@ class _Placement:
 
     The tags are found by :data:`_PLACE_RE`, which is exact only on well-formed XML (no ``<`` in
     an attribute value, every comment closed): :func:`_placed_extent_of` has an XML parser check
-    that the whole sheet is."""
+    that the whole sheet is. A piece inside ``sheetData`` without comments, prefixes or
+    instructions (all of a sheet but its first and last pieces, as writers write it) is cut at
+    ``<row`` and each row's plain cells are counted (``bytes.count``, :func:`_plain_cells`)
+    instead of read tag by tag: 4 to 20 times faster; a row with anything else is read by tag."""
 
     def __init__(self, errors: list[tuple[int, int, int, bool]] | None = None) -> None:
         #: when a list: each error cell (``t="e"``) fed is added as (row, column, end of its
@@ -585,6 +588,66 @@ class _Placement:
         self.whole = False  # all of the sheet was fed
 
     def feed(self, piece: bytes) -> None:
+        if (
+            self.state == 1
+            and not self.open
+            and self.errors is None
+            and b"sheetData" not in piece
+            and b"<!" not in piece
+            and b"<?" not in piece
+            and b":row" not in piece
+            and not _has_prefixed_cell(piece, 0, len(piece))
+        ):  # the common piece: only rows and cells without a prefix, no comment
+            segments = piece.split(b"<row")
+            self._feed_cells(segments[0])
+            for segment in segments[1:]:
+                self._feed_row(segment)
+        else:
+            self._feed_tags(piece)
+
+    def _feed_row(self, segment: bytes) -> None:
+        """A piece's text from just after a ``<row`` to the next ``<row``: counted row by row
+        (C speed) when its cells are plain, else read tag by tag."""
+        tag = _ROW_START_RE.match(segment)
+        end = -1 if tag is None else tag.end()
+        parts = _plain_cells(segment[end:]) if 0 <= end < len(segment) else None
+        if tag is None or (parts is None and end < len(segment)):
+            self._feed_tags(b"<row" + segment)
+            return
+        attrs = tag[1]
+        if b"r" in attrs and (value := _r_value(attrs)) is not None and value.isdigit():
+            self.row = max(int(value) - 1, 0)
+        if attrs.endswith(b"/"):  # <row .../>
+            self.row += 1
+            self.base, self.run = 0, 0
+        if parts:
+            self._count(parts)
+
+    def _feed_cells(self, text: bytes) -> None:
+        """Text before a piece's first ``<row``: the end of the row the last piece ended in."""
+        parts = _plain_cells(text)
+        if parts is None:
+            self._feed_tags(text)
+        else:
+            self._count(parts)
+
+    def _count(self, parts: list[int]) -> None:
+        """Place runs of cells without a reference: ``parts[i]`` of them, then a row end."""
+        if parts == [0]:  # no cell, no row end
+            return
+        for k, n in enumerate(parts):
+            if k:  # </row>
+                self.row += 1
+                self.base, self.run = 0, 0
+            if n:
+                if type(self.base) is bytes:  # the column of the last cell with a reference
+                    ref = _REF_RE.fullmatch(_r_value(self.base) or b"")
+                    self.base = col_number(ref[1].decode()) - 1 if ref and ref[1] else 0
+                self.run += n
+                self.rows = max(self.rows, self.row + 1)
+                self.cols = max(self.cols, self.base + self.run)
+
+    def _feed_tags(self, piece: bytes) -> None:
         start = 0
         if self.open:
             start = piece.find(self.open)
@@ -719,6 +782,32 @@ def _placed_extent(
             where=where,
             fix="Open it in Excel (it may offer to repair it), save, and submit again.",
         ) from None
+
+
+#: The rest of a row start tag after ``<row``: its attributes (a value may hold ``>``).
+_ROW_START_RE = re.compile(rb"""(?=[\s/>])((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>""")
+#: An attribute named r anywhere (or such text inside a value: then the tags are read).
+_ANY_R_RE = re.compile(rb"\sr\s*+=")
+
+
+def _plain_cells(text: bytes) -> list[int] | None:
+    """How many cells each stretch of ``text`` between row ends (``</row>``) holds, when every
+    cell is plain: written ``<c>``, ``<c/>`` or ``<c `` with no ``r`` attribute; None when it
+    is not so (then the tags are read one by one). Text of a well-formed sheet piece without
+    comments or prefixes, in which no ``<row`` starts."""
+    parts = text.split(b"</row")
+    counts = []
+    for k, part in enumerate(parts):
+        if k and part[:1] != b">":  # </row >, </rowx>: read the tags
+            return None
+        n = part.count(b"<c")
+        if n and (
+            n != part.count(b"<c>") + part.count(b"<c/") + part.count(b"<c ")
+            or (b"r" in part and _ANY_R_RE.search(part) is not None)
+        ):
+            return None
+        counts.append(n)
+    return counts
 
 
 def _placed_extent_of(pieces: Iterable[bytes], limits: Limits | None = None) -> _Placement:

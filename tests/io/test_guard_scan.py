@@ -9,9 +9,11 @@ piece boundary, or behind a harmless-looking earlier piece.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zipfile
 from pathlib import Path
+from xml.parsers.expat import ExpatError
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -79,7 +81,12 @@ def test_a_wide_sheet_of_sane_length_passes(tmp_path, good):  # noqa: F811
 def placed(body: str) -> tuple[int, int]:
     """(rows, columns) of the box python-calamine puts the cells without a reference of the
     sheet ``body`` in (the cells with one are where their reference says)."""
-    box = guard._placed_extent_of([sheet_xml(body)])
+    xml = sheet_xml(body)
+    cuts = [0, xml.find(b"<row"), *(m.start() for m in re.finditer(b"<(?:x:)?row", xml))]
+    cuts = [*sorted({c for c in cuts if c >= 0}), len(xml)]
+    # in pieces cut before each row, as the guard reads a large sheet: most of them are
+    # counted row by row (no comment, no prefix, no sheetData tag in the piece)
+    box = guard._placed_extent_of([xml[a:b] for a, b in itertools.pairwise(cuts)])
     return box.rows, box.cols
 
 
@@ -283,6 +290,55 @@ def test_the_placement_agrees_with_python_calamine(tmp_path, good, rows):  # noq
         return
     end_row, end_col = sheet.end
     assert box(body) == (end_row + 1, end_col + 1), body
+
+
+plain = st.one_of(  # cells as the row-by-row count reads them, and what makes it read tags
+    st.just('<c t="s"><v>0</v></c>'),
+    st.just('<c s="2"/>'),
+    st.just("<c><f>1+1</f><v>2</v></c>"),
+    st.just('<c t="inlineStr"><is><r><rPr><color rgb="FF000000"/></rPr><t>a</t></r></is></c>'),
+    st.just("<c\tt='n'><v>1</v></c>"),
+    st.just('<c t="str"><v>r = 1</v></c>'),
+    st.just("<cx/>"),  # not a cell
+)
+plain_row = st.tuples(st.one_of(st.none(), st.integers(1, 12)), st.lists(plain, max_size=5)).map(
+    lambda t: (f'<row r="{t[0]}">' if t[0] else "<row>") + "".join(t[1]) + "</row>"
+)
+odd_rows = st.sampled_from(["</row >", "<rowx/>", "<row r='3' />", '<row spans="1:2"/>'])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(st.one_of(row, cell, plain_row, plain, odd_rows), min_size=1, max_size=12),
+    data=st.data(),
+)
+def test_rows_counted_in_pieces_agree_with_the_tags_read_one_by_one(parts, data):
+    xml = sheet_xml("".join(parts))
+    try:  # the placement's promise holds on well-formed XML only (expat checks it first)
+        guard._placed_extent_of([xml])
+    except ExpatError:
+        return
+    starts = [m.start() for m in re.finditer(b"<", xml)]
+    cuts = sorted(set(data.draw(st.lists(st.sampled_from(starts), max_size=10))) | {0})
+    pieces = [xml[a:b] for a, b in zip(cuts, [*cuts[1:], len(xml)], strict=True)]
+    fast = guard._placed_extent_of(pieces)
+    slow = guard._Placement()
+    slow._feed_tags(xml)
+    assert (fast.rows, fast.cols) == (slow.rows, slow.cols), xml
+
+
+def test_plain_rows_are_counted_not_read_tag_by_tag(monkeypatch):
+    xml = sheet_xml("<row>" + "<c><v>1</v></c>" * 5 + "</row>" + '<row r="9"><c t="s"/></row>')
+    cut = xml.find(b"<row")
+    read = []
+    feed_tags = guard._Placement._feed_tags
+    monkeypatch.setattr(
+        guard._Placement, "_feed_tags", lambda self, p: read.append(p) or feed_tags(self, p)
+    )
+    end = xml.find(b"</sheetData>")
+    box = guard._placed_extent_of([xml[:cut], xml[cut:end], xml[end:]])
+    assert (box.rows, box.cols) == (9, 5)
+    assert read == [xml[:cut], xml[end:]]  # only the pieces with a sheetData tag
 
 
 def test_leading_zeros_cannot_hide_the_longest_row(tmp_path, good):  # noqa: F811
