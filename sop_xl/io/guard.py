@@ -588,11 +588,22 @@ class _Placement:
         self.whole = False  # all of the sheet was fed
 
     def feed(self, piece: bytes) -> None:
+        if self.errors is not None:  # error cells: (their positions in ``piece``)
+            self._feed_tags(piece)
+            return
+        at = piece.find(b"sheetData")
+        if at >= 0:  # its tag alone is read tag by tag, what is before and after it as usual
+            lt, gt = piece.rfind(b"<", 0, at), piece.find(b"<", at)
+            gt = len(piece) if gt < 0 else gt
+            if lt > 0:
+                self.feed(piece[:lt])  # (no sheetData in it)
+            self._feed_tags(piece[max(lt, 0) : gt])
+            if gt < len(piece):
+                self.feed(piece[gt:])
+            return
         if (
             self.state == 1
             and not self.open
-            and self.errors is None
-            and b"sheetData" not in piece
             and b"<!" not in piece
             and b"<?" not in piece
             and b":row" not in piece
@@ -791,21 +802,25 @@ _ANY_R_RE = re.compile(rb"\sr\s*+=")
 
 
 def _plain_cells(text: bytes) -> list[int] | None:
-    """How many cells each stretch of ``text`` between row ends (``</row>``) holds, when every
-    cell is plain: written ``<c>``, ``<c/>`` or ``<c `` with no ``r`` attribute; None when it
-    is not so (then the tags are read one by one). Text of a well-formed sheet piece without
-    comments or prefixes, in which no ``<row`` starts."""
+    """How many cells without a reference each stretch of ``text`` between row ends
+    (``</row>``) holds, when every cell is plain: written ``<c>``, ``<c/>`` or ``<c `` with no
+    ``r`` attribute, or all of a stretch's cells ``<c r="`` and a row end after them (nothing to
+    place); None when it is not so (then the tags are read one by one). Text of a well-formed
+    sheet piece without comments or prefixes, in which no ``<row`` starts."""
     parts = text.split(b"</row")
     counts = []
     for k, part in enumerate(parts):
         if k and part[:1] != b">":  # </row >, </rowx>: read the tags
             return None
         n = part.count(b"<c")
-        if n and (
-            n != part.count(b"<c>") + part.count(b"<c/") + part.count(b"<c ")
-            or (b"r" in part and _ANY_R_RE.search(part) is not None)
-        ):
-            return None
+        if n:
+            if n != part.count(b"<c>") + part.count(b"<c/") + part.count(b"<c "):
+                return None
+            with_r = part.count(b'<c r="')
+            if with_r == n and k < len(parts) - 1:  # every cell has r, and the row ends
+                n = 0
+            elif with_r or (b"r" in part and _ANY_R_RE.search(part) is not None):
+                return None
         counts.append(n)
     return counts
 

@@ -335,10 +335,12 @@ def test_plain_rows_are_counted_not_read_tag_by_tag(monkeypatch):
     monkeypatch.setattr(
         guard._Placement, "_feed_tags", lambda self, p: read.append(p) or feed_tags(self, p)
     )
-    end = xml.find(b"</sheetData>")
-    box = guard._placed_extent_of([xml[:cut], xml[cut:end], xml[end:]])
-    assert (box.rows, box.cols) == (9, 5)
-    assert read == [xml[:cut], xml[end:]]  # only the pieces with a sheetData tag
+    for pieces in ([xml], [xml[:cut], xml[cut:]]):
+        box = guard._placed_extent_of(pieces)
+        assert (box.rows, box.cols) == (9, 5)
+        # only the markup around sheetData is read tag by tag, never a row or a cell
+        assert read and not any(b"<row" in p or b"<c" in p for p in read), read
+        read.clear()
 
 
 def test_leading_zeros_cannot_hide_the_longest_row(tmp_path, good):  # noqa: F811
