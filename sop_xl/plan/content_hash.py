@@ -47,6 +47,7 @@ import numpy as np
 from python_calamine import CalamineWorkbook
 
 from sop_xl.errors import InputFileError, Location
+from sop_xl.plan import hash_helper
 
 
 @dataclass
@@ -232,41 +233,97 @@ def _sheet_text(rows: Iterable[Sequence[object]]) -> tuple[str, int]:
     return texts[0] if len(texts) == 1 else "".join(texts), len(cells)
 
 
-def values_hash(sheets: Iterable[tuple[str, Iterable[list[object]]]]) -> ContentHash:
-    """Content hash of ``(sheet name, rows of values)`` pairs; rows start at A1."""
+def _lines(rows: Iterable[Sequence[object]]) -> tuple[bytes, int]:
+    text, count = _sheet_text(rows)
+    return text.encode("utf-8"), count
+
+
+def _digest(sheets: Iterable[tuple[str, bytes, int]]) -> ContentHash:
+    """The hash of ``(sheet name, canonical lines as UTF-8, cell count)`` in workbook order."""
     total = hashlib.sha256()
     per_sheet: dict[str, str] = {}
     n = 0
-    for name, rows in sheets:
+    for name, data, count in sheets:
         head = f"sheet={_escape(name)}\n".encode()
-        text, count = _sheet_text(rows)
-        data = text.encode("utf-8")
         total.update(head)
         total.update(data)
-        per_sheet[name] = hashlib.sha256(head + data).hexdigest()
+        one = hashlib.sha256(head)
+        one.update(data)
+        per_sheet[name] = one.hexdigest()
         n += count
     return ContentHash(total.hexdigest(), per_sheet, n)
+
+
+def values_hash(sheets: Iterable[tuple[str, Iterable[list[object]]]]) -> ContentHash:
+    """Content hash of ``(sheet name, rows of values)`` pairs; rows start at A1."""
+    return _digest((name, *_lines(rows)) for name, rows in sheets)
+
+
+def _book(source: Path | bytes) -> CalamineWorkbook:
+    if isinstance(source, bytes | bytearray):
+        return CalamineWorkbook.from_filelike(io.BytesIO(source))
+    return CalamineWorkbook.from_path(str(source))
+
+
+def _rows(book: CalamineWorkbook, name: str) -> list[list[object]]:
+    return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
 
 
 def workbook_values(
     source: Path | bytes, *, skip_first: bool = False
 ) -> Iterable[tuple[str, list[list[object]]]]:
     """``(sheet name, rows from A1)`` for every sheet, read with python-calamine."""
-    if isinstance(source, bytes | bytearray):
-        book = CalamineWorkbook.from_filelike(io.BytesIO(source))
-    else:
-        book = CalamineWorkbook.from_path(str(source))
+    book = _book(source)
     names = list(book.sheet_names)
     if skip_first:
         names = names[1:]
     for name in names:
-        yield name, book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        yield name, _rows(book, name)
 
 
-def content_hash(source: Path | bytes, *, skip_first: bool = False) -> ContentHash:
-    """The content hash of a workbook file (or its bytes). See the module docstring."""
+def sheet_lines(source: Path | bytes, names: Sequence[str]) -> Iterable[tuple[bytes, int]]:
+    """The canonical lines (UTF-8) and cell count of the sheets ``names`` of a workbook: the
+    work :mod:`sop_xl.plan.hash_helper` does in a second process."""
+    book = _book(source)
+    for name in names:
+        yield _lines(_rows(book, name))
+
+
+def _split_hash(
+    source: Path | bytes, skip_first: bool, helper: hash_helper.Helper | None
+) -> ContentHash:
+    helped: set[str] = set()
     try:
-        return values_hash(workbook_values(source, skip_first=skip_first))
+        if helper is not None or hash_helper.enabled():
+            sizes = list(hash_helper.sheet_sizes(source).items())[1 if skip_first else 0 :]
+            theirs = hash_helper.split([n for n, _ in sizes], [s for _, s in sizes])
+            if theirs and helper is None:
+                helper = hash_helper.start()
+            if helper is not None and helper.send(source, theirs):
+                helped = set(theirs)
+        book = _book(source)  # the helper reads its own copy meanwhile
+        names = list(book.sheet_names)[1 if skip_first else 0 :]
+        done = {name: _lines(_rows(book, name)) for name in names if name not in helped}
+        got = helper.result() if helped and helper is not None else {}
+        for name in names:  # a sheet the helper did not answer for is computed here, as always
+            if name not in done:
+                done[name] = got[name] if name in got else _lines(_rows(book, name))
+        book.close()  # the file is free (a temporary copy can go, also on Windows)
+    finally:
+        if helper is not None:
+            helper.close()
+    return _digest((name, *done[name]) for name in names)
+
+
+def content_hash(
+    source: Path | bytes, *, skip_first: bool = False, helper: hash_helper.Helper | None = None
+) -> ContentHash:
+    """The content hash of a workbook file (or its bytes). See the module docstring.
+
+    A large workbook's sheets are shared with a second process (:mod:`sop_xl.plan.hash_helper`;
+    ``helper``: one started earlier, which this call ends); the hash is the same either way."""
+    try:
+        return _split_hash(source, skip_first, helper)
     except (ValueError, OSError, RuntimeError) as exc:  # calamine raises CalamineError(Exception)
         name = source.name if isinstance(source, Path) else "(in memory)"
         raise InputFileError(

@@ -18,10 +18,12 @@ Public API::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import stat
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +34,8 @@ from sop_xl.io.files import atomic_path
 from sop_xl.io.xlsx.protection import PasswordHash, sheet_protection_attrs
 from sop_xl.model.book import Progress, user
 from sop_xl.model.schema import SETTINGS, Settings
-from sop_xl.plan.content_hash import content_hash
+from sop_xl.plan import hash_helper
+from sop_xl.plan.content_hash import ContentHash, content_hash
 from sop_xl.plan.freeze import (
     FrozenPackage,
     add_cover,
@@ -54,6 +57,7 @@ from sop_xl.plan.ledger import (
 from sop_xl.plan.verify import COVER_FIELDS, VerifyReport, verify
 
 if TYPE_CHECKING:  # at run time: __getattr__ below, on first use
+    from sop_xl.io.xlsx.parts import Package
     from sop_xl.plan.diff import DiffResult, diff
 
 __all__ = [
@@ -295,6 +299,49 @@ def freeze(
 
     report(f"Reading {master.name}", 0.0)
     data = _read_master(master)
+    # a second process for half the content hash, started now: it loads while the sheets freeze
+    helper = hash_helper.start_for(data)
+    try:
+        return _freeze(
+            master, data, snapshots_dir, helper, approved_by=approved_by, created_by=created_by,
+            password=password, recalc=recalc, report=report, hidden_sheets=hidden_sheets,
+            lock_timeout=lock_timeout, sources=sources,
+        )  # fmt: skip
+    finally:
+        if helper is not None:
+            helper.close()
+
+
+def _frozen_content(package: Package, helper: hash_helper.Helper | None) -> ContentHash:
+    """The content hash of the frozen sheets (before the cover goes in: the hash never covers
+    the cover). Read from an uncompressed copy in a temporary file: no deflate to write or to
+    read, calamine opens a file without copying it, and the helper process reads the same file."""
+    fd, name = tempfile.mkstemp(prefix="sop-xl-frozen-", suffix=".xlsx")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fp:
+            package.save(fp, stored=True)
+        return content_hash(tmp, helper=helper)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _freeze(
+    master: Path,
+    data: bytes,
+    snapshots_dir: Path,
+    helper: hash_helper.Helper | None,
+    *,
+    approved_by: str,
+    created_by: str,
+    password: str | None,
+    recalc: bool,
+    report: Progress,
+    hidden_sheets: str,
+    lock_timeout: float,
+    sources: Sequence[dict],
+) -> FreezeResult:
     source_sha256 = hashlib.sha256(data).hexdigest()
     pw = PasswordHash.create(password) if password else None
     pkg = freeze_package(
@@ -316,8 +363,7 @@ def freeze(
     created_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     report("Computing the content hash", 0.75)
-    # the frozen sheets, before the cover goes in (the hash never covers the cover)
-    content = content_hash(pkg.package.to_bytes(level=0, big_level=0))
+    content = _frozen_content(pkg.package, helper)
     title = f"Frozen S&OP plan - {company} - cycle {cycle}"
 
     snapshots_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,238 @@
+"""A second process that computes the canonical lines of some sheets of a content hash.
+
+The content hash of a large workbook (the demo plan: 60 sheets, 2.3 M cells) is mostly reading
+the cells with python-calamine and building each sheet's canonical lines
+(:func:`sop_xl.plan.content_hash.content_hash`); both hold the GIL, so a thread does not help.
+On a machine with two or more cores :func:`content_hash` hands about half the sheet bytes to a
+helper process (:func:`main`): the parent sends the workbook's bytes
+(or its path) and the names of the helper's sheets, computes the other sheets itself, and feeds
+SHA-256 with every sheet's lines in workbook order. The hash and its definition are unchanged:
+only where the lines of a sheet are computed changes.
+
+The helper is an optimisation and never a dependency. Nothing starts when
+``SOP_XL_BACKGROUND=off`` (the switch of :mod:`sop_xl.background`: the test suite, a scheduler
+that wants one process), on a one-core machine, or for a small workbook; and any failure of the
+helper (it cannot be started, exits, answers late or garbled) leaves its sheets to the parent,
+which computes them as it always did.
+
+The protocol, on the helper's standard input: one JSON line ``{"sheets": [...], "path": ...,
+"code": ...}`` (``path`` null: the workbook's bytes follow, up to the end of the input; ``code``:
+see :func:`_code`). On its standard output,
+for each of those sheets in order: the byte length of its lines (UTF-8) and its cell count
+(two unsigned 64-bit little-endian integers), then the lines; then ``b"end"``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import struct
+import subprocess
+import sys
+import threading
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+#: A workbook below this many bytes of sheet XML is hashed in one process: starting the helper
+#: (an interpreter, numpy and python-calamine: about 0.2 s of CPU) would cost more than it saves.
+MIN_SPLIT_BYTES = 16 << 20
+#: The share of the sheet bytes handed to the helper. The parent also writes the helper's input
+#: and feeds SHA-256 with every sheet, so the helper takes a little more than half.
+HELPER_SHARE = 0.55
+#: Seconds the parent waits for the helper once its own sheets are done, then computes the
+#: helper's sheets itself (a helper that far behind is stuck, or the machine is swamped).
+WAIT_SECONDS = 120.0
+
+_HEAD = struct.Struct("<QQ")
+_END = b"end"
+
+
+def enabled() -> bool:
+    """Whether a helper may be started here: not switched off, and a second core to run on."""
+    from sop_xl.background import enabled as background_enabled
+
+    return background_enabled() and (os.cpu_count() or 1) > 1 and bool(sys.executable)
+
+
+#: What the helper runs, with the folder of the caller's sop_xl as its argument (a test swaps
+#: in a helper that fails).
+BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from sop_xl.plan.hash_helper import main; sys.exit(main())"
+)
+
+
+def start() -> Helper | None:
+    """A helper process waiting for its work, or None (switched off, or no process here).
+
+    Start it early: its interpreter and imports then load while the caller works. It imports
+    the caller's own copy of sop_xl, and refuses work if its canonical lines could differ from
+    the caller's (:func:`_code`)."""
+    if not enabled():
+        return None
+    root = str(Path(__file__).resolve().parents[2])
+    flags = {"creationflags": subprocess.CREATE_NO_WINDOW} if sys.platform == "win32" else {}
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", BOOT, root],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+            **flags,
+        )
+    except (OSError, ValueError):  # no process here (Excel on the web), or no interpreter
+        return None
+    return Helper(proc)
+
+
+def _code() -> str:
+    """A digest of the code that makes the canonical lines: the helper works only if it runs
+    the same as the caller (an older installed copy beside a newer one must not be mixed)."""
+    from sop_xl.plan import content_hash
+
+    return hashlib.sha256(Path(content_hash.__file__).read_bytes()).hexdigest()
+
+
+def start_for(xlsx: bytes) -> Helper | None:
+    """:func:`start`, for a workbook whose sheets are large enough to be shared."""
+    if not enabled() or sum(sheet_sizes(xlsx).values()) < MIN_SPLIT_BYTES:
+        return None
+    return start()
+
+
+def sheet_sizes(source: Path | bytes) -> dict[str, int]:
+    """Sheet name -> uncompressed bytes of its XML, in workbook order, from the zip's directory
+    (empty when it cannot be read: the reader then says what is wrong)."""
+    from sop_xl.io.xlsx.parts import sheet_parts
+
+    file = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    try:
+        with zipfile.ZipFile(file) as zf:
+            sizes = {i.filename: i.file_size for i in zf.infolist()}
+            return {name: sizes.get(part, 0) for name, part in sheet_parts(zf).items()}
+    except Exception:  # not a zip, or a damaged one
+        return {}
+
+
+def split(names: Sequence[str], sizes: Sequence[int]) -> list[str]:
+    """The sheets for the helper: the largest first, until it has :data:`HELPER_SHARE` of the
+    bytes; none when the sheets are too small to be worth a second process, or when one sheet
+    is most of them."""
+    total = sum(sizes)
+    if total < MIN_SPLIT_BYTES or len(names) < 2:
+        return []
+    mine: set[str] = set()
+    have = 0
+    for k in sorted(range(len(names)), key=lambda k: (-sizes[k], k)):  # ties: workbook order
+        if have + sizes[k] <= HELPER_SHARE * total or not mine:
+            mine.add(names[k])
+            have += sizes[k]
+    if have > 0.75 * total:  # one sheet is most of the work: a second process cannot help
+        return []
+    return [n for n in names if n in mine]
+
+
+class Helper:
+    """The parent's end of one helper process (one job: :meth:`send`, then :meth:`result`)."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
+        self._sheets: list[str] = []
+        self._out: list[bytes] = []
+        self._thread: threading.Thread | None = None
+
+    def send(self, source: Path | bytes, sheets: Sequence[str]) -> bool:
+        """Hand the helper ``sheets`` of ``source`` (written by a thread: the caller goes on);
+        False when there is nothing to send."""
+        if not sheets:
+            return False
+        self._sheets = list(sheets)
+        path = None if isinstance(source, bytes | bytearray) else str(Path(source).resolve())
+        job = {"sheets": self._sheets, "path": path, "code": _code()}
+        head = json.dumps(job).encode() + b"\n"
+        payload = head if path is not None else head + bytes(source)
+        self._thread = threading.Thread(target=self._talk, args=(payload,), daemon=True)
+        self._thread.start()
+        return True
+
+    def _talk(self, payload: bytes) -> None:
+        try:
+            out, _ = self.proc.communicate(payload, timeout=WAIT_SECONDS)
+        except Exception:  # a broken pipe, the timeout: result() finds nothing and says so
+            return
+        if self.proc.returncode == 0:
+            self._out.append(out)
+
+    def result(self) -> dict[str, tuple[bytes, int]]:
+        """``{sheet: (lines as UTF-8, cell count)}`` from the helper, waiting for it; empty when
+        it failed in any way (the caller then computes those sheets itself)."""
+        if self._thread is None:
+            return {}
+        self._thread.join(WAIT_SECONDS)
+        if self._thread.is_alive() or not self._out:
+            self.close()
+            return {}
+        return _parse(self._out[0], self._sheets)
+
+    def close(self) -> None:
+        """End the helper: an empty input ends one never given work; one still at work is
+        killed. Its pipes are closed."""
+        proc = self.proc
+        if proc.poll() is None and self._thread is None:
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                proc.stdin.close()
+                proc.wait(5)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if self._thread is not None:
+            self._thread.join(5)  # communicate() returns once the pipes are at their end
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+
+def _parse(out: bytes, sheets: Sequence[str]) -> dict[str, tuple[bytes, int]]:
+    got: dict[str, tuple[bytes, int]] = {}
+    at = 0
+    for name in sheets:
+        if at + _HEAD.size > len(out):
+            return {}
+        size, count = _HEAD.unpack_from(out, at)
+        at += _HEAD.size
+        if at + size > len(out):
+            return {}
+        got[name] = (out[at : at + size], count)
+        at += size
+    return got if out[at:] == _END else {}
+
+
+def main() -> int:
+    """The helper: read the job from standard input, write the sheets' lines to standard
+    output; any failure is an exit code, and the parent computes those sheets itself."""
+    from sop_xl.plan.content_hash import sheet_lines  # loaded while the parent still works
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    head = stdin.readline()
+    if not head.strip():  # closed without work: the parent did not need us
+        return 0
+    job = json.loads(head)
+    if job.get("code") != _code():
+        return 3
+    source = Path(job["path"]) if job["path"] is not None else stdin.read()
+    for lines, count in sheet_lines(source, job["sheets"]):
+        stdout.write(_HEAD.pack(len(lines), count))
+        stdout.write(lines)
+    stdout.write(_END)
+    stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""The content hash shared with a helper process (sop_xl.plan.hash_helper): the same hash as
+in one process, and the same hash whatever goes wrong with the helper.
+
+The suite runs with ``SOP_XL_BACKGROUND=off`` (tests/conftest.py); these tests switch the helper
+on and lower its size threshold so that a small workbook is shared.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from test_snapshot import build_master
+
+from sop_xl.plan import content_hash as ch
+from sop_xl.plan import hash_helper
+from sop_xl.plan.snapshot import freeze, verify
+
+
+def _workbook(path: Path) -> Path:
+    """Five sheets of numbers, text, dates, blanks, and a newline to escape."""
+    import datetime as dt
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "First"
+    for k in range(5):
+        ws = wb.active if k == 0 else wb.create_sheet(f"Sheet {k}")
+        for r in range(1, 40 + 30 * k):
+            ws.append(
+                [f"row {r}", r * 0.1 + k, None, dt.date(2026, 1 + r % 12, 1), "a\nb" * (r % 2)]
+            )
+    wb.save(path)
+    return path
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    return _workbook(tmp_path / "book.xlsx")
+
+
+@pytest.fixture
+def helper_on(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The helper switched on for any size; returns the list of what each helper answered."""
+    monkeypatch.setenv("SOP_XL_BACKGROUND", "on")
+    monkeypatch.setattr(hash_helper, "MIN_SPLIT_BYTES", 1)
+    monkeypatch.setattr(hash_helper.os, "cpu_count", lambda: 2)
+    answers: list = []
+    real = hash_helper.Helper.result
+
+    def spy(self: hash_helper.Helper) -> dict:
+        answers.append(got := real(self))
+        return got
+
+    monkeypatch.setattr(hash_helper.Helper, "result", spy)
+    return answers
+
+
+def _alone(source: Path | bytes, **kw: bool) -> ch.ContentHash:
+    """The hash in one process (the helper switched off)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOP_XL_BACKGROUND", "off")
+        return ch.content_hash(source, **kw)
+
+
+def test_split_gives_the_largest_sheets_up_to_the_share(monkeypatch) -> None:
+    monkeypatch.setattr(hash_helper, "MIN_SPLIT_BYTES", 100)
+    names, sizes = ["a", "b", "c", "d"], [10, 60, 20, 10]  # share 0.55 of 100: b (60) alone
+    assert hash_helper.split(names, sizes) == ["b"]
+    assert hash_helper.split(names, [25, 25, 25, 25]) == ["a", "b"]  # 50 <= 55, 75 > 55
+    assert hash_helper.split(names, [30, 30, 30, 30]) == ["a", "b"]  # 60 <= 66, 90 > 66
+    assert hash_helper.split(names, [1, 1, 1, 97]) == []  # one sheet is the work: no helper
+    assert hash_helper.split(names, [1, 1, 28, 70]) == ["d"]
+    assert hash_helper.split(["a", "b"], [40, 60]) == ["b"]
+    assert hash_helper.split(["a", "b"], [40, 50]) == []  # too small to be worth a process
+    assert hash_helper.split(["a"], [500]) == []
+
+
+def test_the_helper_computes_its_sheets_and_the_hash_is_the_same(book: Path, helper_on) -> None:
+    alone = _alone(book)
+    shared = ch.content_hash(book)
+    assert (shared.hexdigest, shared.sheets, shared.cells) == (
+        alone.hexdigest,
+        alone.sheets,
+        alone.cells,
+    )
+    assert len(helper_on) == 1 and helper_on[0], "the helper answered nothing"
+    # it took the largest sheet and others up to about half the bytes, not all of them
+    assert "Sheet 4" in helper_on[0] and "First" not in helper_on[0]
+    # from bytes too (the helper reads them from its input), and without the first sheet
+    data = book.read_bytes()
+    for skip in (False, True):
+        assert ch.content_hash(data, skip_first=skip) == _alone(data, skip_first=skip)
+    assert all(helper_on[1:]) and len(helper_on) == 3
+
+
+@pytest.mark.parametrize(
+    "boot",
+    [
+        "import sys; sys.exit(3)",  # the helper fails
+        "import sys; sys.stdin.buffer.read(); sys.stdout.buffer.write(b'garbage')",  # exit 0
+        "import sys; sys.stdin.buffer.read(); sys.stdout.buffer.write(bytes(16) + b'end')",
+        "import sys, time; time.sleep(60)",  # it hangs: the parent stops waiting
+        "import os; os.kill(os.getpid(), 9)",  # it dies
+    ],
+)
+def test_any_failure_of_the_helper_leaves_its_sheets_to_the_parent(
+    book: Path, helper_on, monkeypatch, boot: str
+) -> None:
+    monkeypatch.setattr(hash_helper, "BOOT", boot)
+    monkeypatch.setattr(hash_helper, "WAIT_SECONDS", 2.0)
+    assert ch.content_hash(book) == _alone(book)
+    assert helper_on == [{}]
+
+
+def test_a_helper_that_cannot_start_changes_nothing(book: Path, helper_on, monkeypatch) -> None:
+    def no_process(*a, **k):
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(hash_helper.subprocess, "Popen", no_process)
+    assert hash_helper.start() is None
+    assert ch.content_hash(book) == _alone(book)
+    assert helper_on == []  # nothing was asked
+
+
+def test_a_helper_running_other_code_refuses_the_work(book: Path, helper_on, monkeypatch) -> None:
+    """A helper whose canonical lines could differ (another copy of sop_xl) does nothing."""
+    monkeypatch.setattr(hash_helper, "_code", lambda: "another version")
+    assert ch.content_hash(book) == _alone(book)
+    assert helper_on == [{}]
+
+
+def test_switched_off_or_one_core_starts_nothing(book: Path, monkeypatch) -> None:
+    started = []
+    monkeypatch.setattr(hash_helper.subprocess, "Popen", lambda *a, **k: started.append(a))
+    monkeypatch.setattr(hash_helper, "MIN_SPLIT_BYTES", 1)
+    monkeypatch.setenv("SOP_XL_BACKGROUND", "off")
+    assert hash_helper.start() is None
+    ch.content_hash(book)
+    monkeypatch.setenv("SOP_XL_BACKGROUND", "on")
+    monkeypatch.setattr(hash_helper.os, "cpu_count", lambda: 1)
+    assert hash_helper.start() is None
+    ch.content_hash(book)
+    assert started == []
+
+
+def test_parse_refuses_a_short_or_trailing_answer() -> None:
+    one = hash_helper._HEAD.pack(3, 1) + b"abc"
+    assert hash_helper._parse(one + b"end", ["A"]) == {"A": (b"abc", 1)}
+    assert hash_helper._parse(one, ["A"]) == {}  # no end mark
+    assert hash_helper._parse(one + b"end", ["A", "B"]) == {}  # a sheet missing
+    assert hash_helper._parse(one[:-1] + b"end", ["A"]) == {}  # cut short
+    assert hash_helper._parse(one + b"endx", ["A"]) == {}
+
+
+def test_an_unused_helper_ends_when_closed() -> None:
+    helper = hash_helper.start()
+    if helper is None:  # the suite's switch: start one for this test
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SOP_XL_BACKGROUND", "on")
+            mp.setattr(hash_helper.os, "cpu_count", lambda: 2)
+            helper = hash_helper.start()
+    assert helper is not None
+    helper.close()
+    assert helper.proc.returncode == 0  # it read an empty input and left quietly
+
+
+def test_freeze_with_the_helper_records_the_same_hash_and_leaves_no_file(
+    tmp_path: Path, helper_on, monkeypatch
+) -> None:
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    a = build_master(tmp_path / "a" / "SOP_Master.xlsm")
+    b = build_master(tmp_path / "b" / "SOP_Master.xlsm")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    shared = freeze(a, approved_by="Jane Doe, CFO", created_by="anna")
+    assert helper_on and helper_on[0], "the freeze did not use the helper"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOP_XL_BACKGROUND", "off")
+        alone = freeze(b, approved_by="Jane Doe, CFO", created_by="anna")
+    assert shared.content_hash == alone.content_hash
+    assert shared.record["sheet_hashes"] == alone.record["sheet_hashes"]
+    # the snapshot's own hash, read back in one process, is the recorded one
+    assert _alone(shared.path, skip_first=True).hexdigest == shared.content_hash
+    assert verify(shared.path.parent).ok
+    assert list(temp.iterdir()) == []  # the uncompressed copy for the hash is gone
+    record = json.loads((shared.path.parent / "ledger.jsonl").read_text().splitlines()[-1])
+    assert record["content_hash"] == shared.content_hash
