@@ -162,3 +162,54 @@ def test_relationships_are_read_again_after_a_write_or_delete() -> None:
     assert [r.id for r in pkg.rels(sheet)] == ["rId1"]
     pkg.delete("xl/_rels/workbook.xml.rels")
     assert pkg.rels(wb) == []
+
+
+def _with_big_parts(monkeypatch) -> tuple[Package, dict[str, bytes]]:
+    """A package with three changed parts over 1 MB (and small ones), of different sizes."""
+    import random
+
+    pkg = Package(_workbook_bytes())
+    rng = random.Random(7)
+    big = {}
+    for k, size in enumerate((1_500_000, 3_000_000, 2_200_000)):
+        text = "".join(f'<c r="A{i}"><v>{rng.random()}</v></c>' for i in range(size // 30))
+        big[f"xl/big{k}.xml"] = text.encode()
+        pkg.write(f"xl/big{k}.xml", big[f"xl/big{k}.xml"])
+    pkg.write("xl/small.xml", b"<x/>")
+    return pkg, big
+
+
+def test_big_parts_deflated_on_several_cores_give_the_same_bytes(monkeypatch) -> None:
+    """Package.save deflates the parts over 1 MB in threads: the file is byte for byte the one
+    written one part at a time, and any zip reader reads the parts back."""
+    import sop_xl.io.xlsx.parts as parts
+
+    pkg, big = _with_big_parts(monkeypatch)
+    monkeypatch.setattr(parts.os, "cpu_count", lambda: 1)
+    assert pkg._deflate_big(1) == {}  # one core: one part at a time, in save's loop
+    one_at_a_time = pkg.to_bytes()
+    monkeypatch.setattr(parts.os, "cpu_count", lambda: 4)
+    assert sorted(pkg._deflate_big(1)) == sorted(big)
+    assert pkg.to_bytes() == one_at_a_time
+    with zipfile.ZipFile(io.BytesIO(one_at_a_time)) as zf:
+        assert zf.testzip() is None
+        assert {n: zf.read(n) for n in big} == big
+        assert zf.getinfo("xl/big1.xml").compress_size < len(big["xl/big1.xml"]) // 2
+
+
+def test_stored_copy_is_uncompressed_and_reads_the_same(monkeypatch) -> None:
+    """``stored``: the changed parts are written without compression (a copy read back at once,
+    as the content hash of a freeze does); readers see the same parts."""
+    pkg, big = _with_big_parts(monkeypatch)
+    plain = pkg.to_bytes(stored=True)
+    with (
+        zipfile.ZipFile(io.BytesIO(plain)) as zf,
+        zipfile.ZipFile(io.BytesIO(pkg.to_bytes())) as deflated,
+    ):
+        assert zf.testzip() is None
+        assert zf.namelist() == deflated.namelist()
+        for name in zf.namelist():
+            assert zf.read(name) == deflated.read(name)
+        for name in [*big, "xl/small.xml"]:
+            assert zf.getinfo(name).compress_type == zipfile.ZIP_STORED
+    assert openpyxl.load_workbook(io.BytesIO(plain))["Settings"]["A1"].value == "kept"
