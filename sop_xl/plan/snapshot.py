@@ -315,16 +315,23 @@ def freeze(
 def _frozen_content(package: Package, helper: hash_helper.Helper | None) -> ContentHash:
     """The content hash of the frozen sheets (before the cover goes in: the hash never covers
     the cover). Read from an uncompressed copy in a temporary file: no deflate to write or to
-    read, calamine opens a file without copying it, and the helper process reads the same file."""
-    fd, name = tempfile.mkstemp(prefix="sop-xl-frozen-", suffix=".xlsx")
-    tmp = Path(name)
+    read, calamine opens a file without copying it, and the helper process reads the same file.
+    Where no temporary file can be written, from the copy's bytes in memory."""
+    tmp = None
     try:
+        fd, name = tempfile.mkstemp(prefix="sop-xl-frozen-", suffix=".xlsx")
+        tmp = Path(name)
         with os.fdopen(fd, "wb") as fp:
             package.save(fp, stored=True)
-        return content_hash(tmp, helper=helper)
+        source: Path | bytes = tmp
+    except OSError:  # no temporary folder, or no room in it
+        source = package.to_bytes(stored=True)
+    try:
+        return content_hash(source, helper=helper)
     finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 def _freeze(

@@ -189,3 +189,31 @@ def test_freeze_with_the_helper_records_the_same_hash_and_leaves_no_file(
     assert list(temp.iterdir()) == []  # the uncompressed copy for the hash is gone
     record = json.loads((shared.path.parent / "ledger.jsonl").read_text().splitlines()[-1])
     assert record["content_hash"] == shared.content_hash
+
+
+def test_freeze_without_a_temporary_folder_hashes_in_memory(tmp_path: Path, monkeypatch) -> None:
+    """The uncompressed copy for the hash goes to the temporary folder; where it cannot be
+    written the copy's bytes are hashed in memory, to the same hash."""
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    a = build_master(tmp_path / "a" / "SOP_Master.xlsm")
+    b = build_master(tmp_path / "b" / "SOP_Master.xlsm")
+    usual = freeze(a, approved_by="Jane Doe, CFO", created_by="anna")
+
+    mkstemp = tempfile.mkstemp
+
+    def no_room(*args, **kw):  # the temporary folder is full (the snapshots folder is not)
+        if kw.get("prefix") == "sop-xl-frozen-":
+            raise OSError(28, "No space left on device")
+        return mkstemp(*args, **kw)
+
+    monkeypatch.setattr(tempfile, "mkstemp", no_room)
+    seen = []
+    real = ch.content_hash
+    monkeypatch.setattr(
+        "sop_xl.plan.snapshot.content_hash",
+        lambda source, **kw: seen.append(type(source)) or real(source, **kw),
+    )
+    in_memory = freeze(b, approved_by="Jane Doe, CFO", created_by="anna")
+    assert seen == [bytes]
+    assert in_memory.content_hash == usual.content_hash
+    assert in_memory.record["sheet_hashes"] == usual.record["sheet_hashes"]
