@@ -4,10 +4,10 @@ The content hash of a large workbook (the demo plan: 60 sheets, 2.3 M cells) is 
 the cells with python-calamine and building each sheet's canonical lines
 (:func:`sop_xl.plan.content_hash.content_hash`); both hold the GIL, so a thread does not help.
 On a machine with two or more cores :func:`content_hash` hands about half the sheet bytes to a
-helper process (:func:`main`): the parent sends the workbook's bytes
-(or its path) and the names of the helper's sheets, computes the other sheets itself, and feeds
-SHA-256 with every sheet's lines in workbook order. The hash and its definition are unchanged:
-only where the lines of a sheet are computed changes.
+helper process (:func:`main`): the parent sends the workbook's path (or its bytes) and the names
+of the helper's sheets, computes the other sheets itself, and feeds SHA-256 with every sheet's
+lines in workbook order. The hash and its definition are unchanged: only where the lines of a
+sheet are computed changes.
 
 The helper is an optimisation and never a dependency. Nothing starts when
 ``SOP_XL_BACKGROUND=off`` (the switch of :mod:`sop_xl.background`: the test suite, a scheduler
@@ -17,9 +17,9 @@ which computes them as it always did.
 
 The protocol, on the helper's standard input: one JSON line ``{"sheets": [...], "path": ...,
 "code": ...}`` (``path`` null: the workbook's bytes follow, up to the end of the input; ``code``:
-see :func:`_code`). On its standard output,
-for each of those sheets in order: the byte length of its lines (UTF-8) and its cell count
-(two unsigned 64-bit little-endian integers), then the lines; then ``b"end"``.
+see :func:`_code`). On its standard output, for each of those sheets in order: the byte length
+of its lines (UTF-8) and its cell count (two unsigned 64-bit little-endian integers), then the
+lines; then ``b"end"``.
 """
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ from pathlib import Path
 #: A workbook below this many bytes of sheet XML is hashed in one process: starting the helper
 #: (an interpreter, numpy and python-calamine: about 0.2 s of CPU) would cost more than it saves.
 MIN_SPLIT_BYTES = 16 << 20
-#: The share of the sheet bytes handed to the helper. The parent also writes the helper's input
-#: and feeds SHA-256 with every sheet, so the helper takes a little more than half.
-HELPER_SHARE = 0.55
+#: The share of the sheet bytes handed to the helper: half (the parent writes the copy both
+#: read and feeds SHA-256 with every sheet, the helper starts an interpreter: about even, measured
+#: on the demo plan; see docs/benchmarks.md, "Freeze, fifth pass").
+HELPER_SHARE = 0.5
 #: Seconds the parent waits for the helper once its own sheets are done, then computes the
 #: helper's sheets itself (a helper that far behind is stuck, or the machine is swamped).
 WAIT_SECONDS = 120.0
@@ -52,10 +53,12 @@ _END = b"end"
 
 
 def enabled() -> bool:
-    """Whether a helper may be started here: not switched off, and a second core to run on."""
+    """Whether a helper may be started here: not switched off, a second core to run on, and a
+    Python interpreter to run it with (not a host application embedding Python)."""
     from sop_xl.background import enabled as background_enabled
 
-    return background_enabled() and (os.cpu_count() or 1) > 1 and bool(sys.executable)
+    python = Path(sys.executable or "").stem.lower().startswith("python")
+    return background_enabled() and (os.cpu_count() or 1) > 1 and python
 
 
 #: What the helper runs, with the folder of the caller's sop_xl as its argument (a test swaps

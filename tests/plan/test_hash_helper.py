@@ -67,10 +67,10 @@ def _alone(source: Path | bytes, **kw: bool) -> ch.ContentHash:
 
 def test_split_gives_the_largest_sheets_up_to_the_share(monkeypatch) -> None:
     monkeypatch.setattr(hash_helper, "MIN_SPLIT_BYTES", 100)
-    names, sizes = ["a", "b", "c", "d"], [10, 60, 20, 10]  # share 0.55 of 100: b (60) alone
+    names, sizes = ["a", "b", "c", "d"], [10, 60, 20, 10]  # half of 100: b (60) alone
     assert hash_helper.split(names, sizes) == ["b"]
     assert hash_helper.split(names, [25, 25, 25, 25]) == ["a", "b"]  # 50 <= 55, 75 > 55
-    assert hash_helper.split(names, [30, 30, 30, 30]) == ["a", "b"]  # 60 <= 66, 90 > 66
+    assert hash_helper.split(names, [30, 30, 30, 30]) == ["a", "b"]  # 60 <= 60, 90 > 60
     assert hash_helper.split(names, [1, 1, 1, 97]) == []  # one sheet is the work: no helper
     assert hash_helper.split(names, [1, 1, 28, 70]) == ["d"]
     assert hash_helper.split(["a", "b"], [40, 60]) == ["b"]
