@@ -10,10 +10,10 @@ lines in workbook order. The hash and its definition are unchanged: only where t
 sheet are computed changes.
 
 The helper is an optimisation and never a dependency. Nothing starts when
-``SOP_XL_BACKGROUND=off`` (the switch of :mod:`sop_xl.background`: the test suite, a scheduler
-that wants one process), on a one-core machine, or for a small workbook; and any failure of the
-helper (it cannot be started, exits, answers late or garbled) leaves its sheets to the parent,
-which computes them as it always did.
+``SOP_XL_BACKGROUND=off`` (the switch of every helper process, :mod:`sop_xl.io.spawn`: the test
+suite, a scheduler that wants one process), on a one-core machine, or for a small workbook; and
+any failure of the helper (it cannot be started, exits, answers late or garbled) leaves its
+sheets to the parent, which computes them as it always did.
 
 The protocol, on the helper's standard input: one JSON line ``{"sheets": [...], "path": ...,
 "code": ...}`` (``path`` null: the workbook's bytes follow, up to the end of the input; ``code``:
@@ -37,6 +37,8 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from sop_xl.io import spawn
+
 #: A workbook below this many bytes of sheet XML is hashed in one process: starting the helper
 #: (an interpreter, numpy and python-calamine: about 0.2 s of CPU) would cost more than it saves.
 MIN_SPLIT_BYTES = 16 << 20
@@ -53,44 +55,20 @@ _END = b"end"
 
 
 def enabled() -> bool:
-    """Whether a helper may be started here: not switched off, a second core to run on, and a
-    Python interpreter to run it with (not a host application embedding Python)."""
-    from sop_xl.background import enabled as background_enabled
-
-    python = Path(sys.executable or "").stem.lower().startswith("python")
-    return background_enabled() and (os.cpu_count() or 1) > 1 and python
-
-
-#: What the helper runs, with the folder of the caller's sop_xl as its argument (a test swaps
-#: in a helper that fails).
-BOOT = (
-    "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from sop_xl.plan.hash_helper import main; sys.exit(main())"
-)
+    """Whether a helper may be started here: helpers not switched off
+    (:func:`sop_xl.io.spawn.enabled`), and a second core to run on."""
+    return spawn.enabled() and (os.cpu_count() or 1) > 1
 
 
 def start() -> Helper | None:
     """A helper process waiting for its work, or None (switched off, or no process here).
 
-    Start it early: its interpreter and imports then load while the caller works. It imports
-    the caller's own copy of sop_xl, and refuses work if its canonical lines could differ from
-    the caller's (:func:`_code`)."""
+    Start it early: its interpreter and imports then load while the caller works. It refuses
+    work if its canonical lines could differ from the caller's (:func:`_code`)."""
     if not enabled():
         return None
-    root = str(Path(__file__).resolve().parents[2])
-    flags = {"creationflags": subprocess.CREATE_NO_WINDOW} if sys.platform == "win32" else {}
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", BOOT, root],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            close_fds=True,
-            **flags,
-        )
-    except (OSError, ValueError):  # no process here (Excel on the web), or no interpreter
-        return None
-    return Helper(proc)
+    proc = spawn.start("sop_xl.plan.hash_helper", [], pipe=True, output=True)
+    return Helper(proc) if proc is not None else None
 
 
 def _code() -> str:

@@ -8,6 +8,8 @@ on and lower its size threshold so that a small workbook is shared.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import openpyxl
 import pytest
 from test_snapshot import build_master
 
+from sop_xl.io import spawn
 from sop_xl.plan import content_hash as ch
 from sop_xl.plan import hash_helper
 from sop_xl.plan.snapshot import freeze, verify
@@ -109,7 +112,11 @@ def test_the_helper_computes_its_sheets_and_the_hash_is_the_same(book: Path, hel
 def test_any_failure_of_the_helper_leaves_its_sheets_to_the_parent(
     book: Path, helper_on, monkeypatch, boot: str
 ) -> None:
-    monkeypatch.setattr(hash_helper, "BOOT", boot)
+    def failing(*args, **kw) -> subprocess.Popen:  # a helper that runs ``boot`` instead
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
+        return subprocess.Popen([sys.executable, "-c", boot], **pipes)
+
+    monkeypatch.setattr(spawn, "start", failing)
     monkeypatch.setattr(hash_helper, "WAIT_SECONDS", 2.0)
     assert ch.content_hash(book) == _alone(book)
     assert helper_on == [{}]
@@ -119,7 +126,7 @@ def test_a_helper_that_cannot_start_changes_nothing(book: Path, helper_on, monke
     def no_process(*a, **k):
         raise OSError("no processes here")
 
-    monkeypatch.setattr(hash_helper.subprocess, "Popen", no_process)
+    monkeypatch.setattr(spawn.subprocess, "Popen", no_process)
     assert hash_helper.start() is None
     assert ch.content_hash(book) == _alone(book)
     assert helper_on == []  # nothing was asked
@@ -134,7 +141,7 @@ def test_a_helper_running_other_code_refuses_the_work(book: Path, helper_on, mon
 
 def test_switched_off_or_one_core_starts_nothing(book: Path, monkeypatch) -> None:
     started = []
-    monkeypatch.setattr(hash_helper.subprocess, "Popen", lambda *a, **k: started.append(a))
+    monkeypatch.setattr(spawn.subprocess, "Popen", lambda *a, **k: started.append(a))
     monkeypatch.setattr(hash_helper, "MIN_SPLIT_BYTES", 1)
     monkeypatch.setenv("SOP_XL_BACKGROUND", "off")
     assert hash_helper.start() is None
