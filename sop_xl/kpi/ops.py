@@ -81,10 +81,12 @@ def _texts(s: pd.Series) -> pd.Series:
 
 
 def _text_isin(s: pd.Series, values: set) -> np.ndarray:
-    """Per row: ``s.astype(str).isin(values)``, computed once per distinct value of ``s``."""
-    codes, uniq = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=False)
-    text = pd.Series(np.asarray(uniq, dtype=object), dtype=object).astype(str)
-    return text.isin(values).to_numpy(dtype=bool)[codes]
+    """Per row: ``s.astype(str).isin(values)``, computed once per distinct value of ``s``. A
+    missing value is code -1, the appended NaN (found by the hash table: ``use_na_sentinel=False``
+    costs a separate null pass over every cell, 23 -> 15 ms on 200,000 rows)."""
+    codes, uniq = pd.factorize(s.to_numpy(dtype=object))
+    text = pd.Series(np.append(np.asarray(uniq, dtype=object), np.nan), dtype=object)
+    return text.astype(str).isin(values).to_numpy(dtype=bool)[codes]
 
 
 def _as_of(as_of: dt.date | str | None) -> np.datetime64 | None:

@@ -432,3 +432,24 @@ def test_orders_equal_the_pandas_groupby_reference(rows, cutoff_day):
     )
     assert got["period"].tolist() == ref["period"].tolist()
     assert filled.tolist() == ref["_filled"].tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(
+            st.sampled_from(["2026-01", "2026-02", "nan", "None", "", None, np.nan, pd.NA, pd.NaT]),
+            st.integers(-3, 3),
+            st.floats(allow_nan=False, width=32),
+        ),
+        max_size=30,
+    ),
+    wanted=st.sets(st.sampled_from(["2026-01", "nan", "None", "<NA>", "NaT", "1", "1.0", ""])),
+)
+def test_text_isin_is_astype_str_isin(cells, wanted):
+    # the definition, cell by cell; missing values never match (astype(str) keeps them missing)
+    from sop_xl.kpi.ops import _text_isin
+
+    s = pd.Series(cells, dtype=object)
+    want = s.astype(str).isin(wanted).to_numpy(dtype=bool)
+    np.testing.assert_array_equal(_text_isin(s, wanted), want)
