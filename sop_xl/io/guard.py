@@ -801,6 +801,10 @@ _ROW_START_RE = re.compile(rb"""(?=[\s/>])((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>"""
 _ANY_R_RE = re.compile(rb"\sr\s*+=")
 
 
+#: Up to this many cells in a stretch are checked one by one, more by counting each spelling.
+_FEW_CELLS = 8
+
+
 def _plain_cells(text: bytes) -> list[int] | None:
     """How many cells without a reference each stretch of ``text`` between row ends
     (``</row>``) holds, when every cell is plain: written ``<c>``, ``<c/>`` or ``<c `` with no
@@ -814,9 +818,17 @@ def _plain_cells(text: bytes) -> list[int] | None:
             return None
         n = part.count(b"<c")
         if n:
-            if n != part.count(b"<c>") + part.count(b"<c/") + part.count(b"<c "):
+            if n <= _FEW_CELLS:  # each one looked at: fewer passes over a long stretch
+                with_r, at = 0, -1
+                for _ in range(n):
+                    at = part.find(b"<c", at + 1)
+                    if part[at + 2 : at + 3] not in (b">", b"/", b" "):
+                        return None
+                    with_r += part.startswith(b' r="', at + 2)
+            elif n != part.count(b"<c>") + part.count(b"<c/") + part.count(b"<c "):
                 return None
-            with_r = part.count(b'<c r="')
+            else:
+                with_r = part.count(b'<c r="')
             if with_r == n and k < len(parts) - 1:  # every cell has r, and the row ends
                 n = 0
             elif with_r or (b"r" in part and _ANY_R_RE.search(part) is not None):

@@ -301,15 +301,20 @@ plain = st.one_of(  # cells as the row-by-row count reads them, and what makes i
     st.just('<c t="str"><v>r = 1</v></c>'),
     st.just("<cx/>"),  # not a cell
 )
-plain_row = st.tuples(st.one_of(st.none(), st.integers(1, 12)), st.lists(plain, max_size=5)).map(
+plain_row = st.tuples(st.one_of(st.none(), st.integers(1, 12)), st.lists(plain, max_size=12)).map(
     lambda t: (f'<row r="{t[0]}">' if t[0] else "<row>") + "".join(t[1]) + "</row>"
+)
+r_row = st.tuples(st.integers(0, 12), st.integers(0, 3)).map(  # every cell with r, some without
+    lambda t: "<row>" + '<c r="C2"><v>1</v></c>' * t[0] + "<c/>" * t[1] + "</row>"
 )
 odd_rows = st.sampled_from(["</row >", "<rowx/>", "<row r='3' />", '<row spans="1:2"/>'])
 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    parts=st.lists(st.one_of(row, cell, plain_row, plain, odd_rows), min_size=1, max_size=12),
+    parts=st.lists(
+        st.one_of(row, cell, plain_row, plain, r_row, odd_rows), min_size=1, max_size=12
+    ),
     data=st.data(),
 )
 def test_rows_counted_in_pieces_agree_with_the_tags_read_one_by_one(parts, data):
