@@ -45,7 +45,7 @@ def as_read(table: Table, df: pd.DataFrame) -> pd.DataFrame | None:
     columns = table.long_columns
     if table.layout != "long" or df.empty or not any(c.required for c in columns):
         return None  # (a row without a required value could be blank: reading drops it)
-    if any(c.name not in df.columns for c in columns):
+    if not df.columns.is_unique or any(c.name not in df.columns for c in columns):
         return None
     out: dict[str, pd.Series] = {}
     for c in columns:

@@ -163,6 +163,7 @@ def test_what_reading_would_change_or_refuse_is_left_to_reading() -> None:
     assert as_read(T, pd.concat([ok, ok], ignore_index=True)) is None  # duplicate key
     assert as_read(T, ok.iloc[:0]) is None  # empty
     assert as_read(T, ok.drop(columns="days")) is None  # the writer would refuse it
+    assert as_read(T, pd.concat([ok, ok[["qty"]]], axis=1)) is None  # a column twice
     assert as_read(schema.SALES_BUDGET, ok) is None  # a wide grid
 
 
