@@ -40,7 +40,7 @@ from defusedxml.ElementTree import fromstring
 
 from sop_xl.errors import Finding, Location, StepError
 from sop_xl.io.filebook import save_new_workbook
-from sop_xl.io.guard import FileInfo, check_workbook_file
+from sop_xl.io.guard import FileInfo, cell_places, check_workbook_file
 from sop_xl.io.reader import error_cells, open_calamine, sheet_rows, sheet_xml
 from sop_xl.io.xlsx import cells
 from sop_xl.model import schema
@@ -852,6 +852,7 @@ def external_cells(data: bytes, limit: int = MAX_STRUCT) -> list[str]:
         return []
     out: list[str] = []
     shared: set[bytes] = set()
+    places: dict[int, tuple[int, int]] | None = None
     for m in _CELL_RE.finditer(data):
         f = _F_RE.search(m.group(2))
         if f is None:
@@ -863,16 +864,14 @@ def external_cells(data: bytes, limit: int = MAX_STRUCT) -> list[str]:
             shared.add(si.group(1))
         elif si and not text and si.group(1) in shared:
             ext = True
-        if ext:
-            r = _R_ATTR.search(m.group(1))
-            if r:
-                out.append(r.group(1).decode() + r.group(2).decode())
+        if ext:  # named where the reader places it (a cell may be written without r)
+            places = cell_places(data) if places is None else places
+            at = places.get(m.start(2))
+            if at is not None:
+                out.append(f"{col_letter(at[1])}{at[0] + 1}")
                 if len(out) >= limit:
                     break
     return out
-
-
-_R_ATTR = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 
 
 def _external_files(path: Path, parts: Sequence[str]) -> list[str]:

@@ -23,7 +23,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -573,10 +573,16 @@ class _Placement:
     ``<row`` and each row's plain cells are counted (``bytes.count``, :func:`_plain_cells`)
     instead of read tag by tag: 4 to 20 times faster; a row with anything else is read by tag."""
 
-    def __init__(self, errors: list[tuple[int, int, int, bool]] | None = None) -> None:
-        #: when a list: each error cell (``t="e"``) fed is added as (row, column, end of its
-        #: start tag in the piece, whether it is empty ``<c .../>``), 0-based
+    def __init__(
+        self,
+        errors: list[tuple[int, int, int, bool]] | None = None,
+        keep: Callable[[bytes], bool] | None = None,
+    ) -> None:
+        #: when a list: each error cell (``t="e"``; with ``keep``, each cell whose attributes
+        #: it keeps) fed is added as (row, column, end of its start tag in the piece, whether
+        #: it is empty ``<c .../>``), 0-based
         self.errors = errors
+        self.keep = _has_type_e if keep is None else keep
         self.row = 0  # 0-based, as the reader counts
         #: the next cell without a reference is in column base + run (0-based); base is the
         #: reference of the last cell with one until a cell without one needs its column
@@ -667,13 +673,13 @@ class _Placement:
             start += len(self.open)
             self.open = b""
         state, row, rows, cols = self.state, self.row, self.rows, self.cols
-        base, run, errors = self.base, self.run, self.errors
+        base, run, errors, keep = self.base, self.run, self.errors, self.keep
         for m in _PLACE_RE.finditer(piece, start):
             comment, name, attrs, end = m.groups()
             if name == b"c":  # the common tag first
                 if state != 1:
                     continue
-                if errors is not None and b"e" in attrs and _is_error(attrs):
+                if errors is not None and keep(attrs):
                     place = _ref_place(attrs)  # its own place
                     if place is None:  # where the next cell without a reference goes
                         if type(base) is bytes:
@@ -882,6 +888,19 @@ def _attr_value(attrs: bytes, wanted: bytes) -> bytes | None:
 def _is_error(attrs: bytes) -> bool:
     """Whether a cell's attributes give it the type ``e`` (an Excel error value)."""
     return _attr_value(attrs, b"t") == b"e"
+
+
+def _has_type_e(attrs: bytes) -> bool:
+    return b"e" in attrs and _is_error(attrs)
+
+
+def cell_places(data: bytes) -> dict[int, tuple[int, int]]:
+    """Every cell of a sheet's XML where python-calamine places it (:class:`_Placement`): the
+    end of the cell's start tag in ``data`` -> (row, column), 0-based. One entry a cell: for a
+    sheet of moderate size (e.g. a regional grid), when a byte scan found cells to name."""
+    found: list[tuple[int, int, int, bool]] = []
+    _Placement(found, keep=lambda attrs: True).feed(data)
+    return {end: (row, col) for row, col, end, _ in found}
 
 
 def _check_extent(

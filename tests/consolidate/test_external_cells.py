@@ -1,0 +1,36 @@
+"""submission.external_cells names each cell whose formula reads another workbook where the
+reader places it: cells written without a reference were left out before, and a reference
+inside another attribute's value was taken for the cell's."""
+
+from __future__ import annotations
+
+from sop_xl.consolidate.submission import external_cells
+
+
+def sheet(body: str) -> bytes:
+    return f"<worksheet><sheetData>{body}</sheetData></worksheet>".encode()
+
+
+def test_cells_without_a_reference_are_named_where_the_reader_places_them():
+    body = (
+        '<row r="5"><c r="C5"><v>1</v></c><c><f>[1]Forecast!D5</f><v>2</v></c></row>'
+        "<row><c><v>3</v></c><c t='n'><f>'[2]Plan'!B4</f><v>4</v></c></row>"
+    )
+    assert external_cells(sheet(body)) == ["D5", "B6"]
+
+
+def test_the_reference_is_the_r_attribute_itself():
+    body = (
+        '<row r="2"><c s="1" x=\'r="A1"\' r="b2"><f>[1]S!A1</f><v>1</v></c>'
+        '<c xr="A1"><f>[1]S!A2</f><v>1</v></c></row>'
+    )
+    assert external_cells(sheet(body)) == ["B2", "C2"]
+
+
+def test_shared_formulas_and_limits_as_before():
+    body = (
+        '<row r="3"><c r="A3"><f t="shared" si="0">[1]S!A1</f><v>1</v></c>'
+        '<c r="B3"><f t="shared" si="0"/><v>1</v></c><c r="C3"><f>A3+1</f><v>2</v></c></row>'
+    )
+    assert external_cells(sheet(body)) == ["A3", "B3"]
+    assert external_cells(sheet(body), limit=1) == ["A3"]
