@@ -4,7 +4,7 @@ The first click on a workbook the table store has not seen (validation) parses e
 sheet: 73 MB of sheet XML on the demo master, about 3 s of one core, almost half of it the
 forecast archive. A click that is about to read many tables (:class:`~sop_xl.model.book.ReadsAhead`)
 hands about half of the bytes still to parse to helper processes (``python -m
-sop_xl.io.prefetch``, :mod:`sop_xl.io.spawn`; :func:`split` says which tables). The first helper
+sop_xl.io.prefetch``; :func:`sop_xl.io.spawn.share` says which tables). The first helper
 is started before the guard scans a file it has not seen (:func:`standby`): it imports what
 reading needs while the click's guard runs, then waits for its tables on its standard input, so
 it starts parsing the moment the guard passed. A helper reads them exactly as the click would
@@ -19,8 +19,9 @@ parts the table is read from, so a file that changed in between is simply not fo
 helper fails, ends without the table or takes longer than :data:`WAIT_SECONDS`, the click reads
 the table itself: the result is the same either way, only the time differs. Helpers start only
 when the store is on, ``SOP_XL_BACKGROUND`` is not ``off``, the machine has a second core and
-enough is left to read (:data:`MIN_BYTES`); before the click writes the workbook every helper has
-ended (a file another process holds open cannot be replaced on Windows).
+enough is left to read (:data:`sop_xl.io.spawn.MIN_SHARE_BYTES`); before the click writes the
+workbook every helper has ended (a file another process holds open cannot be replaced on
+Windows).
 """
 
 from __future__ import annotations
@@ -37,36 +38,10 @@ from pathlib import Path
 from sop_xl.io import spawn, tablestore
 from sop_xl.model.schema import TABLES, Table
 
-#: Sheet XML a helper must have to parse to be worth starting (bytes).
-MIN_BYTES = 16 << 20
-#: What starting a helper costs, as sheet XML parsed in the same time (Python with pandas starts
-#: in about 0.5 s; the reader parses about 25 MB a second).
-STARTUP_BYTES = 12 << 20
 #: Helpers at most (the click itself is one more reader).
 MAX_HELPERS = 3
 #: How long the click waits for one table before reading it itself (seconds).
 WAIT_SECONDS = 60.0
-
-
-def split(sizes: Sequence[int], cores: int, ready: int = 0) -> list[list[int]]:
-    """Which tables (positions in ``sizes``, their sheet XML in bytes) each helper reads, so
-    that the click and its helpers end about together: largest table first to whoever has the
-    least to do, a helper counting its start (:data:`STARTUP_BYTES`) as work unless it is one of
-    the ``ready`` ones (started already, :func:`standby`). A helper left with less than
-    :data:`MIN_BYTES` is not used (the click reads its tables)."""
-    total = sum(sizes)
-    helpers = min(cores - 1, MAX_HELPERS, total // MIN_BYTES)
-    if helpers <= 0:
-        return []
-    start = [0 if i < ready else STARTUP_BYTES for i in range(helpers)]
-    load = [0, *start]  # the click, then each helper
-    tables: list[list[int]] = [[] for _ in load]
-    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
-        least = min(range(len(load)), key=load.__getitem__)
-        load[least] += sizes[i]
-        tables[least].append(i)
-    shares = zip(tables[1:], load[1:], start, strict=True)
-    return [sorted(t) for t, work, cost in shares if work - cost >= MIN_BYTES]
 
 
 class Helper:
@@ -102,7 +77,7 @@ def standby(path: Path) -> Helper | None:
     if tablestore.cache_dir() is None or (os.cpu_count() or 1) < 2:
         return None
     try:
-        if path.stat().st_size < MIN_BYTES // 16:  # sheet XML deflates about tenfold
+        if path.stat().st_size < spawn.MIN_SHARE_BYTES // 16:  # sheet XML deflates tenfold
             return None
     except OSError:
         return None
@@ -154,12 +129,13 @@ def start(
     path: Path, wanted: Sequence[tuple[Table, str, int]], ready: Helper | None = None
 ) -> Prefetch | None:
     """Hand some of ``wanted`` (table, store key, sheet XML bytes; none kept yet) to helpers
-    (:func:`split`), the first share to ``ready`` if given (dismissed when it gets none); None
-    when no helper reads anything (see the module docstring)."""
+    (:func:`sop_xl.io.spawn.share`), the first share to ``ready`` if given (dismissed when it
+    gets none); None when no helper reads anything (see the module docstring)."""
     shares: list[list[int]] = []
     if tablestore.cache_dir() is not None and spawn.enabled():
-        cores = os.cpu_count() or 1
-        shares = split([size for _, _, size in wanted], cores, ready=int(ready is not None))
+        helpers = min((os.cpu_count() or 1) - 1, MAX_HELPERS)
+        sizes = [size for _, _, size in wanted]
+        shares = spawn.share(sizes, helpers, ready=int(ready is not None))
     handed: dict[str, tuple[str, subprocess.Popen]] = {}
     for n, share in enumerate(shares):
         tables = [wanted[i] for i in share]

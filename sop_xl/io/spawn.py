@@ -14,6 +14,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
+
+#: A helper must have this much work (bytes of sheet XML to read) to be worth starting.
+MIN_SHARE_BYTES = 16 << 20
+#: What starting a helper costs, as sheet XML read in the same time (Python with pandas starts
+#: in about 0.5 s; the reader parses about 25 MB a second).
+STARTUP_BYTES = 12 << 20
 
 
 def enabled() -> bool:
@@ -56,3 +63,26 @@ def start(
         )
     except (OSError, ValueError):
         return None
+
+
+def share(sizes: Sequence[int], helpers: int, ready: int = 0, busy: int = 0) -> list[list[int]]:
+    """Which pieces of work (``sizes``: e.g. each sheet's XML in bytes) each of at most
+    ``helpers`` helper processes does, so that the click and its helpers end about together:
+    largest piece first to whoever has the least to do, a helper counting its start
+    (:data:`STARTUP_BYTES`) as work unless it is one of the first ``ready`` (started already),
+    the click counting ``busy``, work of its own besides the pieces (e.g. combining the helpers'
+    answers). A helper left with less than :data:`MIN_SHARE_BYTES` is not used. Each used
+    helper's pieces (positions in ``sizes``, in order); the click does the others."""
+    total = sum(sizes)
+    helpers = min(helpers, total // MIN_SHARE_BYTES)
+    if helpers <= 0:
+        return []
+    start = [0 if i < ready else STARTUP_BYTES for i in range(helpers)]
+    load = [busy, *start]  # the click, then each helper
+    pieces: list[list[int]] = [[] for _ in load]
+    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        least = min(range(len(load)), key=load.__getitem__)
+        load[least] += sizes[i]
+        pieces[least].append(i)
+    shares = zip(pieces[1:], load[1:], start, strict=True)
+    return [sorted(p) for p, work, cost in shares if work - cost >= MIN_SHARE_BYTES]

@@ -296,7 +296,8 @@ def _split_hash(
     try:
         if helper is not None or hash_helper.enabled():
             sizes = list(hash_helper.sheet_sizes(source).items())[1 if skip_first else 0 :]
-            theirs = hash_helper.split([n for n, _ in sizes], [s for _, s in sizes])
+            ready = helper is not None
+            theirs = hash_helper.share([n for n, _ in sizes], [s for _, s in sizes], ready=ready)
             if theirs and helper is None:
                 helper = hash_helper.start()
             if helper is not None and helper.send(source, theirs):

@@ -39,13 +39,10 @@ from pathlib import Path
 
 from sop_xl.io import spawn
 
-#: A workbook below this many bytes of sheet XML is hashed in one process: starting the helper
-#: (an interpreter, numpy and python-calamine: about 0.2 s of CPU) would cost more than it saves.
-MIN_SPLIT_BYTES = 16 << 20
-#: The share of the sheet bytes handed to the helper: half (the parent writes the copy both
-#: read and feeds SHA-256 with every sheet, the helper starts an interpreter: about even, measured
-#: on the demo plan; see docs/benchmarks.md, "Freeze, fifth pass").
-HELPER_SHARE = 0.5
+#: The caller's own work besides its sheets, as sheet XML read in the same time: taking the
+#: helper's lines from the pipe and feeding SHA-256 with every sheet's (on the demo plan the
+#: helper then takes the forecast archive and 27 small sheets, 46 of 89 MB; docs/benchmarks.md).
+COMBINE_BYTES = 4 << 20
 #: Seconds the parent waits for the helper once its own sheets are done, then computes the
 #: helper's sheets itself (a helper that far behind is stuck, or the machine is swamped).
 WAIT_SECONDS = 120.0
@@ -81,7 +78,8 @@ def _code() -> str:
 
 def start_for(xlsx: bytes) -> Helper | None:
     """:func:`start`, for a workbook whose sheets are large enough to be shared."""
-    if not enabled() or sum(sheet_sizes(xlsx).values()) < MIN_SPLIT_BYTES:
+    sizes = sheet_sizes(xlsx)
+    if not enabled() or not share(list(sizes), list(sizes.values()), ready=True):
         return None
     return start()
 
@@ -100,22 +98,12 @@ def sheet_sizes(source: Path | bytes) -> dict[str, int]:
         return {}
 
 
-def split(names: Sequence[str], sizes: Sequence[int]) -> list[str]:
-    """The sheets for the helper: the largest first, until it has :data:`HELPER_SHARE` of the
-    bytes; none when the sheets are too small to be worth a second process, or when one sheet
-    is most of them."""
-    total = sum(sizes)
-    if total < MIN_SPLIT_BYTES or len(names) < 2:
-        return []
-    mine: set[str] = set()
-    have = 0
-    for k in sorted(range(len(names)), key=lambda k: (-sizes[k], k)):  # ties: workbook order
-        if have + sizes[k] <= HELPER_SHARE * total or not mine:
-            mine.add(names[k])
-            have += sizes[k]
-    if have > 0.75 * total:  # one sheet is most of the work: a second process cannot help
-        return []
-    return [n for n in names if n in mine]
+def share(names: Sequence[str], sizes: Sequence[int], *, ready: bool) -> list[str]:
+    """The sheets for the helper (:func:`sop_xl.io.spawn.share`: about half the bytes, none when
+    the sheets are too small to be worth a second process or one sheet is most of them);
+    ``ready``: the helper was started already."""
+    shares = spawn.share(sizes, helpers=1, ready=int(ready), busy=COMBINE_BYTES)
+    return [names[i] for i in shares[0]] if shares else []
 
 
 class Helper:

@@ -12,51 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from sop_xl import cycle
 from sop_xl.errors import SopError
 from sop_xl.io import prefetch, reader, spawn, tablestore
 from sop_xl.io.filebook import FileBook
 from sop_xl.model import schema
-
-MB = 1 << 20
-
-
-# --- how the work is shared ------------------------------------------------------------------
-def test_one_core_or_little_to_read_starts_no_helper() -> None:
-    assert prefetch.split([40 * MB, 30 * MB], cores=1) == []
-    assert prefetch.split([MB] * 15, cores=4) == []  # 15 MB: less than one helper's worth
-
-
-def test_the_demo_masters_tables_on_two_cores() -> None:
-    # like the demo master: the archive (40 MB) last, actuals 16, budget 5, two of 4, two small
-    sizes = [1 * MB, 5 * MB, 16 * MB, 4 * MB, 4 * MB, MB // 2, 40 * MB]
-    # largest first to the least loaded: archive -> click (0 < 12, the helper's start);
-    # 16, 5, 4, 4 -> helper (28, 33, 37, 41); 1 -> click (40 < 41); 0.5 -> click (41 = 41)
-    assert prefetch.split(sizes, cores=2) == [[1, 2, 3, 4]]
-
-
-def test_a_helper_with_too_little_to_do_is_not_started() -> None:
-    # four cores, three helpers possible; 40 MB in all only keeps two of them busy enough
-    shares = prefetch.split([20 * MB, 20 * MB, 10 * MB, 10 * MB], cores=4)
-    assert len(shares) == 1
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    st.lists(st.integers(0, 80 * MB), max_size=30),
-    st.integers(1, 16),
-)
-def test_every_table_is_read_by_exactly_one_reader(sizes: list[int], cores: int) -> None:
-    shares = prefetch.split(sizes, cores)
-    handed = [i for share in shares for i in share]
-    assert len(handed) == len(set(handed)) and set(handed) <= set(range(len(sizes)))
-    assert len(shares) <= min(cores - 1, prefetch.MAX_HELPERS)
-    for share in shares:
-        assert share == sorted(share)
-        assert sum(sizes[i] for i in share) >= prefetch.MIN_BYTES
 
 
 # --- the same result as one process ------------------------------------------------------------
@@ -66,8 +27,8 @@ def helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[list[str] |
     each read-ahead (None: no helper started)."""
     monkeypatch.setenv("SOP_XL_CACHE_DIR", str(tmp_path / "store"))
     monkeypatch.setenv("SOP_XL_BACKGROUND", "on")
-    monkeypatch.setattr(prefetch, "MIN_BYTES", 1)
-    monkeypatch.setattr(prefetch, "STARTUP_BYTES", 0)
+    monkeypatch.setattr(spawn, "MIN_SHARE_BYTES", 1)
+    monkeypatch.setattr(spawn, "STARTUP_BYTES", 0)
     monkeypatch.setattr(prefetch.os, "cpu_count", lambda: 2)
     made: list[list[str] | None] = []
     real = prefetch.start

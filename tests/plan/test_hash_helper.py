@@ -48,7 +48,8 @@ def book(tmp_path: Path) -> Path:
 def helper_on(monkeypatch: pytest.MonkeyPatch) -> list:
     """The helper switched on for any size; returns the list of what each helper answered."""
     monkeypatch.setenv("SOP_XL_BACKGROUND", "on")
-    monkeypatch.setattr(hash_helper, "MIN_SPLIT_BYTES", 1)
+    monkeypatch.setattr(spawn, "MIN_SHARE_BYTES", 1)
+    monkeypatch.setattr(spawn, "STARTUP_BYTES", 0)
     monkeypatch.setattr(hash_helper.os, "cpu_count", lambda: 2)
     answers: list = []
     real = hash_helper.Helper.result
@@ -68,17 +69,16 @@ def _alone(source: Path | bytes, **kw: bool) -> ch.ContentHash:
         return ch.content_hash(source, **kw)
 
 
-def test_split_gives_the_largest_sheets_up_to_the_share(monkeypatch) -> None:
-    monkeypatch.setattr(hash_helper, "MIN_SPLIT_BYTES", 100)
-    names, sizes = ["a", "b", "c", "d"], [10, 60, 20, 10]  # half of 100: b (60) alone
-    assert hash_helper.split(names, sizes) == ["b"]
-    assert hash_helper.split(names, [25, 25, 25, 25]) == ["a", "b"]  # 50 <= 55, 75 > 55
-    assert hash_helper.split(names, [30, 30, 30, 30]) == ["a", "b"]  # 60 <= 60, 90 > 60
-    assert hash_helper.split(names, [1, 1, 1, 97]) == []  # one sheet is the work: no helper
-    assert hash_helper.split(names, [1, 1, 28, 70]) == ["d"]
-    assert hash_helper.split(["a", "b"], [40, 60]) == ["b"]
-    assert hash_helper.split(["a", "b"], [40, 50]) == []  # too small to be worth a process
-    assert hash_helper.split(["a"], [500]) == []
+def test_the_helper_gets_about_half_of_the_bytes_by_sheet_name(monkeypatch) -> None:
+    monkeypatch.setattr(spawn, "MIN_SHARE_BYTES", 20)
+    monkeypatch.setattr(spawn, "STARTUP_BYTES", 10)
+    names = ["a", "b", "c", "d"]
+    # started already: 60 -> the freeze (a tie), 20, 10, 10 -> the helper (40 in all)
+    assert hash_helper.share(names, [10, 60, 20, 10], ready=True) == ["a", "c", "d"]
+    # still to start (10): 60 -> the freeze; 20 -> helper (30); 10 -> helper (40); 10 -> helper
+    assert hash_helper.share(names, [10, 60, 20, 10], ready=False) == ["a", "c", "d"]
+    assert hash_helper.share(names, [1, 1, 1, 97], ready=True) == []  # one sheet is the work
+    assert hash_helper.share(["a", "b"], [5, 10], ready=True) == []  # too small for a process
 
 
 def test_the_helper_computes_its_sheets_and_the_hash_is_the_same(book: Path, helper_on) -> None:
@@ -90,8 +90,9 @@ def test_the_helper_computes_its_sheets_and_the_hash_is_the_same(book: Path, hel
         alone.cells,
     )
     assert len(helper_on) == 1 and helper_on[0], "the helper answered nothing"
-    # it took the largest sheet and others up to about half the bytes, not all of them
-    assert "Sheet 4" in helper_on[0] and "First" not in helper_on[0]
+    # sheets sized First < Sheet 1 < ... < Sheet 4: the largest stays here (a tie goes to the
+    # caller), the next goes to the helper, and so on until the bytes balance (spawn.share)
+    assert "Sheet 3" in helper_on[0] and "Sheet 4" not in helper_on[0]
     # from bytes too (the helper reads them from its input), and without the first sheet
     data = book.read_bytes()
     for skip in (False, True):
@@ -142,7 +143,7 @@ def test_a_helper_running_other_code_refuses_the_work(book: Path, helper_on, mon
 def test_switched_off_or_one_core_starts_nothing(book: Path, monkeypatch) -> None:
     started = []
     monkeypatch.setattr(spawn.subprocess, "Popen", lambda *a, **k: started.append(a))
-    monkeypatch.setattr(hash_helper, "MIN_SPLIT_BYTES", 1)
+    monkeypatch.setattr(spawn, "MIN_SHARE_BYTES", 1)
     monkeypatch.setenv("SOP_XL_BACKGROUND", "off")
     assert hash_helper.start() is None
     ch.content_hash(book)

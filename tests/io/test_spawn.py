@@ -1,0 +1,49 @@
+"""How a click shares work with its helper processes (sop_xl.io.spawn.share): known answers
+and the invariants every sharing keeps."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sop_xl.io import spawn
+
+MB = 1 << 20
+
+
+def test_no_helper_or_little_work_shares_nothing() -> None:
+    assert spawn.share([40 * MB, 30 * MB], helpers=0) == []
+    assert spawn.share([MB] * 15, helpers=3) == []  # 15 MB: less than one helper's worth
+
+
+def test_the_demo_masters_tables_with_one_helper_started_already() -> None:
+    # like the demo master: the archive (40 MB) last, actuals 16, budget 5, two of 4, two small
+    sizes = [1 * MB, 5 * MB, 16 * MB, 4 * MB, 4 * MB, MB // 2, 40 * MB]
+    # largest first to the least loaded: archive -> click (a tie, 0 = 0: the click);
+    # 16, 5, 4, 4 -> helper (16, 21, 25, 29); 1 -> helper (29 < 40): 30; 0.5 -> helper: 30.5
+    assert spawn.share(sizes, helpers=1, ready=1) == [[0, 1, 2, 3, 4, 5]]
+
+
+def test_a_helper_still_to_start_counts_its_start_as_work() -> None:
+    sizes = [1 * MB, 5 * MB, 16 * MB, 4 * MB, 4 * MB, MB // 2, 40 * MB]
+    # the helper starts at 12 MB: 16, 5, 4, 4 -> helper (28, 33, 37, 41); 1 -> click (40 < 41);
+    # 0.5 -> click (41 = 41, a tie: the click)
+    assert spawn.share(sizes, helpers=1) == [[1, 2, 3, 4]]
+
+
+def test_a_helper_with_too_little_to_do_is_not_used() -> None:
+    # three helpers allowed, 60 MB in all: one helper is worth it, the others would idle
+    assert len(spawn.share([20 * MB, 20 * MB, 10 * MB, 10 * MB], helpers=3)) == 1
+    assert spawn.share([1, 1, 1, 97 * MB], helpers=1, ready=1) == []  # one piece is the work
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 80 * MB), max_size=30), st.integers(0, 8), st.integers(0, 8))
+def test_every_piece_is_done_by_exactly_one_process(sizes, helpers: int, ready: int) -> None:
+    shares = spawn.share(sizes, helpers, ready)
+    given_out = [i for share in shares for i in share]
+    assert len(given_out) == len(set(given_out)) and set(given_out) <= set(range(len(sizes)))
+    assert len(shares) <= helpers
+    for share in shares:
+        assert share == sorted(share)
+        assert sum(sizes[i] for i in share) >= spawn.MIN_SHARE_BYTES
