@@ -50,6 +50,7 @@ def helper_on(monkeypatch: pytest.MonkeyPatch) -> list:
     monkeypatch.setenv("SOP_XL_BACKGROUND", "on")
     monkeypatch.setattr(spawn, "MIN_SHARE_BYTES", 1)
     monkeypatch.setattr(spawn, "STARTUP_BYTES", 0)
+    monkeypatch.setattr(hash_helper, "COMBINE_BYTES", 0)
     monkeypatch.setattr(hash_helper.os, "cpu_count", lambda: 2)
     answers: list = []
     real = hash_helper.Helper.result
@@ -72,6 +73,7 @@ def _alone(source: Path | bytes, **kw: bool) -> ch.ContentHash:
 def test_the_helper_gets_about_half_of_the_bytes_by_sheet_name(monkeypatch) -> None:
     monkeypatch.setattr(spawn, "MIN_SHARE_BYTES", 20)
     monkeypatch.setattr(spawn, "STARTUP_BYTES", 10)
+    monkeypatch.setattr(hash_helper, "COMBINE_BYTES", 0)
     names = ["a", "b", "c", "d"]
     # started already: 60 -> the freeze (a tie), 20, 10, 10 -> the helper (40 in all)
     assert hash_helper.share(names, [10, 60, 20, 10], ready=True) == ["a", "c", "d"]
@@ -79,6 +81,11 @@ def test_the_helper_gets_about_half_of_the_bytes_by_sheet_name(monkeypatch) -> N
     assert hash_helper.share(names, [10, 60, 20, 10], ready=False) == ["a", "c", "d"]
     assert hash_helper.share(names, [1, 1, 1, 97], ready=True) == []  # one sheet is the work
     assert hash_helper.share(["a", "b"], [5, 10], ready=True) == []  # too small for a process
+    # the freeze's own work (taking the helper's lines, feeding SHA-256) counts: with 50 of it,
+    # b (60) -> the helper (0 < 50); c (20) -> the freeze (50 < 60): 70; a (10) -> the helper
+    # (60 < 70): 70; d (10) -> the freeze (a tie)
+    monkeypatch.setattr(hash_helper, "COMBINE_BYTES", 50)
+    assert hash_helper.share(names, [10, 60, 20, 10], ready=True) == ["a", "b"]
 
 
 def test_the_helper_computes_its_sheets_and_the_hash_is_the_same(book: Path, helper_on) -> None:
