@@ -40,7 +40,7 @@ from defusedxml.ElementTree import fromstring
 
 from sop_xl.errors import Finding, Location, StepError
 from sop_xl.io.filebook import save_new_workbook
-from sop_xl.io.guard import FileInfo, cell_places, check_workbook_file
+from sop_xl.io.guard import FileInfo, cell_places, check_workbook_file, hidden_rows
 from sop_xl.io.reader import error_cells, open_calamine, sheet_rows, sheet_xml
 from sop_xl.io.xlsx import cells
 from sop_xl.model import schema
@@ -829,8 +829,6 @@ def _parse_grid(path, sheet, info, stamp, grid_rows: list[list], findings: list[
 
 
 # --- structural facts from the sheet XML ----------------------------------------------------
-_HIDDEN_ROW_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\bhidden="(?:1|true)"[^>]*>')
-_ROW_R_RE = re.compile(rb'\br="(\d+)"')
 _COL_RE = re.compile(rb"<(?:\w+:)?col\b[^>]*>")
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}\d+(?::[A-Z]{1,3}\d+)?)"')
 #: scan at most this many error cells / hidden rows / merges per sheet (a report, not a dump)
@@ -902,13 +900,8 @@ def _scan_sheet_xml(sub: Submission) -> None:
     if sub.info is not None and sub.info.external_links:
         sub.external_cells = external_cells(data, MAX_STRUCT)
         sub.external_files = _external_files(sub.path, sub.info.external_links)
-    if b"hidden=" in data:
-        for k, m in enumerate(_HIDDEN_ROW_RE.finditer(data)):
-            if k >= MAX_STRUCT:
-                break
-            r = _ROW_R_RE.search(m.group(0))
-            if r:
-                sub.hidden_rows.append(int(r.group(1)))
+    if b"hidden" in data:
+        sub.hidden_rows.extend(hidden_rows(data, MAX_STRUCT))  # rows without r too
         for m in _COL_RE.finditer(
             data[: data.find(b"<sheetData")] if b"<sheetData" in data else b""
         ):

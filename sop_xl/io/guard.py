@@ -583,6 +583,8 @@ class _Placement:
         #: it is empty ``<c .../>``), 0-based
         self.errors = errors
         self.keep = _has_type_e if keep is None else keep
+        #: when a list: the row (0-based) of each hidden row element fed
+        self.hidden: list[int] | None = None
         self.row = 0  # 0-based, as the reader counts
         #: the next cell without a reference is in column base + run (0-based); base is the
         #: reference of the last cell with one until a cell without one needs its column
@@ -594,7 +596,7 @@ class _Placement:
         self.whole = False  # all of the sheet was fed
 
     def feed(self, piece: bytes) -> None:
-        if self.errors is not None:  # error cells: (their positions in ``piece``)
+        if self.errors is not None or self.hidden is not None:  # (positions in ``piece``)
             self._feed_tags(piece)
             return
         at = piece.find(b"sheetData")
@@ -708,6 +710,13 @@ class _Placement:
                     continue
                 if name and (value := _r_value(attrs)) is not None and value.isdigit():
                     row = max(int(value) - 1, 0)
+                if (
+                    name
+                    and self.hidden is not None
+                    and b"hidden" in attrs
+                    and _attr_value(attrs, b"hidden") in (b"1", b"true")
+                ):
+                    self.hidden.append(row)
                 if end or attrs.endswith(b"/"):  # </row> or <row .../>
                     row += 1
                     base, run = 0, 0
@@ -892,6 +901,16 @@ def _is_error(attrs: bytes) -> bool:
 
 def _has_type_e(attrs: bytes) -> bool:
     return b"e" in attrs and _is_error(attrs)
+
+
+def hidden_rows(data: bytes, limit: int = 1_000_000) -> list[int]:
+    """The Excel row numbers of the first ``limit`` hidden rows (``hidden="1"`` or ``"true"``,
+    any quoting) of a sheet's XML, each where python-calamine places it: a row element without
+    ``r`` is the row after the previous one (:class:`_Placement`)."""
+    box = _Placement()
+    box.hidden = []
+    box.feed(data)
+    return [row + 1 for row in box.hidden[:limit]]
 
 
 def cell_places(data: bytes) -> dict[int, tuple[int, int]]:

@@ -1,10 +1,13 @@
-"""submission.external_cells names each cell whose formula reads another workbook where the
-reader places it: cells written without a reference were left out before, and a reference
-inside another attribute's value was taken for the cell's."""
+"""submission.external_cells names each cell whose formula reads another workbook, and
+guard.hidden_rows (the grid's hidden-row warning) each hidden row, where the reader places it:
+cells and rows written without a reference were left out before, and a reference (or hidden)
+inside another attribute's value was taken for the element's own (the hidden rows below were
+[10] before, the regex's reading)."""
 
 from __future__ import annotations
 
 from sop_xl.consolidate.submission import external_cells
+from sop_xl.io.guard import hidden_rows
 
 
 def sheet(body: str) -> bytes:
@@ -34,3 +37,15 @@ def test_shared_formulas_and_limits_as_before():
     )
     assert external_cells(sheet(body)) == ["A3", "B3"]
     assert external_cells(sheet(body), limit=1) == ["A3"]
+
+
+def test_hidden_rows_without_a_reference_are_where_the_reader_places_them():
+    body = (
+        '<row r="4"><c r="A4"><v>1</v></c></row>'
+        '<row hidden="1"><c><v>2</v></c></row>'  # row 5: the row after row 4
+        "<row r='9' hidden = 'true'/>"
+        '<row x=\'hidden="1"\' r="10"/>'  # hidden only inside another value
+        '<row customHeight="1" hidden="0"/>'  # row 11, shown
+        "<row hidden='1'/>"  # row 12
+    )
+    assert hidden_rows(sheet(body)) == [5, 9, 12]
