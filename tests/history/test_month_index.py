@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sop_xl.history import archive as arc
@@ -32,6 +32,7 @@ def test_only_blanks_and_nothing():
     assert arc.month_index([]).shape == (0,)
 
 
+@settings(deadline=None)  # pandas per example; a loaded machine must not fail it
 @given(st.lists(st.one_of(st.sampled_from(BLANKS), st.integers(0, 12 * 3000 - 1)), max_size=30))
 def test_each_value_on_its_own(values):
     text = [f"{v // 12:04d}-{v % 12 + 1:02d}" if isinstance(v, int) else v for v in values]
