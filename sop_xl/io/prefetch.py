@@ -74,7 +74,7 @@ class Helper:
 def standby(path: Path) -> Helper | None:
     """Start a helper for ``path`` that waits for its tables (:meth:`Helper.give`); None when
     helpers are off, the store is off, the machine has one core or the file is small."""
-    if tablestore.cache_dir() is None or (os.cpu_count() or 1) < 2:
+    if tablestore.cache_dir() is None or spawn.spare_cores() < 1:
         return None
     try:
         if path.stat().st_size < spawn.MIN_SHARE_BYTES // 16:  # sheet XML deflates tenfold
@@ -132,8 +132,8 @@ def start(
     (:func:`sop_xl.io.spawn.share`), the first share to ``ready`` if given (dismissed when it
     gets none); None when no helper reads anything (see the module docstring)."""
     shares: list[list[int]] = []
-    if tablestore.cache_dir() is not None and spawn.enabled():
-        helpers = min((os.cpu_count() or 1) - 1, MAX_HELPERS)
+    if tablestore.cache_dir() is not None:
+        helpers = min(spawn.spare_cores(), MAX_HELPERS)
         sizes = [size for _, _, size in wanted]
         shares = spawn.share(sizes, helpers, ready=int(ready is not None))
     handed: dict[str, tuple[str, subprocess.Popen]] = {}

@@ -29,6 +29,12 @@ def enabled() -> bool:
     return switch != "off" and bool(sys.executable)
 
 
+def spare_cores() -> int:
+    """How many helper processes can run beside the click: the cores but one, none when
+    helpers are off (:func:`enabled`)."""
+    return max((os.cpu_count() or 1) - 1, 0) if enabled() else 0
+
+
 def start(
     module: str,
     args: list[str],

@@ -28,7 +28,6 @@ import contextlib
 import hashlib
 import io
 import json
-import os
 import struct
 import subprocess
 import sys
@@ -54,7 +53,7 @@ _END = b"end"
 def enabled() -> bool:
     """Whether a helper may be started here: helpers not switched off
     (:func:`sop_xl.io.spawn.enabled`), and a second core to run on."""
-    return spawn.enabled() and (os.cpu_count() or 1) > 1
+    return spawn.spare_cores() > 0
 
 
 def start() -> Helper | None:

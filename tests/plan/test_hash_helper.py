@@ -51,7 +51,7 @@ def helper_on(monkeypatch: pytest.MonkeyPatch) -> list:
     monkeypatch.setattr(spawn, "MIN_SHARE_BYTES", 1)
     monkeypatch.setattr(spawn, "STARTUP_BYTES", 0)
     monkeypatch.setattr(hash_helper, "COMBINE_BYTES", 0)
-    monkeypatch.setattr(hash_helper.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(spawn.os, "cpu_count", lambda: 2)
     answers: list = []
     real = hash_helper.Helper.result
 
@@ -155,7 +155,7 @@ def test_switched_off_or_one_core_starts_nothing(book: Path, monkeypatch) -> Non
     assert hash_helper.start() is None
     ch.content_hash(book)
     monkeypatch.setenv("SOP_XL_BACKGROUND", "on")
-    monkeypatch.setattr(hash_helper.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(spawn.os, "cpu_count", lambda: 1)
     assert hash_helper.start() is None
     ch.content_hash(book)
     assert started == []
@@ -175,7 +175,7 @@ def test_an_unused_helper_ends_when_closed() -> None:
     if helper is None:  # the suite's switch: start one for this test
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("SOP_XL_BACKGROUND", "on")
-            mp.setattr(hash_helper.os, "cpu_count", lambda: 2)
+            mp.setattr(spawn.os, "cpu_count", lambda: 2)
             helper = hash_helper.start()
     assert helper is not None
     helper.close()
