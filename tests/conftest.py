@@ -11,6 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No per-example time limit: on a loaded two-core CI machine an example of a fast property can
+# take longer than hypothesis' default 200 ms (a DeadlineExceeded that passes on every rerun);
+# the suite's own time is watched as a whole instead.
+settings.register_profile("sop_xl", deadline=None)
+settings.load_profile("sop_xl")
 
 
 def _soffice() -> str | None:
