@@ -1,13 +1,14 @@
-"""sop_xl's own helper processes: one switch, one way to start them.
+"""sop_xl's own helper processes: one switch, one way to start them, one way to share work.
 
 Three kinds of work run in a second Python process: input tables read while the click reads the
 others (:mod:`sop_xl.io.prefetch`; the click waits for them), half the sheets of a freeze's
 content hash (:mod:`sop_xl.plan.hash_helper`; the freeze waits for them) and the statistical
-baseline fitted ahead of the history step (:mod:`sop_xl.background`; nobody waits). Both start
-``python -m <module> <args>`` here, quietly (no console window, no output), and both are switched
-off together by ``SOP_XL_BACKGROUND=off`` (the test suite, a scheduler that wants one process):
-the work is then done in the click's own process, with the same result.
-"""
+baseline fitted ahead of the history step (:mod:`sop_xl.background`; nobody waits). All three
+start ``python -m <module> <args>`` here (:func:`start`), quietly (no console window, no output),
+and are switched off together by ``SOP_XL_BACKGROUND=off`` (the test suite, a scheduler that
+wants one process): the work is then done in the click's own process, with the same result. The
+two the click waits for ask :func:`spare_cores` how many may run beside it and :func:`share` which
+pieces of the work each one does."""
 
 from __future__ import annotations
 
