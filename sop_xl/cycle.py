@@ -594,14 +594,13 @@ def run_cycle(
         version = next_version(Path(master).parent / "snapshots", book.read_settings().cycle)
         status = f"approved by {approved_by}, frozen as v{version:02d}"
     lines: list[str] = []
-    # What the steps of this run wrote, by table (a step's outputs are what it wrote, and only
-    # the supply step writes the SupplyPlan): the outlook and the summary take the SupplyPlan
-    # from here, as reading the sheet back gives it, when that is certain (written.as_read).
-    written: dict[str, SheetOutput] = {}
+    # The SupplyPlan the supply step wrote (a step's outputs are what it wrote, and only the
+    # supply step writes it), as reading the sheet back gives it, when that is certain
+    # (written.as_read), made once: the outlook and the summary take it from here.
+    written: dict[str, pd.DataFrame | None] = {}
 
     def supply_plan() -> pd.DataFrame | None:
-        out = written.get(SUPPLY_PLAN.name)
-        return as_read(out.table, out.df) if out is not None else None
+        return written.get(SUPPLY_PLAN.name)
 
     steps: list[tuple[str, Callable[[], StepResult]]] = [
         ("Validate inputs", lambda: validate(book)),
@@ -625,7 +624,11 @@ def run_cycle(
         say(f"Step {i}/{len(steps)}: {title}", None)
         result = run()
         results.append(result)
-        written.update((out.table.name, out) for out in result.outputs)
+        written.update(
+            (out.table.name, as_read(out.table, out.df))
+            for out in result.outputs
+            if out.table.name == SUPPLY_PLAN.name
+        )
         lines.append(f"{i}. {title}: {result.summary}")
         if not result.ok and result.step == "validate":
             lines.append("Stopped: fix the inputs listed on the Validation sheet, then run again.")
