@@ -8,7 +8,7 @@ the plain-language line shown to the user.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -324,14 +324,14 @@ def scenarios(book: Book) -> StepResult:
     return StepResult("scenarios", r.summary, True, r.outputs, r)
 
 
-def outlook(book: Book, *, supply_plan: pd.DataFrame | None = None) -> StepResult:
+def outlook(book: Book, *, have: Mapping[str, pd.DataFrame] | None = None) -> StepResult:
     """Full-year financial outlook by G/L account vs the budgets, and its bridge.
 
-    ``supply_plan``: the SupplyPlan table as reading its sheet gives it, when the caller has it
-    (:func:`run_cycle`: the supply step has just written it); else the sheet is read."""
+    ``have``: tables the caller already has, by alias, as reading their sheets gives them
+    (:func:`run_cycle`: the SupplyPlan the supply step has just written); the others are read."""
     from sop_xl.outlook.step import run_outlook
 
-    r = run_outlook(book, supply_plan=supply_plan)
+    r = run_outlook(book, have=have)
     return StepResult("outlook", r.summary, True, r.outputs, r)
 
 
@@ -375,14 +375,13 @@ def plan_status_of(book: Book) -> str:
     return plan_status(Path(book.path).parent / "snapshots", book.read_settings().cycle)
 
 
-def executive_summary(book: Book, *, supply_plan: pd.DataFrame | None = None) -> StepResult:
+def executive_summary(book: Book, *, have: Mapping[str, pd.DataFrame] | None = None) -> StepResult:
     """The one-page Executive Summary: decisions asked for, red KPIs, supply risks, the
     full-year outlook vs budget, open and overdue actions (first after the frozen plan's Cover).
 
-    ``supply_plan``: as for :func:`outlook`."""
+    ``have``: as for :func:`outlook`."""
     from sop_xl.summary.step import run_summary
 
-    have = {SUPPLY_PLAN.alias: supply_plan} if supply_plan is not None else None
     r = run_summary(book, have=have)
     return StepResult("executive_summary", r.summary, True, r.outputs, r)
 
@@ -595,12 +594,9 @@ def run_cycle(
         status = f"approved by {approved_by}, frozen as v{version:02d}"
     lines: list[str] = []
     # The SupplyPlan the supply step wrote (a step's outputs are what it wrote, and only the
-    # supply step writes it), as reading the sheet back gives it, when that is certain
+    # supply step writes it), by alias, as reading the sheet back gives it, when that is certain
     # (written.as_read), made once: the outlook and the summary take it from here.
-    written: dict[str, pd.DataFrame | None] = {}
-
-    def supply_plan() -> pd.DataFrame | None:
-        return written.get(SUPPLY_PLAN.name)
+    have: dict[str, pd.DataFrame] = {}
 
     steps: list[tuple[str, Callable[[], StepResult]]] = [
         ("Validate inputs", lambda: validate(book)),
@@ -612,10 +608,10 @@ def run_cycle(
         ("KPIs", lambda: kpis(book)),
         ("Supply review", lambda: supply(book)),
         ("Trade-off scenarios", lambda: scenarios(book)),
-        ("Financial outlook", lambda: outlook(book, supply_plan=supply_plan())),
+        ("Financial outlook", lambda: outlook(book, have=have)),
         ("Plan history", lambda: history(book)),
         ("Scorecard", lambda: scorecard(book, plan_status=status)),
-        ("Executive summary", lambda: executive_summary(book, supply_plan=supply_plan())),
+        ("Executive summary", lambda: executive_summary(book, have=have)),
     ]
     if approved_by:
         steps.append(("Freeze plan", lambda: freeze(master, approved_by=approved_by, progress=say)))
@@ -624,11 +620,12 @@ def run_cycle(
         say(f"Step {i}/{len(steps)}: {title}", None)
         result = run()
         results.append(result)
-        written.update(
-            (out.table.name, as_read(out.table, out.df))
-            for out in result.outputs
-            if out.table.name == SUPPLY_PLAN.name
-        )
+        for out in result.outputs:
+            if (
+                out.table.name == SUPPLY_PLAN.name
+                and (df := as_read(out.table, out.df)) is not None
+            ):
+                have[SUPPLY_PLAN.alias] = df
         lines.append(f"{i}. {title}: {result.summary}")
         if not result.ok and result.step == "validate":
             lines.append("Stopped: fix the inputs listed on the Validation sheet, then run again.")

@@ -3,6 +3,7 @@ account, with the charts), OutlookBridge and OutlookMonthly in one write."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,18 +70,10 @@ def headline(r: engine.OutlookResult, currency: str) -> str:
     )
 
 
-def supply_plan_of_cycle(
-    book: Book, settings: Settings, sheet: pd.DataFrame | None = None
-) -> pd.DataFrame | None:
-    """The SupplyPlan sheet's met demand when the supply review ran for this cycle (its first
-    month is the cycle month), else None. ``sheet``: the SupplyPlan table as reading the sheet
-    gives it, when the caller has it already (:func:`sop_xl.cycle.run_cycle`: the supply step
-    has just written it); else the sheet is read."""
-    if sheet is None:
-        if not book.has_table(schema.SUPPLY_PLAN):
-            return None
-        sheet = book.read_table(schema.SUPPLY_PLAN)
-    if sheet.empty or str(sheet["period"].min()) != settings.cycle:
+def supply_plan_of_cycle(sheet: pd.DataFrame | None, settings: Settings) -> pd.DataFrame | None:
+    """The met demand of the SupplyPlan table ``sheet`` (None: the workbook has none) when the
+    supply review ran for this cycle (its first month is the cycle month), else None."""
+    if sheet is None or sheet.empty or str(sheet["period"].min()) != settings.cycle:
         return None
     return sheet[["item", "period", "met_demand"]]
 
@@ -181,14 +174,15 @@ def _axis_floor(bridge: pd.DataFrame) -> float | None:
     return float(np.floor(low * 0.95 / step) * step)
 
 
-def run_outlook(book: Book, *, supply_plan: pd.DataFrame | None = None) -> OutlookStepResult:
+def run_outlook(book: Book, *, have: Mapping[str, pd.DataFrame] | None = None) -> OutlookStepResult:
     """The cycle step: read, compute, write Outlook, OutlookBridge and OutlookMonthly.
 
-    ``supply_plan``: the SupplyPlan table as reading the sheet gives it, when the caller has
-    it already (see :func:`supply_plan_of_cycle`)."""
+    ``have``: tables the caller already has (:func:`sop_xl.model.book.read_tables`)."""
     settings = book.read_settings()
-    frames = read_tables(book, READ, share=len(READ) / (len(READ) + 2))
-    supply = supply_plan_of_cycle(book, settings, supply_plan)
+    frames = read_tables(
+        book, (*READ, schema.SUPPLY_PLAN), share=len(READ) / (len(READ) + 2), have=have
+    )
+    supply = supply_plan_of_cycle(frames.pop(schema.SUPPLY_PLAN.alias, None), settings)
     book.progress("Computing the financial outlook", len(READ) / (len(READ) + 2))
     r = engine.compute(frames, settings, supply)
     out = OutlookStepResult(r, outputs=outputs(r, settings))

@@ -75,9 +75,7 @@ def run_summary(book: Book, *, have: Mapping[str, pd.DataFrame] | None = None) -
     already has as reading their sheets gives them, by alias (:func:`sop_xl.cycle.run_cycle`:
     the SupplyPlan the supply step has just written); the others are read."""
     settings = book.read_settings()
-    have = dict(have or {})
-    rest = [t for t in READ if t.alias not in have]
-    frames = {**read_tables(book, rest, share=len(READ) / (len(READ) + 1)), **have}
+    frames = read_tables(book, READ, share=len(READ) / (len(READ) + 1), have=have)
     rows = summary(frames, settings.cycle, settings.currency)
     out = output(rows, settings)
     book.write([out])
