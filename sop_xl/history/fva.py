@@ -48,24 +48,9 @@ def _period_of(index: np.ndarray) -> np.ndarray:
     )
 
 
-def stage_cells(
-    archive: pd.DataFrame,
-    actuals: pd.DataFrame,
-    cycle: str,
-    lag: int,
-    *,
-    items: pd.DataFrame | None = None,
-    months: int = 12,
-    keys: Keyed | None = None,
-) -> pd.DataFrame:
-    """Cells at ``lag`` (last ``months`` closed months) with one column per stage
-    (naive, statistical, submission, consensus) and ``filled_<stage>`` flags."""
-    k = keyed(archive, actuals) if keys is None else keys
-    return _cells_frame(k, _stage_values(k, cycle, lag, months), items)
-
-
 def _cells_frame(k: Keyed, got: _Staged | None, items: pd.DataFrame | None) -> pd.DataFrame:
-    """:func:`stage_cells`' frame of :func:`_stage_values`' arrays."""
+    """The compared cells of :func:`_stage_values`' arrays as a frame: one column per stage
+    and ``filled_<stage>`` flags."""
     if got is None:
         return pd.DataFrame(columns=[*SERIES, "period", "actual", "forecast", "family"])
     c, values, filled = got
