@@ -486,4 +486,5 @@ def accuracies_at_lag(
     c = cells_at_lag(archive, actuals, cycle, lag, items=items, periods=periods)
     if c.empty:
         return [pd.DataFrame() for _ in bys]
-    return [forecast_accuracy(c, by=[*by, "period"]) for by in bys]
+    memo: dict = {}  # the same cells each time: factorised once
+    return [forecast_accuracy(c, by=[*by, "period"], memo=memo) for by in bys]
