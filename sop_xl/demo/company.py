@@ -43,7 +43,7 @@ import pandas as pd
 from sop_xl.demo.decisions import decision_inputs
 from sop_xl.model import schema
 from sop_xl.model.periods import add_months, period_range
-from sop_xl.model.schema import Dtype, Settings, Table
+from sop_xl.model.schema import DECIMAL_DTYPES, Dtype, Settings, Table
 
 COMPANY = "Northwind Outdoor & Home GmbH"
 ACTUAL_MONTHS = 34
@@ -322,7 +322,7 @@ def typed(table: Table, df: pd.DataFrame) -> pd.DataFrame:
     for c in table.long_columns:
         s = df[c.name] if c.name in df else pd.Series([None] * len(df), dtype=object)
         s = s.reset_index(drop=True)
-        if c.dtype in (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT):
+        if c.dtype in DECIMAL_DTYPES:
             s = pd.to_numeric(s, errors="coerce").astype("float64")
         elif c.dtype == Dtype.INT:
             s = pd.to_numeric(s, errors="coerce").round().astype("Int64")

@@ -42,14 +42,21 @@ from sop_xl.io import reader, tablestore
 from sop_xl.io.files import sha256_file
 from sop_xl.io.reader import MAX_FINDINGS_PER_COLUMN, Coerced, _typed, norm_header
 from sop_xl.model import schema
-from sop_xl.model.schema import DATA_SOURCES, EXTERNAL_TABLES, SALES_ACTUALS, Column, Dtype, Table
+from sop_xl.model.schema import (
+    DATA_SOURCES,
+    EXTERNAL_TABLES,
+    NUMERIC_DTYPES,
+    SALES_ACTUALS,
+    Column,
+    Dtype,
+    Table,
+)
 
 #: Tables whose file rows are posted lines, summed into the table's grain (all measures add up).
 ADDITIVE: frozenset[str] = frozenset({SALES_ACTUALS.name})
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".duckdb": "duckdb"}
 MAX_TEXT = 32767  # Excel's limit of characters in a cell
 EXAMPLES = 3  # rows quoted per broken rule
-_NUMERIC = (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT, Dtype.INT)
 #: DuckDB types that hold numbers already: no text to parse, so no "is text" rule
 _NUMBER_TYPES = (
     "TINYINT",
@@ -187,7 +194,7 @@ def _text(col: str) -> str:
 def _typing(column: Column, raw: str, native: bool) -> str:
     """The SQL of ``column``'s typed value from ``raw``: its cleaned text (blank = NULL), or the
     file's own number when ``native``."""
-    if column.dtype in _NUMERIC:
+    if column.dtype in NUMERIC_DTYPES:
         return (
             f"CAST({raw} AS DOUBLE)" if native else f"TRY_CAST(replace({raw}, ',', '') AS DOUBLE)"
         )
@@ -206,7 +213,7 @@ def _rules(column: Column, raw: str, typed: str, native: bool) -> list[tuple[str
     ``raw`` and typed value ``typed`` (see :func:`_typing`). Every bad-when is true or false,
     never NULL (a blank optional number is not bad)."""
     rules: list[tuple[str, str, str, str]] = []
-    if column.dtype in _NUMERIC:
+    if column.dtype in NUMERIC_DTYPES:
         if not native:  # a number is never text
             rules.append(
                 (f"{raw} IS NOT NULL AND {typed} IS NULL", "is text, a number was expected",
@@ -370,7 +377,7 @@ def _read_external(source: Source) -> Coerced:
         con.close()
         return Coerced(_typed(table, pd.DataFrame()), findings, 0)
     cols = {
-        c.name: _Col(c, i, c.dtype in _NUMERIC and kinds[name].startswith(_NUMBER_TYPES))
+        c.name: _Col(c, i, c.dtype in NUMERIC_DTYPES and kinds[name].startswith(_NUMBER_TYPES))
         for i, c in enumerate(table.columns)
         if (name := mapping.get(c.name)) is not None
     }
@@ -417,7 +424,7 @@ def _summed_if_clean(con, table: Table, cols: dict[str, _Col]) -> pd.DataFrame |
     if table.name not in ADDITIVE or None in keys or None in measures:
         return None
     keys_, measures_ = [k for k in keys if k], [m for m in measures if m]
-    if any(m.column.dtype not in _NUMERIC for m in measures_):
+    if any(m.column.dtype not in NUMERIC_DTYPES for m in measures_):
         return None
     row_bad = [bad for m in measures_ for bad, *_ in m.rules()] or ["false"]
     key_bad = [bad for k in keys_ for bad, *_ in k.rules()] or ["false"]

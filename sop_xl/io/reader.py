@@ -35,7 +35,7 @@ from sop_xl.io.xlsx.cells import col_letter, col_number
 from sop_xl.io.xlsx.parts import sheet_parts
 from sop_xl.model import periods
 from sop_xl.model.book import Coerced, RawTable
-from sop_xl.model.schema import MAX_TEXT, Column, Dtype, Table
+from sop_xl.model.schema import DECIMAL_DTYPES, MAX_TEXT, NUMERIC_DTYPES, Column, Dtype, Table
 
 MAX_FINDINGS_PER_COLUMN = 25
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -43,6 +43,7 @@ EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 #: time spans at 106,751 days (a serial in the year 2192)
 _LAST_SERIAL = min(2958466, pd.Timedelta.max.days)
 ERROR_VALUES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA")
+ERROR_SET = frozenset(ERROR_VALUES)
 #: a problem found in a column: bad-row mask, message template, fix, rule
 _Problem = tuple[np.ndarray, str, str, str]
 
@@ -314,7 +315,7 @@ def _typed(table: Table, df: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for c in table.long_columns:
         s = df[c.name] if c.name in df else pd.Series([None] * len(df), dtype=object)
-        if c.dtype in (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT):
+        if c.dtype in DECIMAL_DTYPES:
             s = pd.to_numeric(s, errors="coerce").astype("float64")
         elif c.dtype == Dtype.INT:
             s = pd.to_numeric(s, errors="coerce").round().astype("Int64")
@@ -552,7 +553,7 @@ def _convert_cells(column: Column, values: np.ndarray) -> tuple[Any, np.ndarray,
         problems.append(_problem(is_error, "value.error"))
     ok = ~blank.to_numpy(bool) & ~is_error
     dtype = column.dtype
-    if dtype in (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT, Dtype.INT):
+    if dtype in NUMERIC_DTYPES:
         num = pd.to_numeric(s.where(ok, None), errors="coerce")
         retry = ok & num.isna().to_numpy(bool)  # text such as "1,234" or " 12 ": clean, retry
         if retry.any():
@@ -606,17 +607,13 @@ def _convert_cells(column: Column, values: np.ndarray) -> tuple[Any, np.ndarray,
     return out, blank.to_numpy(bool), problems
 
 
-_NUMERIC = (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT, Dtype.INT)
-_ERROR_SET = frozenset(ERROR_VALUES)
-
-
 def _convert_fast(
     column: Column, values: np.ndarray
 ) -> tuple[Any, np.ndarray, list[_Problem]] | None:
     """:func:`_convert_cells` in a few array steps for the usual columns: numbers (floats and
     blanks, as calamine types them) and texts (strings and blanks, each distinct one checked
     once). None when the column holds anything else. Both give the same results."""
-    if column.dtype in _NUMERIC:
+    if column.dtype in NUMERIC_DTYPES:
         return _fast_numbers(column, values)
     if column.dtype in (Dtype.DATE, Dtype.DATETIME):
         return None
@@ -647,7 +644,7 @@ def _fast_texts(
     texts: list[str] = uniq.tolist()
     # one entry per distinct string, then one for code -1 (a missing cell: blank)
     blank = np.array([t == "" for t in texts] + [True], dtype=bool)
-    error = np.array([t in _ERROR_SET for t in texts] + [False], dtype=bool)
+    error = np.array([t in ERROR_SET for t in texts] + [False], dtype=bool)
     ok = ~blank & ~error
     problems: list[_Problem] = []
     if error.any():

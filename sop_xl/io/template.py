@@ -47,7 +47,7 @@ from sop_xl.io.filebook import save_new_workbook
 from sop_xl.io.xlsx.tables import resize_table
 from sop_xl.model import schema
 from sop_xl.model.periods import period_range
-from sop_xl.model.schema import NUMBER_FORMATS, Column, Dtype, Settings, Table
+from sop_xl.model.schema import DECIMAL_DTYPES, NUMBER_FORMATS, Column, Dtype, Settings, Table
 
 START_SHEET = "Start"
 TABLE_STYLE = "TableStyleMedium2"
@@ -335,7 +335,7 @@ def _dv_for(column: Column, first_cell: str) -> DataValidation | None:
                 allow_blank=True,
             )
             error = "Type a whole number."
-    elif column.dtype in (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT):
+    elif column.dtype in DECIMAL_DTYPES:
         if column.min_value is not None:
             dv = DataValidation(
                 type="decimal",

@@ -26,17 +26,15 @@ import re
 import numpy as np
 import pandas as pd
 
-from sop_xl.io.reader import ERROR_VALUES
+from sop_xl.io.reader import ERROR_SET
 from sop_xl.model import periods
-from sop_xl.model.schema import MAX_TEXT, Dtype, Table
+from sop_xl.model.schema import DECIMAL_DTYPES, MAX_TEXT, Dtype, Table
 
 __all__ = ["as_read"]
 
-_NUMBERS = (Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT)
 #: characters a cell may not keep as they are (XML-illegal ones are dropped, C1 controls
 #: are left to chance) and Excel's escape of a character (``_x0041_``)
 _UNSAFE_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]|_x")
-_ERRORS = frozenset(ERROR_VALUES)
 
 
 def as_read(table: Table, df: pd.DataFrame) -> pd.DataFrame | None:
@@ -50,7 +48,7 @@ def as_read(table: Table, df: pd.DataFrame) -> pd.DataFrame | None:
     out: dict[str, pd.Series] = {}
     for c in columns:
         s = df[c.name]
-        if c.dtype in _NUMBERS:
+        if c.dtype in DECIMAL_DTYPES:
             values = _numbers(s, c.required, c.bound, c.min_value)
         elif c.dtype in (Dtype.TEXT, Dtype.PERIOD):
             values = _texts(s, c.required, c.dtype == Dtype.PERIOD, c.choices)
@@ -97,7 +95,7 @@ def _texts(
             or not text
             or text != text.strip()
             or len(text) > MAX_TEXT
-            or text in _ERRORS
+            or text in ERROR_SET
             or _UNSAFE_RE.search(text)
             or (period and periods.to_period(text) != text)
             or (choices is not None and text not in choices)

@@ -36,6 +36,12 @@ class Dtype(StrEnum):
     PERIOD = "period"  # 'YYYY-MM' text
 
 
+#: Types whose values are decimal numbers (stored as float).
+DECIMAL_DTYPES = frozenset({Dtype.QTY, Dtype.MONEY, Dtype.NUMBER, Dtype.PCT})
+#: Types whose cells hold numbers: the decimal ones and whole numbers.
+NUMERIC_DTYPES = DECIMAL_DTYPES | {Dtype.INT}
+
+
 #: Excel number format per dtype (finance conventions: thousands separators, negatives in red
 #: parentheses, percentages with one decimal).
 NUMBER_FORMATS: dict[Dtype, str] = {
