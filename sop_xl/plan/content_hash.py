@@ -304,6 +304,10 @@ def _split_hash(
                 helped = set(theirs)
         book = _book(source)  # the helper reads its own copy meanwhile
         names = list(book.sheet_names)[1 if skip_first else 0 :]
+        if not helped:  # one process: each sheet's lines hashed, then let go
+            alone = _digest((name, *_lines(_rows(book, name))) for name in names)
+            book.close()
+            return alone
         done = {name: _lines(_rows(book, name)) for name in names if name not in helped}
         got = helper.result() if helped and helper is not None else {}
         for name in names:  # a sheet the helper did not answer for is computed here, as always
