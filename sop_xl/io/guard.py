@@ -660,8 +660,7 @@ class _Placement:
                 self.base, self.run = 0, 0
             if n:
                 if type(self.base) is bytes:  # the column of the last cell with a reference
-                    ref = _REF_RE.fullmatch(_r_value(self.base) or b"")
-                    self.base = col_number(ref[1].decode()) - 1 if ref and ref[1] else 0
+                    self.base = _base_column(self.base)
                 self.run += n
                 self.rows = max(self.rows, self.row + 1)
                 self.cols = max(self.cols, self.base + self.run)
@@ -685,16 +684,14 @@ class _Placement:
                     place = _ref_place(attrs)  # its own place
                     if place is None:  # where the next cell without a reference goes
                         if type(base) is bytes:
-                            ref = _REF_RE.fullmatch(_r_value(base) or b"")
-                            base = col_number(ref[1].decode()) - 1 if ref and ref[1] else 0
+                            base = _base_column(base)
                         place = (row, base + run)
                     errors.append((*place, m.end(), attrs.endswith(b"/")))
                 if attrs[:4] == b' r="' or (b"r" in attrs and _r_value(attrs) is not None):
                     base, run = attrs, 1  # its own place is measured with the references
                     continue
                 if type(base) is bytes:  # the column of the last cell with a reference
-                    ref = _REF_RE.fullmatch(_r_value(base) or b"")  # (the reader fails on
-                    base = col_number(ref[1].decode()) - 1 if ref is not None and ref[1] else 0
+                    base = _base_column(base)
                 col = base + run  # 0-based
                 run += 1
                 if row >= rows:
@@ -777,6 +774,13 @@ def _quoted_e(data: bytes) -> list[int]:
             found.append(at)
             at = data.find(quoted, at + 1)
     return sorted(found)
+
+
+def _base_column(attrs: bytes) -> int:
+    """The 0-based column of the cell with these attributes, the one cells without a reference
+    that follow it are placed after; column A (0) when its ``r`` is not a cell reference."""
+    ref = _REF_RE.fullmatch(_r_value(attrs) or b"")
+    return col_number(ref[1].decode()) - 1 if ref is not None and ref[1] else 0
 
 
 def _ref_place(attrs: bytes) -> tuple[int, int] | None:
