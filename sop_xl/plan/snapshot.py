@@ -159,7 +159,7 @@ def read_cycle_settings(frozen: FrozenPackage, file: str) -> tuple[str, str, str
     """
     from sop_xl.io.filebook import settings_from_bytes
 
-    stub = frozen.package.sheets_only({SETTINGS.sheet}).to_bytes(level=0, big_level=0)
+    stub = frozen.package.sheets_only({SETTINGS.sheet}).to_bytes(stored=True)
     settings = settings_from_bytes(stub, file)
     company = settings.company.strip() if "company" in settings.model_fields_set else ""
     if not company:
