@@ -254,7 +254,7 @@ def test_readme_explains_the_demo_exit_code_time_and_lock():
     readme = (ROOT / "README.md").read_text()
     assert "exits 0 when it gets as far as the frozen plan" in readme
     assert "planted on purpose" in readme
-    assert "about a minute" in readme and "test tools" in readme
+    assert "the demo about 30 s" in readme and "test tools" in readme
     assert (
         "`snapshots/.lock` stays after a freeze, on purpose"
         in (ROOT / "docs" / "snapshots.md").read_text()
