@@ -40,6 +40,19 @@ class Location:
         return ", ".join(parts)
 
 
+def reading_failure(exc: BaseException) -> bool:
+    """True for what a reader (python-calamine) raises on a damaged or hostile file: its own
+    error types, and a Rust panic, which pyo3 raises as ``PanicException``, a BaseException that
+    ``except Exception`` misses (the step would end in a traceback); False for Ctrl+C and an
+    exit. The one test of "this file cannot be read" around every calamine call."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def failure_text(exc: BaseException) -> str:
+    """A reading failure for a message: its type and its text on one line, at most 200 chars."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+
+
 class SopError(Exception):
     """Base class: something the user can act on. ``str()`` is the full message."""
 

@@ -29,7 +29,15 @@ import pandas as pd
 import python_calamine as pc
 from pandas.api.types import infer_dtype
 
-from sop_xl.errors import Finding, InputFileError, Location, SchemaError, ValidationError
+from sop_xl.errors import (
+    Finding,
+    InputFileError,
+    Location,
+    SchemaError,
+    ValidationError,
+    failure_text,
+    reading_failure,
+)
 from sop_xl.io.guard import error_places
 from sop_xl.io.xlsx.cells import col_letter, col_number
 from sop_xl.io.xlsx.parts import sheet_parts
@@ -69,7 +77,7 @@ def open_calamine(path: str | Path, data: bytes | None = None) -> pc.CalamineWor
             fix="Remove the password in Excel and save again.",
         ) from None
     except BaseException as exc:  # calamine raises several types for damaged files
-        if not _failure(exc):
+        if not reading_failure(exc):
             raise
         raise InputFileError(
             f"the workbook cannot be read ({exc}).",
@@ -142,24 +150,16 @@ def sheet_rows(wb: pc.CalamineWorkbook, path: str | Path, sheet: str) -> list[li
     )
 
 
-def _failure(exc: BaseException) -> bool:
-    """True for what a calamine call on a damaged or hostile file raises: its own error types,
-    and a Rust panic, which pyo3 raises as ``PanicException``, a BaseException that ``except
-    Exception`` misses (the click would end in a traceback); False for Ctrl+C and an exit."""
-    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
-
-
 def _calamine_call(fn, path: str | Path, sheet: str):
     """``fn()``, with any error calamine raises while parsing a sheet turned into a located,
     plain-language :class:`InputFileError` (calamine parses lazily, sheet by sheet)."""
     try:
         return fn()
     except BaseException as exc:  # XmlError, CalamineError, a panic (python-calamine's own)
-        if not _failure(exc):
+        if not reading_failure(exc):
             raise
-        detail = " ".join(str(exc).split())[:200]
         raise InputFileError(
-            f"sheet '{sheet}' cannot be read: its XML is damaged ({type(exc).__name__}: {detail}).",
+            f"sheet '{sheet}' cannot be read: its XML is damaged ({failure_text(exc)}).",
             where=Location(file=str(path), sheet=sheet),
             fix="Open the file in Excel (it may offer to repair it), save it as .xlsx, and "
             "try again.",

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 from python_calamine import CalamineWorkbook
 
-from sop_xl.errors import InputFileError, Location
+from sop_xl.errors import InputFileError, Location, SopError, failure_text, reading_failure
 from sop_xl.plan import hash_helper
 
 
@@ -329,19 +329,12 @@ def content_hash(
     ``helper``: one started earlier, which this call ends); the hash is the same either way."""
     try:
         return _split_hash(source, skip_first, helper)
-    except (ValueError, OSError, RuntimeError) as exc:  # calamine raises CalamineError(Exception)
+    except BaseException as exc:  # calamine's errors; a Rust panic is a BaseException
+        if isinstance(exc, SopError) or not reading_failure(exc):
+            raise
         name = source.name if isinstance(source, Path) else "(in memory)"
         raise InputFileError(
-            f"cannot read the cell values ({exc}).",
+            f"cannot read the cell values ({failure_text(exc)}).",
             where=Location(file=name),
             fix="Check that the file is an intact .xlsx workbook.",
-        ) from exc
-    except Exception as exc:  # python_calamine.CalamineError and friends
-        if type(exc).__module__.startswith("python_calamine"):
-            name = source.name if isinstance(source, Path) else "(in memory)"
-            raise InputFileError(
-                f"cannot read the cell values ({exc}).",
-                where=Location(file=name),
-                fix="Check that the file is an intact .xlsx workbook.",
-            ) from exc
-        raise
+        ) from None

@@ -36,7 +36,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
-from sop_xl.errors import InputFileError, Location, SopError
+from sop_xl.errors import InputFileError, Location, SopError, failure_text, reading_failure
 from sop_xl.io.filebook import save_new_workbook
 from sop_xl.model.schema import FINANCIAL_BUDGET, FORECAST, ITEMS, NUMBER_FORMATS, Dtype, Table
 from sop_xl.plan.content_hash import canonical_number
@@ -104,9 +104,13 @@ def _read(path: Path) -> _Book:
         sheets = {
             n: book.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in book.sheet_names
         }
-    except OSError as exc:
+    except BaseException as exc:  # calamine's errors; a Rust panic is a BaseException
+        if not reading_failure(exc):
+            raise
         raise InputFileError(
-            f"cannot read the workbook ({exc}).", where=Location(file=str(path))
+            f"the workbook cannot be read ({failure_text(exc)}).",
+            where=Location(file=str(path)),
+            fix="Give an intact .xlsx snapshot or workbook (open it in Excel, save it as .xlsx).",
         ) from None
     cover: dict[str, str] = {}
     if sheets:

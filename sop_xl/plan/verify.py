@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sop_xl.errors import SopError
+from sop_xl.errors import SopError, failure_text, reading_failure
 from sop_xl.io.files import sha256_file
 from sop_xl.io.xlsx.parts import sheet_parts
 from sop_xl.plan.content_hash import content_hash
@@ -340,8 +340,15 @@ def _has_formula(xml: bytes) -> bool:
 def _check_cover(name: str, data: bytes, rec: dict, rep: VerifyReport) -> None:
     from python_calamine import CalamineWorkbook
 
-    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except BaseException as exc:  # calamine's errors; a Rust panic is a BaseException
+        if not reading_failure(exc):
+            raise
+        rep.problems.append(f"unreadable: {name} can no longer be read as a workbook "
+                            f"({failure_text(exc)}).")  # fmt: skip
+        return
     cover = {str(r[0]).strip(): str(r[1]).strip() for r in rows if len(r) >= 2 and r[0] != ""}
     expected = {k: str(rec.get(k, "")) for k in _CHECKED_COVER}
     expected["version"] = f"v{int(rec.get('version', 0)):02d}"
