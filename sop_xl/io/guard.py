@@ -870,8 +870,7 @@ def _placed_extent_of(pieces: Iterable[bytes], limits: Limits | None = None) -> 
         parser.Parse(piece, False)
         box.feed(piece)
         if limits is not None and (
-            box.cols > limits.max_columns
-            or box.rows > min(limits.max_rows, limits.max_cells // max(box.cols, 26))
+            box.cols > limits.max_columns or box.rows > _rows_allowed(limits, box.cols)
         ):  # the box of the whole sheet is at least as large (see _box)
             return box
     parser.Parse(b"", True)
@@ -974,6 +973,14 @@ def _check_extent(
     return _box(sheet, placed, zf, part, limits, where, file_where), sheet.errors
 
 
+def _rows_allowed(limits: Limits, cols: int) -> int:
+    """The last row a sheet's box ``cols`` columns wide may reach: ``limits.max_rows``, and no
+    more than ``limits.max_cells`` cells in the box, a box narrower than A:Z counted as 26
+    columns. The placement stops beyond it (:func:`_placed_extent_of`), and :func:`_box`
+    refuses a box beyond it: one bound for both."""
+    return min(limits.max_rows, limits.max_cells // max(cols, 26))
+
+
 def _box(
     sheet: _SheetScan,
     placed: tuple[int, int, bool],
@@ -987,7 +994,7 @@ def _box(
     one (see :func:`_check_extent`; not all of them when ``placed[2]`` is false: the placement
     stopped past the limits); refuses it when it is too large."""
     max_col = max(sheet.max_col or 26, placed[1])
-    allowed = min(limits.max_rows, limits.max_cells // max_col)
+    allowed = _rows_allowed(limits, max_col)
     small = not sheet.suspect and max_col <= limits.max_columns and allowed >= _SMALL_ROWS
     if small:
         max_row = 0  # references: at most 99,999 rows x 200 columns or 9,999 x 702

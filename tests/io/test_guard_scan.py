@@ -244,6 +244,30 @@ def test_the_placement_stops_at_the_first_piece_beyond_the_limits(
     assert len(fed) - pieces < pieces / 2
 
 
+def test_the_row_bound_known_answers() -> None:
+    # 20,000,000 cells / 26 columns = 769,230.8; / 702 = 28,490.03; a box narrower than A:Z
+    # counts 26 columns; max_rows caps it
+    assert guard._rows_allowed(DEFAULT_LIMITS, 0) == 769_230
+    assert guard._rows_allowed(DEFAULT_LIMITS, 10) == 769_230
+    assert guard._rows_allowed(DEFAULT_LIMITS, 702) == 28_490
+    assert guard._rows_allowed(Limits(max_rows=1_000), 5) == 1_000
+
+
+@pytest.mark.parametrize("pieces", [256, 1 << 24])
+def test_the_placement_stops_where_the_refusal_starts(tmp_path, good, monkeypatch, pieces):  # noqa: F811
+    # 2,600 cells / 26 columns: 100 rows allowed to 10 columns of cells without references. At
+    # the bound the whole sheet is placed and passes; one row more, the placement stops at that
+    # piece and the box is refused as placed so far ("or beyond"): one bound for both
+    monkeypatch.setattr(guard, "CHUNK_BYTES", pieces)
+    limits = Limits(max_cells=2_600)
+    row = "<row>" + "<c><v>1</v></c>" * 10 + "</row>"
+    assert check_workbook_file(sheet_with(tmp_path, good, row * 100), limits).extents == {
+        "Data": (100, 10)
+    }
+    with pytest.raises(InputFileError, match=r"row 101 and column 26 or beyond"):
+        check_workbook_file(sheet_with(tmp_path, good, row * 101, "over.xlsx"), limits)
+
+
 def test_a_sheet_without_references_that_is_not_xml_is_refused(tmp_path, good):  # noqa: F811
     body = "<row><c><v>1</v></c></rowx>"
     with pytest.raises(InputFileError, match="not well-formed XML"):
