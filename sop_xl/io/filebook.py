@@ -22,7 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sop_xl.errors import Finding, Location, SchemaError, ValidationError
 from sop_xl.io import external, guard, prefetch, reader, tablestore
 from sop_xl.io.files import atomic_path, sha256_file
-from sop_xl.io.xlsx.parts import sheet_parts
+from sop_xl.io.xlsx.parts import sheet_part_sizes
 from sop_xl.model.book import Coerced, Progress, RawTable
 from sop_xl.model.schema import DATA_SOURCES, SETTINGS, Settings, Table
 from sop_xl.model.sheets import SheetOutput
@@ -165,8 +165,9 @@ class FileBook:
         """Sheet name -> its worksheet part in the zip."""
         if self._sheet_parts is None:
             with zipfile.ZipFile(self.path) as zf:
-                self._sheet_parts = sheet_parts(zf)
-                self._part_sizes = {i.filename: i.file_size for i in zf.infolist()}
+                found = sheet_part_sizes(zf)
+            self._sheet_parts = {name: part for name, (part, _size) in found.items()}
+            self._part_sizes = dict(found.values())
         return self._sheet_parts
 
     def sheet_names(self) -> list[str]:

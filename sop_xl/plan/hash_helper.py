@@ -85,14 +85,14 @@ def start_for(xlsx: bytes) -> Helper | None:
 
 def sheet_sizes(source: Path | bytes) -> dict[str, int]:
     """Sheet name -> uncompressed bytes of its XML, in workbook order, from the zip's directory
-    (empty when it cannot be read: the reader then says what is wrong)."""
-    from sop_xl.io.xlsx.parts import sheet_parts
+    (:func:`sop_xl.io.xlsx.parts.sheet_part_sizes`; empty when it cannot be read: the reader
+    then says what is wrong)."""
+    from sop_xl.io.xlsx.parts import sheet_part_sizes
 
     file = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
     try:
         with zipfile.ZipFile(file) as zf:
-            sizes = {i.filename: i.file_size for i in zf.infolist()}
-            return {name: sizes.get(part, 0) for name, part in sheet_parts(zf).items()}
+            return {name: size for name, (_part, size) in sheet_part_sizes(zf).items()}
     except Exception:  # not a zip, or a damaged one
         return {}
 

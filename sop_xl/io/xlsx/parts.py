@@ -143,6 +143,14 @@ def sheet_parts(zf: _Readable) -> dict[str, str]:
     return out
 
 
+def sheet_part_sizes(zf: zipfile.ZipFile) -> dict[str, tuple[str, int]]:
+    """Sheet name -> (worksheet part, uncompressed bytes of that part), in workbook order
+    (:func:`sheet_parts`; the sizes from the zip's directory, nothing decompressed but the
+    workbook and its relationships); 0 bytes for a part the zip does not hold."""
+    sizes = {i.filename: i.file_size for i in zf.infolist()}
+    return {name: (part, sizes.get(part, 0)) for name, part in sheet_parts(zf).items()}
+
+
 def relative(source_part: str, part: str) -> str:
     """Relationship target for ``part`` as seen from ``source_part``."""
     return posixpath.relpath(part, posixpath.dirname(source_part) or ".")

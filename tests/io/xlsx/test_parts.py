@@ -8,7 +8,7 @@ from pathlib import Path
 
 import openpyxl
 
-from sop_xl.io.xlsx.parts import Package, sheet_parts
+from sop_xl.io.xlsx.parts import Package, sheet_part_sizes, sheet_parts
 
 NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 NS_R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
@@ -95,6 +95,59 @@ def _workbook_bytes(macro: bool = False) -> bytes:
             zo.writestr(info, data)
         zo.writestr("xl/orphan.xml", b"<x/>")  # no relationship reaches it
     return out.getvalue()
+
+
+def test_sheet_part_sizes_are_the_uncompressed_bytes_in_workbook_order(tmp_path: Path) -> None:
+    """The one sheet -> (part, size) map that the file book (tables read ahead) and the content
+    hash (sheets for its helper) use: sizes of the XML as stored uncompressed, 0 for a part the
+    zip lacks."""
+    from sop_xl.plan.hash_helper import sheet_sizes
+
+    sheets = "".join(
+        f'<sheet name="{n}" sheetId="{i}" r:id="rId{i}"/>' for i, n in enumerate("BAC", 1)
+    )
+    rels = "".join(
+        f'<Relationship Id="rId{i}" Type="ws" Target="worksheets/{p}.xml"/>'
+        for i, p in enumerate(("s1", "s2", "gone"), 1)
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(
+            "xl/workbook.xml", f"<workbook {NS} {NS_R}><sheets>{sheets}</sheets></workbook>"
+        )
+        zf.writestr("xl/_rels/workbook.xml.rels", f"<Relationships>{rels}</Relationships>")
+        zf.writestr("xl/worksheets/s1.xml", "x" * 1000)  # deflates to a few bytes
+        zf.writestr("xl/worksheets/s2.xml", "<worksheet/>")
+    want = {"B": ("xl/worksheets/s1.xml", 1000), "A": ("xl/worksheets/s2.xml", 12)}
+    want["C"] = ("xl/worksheets/gone.xml", 0)
+    got = sheet_part_sizes(zipfile.ZipFile(buf))
+    assert got == want and list(got) == ["B", "A", "C"]
+    assert sheet_sizes(buf.getvalue()) == {"B": 1000, "A": 12, "C": 0}
+    path = tmp_path / "w.xlsx"
+    path.write_bytes(buf.getvalue())
+    assert sheet_sizes(path) == {"B": 1000, "A": 12, "C": 0}
+    assert sheet_sizes(b"not a zip") == {}
+
+
+def test_the_file_book_keeps_the_sheet_parts_and_their_sizes(tmp_path: Path) -> None:
+    from sop_xl.io.filebook import FileBook
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Start"
+    wb.create_sheet("Forecast")["A1"] = "Item"
+    path = tmp_path / "w.xlsx"
+    wb.save(path)
+    with zipfile.ZipFile(path) as zf:
+        want = sheet_part_sizes(zf)
+        assert want["Forecast"] == (
+            "xl/worksheets/sheet2.xml",
+            zf.getinfo(want["Forecast"][0]).file_size,
+        )
+    book = FileBook(path)
+    assert book._parts() == {"Start": "xl/worksheets/sheet1.xml", "Forecast": want["Forecast"][0]}
+    assert book._part_sizes == dict(want.values())
+    path.unlink()  # kept until the book writes: the file is not read again
+    assert book._parts()["Forecast"] == "xl/worksheets/sheet2.xml"
 
 
 def test_package_from_bytes_edits_content_types_and_prunes() -> None:
