@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import ArgumentError, Finding, Location
+from sop_xl.kpi.codes import codes_of
 from sop_xl.model.book import Coerced, content_digest
 from sop_xl.model.schema import ARCHIVED_STAGES, FORECAST_ARCHIVE
 from sop_xl.model.sheets import SheetOutput
@@ -133,19 +134,6 @@ def _pair_in(archive: pd.DataFrame, pairs: pd.MultiIndex) -> np.ndarray:
         dtype=object,
     ).astype(str)
     return pd.MultiIndex.from_frame(both).isin(pairs)[row_pair]
-
-
-def codes_of(values: pd.Series | np.ndarray, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(int64 code per value, the distinct values as objects): a missing value is one more
-    distinct value, the last (pandas' ``use_na_sentinel=False`` without its pass over every
-    row to find them)."""
-    codes, uniq = pd.factorize(values, sort=sort)
-    uniq = np.asarray(uniq, dtype=object)
-    codes = np.asarray(codes, dtype=np.int64)
-    if len(codes) and codes.min() < 0:
-        codes = np.where(codes < 0, len(uniq), codes)
-        uniq = np.append(uniq, np.array([np.nan], dtype=object))
-    return codes, uniq
 
 
 def _order(frame: pd.DataFrame, by: list[str]) -> np.ndarray:

@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import ArgumentError
-from sop_xl.history.archive import REPORT_LAGS, SERIES, codes_of, lead_time_lag
+from sop_xl.history.archive import REPORT_LAGS, SERIES, lead_time_lag
+from sop_xl.kpi.codes import codes_of
 from sop_xl.kpi.forecast import forecast_accuracy
 from sop_xl.kpi.table import grain_frame  # the KPI engine's cell policy, shared on purpose
 from sop_xl.model.periods import add_months

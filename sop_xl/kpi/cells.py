@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sop_xl.kpi.codes import codes_of
 from sop_xl.model.periods import add_months
 
 #: Above this many combined key values, the codes are renumbered after each column.
@@ -65,13 +66,7 @@ def column_codes(
     key = (id(df), col)
     if cache is not None and key in cache:
         return cache[key]
-    codes, uniq = pd.factorize(df[col].to_numpy(dtype=object))  # missing: -1 (fast path)
-    codes, uniq = codes.astype(np.int64), np.asarray(uniq, dtype=object)
-    missing = codes < 0
-    if missing.any():  # one more code for every missing value, as use_na_sentinel=False
-        codes[missing] = len(uniq)
-        uniq = np.append(uniq, np.nan)
-    out = codes, uniq
+    out = codes_of(df[col].to_numpy(dtype=object))
     if cache is not None:
         cache[key] = out
     return out

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import KpiInputError, KpiUndefined
+from sop_xl.kpi.codes import codes_of
 
 
 # --- numpy fast path (one series) ----------------------------------------------------------------
@@ -225,12 +226,7 @@ def _factorize(df: pd.DataFrame, c: str, cache: Factorized | None) -> tuple[np.n
         return cache[c]
     col = df[c]
     if col.dtype == object:  # missing values found by the hash table, not a separate isna pass
-        codes, uniq = pd.factorize(col.to_numpy(), sort=True)
-        missing = codes < 0
-        if missing.any():  # last, as use_na_sentinel=False sorts them
-            codes = np.where(missing, len(uniq), codes)
-            uniq = np.append(np.asarray(uniq, dtype=object), np.nan)
-        out = codes, uniq
+        out = codes_of(col.to_numpy(), sort=True)
     else:
         out = pd.factorize(col, sort=True, use_na_sentinel=False)
     if cache is not None:

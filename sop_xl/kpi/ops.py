@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.kpi.cells import joint_codes
+from sop_xl.kpi.codes import codes_of
 from sop_xl.kpi.forecast import KpiInputError, group_codes
 from sop_xl.model.schema import Settings
 
@@ -81,12 +82,10 @@ def _texts(s: pd.Series) -> pd.Series:
 
 
 def _text_isin(s: pd.Series, values: set) -> np.ndarray:
-    """Per row: ``s.astype(str).isin(values)``, computed once per distinct value of ``s``. A
-    missing value is code -1, the appended NaN (found by the hash table: ``use_na_sentinel=False``
-    costs a separate null pass over every cell, 23 -> 15 ms on 200,000 rows)."""
-    codes, uniq = pd.factorize(s.to_numpy(dtype=object))
-    text = pd.Series(np.append(np.asarray(uniq, dtype=object), np.nan), dtype=object)
-    return text.astype(str).isin(values).to_numpy(dtype=bool)[codes]
+    """Per row: ``s.astype(str).isin(values)``, computed once per distinct value of ``s``
+    (a missing value stays missing as text, so it matches nothing)."""
+    codes, uniq = codes_of(s.to_numpy(dtype=object))
+    return pd.Series(uniq, dtype=object).astype(str).isin(values).to_numpy(dtype=bool)[codes]
 
 
 def _as_of(as_of: dt.date | str | None) -> np.datetime64 | None:
