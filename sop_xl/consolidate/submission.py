@@ -835,7 +835,9 @@ _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}\d+(?::[A
 MAX_STRUCT = 10_000
 
 
-_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*)>(.*?)</(?:\w+:)?c>", re.S)
+#: A cell with content: its attributes and what is inside it (an empty ``<c .../>`` is none: its
+#: match would run on to the next cell's end and take that cell's formula)
+_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*)(?<!/)>(.*?)</(?:\w+:)?c>", re.S)
 _F_RE = re.compile(rb"<(?:\w+:)?f\b([^>]*?)(?:/>|>([^<]*)</(?:\w+:)?f>)", re.S)
 _SI_RE = re.compile(rb'\bsi="(\d+)"')
 _EXT_REF_RE = re.compile(rb"\[\d+\]")

@@ -49,3 +49,13 @@ def test_hidden_rows_without_a_reference_are_where_the_reader_places_them():
         "<row hidden='1'/>"  # row 12
     )
     assert hidden_rows(sheet(body)) == [5, 9, 12]
+
+
+def test_an_empty_cell_before_a_formula_cell_is_not_named_for_it():
+    # a styled blank <c .../> has no content: the regex read on to the next cell's </c> and
+    # named the blank (A1, C2) for its neighbour's formula
+    body = (
+        '<row r="1"><c r="A1" s="1"/><c r="B1"><f>[1]Plan!A1</f><v>3</v></c></row>'
+        "<row r='2'><c r='C2' s='2' /><c r='D2'><f>[1]Plan!A2</f><v>3</v></c></row>"
+    )
+    assert external_cells(sheet(body)) == ["B1", "D2"]
