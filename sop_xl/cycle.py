@@ -8,7 +8,7 @@ the plain-language line shown to the user.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,6 @@ from sop_xl.model.schema import (
     BY_ALIAS,
     CARRIED_TABLES,
     INPUT_TABLES,
-    SUPPLY_PLAN,
     Settings,
     Table,
 )
@@ -324,14 +323,11 @@ def scenarios(book: Book) -> StepResult:
     return StepResult("scenarios", r.summary, True, r.outputs, r)
 
 
-def outlook(book: Book, *, have: Mapping[str, pd.DataFrame] | None = None) -> StepResult:
-    """Full-year financial outlook by G/L account vs the budgets, and its bridge.
-
-    ``have``: tables the caller already has, by alias, as reading their sheets gives them
-    (:func:`run_cycle`: the SupplyPlan the supply step has just written); the others are read."""
+def outlook(book: Book) -> StepResult:
+    """Full-year financial outlook by G/L account vs the budgets, and its bridge."""
     from sop_xl.outlook.step import run_outlook
 
-    r = run_outlook(book, have=have)
+    r = run_outlook(book)
     return StepResult("outlook", r.summary, True, r.outputs, r)
 
 
@@ -375,14 +371,12 @@ def plan_status_of(book: Book) -> str:
     return plan_status(Path(book.path).parent / "snapshots", book.read_settings().cycle)
 
 
-def executive_summary(book: Book, *, have: Mapping[str, pd.DataFrame] | None = None) -> StepResult:
+def executive_summary(book: Book) -> StepResult:
     """The one-page Executive Summary: decisions asked for, red KPIs, supply risks, the
-    full-year outlook vs budget, open and overdue actions (first after the frozen plan's Cover).
-
-    ``have``: as for :func:`outlook`."""
+    full-year outlook vs budget, open and overdue actions (first after the frozen plan's Cover)."""
     from sop_xl.summary.step import run_summary
 
-    r = run_summary(book, have=have)
+    r = run_summary(book)
     return StepResult("executive_summary", r.summary, True, r.outputs, r)
 
 
@@ -575,7 +569,6 @@ def run_cycle(
     """
     from sop_xl.io import guard
     from sop_xl.io.filebook import FileBook, quiet
-    from sop_xl.io.written import as_read
 
     if approved_by is not None and not approved_by.strip():
         raise SopError(
@@ -593,10 +586,9 @@ def run_cycle(
         version = next_version(Path(master).parent / "snapshots", book.read_settings().cycle)
         status = f"approved by {approved_by}, frozen as v{version:02d}"
     lines: list[str] = []
-    # The SupplyPlan the supply step wrote (a step's outputs are what it wrote, and only the
-    # supply step writes it), by alias, as reading the sheet back gives it, when that is certain
-    # (written.as_read), made once: the outlook and the summary take it from here.
-    have: dict[str, pd.DataFrame] = {}
+    # One book for every step: a table is read once, and a table a step wrote (the SupplyPlan
+    # the outlook and the summary read) is taken as written when reading it back would give
+    # the same (FileBook._as_written).
 
     steps: list[tuple[str, Callable[[], StepResult]]] = [
         ("Validate inputs", lambda: validate(book)),
@@ -608,10 +600,10 @@ def run_cycle(
         ("KPIs", lambda: kpis(book)),
         ("Supply review", lambda: supply(book)),
         ("Trade-off scenarios", lambda: scenarios(book)),
-        ("Financial outlook", lambda: outlook(book, have=have)),
+        ("Financial outlook", lambda: outlook(book)),
         ("Plan history", lambda: history(book)),
         ("Scorecard", lambda: scorecard(book, plan_status=status)),
-        ("Executive summary", lambda: executive_summary(book, have=have)),
+        ("Executive summary", lambda: executive_summary(book)),
     ]
     if approved_by:
         steps.append(("Freeze plan", lambda: freeze(master, approved_by=approved_by, progress=say)))
@@ -620,12 +612,6 @@ def run_cycle(
         say(f"Step {i}/{len(steps)}: {title}", None)
         result = run()
         results.append(result)
-        for out in result.outputs:
-            if (
-                out.table.name == SUPPLY_PLAN.name
-                and (df := as_read(out.table, out.df)) is not None
-            ):
-                have[SUPPLY_PLAN.alias] = df
         lines.append(f"{i}. {title}: {result.summary}")
         if not result.ok and result.step == "validate":
             lines.append("Stopped: fix the inputs listed on the Validation sheet, then run again.")

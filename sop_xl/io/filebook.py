@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from pydantic import ValidationError as PydanticValidationError
 
@@ -26,6 +27,9 @@ from sop_xl.io.xlsx.parts import sheet_part_sizes
 from sop_xl.model.book import Coerced, Progress, RawTable
 from sop_xl.model.schema import DATA_SOURCES, SETTINGS, Settings, Table
 from sop_xl.model.sheets import SheetOutput
+
+#: pandas 3 copies a frame's data when either side changes it: a shallow copy is a snapshot
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
 
 
 def quiet(message: str, fraction: float | None = None) -> None:
@@ -61,8 +65,11 @@ class FileBook:
             raise
         self._wb = None
         self._tables = reader.TableCache()
-        #: (sheet, table) of the tables this book wrote, since the last write of that sheet
-        self._written: set[tuple[str, str]] = set()
+        #: the tables this book wrote, since the last write of their sheet: (sheet, table) ->
+        #: the frame written (a copy-on-write view: a caller changing its frame later changes
+        #: nothing here) and the header row its rows are right below (None: an input table
+        #: rewritten in place among its sheet's rows)
+        self._written: dict[tuple[str, str], tuple[pd.DataFrame, int | None]] = {}
         self._sources: dict[str, external.Source] | None = None
         self._sheet_parts: dict[str, str] | None = None
         self._part_sizes: dict[str, int] = {}
@@ -104,6 +111,9 @@ class FileBook:
             result = reader.coerce(table, self.read_raw(table))
             result.findings.extend(self._source_findings)
             return result
+        written = self._as_written(table)
+        if written is not None:
+            return written
         key = self._key(table)
         result = tablestore.load(key, table, self._shared_strings()) if key else None
         if result is None and key and self._prefetch and self._prefetch.wait(table.name):
@@ -113,6 +123,21 @@ class FileBook:
             if key:
                 tablestore.save(key, table, result, self._shared_strings())
         return result
+
+    def _as_written(self, table: Table) -> Coerced | None:
+        """``table`` as this book wrote it, as reading its sheet back would give it
+        (:func:`sop_xl.io.written.as_read`): e.g. the cycle's outlook and executive summary take
+        the SupplyPlan the supply review has just written without parsing it. None when that is
+        not certain: the sheet is read."""
+        from sop_xl.io.written import as_read
+
+        frame, header = self._written.get((table.sheet, table.name), (None, None))
+        if frame is None or header is None:
+            return None
+        df = as_read(table, frame)
+        if df is None:
+            return None
+        return Coerced(df, excel_rows=np.arange(header + 1, header + 1 + len(df), dtype=np.int64))
 
     def read_ahead(self, tables: Sequence[Table]) -> list[Table]:
         """Start reading some of ``tables`` in helper processes (:mod:`sop_xl.io.prefetch`;
@@ -202,7 +227,7 @@ class FileBook:
             return
         guard.refuse_frozen(self.info.frozen, self.path)
         self._dismiss()  # no helper may hold the file while it is replaced
-        write_sheets(self.path, outputs, self.out)
+        header_rows = write_sheets(self.path, outputs, self.out)
         if self.out != self.path:  # later reads and writes continue on the written copy
             self.path = self.out
         # the writer never writes error cells: the written tables have none any more
@@ -216,8 +241,14 @@ class FileBook:
         self._keys.clear()
         self._strings = None
         self._tables.forget(written)
-        self._written = {k for k in self._written if k[0] not in written}
-        self._written |= {(out.sheet, out.table.name) for out in outputs}
+        self._written = {k: v for k, v in self._written.items() if k[0] not in written}
+        self._written |= {
+            (out.sheet, out.table.name): (
+                out.df.copy(deep=not _COPY_ON_WRITE),
+                header_rows.get(out.sheet),
+            )
+            for out in outputs
+        }
 
     def progress(self, message: str, fraction: float | None = None) -> None:
         self._progress(message, fraction)

@@ -557,12 +557,16 @@ def _check_sheet_name(name: str) -> None:
 # --- public API -----------------------------------------------------------------------------------
 def write_sheets(
     src: str | Path, outputs: Sequence[SheetOutput], dst: str | Path | None = None
-) -> None:
+) -> dict[str, int]:
     """Render each SheetOutput into workbook ``src``, saving atomically to ``dst`` (default: src,
     replaced via a temp file in the same folder + ``os.replace``). All or nothing.
 
     Only the written sheets' parts (worksheet, table, drawing, chart) and appended style entries
     change; every other part of the package is copied byte for byte.
+
+    Returns the header row of each output written as a whole sheet, by sheet name: its frame's
+    rows are the rows right below, in order. An input table rewritten in place among its
+    sheet's decoration is not in it.
     """
     src = Path(src)
     dst = Path(dst) if dst is not None else src
@@ -603,6 +607,11 @@ def write_sheets(
                     writer.set_print_area(lay)
         writer.finish()
         _atomic_save(pkg, dst)  # the source is closed before the rename (needed on Windows)
+    return {
+        out.sheet: lay.header_row
+        for out in outputs
+        if (lay := layouts[out.sheet.lower()]).mode != "input"
+    }
 
 
 @contextlib.contextmanager

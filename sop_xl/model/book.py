@@ -162,21 +162,15 @@ def read_tables(
     tables: Iterable[Table],
     *,
     share: float = 1.0,
-    have: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Each of ``tables`` that ``book`` has (an optional table it lacks is left out; a table
     named twice is read once), keyed by its alias (:attr:`Table.alias`: ``SalesActuals`` for
     tblSalesActuals), the one key of step frames: every engine looks its tables up by alias.
     Every read reports "Reading <title>" over the first ``share`` of the step's progress bar.
-    ``have``: tables the caller already has, by alias, as reading their sheets gives them
-    (:func:`sop_xl.cycle.run_cycle`: the SupplyPlan the supply step has just written); they are
-    not read again. The one table-reading loop of the steps."""
+    The one table-reading loop of the steps."""
     wanted = list({t.name: t for t in tables}.values())
     frames: dict[str, pd.DataFrame] = {}
     for i, table in enumerate(wanted):
-        if have is not None and table.alias in have:
-            frames[table.alias] = have[table.alias]
-            continue
         book.progress(f"Reading {table.title}", share * i / len(wanted))
         if book.has_table(table):
             frames[table.alias] = book.read_table(table)

@@ -3,7 +3,6 @@ account, with the charts), OutlookBridge and OutlookMonthly in one write."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -174,14 +173,10 @@ def _axis_floor(bridge: pd.DataFrame) -> float | None:
     return float(np.floor(low * 0.95 / step) * step)
 
 
-def run_outlook(book: Book, *, have: Mapping[str, pd.DataFrame] | None = None) -> OutlookStepResult:
-    """The cycle step: read, compute, write Outlook, OutlookBridge and OutlookMonthly.
-
-    ``have``: tables the caller already has (:func:`sop_xl.model.book.read_tables`)."""
+def run_outlook(book: Book) -> OutlookStepResult:
+    """The cycle step: read, compute, write Outlook, OutlookBridge and OutlookMonthly."""
     settings = book.read_settings()
-    frames = read_tables(
-        book, (*READ, schema.SUPPLY_PLAN), share=len(READ) / (len(READ) + 2), have=have
-    )
+    frames = read_tables(book, (*READ, schema.SUPPLY_PLAN), share=len(READ) / (len(READ) + 2))
     supply = supply_plan_of_cycle(frames.pop(schema.SUPPLY_PLAN.alias, None), settings)
     book.progress("Computing the financial outlook", len(READ) / (len(READ) + 2))
     r = engine.compute(frames, settings, supply)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -70,12 +69,10 @@ def output(rows: pd.DataFrame, settings: schema.Settings) -> SheetOutput:
     )
 
 
-def run_summary(book: Book, *, have: Mapping[str, pd.DataFrame] | None = None) -> SummaryResult:
-    """The step: read, summarise, write the Executive Summary sheet. ``have``: tables the caller
-    already has as reading their sheets gives them, by alias (:func:`sop_xl.cycle.run_cycle`:
-    the SupplyPlan the supply step has just written); the others are read."""
+def run_summary(book: Book) -> SummaryResult:
+    """The step: read, summarise, write the Executive Summary sheet."""
     settings = book.read_settings()
-    frames = read_tables(book, READ, share=len(READ) / (len(READ) + 1), have=have)
+    frames = read_tables(book, READ, share=len(READ) / (len(READ) + 1))
     rows = summary(frames, settings.cycle, settings.currency)
     out = output(rows, settings)
     book.write([out])

@@ -180,3 +180,60 @@ def test_the_demo_supply_plan_is_what_reading_it_back_gives(demo_dir: Path, tmp_
     back = FileBook(master).read_coerced(schema.SUPPLY_PLAN)
     assert not back.findings
     pd.testing.assert_frame_equal(got, back.df, check_exact=True)
+
+
+# --- FileBook: a table it wrote is read as written, when that is certain ---------------------
+def _written_book(book: Path, tmp: Path, df: pd.DataFrame):
+    """A FileBook that has just written ``df`` to T under a two-line title (rows below row 4)."""
+    from sop_xl.io.filebook import FileBook
+
+    path = tmp / "as_written.xlsx"
+    shutil.copy(book, path)
+    fb = FileBook(path)
+    fb.write([SheetOutput(T, df, title=["Written", "a note"])])
+    return fb, path
+
+
+def _clean() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"item": ["A", "B", "C"], "period": ["2026-11", "2026-12", "2027-01"],
+         "note": [None, "n", None], "kind": ["Make", None, "Buy"], "qty": [1.0, 2.5, -3.0],
+         "money": [np.nan, 10.0, 0.0], "days": [2.0, 0.0, np.nan]}
+    )  # fmt: skip
+
+
+def test_a_table_the_book_wrote_is_read_as_written_without_parsing(
+    book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sop_xl.io.filebook import FileBook
+
+    monkeypatch.setenv("SOP_XL_CACHE_DIR", "off")  # no table store: a table is parsed or not
+    df = _clean()
+    fb, path = _written_book(book, tmp_path, df)
+    fresh = FileBook(path).read_coerced(T)  # another book: parses the sheet
+    assert not fresh.findings and list(fresh.excel_rows) == [5, 6, 7]
+    monkeypatch.setattr(reader, "read_raw", lambda *a, **k: pytest.fail("the sheet was parsed"))
+    df.loc[0, "qty"] = 99.0  # the caller changes its frame after the write: nothing changes
+    got = fb.read_coerced(T)
+    pd.testing.assert_frame_equal(got.df, fresh.df, check_exact=True)
+    assert list(got.excel_rows) == list(fresh.excel_rows) and not got.findings
+    assert fb.read_table(T)["qty"].tolist() == [1.0, 2.5, -3.0]
+
+
+def test_a_table_reading_would_change_is_read_from_its_sheet(
+    book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOP_XL_CACHE_DIR", "off")
+    df = _clean()
+    df.loc[1, "item"] = " B"  # read back stripped: not certain, so the sheet is read
+    fb, _ = _written_book(book, tmp_path, df)
+    parsed: list[str] = []
+    real = reader.read_raw
+    monkeypatch.setattr(
+        reader,
+        "read_raw",
+        lambda path, sheet, *a, **k: parsed.append(sheet) or real(path, sheet, *a, **k),
+    )
+    got = fb.read_coerced(T)
+    assert parsed == [T.sheet]
+    assert got.df["item"].tolist() == ["A", "B", "C"] and list(got.excel_rows) == [5, 6, 7]
