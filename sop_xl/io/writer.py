@@ -42,7 +42,7 @@ from defusedxml.ElementTree import fromstring
 
 from sop_xl.errors import Location, SopError
 from sop_xl.io.files import atomic_path
-from sop_xl.io.xlsx.calc import calc_pr_xml
+from sop_xl.io.xlsx.calc import calc_pr_xml, has_formula
 from sop_xl.io.xlsx.cells import (
     Layout,
     _attr,
@@ -291,7 +291,7 @@ class _Writer:
         else:
             part = lay.sheet_part
             assert part is not None
-            if _has_formula(pkg.text(part)):
+            if has_formula(pkg.read(part)):
                 self.drop_calc_chain = True
             for r in pkg.rels(part):
                 if r.type == REL_TABLE and r.part:
@@ -512,7 +512,7 @@ class _Writer:
         )
         if not recalc and re.search(r'fullCalcOnLoad="(?:1|true)"', self.wb_xml):
             recalc = any(
-                s.part is not None and pkg.exists(s.part) and _has_formula(pkg.text(s.part))
+                s.part is not None and pkg.exists(s.part) and has_formula(pkg.read(s.part))
                 for s in self.sheets
             )
         xml = calc_pr_xml(self.wb_xml, recalc_on_load=recalc)
@@ -526,24 +526,6 @@ _SHEET_OWNED = ("/comments", "/vmlDrawing", "/threadedComment", "/printerSetting
 
 
 _SHEET_PR_RE = re.compile(r"<(?:\w+:)?sheetPr\b[^>]*?/?>")
-
-
-_FORMULA_RE = re.compile(r"<(?:\w+:)?f[\s>/]")
-_AFTER_F_RE = re.compile(r"[\s>/]")
-
-
-def _has_formula(xml: str) -> bool:
-    """True when the worksheet XML holds an ``<f>`` element. Without a prefixed name (no
-    ``:f``), only the few ``<f`` in the text are looked at (``str.find`` is several times faster
-    than the pattern's search over a sheet of megabytes)."""
-    if ":f" in xml:
-        return _FORMULA_RE.search(xml) is not None
-    at = xml.find("<f")
-    while at >= 0:
-        if _AFTER_F_RE.match(xml, at + 2):
-            return True
-        at = xml.find("<f", at + 2)
-    return False
 
 
 def _check_sheet_name(name: str) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sop_xl.errors import SopError, failure_text, reading_failure
 from sop_xl.io.files import sha256_file
+from sop_xl.io.xlsx.calc import F_TAG, has_formula
 from sop_xl.io.xlsx.parts import sheet_parts
 from sop_xl.plan.content_hash import content_hash
 from sop_xl.plan.ledger import (
@@ -227,7 +228,6 @@ def _check_chain(lines: list, rep: VerifyReport) -> list[dict]:
     return out
 
 
-_F_RE = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _PROT_RE = re.compile(rb"<(?:\w+:)?sheetProtection\b[^>]*>")
 _SHARING_RE = re.compile(rb"<(?:\w+:)?fileSharing\b[^>]*readOnlyRecommended=\"(?:1|true)\"")
 _WBPROT_RE = re.compile(rb"<(?:\w+:)?workbookProtection\b[^>]*lockStructure=\"(?:1|true)\"")
@@ -325,14 +325,14 @@ def _check_package(name: str, data: bytes, rep: VerifyReport) -> None:
                 rep.problems.append(f"altered: sheet '{sheet}' of {name} now contains formulas.")
 
 
-_F_ELEM_RE = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)<)")
+_F_ELEM_RE = re.compile(F_TAG + rb"\b[^>]*?(?:/>|>([^<]*)<)")
 #: LibreOffice saves a boolean cell as ``<f>TRUE()</f><v>1</v>``: a constant, not a formula
 _BOOLEAN_F = {b"TRUE()", b"FALSE()"}
 
 
 def _has_formula(xml: bytes) -> bool:
     """True when a worksheet holds a real formula (LibreOffice's boolean constants are not)."""
-    if not _F_RE.search(xml):
+    if not has_formula(xml):
         return False
     return any(m.group(1) not in _BOOLEAN_F for m in _F_ELEM_RE.finditer(xml))
 

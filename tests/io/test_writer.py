@@ -19,7 +19,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from conftest import convert
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import CellIsRule
@@ -659,21 +659,6 @@ def test_stale_calc_chain_is_dropped_when_a_formula_sheet_is_rewritten(master: P
     assert b"calcChain" not in after["[Content_Types].xml"]
     assert b"calcChain" not in after["xl/_rels/workbook.xml.rels"]
     assert openpyxl.load_workbook(master)["Report"]["A5"].value == FORMULA_TEXT
-
-
-@settings(max_examples=300, deadline=None)
-@example(["<x:", "f", "/"])
-@example(["<f", "\u00a0"])
-@example(["<f", "o"])
-@example(["<f", "<f", ">"])
-@given(
-    st.lists(st.sampled_from(["<f", "<x:", "<", "f", ":", "x", " ", "\n", "\u00a0", ">", "/", "o"]))
-)
-def test_formula_check_is_the_element_pattern(pieces: list[str]) -> None:
-    """The writer's quick formula check (str.find for ``<f``) answers as the element pattern
-    ``<(?:\\w+:)?f[\\s>/]`` on any text, prefixed names and Unicode spaces included."""
-    xml = "".join(pieces)
-    assert writer._has_formula(xml) == (re.search(r"<(?:\w+:)?f[\s>/]", xml) is not None)
 
 
 def test_boolean_column_and_charts_on_input_sheet(master: Path) -> None:

@@ -31,6 +31,29 @@ _AFTER = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartT
           "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst")  # fmt: skip
 
 
+#: The start of a formula element's tag: ``<f`` under any namespace prefix (a prefix's
+#: characters as XML names have them: ASCII letters, digits, ``_ . -`` and any non-ASCII
+#: character, whose UTF-8 bytes are all 0x80 or above).
+F_TAG = rb"<(?:[\w.\-\x80-\xff]+:)?f"
+_FORMULA_RE = re.compile(F_TAG + rb"[\s>/]")
+_AFTER_F_RE = re.compile(rb"[\s>/]")
+
+
+def has_formula(xml: bytes) -> bool:
+    """True when the worksheet XML ``xml`` (UTF-8 bytes, as read from the package: no need to
+    decode megabytes) holds an ``<f>`` element under any prefix. Without a prefixed name (no
+    ``:f``), only the few ``<f`` in the text are looked at (``bytes.find`` is several times
+    faster than the pattern's search over a sheet of megabytes)."""
+    if b":f" in xml:
+        return _FORMULA_RE.search(xml) is not None
+    at = xml.find(b"<f")
+    while at >= 0:
+        if _AFTER_F_RE.match(xml, at + 2):
+            return True
+        at = xml.find(b"<f", at + 2)
+    return False
+
+
 def calc_pr_xml(workbook_xml: str, *, recalc_on_load: bool) -> str:
     """``workbook.xml`` with ``calcId`` = :data:`CALC_ID` and ``fullCalcOnLoad`` set exactly when
     ``recalc_on_load`` (a ``calcPr`` is added when there is none and one is needed)."""
