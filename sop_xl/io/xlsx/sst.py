@@ -36,16 +36,19 @@ class _Parsed:
     at its first position; never changed once built: a :class:`SharedStrings` copies it) and
     ``n`` entries. ``appendable``: the ``<si>`` entries follow each other from the ``<sst>``
     tag to ``</sst>`` with nothing else between, so a text with entries appended before
-    ``</sst>`` parses as these entries followed by the appended ones."""
+    ``</sst>`` parses as these entries followed by the appended ones. ``head``: where the
+    ``<sst>`` start tag is in ``data`` (bytes, end excluded; None: no such tag), so that
+    :meth:`SharedStrings.finish` appends without decoding or searching the table again."""
 
     data: bytes
     index: dict[str, int]
     n: int
     appendable: bool
+    head: tuple[int, int] | None
 
 
 #: No table yet: the ``<sst>`` :meth:`SharedStrings.finish` creates holds the new entries only.
-_EMPTY = _Parsed(b"", {}, 0, True)
+_EMPTY = _Parsed(b"", {}, 0, True, None)
 
 #: The shared-strings table this process parsed or wrote last. A table opened with exactly
 #: these bytes (each write of a cycle opens the table the previous write saved) is not parsed
@@ -53,38 +56,44 @@ _EMPTY = _Parsed(b"", {}, 0, True)
 _last: _Parsed | None = None
 
 
-def _parse(data: bytes) -> _Parsed:
-    text = data.decode("utf-8")
-    index: dict[str, int] = {}
-    n = 0
-    head = _SST_RE.search(text)
-    at = head.end() if head is not None and not head.group(2) else -1  # the next entry's start
-    for i, m in enumerate(_SI_RE.finditer(text)):
-        body = m.group(1) or ""
-        if _T_RE.match(body):
-            index.setdefault(body, i)
-        at = m.end() if m.start() == at else -1
-        n = i + 1
-    close = text.rfind(f"</{head.group(1) or ''}sst>") if head is not None else -1
-    return _Parsed(data, index, n, n > 0 and at >= 0 and at == close)
-
-
-def _appended(base: _Parsed, items: str, data: bytes) -> _Parsed | None:
-    """The table ``data``: ``base``'s entries then ``items`` (the ``<si>`` entries
-    :meth:`SharedStrings.finish` inserted before ``</sst>``), as :func:`_parse` would find
-    them; None when that is not certain (``base`` not appendable, or ``items`` not entries
-    back to back)."""
-    if not base.appendable:
-        return None
-    index, n, at = dict(base.index), base.n, 0
-    for m in _SI_RE.finditer(items):
-        if m.start() != at:
-            return None
+def _entries(text: str, index: dict[str, int], n: int, at: int) -> tuple[int, int]:
+    """Read the ``<si>`` entries of ``text``, numbered from ``n``: each plain ``<t>`` body not
+    in ``index`` yet is added at its position. Returns the count after them, and where an entry
+    following them back to back would start (they start at ``at``, each where the one before
+    ends), or -1 once one does not: the one reading of :func:`_parse` and :func:`_appended`."""
+    for m in _SI_RE.finditer(text):
         body = m.group(1) or ""
         if _T_RE.match(body):
             index.setdefault(body, n)
-        at, n = m.end(), n + 1
-    return _Parsed(data, index, n, True) if at == len(items) else None
+        at = m.end() if m.start() == at else -1
+        n += 1
+    return n, at
+
+
+def _parse(data: bytes) -> _Parsed:
+    text = data.decode("utf-8")
+    index: dict[str, int] = {}
+    head = _SST_RE.search(text)
+    at = head.end() if head is not None and not head.group(2) else -1  # the first entry's start
+    n, at = _entries(text, index, 0, at)
+    if head is None:
+        return _Parsed(data, index, n, False, None)
+    close = text.rfind(f"</{head.group(1) or ''}sst>")
+    start = len(text[: head.start()].encode("utf-8"))  # the text before <sst>: a few bytes
+    span = (start, start + len(head.group(0).encode("utf-8")))
+    return _Parsed(data, index, n, n > 0 and at >= 0 and at == close, span)
+
+
+def _appended(base: _Parsed, items: str, data: bytes, head: tuple[int, int]) -> _Parsed | None:
+    """The table ``data``: ``base``'s entries then ``items`` (the ``<si>`` entries
+    :meth:`SharedStrings.finish` inserted before ``</sst>``, its start tag now at ``head``), as
+    :func:`_parse` would find them; None when that is not certain (``base`` not appendable, or
+    ``items`` not entries back to back)."""
+    if not base.appendable:
+        return None
+    index = dict(base.index)
+    n, at = _entries(items, index, base.n, 0)
+    return _Parsed(data, index, n, True, head) if at == len(items) else None
 
 
 class SharedStrings:
@@ -127,7 +136,9 @@ class SharedStrings:
         return str(self.ids(np.array([body], dtype=object))[0])
 
     def finish(self) -> None:
-        """Write the table if texts were appended (creating the part and its relationship)."""
+        """Write the table if texts were appended (creating the part and its relationship).
+        The table opened is neither read from the package nor searched again: its bytes and
+        where its ``<sst>`` tag is were kept (unless the part was written since)."""
         global _last
         if not self.new:
             return
@@ -144,17 +155,20 @@ class SharedStrings:
                 self.pkg.add_rel(self.wb_part, REL_SST, part)
             self.pkg.set_override(part, CT_SST)
             self.part = part
-            text = (
-                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                f'<sst xmlns="{NS_MAIN}" uniqueCount="{self.n}">{items}</sst>'
-            )
+            decl = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            tag = f'<sst xmlns="{NS_MAIN}" uniqueCount="{self.n}">'
+            data = f"{decl}{tag}{items}</sst>".encode()
+            span = (len(decl), len(decl) + len(tag))
         else:
-            data = self.pkg.read(self.part)
-            if data != base.data:  # changed since it was opened: not what was parsed
-                base = _Parsed(data, {}, 0, False)
-            text = data.decode("utf-8")
-            m = _SST_RE.search(text)
-            assert m, f"{self.part} has no <sst> element"
+            data = base.data
+            if self.part in self.pkg.changed():  # written since it was opened: what is there now
+                data = self.pkg.read(self.part)
+                if data != base.data:
+                    base = _parse(data)
+            assert base.head is not None, f"{self.part} has no <sst> element"
+            start, end = base.head
+            m = _SST_RE.match(data[start:end].decode("utf-8"))
+            assert m is not None
             pre = m.group(1) or ""
             head = re.sub(r'\s(?:count|uniqueCount)="\d*"', "", m.group(0).rstrip("/>").rstrip(">"))
             head += f' uniqueCount="{self.n}">'
@@ -162,14 +176,15 @@ class SharedStrings:
                 items = items.replace("<si>", f"<{pre}si>").replace("</si>", f"</{pre}si>")
                 items = items.replace("<t>", f"<{pre}t>").replace("</t>", f"</{pre}t>")
                 items = items.replace("<t xml:space", f"<{pre}t xml:space")
+            tag, added, close = head.encode(), items.encode(), f"</{pre}sst>".encode()
             if m.group(2):  # <sst .../>: empty table
-                text = text[: m.start()] + head + items + f"</{pre}sst>" + text[m.end() :]
+                data = data[:start] + tag + added + close + data[end:]
             else:
-                end = text.rindex(f"</{pre}sst>")
-                text = text[: m.start()] + head + text[m.end() : end] + items + text[end:]
-        data = text.encode("utf-8")
+                at = data.rindex(close)
+                data = data[:start] + tag + data[end:at] + added + data[at:]
+            span = (start, start + len(tag))
         self.pkg.write(self.part, data)
-        _last = _appended(base, items, data) or _last
+        _last = _appended(base, items, data, span) or _last
 
 
 #: An inline-string cell as openpyxl (3.1) writes every text: ``<c r=.. s=.. t="inlineStr">``

@@ -81,6 +81,7 @@ class _Book:
         from sop_xl.io.xlsx.sst import REL_SST
 
         self.parts = {} if text is None else {"xl/sharedStrings.xml": text.encode()}
+        self.written: set[str] = set()
         self._rel = Rel("rId9", REL_SST, "sharedStrings.xml", "xl/sharedStrings.xml")
 
     def rels(self, part):
@@ -94,6 +95,10 @@ class _Book:
 
     def write(self, name, data):
         self.parts[name] = data if isinstance(data, bytes) else data.encode()
+        self.written.add(name)
+
+    def changed(self):
+        return set(self.written)
 
     def set_override(self, part, content_type):
         pass
@@ -146,9 +151,78 @@ def test_a_table_kept_between_writes_is_the_table_parsed_again(
         ids = np.array(batch, dtype=object)
         assert kept.ids(ids).tolist() == fresh.ids(ids.copy()).tolist()
         kept.finish()
+        saved = book.parts["xl/sharedStrings.xml"]
+        if mod._last is not None and mod._last.data == saved:  # kept for the next write:
+            assert mod._last == mod._parse(saved)  # all of it, where <sst> is included
     assert (SharedStrings(book, "xl/workbook.xml").index, mod._last.n) == (  # type: ignore[arg-type, union-attr]
         mod._parse(book.parts["xl/sharedStrings.xml"]).index,
         mod._parse(book.parts["xl/sharedStrings.xml"]).n,
+    )
+
+
+def test_parse_and_append_read_entries_alike() -> None:
+    """One reading of the entries: what the table parses as, and what appending to it gives,
+    by hand: plain texts at their first position (rich text and phonetic runs are not
+    reused), the count, and whether more may be appended back to back."""
+    from sop_xl.io.xlsx import sst as mod
+
+    text = _sst_text(["<t>a</t>", "<r><t>rich</t></r>", "<t>a</t>", "", "<t>b</t>"], "", "", False)
+    parsed = mod._parse(text.encode())
+    assert (parsed.index, parsed.n, parsed.appendable) == ({"<t>a</t>": 0, "<t>b</t>": 4}, 5, True)
+    head = text.encode()[parsed.head[0] : parsed.head[1]]  # type: ignore[index]
+    assert head == f'<sst xmlns="{NS_MAIN}" count="9">'.encode()
+    more = "<si><t>b</t></si><si><t>c</t></si><si><r><t>d</t></r></si>"
+    grown = mod._appended(parsed, more, b"x", (0, 1))
+    assert grown is not None and (grown.index, grown.n) == (
+        {"<t>a</t>": 0, "<t>b</t>": 4, "<t>c</t>": 6},
+        8,
+    )
+    assert mod._appended(parsed, "<si><t>c</t></si> <si><t>e</t></si>", b"", (0, 1)) is None
+    gap = _sst_text(["<t>a</t>", "<t>b</t>"], "", "<!-- -->", False)
+    assert not mod._parse(gap.encode()).appendable  # text between entries
+    assert not mod._parse(_sst_text([], "", "", True).encode()).appendable  # <sst/>
+
+
+def test_finish_neither_reads_nor_decodes_the_table_again(tmp_path: Path, monkeypatch) -> None:
+    """The write appends to the bytes read when the table was opened: the part is read from
+    the package (inflated) once."""
+    import numpy as np
+
+    from sop_xl.io.xlsx.parts import Package
+
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "Item No."
+    path = save_new_workbook(wb, tmp_path / "w.xlsx")  # a shared-strings table of one entry
+    with zipfile.ZipFile(path) as zf:
+        before = zf.read("xl/sharedStrings.xml")
+    reads: list[str] = []
+    read = Package.read
+    monkeypatch.setattr(Package, "read", lambda self, name: reads.append(name) or read(self, name))
+    with Package(path) as pkg:
+        sst = SharedStrings(pkg, "xl/workbook.xml")
+        assert sst.ids(np.array(["<t>Item No.</t>", "<t>new</t>"], dtype=object)).tolist() == [
+            "0",
+            "1",
+        ]
+        sst.finish()
+        assert reads.count("xl/sharedStrings.xml") == 1
+        after = pkg._changed["xl/sharedStrings.xml"]
+    want = before.replace(b'uniqueCount="1">', b'uniqueCount="2">')
+    assert after == want.replace(b"</sst>", b"<si><t>new</t></si></sst>") and after != before
+
+
+def test_a_table_written_after_it_was_opened_is_appended_to_as_it_is_now() -> None:
+    import numpy as np
+
+    book = _Book(_sst_text(["<t>ab</t>"], "x:", "", False))
+    sst = SharedStrings(book, "xl/workbook.xml")  # type: ignore[arg-type]
+    sst.ids(np.array(["<t>cd</t>"], dtype=object))
+    book.write("xl/sharedStrings.xml", _sst_text(["<t>ab</t>", "<t>zz</t>"], "x:", " ", False))
+    sst.finish()
+    assert book.parts["xl/sharedStrings.xml"].decode() == _sst_text(
+        ["<t>ab</t>", "<t>zz</t>"], "x:", " ", False
+    ).replace(' count="9"', ' uniqueCount="2"').replace(
+        "</x:sst>", "<x:si><x:t>cd</x:t></x:si></x:sst>"
     )
 
 
