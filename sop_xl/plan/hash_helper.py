@@ -129,16 +129,20 @@ class Helper:
         return True
 
     def _talk(self, payload: bytes) -> None:
+        """Send the job and read the answer, however long the helper takes: the parent's
+        patience starts when its own sheets are done (:meth:`result`), and a helper it gives
+        up on is killed (:meth:`close`), which ends this."""
         try:
-            out, _ = self.proc.communicate(payload, timeout=WAIT_SECONDS)
-        except Exception:  # a broken pipe, the timeout: result() finds nothing and says so
+            out, _ = self.proc.communicate(payload)
+        except Exception:  # a broken pipe: result() finds nothing and says so
             return
         if self.proc.returncode == 0:
             self._out.append(out)
 
     def result(self) -> dict[str, tuple[bytes, int]]:
-        """``{sheet: (lines as UTF-8, cell count)}`` from the helper, waiting for it; empty when
-        it failed in any way (the caller then computes those sheets itself)."""
+        """``{sheet: (lines as UTF-8, cell count)}`` from the helper, waiting for it up to
+        :data:`WAIT_SECONDS` from this call (the caller's own sheets are done); empty when it
+        failed in any way or is later than that (the caller then computes those sheets)."""
         if self._thread is None:
             return {}
         self._thread.join(WAIT_SECONDS)

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import openpyxl
@@ -128,6 +129,54 @@ def test_any_failure_of_the_helper_leaves_its_sheets_to_the_parent(
     monkeypatch.setattr(hash_helper, "WAIT_SECONDS", 2.0)
     assert ch.content_hash(book) == _alone(book)
     assert helper_on == [{}]
+
+
+#: A helper that answers for sheet "A" only once the file named on its command line exists.
+_WHEN_TOLD = (
+    "import os, struct, sys, time\n"
+    "sys.stdin.buffer.read()\n"
+    "while not os.path.exists(sys.argv[1]): time.sleep(0.01)\n"
+    "sys.stdout.buffer.write(struct.pack('<QQ', 3, 1) + b'abc' + b'end')\n"
+)
+
+
+def _told_helper(go: Path) -> hash_helper.Helper:
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
+    return hash_helper.Helper(
+        subprocess.Popen([sys.executable, "-c", _WHEN_TOLD, str(go)], **pipes)
+    )
+
+
+def test_the_wait_for_the_helper_starts_when_the_callers_sheets_are_done(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The parent's own sheets took longer than WAIT_SECONDS (a large workbook, a slow
+    machine): a helper as slow as the parent is still waited for, from the moment the parent
+    asks for its answer (the clock once started at send: its answer was thrown away and its
+    sheets computed a second time)."""
+    monkeypatch.setattr(hash_helper, "WAIT_SECONDS", 1.0)
+    go = tmp_path / "go"
+    helper = _told_helper(go)
+    try:
+        assert helper.send(b"the workbook", ["A"])
+        time.sleep(1.5)  # the parent's own sheets
+        go.touch()  # the helper finishes its sheets about when the parent does
+        assert helper.result() == {"A": (b"abc", 1)}
+    finally:
+        helper.close()
+
+
+def test_a_helper_later_than_the_wait_is_killed_and_its_sheets_left_to_the_parent(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(hash_helper, "WAIT_SECONDS", 0.5)
+    helper = _told_helper(tmp_path / "never")
+    assert helper.send(b"the workbook", ["A"])
+    start = time.monotonic()
+    assert helper.result() == {}
+    assert 0.5 <= time.monotonic() - start < 10  # the wait, then the kill
+    assert helper.proc.poll() is not None and helper.proc.returncode != 0
+    assert helper._thread is not None and not helper._thread.is_alive()
 
 
 def test_a_helper_that_cannot_start_changes_nothing(book: Path, helper_on, monkeypatch) -> None:
