@@ -29,7 +29,7 @@ import difflib
 import posixpath
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -40,7 +40,7 @@ from defusedxml.ElementTree import fromstring
 
 from sop_xl.errors import Finding, Location, StepError
 from sop_xl.io.filebook import save_new_workbook
-from sop_xl.io.guard import FileInfo, cell_places, check_workbook_file, hidden_rows
+from sop_xl.io.guard import CellPlaces, FileInfo, check_workbook_file, hidden_rows
 from sop_xl.io.reader import error_cells, open_calamine, sheet_rows, sheet_xml
 from sop_xl.io.xlsx import cells
 from sop_xl.model import schema
@@ -840,6 +840,8 @@ MAX_STRUCT = 10_000
 _CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*)(?<!/)>(.*?)</(?:\w+:)?c>", re.S)
 _F_RE = re.compile(rb"<(?:\w+:)?f\b([^>]*?)(?:/>|>([^<]*)</(?:\w+:)?f>)", re.S)
 _SI_RE = re.compile(rb'\bsi="(\d+)"')
+_F_START_RE = re.compile(rb"<(?:\w+:)?f\b")
+_CELL_END_RE = re.compile(rb"</(?:\w+:)?c>")
 _EXT_REF_RE = re.compile(rb"\[\d+\]")
 _TARGET_RE = re.compile(rb'\bTarget="([^"]*)"')
 
@@ -847,13 +849,18 @@ _TARGET_RE = re.compile(rb'\bTarget="([^"]*)"')
 def external_cells(data: bytes, limit: int = MAX_STRUCT) -> list[str]:
     """A1 refs of the cells of a sheet part whose formula reads another workbook: the formula
     names an external link as ``[1]`` (``[1]Sheet1!A1``, ``'[2]Plan'!B4``), directly or as a
-    shared formula whose first cell does. At most ``limit`` cells."""
+    shared formula whose first cell does. At most ``limit`` cells.
+
+    In a plain sheet (:class:`CellPlaces`) only the cells holding a formula element are looked
+    at (:func:`_formula_cells`) and only the external ones are placed: the cells a scan of every
+    cell names, for a small part of its work on a large sheet."""
     if not _EXT_REF_RE.search(data):
         return []
     out: list[str] = []
     shared: set[bytes] = set()
-    places: dict[int, tuple[int, int]] | None = None
-    for m in _CELL_RE.finditer(data):
+    places = CellPlaces(data)
+    plain = places.span is not None  # every '<' starts a tag: cells found from their formulas
+    for m in _formula_cells(data) if plain else _CELL_RE.finditer(data):
         f = _F_RE.search(m.group(2))
         if f is None:
             continue
@@ -865,13 +872,33 @@ def external_cells(data: bytes, limit: int = MAX_STRUCT) -> list[str]:
         elif si and not text and si.group(1) in shared:
             ext = True
         if ext:  # named where the reader places it (a cell may be written without r)
-            places = cell_places(data) if places is None else places
-            at = places.get(m.start(2))
+            at = places.at(m.start(), m.start(2))
             if at is not None:
                 out.append(f"{col_letter(at[1])}{at[0] + 1}")
                 if len(out) >= limit:
                     break
     return out
+
+
+def _formula_cells(data: bytes) -> Iterator[re.Match[bytes]]:
+    """The :data:`_CELL_RE` matches holding a formula start (``<f``) that a scan of the whole
+    sheet makes, in order, in a sheet whose every ``<`` starts a tag: a match ends at the first
+    cell end tag after its start tag, and no start tag holds one, so no match spans a cell end
+    tag; the scan from the last one before a formula makes the matches the scan from the start
+    makes there."""
+    last = -1  # the start of the last cell given
+    for f_tag in _F_START_RE.finditer(data):
+        at = back = f_tag.start()
+        start = 0  # the end of the last cell end tag before the formula
+        while (back := data.rfind(b"</", 0, back)) >= 0:
+            end = _CELL_END_RE.match(data, back)
+            if end is not None and end.end() <= at:
+                start = end.end()
+                break
+        m = _CELL_RE.search(data, start)
+        if m is not None and m.start() <= at < m.end() and m.start() > last:
+            last = m.start()
+            yield m
 
 
 def _external_files(path: Path, parts: Sequence[str]) -> list[str]:

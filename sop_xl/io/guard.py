@@ -906,14 +906,102 @@ def _has_type_e(attrs: bytes) -> bool:
     return b"e" in attrs and _is_error(attrs)
 
 
+#: ``hidden="1"`` / ``hidden='true'``, spaced as :func:`_attr_value` reads an attribute: a row
+#: is hidden only where this text is (found at memchr speed; most sheets have none)
+_HIDDEN_ON_RE = re.compile(rb"""hidden\s*+=\s*+(?:"(?:1|true)"|'(?:1|true)')""")
+#: A ``sheetData`` start tag (its attributes) or end tag, under any prefix, as :data:`_PLACE_RE`
+_SHEET_DATA_RE = re.compile(
+    rb"""<(?:(?:[^\s/>!?:]++:)?sheetData(?=[\s/>])((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>"""
+    rb"""|/(?:[^\s/>!?:]++:)?sheetData\s*+>)"""
+)
+
+
 def hidden_rows(data: bytes, limit: int = 1_000_000) -> list[int]:
     """The Excel row numbers of the first ``limit`` hidden rows (``hidden="1"`` or ``"true"``,
     any quoting) of a sheet's XML, each where python-calamine places it: a row element without
-    ``r`` is the row after the previous one (:class:`_Placement`)."""
+    ``r`` is the row after the previous one (:class:`_Placement`).
+
+    Read at byte-search speed where it can be: no ``hidden="1"``/``"true"`` after the first
+    ``sheetData`` (a sheet with no hidden row, or only hidden columns: they come before it) is
+    none; in a plain sheet (:func:`_body_span`) each such attribute's own tag is looked at, and
+    a hidden row with a numeric ``r`` is there. Otherwise, and for a hidden row without ``r``,
+    the whole sheet is read tag by tag. The same rows either way."""
+    marks = [m.start() for m in _HIDDEN_ON_RE.finditer(data)]
+    first = data.find(b"sheetData")
+    if not marks or first < 0 or marks[-1] < first:  # no row tag after a sheetData holds one
+        return []
+    span = _body_span(data)
+    if span is None:
+        return _hidden_rows_by_tags(data, limit)
+    lo, hi = span
+    found: list[int] = []
+    seen = -1  # the start of the last tag looked at
+    for at in marks:
+        if not lo <= at < hi:
+            continue
+        lt = data.rfind(b"<", 0, at)  # the tag the text is in (plain: no '<' inside a tag)
+        if lt <= seen or lt < lo:
+            continue
+        seen = lt
+        tag = _PLACE_RE.match(data, lt)
+        if tag is None or tag[2] != b"row" or tag.end() <= at:
+            continue  # another tag, or text
+        attrs = tag[3]
+        if _attr_value(attrs, b"hidden") not in (b"1", b"true"):
+            continue  # the text is inside another attribute's value
+        value = _r_value(attrs)
+        if value is None or not value.isdigit():  # placed after the previous row: read it all
+            return _hidden_rows_by_tags(data, limit)
+        found.append(max(int(value) - 1, 0) + 1)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _hidden_rows_by_tags(data: bytes, limit: int) -> list[int]:
+    """:func:`hidden_rows` read tag by tag (:class:`_Placement`)."""
     box = _Placement()
     box.hidden = []
     box.feed(data)
     return [row + 1 for row in box.hidden[:limit]]
+
+
+def _body_span(data: bytes) -> tuple[int, int] | None:
+    """Where the rows and cells python-calamine reads are in a plain sheet's XML: from the end of
+    the first ``sheetData`` start tag to the start of the tag that ends it (``(n, n)`` when it is
+    empty or missing). Plain: well-formed XML (an XML parser without handlers checks it, in C)
+    with no comment, CDATA, DTD, or processing instruction but a first one (no ``<`` in it);
+    then every ``<``
+    after that one starts a tag, so the tag around any position is found by looking back for a
+    ``<`` and read with :data:`_PLACE_RE` as the reader reads it in order. None otherwise."""
+    from xml.parsers import expat
+
+    pi = data.find(b"<?")
+    if b"<!" in data:
+        return None
+    if pi >= 0:  # the first '<', the only '<?', and no '<' inside it
+        pi_end = data.find(b"?>", pi)
+        if data.find(b"<") != pi or pi_end < 0 or 0 <= data.find(b"<", pi + 1) < pi_end:
+            return None
+        if data.find(b"<?", pi + 1) >= 0:
+            return None
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError:
+        return None
+    start = pi_end + 2 if pi >= 0 else 0
+    lo = -1
+    for m in _SHEET_DATA_RE.finditer(data, start):
+        closes = m[1] is None or m[1].endswith(b"/")
+        if lo < 0 and m[1] is not None:  # the first start tag
+            if closes:
+                return m.end(), m.end()
+            lo = m.end()
+        elif lo >= 0 and closes:  # an end tag, or an empty one inside: the reader stops
+            return lo, m.start()
+    return (lo, len(data)) if lo >= 0 else (len(data), len(data))
 
 
 def cell_places(data: bytes) -> dict[int, tuple[int, int]]:
@@ -923,6 +1011,32 @@ def cell_places(data: bytes) -> dict[int, tuple[int, int]]:
     found: list[tuple[int, int, int, bool]] = []
     _Placement(found, keep=lambda attrs: True).feed(data)
     return {end: (row, col) for row, col, end, _ in found}
+
+
+class CellPlaces:
+    """:func:`cell_places` of a few cells, asked one at a time: in a plain sheet
+    (:func:`_body_span`) a cell with a reference is placed from its own tag; any other cell
+    places every cell of the sheet once (:func:`cell_places`). The same places either way."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.span = _body_span(data)
+        self.every: dict[int, tuple[int, int]] | None = None
+
+    def at(self, start: int, end: int) -> tuple[int, int] | None:
+        """(row, column), 0-based, of the cell whose start tag is ``data[start:end]``
+        (:func:`cell_places`\'s entry for ``end``); None when that is no cell the reader reads."""
+        if self.span is not None:
+            lo, hi = self.span
+            tag = _PLACE_RE.match(self.data, start)
+            if tag is None or tag[2] != b"c" or tag.end() != end or not lo <= start < hi:
+                return None
+            place = _ref_place(tag[3])
+            if place is not None:
+                return place
+        if self.every is None:
+            self.every = cell_places(self.data)
+        return self.every.get(end)
 
 
 def _check_extent(
