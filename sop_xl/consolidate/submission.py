@@ -43,6 +43,7 @@ from sop_xl.io.filebook import save_new_workbook
 from sop_xl.io.guard import CellPlaces, FileInfo, check_workbook_file, hidden_rows
 from sop_xl.io.reader import error_cells, open_calamine, sheet_rows, sheet_xml
 from sop_xl.io.xlsx import cells
+from sop_xl.io.xlsx.parts import tag_attrs
 from sop_xl.model import schema
 from sop_xl.model.book import Book
 from sop_xl.model.periods import add_months, period_range, to_period
@@ -829,8 +830,14 @@ def _parse_grid(path, sheet, info, stamp, grid_rows: list[list], findings: list[
 
 
 # --- structural facts from the sheet XML ----------------------------------------------------
-_COL_RE = re.compile(rb"<(?:\w+:)?col\b[^>]*>")
-_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}\d+(?::[A-Z]{1,3}\d+)?)"')
+#: A ``col`` / ``mergeCell`` tag under any prefix: its attributes (a value may hold ``>``)
+_COL_RE = re.compile(rb"""<(?:[^\s/>!?:]++:)?col(?=[\s/>])((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>""")
+_MERGE_RE = re.compile(
+    rb"""<(?:[^\s/>!?:]++:)?mergeCell(?=[\s/>])((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>"""
+)
+_RANGE_RE = re.compile(r"[A-Za-z]{1,3}[1-9]\d*(?::[A-Za-z]{1,3}[1-9]\d*)?")
+#: XML booleans (``xsd:boolean``)
+_TRUE = ("1", "true")
 #: scan at most this many error cells / hidden rows / merges per sheet (a report, not a dump)
 MAX_STRUCT = 10_000
 
@@ -931,18 +938,17 @@ def _scan_sheet_xml(sub: Submission) -> None:
         sub.external_files = _external_files(sub.path, sub.info.external_links)
     if b"hidden" in data:
         sub.hidden_rows.extend(hidden_rows(data, MAX_STRUCT))  # rows without r too
-        for m in _COL_RE.finditer(
-            data[: data.find(b"<sheetData")] if b"<sheetData" in data else b""
-        ):
-            tag = m.group(0)
-            if re.search(rb'\bhidden="(?:1|true)"', tag):
-                lo = re.search(rb'\bmin="(\d+)"', tag)
-                hi = re.search(rb'\bmax="(\d+)"', tag)
-                if lo and hi:
-                    a, b = int(lo.group(1)), min(int(hi.group(1)), int(lo.group(1)) + 50)
-                    sub.hidden_cols.extend(col_letter(j - 1) for j in range(a, b + 1))
+        cut = data.find(b"sheetData")  # the columns come before the cells
+        for m in _COL_RE.finditer(data, 0, cut if cut >= 0 else 0):
+            a = tag_attrs(m.group(1))
+            lo, hi = a.get("min", "").strip(), a.get("max", "").strip()
+            if a.get("hidden", "").strip() in _TRUE and lo.isdigit() and hi.isdigit():
+                first, last = int(lo), min(int(hi), int(lo) + 50)
+                sub.hidden_cols.extend(col_letter(j - 1) for j in range(first, last + 1))
     if b"mergeCell" in data:
         for k, m in enumerate(_MERGE_RE.finditer(data)):
             if k >= MAX_STRUCT:
                 break
-            sub.merged.append(m.group(1).decode())
+            ref = tag_attrs(m.group(1)).get("ref", "").strip()
+            if _RANGE_RE.fullmatch(ref):
+                sub.merged.append(ref.upper())

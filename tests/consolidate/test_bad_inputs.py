@@ -437,3 +437,39 @@ def test_template_of_another_cycle(tmp_path):
     res, eu_kept = run(book, tmp_path)
     f = finding(res, "stamp.cycle")
     assert "for cycle 2026-10, but the current cycle is 2026-11" in f.message and eu_kept
+
+
+def test_hidden_columns_and_merges_in_any_quoting_and_case(tmp_path):
+    # a hand-made regional file: single quotes, spaces, hidden='true' / "1", a prefixed col,
+    # and merged ranges written in lower case, all as valid XML allows (Excel reads them so)
+    book = make_book()
+    p = good(book, tmp_path)
+    part = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(p) as z:
+        xml = z.read(part)
+    cols = (
+        b"<cols><col min='1' max='3' width='12'/>"
+        b"<col min = '5' max = '5' hidden = 'true' width='12'/>"
+        b'<x:col xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        b'min="7" max="8" hidden="1"/>'
+        b"<col min='9' max='9' hidden='false'/><col min='10' max='10' hidden='0'/></cols>"
+    )
+    start, end = xml.index(b"<cols>"), xml.index(b"</cols>") + len(b"</cols>")
+    xml = xml[:start] + cols + xml[end:]
+    merges = (
+        b"<mergeCells count='2'><mergeCell ref='d5:f5'/><mergeCell ref = \"G6:h6\"/></mergeCells>"
+    )
+    at = xml.index(b"</sheetData>") + len(b"</sheetData>")
+    prot = xml.index(b"/>", at) + 2  # merges go after sheetProtection, as the schema orders
+    xml = xml[:prot] + merges + xml[prot:]
+    moved = tmp_path / "moved.xlsx"
+    rezip(p, moved, {part: xml})
+    moved.replace(p)
+    res, _ = run(book, tmp_path)
+    hidden = finding(res, "grid.hidden_columns")
+    assert "column(s) E, G, H are hidden" in hidden.message, hidden.message
+    merged = [f.message for f in res.findings if f.rule == "grid.merged"]
+    assert merged == [
+        "cells D5:F5 are merged; only the top-left cell's value is read.",
+        "cells G6:H6 are merged; only the top-left cell's value is read.",
+    ]

@@ -107,8 +107,9 @@ class _Readable(Protocol):
     def read(self, name: str) -> bytes: ...
 
 
-def _attrs(tag: bytes) -> dict[str, str]:
-    """Attributes of one tag, local names (``r:id`` -> ``id``), entities decoded."""
+def tag_attrs(tag: bytes) -> dict[str, str]:
+    """Attributes of one tag (its text after the name), local names (``r:id`` -> ``id``),
+    entities decoded, in either quoting, spaced as XML allows."""
     return {
         k.split(b":")[-1].decode("utf-8", "replace"): html.unescape(
             (dq if dq or not sq else sq).decode("utf-8", "replace")
@@ -131,12 +132,12 @@ def sheet_parts(zf: _Readable) -> dict[str, str]:
         return {}
     targets: dict[str, str] = {}
     for m in _REL_TAG.finditer(rel_xml):
-        a = _attrs(m.group(1))
+        a = tag_attrs(m.group(1))
         if a.get("Id") and a.get("Target") and a.get("TargetMode") != "External":
             targets[a["Id"]] = resolve(WORKBOOK, a["Target"])
     out: dict[str, str] = {}
     for m in _SHEET_TAG.finditer(wb):
-        a = _attrs(m.group(1))
+        a = tag_attrs(m.group(1))
         part = targets.get(a.get("id", ""))
         if part and "name" in a:
             out[a["name"]] = part
@@ -385,7 +386,7 @@ class Package:
         """Part name -> content type of every ``<Override>``."""
         out = {}
         for m in re.finditer(rb"<(?:\w+:)?Override\b([^>]*)>", self.read(CONTENT_TYPES)):
-            a = _attrs(m.group(1))
+            a = tag_attrs(m.group(1))
             if "PartName" in a:
                 out[a["PartName"].lstrip("/")] = a.get("ContentType", "")
         return out
