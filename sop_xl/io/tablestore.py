@@ -346,8 +346,11 @@ def save(key: str, table: Table, result: Coerced, strings: bytes) -> None:
             arrays[f"v:{c}"] = s.to_numpy("datetime64[ns]")
         elif s.dtype == object:  # text: each distinct value once, and a code per row
             codes, uniques = pd.factorize(s.to_numpy(dtype=object))  # missing: -1
+            texts = uniques.tolist()
+            if not all(type(u) is str and not u.endswith("\x00") for u in texts):
+                return  # numpy's text arrays drop trailing NULs: kept only if read back exactly
             arrays[f"c:{c}"] = codes.astype(np.int32)
-            arrays[f"u:{c}"] = np.array([str(u) for u in uniques], dtype=str)
+            arrays[f"u:{c}"] = np.array(texts, dtype=str)
         else:
             arrays[f"v:{c}"] = s.to_numpy("float64", na_value=np.nan)
     meta = {
