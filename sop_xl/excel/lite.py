@@ -33,6 +33,7 @@ MODULES: tuple[str, ...] = (
     "sop_xl.kpi.defs",
     "sop_xl.kpi.native",
     "sop_xl.kpi.forecast",
+    "sop_xl.kpi.codes",
     "sop_xl.kpi.cells",
     "sop_xl.kpi.ops",
 )
