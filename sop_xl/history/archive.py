@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import ArgumentError, Finding, Location
-from sop_xl.kpi.codes import codes_of
+from sop_xl.kpi.codes import codes_of, sorted_key
 from sop_xl.model.book import Coerced, content_digest
 from sop_xl.model.schema import ARCHIVED_STAGES, FORECAST_ARCHIVE
 from sop_xl.model.sheets import SheetOutput
@@ -139,16 +139,7 @@ def _pair_in(archive: pd.DataFrame, pairs: pd.MultiIndex) -> np.ndarray:
 def _order(frame: pd.DataFrame, by: list[str]) -> np.ndarray:
     """The stable sort order of ``frame`` by text columns ``by`` (what
     ``sort_values(by, kind="stable")`` gives: blanks last), from sorted codes of each column."""
-    key = np.zeros(len(frame), dtype=np.int64)
-    space = 1
-    for c in by:
-        codes, uniq = codes_of(frame[c], sort=True)
-        if space * (len(uniq) + 1) >= 2**62:  # keep the combined key in int64: re-rank it
-            _, key = np.unique(key, return_inverse=True)
-            key, space = key.reshape(-1).astype(np.int64), int(key.max(initial=0)) + 1
-        key = key * (len(uniq) + 1) + codes
-        space *= len(uniq) + 1
-    return np.argsort(key, kind="stable")
+    return np.argsort(sorted_key(frame, by).codes, kind="stable")
 
 
 def normalise(archive: pd.DataFrame) -> pd.DataFrame:

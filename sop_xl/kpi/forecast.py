@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import KpiInputError, KpiUndefined
-from sop_xl.kpi.codes import codes_of
+from sop_xl.kpi.codes import Factorized, compact, group_codes, sorted_codes
 
 
 # --- numpy fast path (one series) ----------------------------------------------------------------
@@ -206,63 +206,6 @@ def _period_index(period: pd.Series) -> np.ndarray:
     return np.where(codes >= 0, idx[np.maximum(codes, 0)] if len(idx) else 0, -1)
 
 
-def _compact(codes: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct codes and each row's index into them (O(n) when the key space is small)."""
-    if space <= max(4 * len(codes), 1 << 16):
-        present = np.bincount(codes, minlength=space) > 0
-        keys = np.flatnonzero(present)
-        remap = np.cumsum(present) - 1
-        return keys, remap[codes]
-    keys, inv = np.unique(codes, return_inverse=True)
-    return keys, inv.reshape(-1)
-
-
-Factorized = dict[str, tuple[np.ndarray, object]]
-
-
-def _factorize(df: pd.DataFrame, c: str, cache: Factorized | None) -> tuple[np.ndarray, object]:
-    """Sorted factorisation of ``df[c]`` (missing values kept as a key), memoised in ``cache``."""
-    if cache is not None and c in cache:
-        return cache[c]
-    col = df[c]
-    if col.dtype == object:  # missing values found by the hash table, not a separate isna pass
-        out = codes_of(col.to_numpy(), sort=True)
-    else:
-        out = pd.factorize(col, sort=True, use_na_sentinel=False)
-    if cache is not None:
-        cache[c] = out
-    return out
-
-
-def group_codes(
-    df: pd.DataFrame, by: Sequence[str], cache: Factorized | None = None
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """Integer group code per row (0..G-1, groups sorted by key) and the G group keys.
-
-    One factorisation per column and one ``np.unique``: much faster than a pandas groupby on
-    text keys, and the sums then are ``np.bincount`` calls. Missing keys form their own group.
-    """
-    by = list(by)
-    if not by:
-        return np.zeros(len(df), dtype=np.intp), pd.DataFrame(index=pd.RangeIndex(1))
-    combined = np.zeros(len(df), dtype=np.int64)
-    uniques = []
-    space = 1
-    for c in by:
-        codes, uniq = _factorize(df, c, cache)
-        combined = combined * (len(uniq) + 1) + codes
-        space *= len(uniq) + 1
-        uniques.append(uniq)
-    keys, inv = _compact(combined, space)
-    cols = {}
-    for c, uniq in zip(reversed(by), reversed(uniques), strict=True):
-        base = len(uniq) + 1
-        cols[c] = np.asarray(uniq, dtype=object)[keys % base] if len(uniq) else []
-        keys = keys // base
-    groups = pd.DataFrame({c: cols[c] for c in by})
-    return inv.reshape(-1), groups
-
-
 def _scale_and_naive(
     df: pd.DataFrame,
     history: pd.DataFrame,
@@ -282,7 +225,7 @@ def _scale_and_naive(
     d_ser = np.zeros(n_rows, dtype=np.int64)
     h_known = np.ones(len(history), dtype=bool)
     for c in series:
-        dc, du = _factorize(df, c, cache)
+        dc, du = sorted_codes(df, c, cache)
         hc = pd.Index(du).get_indexer(history[c])
         h_known &= hc >= 0
         h_ser = h_ser * (len(du) + 1) + np.maximum(hc, 0)
@@ -429,7 +372,7 @@ def forecast_accuracy(
         ok_p = d_p >= 0
         pcode = np.where(ok_p, d_p - d_p[ok_p].min(initial=0) + 1, 0)  # missing: own "month" 0
         month_key = inv.astype(np.int64) * (int(pcode.max(initial=0)) + 1) + pcode
-        mk, minv = _compact(month_key, ng * (int(pcode.max(initial=0)) + 1))
+        mk, minv = compact(month_key, ng * (int(pcode.max(initial=0)) + 1))
         e_t = np.bincount(minv, weights=parts["_se"], minlength=len(mk))
         n_t = np.bincount(minv, weights=parts["n"], minlength=len(mk))
         owner = mk // (int(pcode.max(initial=0)) + 1)  # group of each month

@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.kpi.cells import joint_codes
-from sop_xl.kpi.codes import codes_of
-from sop_xl.kpi.forecast import KpiInputError, group_codes
+from sop_xl.kpi.codes import codes_of, group_codes
+from sop_xl.kpi.forecast import KpiInputError
 from sop_xl.model.schema import Settings
 
 Basis = Literal["promised", "requested"]

@@ -36,13 +36,9 @@ from sop_xl.kpi.cells import (
     grain_history,
     joint_codes,
 )
+from sop_xl.kpi.codes import group_codes
 from sop_xl.kpi.defs import KPIS, KpiDef, definitions_frame, kpi
-from sop_xl.kpi.forecast import (
-    KpiInputError,
-    KpiUndefined,
-    forecast_accuracy,
-    group_codes,
-)
+from sop_xl.kpi.forecast import KpiInputError, KpiUndefined, forecast_accuracy
 from sop_xl.kpi.ops import (
     days_of_supply,
     delivery,

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sop_xl.kpi import cells as cells_module
-from sop_xl.kpi.forecast import group_codes
+from sop_xl.kpi.codes import group_codes
 from sop_xl.kpi.table import _compared, _notes_for_kpi, grain_frame
 from sop_xl.model.periods import add_months
 

@@ -10,9 +10,10 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sop_xl.history.archive import _order
+from sop_xl.kpi import codes as codes_module
 from sop_xl.kpi.cells import column_codes
-from sop_xl.kpi.codes import codes_of
-from sop_xl.kpi.forecast import _factorize
+from sop_xl.kpi.codes import codes_of, group_codes, sorted_codes, sorted_key
 from sop_xl.kpi.ops import _text_isin
 
 
@@ -37,7 +38,7 @@ def old_column_codes(df, col):  # sop_xl/kpi/cells.py (without its cache)
     return codes, uniq
 
 
-def old_factorize(df, c):  # sop_xl/kpi/forecast.py _factorize (without its cache)
+def old_factorize(df, c):  # sop_xl/kpi/forecast.py _factorize, now codes.sorted_codes (no cache)
     col = df[c]
     if col.dtype == object:
         codes, uniq = pd.factorize(col.to_numpy(), sort=True)
@@ -133,7 +134,7 @@ def test_column_codes_is_the_copy_it_was(col):
 @given(col=columns())
 def test_forecast_factorize_is_the_copy_it_was(col):
     df = pd.DataFrame({"k": col})
-    assert_same(_outcome(_factorize, df, "k", None), _outcome(old_factorize, df, "k"))
+    assert_same(_outcome(sorted_codes, df, "k", None), _outcome(old_factorize, df, "k"))
 
 
 @settings(max_examples=300, deadline=None)
@@ -159,3 +160,136 @@ def test_codes_of_by_hand():
     assert codes.tolist() == [1, 2, 0] and uniq[:2].tolist() == ["a", "b"]
     codes, uniq = codes_of(np.array([], dtype=object))
     assert codes.dtype == np.int64 and len(codes) == 0 and len(uniq) == 0
+
+
+# --- group_codes and the archive's sort order (kpi.codes.sorted_key) ------------------------------
+def old_compact(codes, space):  # sop_xl/kpi/forecast.py _compact
+    if space <= max(4 * len(codes), 1 << 16):
+        present = np.bincount(codes, minlength=space) > 0
+        keys = np.flatnonzero(present)
+        remap = np.cumsum(present) - 1
+        return keys, remap[codes]
+    keys, inv = np.unique(codes, return_inverse=True)
+    return keys, inv.reshape(-1)
+
+
+def old_group_codes(df, by):  # sop_xl/kpi/forecast.py group_codes (no cache, no overflow guard)
+    by = list(by)
+    if not by:
+        return np.zeros(len(df), dtype=np.intp), pd.DataFrame(index=pd.RangeIndex(1))
+    combined = np.zeros(len(df), dtype=np.int64)
+    uniques = []
+    space = 1
+    for c in by:
+        codes, uniq = old_factorize(df, c)
+        combined = combined * (len(uniq) + 1) + codes
+        space *= len(uniq) + 1
+        uniques.append(uniq)
+    keys, inv = old_compact(combined, space)
+    cols = {}
+    for c, uniq in zip(reversed(by), reversed(uniques), strict=True):
+        base = len(uniq) + 1
+        cols[c] = np.asarray(uniq, dtype=object)[keys % base] if len(uniq) else []
+        keys = keys // base
+    groups = pd.DataFrame({c: cols[c] for c in by})
+    return inv.reshape(-1), groups
+
+
+def old_order(frame, by):  # sop_xl/history/archive.py _order
+    key = np.zeros(len(frame), dtype=np.int64)
+    space = 1
+    for c in by:
+        codes, uniq = old_archive_codes_of(frame[c], sort=True)
+        if space * (len(uniq) + 1) >= 2**62:  # keep the combined key in int64: re-rank it
+            _, key = np.unique(key, return_inverse=True)
+            key, space = key.reshape(-1).astype(np.int64), int(key.max(initial=0)) + 1
+        key = key * (len(uniq) + 1) + codes
+        space *= len(uniq) + 1
+    return np.argsort(key, kind="stable")
+
+
+def frames(dtypes: bool):
+    """A frame of 0-4 key columns of one length (duplicate rows likely), objects of mixed types
+    or (``dtypes``) any of :func:`columns`' dtypes."""
+    n = st.integers(0, 30)
+    col = columns() if dtypes else cells.map(lambda v: pd.Series(v, dtype=object))
+    return st.tuples(n, st.lists(col, max_size=4)).map(
+        lambda t: pd.DataFrame(
+            {f"c{i}": c.iloc[: t[0]].reset_index(drop=True) for i, c in enumerate(t[1])}
+        ).iloc[: min([t[0], *(len(c) for c in t[1])])]
+    )
+
+
+def assert_same_groups(got, want) -> None:
+    assert got[0] == want[0], (got, want)
+    if got[0] == "raised":
+        assert got[1] is want[1]
+        return
+    (g_inv, g_groups), (w_inv, w_groups) = got[1], want[1]
+    assert g_inv.dtype == w_inv.dtype
+    np.testing.assert_array_equal(g_inv, w_inv)
+    pd.testing.assert_frame_equal(g_groups, w_groups, check_exact=True)
+    for c in w_groups.columns:
+        assert _typed(g_groups[c]) == _typed(w_groups[c]), c
+
+
+@settings(max_examples=400, deadline=None)
+@given(df=frames(dtypes=True), tiny=st.booleans(), data=st.data())
+def test_group_codes_is_the_copy_it_was(df, tiny, data):
+    """The same group codes and group keys, with the key renumbered after every column
+    (``tiny``: a KEY_LIMIT of 4) or never; any subset of the columns, in any order."""
+    by = data.draw(
+        st.permutations(list(df.columns)).flatmap(
+            lambda p: st.sampled_from([p[:i] for i in range(len(p) + 1)])
+        )
+    )
+    limit = codes_module.KEY_LIMIT
+    codes_module.KEY_LIMIT = 4 if tiny else limit
+    try:
+        got = _outcome(group_codes, df, by)
+    finally:
+        codes_module.KEY_LIMIT = limit
+    assert_same_groups(got, _outcome(old_group_codes, df, by))
+
+
+@settings(max_examples=400, deadline=None)
+@given(df=frames(dtypes=False), tiny=st.booleans())
+def test_archive_order_is_the_copy_it_was(df, tiny):
+    """archive._order on object columns (what :func:`normalise` makes of the archive's text
+    columns): the same permutation, renumbered often or never."""
+    limit = codes_module.KEY_LIMIT
+    codes_module.KEY_LIMIT = 4 if tiny else limit
+    try:
+        got = _outcome(_order, df, list(df.columns))
+    finally:
+        codes_module.KEY_LIMIT = limit
+    want = _outcome(old_order, df, list(df.columns))
+    assert got[0] == want[0]
+    if got[0] == "ok":
+        assert got[1].dtype == want[1].dtype
+        np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_group_codes_beyond_int64_keys_equal_the_pandas_groupby():
+    """45 two-valued columns: 3**45 combined keys, far past int64. Before the overflow guard
+    the key wrapped and decoding the groups failed (IndexError); now the groups are pandas'
+    (sort=True, dropna=False), each row's keys its own values."""
+    rng = np.random.default_rng(0)
+    values = np.array(["a", "b", None], dtype=object)
+    df = pd.DataFrame({f"c{i}": values[rng.integers(0, 3, 60)] for i in range(45)}, dtype=object)
+    by = list(df.columns)
+    inv, groups = group_codes(df, by)
+    want = df.groupby(by, sort=True, dropna=False).ngroup().to_numpy()
+    np.testing.assert_array_equal(inv, want)
+    assert len(groups) == len(df.drop_duplicates())
+    got = groups.to_numpy(dtype=object)[inv]
+    assert pd.DataFrame(got).equals(pd.DataFrame(df.to_numpy(dtype=object)))
+
+
+def test_sorted_key_renumbers_only_what_would_overflow():
+    """Known answer: a sorts x=0, y=1, z=2, blank=3 (4 codes: base 5), b sorts p=0, q=1,
+    blank=2 (base 4); key = code(a) * 4 + code(b), space 5 * 4, nothing renumbered."""
+    df = pd.DataFrame({"a": ["y", None, "x", "z"], "b": ["q", "p", None, "p"]}, dtype=object)
+    key = sorted_key(df, ["a", "b"])
+    assert key.codes.tolist() == [1 * 4 + 1, 3 * 4 + 0, 0 * 4 + 2, 2 * 4 + 0]
+    assert key.space == 5 * 4 and not any(isinstance(s, np.ndarray) for s in key.layout)
