@@ -235,8 +235,26 @@ def coerce(table: Table, raw: RawTable) -> Coerced:
     """Map headers to ``table``'s columns and convert every column; collect findings.
 
     The returned frame is long (wide grids are melted to ``period`` + value), has exactly the
-    table's engine columns, and keeps only rows without errors.
+    table's engine columns, and keeps only rows without errors. A ``pd.NA`` cell (the blank of
+    a nullable pandas column) is a blank: the body is looked through for one only when a
+    comparison met one (calamine and Excel never hand one over; no comparison can answer for
+    one, ``NA == ''`` is NA, so one fails wherever a blank matters; where it does not fail,
+    pandas counts it missing, a blank).
     """
+    na = pd.NA
+    if any(h is na for h in raw.header):  # a header is read as text: str(NA) is '<NA>'
+        raw = replace(raw, header=[None if h is na else h for h in raw.header])
+    try:
+        return _coerce(table, raw)
+    except TypeError:  # "boolean value of NA is ambiguous": a comparison met a pd.NA cell
+        if not any(v is na for r in raw.rows for v in r):
+            raise
+        return _coerce(
+            table, replace(raw, rows=[[None if v is na else v for v in r] for r in raw.rows])
+        )
+
+
+def _coerce(table: Table, raw: RawTable) -> Coerced:
     findings: list[Finding] = []
     where = Location(file=raw.file, sheet=raw.sheet, table=table.name)
     matrix, keep = _cells(raw.rows, len(raw.header))

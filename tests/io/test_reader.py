@@ -223,3 +223,35 @@ def test_missing_sheet_names_what_exists(tmp_path: Path):
     wb.save(path)
     with pytest.raises(Exception, match="sheet 'Items' is missing \\(the workbook has: Other\\)"):
         FileBook(path).read_table(schema.ITEMS)
+
+
+def test_a_pandas_na_cell_is_a_blank():
+    # pandas' NA (a blank of a nullable column, e.g. a table handed over from a DataFrame)
+    # raised "boolean value of NA is ambiguous"; it is read as the blank it stands for
+    na = pd.NA
+    rows = [
+        ["A1", na, "F1", "P1", 1.0, 2.0, 5],  # the description is optional: blank
+        ["B2", "desc", "F1", "P1", 3, 4, na],  # the lead time is required: missing
+        [na] * 7,  # a blank row: not a row of the table
+        [na, "desc", "F1", "P1", 1, 2, 3],  # the item is required: missing
+        ["C6", "d", "F2", "P1", 1.5, 2.5, 7],
+    ]
+    result = coerce(schema.ITEMS, raw(ITEM_HEADERS, rows))
+    assert rules(result) == [("value.missing", "A5"), ("value.missing", "G3")]
+    assert result.bad_rows == 2
+    df = result.df
+    assert df["item"].tolist() == ["A1", "C6"]
+    assert df["description"].tolist() == [None, "d"]
+    assert df["unit_cost"].tolist() == [1.0, 1.5]
+    assert df["lead_time_days"].tolist() == [5, 7]
+    assert result.excel_rows.tolist() == [2, 6]
+    # in a header, too: an NA header is a blank header
+    assert coerce(schema.ITEMS, raw([*ITEM_HEADERS, na], [[*item(), na]])).findings == []
+    # and in a wide grid's periods
+    header = [*schema.FORECAST.headers, "2026-11", "2026-12"]
+    grid = [["EU", "I1", "L1", "m", "v1", 5, na], ["EU", "I2", "L1", "m", "v1", na, 2]]
+    got = coerce(schema.FORECAST, raw(header, grid, sheet="Forecast")).df
+    assert got[["item", "period", "quantity"]].values.tolist() == [
+        ["I1", "2026-11", 5.0],
+        ["I2", "2026-12", 2.0],
+    ]

@@ -259,3 +259,20 @@ def test_a_date_with_a_time_zone_offset_is_a_finding_not_a_crash(cells):
     ]
     assert len(got.df) == len(cells) - len(offsets)
     assert got.df["when"].notna().all()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_pandas_na_cell_reads_as_the_blank_none_is(data):
+    # pd.NA raised "boolean value of NA is ambiguous" (or a header read '<NA>'); it is a blank
+    table = data.draw(st.sampled_from([TABLE, schema.FORECAST]))
+    header = list(table.headers) + (["2026-01", "2026-02"] if table is schema.FORECAST else [])
+    header += [None] * data.draw(st.integers(0, 1))  # a column without a header
+    rows = data.draw(tables(header))
+    with_na = [[pd.NA if v is None and data.draw(st.booleans()) else v for v in r] for r in rows]
+    na_header = [pd.NA if h is None else h for h in header]
+
+    def raw(h, body):
+        return RawTable(list(h), [list(r) for r in body], table.sheet, "m.xlsx", 3, 2)
+
+    assert_same(coerce(table, raw(na_header, with_na)), coerce(table, raw(header, rows)))
