@@ -203,7 +203,7 @@ def fva_report(
     scope = np.empty(len(st), dtype=object)
     for s_i, _sc, uniq in scopes:
         m = st == s_i
-        scope[m] = pd.Series(uniq[sc[m]], dtype=object).astype(str).to_numpy(dtype=object)
+        scope[m] = uniq[sc[m]]  # texts (scope_codes)
     d = pd.DataFrame(
         {
             "scope_type": np.array([n for n, _ in SCOPES], dtype=object)[st],

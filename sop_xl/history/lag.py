@@ -39,11 +39,16 @@ from sop_xl.model.periods import add_months
 from sop_xl.model.schema import LAG_ACCURACY, LAG_DETAIL
 
 LEAD_TIME = "lead time"
+#: The scope of series whose region is unknown (sales of a customer not in Customers) and of
+#: items without a family (not in Items): named, never blank (a blank scope is the company's)
+UNKNOWN_REGION = "(unknown region)"
+NO_FAMILY = "(no family)"
 SCOPES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Total", ()),
     ("Region", ("region",)),
     ("Family", ("family",)),
 )
+_MISSING_SCOPE = {"Region": UNKNOWN_REGION, "Family": NO_FAMILY}
 
 
 def actuals_by_series(sales: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFrame:
@@ -303,9 +308,10 @@ def fast_cells(
 
 def scope_codes(k: Keyed, items: pd.DataFrame | None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per scope of :data:`SCOPES` that applies: (scope code of each series, the text of each
-    code as the scope column shows it), codes in the order of the sorted texts."""
+    code as the scope column shows it), codes in the order of the sorted values, a missing one
+    last and named (:data:`UNKNOWN_REGION`, :data:`NO_FAMILY`)."""
     out = []
-    for _name, by in SCOPES:
+    for name, by in SCOPES:
         if not by:
             out.append((np.zeros(k.n_series, dtype=np.int64), np.array([""], dtype=object)))
             continue
@@ -314,7 +320,11 @@ def scope_codes(k: Keyed, items: pd.DataFrame | None) -> list[tuple[np.ndarray, 
             out.append((np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)))
             continue
         codes, uniq = codes_of(pd.Series(values, dtype=object), sort=True)
-        out.append((codes, uniq))
+        texts = pd.Series(uniq, dtype=object)
+        missing = texts.isna().to_numpy()  # (pandas 3 keeps NaN through astype(str))
+        texts = texts.astype(str).to_numpy(dtype=object)
+        texts[missing] = _MISSING_SCOPE[name]
+        out.append((codes, texts))
     return out
 
 
@@ -418,7 +428,7 @@ def lag_accuracy(
     for i, (_codes, uniq) in enumerate(scopes):
         m = st == i
         if m.any():
-            scope[m] = pd.Series(uniq[sc[m]], dtype=object).astype(str).to_numpy(dtype=object)
+            scope[m] = uniq[sc[m]]
     p = d["p"].to_numpy(dtype=np.int64)
     period = np.where(p >= 0, text[np.maximum(p, 0)] if len(text) else "", "")
     out = pd.DataFrame(

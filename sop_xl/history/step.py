@@ -18,7 +18,7 @@ from sop_xl.history import archive as arc
 from sop_xl.history.baseline import statistical_baseline
 from sop_xl.history.carry import carry_actions, update_log
 from sop_xl.history.fva import fva_report
-from sop_xl.history.lag import actuals_by_series, keyed, lag_accuracy
+from sop_xl.history.lag import NO_FAMILY, actuals_by_series, keyed, lag_accuracy
 from sop_xl.kpi.defs import BASELINE_DEFINITION
 from sop_xl.model import schema
 from sop_xl.model.book import Book, ResultMemo, content_digest, read_tables
@@ -130,7 +130,7 @@ def _closed_months(actuals: pd.DataFrame, items: pd.DataFrame | None, cycle: str
     fit = actuals[actuals["period"] < cycle]
     if items is not None and "family" in items:
         fam = items.drop_duplicates("item").set_index("item")["family"]
-        return fit.assign(family=fit["item"].map(fam).fillna("(no family)").to_numpy())
+        return fit.assign(family=fit["item"].map(fam).fillna(NO_FAMILY).to_numpy())
     return fit.assign(family="")
 
 

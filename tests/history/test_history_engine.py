@@ -12,7 +12,13 @@ from sop_xl.history import archive as arc
 from sop_xl.history.baseline import HOLT_WINTERS, MEAN, SES, ZERO, statistical_baseline
 from sop_xl.history.carry import carry_actions, update_log
 from sop_xl.history.fva import fva_report
-from sop_xl.history.lag import accuracy_at_lag, actuals_by_series, lag_accuracy
+from sop_xl.history.lag import (
+    NO_FAMILY,
+    UNKNOWN_REGION,
+    accuracy_at_lag,
+    actuals_by_series,
+    lag_accuracy,
+)
 from sop_xl.kpi.table import kpi_table
 from sop_xl.model.schema import Settings
 
@@ -90,6 +96,47 @@ def test_known_answer_accuracy_by_lag() -> None:
     assert d.loc[("Total", "", "1", ""), "wmape"] == pytest.approx(40 / 270)
     # family F2 = item I2 at lag 1: |40-50| + |30-40| = 20 over 90
     assert d.loc[("Family", "F2", "1", ""), "accuracy"] == pytest.approx(1 - 20 / 90)
+
+
+def test_an_unknown_region_and_family_are_named_in_the_detail() -> None:
+    # sales of a customer not in Customers have no region, an item not in Items no family: the
+    # scope said nothing (a blank cell, read as the company total, under pandas 3) or 'nan'
+    sales = pd.DataFrame(
+        {
+            "customer": ["C1", "C1", "C9", "C9"],
+            "item": ["I1", "I2", "I1", "I3"],
+            "location": "L1",
+            "period": "2026-04",
+            "quantity": [80.0, 40.0, 20.0, 5.0],
+        }
+    )
+    customers = pd.DataFrame({"customer": ["C1"], "region": ["R1"]})
+    actuals = actuals_by_series(sales, customers)
+    archive = arc.replace(
+        arc.empty(),
+        _rows("Consensus", "2026-03", {("I1", "2026-04"): 90, ("I2", "2026-04"): 30}),
+    )
+    _, detail = lag_accuracy(archive, actuals, CYCLE, items=ITEMS, lags=[1])
+    month = detail[(detail["lag"] == "1") & (detail["period"] == "2026-04")]
+    scopes = month.set_index(["scope_type", "scope"])
+    assert set(month["scope"][month["scope_type"] != "Total"]) == {
+        "R1",
+        UNKNOWN_REGION,
+        "F1",
+        "F2",
+        NO_FAMILY,
+    }
+    assert not month["scope"][month["scope_type"] != "Total"].isin(["", "nan"]).any()
+    # the unknown region sold 20 (I1) + 5 (I3) and was planned at 0 (no archived forecast)
+    assert scopes.loc[("Region", UNKNOWN_REGION), "actual_qty"] == 25
+    assert scopes.loc[("Region", UNKNOWN_REGION), "forecast_qty"] == 0
+    # R1: |90-80| + |30-40| = 20 over 120; I3 has no family: 5 sold, planned at 0
+    assert scopes.loc[("Region", "R1"), "wmape"] == pytest.approx(20 / 120)
+    assert scopes.loc[("Family", NO_FAMILY), "actual_qty"] == 5
+    # the FVA detail names them the same way
+    _, fva_detail, _ = fva_report(archive, actuals, CYCLE, 1, items=ITEMS)
+    assert {UNKNOWN_REGION, NO_FAMILY} <= set(fva_detail["scope"])
+    assert not fva_detail["scope"][fva_detail["scope_type"] != "Total"].isin(["", "nan"]).any()
 
 
 def test_known_answer_fva_stairstep() -> None:

@@ -17,7 +17,9 @@ from sop_xl.history import archive as arc
 from sop_xl.history.fva import NO_CHANGE, fva_report
 from sop_xl.history.lag import (
     LEAD_TIME,
+    NO_FAMILY,
     SCOPES,
+    UNKNOWN_REGION,
     _company_wide,
     cells_at_lag,
     keyed,
@@ -35,6 +37,12 @@ ITEMS = ["I1", "I2", "I3"]
 
 
 # --- the reference: one merge of text keys per lag, one engine call per lag/scope/stage ---------
+def scope_text(values: pd.Series, scope_type: str) -> pd.Series:
+    """The scope column: the region or family as text, a missing one named."""
+    missing = UNKNOWN_REGION if scope_type == "Region" else NO_FAMILY
+    return values.astype(object).where(values.notna(), missing).astype(str)
+
+
 def reference_lag_accuracy(archive, actuals, cycle, *, items=None, lags=arc.REPORT_LAGS):
     variants = [(str(x), x) for x in lags] + [(LEAD_TIME, None)]
     cells = {
@@ -64,7 +72,7 @@ def reference_lag_accuracy(archive, actuals, cycle, *, items=None, lags=arc.REPO
                 if r.empty:
                     continue
                 r = r.assign(scope_type=scope_type, lag=name)
-                r["scope"] = r[by[0]].astype(str) if by else ""
+                r["scope"] = scope_text(r[by[0]], scope_type) if by else ""
                 detail.append(r)
     if not detail:
         return None
@@ -139,7 +147,7 @@ def reference_fva(archive, actuals, cycle, lag, *, items=None):
         base = d[by[0]].map(naive).to_numpy(dtype=float) if by else float(naive)
         d["fva_naive"] = (base - d["wmape"]).where(d["step"] > 1)
         d["scope_type"] = scope_type
-        d["scope"] = d[by[0]].astype(str) if by else ""
+        d["scope"] = scope_text(d[by[0]], scope_type) if by else ""
         parts.append(d)
     d = pd.concat(parts, ignore_index=True)
     d["verdict"] = np.select(
