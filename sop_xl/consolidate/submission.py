@@ -861,7 +861,7 @@ def external_cells(data: bytes, limit: int = MAX_STRUCT) -> list[str]:
     In a plain sheet (:class:`CellPlaces`) only the cells holding a formula element are looked
     at (:func:`_formula_cells`) and only the external ones are placed: the cells a scan of every
     cell names, for a small part of its work on a large sheet."""
-    if not _EXT_REF_RE.search(data):
+    if not _EXT_REF_RE.search(data) or not _F_START_RE.search(data):  # no [1], or no formula
         return []
     out: list[str] = []
     shared: set[bytes] = set()
