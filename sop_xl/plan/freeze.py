@@ -45,7 +45,14 @@ from pathlib import Path
 
 from lxml import etree
 
-from sop_xl.errors import InputFileError, Location, MissingCachedValues, SopError
+from sop_xl.errors import (
+    InputFileError,
+    Location,
+    MissingCachedValues,
+    SopError,
+    failure_text,
+    reading_failure,
+)
 from sop_xl.io.xlsx.calc import CALC_ID
 from sop_xl.io.xlsx.cells import parse_cell
 from sop_xl.io.xlsx.parts import CONTENT_TYPES, Package, escape, quoteattr
@@ -604,11 +611,25 @@ def recalculate_with_libreoffice(xlsx: bytes, file: str, timeout: float = 600) -
         return result.read_bytes(), f"LibreOffice {m.group(1)}" if m else "LibreOffice"
 
 
-def _recalculated_values(xlsx: bytes) -> dict[str, list[list[object]]]:
+def _recalculated_values(xlsx: bytes, file: str) -> dict[str, list[list[object]]]:
+    """Every sheet's values in LibreOffice's recalculated copy of ``file``; a copy calamine
+    cannot read (its errors, or a Rust panic) is a located error, not a traceback."""
     from python_calamine import CalamineWorkbook
 
-    book = CalamineWorkbook.from_filelike(io.BytesIO(xlsx))
-    return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in book.sheet_names}
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(xlsx))
+        return {
+            n: book.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in book.sheet_names
+        }
+    except BaseException as exc:  # calamine's errors; a Rust panic is a BaseException
+        if not reading_failure(exc):
+            raise
+        raise SopError(
+            f"LibreOffice's recalculated copy cannot be read ({failure_text(exc)}).",
+            where=Location(file=file),
+            fix="Open the master in Excel, save it (Excel stores every formula's value), and "
+            "freeze again.",
+        ) from None
 
 
 # --- the transformation ------------------------------------------------------------------------
@@ -642,7 +663,7 @@ def freeze_package(
     for name in [n for n in clean.names() if n.lower().endswith(".bin") and "vba" in n.lower()]:
         clean.delete(name)
     xlsx, version = recalculate_with_libreoffice(clean.to_bytes(), file)
-    values = _recalculated_values(xlsx)
+    values = _recalculated_values(xlsx, file)
     pkg = _freeze_parts(Package(data, name=file), file, password, values, hidden_sheets, progress)
     pkg.recalculated = version
     return pkg

@@ -111,3 +111,26 @@ def test_ctrl_c_is_not_taken_for_a_damaged_snapshot(two, monkeypatch, tmp_path, 
         verify(b.path)
     with pytest.raises(type(exc)):
         diff(a.path, b.path, tmp_path / "c.xlsx")
+
+
+def test_a_recalculated_copy_calamine_cannot_read_is_a_located_error(monkeypatch) -> None:
+    """The freeze reads LibreOffice's recalculated copy with calamine too (formulas without
+    saved values): a panic there names the master and says what to do."""
+    import io
+
+    import openpyxl
+
+    from sop_xl.plan import freeze as fz
+
+    _panic_on_sheets(monkeypatch)
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = 1
+    buf = io.BytesIO()
+    wb.save(buf)
+    with pytest.raises(fz.SopError) as err:
+        fz._recalculated_values(buf.getvalue(), "SOP_Master.xlsm")
+    assert err.value.where.file == "SOP_Master.xlsm" and "recalculated copy" in err.value.message
+    assert "PanicException" in err.value.message and err.value.fix
+    _panic_on_sheets(monkeypatch, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        fz._recalculated_values(buf.getvalue(), "SOP_Master.xlsm")
