@@ -32,6 +32,7 @@ import pandas as pd
 
 from sop_xl.errors import ArgumentError
 from sop_xl.history.archive import REPORT_LAGS, SERIES, lead_time_lag
+from sop_xl.kpi.cells import GrainSums, joint_codes, joint_column, outer_join
 from sop_xl.kpi.codes import codes_of
 from sop_xl.kpi.forecast import forecast_accuracy
 from sop_xl.kpi.table import grain_frame  # the KPI engine's cell policy, shared on purpose
@@ -155,33 +156,30 @@ class Keyed:
 def keyed(archive: pd.DataFrame, actuals: pd.DataFrame) -> Keyed:
     """:class:`Keyed` of the normalised ``archive`` and ``actuals`` (:func:`actuals_by_series`)."""
     n = len(actuals)
-
-    def both(c: str) -> np.ndarray:
-        return np.concatenate(
-            [actuals[c].to_numpy(dtype=object), archive[c].to_numpy(dtype=object)]
-        )
-
-    key = np.zeros(n + len(archive), dtype=np.int64)
-    per_column = []
-    for c in SERIES:
-        codes, uniq = codes_of(both(c))
-        key, _ = pd.factorize(key * (len(uniq) + 1) + codes)  # dense after each column
-        per_column.append((codes, uniq))
-    key = np.asarray(key, dtype=np.int64)
+    frames, cache = [actuals, archive], {}
+    # series codes: the distinct (region, item, location) of both tables, by first appearance
+    key = np.asarray(pd.factorize(np.concatenate(joint_codes(frames, SERIES, cache=cache)))[0])
+    key = key.astype(np.int64, copy=False)
     _, first = np.unique(key, return_index=True)  # a row of each series code, in code order
-    labels = {c: uniq[codes[first]] for c, (codes, uniq) in zip(SERIES, per_column, strict=True)}
-    period, periods = codes_of(both("period"))
+    in_sales = first < n
+    labels = {}
+    for c in SERIES:  # each series' values, as the joint numbering gives them
+        (a_codes, r_codes), (a_map, r_map), uniq = joint_column(frames, c, cache)
+        at = np.empty(len(first), dtype=np.int64)
+        at[in_sales] = a_map[a_codes[first[in_sales]]]
+        at[~in_sales] = r_map[r_codes[first[~in_sales] - n]]
+        labels[c] = np.asarray(uniq, dtype=object)[at]
+    period, periods = codes_of(np.concatenate([f["period"].to_numpy(dtype=object) for f in frames]))
     raw_s, raw_p = key[:n], period[:n]
     n_p = len(periods) + 1
     qty = actuals["quantity"].to_numpy(dtype=float, na_value=np.nan)
-    summed = pd.Series(qty).groupby(raw_s * n_p + raw_p, sort=False).sum()
-    cell = summed.index.to_numpy(dtype=np.int64)
+    summed = GrainSums.of(raw_s * n_p + raw_p, qty, np.arange(n))
     return Keyed(
         labels=labels,
         periods=periods,
-        act_series=cell // n_p,
-        act_period=cell % n_p,
-        act_qty=summed.to_numpy(dtype=float),
+        act_series=summed.keys // n_p,
+        act_period=summed.keys % n_p,
+        act_qty=summed.sums,
         raw_series=raw_s,
         raw_period=raw_p,
         raw_qty=qty,
@@ -234,6 +232,8 @@ class Plans:
         lag_code, self.lags = pd.factorize(k.arc_lag[rows])
         n_s, n_p = k.n_series + 1, len(k.periods) + 1
         key = (lag_code.astype(np.int64) * n_s + k.arc_series[rows]) * n_p + k.arc_period[rows]
+        # GrainSums.of's sums; it would also find each group's first row (3.5 -> 4.6 ms CPU
+        # on the 84,000 consensus rows of a 2,000-series archive), which plans need not
         summed = pd.Series(k.arc_qty[rows]).groupby(key, sort=False).sum(min_count=1)
         g = summed.index.to_numpy(dtype=np.int64)
         self.lag = np.asarray(self.lags, dtype=np.int64)[g // (n_s * n_p)]
@@ -288,21 +288,15 @@ def fast_cells(
     p = np.flatnonzero(month[p_period])
     a_key = k.act_series[a] * n_p + k.act_period[a]
     p_key = p_series[p] * n_p + p_period[p]
-    at = pd.Index(p_key).get_indexer(a_key)
-    matched = np.zeros(len(p), dtype=bool)
-    matched[at[at >= 0]] = True
-    only = p[~matched]  # planned, no sales: after the posted cells, in the plan's order
-    forecast = np.where(at >= 0, p_qty[p][np.maximum(at, 0)] if len(p) else np.nan, np.nan)
-    forecast = np.concatenate([forecast, p_qty[only]])
-    actual = np.concatenate([k.act_qty[a], np.full(len(only), np.nan)])
-    no_sales, no_plan = np.isnan(actual), np.isnan(forecast)
+    j = outer_join(a_key, k.act_qty[a], p_key, p_qty[p])  # the KPI engine's cell policy
+    only = p[j.plan_only]  # planned, no sales: after the posted cells, in the plan's order
     return Cells(
         series=np.concatenate([k.act_series[a], p_series[only]]),
         period=np.concatenate([k.act_period[a], p_period[only]]),
-        actual=np.where(no_sales, 0.0, actual),  # no posted sales = nothing sold (policy)
-        forecast=np.where(no_plan, 0.0, forecast),  # no plan value = planned at 0 (policy)
-        no_sales=no_sales.astype(np.int64),
-        no_plan=no_plan.astype(np.int64),
+        actual=j.actual,
+        forecast=j.forecast,
+        no_sales=j.no_sales,
+        no_plan=j.no_plan,
     )
 
 

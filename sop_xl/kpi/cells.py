@@ -72,6 +72,22 @@ def column_codes(
     return out
 
 
+def joint_column(
+    frames: Sequence[pd.DataFrame], col: str, cache: Codes | None = None
+) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """``col`` of every frame numbered together: (per frame, each row's code among the frame's
+    own distinct values (:func:`column_codes`); per frame, the map from those codes to codes
+    among the distinct values of all the frames; those values). Row r of frame f has the joint
+    code ``maps[f][codes[f][r]]``; missing values are one value, as in a groupby with
+    ``dropna=False``; a value seen in several frames is given as first seen, frame by frame."""
+    coded = [column_codes(f, col, cache) for f in frames]
+    # the frames' distinct values numbered together: a small factorisation
+    joint, uniq = pd.factorize(np.concatenate([u for _, u in coded]), use_na_sentinel=False)
+    offsets = np.cumsum([0, *(len(u) for _, u in coded)])
+    maps = [joint[o : o + len(u)] for (_, u), o in zip(coded, offsets[:-1], strict=True)]
+    return [codes for codes, _ in coded], maps, uniq
+
+
 def joint_codes(
     frames: Sequence[pd.DataFrame],
     cols: Sequence[str],
@@ -88,15 +104,9 @@ def joint_codes(
         keys = [np.asarray(k, dtype=np.int64) for k in start]
         space = int(max((int(k.max(initial=0)) for k in keys), default=0)) + 1
     for c in cols:
-        coded = [column_codes(f, c, cache) for f in frames]
-        # the frames' distinct values numbered together: a small factorisation
-        joint, uniq = pd.factorize(np.concatenate([u for _, u in coded]), use_na_sentinel=False)
-        offsets = np.cumsum([0, *(len(u) for _, u in coded)])
+        codes, maps, uniq = joint_column(frames, c, cache)
         base = max(len(uniq), 1)
-        keys = [
-            k * base + joint[o + codes]
-            for k, (codes, _), o in zip(keys, coded, offsets[:-1], strict=True)
-        ]
+        keys = [k * base + m[cd] for k, cd, m in zip(keys, codes, maps, strict=True)]
         space *= base
         if space > _KEY_SPACE:  # renumber the keys so that they stay far from overflow
             flat, seen = pd.factorize(np.concatenate(keys))
@@ -105,16 +115,28 @@ def joint_codes(
     return keys
 
 
+def _bincount_exact(values: np.ndarray) -> bool:
+    """Whole numbers (blanks aside) whose total stays below 2**53: ``np.bincount`` sums them
+    exactly, in any order."""
+    v = np.where(np.isnan(values), 0.0, values)
+    return bool(np.array_equal(v, np.round(v)) and np.abs(v).sum() < 2.0**53)
+
+
 def group_sums(
-    codes: np.ndarray, values: np.ndarray, groups: int, min_count: int = 0
+    codes: np.ndarray,
+    values: np.ndarray,
+    groups: int,
+    min_count: int = 0,
+    exact: bool | None = None,
 ) -> np.ndarray:
     """Per group code (0 .. groups - 1, each present): the sum of its ``values`` as a pandas
     groupby sums them (blanks skipped; compensated summation in row order; NaN for a group
     with fewer than ``min_count`` values). Whole numbers (quantities) sum exactly in any order
-    while their total stays below 2**53, so ``np.bincount`` gives those same sums, faster."""
+    while their total stays below 2**53, so ``np.bincount`` gives those same sums, faster
+    (``exact``: :func:`_bincount_exact` of ``values`` when the caller knows it)."""
     ok = ~np.isnan(values)
     v = np.where(ok, values, 0.0)
-    if np.array_equal(v, np.round(v)) and np.abs(v).sum() < 2.0**53:
+    if _bincount_exact(values) if exact is None else exact:
         sums = np.bincount(codes, weights=v, minlength=groups).astype(float)  # (empty: int)
     else:
         sums = pd.Series(values).groupby(codes).sum().to_numpy(dtype=float)
@@ -138,14 +160,59 @@ class GrainSums:
     ) -> GrainSums:
         """Sum ``values`` of the ``rows`` (positions) per ``key``; what
         ``groupby(sort=False, dropna=False)[col].sum(min_count=...)`` gives, in its order."""
-        codes, keys = pd.factorize(key[rows])
+        k, v = key[rows], values[rows]
+        if _bincount_exact(v):
+            codes, keys = pd.factorize(k)
+            sums = group_sums(codes, v, len(keys), min_count, exact=True)
+        else:  # pandas' compensated sums on its own grouping: one factorisation, not two
+            grouped = pd.Series(v).groupby(k, sort=False, dropna=False)
+            summed = grouped.sum(min_count=min_count)
+            codes, keys = grouped.ngroup().to_numpy(), summed.index.to_numpy()
+            sums = summed.to_numpy(dtype=float)
         first = np.full(len(keys), len(codes), dtype=np.int64)
         np.minimum.at(first, codes, np.arange(len(codes)))
-        sums = group_sums(codes, values[rows], len(keys), min_count)
         return cls(np.asarray(keys), rows[first], sums)
 
     def take(self, keep: np.ndarray) -> GrainSums:
         return GrainSums(self.keys[keep], self.first[keep], self.sums[keep])
+
+
+@dataclass(frozen=True)
+class Joined:
+    """The outer join of the actuals and the plan summed per key (:func:`outer_join`), under
+    the cell policy: the actuals' cells first, then the plan's cells without sales."""
+
+    plan_only: np.ndarray  # positions among the plan's keys of its cells without sales, in order
+    actual: np.ndarray  # 0 where nothing was posted
+    forecast: np.ndarray  # 0 where nothing was planned
+    no_sales: np.ndarray  # int64 flags
+    no_plan: np.ndarray
+
+
+def outer_join(
+    actual_keys: np.ndarray, actual: np.ndarray, plan_keys: np.ndarray, plan: np.ndarray
+) -> Joined:
+    """Outer join of ``actual`` and ``plan`` sums on their keys (each key once per side).
+
+    Policy: a cell with a plan but no posted sales sold 0; a cell with sales but no plan row
+    (or only blank plan values: a NaN sum) was planned at 0. Both are real misses and are
+    scored, not dropped; ``no_sales`` / ``no_plan`` count them.
+    """
+    at = pd.Index(actual_keys).get_indexer(plan_keys)
+    new = at < 0
+    n_a, n_new = len(actual_keys), int(new.sum())
+    forecast = np.full(n_a + n_new, np.nan)
+    forecast[at[~new]] = plan[~new]
+    forecast[n_a:] = plan[new]
+    sold = np.concatenate([actual, np.full(n_new, np.nan)])
+    no_sales, no_plan = np.isnan(sold), np.isnan(forecast)
+    return Joined(
+        plan_only=np.flatnonzero(new),
+        actual=np.where(no_sales, 0.0, sold),  # no posted sales = 0 sold
+        forecast=np.where(no_plan, 0.0, forecast),  # no plan = planned at 0
+        no_sales=no_sales.astype(np.int64),
+        no_plan=no_plan.astype(np.int64),
+    )
 
 
 def _key_values(
@@ -183,28 +250,17 @@ def grain_cells(
     """Outer join of ``actual_sums`` (the actuals per key, already narrowed to the scored
     months) and the plan summed per key over ``plan_rows``: columns ``keys``, ``actual``,
     ``forecast``, ``_no_sales``, ``_no_plan``; the actuals' cells first, then the plan's
-    cells without sales, each in the order of their first row.
-
-    Policy: a cell with a plan but no posted sales sold 0; a cell with sales but no plan row
-    (or only blank plan values) was planned at 0. Both are real misses and are scored, not
-    dropped.
+    cells without sales, each in the order of their first row (policy: :func:`outer_join`).
     """
     plan_col_values = plan[plan_col].to_numpy(dtype=float, na_value=np.nan)
     p = GrainSums.of(plan_key, plan_col_values, plan_rows, min_count=1)
-    at = pd.Index(actual_sums.keys).get_indexer(p.keys)
-    new = at < 0
-    n_a = len(actual_sums.keys)
-    forecast = np.full(n_a + int(new.sum()), np.nan)
-    forecast[at[~new]] = p.sums[~new]
-    forecast[n_a:] = p.sums[new]
-    actual = np.concatenate([actual_sums.sums, np.full(int(new.sum()), np.nan)])
-    parts = [(actuals, actual_sums.first), (plan, p.first[new])]
+    j = outer_join(actual_sums.keys, actual_sums.sums, p.keys, p.sums)
+    parts = [(actuals, actual_sums.first), (plan, p.first[j.plan_only])]
     cells = {c: _key_values(parts, c, cache) for c in keys}
-    no_sales, no_plan = np.isnan(actual), np.isnan(forecast)
-    cells["actual"] = pd.Series(np.where(no_sales, 0.0, actual))  # no posted sales = 0 sold
-    cells["forecast"] = pd.Series(np.where(no_plan, 0.0, forecast))  # no plan = planned at 0
-    cells["_no_sales"] = pd.Series(no_sales.astype(np.int64))
-    cells["_no_plan"] = pd.Series(no_plan.astype(np.int64))
+    cells["actual"] = pd.Series(j.actual)
+    cells["forecast"] = pd.Series(j.forecast)
+    cells["_no_sales"] = pd.Series(j.no_sales)
+    cells["_no_plan"] = pd.Series(j.no_plan)
     return pd.DataFrame(cells)
 
 
