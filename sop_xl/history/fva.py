@@ -25,15 +25,16 @@ import pandas as pd
 
 from sop_xl.history.archive import SERIES, month_index
 from sop_xl.history.lag import (
-    SCOPES,
     Cells,
     Keyed,
     fast_cells,
     item_values,
     keyed,
     scope_codes,
+    scope_labels,
 )
-from sop_xl.kpi.forecast import forecast_accuracy
+from sop_xl.kpi.codes import group_codes
+from sop_xl.kpi.forecast import forecast_accuracy, memo_codes
 from sop_xl.model.schema import FORECAST_STAGES, FVA, FVA_DETAIL
 
 #: Value added within +-0.5 percentage points is 'no change' (rounding noise).
@@ -153,9 +154,10 @@ def fva_report(
         }
         return empty[FVA], empty[FVA_DETAIL], cells
     c, values, filled = got
+    all_scopes = scope_codes(k, items)
     scopes = [
         (st, codes[c.series], uniq)
-        for st, (codes, uniq) in enumerate(scope_codes(k, items))
+        for st, (codes, uniq) in enumerate(all_scopes)
         if len(codes)  # no family scope without the Items' families
     ]
     parts: dict[str, list[np.ndarray]] = {n: [] for n in ("step", "st", "sc", "a", "f", "fill")}
@@ -169,12 +171,9 @@ def fva_report(
             parts["f"].append(values[col])
             parts["fill"].append(filled.get(col, np.zeros(len(sc), dtype=np.int64)))
     flat = {n: np.concatenate(x) for n, x in parts.items()}
-    scored = forecast_accuracy(
-        pd.DataFrame({n: flat[n] for n in ("step", "st", "sc", "a", "f")}),
-        actual="a",
-        forecast="f",
-        by=["st", "sc", "step"],
-    )
+    frame = pd.DataFrame({n: flat[n] for n in ("step", "st", "sc", "a", "f")})
+    memo: dict = {}
+    scored = forecast_accuracy(frame, actual="a", forecast="f", by=["st", "sc", "step"], memo=memo)
     group = scored[["st", "sc", "step"]].to_numpy(dtype=np.int64)
     wmape = scored["wmape"].to_numpy(dtype=float)
     st, sc, step = group[:, 0], group[:, 1], group[:, 2]
@@ -184,12 +183,8 @@ def fva_report(
     first = np.flatnonzero(~same)
     naive_of = np.repeat(wmape[first], np.diff(np.r_[first, len(wmape)]))
     fva_naive = np.where(step > 1, naive_of - wmape, np.nan)
-    n_group = (st * (sc.max(initial=0) + 1) + sc) * (len(FORECAST_STAGES) + 1) + step
-    row_group = (flat["st"] * (sc.max(initial=0) + 1) + flat["sc"]) * (
-        len(FORECAST_STAGES) + 1
-    ) + flat["step"]
-    at = pd.Index(n_group).get_indexer(row_group)
-    n_filled = np.bincount(at, weights=flat["fill"], minlength=len(n_group)).astype(np.int64)
+    at, _ = group_codes(frame, ["st", "sc", "step"], memo_codes(memo))  # the scored groups
+    n_filled = np.bincount(at, weights=flat["fill"], minlength=len(scored)).astype(np.int64)
     stage_of = np.array(FORECAST_STAGES, dtype=object)[step - 1]
     note = np.array(
         [
@@ -200,13 +195,10 @@ def fva_report(
         ],
         dtype=object,
     )
-    scope = np.empty(len(st), dtype=object)
-    for s_i, _sc, uniq in scopes:
-        m = st == s_i
-        scope[m] = uniq[sc[m]]  # texts (scope_codes)
+    scope_type, scope = scope_labels(all_scopes, st, sc)
     d = pd.DataFrame(
         {
-            "scope_type": np.array([n for n, _ in SCOPES], dtype=object)[st],
+            "scope_type": scope_type,
             "scope": scope,
             "step": step,
             "stage": stage_of,

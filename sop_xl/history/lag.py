@@ -322,6 +322,20 @@ def scope_codes(k: Keyed, items: pd.DataFrame | None) -> list[tuple[np.ndarray, 
     return out
 
 
+def scope_labels(
+    scopes: Sequence[tuple[np.ndarray, np.ndarray]], st: np.ndarray, sc: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``scope_type`` and ``scope`` columns of report rows from their scope index ``st``
+    (into :data:`SCOPES` and ``scopes``, :func:`scope_codes`) and scope code ``sc``: the
+    scope's name, and the code's text (as :func:`scope_codes` gives it)."""
+    scope = np.empty(len(st), dtype=object)
+    for i, (_codes, texts) in enumerate(scopes):
+        m = st == i
+        if m.any():
+            scope[m] = texts[sc[m]]
+    return np.array([n for n, _ in SCOPES], dtype=object)[st], scope
+
+
 def lag_accuracy(
     archive: pd.DataFrame,
     actuals: pd.DataFrame,
@@ -417,17 +431,12 @@ def lag_accuracy(
     d = pd.concat([monthly, total], ignore_index=True)
     names = np.array([n for n, _ in variants], dtype=object)
     st = d["st"].to_numpy(dtype=np.int64)
-    sc = d["sc"].to_numpy(dtype=np.int64)
-    scope = np.empty(len(d), dtype=object)
-    for i, (_codes, uniq) in enumerate(scopes):
-        m = st == i
-        if m.any():
-            scope[m] = uniq[sc[m]]
+    scope_type, scope = scope_labels(scopes, st, d["sc"].to_numpy(dtype=np.int64))
     p = d["p"].to_numpy(dtype=np.int64)
     period = np.where(p >= 0, text[np.maximum(p, 0)] if len(text) else "", "")
     out = pd.DataFrame(
         {
-            "scope_type": np.array([n for n, _ in SCOPES], dtype=object)[st],
+            "scope_type": scope_type,
             "scope": scope,
             "lag": names[d["v"].to_numpy(dtype=np.int64)],
             "period": period,

@@ -206,6 +206,13 @@ def _period_index(period: pd.Series) -> np.ndarray:
     return np.where(codes >= 0, idx[np.maximum(codes, 0)] if len(idx) else 0, -1)
 
 
+def memo_codes(memo: dict) -> Factorized:
+    """The factorised columns a :func:`forecast_accuracy` ``memo`` keeps, for a
+    :func:`~sop_xl.kpi.codes.group_codes` of the same frame (the groups it scored, in its
+    order) that need not factorise them again."""
+    return memo.setdefault("factorized", {})
+
+
 def _scale_and_naive(
     df: pd.DataFrame,
     history: pd.DataFrame,
@@ -324,7 +331,7 @@ def forecast_accuracy(
 
     # MASE and FVA need the series' history.
     memo = {} if memo is None else memo
-    cache: Factorized = memo.setdefault("factorized", {})
+    cache = memo_codes(memo)
     if ("months", period) not in memo:
         memo["months", period] = _period_index(df[period]) if period in df.columns else None
     d_p = memo["months", period]

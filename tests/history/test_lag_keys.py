@@ -1,7 +1,9 @@
 """history.lag's keys and cells on the KPI engine's helpers (kpi.cells.joint_codes /
-joint_column, GrainSums, outer_join) against the code they replaced, kept here verbatim as
-references: the same keys, sums and cells (values, dtypes, order) on random archives and sales
-with blank keys of every kind, mixed key types, duplicate rows, blank quantities and no rows."""
+joint_column, GrainSums, outer_join), and the report rows' scope labels and FVA fill counts
+(lag.scope_labels, kpi.codes.group_codes) against the code they replaced, kept here verbatim as
+references: the same keys, sums, cells, labels and counts (values, dtypes, order) on random
+archives and sales with blank keys of every kind, mixed key types, duplicate rows, blank
+quantities and no rows."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sop_xl.history.lag import Cells, Keyed, Plans, fast_cells, keyed
+from sop_xl.history.lag import SCOPES, Cells, Keyed, Plans, fast_cells, keyed, scope_labels
 from sop_xl.kpi.cells import GrainSums, _key_values, grain_cells, joint_codes
-from sop_xl.kpi.codes import codes_of
+from sop_xl.kpi.codes import codes_of, group_codes
+from sop_xl.kpi.forecast import forecast_accuracy, memo_codes
 from sop_xl.model.periods import add_months
 
 SERIES = ["region", "item", "location"]
@@ -150,6 +153,23 @@ def old_grain_cells(actuals, actual_sums, plan, plan_key, plan_col, plan_rows, k
     return pd.DataFrame(cells)
 
 
+def old_scope_labels(scopes, st, sc):  # lag_accuracy's lines (fva's: the same, non-empty only)
+    scope = np.empty(len(st), dtype=object)
+    for i, (_codes, uniq) in enumerate(scopes):
+        m = st == i
+        if m.any():
+            scope[m] = uniq[sc[m]]
+    return np.array([n for n, _ in SCOPES], dtype=object)[st], scope
+
+
+def old_fill_counts(scored_keys, flat, stages):  # fva_report's group key by hand
+    st, sc, step = scored_keys[:, 0], scored_keys[:, 1], scored_keys[:, 2]
+    n_group = (st * (sc.max(initial=0) + 1) + sc) * (stages + 1) + step
+    row_group = (flat["st"] * (sc.max(initial=0) + 1) + flat["sc"]) * (stages + 1) + flat["step"]
+    at = pd.Index(n_group).get_indexer(row_group)
+    return np.bincount(at, weights=flat["fill"], minlength=len(n_group)).astype(np.int64)
+
+
 # --- comparing -------------------------------------------------------------------------------
 def _typed(values) -> list[tuple[type, str]]:
     return [(type(v), repr(v)) for v in np.asarray(values, dtype=object).tolist()]
@@ -262,3 +282,48 @@ def test_grain_cells_join_is_what_it_was(tables, data) -> None:
     args = (actuals, sums, plan, p_key, "quantity", p_rows, SERIES)
     got, want = grain_cells(*args, {}), old_grain_cells(*args, {})
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_scope_labels_and_fill_counts_are_what_they_were(data) -> None:
+    """Report rows of random scopes (some empty, as the family scope without Items): the same
+    scope names and texts; per scored group the same count of carried cells."""
+    scopes = []
+    for _ in SCOPES:
+        uniq = np.asarray(
+            data.draw(st.lists(key_value, max_size=4, unique_by=lambda v: repr(v))), dtype=object
+        )
+        scopes.append((np.zeros(len(uniq), dtype=np.int64), uniq))
+    usable = [i for i, (_, u) in enumerate(scopes) if len(u)]
+    rows = data.draw(
+        st.lists(
+            st.sampled_from(usable).flatmap(
+                lambda i: st.tuples(st.just(i), st.integers(0, len(scopes[i][1]) - 1))
+            ),
+            max_size=30,
+        )
+        if usable
+        else st.just([])
+    )
+    st_ = np.array([r[0] for r in rows], dtype=np.int64)
+    sc = np.array([r[1] for r in rows], dtype=np.int64)
+    got, want = scope_labels(scopes, st_, sc), old_scope_labels(scopes, st_, sc)
+    for g, w in zip(got, want, strict=True):
+        assert_arrays(g, w, "labels")
+    # fill counts: rows of (step, st, sc) with a 0/1 fill flag, scored as fva_report scores
+    # them; the counts by group_codes on the scoring's factorised columns, as fva_report does
+    steps = _draws(data, st.integers(1, 4), len(rows))
+    fill = _draws(data, st.integers(0, 1), len(rows))
+    a, f = (_draws(data, st.integers(0, 9), len(rows)).astype(float) for _ in "af")
+    frame = pd.DataFrame({"step": steps, "st": st_, "sc": sc, "a": a, "f": f})
+    by = ["st", "sc", "step"]
+    if not len(rows):
+        return  # fva_report scores no rows
+    memo: dict = {}
+    scored = forecast_accuracy(frame, actual="a", forecast="f", by=by, memo=memo)
+    at, _ = group_codes(frame, by, memo_codes(memo))
+    new = np.bincount(at, weights=fill, minlength=len(scored)).astype(np.int64)
+    flat = {"st": st_, "sc": sc, "step": steps, "fill": fill}
+    old = old_fill_counts(scored[by].to_numpy(dtype=np.int64), flat, 4)
+    assert_arrays(new, old, "fill counts")
