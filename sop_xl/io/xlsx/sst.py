@@ -9,6 +9,12 @@ Existing entries are never moved or removed: every sheet part the writer does no
 valid indices. A text already in the table (as a plain ``<si><t>``) reuses its index; new texts
 are appended. ``count`` (total references, optional in the schema) is dropped when entries are
 appended, because the writer does not scan the sheets it keeps; ``uniqueCount`` stays exact.
+
+The table is read with regular expressions (a 300 KB table in ~20 ms), so it is read only when
+the reading is certain: entries with any namespace prefix or namespace declarations, nothing but
+whitespace between them. Anything else (a comment, CDATA, a processing instruction, an
+``<extLst>``, not UTF-8) is refused with a located :class:`~sop_xl.errors.InputFileError`
+before anything is written: a miscounted table would number new texts over existing entries.
 """
 
 from __future__ import annotations
@@ -21,13 +27,42 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sop_xl.errors import InputFileError, Location
 from sop_xl.io.xlsx.parts import NS_MAIN, REL_WORKSHEET, Package
 
 REL_SST = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
 CT_SST = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
-_SI_RE = re.compile(r"<(?:\w+:)?si>(.*?)</(?:\w+:)?si>|<(?:\w+:)?si/>", re.S)
+#: An element name's namespace prefix with its colon, or nothing: any XML NCName (XML 1.0 5th
+#: edition name characters, no colon), so ``a.b:``, ``x-1:`` and ``é:`` too. The one definition of
+#: a prefix both patterns below use: a prefix missed would make a table read as empty, and texts
+#: appended to it numbered from 0 over the entries the sheets show.
+_NAME_START = (
+    r"A-Z_a-z\xc0-\xd6\xd8-\xf6\xf8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d\u2070-\u218f"
+    r"\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
+_NCNAME = rf"[{_NAME_START}][{_NAME_START}\-.0-9\xb7\u0300-\u036f\u203f\u2040]*"
+_PREFIX = rf"(?:{_NCNAME}:)?"
+#: Namespace declarations in a start tag (the only attributes an entry may carry), then spaces.
+_XMLNS = rf"""(?:\s+xmlns(?::{_NCNAME})?\s*=\s*(?:"[^"]*"|'[^']*'))*\s*"""
+#: An entry: its prefix (group 1), its body (group 2; None for an empty ``<si/>``).
+_SI_RE = re.compile(rf"<({_PREFIX})si{_XMLNS}(?:>(.*?)</\1si\s*>|/>)", re.S)
 _T_RE = re.compile(r'<t(?: xml:space="preserve")?>[^<]*</t>$')
-_SST_RE = re.compile(r"<(\w+:)?sst\b[^>]*?(/?)>")
+#: The ``<sst>`` start tag: its prefix (group 1), "/" when it is empty (group 2).
+_SST_RE = re.compile(rf"<({_PREFIX})sst(?=[\s/>])[^>]*?(/?)>")
+_COUNTS_RE = re.compile(r"""\s+(?:count|uniqueCount)\s*=\s*(?:"[^"]*"|'[^']*')""")
+_TAG_RE = re.compile(r"<(/?)")
+FIX = "save the workbook from Excel (File > Save) and try again."
+
+
+def _unsure(where: str | None, part: str, why: str) -> InputFileError:
+    """The error for a table the fast reading here cannot read for sure: appending to it could
+    give cells other texts, so nothing is written."""
+    return InputFileError(
+        f"the shared-strings table {part} {why}, which sop_xl cannot read for sure: adding texts "
+        "to it could show wrong texts in the sheets, so nothing was written.",
+        where=Location(file=where),
+        fix=FIX,
+    )
 
 
 @dataclass(frozen=True)
@@ -56,32 +91,62 @@ _EMPTY = _Parsed(b"", {}, 0, True, None)
 _last: _Parsed | None = None
 
 
-def _entries(text: str, index: dict[str, int], n: int, at: int) -> tuple[int, int]:
-    """Read the ``<si>`` entries of ``text``, numbered from ``n``: each plain ``<t>`` body not
-    in ``index`` yet is added at its position. Returns the count after them, and where an entry
-    following them back to back would start (they start at ``at``, each where the one before
-    ends), or -1 once one does not: the one reading of :func:`_parse` and :func:`_appended`."""
-    for m in _SI_RE.finditer(text):
-        body = m.group(1) or ""
-        if _T_RE.match(body):
+def _entries(
+    text: str, index: dict[str, int], n: int, pos: int, end: int
+) -> tuple[int, bool, bool]:
+    """Read the ``<si>`` entries of ``text[pos:end]``, numbered from ``n``: each plain ``<t>``
+    body not in ``index`` yet is added at its position. Returns the count after them; whether
+    they are back to back, filling ``pos:end`` exactly; whether only whitespace is between
+    them (else the count stops where something else is): the one reading of :func:`_parse` and
+    :func:`_appended`."""
+    tight = True
+    for m in _SI_RE.finditer(text, pos, end):
+        if m.start() != pos:
+            tight = False
+            if not text[pos : m.start()].isspace():
+                return n, False, False
+        body = m.group(2)
+        if body and _T_RE.match(body):
             index.setdefault(body, n)
-        at = m.end() if m.start() == at else -1
+        pos = m.end()
         n += 1
-    return n, at
+    if pos != end:
+        tight = False
+        if not text[pos:end].isspace():
+            return n, False, False
+    return n, tight, True
 
 
-def _parse(data: bytes) -> _Parsed:
-    text = data.decode("utf-8")
-    index: dict[str, int] = {}
+def _parse(data: bytes, where: str | None = None, part: str = "xl/sharedStrings.xml") -> _Parsed:
+    """The table ``data``, read for sure or refused (:func:`_unsure`): UTF-8, one ``<sst>``
+    element holding only ``<si>`` entries (and whitespace), no comment, CDATA section or
+    processing instruction anywhere (one could hold text that looks like an entry)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _unsure(where, part, "is not UTF-8 text") from None
+    if "<!" in text:
+        raise _unsure(where, part, "holds a comment, a CDATA section or a DTD")
     head = _SST_RE.search(text)
-    at = head.end() if head is not None and not head.group(2) else -1  # the first entry's start
-    n, at = _entries(text, index, 0, at)
     if head is None:
-        return _Parsed(data, index, n, False, None)
-    close = text.rfind(f"</{head.group(1) or ''}sst>")
+        raise _unsure(where, part, "has no <sst> element")
+    if text.find("<?", head.end()) >= 0:
+        raise _unsure(where, part, "holds a processing instruction")
+    index: dict[str, int] = {}
     start = len(text[: head.start()].encode("utf-8"))  # the text before <sst>: a few bytes
     span = (start, start + len(head.group(0).encode("utf-8")))
-    return _Parsed(data, index, n, n > 0 and at >= 0 and at == close, span)
+    if head.group(2):  # <sst .../>: no entries
+        if text[head.end() :].strip():
+            raise _unsure(where, part, "holds something after its empty <sst/> element")
+        return _Parsed(data, index, 0, False, span)
+    close = text.rfind("</")  # the last end tag: </sst>, or the table is not read for sure
+    end_tag = rf"</{re.escape(head.group(1))}sst\s*>\s*"
+    if close < head.end() or not re.fullmatch(end_tag, text[close:]):
+        raise _unsure(where, part, "does not end with </sst>")
+    n, tight, clean = _entries(text, index, 0, head.end(), close)
+    if not clean:
+        raise _unsure(where, part, f"holds something other than an entry after entry {n}")
+    return _Parsed(data, index, n, n > 0 and tight, span)
 
 
 def _appended(base: _Parsed, items: str, data: bytes, head: tuple[int, int]) -> _Parsed | None:
@@ -92,16 +157,20 @@ def _appended(base: _Parsed, items: str, data: bytes, head: tuple[int, int]) -> 
     if not base.appendable:
         return None
     index = dict(base.index)
-    n, at = _entries(items, index, base.n, 0)
-    return _Parsed(data, index, n, True, head) if at == len(items) else None
+    n, tight, _ = _entries(items, index, base.n, 0, len(items))
+    return _Parsed(data, index, n, True, head) if tight else None
 
 
 class SharedStrings:
     """Index of ``<si>`` bodies (``<t>...</t>`` XML, already escaped) to their position."""
 
-    def __init__(self, pkg: Package, wb_part: str):
+    def __init__(self, pkg: Package, wb_part: str, file: str | None = None):
+        """The table of workbook part ``wb_part`` in ``pkg`` (``file`` names the workbook in
+        an error; default: the package's path). Raises :class:`InputFileError` for a table
+        that cannot be read for sure (:func:`_parse`)."""
         global _last
         self.pkg, self.wb_part = pkg, wb_part
+        self.file = file if file is not None else str(getattr(pkg, "path", "") or "") or None
         self.part: str | None = None
         for r in pkg.rels(wb_part):
             if r.type == REL_SST and r.part:
@@ -111,7 +180,7 @@ class SharedStrings:
         if self.part and pkg.exists(self.part):
             data = pkg.read(self.part)
             if _last is None or _last.data != data:
-                _last = _parse(data)
+                _last = _parse(data, self.file, self.part)
             self._parsed = _last
         self.index = dict(self._parsed.index)
         self.n = self._parsed.n
@@ -164,23 +233,21 @@ class SharedStrings:
             if self.part in self.pkg.changed():  # written since it was opened: what is there now
                 data = self.pkg.read(self.part)
                 if data != base.data:
-                    base = _parse(data)
-            assert base.head is not None, f"{self.part} has no <sst> element"
+                    base = _parse(data, self.file, self.part)
+            assert base.head is not None  # _parse found the <sst> tag or refused the table
             start, end = base.head
             m = _SST_RE.match(data[start:end].decode("utf-8"))
             assert m is not None
             pre = m.group(1) or ""
-            head = re.sub(r'\s(?:count|uniqueCount)="\d*"', "", m.group(0).rstrip("/>").rstrip(">"))
+            head = _COUNTS_RE.sub("", m.group(0).rstrip("/>").rstrip(">"))
             head += f' uniqueCount="{self.n}">'
-            if pre:
-                items = items.replace("<si>", f"<{pre}si>").replace("</si>", f"</{pre}si>")
-                items = items.replace("<t>", f"<{pre}t>").replace("</t>", f"</{pre}t>")
-                items = items.replace("<t xml:space", f"<{pre}t xml:space")
+            if pre:  # every element tag of the new entries (rich text runs too) in it
+                items = _TAG_RE.sub(lambda t: f"<{t.group(1)}{pre}", items)
             tag, added, close = head.encode(), items.encode(), f"</{pre}sst>".encode()
             if m.group(2):  # <sst .../>: empty table
                 data = data[:start] + tag + added + close + data[end:]
             else:
-                at = data.rindex(close)
+                at = data.rindex(b"</")  # </sst>: _parse checked that it ends the table
                 data = data[:start] + tag + data[end:at] + added + data[at:]
             span = (start, start + len(tag))
         self.pkg.write(self.part, data)
