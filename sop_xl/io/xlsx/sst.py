@@ -207,13 +207,16 @@ class SharedStrings:
     def finish(self) -> None:
         """Write the table if texts were appended (creating the part and its relationship).
         The table opened is neither read from the package nor searched again: its bytes and
-        where its ``<sst>`` tag is were kept (unless the part was written since)."""
+        where its ``<sst>`` tag is were kept. A table written by anything else since it was
+        opened is a RuntimeError, not a guess."""
         global _last
         if not self.new:
             return
         base = self._parsed
         items = "".join(f"<si>{b}</si>" for b in self.new)
         if self.part is None or not self.pkg.exists(self.part):
+            if base.n:  # deleted since it was opened: its entries were counted
+                raise RuntimeError(f"{self.part} was deleted after it was opened")
             base = _EMPTY  # the <sst> written here holds the new entries only
             part = self.part or (
                 "xl/sharedStrings.xml"
@@ -230,10 +233,12 @@ class SharedStrings:
             span = (len(decl), len(decl) + len(tag))
         else:
             data = base.data
-            if self.part in self.pkg.changed():  # written since it was opened: what is there now
-                data = self.pkg.read(self.part)
-                if data != base.data:
-                    base = _parse(data, self.file, self.part)
+            if self.part in self.pkg.changed() and self.pkg.read(self.part) != data:
+                # the indices handed out count from the entries there were when it was opened
+                raise RuntimeError(
+                    f"{self.part} was rewritten after it was opened: its new entries' indices "
+                    "would not match; open the table again after writing it"
+                )
             assert base.head is not None  # _parse found the <sst> tag or refused the table
             start, end = base.head
             m = _SST_RE.match(data[start:end].decode("utf-8"))
