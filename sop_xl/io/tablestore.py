@@ -50,6 +50,7 @@ from sop_xl.errors import Finding, Location, SopError
 from sop_xl.io import guard
 from sop_xl.io.files import atomic_path, sha256_file
 from sop_xl.io.reader import _typed
+from sop_xl.io.xlsx.parts import PREFIX_B
 from sop_xl.model.book import Coerced
 from sop_xl.model.schema import Dtype, Table
 
@@ -107,8 +108,9 @@ def table_key(path: Path, sheet_part: str | None, table: Table) -> str | None:
 
 
 SST_PART = "xl/sharedStrings.xml"  # where Excel and calamine keep it
-_SST_OPEN = re.compile(rb"<(?:\w+:)?sst\b[^>]*>")
-_SST_CLOSE = re.compile(rb"</(?:\w+:)?sst\s*>\s*$")
+#: The table's start and end tags, in any namespace prefix (:data:`.parts.PREFIX_B`).
+_SST_OPEN = re.compile(rb"<" + PREFIX_B + rb"sst(?=[\s/>])[^>]*>")
+_SST_CLOSE = re.compile(rb"</" + PREFIX_B + rb"sst\s*>\s*$")
 
 
 def shared_strings(path: Path) -> bytes:
@@ -123,7 +125,9 @@ def shared_strings(path: Path) -> bytes:
     start = _SST_OPEN.search(xml)
     if start is None or start.group().endswith(b"/>"):
         return b""
-    end = _SST_CLOSE.search(xml, start.end())
+    # the end tag can only be the last "</" (nothing but spaces follow it): matched there, not
+    # searched for through the whole table
+    end = _SST_CLOSE.match(xml, max(start.end(), xml.rfind(b"</")))
     return xml[start.end() : end.start() if end else len(xml)]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -269,3 +270,39 @@ def test_a_text_column_that_would_not_read_back_exactly_is_not_kept(
     df = pd.DataFrame({"note": pd.Series(values, dtype=object)})
     tablestore.save("k", table, reader.Coerced(df, [], 0, np.arange(len(df)) + 2), b"")
     assert tablestore.load("k", table, b"") is None
+
+
+def _prefixed(xml: bytes, pre: bytes) -> bytes:
+    """The part ``xml`` with every element in the namespace prefix ``pre`` (``b"a.b"``), as
+    some programs write it: the same table to every XML reader."""
+    xml = re.sub(rb"<(/?)([A-Za-z])", rb"<\1" + pre.replace(b"\\", b"\\\\") + rb":\2", xml)
+    return xml.replace(b'xmlns="', b"xmlns:" + pre + b'="', 1)
+
+
+@pytest.mark.parametrize("pre", ["a.b", "x-1", "é"])
+def test_a_string_changed_in_a_prefixed_table_is_seen(
+    store: Path, master: Path, monkeypatch: pytest.MonkeyPatch, pre: str
+) -> None:
+    """A namespace prefix is any XML NCName ('.', '-', non-ASCII): a prefix missed made the
+    table's entries read as none, so a text changed in place came back stale from the store."""
+    _rewrite_part(master, tablestore.SST_PART, lambda xml: _prefixed(xml, pre.encode()))
+    strings = tablestore.shared_strings(master)
+    assert strings.startswith(f"<{pre}:si><{pre}:t>".encode())
+    assert strings.endswith(f"</{pre}:si>".encode())
+    planners = FileBook(master).read_table(schema.REGIONS)
+    old = str(planners["planner"].dropna().iloc[0])
+    parses = []
+    real = reader.coerce
+    monkeypatch.setattr(reader, "coerce", lambda *a, **k: parses.append(a[0].name) or real(*a))
+    pd.testing.assert_frame_equal(FileBook(master).read_table(schema.REGIONS), planners)
+    assert schema.REGIONS.name not in parses  # kept: the store is in use
+    text = f"<{pre}:t>{old}</{pre}:t>".encode()
+    assert text in strings
+    _rewrite_part(
+        master,
+        tablestore.SST_PART,
+        lambda xml: xml.replace(text, f"<{pre}:t>Renamed Planner</{pre}:t>".encode()),
+    )
+    got = FileBook(master).read_table(schema.REGIONS)
+    assert schema.REGIONS.name in parses
+    assert "Renamed Planner" in set(got["planner"]) and old not in set(got["planner"])

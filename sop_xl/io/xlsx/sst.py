@@ -28,27 +28,17 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import InputFileError, Location
-from sop_xl.io.xlsx.parts import NS_MAIN, REL_WORKSHEET, Package
+from sop_xl.io.xlsx.parts import NCNAME, NS_MAIN, PREFIX, REL_WORKSHEET, Package
 
 REL_SST = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
 CT_SST = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
-#: An element name's namespace prefix with its colon, or nothing: any XML NCName (XML 1.0 5th
-#: edition name characters, no colon), so ``a.b:``, ``x-1:`` and ``é:`` too. The one definition of
-#: a prefix both patterns below use: a prefix missed would make a table read as empty, and texts
-#: appended to it numbered from 0 over the entries the sheets show.
-_NAME_START = (
-    r"A-Z_a-z\xc0-\xd6\xd8-\xf6\xf8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d\u2070-\u218f"
-    r"\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
-)
-_NCNAME = rf"[{_NAME_START}][{_NAME_START}\-.0-9\xb7\u0300-\u036f\u203f\u2040]*"
-_PREFIX = rf"(?:{_NCNAME}:)?"
 #: Namespace declarations in a start tag (the only attributes an entry may carry), then spaces.
-_XMLNS = rf"""(?:\s+xmlns(?::{_NCNAME})?\s*=\s*(?:"[^"]*"|'[^']*'))*\s*"""
+_XMLNS = rf"""(?:\s+xmlns(?::{NCNAME})?\s*=\s*(?:"[^"]*"|'[^']*'))*\s*"""
 #: An entry: its prefix (group 1), its body (group 2; None for an empty ``<si/>``).
-_SI_RE = re.compile(rf"<({_PREFIX})si{_XMLNS}(?:>(.*?)</\1si\s*>|/>)", re.S)
+_SI_RE = re.compile(rf"<({PREFIX})si{_XMLNS}(?:>(.*?)</\1si\s*>|/>)", re.S)
 _T_RE = re.compile(r'<t(?: xml:space="preserve")?>[^<]*</t>$')
 #: The ``<sst>`` start tag: its prefix (group 1), "/" when it is empty (group 2).
-_SST_RE = re.compile(rf"<({_PREFIX})sst(?=[\s/>])[^>]*?(/?)>")
+_SST_RE = re.compile(rf"<({PREFIX})sst(?=[\s/>])[^>]*?(/?)>")
 _COUNTS_RE = re.compile(r"""\s+(?:count|uniqueCount)\s*=\s*(?:"[^"]*"|'[^']*')""")
 _TAG_RE = re.compile(r"<(/?)")
 FIX = "save the workbook from Excel (File > Save) and try again."
