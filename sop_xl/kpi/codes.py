@@ -95,25 +95,44 @@ class SortedKey:
             keys = keys // base
         return cols
 
+    def ranked(self) -> SortedKey:
+        """The same order, each key replaced by its rank among the keys the rows hold (a space
+        no larger than the rows): what keeps a key extended further inside int64."""
+        seen, rank = compact(self.codes, self.space)
+        return SortedKey(rank.astype(np.int64), max(len(seen), 1), [*self.layout, seen])
+
+    def find(self, other: pd.DataFrame) -> np.ndarray:
+        """The key of each row of ``other`` (which has the key's columns) in this key's space,
+        -1 where the row's values are no row's of the frame the key was made of: a value not
+        among its column's (matched as ``pd.Index.get_indexer`` matches, so a None is not the
+        NaN that stands for the blanks), or, past a renumbering, leading values no row held."""
+        key = np.zeros(len(other), dtype=np.int64)
+        found = np.ones(len(other), dtype=bool)
+        for step in self.layout:
+            if isinstance(step, np.ndarray):  # the rank among the sorted keys, if one of them
+                rank = np.minimum(np.searchsorted(step, key), max(len(step) - 1, 0))
+                found &= step[rank] == key if len(step) else False
+                key = rank.astype(np.int64)
+                continue
+            c, uniq = step
+            code = pd.Index(uniq).get_indexer(other[c])
+            found &= code >= 0
+            key = key * (len(uniq) + 1) + np.maximum(code, 0)
+        return np.where(found, key, -1)
+
 
 def sorted_key(df: pd.DataFrame, by: Sequence[str], cache: Factorized | None = None) -> SortedKey:
     """Per row, one int64 that sorts as the rows' values of ``by`` (column by column, each
     sorted, blanks last): rows with the same values have the same key. Renumbered (ranked)
     whenever the next column could take it past :data:`KEY_LIMIT`, which keeps the order."""
-    key = np.zeros(len(df), dtype=np.int64)
-    space = 1
-    layout: list[tuple[str, object] | np.ndarray] = []
+    key = SortedKey(np.zeros(len(df), dtype=np.int64), 1, [])
     for c in by:
         codes, uniq = sorted_codes(df, c, cache)
         base = len(uniq) + 1
-        if space * base >= KEY_LIMIT:  # rank the keys so far: the same order, a small space
-            seen, key = np.unique(key, return_inverse=True)
-            key, space = key.reshape(-1).astype(np.int64), max(len(seen), 1)
-            layout.append(seen)
-        key = key * base + codes
-        space *= base
-        layout.append((c, uniq))
-    return SortedKey(key, space, layout)
+        if key.space * base >= KEY_LIMIT:  # rank the keys so far: the same order, a small space
+            key = key.ranked()
+        key = SortedKey(key.codes * base + codes, key.space * base, [*key.layout, (c, uniq)])
+    return key
 
 
 def group_codes(

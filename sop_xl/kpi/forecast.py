@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import KpiInputError, KpiUndefined
-from sop_xl.kpi.codes import Factorized, compact, group_codes, sorted_codes
+from sop_xl.kpi.codes import KEY_LIMIT, Factorized, compact, group_codes, sorted_key
 
 
 # --- numpy fast path (one series) ----------------------------------------------------------------
@@ -226,24 +226,23 @@ def _scale_and_naive(
     """Per row of ``df``: its series' naive scale mean|y_t - y_(t-season)| over ``history``
     and the naive forecast y_(t-season) (NaN where unknown), with integer keys only."""
     n_rows = len(df)
-    # series codes of df (factorised once, shared with the grouping); history rows are looked
-    # up in them, and history of series the data does not hold is not needed
-    h_ser = np.zeros(len(history), dtype=np.int64)
-    d_ser = np.zeros(n_rows, dtype=np.int64)
-    h_known = np.ones(len(history), dtype=bool)
-    for c in series:
-        dc, du = sorted_codes(df, c, cache)
-        hc = pd.Index(du).get_indexer(history[c])
-        h_known &= hc >= 0
-        h_ser = h_ser * (len(du) + 1) + np.maximum(hc, 0)
-        d_ser = d_ser * (len(du) + 1) + dc
+    # series keys of df (its columns factorised once, shared with the grouping); history rows
+    # are looked up in them, and history of series the data does not hold is not needed
+    key = sorted_key(df, series, cache)
+    h_ser = key.find(history)
     known = np.ones(n_rows, dtype=bool)
-    h_p = np.where(h_known, _period_index(history[period]), -1)
+    h_p = np.where(h_ser >= 0, _period_index(history[period]), -1)
     ok_h = h_p >= 0
+    if ok_h.any():
+        p0 = int(min(h_p[ok_h].min(), d_p[d_p >= 0].min(initial=h_p[ok_h].min())))
+        span = int(max(h_p.max(), d_p.max())) - p0 + 2 * season + 1
+        if key.space > KEY_LIMIT // span:  # (series, month) keys would pass int64: rank first
+            key = key.ranked()
+            h_ser = key.find(history)
+            ok_h &= h_ser >= 0  # a series the data does not hold is not needed
     if not ok_h.any():
         return np.full(n_rows, np.nan), np.full(n_rows, np.nan)
-    p0 = int(min(h_p[ok_h].min(), d_p[d_p >= 0].min(initial=h_p[ok_h].min())))
-    span = int(max(h_p.max(), d_p.max())) - p0 + 2 * season + 1
+    d_ser = key.codes
     h_key = h_ser[ok_h] * span + (h_p[ok_h] - p0 + season)
     hk, inv = np.unique(h_key, return_inverse=True)  # one actual per (series, month)
     hv = np.bincount(inv.reshape(-1), weights=history[actual].to_numpy(float)[ok_h])
