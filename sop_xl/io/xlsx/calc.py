@@ -21,20 +21,20 @@ import re
 from typing import Any
 
 from sop_xl.io.xlsx.cells import _set_attr
+from sop_xl.io.xlsx.parts import PREFIX, PREFIX_B
 
 #: The calculation engine id of Excel 2016, 2019, 2021 and Microsoft 365.
 CALC_ID = 191029
 
-_CALC_RE = re.compile(r"<(\w+:)?calcPr\b[^>]*?/?>")
+_CALC_RE = re.compile(rf"<{PREFIX}calcPr(?=[\s/>])[^>]*?/?>")
 #: workbook children that come after calcPr (CT_Workbook sequence)
 _AFTER = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
           "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst")  # fmt: skip
 
 
-#: The start of a formula element's tag: ``<f`` under any namespace prefix (a prefix's
-#: characters as XML names have them: ASCII letters, digits, ``_ . -`` and any non-ASCII
-#: character, whose UTF-8 bytes are all 0x80 or above).
-F_TAG = rb"<(?:[\w.\-\x80-\xff]+:)?f"
+#: The start of a formula element's tag: ``<f`` under any namespace prefix
+#: (:data:`~sop_xl.io.xlsx.parts.PREFIX_B`).
+F_TAG = rb"<" + PREFIX_B + rb"f"
 _FORMULA_RE = re.compile(F_TAG + rb"[\s>/]")
 _AFTER_F_RE = re.compile(rb"[\s>/]")
 
@@ -61,7 +61,8 @@ def calc_pr_xml(workbook_xml: str, *, recalc_on_load: bool) -> str:
     if m is None:
         if not recalc_on_load:
             return workbook_xml
-        p = (re.search(r"<(\w+:)?workbook\b", workbook_xml) or re.match("", "")).group(1) or ""
+        w = re.search(rf"<({PREFIX})workbook(?=[\s/>])", workbook_xml)
+        p = w.group(1) if w else ""
         tag = f'<{p}calcPr calcId="{CALC_ID}" fullCalcOnLoad="1"/>'
         for later in _AFTER:
             a = re.search(rf"<{p}{later}\b", workbook_xml)

@@ -113,9 +113,23 @@ NCNAME_B = rb"[A-Za-z_\x80-\xff][\w.\-\x80-\xff]*"
 PREFIX_B = rb"(?:" + NCNAME_B + rb":)?"
 
 
+def tag(name: str) -> str:
+    """A pattern for the element name ``name`` (itself a pattern: ``"sheet"``, ``"(?:v|f)"``)
+    under any namespace prefix or none. The bare name is tried first, so on parts written
+    without prefixes (Excel's) this is faster than ``<`` + :data:`PREFIX` + ``name``, which
+    tries a prefix at every ``<``. Use :data:`PREFIX` where the prefix itself is wanted."""
+    return rf"(?:{name}|{NCNAME}:{name})"
+
+
+def tag_b(name: bytes) -> bytes:
+    """:func:`tag` for patterns over UTF-8 bytes (:data:`NCNAME_B`)."""
+    return rb"(?:" + name + rb"|" + NCNAME_B + rb":" + name + rb")"
+
+
 WORKBOOK = "xl/workbook.xml"
-_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)>")
-_REL_TAG = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*)>")
+_SHEET_TAG = re.compile(rb"<" + tag_b(rb"sheet") + rb"(?=[\s/>])([^>]*)>")
+_REL_TAG = re.compile(rb"<" + tag_b(rb"Relationship") + rb"(?=[\s/>])([^>]*)>")
+_OVERRIDE_TAG = re.compile(rb"<" + tag_b(rb"Override") + rb"(?=[\s/>])([^>]*)>")
 _ATTR = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
@@ -348,9 +362,9 @@ class Package:
         text = self.text(name)
         for rid in ids:
             text = re.sub(
-                r"<(?:\w+:)?Relationship\b[^>]*\bId=(['\"])"
+                rf"<({PREFIX})Relationship\s[^>]*?\bId\s*=\s*(['\"])"
                 + re.escape(rid)
-                + r"\1[^>]*?(?:/>|>\s*</(?:\w+:)?Relationship>)",
+                + r"\2[^>]*?(?:/>|>\s*</\1Relationship\s*>)",
                 "",
                 text,
             )
@@ -368,7 +382,7 @@ class Package:
     def remove_override(self, part: str) -> None:
         text = self.text(CONTENT_TYPES)
         new = re.sub(
-            r"<Override\b[^>]*PartName=[\"']/" + re.escape(part) + r"[\"'][^>]*/>",
+            rf"<{PREFIX}Override\s[^>]*PartName=[\"']/" + re.escape(part) + r"[\"'][^>]*/>",
             "",
             text,
             flags=re.I,
@@ -389,7 +403,7 @@ class Package:
         """Drop the ``<Default>`` entries (by extension) declaring ``content_type``."""
         text = self.text(CONTENT_TYPES)
         new = re.sub(
-            r"<(?:\w+:)?Default\b[^>]*ContentType=[\"']"
+            rf"<{PREFIX}Default\s[^>]*ContentType=[\"']"
             + re.escape(content_type)
             + r"[\"'][^>]*/>",
             "",
@@ -401,7 +415,7 @@ class Package:
     def overrides(self) -> dict[str, str]:
         """Part name -> content type of every ``<Override>``."""
         out = {}
-        for m in re.finditer(rb"<(?:\w+:)?Override\b([^>]*)>", self.read(CONTENT_TYPES)):
+        for m in _OVERRIDE_TAG.finditer(self.read(CONTENT_TYPES)):
             a = tag_attrs(m.group(1))
             if "PartName" in a:
                 out[a["PartName"].lstrip("/")] = a.get("ContentType", "")
@@ -587,20 +601,30 @@ def _raw_copyable(info: zipfile.ZipInfo) -> bool:
 
 
 def _insert_before_close(text: str, tag: str, fragment: str) -> str:
-    """Insert ``fragment`` before ``</tag>`` (any prefix), expanding a self-closed root."""
-    closes = list(re.finditer(r"</(?:\w+:)?" + tag + r"\s*>", text))
+    """Insert ``fragment`` before ``</tag>`` (any prefix), expanding a self-closed root. The
+    fragment's unprefixed elements get ``tag``'s prefix (``<Relationship>`` in an
+    ``<a.b:Relationships>`` becomes ``<a.b:Relationship>``): in the container's namespace
+    whether or not the part also declares it as the default one."""
+    closes = list(re.finditer(rf"</({PREFIX}){tag}\s*>", text))
     if closes:
         m = closes[-1]
-        return text[: m.start()] + fragment + text[m.start() :]
-    m = re.search(r"<((?:\w+:)?" + tag + r")\b([^>]*?)/>", text)
+        return text[: m.start()] + _prefixed(fragment, m.group(1)) + text[m.start() :]
+    m = re.search(rf"<({PREFIX}){tag}(?=[\s/>])([^>]*?)/>", text)
     if m is None:
         raise InputFileError(
             f"a damaged package part: no <{tag}> element.",
             fix="Open the file in Excel and save it again, or use a clean copy.",
         )
-    return (
-        text[: m.start()] + f"<{m.group(1)}{m.group(2)}>{fragment}</{m.group(1)}>" + text[m.end() :]
-    )
+    el, inner = m.group(1) + tag, _prefixed(fragment, m.group(1))
+    return text[: m.start()] + f"<{el}{m.group(2)}>{inner}</{el}>" + text[m.end() :]
+
+
+_UNPREFIXED = re.compile(rf"<(/?)(?!{NCNAME}:)(?=[{_NAME_START}])")
+
+
+def _prefixed(fragment: str, prefix: str) -> str:
+    """``fragment`` with ``prefix`` (``"a.b:"``; ``""``: unchanged) on each unprefixed element."""
+    return _UNPREFIXED.sub(lambda m: "<" + m.group(1) + prefix, fragment) if prefix else fragment
 
 
 def insert_before_close(text: str, tag: str, fragment: str) -> str:

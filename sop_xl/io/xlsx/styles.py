@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from sop_xl.errors import SopError
 from sop_xl.io.xlsx.cells import Layout, _attr, _set_attr, _unescape_attr, col_letter, range_ref
-from sop_xl.io.xlsx.parts import escape, insert_before_close, quoteattr
+from sop_xl.io.xlsx.parts import PREFIX, escape, insert_before_close, quoteattr
 from sop_xl.model.sheets import CellRule, DataBar, FormulaRule, IconRule
 
 _BUILTIN_FORMATS = {
@@ -34,6 +34,9 @@ HEADER_FILL = (
 
 
 # --- styles ---------------------------------------------------------------------------------------
+_STYLESHEET_RE = re.compile(rf"<({PREFIX})styleSheet(?=[\s/>])")
+
+
 class Styles:
     """Append-only editor of ``xl/styles.xml``: existing entries keep their index, identical new
     entries are reused (so repeated writes do not grow the file)."""
@@ -48,7 +51,7 @@ class Styles:
 
     def __init__(self, xml: str):
         self.xml = xml
-        m = re.search(r"<(\w+:)?styleSheet\b", xml)
+        m = _STYLESHEET_RE.search(xml)
         self.p = (m.group(1) or "") if m else ""
         self.items: dict[str, list[str]] = {}
         self.new: dict[str, list[str]] = {k: [] for k in self._SECTIONS}

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from sop_xl.errors import SopError
 from sop_xl.io.xlsx.cells import _attr, _set_attr, _unescape_attr, parse_range
-from sop_xl.io.xlsx.parts import quoteattr
+from sop_xl.io.xlsx.parts import PREFIX, quoteattr
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
-_TABLE_RE = re.compile(r"<(\w+:)?table\b[^>]*>")
+_TABLE_RE = re.compile(rf"<({PREFIX})table(?=[\s/>])[^>]*>")
 
 
 def _open_tag(el: str) -> str:

@@ -1,0 +1,139 @@
+"""Package parts whose elements carry a namespace prefix (any XML NCName: ``a.b:``, ``x-1:``,
+``é:``), as some programs write them: the same workbook to every XML reader, so sop_xl finds
+its sheets, relationships, content types and styles there too, and what it adds lands in the
+container's namespace (openpyxl and calamine read it back)."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from python_calamine import CalamineWorkbook
+
+from sop_xl.io.filebook import save_new_workbook
+from sop_xl.io.writer import write_sheets
+from sop_xl.io.xlsx.calc import calc_pr_xml
+from sop_xl.io.xlsx.parts import CONTENT_TYPES, NS_MAIN, Package, sheet_parts
+from sop_xl.io.xlsx.tables import resize_table_xml, table_problems
+from sop_xl.model.schema import Table, col
+from sop_xl.model.sheets import SheetOutput
+
+OUT = Table(
+    name="tblNewTexts",
+    sheet="New",
+    title="New texts",
+    group="Outputs",
+    doc="test",
+    columns=(col("name", "Name"),),
+    output=True,
+)
+WB, WB_RELS, STYLES = "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml"
+PREFIXES = ["a.b", "x-1", "é"]
+
+
+def prefixed(xml: bytes, pre: str) -> bytes:
+    """``xml`` with every element in prefix ``pre``, declared instead of the default namespace:
+    the same part to every XML reader."""
+    p = pre.encode()
+    xml = re.sub(rb"<(/?)([A-Za-z])", lambda m: b"<" + m.group(1) + p + b":" + m.group(2), xml)
+    return xml.replace(b'xmlns="', b"xmlns:" + p + b'="', 1)
+
+
+def _workbook(tmp_path: Path, parts: list[str], pre: str) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws["A1"], ws["B1"] = "hello", 2
+    base = save_new_workbook(wb, tmp_path / "base.xlsx")
+    with zipfile.ZipFile(base) as zf:
+        data = {n: zf.read(n) for n in zf.namelist()}
+    for n in parts:
+        data[n] = prefixed(data[n], pre)
+        assert f"<{pre}:".encode() in data[n]
+    src = tmp_path / "src.xlsx"
+    with zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as zf:
+        for n, d in data.items():
+            zf.writestr(n, d)
+    return src
+
+
+@pytest.mark.parametrize("pre", PREFIXES)
+@pytest.mark.parametrize(
+    "parts", [[WB], [WB_RELS], [CONTENT_TYPES], [STYLES], [WB, WB_RELS, CONTENT_TYPES, STYLES]]
+)
+def test_a_sheet_written_into_a_prefixed_package(tmp_path: Path, parts: list[str], pre: str):
+    """Before: "a damaged package part: no <sheets>/<Relationships>/<Types>/<styleSheet>
+    element" for a valid workbook (and, for styles, new styles would have been numbered from 0)."""
+    src = _workbook(tmp_path, parts, pre)
+    with zipfile.ZipFile(src) as zf:
+        assert sheet_parts(zf) == {"Data": "xl/worksheets/sheet1.xml"}
+    assert CalamineWorkbook.from_path(str(src)).sheet_names == ["Data"]  # readers agree
+    dst = tmp_path / "out.xlsx"
+    write_sheets(src, [SheetOutput(OUT, pd.DataFrame({"name": ["x", "y"]}))], dst)
+    book = CalamineWorkbook.from_path(str(dst))
+    assert book.sheet_names == ["Data", "New"]
+    assert book.get_sheet_by_name("Data").to_python() == [["hello", 2.0]]
+    assert book.get_sheet_by_name("New").to_python() == [["Name"], ["x"], ["y"]]
+    wb = openpyxl.load_workbook(dst)
+    assert [[c.value for c in r] for r in wb["New"].iter_rows()] == [["Name"], ["x"], ["y"]]
+    head = wb["New"]["A1"]  # the header style: white bold on dark blue, as written
+    assert head.font.b and head.fill.fgColor.rgb == "FF1F4E78"
+    assert wb["Data"]["A1"].font.b is not True
+    with zipfile.ZipFile(dst) as zf:
+        styles = zf.read(STYLES).decode()
+        assert zf.testzip() is None
+    p = f"{pre}:" if STYLES in parts else ""
+    for sec in ("fonts", "fills", "cellXfs"):
+        assert styles.count(f"<{p}{sec} ") + styles.count(f"<{p}{sec}>") == 1, sec
+
+
+@pytest.mark.parametrize("pre", PREFIXES)
+def test_relationships_and_content_types_edited_in_a_prefixed_package(
+    tmp_path: Path, pre: str
+) -> None:
+    src = _workbook(tmp_path, [WB_RELS, CONTENT_TYPES], pre)
+    with Package(src) as pkg:
+        assert pkg.overrides()["xl/workbook.xml"].endswith("sheet.main+xml")
+        rid = next(r.id for r in pkg.rels(WB) if r.part == STYLES)
+        pkg.remove_rels(WB, {rid})
+        assert STYLES not in {r.part for r in pkg.rels(WB)}
+        assert f"<{pre}:Relationship " in pkg.text(WB_RELS)
+        pkg.remove_override(STYLES)
+        assert STYLES not in pkg.overrides()
+        pkg.set_override("xl/extra.xml", "application/x-test")
+        assert pkg.overrides()["xl/extra.xml"] == "application/x-test"
+        assert f'<{pre}:Override PartName="/xl/extra.xml"' in pkg.text(CONTENT_TYPES)
+        assert 'Extension="xml"' in pkg.text(CONTENT_TYPES)
+        pkg.remove_default("application/xml")
+        assert 'Extension="xml"' not in pkg.text(CONTENT_TYPES)
+
+
+@pytest.mark.parametrize("pre", PREFIXES)
+def test_table_resized_in_a_prefixed_table_part(pre: str) -> None:
+    """Before: "not a table part (no <table> element)" for an a.b:table."""
+    t = (
+        f'<{pre}:table xmlns:{pre}="{NS_MAIN}" id="1" name="T" displayName="T" ref="A1:B3">'
+        f'<{pre}:autoFilter ref="A1:B3"/><{pre}:tableColumns count="2">'
+        f'<{pre}:tableColumn id="1" name="Item"/><{pre}:tableColumn id="7" name="Qty"/>'
+        f'</{pre}:tableColumns><{pre}:tableStyleInfo name="TableStyleLight1"/></{pre}:table>'
+    )
+    out = resize_table_xml(t, "A1:C9", ["Item", "Qty", "Region"])
+    assert f'<{pre}:autoFilter ref="A1:C9"/>' in out
+    assert f'<{pre}:tableColumn id="8" name="Region"/>' in out
+    assert table_problems(out, ["Item", "Qty", "Region"]) == []
+
+
+@pytest.mark.parametrize("pre", PREFIXES)
+def test_calc_settings_in_a_prefixed_workbook_part(pre: str) -> None:
+    """Before: a ValueError traceback (no "</workbook>") when the calcPr was added, or a second
+    calcPr when one was there."""
+    wb = f'<{pre}:workbook xmlns:{pre}="{NS_MAIN}"><{pre}:sheets/></{pre}:workbook>'
+    out = calc_pr_xml(wb, recalc_on_load=True)
+    assert out.count(f"<{pre}:calcPr ") == 1 and 'fullCalcOnLoad="1"' in out
+    assert out.endswith(f"</{pre}:workbook>")
+    again = calc_pr_xml(out, recalc_on_load=False)
+    assert again.count(f"<{pre}:calcPr ") == 1 and "fullCalcOnLoad" not in again
