@@ -866,3 +866,43 @@ def test_text_goes_to_an_append_only_shared_strings_table(tmp_path: Path) -> Non
     assert [r[0] for r in got[1:4]] == ["x", "y", "x"]
     write_sheets(path, [SheetOutput(RT, df)])  # again: nothing appended
     assert sst(path) == after
+
+
+def _prefixed(xml: bytes, pre: str) -> bytes:
+    """``xml`` with its unprefixed elements in prefix ``pre``, declared instead of the default
+    namespace: the same part to every XML reader."""
+    p = pre.encode()
+    xml = re.sub(
+        rb"<(/?)(?![\w.-]+:)([A-Za-z])", lambda m: b"<" + m.group(1) + p + b":" + m.group(2), xml
+    )
+    return xml.replace(b'xmlns="', b"xmlns:" + p + b'="', 1)
+
+
+@pytest.mark.parametrize("pre", ["a.b", "x-1", "é"])
+@pytest.mark.parametrize("n", [12, 2])
+def test_input_table_rewritten_on_a_prefixed_sheet(master: Path, pre: str, n: int) -> None:
+    """A sheet (and its table part) whose elements carry a prefix with '.', '-' or a non-ASCII
+    letter: the rows are replaced, notes beside them kept, kept rows not prefixed twice."""
+    wb = openpyxl.load_workbook(master, keep_vba=True)
+    wb["Items"]["J5"] = "beside row 5"
+    wb.save(master)
+    sheet, table = "xl/worksheets/sheet1.xml", "xl/tables/table1.xml"
+    with zipfile.ZipFile(master) as z:
+        edits = {name: _prefixed(z.read(name), pre) for name in (sheet, table)}
+    assert f"<{pre}:sheetData>".encode() in edits[sheet]
+    _zip_edit(master, edits)
+    assert openpyxl.load_workbook(master)["Items"]["J5"].value == "beside row 5"
+    write_sheets(master, [SheetOutput(schema.ITEMS, _items(n))])
+    ws = openpyxl.load_workbook(master)["Items"]
+    last = 3 + n
+    assert ws["A1"].value == "Item master - keep this title"
+    assert ws["J2"].value == "note beside the table" and ws["J5"].value == "beside row 5"
+    assert ws.tables["tblItems"].ref == f"A3:G{last}"
+    assert [c.value for c in ws[4]][:7] == ["N0", "new 0", "OTHER", "FG", 0.5, 9, 4]
+    assert ws[f"A{last}"].value == f"N{n - 1}" and ws[f"A{last + 1}"].value is None
+    sq = sorted(str(d.sqref) for d in ws.data_validations.dataValidation)
+    assert sq == [f"C4:C{last}", f"E4:E{last}"]
+    rows = CalamineWorkbook.from_path(str(master)).get_sheet_by_name("Items").to_python()
+    assert rows[4][9] == "beside row 5" and rows[3][0] == "N0"
+    xml = parts(master)[sheet].decode()
+    assert f"{pre}:{pre}:" not in xml and f'<{pre}:dimension ref="A1:J{max(last, 8)}"/>' in xml

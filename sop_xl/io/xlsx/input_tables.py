@@ -21,7 +21,7 @@ from sop_xl.io.xlsx.cells import (
     parse_range,
     range_ref,
 )
-from sop_xl.io.xlsx.parts import Package
+from sop_xl.io.xlsx.parts import PREFIX, Package, prefixed, tag
 from sop_xl.io.xlsx.styles import Styles, cf_blocks
 from sop_xl.io.xlsx.tables import resize_table_xml
 
@@ -67,9 +67,13 @@ _AFTER_CF = (
 
 
 # --- input sheets: replace the table's rows only --------------------------------------------------
-_C_RE = re.compile(r"<(?:\w+:)?c\b[^>]*?(?:/>|>.*?</(?:\w+:)?c>)", re.S)
-_VALUE_RE = re.compile(r"<(?:\w+:)?(?:v|is|f)\b")
-_CREF_RE = re.compile(r"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]+)(\d+)\"")
+# element names under any namespace prefix (parts.tag); an element name ends at a space, "/" or ">"
+_C = tag("c") + r"(?=[\s/>])"
+_C_RE = re.compile(rf"<{_C}[^>]*?(?:/>|>.*?</{tag('c')}\s*>)", re.S)
+_VALUE_RE = re.compile(rf"<{tag('(?:v|is|f)')}(?=[\s/>])")
+_CREF_RE = re.compile(rf"<{_C}[^>]*?\sr=\"([A-Z]+)(\d+)\"")
+_RANGES_RE = re.compile(rf"<{tag('(?:conditionalFormatting|dataValidation)')}(?=[\s/>])[^>]*>")
+_SQREF_RE = re.compile(rf"(<({PREFIX})sqref\s*>)(.*?)(</\2sqref\s*>)", re.S)
 
 
 def _open_tag(el: str) -> str:
@@ -94,17 +98,14 @@ def _resize_sqref(sqref: str, old: tuple[int, int, int, int], new_last: int) -> 
 
 
 def _resize_ranges(xml: str, old: tuple[int, int, int, int], new_last: int) -> str:
-    def tag(m: re.Match[str]) -> str:
+    def with_sqref(m: re.Match[str]) -> str:
         t = m.group(0)
         sq = _attr(t, "sqref")
         return t if sq is None else _set_attr(t, "sqref", _resize_sqref(sq, old, new_last))
 
-    xml = re.sub(r"<(?:\w+:)?(?:conditionalFormatting|dataValidation)\b[^>]*>", tag, xml)
-    return re.sub(
-        r"(<(\w+:)?sqref>)(.*?)(</\2sqref>)",
-        lambda m: m.group(1) + _resize_sqref(m.group(3), old, new_last) + m.group(4),
-        xml,
-        flags=re.S,
+    xml = _RANGES_RE.sub(with_sqref, xml)
+    return _SQREF_RE.sub(
+        lambda m: m.group(1) + _resize_sqref(m.group(3), old, new_last) + m.group(4), xml
     )
 
 
@@ -124,8 +125,17 @@ def _row_spans(inner: str, p: str) -> list[tuple[int, int, int]]:
     return spans
 
 
-_F_TAG_RE = re.compile(r"<(?:\w+:)?f\b[^>]*>")
-_F_EL_RE = re.compile(r"<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)")
+_F_TAG_RE = re.compile(rf"<{tag('f')}(?=[\s/>])[^>]*>")
+_F_EL_RE = re.compile(rf"<{tag('f')}(?=[\s/>])[^>]*?(?:/>|>[^<]*</{tag('f')}\s*>)")
+_SHEETDATA_RE = re.compile(rf"<({PREFIX})sheetData(?=[\s/>])[^>]*?(/?)>")
+_DIMENSION_RE = re.compile(rf"<{tag('dimension')}(?=[\s/>])[^>]*>")
+_PRIORITY_RE = re.compile(rf"<{tag('cfRule')}(?=[\s/>])[^>]*?\spriority=\"(\d+)\"")
+_CF_BLOCK_RE = re.compile(
+    rf"<{tag('conditionalFormatting')}(?=[\s/>]).*?</{tag('conditionalFormatting')}\s*>", re.S
+)
+_AFTER_CF_RE = re.compile(
+    rf"<{tag('(?:' + '|'.join(_AFTER_CF) + ')')}(?=[\s/>])|</{tag('worksheet')}\s*>"
+)
 
 
 def _orphan_shared_formulas_to_values(rows: list[str]) -> list[str]:
@@ -156,7 +166,7 @@ def rewrite_input_sheet(w: SheetWriter, lay: Layout) -> None:
     part, table_part = lay.sheet_part, lay.table_part
     assert part is not None and table_part is not None
     xml = pkg.text(part)
-    sd = re.search(r"<(\w+:)?sheetData\b[^>]*?(/?)>", xml)
+    sd = _SHEETDATA_RE.search(xml)
     if sd is None:
         raise SopError("the worksheet has no cell data section", fix="re-save it from Excel")
     p = sd.group(1) or ""
@@ -251,31 +261,19 @@ def rewrite_input_sheet(w: SheetWriter, lay: Layout) -> None:
     if any('t="shared"' in t for t in kept_text):
         kept_text = _orphan_shared_formulas_to_values(kept_text)
     gen = "".join(kept_text[:split]) + block + "".join(kept_text[split:])
-    if p:
-        gen = re.sub(r"<(/?)(?!\w+:)(\w)", rf"<\1{p}\2", gen)
+    gen = prefixed(gen, p)  # kept rows keep their prefix, generated ones get it
     before, after = xml[: sd.start()], xml[sd_end:]
     dim = range_ref(min(dim_cols), min(dim_rows), max(dim_cols), max(dim_rows))
-    before = re.sub(
-        r"<(?:\w+:)?dimension\b[^>]*>", lambda m: _set_attr(m.group(0), "ref", dim), before, count=1
-    )
+    before = _DIMENSION_RE.sub(lambda m: _set_attr(m.group(0), "ref", dim), before, count=1)
     after = _resize_ranges(after, old, new_last)
     # the SheetOutput's own conditional formats, unless an identical rule is already there
-    prios = [int(x) for x in re.findall(r"<(?:\w+:)?cfRule\b[^>]*?\spriority=\"(\d+)\"", after)]
+    prios = [int(x) for x in _PRIORITY_RE.findall(after)]
     norm = lambda s: re.sub(r'\s(?:priority|dxfId)="\d+"', "", s)  # noqa: E731
-    existing = {
-        norm(b)
-        for b in re.findall(
-            r"<(?:\w+:)?conditionalFormatting\b.*?</(?:\w+:)?conditionalFormatting>",
-            after,
-            flags=re.S,
-        )
-    }
+    existing = {norm(b) for b in _CF_BLOCK_RE.findall(after)}
     new_cf = [b for b in cf_blocks(lay, w.styles, max([0, *prios]) + 1) if norm(b) not in existing]
     if new_cf:
-        frag = "".join(new_cf)
-        if p:
-            frag = re.sub(r"<(/?)(\w)", rf"<\1{p}\2", frag)
-        m = re.search(r"<(?:\w+:)?(?:" + "|".join(_AFTER_CF) + r")\b|</(?:\w+:)?worksheet>", after)
+        frag = prefixed("".join(new_cf), p)
+        m = _AFTER_CF_RE.search(after)
         pos = m.start() if m else len(after)
         after = after[:pos] + frag + after[pos:]
     pkg.write(part, f"{before}<{p}sheetData>{gen}</{p}sheetData>{after}")

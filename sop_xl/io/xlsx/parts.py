@@ -608,21 +608,21 @@ def _insert_before_close(text: str, tag: str, fragment: str) -> str:
     closes = list(re.finditer(rf"</({PREFIX}){tag}\s*>", text))
     if closes:
         m = closes[-1]
-        return text[: m.start()] + _prefixed(fragment, m.group(1)) + text[m.start() :]
+        return text[: m.start()] + prefixed(fragment, m.group(1)) + text[m.start() :]
     m = re.search(rf"<({PREFIX}){tag}(?=[\s/>])([^>]*?)/>", text)
     if m is None:
         raise InputFileError(
             f"a damaged package part: no <{tag}> element.",
             fix="Open the file in Excel and save it again, or use a clean copy.",
         )
-    el, inner = m.group(1) + tag, _prefixed(fragment, m.group(1))
+    el, inner = m.group(1) + tag, prefixed(fragment, m.group(1))
     return text[: m.start()] + f"<{el}{m.group(2)}>{inner}</{el}>" + text[m.end() :]
 
 
 _UNPREFIXED = re.compile(rf"<(/?)(?!{NCNAME}:)(?=[{_NAME_START}])")
 
 
-def _prefixed(fragment: str, prefix: str) -> str:
+def prefixed(fragment: str, prefix: str) -> str:
     """``fragment`` with ``prefix`` (``"a.b:"``; ``""``: unchanged) on each unprefixed element."""
     return _UNPREFIXED.sub(lambda m: "<" + m.group(1) + prefix, fragment) if prefix else fragment
 
