@@ -78,6 +78,7 @@ from sop_xl.io.xlsx.parts import (
     relative,
     rels_name,
     rels_xml,
+    tag,
 )
 from sop_xl.io.xlsx.sst import SharedStrings
 from sop_xl.io.xlsx.styles import HEADER_FILL, HEADER_FONT, NOTE_FONT, TITLE_FONT, Styles, cf_blocks
@@ -525,7 +526,9 @@ class _Writer:
 _SHEET_OWNED = ("/comments", "/vmlDrawing", "/threadedComment", "/printerSettings")
 
 
-_SHEET_PR_RE = re.compile(r"<(?:\w+:)?sheetPr\b[^>]*?/?>")
+#: A sheet's ``<sheetPr>`` start tag under any namespace prefix (its ``codeName`` names the
+#: sheet's VBA document module: one missed gives a regenerated sheet another module's name).
+_SHEET_PR_RE = re.compile(rf"<{tag('sheetPr')}(?=[\s/>])[^>]*?/?>")
 
 
 def _check_sheet_name(name: str) -> None:

@@ -32,7 +32,7 @@ from sop_xl.errors import SopError
 from sop_xl.io import writer
 from sop_xl.io.writer import write_sheets
 from sop_xl.io.xlsx import cells, styles
-from sop_xl.io.xlsx.parts import Package
+from sop_xl.io.xlsx.parts import NS_MAIN, Package, sheet_parts
 from sop_xl.model import schema
 from sop_xl.model.schema import Dtype, Table, col
 from sop_xl.model.sheets import CellRule, ChartSpec, DataBar, FormulaRule, IconRule, SheetOutput
@@ -906,3 +906,32 @@ def test_input_table_rewritten_on_a_prefixed_sheet(master: Path, pre: str, n: in
     assert rows[4][9] == "beside row 5" and rows[3][0] == "N0"
     xml = parts(master)[sheet].decode()
     assert f"{pre}:{pre}:" not in xml and f'<{pre}:dimension ref="A1:J{max(last, 8)}"/>' in xml
+
+
+@pytest.mark.parametrize("pre", ["", "a.b:", "x-1:", "é:"])
+def test_a_regenerated_sheet_keeps_its_code_name_under_any_prefix(master: Path, pre: str):
+    """A macro workbook's sheet is regenerated with its old VBA code name (its document module
+    stays its own), and a new sheet gets a code name no other sheet has, whatever the prefix
+    of the old sheets' ``<sheetPr>``. Before, an ``a.b:sheetPr`` was not seen: the Report got
+    a new name, and the new sheet took Report's."""
+    names = {"Items": "Sheet1", "Other": "Sheet4", "Report": "Sheet3"}
+    with zipfile.ZipFile(master) as z:
+        sheets = {part: (z.read(part).decode(), names[s]) for s, part in sheet_parts(z).items()}
+    edits = {}
+    for n, (xml, name) in sheets.items():
+        xml = re.sub(r"<sheetPr\b[^>]*?(?:/>|>.*?</sheetPr>)", "", xml, flags=re.S)
+        i = xml.index(">", xml.index("<worksheet")) + 1
+        xml = xml[:i] + f'<{pre}sheetPr codeName="{name}"/>' + xml[i:]
+        if pre:
+            xml = xml.replace("<worksheet ", f'<worksheet xmlns:{pre[:-1]}="{NS_MAIN}" ', 1)
+        edits[n] = xml.encode()
+    assert len(edits) == 3
+    _zip_edit(master, edits)
+    other = Table(**{**OUT.model_dump(), "name": "tblOther", "sheet": "Other2"})
+    write_sheets(master, [report_output(), SheetOutput(other, report_df())])
+    got = {}
+    with zipfile.ZipFile(master) as z:
+        for sheet, part in sheet_parts(z).items():
+            m = re.search(r'<(?:[^>: ]+:)?sheetPr\b[^>]*codeName="([^"]*)"', z.read(part).decode())
+            got[sheet] = m.group(1) if m else None
+    assert got == {**names, "Other2": "Sheet2"}  # Sheet1, Sheet3 and Sheet4 are taken
