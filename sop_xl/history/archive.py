@@ -21,7 +21,7 @@ accuracy by lag and the FVA report need.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +30,7 @@ import pandas as pd
 from sop_xl.errors import ArgumentError, Finding, Location
 from sop_xl.kpi.codes import codes_of, sorted_key
 from sop_xl.model.book import Coerced, content_digest
+from sop_xl.model.periods import month_index  # NaN for a blank: the archive's policy
 from sop_xl.model.schema import ARCHIVED_STAGES, FORECAST_ARCHIVE
 from sop_xl.model.sheets import SheetOutput
 
@@ -45,22 +46,6 @@ WORKBOOK = "workbook"
 #: The ForecastArchive sheet's title line and tab colour (:func:`archive_output`).
 TITLE = "Forecast archive (written by sop_xl; rebuild: sop-xl history --snapshots)"
 TAB_COLOR = "A6A6A6"
-
-
-def month_index(period: pd.Series | np.ndarray | Sequence[str]) -> np.ndarray:
-    """'YYYY-MM' -> months since year 0 (vectorised, one parse per distinct value), as floats:
-    a blank period (None, NaN, NaT, pd.NA, '' or spaces) is NaN, the explicit missing marker,
-    never a month. NaN stays NaN through arithmetic and fails every comparison, so a lag
-    computed from a blank matches no lag; callers exclude it (``np.isnan``) before casting."""
-    codes, uniq = pd.factorize(np.asarray(period, dtype=object))  # a missing value: code -1
-    u = pd.Series(np.asarray(uniq, dtype=object), dtype=object).astype(str).str.strip()
-    filled = (u != "").to_numpy()
-    idx = np.full(len(u) + 1, np.nan)  # the last one: for code -1
-    f = u[filled]
-    idx[:-1][filled] = (
-        f.str.slice(0, 4).astype(int) * 12 + f.str.slice(5, 7).astype(int) - 1
-    ).to_numpy()
-    return idx[codes]
 
 
 def lead_time_lag(lead_time_days: pd.Series | np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sop_xl.history.archive import SERIES, month_index
+from sop_xl.history.archive import SERIES
 from sop_xl.history.lag import (
     Cells,
     Keyed,
@@ -35,6 +35,7 @@ from sop_xl.history.lag import (
 )
 from sop_xl.kpi.codes import group_codes
 from sop_xl.kpi.forecast import forecast_accuracy, memo_codes
+from sop_xl.model.periods import month_index
 from sop_xl.model.schema import FORECAST_STAGES, FVA, FVA_DETAIL
 
 #: Value added within +-0.5 percentage points is 'no change' (rounding noise).

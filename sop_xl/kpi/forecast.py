@@ -23,6 +23,7 @@ import pandas as pd
 
 from sop_xl.errors import KpiInputError, KpiUndefined
 from sop_xl.kpi.codes import KEY_LIMIT, Factorized, compact, group_codes, sorted_key
+from sop_xl.model.periods import month_index
 
 
 # --- numpy fast path (one series) ----------------------------------------------------------------
@@ -196,14 +197,8 @@ ACCURACY_COLUMNS = (
 
 
 def _period_index(period: pd.Series) -> np.ndarray:
-    """'YYYY-MM' text -> months since year 0 (int; -1 for a missing period).
-
-    Parses each distinct period once, so a million rows cost one factorisation.
-    """
-    codes, uniq = pd.factorize(period)
-    u = pd.Series(np.asarray(uniq, dtype=object)).astype(str)
-    idx = (u.str.slice(0, 4).astype(int) * 12 + u.str.slice(5, 7).astype(int) - 1).to_numpy()
-    return np.where(codes >= 0, idx[np.maximum(codes, 0)] if len(idx) else 0, -1)
+    """'YYYY-MM' text -> months since year 0 (int; -1 for a missing period)."""
+    return month_index(period, blank=-1)
 
 
 def memo_codes(memo: dict) -> Factorized:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,26 @@ def period_range(start: str, count: int) -> list[str]:
 def months_between(a: str, b: str) -> int:
     """Number of months from ``a`` to ``b`` (b - a)."""
     return (int(b[:4]) - int(a[:4])) * 12 + int(b[5:7]) - int(a[5:7])
+
+
+def month_index(
+    period: pd.Series | np.ndarray | Sequence[object], blank: float = np.nan
+) -> np.ndarray:
+    """'YYYY-MM' -> months since year 0 (``'2026-01'`` -> 2026 * 12), vectorised: each distinct
+    value parsed once. A blank (None, NaN, NaT, pd.NA, '' or spaces) is never a month but
+    ``blank``: NaN (floats out), the explicit missing marker that stays NaN through arithmetic
+    and fails every comparison (the history engine's policy), or an int such as -1 (int64 out:
+    the KPI engine's). Text that is not a month raises ValueError."""
+    # objects: faster to factorise than a pyarrow string column, and every blank kind is -1
+    codes, uniq = pd.factorize(np.asarray(period, dtype=object))
+    u = pd.Series(np.asarray(uniq, dtype=object), dtype=object).astype(str).str.strip()
+    filled = (u != "").to_numpy()
+    idx = np.full(len(u) + 1, blank, dtype=np.int64 if isinstance(blank, int) else float)
+    f = u[filled]  # the last entry of idx: for code -1, a missing value
+    idx[:-1][filled] = (
+        f.str.slice(0, 4).astype(int) * 12 + f.str.slice(5, 7).astype(int) - 1
+    ).to_numpy()
+    return idx[codes]
 
 
 def period_of_dates(dates: pd.Series) -> pd.Series:
