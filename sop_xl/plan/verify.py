@@ -26,7 +26,7 @@ from pathlib import Path
 from sop_xl.errors import SopError, failure_text, reading_failure
 from sop_xl.io.files import sha256_file
 from sop_xl.io.xlsx.calc import F_TAG, has_formula
-from sop_xl.io.xlsx.parts import sheet_parts
+from sop_xl.io.xlsx.parts import sheet_parts, tag_b
 from sop_xl.plan.content_hash import content_hash
 from sop_xl.plan.ledger import (
     GENESIS,
@@ -228,9 +228,14 @@ def _check_chain(lines: list, rep: VerifyReport) -> list[dict]:
     return out
 
 
-_PROT_RE = re.compile(rb"<(?:\w+:)?sheetProtection\b[^>]*>")
-_SHARING_RE = re.compile(rb"<(?:\w+:)?fileSharing\b[^>]*readOnlyRecommended=\"(?:1|true)\"")
-_WBPROT_RE = re.compile(rb"<(?:\w+:)?workbookProtection\b[^>]*lockStructure=\"(?:1|true)\"")
+# under any namespace prefix (parts.tag_b): one missed reads as protection removed
+_PROT_RE = re.compile(rb"<" + tag_b(rb"sheetProtection") + rb"(?=[\s/>])[^>]*>")
+_SHARING_RE = re.compile(
+    rb"<" + tag_b(rb"fileSharing") + rb"(?=[\s/>])[^>]*readOnlyRecommended=\"(?:1|true)\""
+)
+_WBPROT_RE = re.compile(
+    rb"<" + tag_b(rb"workbookProtection") + rb"(?=[\s/>])[^>]*lockStructure=\"(?:1|true)\""
+)
 
 
 def _check_file(

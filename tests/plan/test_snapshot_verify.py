@@ -346,3 +346,40 @@ def test_snapshot_overwritten_with_garbage(two) -> None:
     b.path.write_bytes(b"PK\x03\x04 not really a workbook")
     rep = verify(b.path)
     assert any(x.startswith(f"altered: {b.path.name} can no longer be read") for x in rep.problems)
+
+
+def _prefixed(xml: bytes, pre: bytes) -> bytes:
+    """``xml`` with its unprefixed elements in prefix ``pre``, declared instead of the default
+    namespace: the same part to every XML reader."""
+    xml = re.sub(
+        rb"<(/?)(?![\w.-]+:)([A-Za-z])", lambda m: b"<" + m.group(1) + pre + b":" + m.group(2), xml
+    )
+    return xml.replace(b'xmlns="', b"xmlns:" + pre + b'="', 1)
+
+
+@pytest.mark.parametrize("pre", ["a.b", "x-1", "é"])
+def test_protection_is_seen_under_any_namespace_prefix(two, pre: str) -> None:
+    """A snapshot re-saved with its workbook and sheets in a prefix ('.', '-', non-ASCII): still
+    protected, and a protection removed is still named. Before, "protection removed" was
+    reported for every sheet and the workbook of an intact file."""
+    a, _ = two
+    p = pre.encode()
+
+    frozen = a.path.read_bytes()
+
+    def edit(parts, drop: bool = False):
+        forecast = _sheet_part(parts, "Forecast")
+        for name in ["xl/workbook.xml", *(n for n in parts if n.startswith("xl/worksheets/"))]:
+            parts[name] = _prefixed(parts[name], p)
+            assert b"<" + p + b":" in parts[name]
+        if drop:
+            parts[forecast] = re.sub(rb"<[^:>]+:sheetProtection [^>]*/>", b"", parts[forecast])
+
+    rezip(a.path, edit)
+    rep = verify(a.path)
+    assert not any(p.startswith("protection removed") for p in rep.problems), rep.problems
+    a.path.write_bytes(frozen)
+    rezip(a.path, lambda parts: edit(parts, drop=True))
+    assert f"protection removed: sheet 'Forecast' of {a.path.name} is no longer protected." in (
+        verify(a.path).problems
+    )
