@@ -43,7 +43,7 @@ from sop_xl.io.filebook import save_new_workbook
 from sop_xl.io.guard import CellPlaces, FileInfo, check_workbook_file, hidden_rows
 from sop_xl.io.reader import error_cells, open_calamine, sheet_rows, sheet_xml
 from sop_xl.io.xlsx import cells
-from sop_xl.io.xlsx.parts import tag_attrs
+from sop_xl.io.xlsx.parts import tag_attrs, tag_b
 from sop_xl.model import schema
 from sop_xl.model.book import Book
 from sop_xl.model.periods import add_months, period_range, to_period
@@ -843,12 +843,14 @@ MAX_STRUCT = 10_000
 
 
 #: A cell with content: its attributes and what is inside it (an empty ``<c .../>`` is none: its
-#: match would run on to the next cell's end and take that cell's formula)
-_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*)(?<!/)>(.*?)</(?:\w+:)?c>", re.S)
-_F_RE = re.compile(rb"<(?:\w+:)?f\b([^>]*?)(?:/>|>([^<]*)</(?:\w+:)?f>)", re.S)
+#: match would run on to the next cell's end and take that cell's formula); element names under
+#: any namespace prefix (parts.tag_b: a.b:c, é:c), ending at a space, "/" or ">"
+_C, _F = tag_b(rb"c"), tag_b(rb"f")
+_CELL_RE = re.compile(rb"<" + _C + rb"(?=[\s/>])([^>]*)(?<!/)>(.*?)</" + _C + rb"\s*>", re.S)
+_F_RE = re.compile(rb"<" + _F + rb"(?=[\s/>])([^>]*?)(?:/>|>([^<]*)</" + _F + rb"\s*>)", re.S)
 _SI_RE = re.compile(rb'\bsi="(\d+)"')
-_F_START_RE = re.compile(rb"<(?:\w+:)?f\b")
-_CELL_END_RE = re.compile(rb"</(?:\w+:)?c>")
+_F_START_RE = re.compile(rb"<" + _F + rb"(?=[\s/>])")
+_CELL_END_RE = re.compile(rb"</" + _C + rb"\s*>")
 _EXT_REF_RE = re.compile(rb"\[\d+\]")
 _TARGET_RE = re.compile(rb'\bTarget="([^"]*)"')
 

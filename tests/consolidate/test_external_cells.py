@@ -6,8 +6,11 @@ inside another attribute's value was taken for the element's own (the hidden row
 
 from __future__ import annotations
 
+import pytest
+
 from sop_xl.consolidate.submission import external_cells
 from sop_xl.io.guard import hidden_rows
+from sop_xl.io.xlsx.parts import NS_MAIN
 
 
 def sheet(body: str) -> bytes:
@@ -59,3 +62,21 @@ def test_an_empty_cell_before_a_formula_cell_is_not_named_for_it():
         "<row r='2'><c r='C2' s='2' /><c r='D2'><f>[1]Plan!A2</f><v>3</v></c></row>"
     )
     assert external_cells(sheet(body)) == ["B1", "D2"]
+
+
+@pytest.mark.parametrize("pre", ["x:", "a.b:", "x-1:", "é:"])
+def test_cells_of_a_prefixed_sheet(pre: str):
+    """A namespace prefix is any XML NCName ('.', '-', non-ASCII): before, the cells of an
+    a.b: sheet were not seen, so no external link was named (the check was skipped)."""
+    body = (
+        f'<{pre}row r="5"><{pre}c r="C5"><{pre}v>1</{pre}v></{pre}c>'
+        f"<{pre}c r='D5'><{pre}f>[1]Forecast!D5</{pre}f><{pre}v>2</{pre}v></{pre}c></{pre}row>"
+        f'<{pre}row r="6"><{pre}c r="A6" s="1"/><{pre}c r="B6"><{pre}f t="shared" si="0">'
+        f'\'[2]Plan\'!B4</{pre}f></{pre}c><{pre}c r="C6"><{pre}f t="shared" si="0"/>'
+        f"<{pre}v>3</{pre}v></{pre}c ></{pre}row>"
+    )
+    data = (
+        f'<{pre}worksheet xmlns:{pre[:-1]}="{NS_MAIN}"><{pre}sheetData>{body}'
+        f"</{pre}sheetData></{pre}worksheet>"
+    ).encode()
+    assert external_cells(data) == ["D5", "B6", "C6"]

@@ -27,7 +27,9 @@ def hidden_rows_reference(data: bytes, limit: int = 1_000_000) -> list[int]:
     return [row + 1 for row in box.hidden[:limit]]
 
 
-_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*)(?<!/)>(.*?)</(?:\w+:)?c>", re.S)
+#: a namespace prefix: any XML name without a colon ('.', '-', non-ASCII letters: a.b:, é:)
+_P = rb"(?:[A-Za-z_\x80-\xff][\w.\-\x80-\xff]*:)?"
+_CELL_RE = re.compile(rb"<" + _P + rb"c(?=[\s/>])([^>]*)(?<!/)>(.*?)</" + _P + rb"c\s*>", re.S)
 
 
 def external_cells_reference(data: bytes, limit: int = 10_000) -> list[str]:
@@ -65,7 +67,7 @@ def _q(text: str, single: bool) -> str:
 @st.composite
 def cells(draw, row: int) -> str:
     single = draw(st.booleans())
-    prefix = draw(st.sampled_from(["", "", "", "x:"]))
+    prefix = draw(st.sampled_from(["", "", "", "x:", "a.b:", "é:"]))
     attrs = ""
     ref = draw(st.sampled_from(["ref", "ref", "none", "bad", "lower"]))
     col = draw(st.integers(1, 30))
@@ -91,7 +93,8 @@ def cells(draw, row: int) -> str:
         ),
         "plain_f": draw(st.sampled_from(["<f>A1+1</f>", "<f/>", f'<f t="shared" si="{si}"/>'])),
     }[kind]
-    return f"<{prefix}c{attrs}>{f}<{prefix}v>1</{prefix}v></{prefix}c>"
+    end = draw(st.sampled_from(["", "", " "]))
+    return f"<{prefix}c{attrs}>{f}<{prefix}v>1</{prefix}v></{prefix}c{end}>"
 
 
 @st.composite
@@ -161,7 +164,7 @@ def sheets(draw) -> bytes:
         )
     )
     tail = draw(st.sampled_from(["", '<rowBreaks count="1"><brk id="3"/></rowBreaks>']))
-    ns = ' xmlns:x="urn:x"'
+    ns = ' xmlns:x="urn:x" xmlns:a.b="urn:x" xmlns:é="urn:x"'
     return f"{head}<worksheet{ns}>{cols}<{sd}>{''.join(body)}</{sd}>{tail}</worksheet>".encode()
 
 
