@@ -81,9 +81,10 @@ class SortedKey:
     space: int  # every key is below this
     layout: list[tuple[str, object] | np.ndarray]
 
-    def columns(self, keys: np.ndarray) -> dict[str, np.ndarray]:
-        """The column values of each key in ``keys`` (objects; ``[]`` for a column without
-        values)."""
+    def columns(self, keys: np.ndarray, typed: bool = False) -> dict[str, np.ndarray]:
+        """The column values of each key in ``keys`` (objects, or with ``typed`` of the dtype
+        of the column's distinct values, e.g. int64 for an integer column; ``[]`` for a column
+        without values)."""
         cols: dict[str, np.ndarray] = {}
         for step in reversed(self.layout):
             if isinstance(step, np.ndarray):
@@ -91,7 +92,8 @@ class SortedKey:
                 continue
             c, uniq = step
             base = len(uniq) + 1
-            cols[c] = np.asarray(uniq, dtype=object)[keys % base] if len(uniq) else []
+            values = np.asarray(uniq, dtype=None if typed else object)
+            cols[c] = values[keys % base] if len(uniq) else []
             keys = keys // base
         return cols
 
@@ -136,9 +138,10 @@ def sorted_key(df: pd.DataFrame, by: Sequence[str], cache: Factorized | None = N
 
 
 def group_codes(
-    df: pd.DataFrame, by: Sequence[str], cache: Factorized | None = None
+    df: pd.DataFrame, by: Sequence[str], cache: Factorized | None = None, typed: bool = False
 ) -> tuple[np.ndarray, pd.DataFrame]:
-    """Integer group code per row (0..G-1, groups sorted by key) and the G group keys.
+    """Integer group code per row (0..G-1, groups sorted by key) and the G group keys (objects;
+    ``typed``: an integer column's keys stay integers, see :meth:`SortedKey.columns`).
 
     One factorisation per column and one ``np.unique``: much faster than a pandas groupby on
     text keys, and the sums then are ``np.bincount`` calls. Missing keys form their own group.
@@ -148,5 +151,5 @@ def group_codes(
         return np.zeros(len(df), dtype=np.intp), pd.DataFrame(index=pd.RangeIndex(1))
     key = sorted_key(df, by, cache)
     keys, inv = compact(key.codes, key.space)
-    cols = key.columns(keys)
+    cols = key.columns(keys, typed)
     return inv.reshape(-1), pd.DataFrame({c: cols[c] for c in by})

@@ -1,8 +1,9 @@
 """Grouped sums over integer group ids: the aggregation engine of the variance modules.
 
-Keys are factorised once (sorted), combined into one integer per row, and sums are taken with
-integer arithmetic, so grouping 500,000 text-keyed lines costs a few hash passes, and groups come
-out in key order without sorting text. Money is summed as ``int64`` cents: exact.
+Keys are factorised once (sorted) and combined into one integer per row by
+:func:`sop_xl.kpi.codes.group_codes`, and sums are taken with integer arithmetic, so grouping
+500,000 text-keyed lines costs a few hash passes, and groups come out in key order without
+sorting text. Money is summed as ``int64`` cents: exact.
 """
 
 from __future__ import annotations
@@ -13,32 +14,33 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import ArgumentError
+from sop_xl.kpi.codes import group_codes
 
 
 def group_ids(columns: Sequence[np.ndarray | pd.Series]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Joint group id per row for the key ``columns`` (no missing values), groups in key order.
+    """Joint group id per row for the key ``columns``, groups in key order: the groups of
+    :func:`sop_xl.kpi.codes.group_codes` (integer codes as they are, anything else as objects).
 
     Returns ``(gid, keys)``: ``gid[i]`` in ``0..G-1`` and ``keys[k][g]`` the value of key ``k``
-    for group ``g``.
+    for group ``g`` (of the column's dtype). A blank key (None, NaN, NaT, pd.NA) is an
+    :class:`ArgumentError`: the variance engine labels its blanks first.
     """
-    codes, uniques = [], []
-    for col in columns:
-        arr = np.asarray(col)
-        if arr.dtype.kind not in "iu":  # integer codes hash fast; everything else as objects
-            arr = arr.astype(object)
-        c, u = pd.factorize(arr, sort=True)
-        codes.append(c.astype(np.int64))
-        uniques.append(np.asarray(u))
-    if not codes:
+    cols = [np.asarray(c) for c in columns]  # integer codes hash fast; the rest as objects
+    cols = [c if c.dtype.kind in "iu" else c.astype(object, copy=False) for c in cols]
+    if not cols:
         raise ArgumentError("group_ids needs at least one key column")
-    n = len(codes[0])
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), [u[:0] for u in uniques]
-    dims = tuple(max(len(u), 1) for u in uniques)
-    combined = codes[0] if len(codes) == 1 else np.ravel_multi_index(codes, dims)
-    gid, ucomb = pd.factorize(combined, sort=True)
-    idx = (ucomb,) if len(codes) == 1 else np.unravel_index(ucomb, dims)
-    return gid.astype(np.int64), [u[i] for u, i in zip(uniques, idx, strict=True)]
+    frame = pd.DataFrame(  # objects stay objects (not pandas' inferred str): sorted_codes' path
+        {k: pd.Series(c, dtype=c.dtype, copy=False) for k, c in enumerate(cols)}, copy=False
+    )
+    gid, groups = group_codes(frame, range(len(cols)), typed=True)
+    keys = [groups[k].to_numpy(dtype=c.dtype) for k, c in enumerate(cols)]
+    for k, values in enumerate(keys):
+        if values.dtype == object and pd.isna(values).any():
+            raise ArgumentError(
+                f"group_ids: key column {k + 1} of {len(keys)} has blank values",
+                fix="label the blanks first, e.g. '(blank)'",
+            )
+    return gid.astype(np.int64, copy=False), keys
 
 
 def int_sum(gid: np.ndarray, values: np.ndarray, ngroups: int) -> np.ndarray:
