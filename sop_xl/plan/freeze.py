@@ -55,7 +55,7 @@ from sop_xl.errors import (
 )
 from sop_xl.io.xlsx.calc import CALC_ID
 from sop_xl.io.xlsx.cells import parse_cell
-from sop_xl.io.xlsx.parts import CONTENT_TYPES, Package, escape, quoteattr
+from sop_xl.io.xlsx.parts import CONTENT_TYPES, NCNAME_B, PREFIX_B, Package, escape, quoteattr
 from sop_xl.io.xlsx.protection import (
     PasswordHash,
     sheet_protection_attrs,
@@ -265,7 +265,7 @@ _FAST_BLOCKERS = (
 #: the first closing tag is its own). The input sheets carry one; removing it here keeps their
 #: megabytes of cells off the lxml path.
 _DATA_VALIDATIONS = re.compile(rb"<dataValidations\b[^>]*?(?:/>|>.*?</dataValidations>)", re.S)
-_PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:worksheet|sheetData|row|c|f|v)\b")
+_PREFIXED = re.compile(rb"<" + NCNAME_B + rb":(?:worksheet|sheetData|row|c|f|v)\b")
 _F_CELL = re.compile(rb"<c\b([^>]*)>(<f\b[^>]*?(?:/>|>[^<]*</f>))(<v>[^<]*</v>|<v/>)?</c>")
 _T_ATTR = re.compile(rb'\st="([^"]*)"')
 _R_ATTR = re.compile(rb'\sr="([^"]*)"')
@@ -273,7 +273,9 @@ _TAB_SELECTED = re.compile(rb'\stabSelected="[^"]*"')
 
 
 _MAIN_PREFIX = re.compile(
-    rb"xmlns:[\w.-]+=[\"']http://schemas.openxmlformats.org/spreadsheetml/2006/main[\"']"
+    rb"xmlns:"
+    + NCNAME_B
+    + rb"\s*=\s*[\"']http://schemas.openxmlformats.org/spreadsheetml/2006/main[\"']"
 )
 
 
@@ -374,9 +376,9 @@ def transform_worksheet(
 #: significant digits). A literal start, so the regex engine skips to each ``<v>`` at C speed.
 _LONG_V = re.compile(rb"<v>([-+.0-9eE]{16,})</v>")
 #: The same with any namespace prefix, for the rare prefixed worksheet (``<x:c><x:v>``).
-_LONG_V_ANY = re.compile(rb"<((?:[\w.-]+:)?)v>([-+.0-9eE]{16,})</\1v>")
+_LONG_V_ANY = re.compile(rb"<(" + PREFIX_B + rb")v>([-+.0-9eE]{16,})</\1v>")
 #: A cell's open tag, which must end right before its ``<v>`` (formulas are gone by now).
-_CELL_OPEN = re.compile(rb"<(?:[\w.-]+:)?c\b[^>]*>")
+_CELL_OPEN = re.compile(rb"<" + PREFIX_B + rb"c\b[^>]*>")
 
 
 def _rounded(xml: bytes, start: int, text: bytes) -> bytes | None:

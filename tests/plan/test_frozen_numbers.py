@@ -77,10 +77,13 @@ def test_known_answers() -> None:
         b'<c r="E1"><v>0.3</v></c><c r="F1"><v>12</v></c>'
         b'<c r="G1" t="e"><v>#DIV/0!</v></c></row>'
     )
-    prefixed = xml.replace(b"<c ", b"<x:c ").replace(b"</c>", b"</x:c>")
-    prefixed = prefixed.replace(b"<v>", b"<x:v>").replace(b"</v>", b"</x:v>")
-    assert b"<x:v>0.0113372559282115</x:v>" in freeze_mod.round_numbers(prefixed)
-    assert b"<x:v>12345678901234567890</x:v>" in freeze_mod.round_numbers(prefixed)
+    for p in (b"x:", b"a.b:", "é:".encode()):  # any XML prefix: '.', '-', non-ASCII
+        prefixed = xml.replace(b"<c ", b"<" + p + b"c ").replace(b"</c>", b"</" + p + b"c>")
+        prefixed = prefixed.replace(b"<v>", b"<" + p + b"v>").replace(b"</v>", b"</" + p + b"v>")
+        got = freeze_mod.round_numbers(prefixed)
+        assert b"<" + p + b"v>0.0113372559282115</" + p + b"v>" in got, p
+        assert b"<" + p + b"v>12345678901234567890</" + p + b"v>" in got, p
+        assert b"<" + p + b"v>0.3</" + p + b"v>" in got, p
 
 
 @given(

@@ -813,3 +813,24 @@ def test_every_text_of_the_plan_is_a_shared_string(tmp_path: Path) -> None:
     cal = CalamineWorkbook.from_path(str(r.path)).get_sheet_by_name(ITEMS.sheet).to_python()
     assert cal[1][9] == " Muesli & more"
     assert verify(r.path).ok
+
+
+@pytest.mark.parametrize("pre", ["x", "a.b", "x-1", "é", "_9"])
+def test_a_main_namespace_prefix_declared_on_the_root_sends_the_sheet_to_lxml(pre: str) -> None:
+    """Cells in a prefix the worksheet root declares for the main namespace: the fast path
+    (which finds formulas as ``<f``) must not take the sheet. Before, a non-ASCII prefix (é:)
+    was not seen: its formula stayed in the frozen plan."""
+    from sop_xl.plan.freeze import _fast_transform, transform_worksheet
+
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    xml = (
+        f'<worksheet xmlns="{ns}" xmlns:{pre}="{ns}"><sheetData><row r="1">'
+        f'<{pre}:c r="A1"><{pre}:f>1+1</{pre}:f><{pre}:v>2</{pre}:v></{pre}:c>'
+        '<c r="B1"><v>3</v></c></row></sheetData></worksheet>'
+    ).encode()
+    kw = {"name": "S", "part": "p", "file": "f", "protection": {"sheet": "1"}, "values": None,
+          "date1904": False}  # fmt: skip
+    assert _fast_transform(xml, kw["protection"]) is None
+    res = transform_worksheet(xml, fast=True, **kw)
+    assert res.formulas == 1 and f"{pre}:f".encode() not in res.data
+    assert _cells(res.data) == _cells(transform_worksheet(xml, fast=False, **kw).data)
