@@ -65,6 +65,7 @@ from sop_xl.io.xlsx.parts import (
     CT_WORKSHEET,
     NS_MAIN,
     NS_REL,
+    PREFIX,
     REL_CALC_CHAIN,
     REL_CHART,
     REL_DRAWING,
@@ -74,6 +75,7 @@ from sop_xl.io.xlsx.parts import (
     Package,
     escape,
     insert_before_close,
+    prefixed,
     quoteattr,
     relative,
     rels_name,
@@ -433,11 +435,7 @@ class _Writer:
     def set_print_area(self, lay: Layout) -> None:
         """Replace the sheet's ``_xlnm.Print_Area`` (or drop it) in workbook.xml."""
         index = next(i for i, s in enumerate(self.sheets) if s.name == lay.out.sheet)
-        pattern = (
-            r'<definedName name="_xlnm\.Print_Area" localSheetId="' + str(index) + r'"[^>]*>'
-            r"[^<]*</definedName>"
-        )
-        xml = re.sub(pattern, "", self.wb_xml)
+        xml = _without_print_area(self.wb_xml, index)
         columns = lay.out.print_columns
         if columns:
             quoted = "'" + lay.out.sheet.replace("'", "''") + "'"
@@ -448,12 +446,11 @@ class _Writer:
                 f'<definedName name="_xlnm.Print_Area" localSheetId="{index}">'
                 f"{escape(ref)}</definedName>"
             )
-            if "<definedNames>" in xml:
-                xml = xml.replace("<definedNames>", "<definedNames>" + name, 1)
-            else:
-                anchor = "</externalReferences>" if "</externalReferences>" in xml else "</sheets>"
-                xml = xml.replace(anchor, f"{anchor}<definedNames>{name}</definedNames>", 1)
-        xml = xml.replace("<definedNames></definedNames>", "")
+            xml = _with_defined_name(xml, name)
+        at = xml.find("definedNames")  # an empty block (valid, but not as Excel writes) goes
+        m = _NO_NAMES_RE.match(xml, xml.rfind("<", 0, at)) if at >= 0 else None
+        if m is not None:
+            xml = xml[: m.start()] + xml[m.end() :]
         if xml != self.wb_xml:
             self.wb_xml = xml
             self.pkg.write(self.wb_part, xml)
@@ -529,6 +526,50 @@ _SHEET_OWNED = ("/comments", "/vmlDrawing", "/threadedComment", "/printerSetting
 #: A sheet's ``<sheetPr>`` start tag under any namespace prefix (its ``codeName`` names the
 #: sheet's VBA document module: one missed gives a regenerated sheet another module's name).
 _SHEET_PR_RE = re.compile(rf"<{tag('sheetPr')}(?=[\s/>])[^>]*?/?>")
+
+
+# workbook.xml's defined names under any namespace prefix (parts.tag; PREFIX where it is kept).
+# Each is matched where a plain find of its name puts it: a pattern that starts with "<" and a
+# prefix would try every "<" of a workbook.xml of many names.
+_PRINT_AREA_RE = re.compile(rf"<{tag('definedName')}\s[^>]*>[^<]*</{tag('definedName')}\s*>")
+_NO_NAMES_RE = re.compile(rf"<{tag('definedNames')}\s*>\s*</{tag('definedNames')}\s*>")
+_DEFINED_NAMES_RE = re.compile(rf"<({PREFIX})definedNames(?=[\s/>])[^>]*?(/?)>")
+_WORKBOOK_RE = re.compile(rf"<({PREFIX})workbook(?=[\s/>])")
+
+
+def _without_print_area(xml: str, index: int) -> str:
+    """``workbook.xml`` without the print area of sheet ``index`` (written as Excel and sop_xl
+    write it: ``name`` then ``localSheetId``)."""
+    key = f'name="_xlnm.Print_Area" localSheetId="{index}"'
+    at = xml.find(key)
+    while at >= 0:
+        m = _PRINT_AREA_RE.match(xml, xml.rfind("<", 0, at))
+        if m is not None and m.start() < at < m.end():
+            return xml[: m.start()] + xml[m.end() :]
+        at = xml.find(key, at + 1)
+    return xml
+
+
+def _with_defined_name(xml: str, name: str) -> str:
+    """``workbook.xml`` with the ``<definedName>`` ``name`` first in its ``<definedNames>``
+    (one made after ``<externalReferences>`` or ``<sheets>`` when there is none; an empty
+    ``<definedNames/>`` opened, not followed by a second one), in the workbook's prefix."""
+    at = xml.find("definedNames")
+    m = _DEFINED_NAMES_RE.search(xml, xml.rfind("<", 0, at)) if at >= 0 else None
+    if m is not None:
+        p = m.group(1)
+        if not m.group(2):
+            return xml[: m.end()] + prefixed(name, p) + xml[m.end() :]
+        block = f"<{p}definedNames>{prefixed(name, p)}</{p}definedNames>"
+        return xml[: m.start()] + block + xml[m.end() :]
+    w = _WORKBOOK_RE.search(xml)
+    p = w.group(1) if w else ""
+    block = f"<{p}definedNames>{prefixed(name, p)}</{p}definedNames>"
+    for anchor in (f"</{p}externalReferences>", f"</{p}sheets>"):
+        at = xml.find(anchor)
+        if at >= 0:
+            return xml[: at + len(anchor)] + block + xml[at + len(anchor) :]
+    return xml  # no <sheets>: not a workbook sop_xl wrote a sheet into
 
 
 def _check_sheet_name(name: str) -> None:

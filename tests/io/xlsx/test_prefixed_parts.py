@@ -137,3 +137,41 @@ def test_calc_settings_in_a_prefixed_workbook_part(pre: str) -> None:
     assert out.endswith(f"</{pre}:workbook>")
     again = calc_pr_xml(out, recalc_on_load=False)
     assert again.count(f"<{pre}:calcPr ") == 1 and "fullCalcOnLoad" not in again
+
+
+@pytest.mark.parametrize("pre", ["", *PREFIXES])
+@pytest.mark.parametrize("names", ["<definedNames/>", "none", "one"])
+def test_print_area_in_a_prefixed_workbook(tmp_path: Path, pre: str, names: str) -> None:
+    """The output's print area is set once, in the workbook's one <definedNames>, whatever its
+    prefix and whether that element is empty (openpyxl writes <definedNames/>), missing or
+    holds a name; a second write replaces it. Before: a second <definedNames> after an empty
+    one (schema-invalid; openpyxl read no print area), and nothing at all in an a.b:workbook."""
+    src = _workbook(tmp_path, [WB] if pre else [], pre)
+    with zipfile.ZipFile(src) as zf:
+        data = {n: zf.read(n) for n in zf.namelist()}
+    p = f"{pre}:" if pre else ""
+    wb = data[WB].decode()
+    assert f"<{p}definedNames/>" in wb
+    if names == "none":
+        wb = wb.replace(f"<{p}definedNames/>", "")
+    elif names == "one":
+        wb = wb.replace(
+            f"<{p}definedNames/>",
+            f'<{p}definedNames><{p}definedName name="Rate">Data!$B$1</{p}definedName>'
+            f"</{p}definedNames>",
+        )
+    data[WB] = wb.encode()
+    with zipfile.ZipFile(src, "w") as zf:
+        for n, d in data.items():
+            zf.writestr(n, d)
+    for rows in (["x", "y"], ["x", "y", "z"]):
+        out = SheetOutput(OUT, pd.DataFrame({"name": rows}), print_columns=1)
+        write_sheets(src, [out])
+        book = openpyxl.load_workbook(src)
+        assert book["New"].print_area == f"'New'!$A$1:$A${len(rows) + 1}"
+        if names == "one":
+            assert book.defined_names["Rate"].attr_text == "Data!$B$1"
+        with zipfile.ZipFile(src) as zf:
+            xml = zf.read(WB).decode()
+        assert len(re.findall(rf"<{re.escape(p)}definedNames[\s/>]", xml)) == 1
+        assert xml.count("_xlnm.Print_Area") == 1
