@@ -32,6 +32,7 @@ from pathlib import Path
 from sop_xl.errors import InputFileError, Location
 from sop_xl.excel.build import DEFAULT_UDF_MODULE
 from sop_xl.io.guard import frozen_marks
+from sop_xl.io.xlsx.parts import tag, tag_b
 
 RIBBON_PART = "customUI/customUI14.xml"
 VBA_PART = "xl/vbaProject.bin"
@@ -158,12 +159,12 @@ def doctor(
                 "the ribbon is still there but its buttons call macros that no longer compile: "
                 "Excel shows a compile error on the first click."
             )
-    if VBA_PART in parts and not re.search(r"<(?:\w+:)?workbookPr\b[^>]*codeName=", wb):
+    if VBA_PART in parts and not _WB_CODE_NAME_RE.search(wb):
         p.append("the workbook has no code name (ThisWorkbook).")
     if VBA_PART in parts:
         missing = sorted(
             (int(re.search(r"(\d+)", n).group(1)) for n, h in heads.items()
-             if not re.search(r"<(?:\w+:)?sheetPr\b[^>]*codeName=", h)),
+             if not _SHEET_CODE_NAME_RE.search(h)),
         )  # fmt: skip
         if missing:
             p.append(
@@ -176,14 +177,18 @@ def doctor(
     return rep
 
 
-_LOCK_RE = re.compile(r"<(?:\w+:)?workbookProtection\b[^>]*lockStructure=\"(?:1|true)\"")
+# element names under any namespace prefix (parts.tag / tag_b: a.b:, x-1:, é:)
+_LOCK_RE = re.compile(rf"<{tag('workbookProtection')}(?=[\s/>])[^>]*lockStructure=\"(?:1|true)\"")
+_WB_CODE_NAME_RE = re.compile(rf"<{tag('workbookPr')}(?=[\s/>])[^>]*codeName=")
+_SHEET_CODE_NAME_RE = re.compile(rf"<{tag('sheetPr')}(?=[\s/>])[^>]*codeName=")
+_TABLE_NAME_RE = re.compile(rb"<" + tag_b(rb"table") + rb'(?=[\s/>])[^>]*\bdisplayName="([^"]*)"')
 
 
 def _check_tables(parts: dict[str, bytes], p: list[str], schema) -> None:
     tables = set()
     for n, data in parts.items():
         if n.startswith("xl/tables/") and n.endswith(".xml"):
-            m = re.search(rb'<(?:\w+:)?table\b[^>]*\bdisplayName="([^"]*)"', data)
+            m = _TABLE_NAME_RE.search(data)
             if m:
                 tables.add(m.group(1).decode().lower())
     for t in schema.INPUT_TABLES:
