@@ -5,12 +5,21 @@ declared rules (:mod:`sop_xl.model.sheets`).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import ClassVar
 
 from sop_xl.errors import SopError
 from sop_xl.io.xlsx.cells import Layout, _attr, _set_attr, _unescape_attr, col_letter, range_ref
-from sop_xl.io.xlsx.parts import PREFIX, escape, insert_before_close, quoteattr
+from sop_xl.io.xlsx.parts import (
+    NCNAME,
+    PREFIX,
+    escape,
+    insert_before_close,
+    prefixed,
+    quoteattr,
+    tag,
+)
 from sop_xl.model.sheets import CellRule, DataBar, FormulaRule, IconRule
 
 _BUILTIN_FORMATS = {
@@ -54,22 +63,25 @@ class Styles:
         m = _STYLESHEET_RE.search(xml)
         self.p = (m.group(1) or "") if m else ""
         self.items: dict[str, list[str]] = {}
+        #: each section's own prefix (the stylesheet's for a section not there yet): a part may
+        #: prefix its root and not its sections, or the reverse; new entries take their section's
+        self.prefix: dict[str, str] = {}
         self.new: dict[str, list[str]] = {k: [] for k in self._SECTIONS}
         for sec, child in self._SECTIONS.items():
-            inner = self._inner(sec)
-            pat = rf"<{self.p}{child}\b[^>]*?/>|<{self.p}{child}\b[^>]*>.*?</{self.p}{child}>"
-            self.items[sec] = re.findall(pat, inner or "", flags=re.S)
+            m = _find_section(xml, sec)
+            self.prefix[sec] = self.p if m is None else m.group(1)[: -len(sec)]
+            inner = "" if m is None else (m.group(3) or "")
+            if ":" in inner and ":" + child in inner:
+                self.items[sec] = [e.group(0) for e in _entry(child, True).finditer(inner)]
+            else:
+                self.items[sec] = _entry(child, False).findall(inner)
         self.changed = False
 
-    def _inner(self, sec: str) -> str | None:
-        m = re.search(rf"<{self.p}{sec}\b[^>]*?(?:/>|>(.*?)</{self.p}{sec}>)", self.xml, flags=re.S)
-        return None if m is None else (m.group(1) or "")
-
-    def _pre(self, frag: str) -> str:
-        return re.sub(r"<(/?)(\w)", rf"<\1{self.p}\2", frag) if self.p else frag
+    def _pre(self, frag: str, sec: str) -> str:
+        return prefixed(frag, self.prefix[sec])
 
     def _add(self, sec: str, frag: str) -> int:
-        frag = self._pre(frag)
+        frag = self._pre(frag, sec)
         allitems = self.items[sec] + self.new[sec]
         if frag in allitems:
             return allitems.index(frag)
@@ -97,7 +109,7 @@ class Styles:
                 return fid
         fid = max([163, *ids]) + 1
         self.new["numFmts"].append(
-            self._pre(f'<numFmt numFmtId="{fid}" formatCode={quoteattr(code)}/>')
+            self._pre(f'<numFmt numFmtId="{fid}" formatCode={quoteattr(code)}/>', "numFmts")
         )
         self.changed = True
         return fid
@@ -120,17 +132,17 @@ class Styles:
 
     def render(self) -> str:
         xml = self.xml
-        p = self.p
         for sec in self._SECTIONS:
             if not self.new[sec]:
                 continue
             count = len(self.items[sec]) + len(self.new[sec])
-            m = re.search(rf"<{p}{sec}\b([^>]*?)(/>|>(.*?)</{p}{sec}>)", xml, flags=re.S)
+            m = _find_section(xml, sec)
+            p = self.prefix[sec] if m is None else m.group(1)[: -len(sec)]
             if m is None:
                 block = f'<{p}{sec} count="{count}">{"".join(self.new[sec])}</{p}{sec}>'
-                xml = _insert_styles_section(xml, p, sec, block)
+                xml = _insert_styles_section(xml, sec, block)
                 continue
-            open_tag = _set_attr(f"<{p}{sec}{m.group(1)}>", "count", str(count))
+            open_tag = _set_attr(f"<{p}{sec}{m.group(2)}>", "count", str(count))
             inner = (m.group(3) or "") + "".join(self.new[sec])
             xml = xml[: m.start()] + open_tag + inner + f"</{p}{sec}>" + xml[m.end() :]
         return xml
@@ -142,9 +154,38 @@ _STYLE_ORDER = [
 ]  # fmt: skip
 
 
-def _insert_styles_section(xml: str, p: str, sec: str, block: str) -> str:
+# Sections and entries under any prefix: the bare name tried first (as parts.tag does), and only
+# the bare name when the text holds no ":name" at all (a pattern that starts with its literal
+# name is scanned for at C speed; one that may start with a prefix is tried at every "<").
+def _find_section(xml: str, sec: str) -> re.Match[str] | None:
+    """The section ``sec`` of the stylesheet ``xml`` (:func:`_section`): the bare name looked
+    for first (a stylesheet holds each section once)."""
+    m = _section(sec, False).search(xml)
+    if m is None and ":" + sec in xml:
+        m = _section(sec, True).search(xml)
+    return m
+
+
+@functools.cache
+def _section(sec: str, any_prefix: bool) -> re.Pattern[str]:
+    """A section of the stylesheet (``fonts``...): its name as written (``a.b:fonts``; group
+    1), the rest of its start tag (group 2), its content (group 3; None when it is empty)."""
+    name, end = (rf"{sec}|{NCNAME}:{sec}", r"\1") if any_prefix else (sec, sec)
+    return re.compile(rf"<({name})(?=[\s/>])([^>]*?)(?:/>|>(.*?)</{end}\s*>)", re.S)
+
+
+@functools.cache
+def _entry(child: str, any_prefix: bool) -> re.Pattern[str]:
+    """One entry of a section (``<font>...</font>``, ``<xf .../>``)."""
+    if not any_prefix:  # no group: findall gives the entries
+        return re.compile(rf"<{child}(?=[\s/>])(?:[^>]*?/>|[^>]*>.*?</{child}\s*>)", re.S)
+    name = rf"{child}|{NCNAME}:{child}"
+    return re.compile(rf"<({name})(?=[\s/>])(?:[^>]*?/>|[^>]*>.*?</\1\s*>)", re.S)
+
+
+def _insert_styles_section(xml: str, sec: str, block: str) -> str:
     for later in _STYLE_ORDER[_STYLE_ORDER.index(sec) + 1 :]:
-        m = re.search(rf"<{p}{later}\b", xml)
+        m = re.search(rf"<{tag(later)}(?=[\s/>])", xml)
         if m:
             return xml[: m.start()] + block + xml[m.start() :]
     return insert_before_close(xml, "styleSheet", block)

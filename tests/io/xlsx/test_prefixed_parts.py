@@ -175,3 +175,37 @@ def test_print_area_in_a_prefixed_workbook(tmp_path: Path, pre: str, names: str)
             xml = zf.read(WB).decode()
         assert len(re.findall(rf"<{re.escape(p)}definedNames[\s/>]", xml)) == 1
         assert xml.count("_xlnm.Print_Area") == 1
+
+
+@pytest.mark.parametrize("pre", PREFIXES)
+@pytest.mark.parametrize("which", ["root only", "sections only"])
+def test_styles_whose_root_and_sections_differ_in_prefix(
+    tmp_path: Path, pre: str, which: str
+) -> None:
+    """<a.b:styleSheet> holding default-namespace sections, or the reverse: new styles go into
+    the sections that are there. Before (root only): once the root's prefix was read, its
+    sections were looked for under it, not found, and written a second time."""
+    src = _workbook(tmp_path, [], pre)
+    with zipfile.ZipFile(src) as zf:
+        data = {n: zf.read(n) for n in zf.namelist()}
+    xml = data[STYLES].decode()
+    decl = f'xmlns:{pre}="{NS_MAIN}" '
+    if which == "root only":
+        xml = xml.replace("<styleSheet ", f"<{pre}:styleSheet {decl}", 1)
+        xml = xml.replace("</styleSheet>", f"</{pre}:styleSheet>")
+    else:
+        xml = xml.replace("<styleSheet ", f"<styleSheet {decl}", 1)
+        xml = re.sub(r"<(/?)(?!styleSheet)([A-Za-z])", rf"<\1{pre}:\2", xml)
+    data[STYLES] = xml.encode()
+    with zipfile.ZipFile(src, "w") as zf:
+        for n, d in data.items():
+            zf.writestr(n, d)
+    dst = tmp_path / "out.xlsx"
+    write_sheets(src, [SheetOutput(OUT, pd.DataFrame({"name": ["x", "y"]}))], dst)
+    wb = openpyxl.load_workbook(dst)
+    head = wb["New"]["A1"]
+    assert head.value == "Name" and head.font.b and head.fill.fgColor.rgb == "FF1F4E78"
+    with zipfile.ZipFile(dst) as zf:
+        styles = zf.read(STYLES).decode()
+    for sec in ("fonts", "fills", "cellXfs"):
+        assert len(re.findall(rf"<(?:{re.escape(pre)}:)?{sec}[\s>]", styles)) == 1, sec
