@@ -272,7 +272,9 @@ def _rows(book: CalamineWorkbook, name: str) -> list[list[object]]:
 def workbook_values(
     source: Path | bytes, *, skip_first: bool = False
 ) -> Iterable[tuple[str, list[list[object]]]]:
-    """``(sheet name, rows from A1)`` for every sheet, read with python-calamine."""
+    """``(sheet name, rows from A1)`` for every sheet, read with python-calamine (the one
+    reading of every sheet's values: the hash, ``diff``, the freeze's recalculated copy). It
+    raises what calamine raises; each caller says what could not be read."""
     book = _book(source)
     names = list(book.sheet_names)
     if skip_first:

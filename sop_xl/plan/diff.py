@@ -23,7 +23,6 @@ decreases red (conditional formats, so they follow any filter or sort).
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +33,11 @@ from openpyxl import Workbook
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from python_calamine import CalamineWorkbook
 
 from sop_xl.errors import InputFileError, Location, SopError, failure_text, reading_failure
 from sop_xl.io.filebook import save_new_workbook
 from sop_xl.model.schema import FINANCIAL_BUDGET, FORECAST, ITEMS, NUMBER_FORMATS, Dtype, Table
-from sop_xl.plan.content_hash import canonical_number
+from sop_xl.plan.content_hash import canonical_number, workbook_values
 
 MAX_CELL_ROWS = 100_000
 COVER_TITLE = "Frozen S&OP plan"
@@ -100,10 +98,7 @@ def _read(path: Path) -> _Book:
     except ImportError:  # pragma: no cover
         pass
     try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
-        sheets = {
-            n: book.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in book.sheet_names
-        }
+        sheets = dict(workbook_values(path.read_bytes()))
     except BaseException as exc:  # calamine's errors; a Rust panic is a BaseException
         if not reading_failure(exc):
             raise

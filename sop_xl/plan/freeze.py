@@ -34,7 +34,6 @@ sheet and the CLI can say what was removed):
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
 import re
 import shutil
@@ -63,7 +62,7 @@ from sop_xl.io.xlsx.protection import (
 )
 from sop_xl.io.xlsx.sst import SharedStrings, share_sheet_strings
 from sop_xl.model.book import Progress
-from sop_xl.plan.content_hash import canonical_number
+from sop_xl.plan.content_hash import canonical_number, workbook_values
 
 # --- namespaces and types ----------------------------------------------------------------------
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -616,13 +615,8 @@ def recalculate_with_libreoffice(xlsx: bytes, file: str, timeout: float = 600) -
 def _recalculated_values(xlsx: bytes, file: str) -> dict[str, list[list[object]]]:
     """Every sheet's values in LibreOffice's recalculated copy of ``file``; a copy calamine
     cannot read (its errors, or a Rust panic) is a located error, not a traceback."""
-    from python_calamine import CalamineWorkbook
-
     try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(xlsx))
-        return {
-            n: book.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in book.sheet_names
-        }
+        return dict(workbook_values(xlsx))
     except BaseException as exc:  # calamine's errors; a Rust panic is a BaseException
         if not reading_failure(exc):
             raise
