@@ -29,19 +29,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from sop_xl.io.xlsx.cells import col_letter  # noqa: E402
+
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
-def _col(n: int) -> str:
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 def _sheet(rows: int, cols: int, tail: str = "") -> bytes:
-    letters = [_col(c) for c in range(1, cols + 1)]
+    letters = [col_letter(c) for c in range(1, cols + 1)]
     out = [f'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet xmlns="{NS}"><sheetData>']
     for r in range(1, rows + 1):
         row = "".join(

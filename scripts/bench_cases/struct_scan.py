@@ -20,21 +20,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from sop_xl.io.xlsx.cells import col_letter  # noqa: E402
+
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-
-
-def _col(n: int) -> str:
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
 
 
 def grid_sheet(items: int, *, cols: str = "", row_attrs=None, external: int = 0) -> bytes:
     """A regional grid: a title, a header on row 4, ``items`` rows of item, location,
     description and 23 months (shared-string keys, numbers), Excel's attributes."""
-    letters = [_col(c) for c in range(1, 27)]
+    letters = [col_letter(c) for c in range(1, 27)]
     every = max(items // external, 1) if external else 0
     out = [
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{NS}">'

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import xml_prefix
 from conftest import convert
 
 from sop_xl.cli import main
@@ -107,17 +108,6 @@ def test_a_function_wrapper_missing_is_named(tmp_path: Path) -> None:
     assert "no longer in sop_xl" not in text
 
 
-def _prefixed(xml: bytes, pre: bytes) -> bytes:
-    """``xml`` with its unprefixed elements in prefix ``pre``, declared instead of the default
-    namespace: the same part to every XML reader."""
-    import re
-
-    xml = re.sub(
-        rb"<(/?)(?![\w.-]+:)([A-Za-z])", lambda m: b"<" + m.group(1) + pre + b":" + m.group(2), xml
-    )
-    return xml.replace(b'xmlns="', b"xmlns:" + pre + b'="', 1)
-
-
 @pytest.mark.parametrize("pre", ["a.b", "x-1", "é"])
 def test_a_master_saved_with_namespace_prefixes_is_healthy(tmp_path: Path, pre: str) -> None:
     """Workbook, sheets and tables whose elements carry a prefix ('.', '-', non-ASCII): the
@@ -130,7 +120,7 @@ def test_a_master_saved_with_namespace_prefixes_is_healthy(tmp_path: Path, pre: 
         for n in zi.namelist():
             data = zi.read(n)
             if n == "xl/workbook.xml" or n.startswith(("xl/worksheets/sheet", "xl/tables/")):
-                data = _prefixed(data, pre.encode())
+                data = xml_prefix.prefixed(data, pre.encode())
                 assert f"<{pre}:".encode() in data, n
             zo.writestr(n, data)
     rep = doctor(path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import xml_prefix
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -272,20 +272,13 @@ def test_a_text_column_that_would_not_read_back_exactly_is_not_kept(
     assert tablestore.load("k", table, b"") is None
 
 
-def _prefixed(xml: bytes, pre: bytes) -> bytes:
-    """The part ``xml`` with every element in the namespace prefix ``pre`` (``b"a.b"``), as
-    some programs write it: the same table to every XML reader."""
-    xml = re.sub(rb"<(/?)([A-Za-z])", rb"<\1" + pre.replace(b"\\", b"\\\\") + rb":\2", xml)
-    return xml.replace(b'xmlns="', b"xmlns:" + pre + b'="', 1)
-
-
 @pytest.mark.parametrize("pre", ["a.b", "x-1", "é"])
 def test_a_string_changed_in_a_prefixed_table_is_seen(
     store: Path, master: Path, monkeypatch: pytest.MonkeyPatch, pre: str
 ) -> None:
     """A namespace prefix is any XML NCName ('.', '-', non-ASCII): a prefix missed made the
     table's entries read as none, so a text changed in place came back stale from the store."""
-    _rewrite_part(master, tablestore.SST_PART, lambda xml: _prefixed(xml, pre.encode()))
+    _rewrite_part(master, tablestore.SST_PART, lambda xml: xml_prefix.prefixed(xml, pre.encode()))
     strings = tablestore.shared_strings(master)
     assert strings.startswith(f"<{pre}:si><{pre}:t>".encode())
     assert strings.endswith(f"</{pre}:si>".encode())

@@ -18,6 +18,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+import xml_prefix
 from conftest import convert
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -868,16 +869,6 @@ def test_text_goes_to_an_append_only_shared_strings_table(tmp_path: Path) -> Non
     assert sst(path) == after
 
 
-def _prefixed(xml: bytes, pre: str) -> bytes:
-    """``xml`` with its unprefixed elements in prefix ``pre``, declared instead of the default
-    namespace: the same part to every XML reader."""
-    p = pre.encode()
-    xml = re.sub(
-        rb"<(/?)(?![\w.-]+:)([A-Za-z])", lambda m: b"<" + m.group(1) + p + b":" + m.group(2), xml
-    )
-    return xml.replace(b'xmlns="', b"xmlns:" + p + b'="', 1)
-
-
 @pytest.mark.parametrize("pre", ["a.b", "x-1", "é"])
 @pytest.mark.parametrize("n", [12, 2])
 def test_input_table_rewritten_on_a_prefixed_sheet(master: Path, pre: str, n: int) -> None:
@@ -888,7 +879,7 @@ def test_input_table_rewritten_on_a_prefixed_sheet(master: Path, pre: str, n: in
     wb.save(master)
     sheet, table = "xl/worksheets/sheet1.xml", "xl/tables/table1.xml"
     with zipfile.ZipFile(master) as z:
-        edits = {name: _prefixed(z.read(name), pre) for name in (sheet, table)}
+        edits = {name: xml_prefix.prefixed(z.read(name), pre) for name in (sheet, table)}
     assert f"<{pre}:sheetData>".encode() in edits[sheet]
     _zip_edit(master, edits)
     assert openpyxl.load_workbook(master)["Items"]["J5"].value == "beside row 5"

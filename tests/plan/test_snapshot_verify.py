@@ -13,6 +13,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import xml_prefix
 from conftest import convert
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -348,15 +349,6 @@ def test_snapshot_overwritten_with_garbage(two) -> None:
     assert any(x.startswith(f"altered: {b.path.name} can no longer be read") for x in rep.problems)
 
 
-def _prefixed(xml: bytes, pre: bytes) -> bytes:
-    """``xml`` with its unprefixed elements in prefix ``pre``, declared instead of the default
-    namespace: the same part to every XML reader."""
-    xml = re.sub(
-        rb"<(/?)(?![\w.-]+:)([A-Za-z])", lambda m: b"<" + m.group(1) + pre + b":" + m.group(2), xml
-    )
-    return xml.replace(b'xmlns="', b"xmlns:" + pre + b'="', 1)
-
-
 @pytest.mark.parametrize("pre", ["a.b", "x-1", "é"])
 def test_protection_is_seen_under_any_namespace_prefix(two, pre: str) -> None:
     """A snapshot re-saved with its workbook and sheets in a prefix ('.', '-', non-ASCII): still
@@ -370,7 +362,7 @@ def test_protection_is_seen_under_any_namespace_prefix(two, pre: str) -> None:
     def edit(parts, drop: bool = False):
         forecast = _sheet_part(parts, "Forecast")
         for name in ["xl/workbook.xml", *(n for n in parts if n.startswith("xl/worksheets/"))]:
-            parts[name] = _prefixed(parts[name], p)
+            parts[name] = xml_prefix.prefixed(parts[name], p)
             assert b"<" + p + b":" in parts[name]
         if drop:
             parts[forecast] = re.sub(rb"<[^:>]+:sheetProtection [^>]*/>", b"", parts[forecast])

@@ -12,6 +12,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+import xml_prefix
 from python_calamine import CalamineWorkbook
 
 from sop_xl.io.filebook import save_new_workbook
@@ -35,14 +36,6 @@ WB, WB_RELS, STYLES = "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/style
 PREFIXES = ["a.b", "x-1", "é"]
 
 
-def prefixed(xml: bytes, pre: str) -> bytes:
-    """``xml`` with every element in prefix ``pre``, declared instead of the default namespace:
-    the same part to every XML reader."""
-    p = pre.encode()
-    xml = re.sub(rb"<(/?)([A-Za-z])", lambda m: b"<" + m.group(1) + p + b":" + m.group(2), xml)
-    return xml.replace(b'xmlns="', b"xmlns:" + p + b'="', 1)
-
-
 def _workbook(tmp_path: Path, parts: list[str], pre: str) -> Path:
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -52,7 +45,7 @@ def _workbook(tmp_path: Path, parts: list[str], pre: str) -> Path:
     with zipfile.ZipFile(base) as zf:
         data = {n: zf.read(n) for n in zf.namelist()}
     for n in parts:
-        data[n] = prefixed(data[n], pre)
+        data[n] = xml_prefix.prefixed(data[n], pre)
         assert f"<{pre}:".encode() in data[n]
     src = tmp_path / "src.xlsx"
     with zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as zf:
