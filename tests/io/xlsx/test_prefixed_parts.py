@@ -14,24 +14,15 @@ import pandas as pd
 import pytest
 import xml_prefix
 from python_calamine import CalamineWorkbook
+from test_sst_unusual import OUT  # a one-column output table
 
 from sop_xl.io.filebook import save_new_workbook
 from sop_xl.io.writer import write_sheets
 from sop_xl.io.xlsx.calc import calc_pr_xml
 from sop_xl.io.xlsx.parts import CONTENT_TYPES, NS_MAIN, Package, sheet_parts
 from sop_xl.io.xlsx.tables import resize_table_xml, table_problems
-from sop_xl.model.schema import Table, col
 from sop_xl.model.sheets import SheetOutput
 
-OUT = Table(
-    name="tblNewTexts",
-    sheet="New",
-    title="New texts",
-    group="Outputs",
-    doc="test",
-    columns=(col("name", "Name"),),
-    output=True,
-)
 WB, WB_RELS, STYLES = "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml"
 PREFIXES = ["a.b", "x-1", "é"]
 
