@@ -40,7 +40,14 @@ from defusedxml.ElementTree import fromstring
 
 from sop_xl.errors import Finding, Location, StepError
 from sop_xl.io.filebook import save_new_workbook
-from sop_xl.io.guard import CellPlaces, FileInfo, check_workbook_file, hidden_rows
+from sop_xl.io.guard import (
+    ANY_PREFIX,
+    TAG_ATTRS,
+    CellPlaces,
+    FileInfo,
+    check_workbook_file,
+    hidden_rows,
+)
 from sop_xl.io.reader import error_cells, open_calamine, sheet_rows, sheet_xml
 from sop_xl.io.xlsx import cells
 from sop_xl.io.xlsx.parts import tag_attrs, tag_b
@@ -831,10 +838,8 @@ def _parse_grid(path, sheet, info, stamp, grid_rows: list[list], findings: list[
 
 # --- structural facts from the sheet XML ----------------------------------------------------
 #: A ``col`` / ``mergeCell`` tag under any prefix: its attributes (a value may hold ``>``)
-_COL_RE = re.compile(rb"""<(?:[^\s/>!?:]++:)?col(?=[\s/>])((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>""")
-_MERGE_RE = re.compile(
-    rb"""<(?:[^\s/>!?:]++:)?mergeCell(?=[\s/>])((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>"""
-)
+_COL_RE = re.compile(rb"<" + ANY_PREFIX + rb"col(?=[\s/>])" + TAG_ATTRS)
+_MERGE_RE = re.compile(rb"<" + ANY_PREFIX + rb"mergeCell(?=[\s/>])" + TAG_ATTRS)
 _RANGE_RE = re.compile(r"[A-Za-z]{1,3}[1-9]\d*(?::[A-Za-z]{1,3}[1-9]\d*)?")
 #: XML booleans (``xsd:boolean``)
 _TRUE = ("1", "true")

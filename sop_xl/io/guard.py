@@ -541,13 +541,28 @@ def _has_prefixed_cell(buf: bytes, start: int, end: int) -> bool:
 _NAME_ENDS = (b" ", b"\t", b"\r", b"\n", b"\f", b"\v", b"/", b">")
 
 
+#: A namespace prefix and its colon, or none, as python-calamine reads an element name: it
+#: matches the local name whatever stands before a colon. The guard, the reader's error cells
+#: and consolidation's structure scans see tags as calamine does (writers use parts.PREFIX_B,
+#: the prefixes XML allows).
+ANY_PREFIX = rb"(?:[^\s/>!?:]++:)?"
+#: A start tag's attributes and its ``>`` (a quoted value may hold ``>``): one group, the
+#: attributes.
+TAG_ATTRS = rb"""((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>"""
+
+
 #: The markup a reader's cell positions depend on, in a well-formed sheet: comments, CDATA and
 #: processing instructions (skipped: their text is no markup), and the start or end tags of
 #: ``c``, ``row`` and ``sheetData`` under any prefix, with their attributes.
 _PLACE_RE = re.compile(
     rb"""<(?:(!--.*?(?:-->|\Z)|!\[CDATA\[.*?(?:\]\]>|\Z)|\?.*?(?:\?>|\Z))"""
-    rb"""|(?:[^\s/>!?:]++:)?(c|row|sheetData)(?=[\s/>])((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>"""
-    rb"""|/(?:[^\s/>!?:]++:)?(row|sheetData)\s*+>)""",
+    rb"|"
+    + ANY_PREFIX
+    + rb"(c|row|sheetData)(?=[\s/>])"
+    + TAG_ATTRS
+    + rb"|/"
+    + ANY_PREFIX
+    + rb"(row|sheetData)\s*+>)",
     re.S,
 )
 #: How a comment, CDATA section or processing instruction ends, by how it starts. A piece is cut
@@ -911,8 +926,13 @@ def _has_type_e(attrs: bytes) -> bool:
 _HIDDEN_ON_RE = re.compile(rb"""hidden\s*+=\s*+(?:"(?:1|true)"|'(?:1|true)')""")
 #: A ``sheetData`` start tag (its attributes) or end tag, under any prefix, as :data:`_PLACE_RE`
 _SHEET_DATA_RE = re.compile(
-    rb"""<(?:(?:[^\s/>!?:]++:)?sheetData(?=[\s/>])((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>"""
-    rb"""|/(?:[^\s/>!?:]++:)?sheetData\s*+>)"""
+    rb"<(?:"
+    + ANY_PREFIX
+    + rb"sheetData(?=[\s/>])"
+    + TAG_ATTRS
+    + rb"|/"
+    + ANY_PREFIX
+    + rb"sheetData\s*+>)"
 )
 
 

@@ -38,7 +38,7 @@ from sop_xl.errors import (
     failure_text,
     reading_failure,
 )
-from sop_xl.io.guard import error_places
+from sop_xl.io.guard import ANY_PREFIX, error_places
 from sop_xl.io.xlsx.cells import col_letter, col_number
 from sop_xl.io.xlsx.parts import sheet_parts
 from sop_xl.model import periods
@@ -181,8 +181,8 @@ def _find_header(values: list[list[Any]], table: Table | None) -> int:
 
 
 #: The end of a cell (``</c>``, ``</x:c>``) and the value of an error cell (its error text).
-_CELL_END_RE = re.compile(rb"</(?:[^\s/>!?:]++:)?c\s*+>")
-_V_RE = re.compile(rb"<(?:[^\s/>!?:]++:)?v>([^<]{0,40})</(?:[^\s/>!?:]++:)?v\s*+>")
+_CELL_END_RE = re.compile(rb"</" + ANY_PREFIX + rb"c\s*+>")
+_V_RE = re.compile(rb"<" + ANY_PREFIX + rb"v>([^<]{0,40})</" + ANY_PREFIX + rb"v\s*+>")
 
 
 def error_cells(data: bytes, limit: int = 1_000_000) -> dict[tuple[int, str], str]:
