@@ -73,11 +73,20 @@ def _workbook(args: argparse.Namespace) -> Path:
     return found
 
 
-def _book(args: argparse.Namespace, workbook: Path | None = None, writes: bool = True) -> FileBook:
+def _book(
+    args: argparse.Namespace,
+    workbook: Path | None = None,
+    writes: bool = True,
+    read_ahead: bool = False,
+) -> FileBook:
     """The command's workbook; one that ``writes`` into it refuses a frozen plan here, before
-    any reading or computing (the planner hears it at once; FileBook.write checks again)."""
+    any reading or computing (the planner hears it at once; FileBook.write checks again).
+    ``read_ahead``: the command reads every input table (see :class:`FileBook`)."""
     book = filebook.FileBook(
-        workbook or _workbook(args), out=getattr(args, "out", None), progress=terminal_progress
+        workbook or _workbook(args),
+        out=getattr(args, "out", None),
+        progress=terminal_progress,
+        read_ahead=read_ahead,
     )
     if writes:
         filebook.guard.refuse_frozen(book.info.frozen, book.path)
@@ -149,7 +158,7 @@ def cmd_build_workbook(args: argparse.Namespace) -> cycle.StepResult:
 
 
 def cmd_validate(args: argparse.Namespace) -> cycle.StepResult:
-    return cycle.validate(_book(args))
+    return cycle.validate(_book(args, read_ahead=True))
 
 
 def cmd_regional_template(args: argparse.Namespace) -> cycle.StepResult:

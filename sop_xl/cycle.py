@@ -577,7 +577,7 @@ def run_cycle(
             "out to run the cycle without freezing.",
         )
     say = progress or quiet
-    book = FileBook(master, progress=say)
+    book = FileBook(master, progress=say, read_ahead=True)  # validation reads every table
     guard.refuse_frozen(book.info.frozen, book.path)  # at once, not after the first steps
     status = None
     if approved_by:  # the scorecard goes into the frozen plan: say which version it becomes

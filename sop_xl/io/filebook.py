@@ -40,7 +40,9 @@ class FileBook:
     """A workbook file on disk seen through the :class:`~sop_xl.model.book.Book` protocol.
 
     ``out``: where writes go (default: the file itself, replaced atomically). Reading an input
-    never modifies it.
+    never modifies it. ``read_ahead``: the click will read many tables (validation,
+    :meth:`read_ahead`): a helper process starts importing while the guard scans a file it has
+    not seen (:func:`sop_xl.io.prefetch.standby`). Any other click starts none.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class FileBook:
         out: str | Path | None = None,
         progress: Progress = quiet,
         limits: guard.Limits = guard.DEFAULT_LIMITS,
+        read_ahead: bool = False,
     ) -> None:
         self.path = Path(path)
         self.out = Path(out) if out is not None else self.path
@@ -59,7 +62,8 @@ class FileBook:
         self._helper: prefetch.Helper | None = None
         self._prefetch: prefetch.Prefetch | None = None
         try:
-            self.info = tablestore.checked(self.path, limits, before_scan=self._standby)
+            standby = self._standby if read_ahead else None
+            self.info = tablestore.checked(self.path, limits, before_scan=standby)
         except BaseException:
             self._dismiss()
             raise
@@ -161,7 +165,7 @@ class FileBook:
 
     def _standby(self) -> None:
         """Before the guard scans this file: a helper that imports while it runs
-        (:func:`sop_xl.io.prefetch.standby`), for a step that reads ahead."""
+        (:func:`sop_xl.io.prefetch.standby`), for a click that reads ahead."""
         self._helper = prefetch.standby(self.path)
 
     def _dismiss(self) -> None:

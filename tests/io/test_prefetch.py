@@ -217,5 +217,19 @@ def test_the_guard_refusing_a_file_leaves_no_helper_waiting(
     stuck = _Stuck()
     monkeypatch.setattr(spawn, "start", lambda *a, **k: stuck)
     with pytest.raises(SopError):
-        FileBook(bad)
+        FileBook(bad, read_ahead=True)
     assert stuck.stdin.closed  # dismissed: it ends when it reads the end of its input
+
+
+def test_only_a_click_that_reads_ahead_starts_a_helper_before_the_guard(
+    small_demo: Path, helpers: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A click that reads a table or two (the freeze, a KPI click after validation) must not
+    start a Python with pandas beside it: on two cores it slows the click's own helpers."""
+    started: list[Path] = []
+    monkeypatch.setattr(prefetch, "standby", lambda path: started.append(path))
+    FileBook(small_demo)
+    assert started == []
+    monkeypatch.setenv("SOP_XL_CACHE_DIR", str(small_demo.parent / "other_store"))  # unseen
+    FileBook(small_demo, read_ahead=True)
+    assert started == [small_demo]
