@@ -201,15 +201,21 @@ def cmd_scorecard(args: argparse.Namespace) -> cycle.StepResult:
 
 
 def cmd_freeze(args: argparse.Namespace) -> cycle.StepResult:
+    from sop_xl.plan import hash_helper
+
     password = os.environ.get(args.password_env) if args.password_env else None
     if args.password_prompt:
         password = getpass.getpass("Protection password for the frozen plan: ") or None
+    workbook = _workbook(args)
+    # the freeze's second process, started before the freeze's imports: it loads beside them
+    helper = hash_helper.start()
     return cycle.freeze(
-        _workbook(args),
+        workbook,
         snapshots=Path(args.snapshots) if args.snapshots else None,
         approved_by=args.approved_by,
         password=password,
         progress=terminal_progress,
+        helper=helper,
     )
 
 

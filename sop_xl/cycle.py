@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sop_xl.io.template import MakeXlsm
+    from sop_xl.plan.hash_helper import Helper as HashHelper
 
 
 @dataclass
@@ -476,22 +477,30 @@ def freeze(
     approved_by: str | None = None,
     password: str | None = None,
     progress: Progress | None = None,
+    helper: HashHelper | None = None,
 ) -> StepResult:
-    """Write the next locked, versioned plan snapshot and its ledger record."""
-    from sop_xl.io.external import fingerprint
-    from sop_xl.io.filebook import FileBook
-    from sop_xl.plan.snapshot import freeze as run
+    """Write the next locked, versioned plan snapshot and its ledger record. ``helper``: a
+    second process started as the click began (:func:`sop_xl.plan.hash_helper.start`: it
+    freezes and hashes about half the sheets), ended here."""
+    try:
+        from sop_xl.io.external import fingerprint
+        from sop_xl.io.filebook import FileBook
+        from sop_xl.plan.snapshot import freeze as run
 
-    sources = [fingerprint(s) for s in FileBook(master).sources().values()]
-    r = run(
-        Path(master),
-        snapshots,
-        approved_by=user() if approved_by is None else approved_by,  # blank: refused there
-        created_by=user(),
-        password=password,
-        progress=progress,
-        sources=sources,
-    )
+        sources = [fingerprint(s) for s in FileBook(master).sources().values()]
+        r = run(
+            Path(master),
+            snapshots,
+            approved_by=user() if approved_by is None else approved_by,  # blank: refused there
+            created_by=user(),
+            password=password,
+            progress=progress,
+            sources=sources,
+            helper=helper,
+        )
+    finally:
+        if helper is not None:
+            helper.close()  # a freeze refused before it began leaves no process waiting
     return StepResult("freeze", r.summary, True, [], r)
 
 

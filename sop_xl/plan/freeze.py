@@ -62,6 +62,7 @@ from sop_xl.io.xlsx.protection import (
 )
 from sop_xl.io.xlsx.sst import SharedStrings, share_sheet_strings
 from sop_xl.model.book import Progress
+from sop_xl.plan import hash_helper
 from sop_xl.plan.content_hash import canonical_number, workbook_values
 
 # --- namespaces and types ----------------------------------------------------------------------
@@ -364,10 +365,31 @@ def transform_worksheet(
 ) -> _SheetResult:
     """Values only + protected. ``values`` (rows from A1) replaces every formula result.
     With ``strings``, text cells (formula results and inline strings) become shared strings."""
-    res = _transform_worksheet(data, name, part, file, protection, values, date1904, fast)
-    res.data = round_numbers(res.data)
+    res = transform_values(
+        data, name=name, part=part, file=file, protection=protection, values=values,
+        date1904=date1904, fast=fast,
+    )  # fmt: skip
     if strings is not None:
         res.data = _shared(res.data, strings)
+    return res
+
+
+def transform_values(
+    data: bytes,
+    *,
+    name: str,
+    part: str,
+    file: str,
+    protection: dict[str, str],
+    values: list[list[object]] | None,
+    date1904: bool,
+    fast: bool = True,
+) -> _SheetResult:
+    """:func:`transform_worksheet` but for the shared strings: the part of a sheet's freeze
+    that needs nothing but the sheet (so a helper process can do it,
+    :mod:`sop_xl.plan.hash_helper`); texts stay inline strings."""
+    res = _transform_worksheet(data, name, part, file, protection, values, date1904, fast)
+    res.data = round_numbers(res.data)
     return res
 
 
@@ -637,11 +659,13 @@ def freeze_package(
     recalc: bool = True,
     hidden_sheets: str = "unhide",
     progress: Progress | None = None,
+    helper: hash_helper.Helper | None = None,
 ) -> FrozenPackage:
-    """Transform the master's bytes into a frozen package (no cover yet)."""
+    """Transform the master's bytes into a frozen package (no cover yet). ``helper``: a second
+    process that freezes about half the sheets meanwhile (the package is the same)."""
     try:
         return _freeze_parts(
-            Package(data, name=file), file, password, None, hidden_sheets, progress
+            Package(data, name=file), file, password, None, hidden_sheets, progress, helper
         )
     except MissingCachedValues as exc:
         if soffice_path() is None:
@@ -665,6 +689,39 @@ def freeze_package(
     return pkg
 
 
+def _transform_ahead(
+    pkg: Package,
+    worksheets: list[tuple[str, str]],
+    file: str,
+    protection: dict[str, str],
+    date1904: bool,
+    helper: hash_helper.Helper,
+    progress: Progress | None,
+) -> dict[str, _SheetResult]:
+    """:func:`transform_values` of the ``worksheets`` (name, part), about half the bytes by
+    ``helper`` (:mod:`sop_xl.plan.hash_helper`) while this process does the others; {} when
+    the helper takes none. A sheet the helper did not answer for is left to the caller."""
+    parts = [part for _, part in worksheets]
+    theirs = set(hash_helper.share(parts, [pkg.size(p) for p in parts], ready=helper.ready))
+    if not helper.transform(pkg.source, sorted(theirs, key=parts.index), protection=protection,
+                            date1904=date1904):  # fmt: skip
+        return {}
+    done: dict[str, _SheetResult] = {}
+    for i, (name, part) in enumerate(worksheets):
+        if part not in theirs:
+            if progress:
+                progress(f"Freezing sheet {name}", 0.1 + 0.5 * i / len(worksheets))
+            done[part] = transform_values(
+                pkg.read(part), name=name, part=part, file=file, protection=protection,
+                values=None, date1904=date1904,
+            )  # fmt: skip
+    if progress:
+        progress("Freezing the sheets of the second process", 0.6)
+    got = helper.transformed()
+    done.update((part, _SheetResult(*got[part])) for part in theirs if part in got)
+    return done
+
+
 def _lead_first(sheets_el, kept: list, old_index: dict[int, int]) -> tuple[list, dict[int, int]]:
     """Move the LEAD_SHEETS right after the Cover (sheet order and sheet-local names follow)."""
     lead = [k for name in LEAD_SHEETS for k, (_, info) in enumerate(kept) if info.name == name]
@@ -685,6 +742,7 @@ def _freeze_parts(
     values: dict[str, list[list[object]]] | None,
     hidden_sheets: str,
     progress: Progress | None,
+    helper: hash_helper.Helper | None = None,
 ) -> FrozenPackage:
     removed: list[str] = []
     if not pkg.exists(CONTENT_TYPES):
@@ -724,6 +782,17 @@ def _freeze_parts(
     formulas = 0
     unhidden: list[str] = []
     n_sheets = max(len(sheet_els), 1)
+    ahead: dict[str, _SheetResult] = {}
+    if helper is not None and values is None:
+        worksheets = [
+            (el.get("name", ""), rel.part)
+            for el in sheet_els
+            if (rel := wb_rels.get(el.get(q("id", NS_R), ""))) is not None
+            and rel.type == REL_WORKSHEET
+            and el.get("name", "") not in PLUMBING_SHEETS
+            and pkg.exists(rel.part)
+        ]
+        ahead = _transform_ahead(pkg, worksheets, file, sheet_prot, date1904, helper, progress)
     for i, el in enumerate(sheet_els):
         name = el.get("name", "")
         rel = wb_rels.get(el.get(q("id", NS_R), ""))
@@ -740,7 +809,7 @@ def _freeze_parts(
         elif part is None or not pkg.exists(part):
             reason = "sheet part missing"
         if reason is None and rtype == REL_WORKSHEET:
-            if progress:
+            if progress and part not in ahead:
                 progress(f"Freezing sheet {name}", 0.1 + 0.6 * i / n_sheets)
             sheet_values = None
             if values is not None:
@@ -751,7 +820,7 @@ def _freeze_parts(
                         fix="Open the master in Excel, save it, and freeze again.",
                     )
                 sheet_values = values[name]
-            res = transform_worksheet(
+            res = ahead.pop(part, None) or transform_values(
                 pkg.read(part),
                 name=name,
                 part=part,
@@ -759,8 +828,8 @@ def _freeze_parts(
                 protection=sheet_prot,
                 values=sheet_values,
                 date1904=date1904,
-                strings=strings,
             )
+            res.data = _shared(res.data, strings)  # in sheet order, as in one process
             formulas += res.formulas
             missing.extend((name, ref) for ref in res.missing)
             if state != "visible":

@@ -1,30 +1,41 @@
-"""A second process that computes the canonical lines of some sheets of a content hash.
+"""A second process for the freeze: it freezes some of the sheets, then computes the canonical
+lines of some sheets of the content hash.
 
-The content hash of a large workbook (the demo plan: 60 sheets, 2.3 M cells) is mostly reading
-the cells with python-calamine and building each sheet's canonical lines
-(:func:`sop_xl.plan.content_hash.content_hash`); both hold the GIL, so a thread does not help.
-On a machine with two or more cores :func:`content_hash` hands about half the sheet bytes to a
-helper process (:func:`main`): the parent sends the workbook's path (or its bytes) and the names
-of the helper's sheets, computes the other sheets itself, and feeds SHA-256 with every sheet's
-lines in workbook order. The hash and its definition are unchanged: only where the lines of a
-sheet are computed changes.
+A freeze of a large workbook (the demo plan: 60 sheets, 2.3 M cells) spends its time in two
+pieces of work, each sheet by sheet and each holding the GIL (so a thread does not help): the
+sheets' transformation (formulas to values, numbers at 15 digits: :func:`sop_xl.plan.freeze.
+transform_values`), then the content hash, reading the frozen cells back with python-calamine and
+building each sheet's canonical lines (:func:`sop_xl.plan.content_hash.content_hash`). On a
+machine with two or more cores the freeze starts this helper as it begins (its interpreter and
+imports load while the freeze reads the workbook) and hands it about half the sheet bytes of each
+piece: it does its half, the freeze does the other half, then takes the helper's. What is computed
+is unchanged, only where: the freeze still gives the sheets' texts to the shared strings in sheet
+order, and still feeds SHA-256 with every sheet's lines in workbook order, so the package and its
+hash are the ones one process makes.
 
 The helper is an optimisation and never a dependency. Nothing starts when
 ``SOP_XL_BACKGROUND=off`` (the switch of every helper process, :mod:`sop_xl.io.spawn`: the test
 suite, a scheduler that wants one process), on a one-core machine, or for a small workbook; and
 any failure of the helper (it cannot be started, exits, answers late or garbled) leaves its
-sheets to the parent, which computes them as it always did.
+sheets to the freeze, which does them as it always did.
 
-The protocol, on the helper's standard input: one JSON line ``{"sheets": [...], "path": ...,
-"code": ...}`` (``path`` null: the workbook's bytes follow, up to the end of the input; ``code``:
-see :func:`_code`). On its standard output, for each of those sheets in order: the byte length
-of its lines (UTF-8) and its cell count (two unsigned 64-bit little-endian integers), then the
-lines; then ``b"end"``.
+The protocol, on the helper's standard input: jobs, each one JSON line ``{"job": ..., "path":
+..., "size": ..., "code": ...}`` (``path`` null: ``size`` bytes of the workbook follow; ``code``:
+see :func:`_code`), the helper answering each on its standard output before it reads the next;
+the end of the input ends it.
+
+- ``"job": "transform"``, with ``"parts"`` (worksheet parts), ``"protection"`` and
+  ``"date1904"``: for each part in order, its frozen XML's byte length, the formula count, 1 if
+  the sheet has data, the byte length of the JSON list of cells without a value (four unsigned
+  64-bit little-endian integers), then the XML and that JSON; then ``b"end"``.
+- ``"job": "lines"`` (the default), with ``"sheets"``: for each sheet in order, the byte length
+  of its lines (UTF-8) and its cell count (two such integers), then the lines; then ``b"end"``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -47,7 +58,11 @@ COMBINE_BYTES = 4 << 20
 WAIT_SECONDS = 120.0
 
 _HEAD = struct.Struct("<QQ")
+_FROZEN = struct.Struct("<QQQQ")
 _END = b"end"
+
+#: A sheet the helper froze: its XML, formula count, cells without a value, whether it has data.
+Frozen = tuple[bytes, int, list[str], bool]
 
 
 def enabled() -> bool:
@@ -67,20 +82,32 @@ def start() -> Helper | None:
     return Helper(proc) if proc is not None else None
 
 
+@functools.cache
 def _code() -> str:
-    """A digest of the code that makes the canonical lines: the helper works only if it runs
-    the same as the caller (an older installed copy beside a newer one must not be mixed)."""
-    from sop_xl.plan import content_hash
+    """A digest of the code whose results the helper hands back (the sheets' transformation and
+    the canonical lines): the helper works only if it runs the same as the caller (an older
+    installed copy beside a newer one must not be mixed)."""
+    from sop_xl.plan import content_hash, freeze
 
-    return hashlib.sha256(Path(content_hash.__file__).read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for module in (content_hash, freeze):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
 
 
-def start_for(xlsx: bytes) -> Helper | None:
-    """:func:`start`, for a workbook whose sheets are large enough to be shared."""
+def start_for(xlsx: bytes, started: Helper | None = None) -> Helper | None:
+    """:func:`start`, for a workbook whose sheets are large enough to be shared. ``started``: a
+    helper the caller started before it knew the workbook (its imports are done or under way:
+    it is marked :attr:`Helper.ready`), used, or closed when the workbook is too small."""
     sizes = sheet_sizes(xlsx)
-    if not enabled() or not share(list(sizes), list(sizes.values()), ready=True):
-        return None
-    return start()
+    if enabled() and share(list(sizes), list(sizes.values()), ready=True):
+        if started is None:
+            return start()
+        started.ready = True
+        return started
+    if started is not None:
+        started.close()
+    return None
 
 
 def sheet_sizes(source: Path | bytes) -> dict[str, int]:
@@ -106,30 +133,107 @@ def share(names: Sequence[str], sizes: Sequence[int], *, ready: bool) -> list[st
 
 
 class Helper:
-    """The parent's end of one helper process (one job: :meth:`send`, then :meth:`result`)."""
+    """The parent's end of one helper process: at most one :meth:`transform` (then
+    :meth:`transformed`), then at most one :meth:`send` (then :meth:`result`)."""
 
     def __init__(self, proc: subprocess.Popen) -> None:
         self.proc = proc
+        #: started well before its first job: its start costs that job nothing
+        self.ready = False
         self._sheets: list[str] = []
         self._out: list[bytes] = []
         self._thread: threading.Thread | None = None
 
+    @staticmethod
+    def _job(job: dict, source: Path | bytes) -> bytes:
+        """The job's line, then the workbook's bytes if it has no path the helper can read."""
+        in_memory = isinstance(source, bytes | bytearray)
+        job.update(
+            path=None if in_memory else str(Path(source).resolve()),
+            size=len(source) if in_memory else 0,
+            code=_code(),
+        )
+        head = json.dumps(job).encode() + b"\n"
+        return head + bytes(source) if in_memory else head
+
+    def _begin(self, target, payload: bytes) -> None:
+        self._out = []
+        self._thread = threading.Thread(target=target, args=(payload,), daemon=True)
+        self._thread.start()
+
+    def _answer(self) -> bytes | None:
+        """The answer of the job under way, waiting up to :data:`WAIT_SECONDS` from this call
+        (the caller's own share is done); None when it failed in any way or is later than that
+        (the helper is then ended: the caller does that share itself)."""
+        if self._thread is None:
+            return None
+        self._thread.join(WAIT_SECONDS)
+        if self._thread.is_alive() or not self._out:
+            self.close()
+            return None
+        return self._out[0]
+
+    def transform(
+        self,
+        source: Path | bytes,
+        parts: Sequence[str],
+        *,
+        protection: dict[str, str],
+        date1904: bool,
+    ) -> bool:
+        """Hand the helper the worksheet ``parts`` of the workbook ``source`` to freeze
+        (:func:`sop_xl.plan.freeze.transform_values`; written by a thread: the caller goes on);
+        False when there is nothing to send or a job was sent already."""
+        if not parts or self._thread is not None:
+            return False
+        self._sheets = list(parts)
+        job = {"job": "transform", "parts": self._sheets}
+        job.update(protection=protection, date1904=date1904)
+        self._begin(self._talk_transform, self._job(job, source))
+        return True
+
+    def _talk_transform(self, payload: bytes) -> None:
+        """Send the job, the input kept open for the next one, and read the answer (its end
+        mark says where it ends)."""
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        try:
+            stdin.write(payload)
+            stdin.flush()
+            chunks = []
+            for _ in self._sheets:
+                head = stdout.read(_FROZEN.size)
+                chunks.append(head)
+                if len(head) < _FROZEN.size:
+                    return
+                size, _, _, listed = _FROZEN.unpack(head)
+                chunks.append(stdout.read(size + listed))
+            chunks.append(stdout.read(len(_END)))
+        except Exception:  # a broken pipe: transformed() finds nothing and says so
+            return
+        self._out.append(b"".join(chunks))
+
+    def transformed(self) -> dict[str, Frozen]:
+        """``{part: (frozen XML, formula count, cells without a value, has data)}`` from the
+        helper (see :meth:`_answer`); empty when it failed (the caller freezes those sheets)."""
+        out = self._answer()
+        return {} if out is None else _parse_frozen(out, self._sheets)
+
     def send(self, source: Path | bytes, sheets: Sequence[str]) -> bool:
-        """Hand the helper ``sheets`` of ``source`` (written by a thread: the caller goes on);
-        False when there is nothing to send."""
-        if not sheets:
+        """Hand the helper ``sheets`` of ``source`` for their canonical lines (written by a
+        thread: the caller goes on), its last job; False when there is nothing to send or the
+        job before failed."""
+        if (
+            not sheets
+            or (self._thread is not None and not self._out)
+            or self.proc.poll() is not None
+        ):
             return False
         self._sheets = list(sheets)
-        path = None if isinstance(source, bytes | bytearray) else str(Path(source).resolve())
-        job = {"sheets": self._sheets, "path": path, "code": _code()}
-        head = json.dumps(job).encode() + b"\n"
-        payload = head if path is not None else head + bytes(source)
-        self._thread = threading.Thread(target=self._talk, args=(payload,), daemon=True)
-        self._thread.start()
+        self._begin(self._talk, self._job({"job": "lines", "sheets": self._sheets}, source))
         return True
 
     def _talk(self, payload: bytes) -> None:
-        """Send the job and read the answer, however long the helper takes: the parent's
+        """Send the last job and read the answer, however long the helper takes: the parent's
         patience starts when its own sheets are done (:meth:`result`), and a helper it gives
         up on is killed (:meth:`close`), which ends this."""
         try:
@@ -140,34 +244,46 @@ class Helper:
             self._out.append(out)
 
     def result(self) -> dict[str, tuple[bytes, int]]:
-        """``{sheet: (lines as UTF-8, cell count)}`` from the helper, waiting for it up to
-        :data:`WAIT_SECONDS` from this call (the caller's own sheets are done); empty when it
-        failed in any way or is later than that (the caller then computes those sheets)."""
-        if self._thread is None:
-            return {}
-        self._thread.join(WAIT_SECONDS)
-        if self._thread.is_alive() or not self._out:
-            self.close()
-            return {}
-        return _parse(self._out[0], self._sheets)
+        """``{sheet: (lines as UTF-8, cell count)}`` from the helper (see :meth:`_answer`);
+        empty when it failed (the caller then computes those sheets)."""
+        out = self._answer()
+        return {} if out is None else _parse(out, self._sheets)
 
     def close(self) -> None:
-        """End the helper: an empty input ends one never given work; one still at work is
-        killed. Its pipes are closed."""
+        """End the helper: one with no job under way reads the end of its input and leaves;
+        one still at work is killed. Its pipes are closed."""
         proc = self.proc
-        if proc.poll() is None and self._thread is None:
-            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        idle = self._thread is None or not self._thread.is_alive()
+        if proc.poll() is None and idle:
+            with contextlib.suppress(OSError, ValueError, subprocess.TimeoutExpired):
                 proc.stdin.close()
                 proc.wait(5)
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         if self._thread is not None:
-            self._thread.join(5)  # communicate() returns once the pipes are at their end
+            self._thread.join(5)  # its reads return once the pipes are at their end
         for pipe in (proc.stdin, proc.stdout):
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()
+
+
+def _parse_frozen(out: bytes, parts: Sequence[str]) -> dict[str, Frozen]:
+    got: dict[str, Frozen] = {}
+    at = 0
+    try:
+        for part in parts:
+            size, formulas, has_data, listed = _FROZEN.unpack_from(out, at)
+            at += _FROZEN.size
+            if at + size + listed > len(out):
+                return {}
+            missing = json.loads(out[at + size : at + size + listed])
+            got[part] = (out[at : at + size], formulas, missing, bool(has_data))
+            at += size + listed
+    except (struct.error, ValueError):
+        return {}
+    return got if out[at:] == _END else {}
 
 
 def _parse(out: bytes, sheets: Sequence[str]) -> dict[str, tuple[bytes, int]]:
@@ -185,24 +301,51 @@ def _parse(out: bytes, sheets: Sequence[str]) -> dict[str, tuple[bytes, int]]:
     return got if out[at:] == _END else {}
 
 
+def _frozen(source: Path | bytes, job: dict) -> bytes:
+    """A transform job's answer (see the module docstring)."""
+    from sop_xl.io.xlsx.parts import Package
+    from sop_xl.plan.freeze import transform_values
+
+    protection, date1904 = dict(job["protection"]), bool(job["date1904"])
+    out = []
+    with Package(source) as pkg:
+        for part in job["parts"]:
+            res = transform_values(
+                pkg.read(part), name=part, part=part, file=pkg.path.name,
+                protection=protection, values=None, date1904=date1904,
+            )  # fmt: skip
+            missing = json.dumps(res.missing).encode()
+            out += [_FROZEN.pack(len(res.data), res.formulas, res.has_data, len(missing))]
+            out += [res.data, missing]
+    return b"".join([*out, _END])
+
+
 def main() -> int:
-    """The helper: read the job from standard input, write the sheets' lines to standard
-    output; any failure is an exit code, and the parent computes those sheets itself."""
-    from sop_xl.plan.content_hash import sheet_lines  # loaded while the parent still works
+    """The helper: answer each job from standard input on standard output, until the input
+    ends; any failure is an exit code, and the parent does the helper's share itself."""
+    from sop_xl.plan import content_hash, freeze  # noqa: F401  (loaded while the parent works)
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    head = stdin.readline()
-    if not head.strip():  # closed without work: the parent did not need us
-        return 0
-    job = json.loads(head)
-    if job.get("code") != _code():
-        return 3
-    source = Path(job["path"]) if job["path"] is not None else stdin.read()
-    for lines, count in sheet_lines(source, job["sheets"]):
-        stdout.write(_HEAD.pack(len(lines), count))
-        stdout.write(lines)
-    stdout.write(_END)
-    stdout.flush()
+    while head := stdin.readline():
+        if not head.strip():
+            break
+        job = json.loads(head)
+        if job.get("code") != _code():
+            return 3
+        if job.get("path") is not None:
+            source: Path | bytes = Path(job["path"])
+        else:
+            source = stdin.read(job["size"])
+            if len(source) != job["size"]:
+                return 4
+        if job.get("job") == "transform":
+            stdout.write(_frozen(source, job))
+        else:
+            for lines, count in content_hash.sheet_lines(source, job["sheets"]):
+                stdout.write(_HEAD.pack(len(lines), count))
+                stdout.write(lines)
+            stdout.write(_END)
+        stdout.flush()
     return 0
 
 

@@ -264,6 +264,7 @@ def freeze(
     hidden_sheets: str = "unhide",
     lock_timeout: float = 120.0,
     sources: Sequence[dict] = (),
+    helper: hash_helper.Helper | None = None,
 ) -> FreezeResult:
     """Freeze the master workbook into the next ``SOP_Plan_<cycle>_v<NN>.xlsx``.
 
@@ -274,34 +275,35 @@ def freeze(
     ``hidden_sheets``: ``"unhide"`` (hidden sheets with data become visible) or ``"drop"``.
     ``sources``: fingerprints of the files the master reads tables from
     (:func:`sop_xl.io.external.fingerprint`); the ledger record keeps them, so ``verify`` can say
-    whether the data a plan was built from is still the same.
+    whether the data a plan was built from is still the same. ``helper``: a second process the
+    caller started as the click began (:func:`sop_xl.plan.hash_helper.start`), ended here.
 
     The master is never modified. Raises :class:`SopError` with a fix on any problem.
     """
-    master = Path(master)
-    snapshots_dir = Path(snapshots_dir) if snapshots_dir else master.parent / "snapshots"
-    approved_by = (approved_by or "").strip()
-    if not approved_by:
-        raise SopError(
-            "a frozen plan needs the name of who approved it.",
-            fix="Give approved_by (CLI: --approved-by 'Name, role').",
-        )
-    created_by = (created_by or "").strip() or user()
-    if hidden_sheets not in ("unhide", "drop"):
-        raise ArgumentError(
-            f"hidden_sheets must be 'unhide' or 'drop', not {hidden_sheets!r}.",
-            fix="Pass hidden_sheets='unhide' (keep their data, visible) or 'drop'.",
-        )
-
-    def report(msg: str, frac: float | None) -> None:
-        if progress:
-            progress(msg, frac)
-
-    report(f"Reading {master.name}", 0.0)
-    data = _read_master(master)
-    # a second process for half the content hash, started now: it loads while the sheets freeze
-    helper = hash_helper.start_for(data)
     try:
+        master = Path(master)
+        snapshots_dir = Path(snapshots_dir) if snapshots_dir else master.parent / "snapshots"
+        approved_by = (approved_by or "").strip()
+        if not approved_by:
+            raise SopError(
+                "a frozen plan needs the name of who approved it.",
+                fix="Give approved_by (CLI: --approved-by 'Name, role').",
+            )
+        created_by = (created_by or "").strip() or user()
+        if hidden_sheets not in ("unhide", "drop"):
+            raise ArgumentError(
+                f"hidden_sheets must be 'unhide' or 'drop', not {hidden_sheets!r}.",
+                fix="Pass hidden_sheets='unhide' (keep their data, visible) or 'drop'.",
+            )
+
+        def report(msg: str, frac: float | None) -> None:
+            if progress:
+                progress(msg, frac)
+
+        report(f"Reading {master.name}", 0.0)
+        data = _read_master(master)
+        # a second process for half the sheets and half the content hash
+        helper = hash_helper.start_for(data, helper)
         return _freeze(
             master, data, snapshots_dir, helper, approved_by=approved_by, created_by=created_by,
             password=password, recalc=recalc, report=report, hidden_sheets=hidden_sheets,
@@ -358,6 +360,7 @@ def _freeze(
         recalc=recalc,
         hidden_sheets=hidden_sheets,
         progress=report,
+        helper=helper,
     )
     company, cycle, scenario = read_cycle_settings(pkg, master.name)
     cover_name = COVER_SHEET

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -231,6 +232,16 @@ def test_an_unused_helper_ends_when_closed() -> None:
     assert helper.proc.returncode == 0  # it read an empty input and left quietly
 
 
+def _sheets(snapshot: Path) -> dict[str, bytes]:
+    """Every worksheet part of a frozen plan but the cover's (it says when it was made)."""
+    from sop_xl.io.xlsx.parts import sheet_part_sizes
+    from sop_xl.plan.snapshot import COVER_SHEET
+
+    with zipfile.ZipFile(snapshot) as zf:
+        parts = {name: part for name, (part, _) in sheet_part_sizes(zf).items()}
+        return {part: zf.read(part) for name, part in parts.items() if name != COVER_SHEET}
+
+
 def test_freeze_with_the_helper_records_the_same_hash_and_leaves_no_file(
     tmp_path: Path, helper_on, monkeypatch
 ) -> None:
@@ -240,13 +251,25 @@ def test_freeze_with_the_helper_records_the_same_hash_and_leaves_no_file(
     temp = tmp_path / "temp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    frozen_there: list[dict] = []
+    real = hash_helper.Helper.transformed
+
+    def spy(self: hash_helper.Helper) -> dict:
+        frozen_there.append(got := real(self))
+        return got
+
+    monkeypatch.setattr(hash_helper.Helper, "transformed", spy)
     shared = freeze(a, approved_by="Jane Doe, CFO", created_by="anna")
     assert helper_on and helper_on[0], "the freeze did not use the helper"
+    assert frozen_there and frozen_there[0], "the helper froze no sheet"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOP_XL_BACKGROUND", "off")
         alone = freeze(b, approved_by="Jane Doe, CFO", created_by="anna")
     assert shared.content_hash == alone.content_hash
     assert shared.record["sheet_hashes"] == alone.record["sheet_hashes"]
+    # the sheets the helper froze are the bytes one process writes
+    assert _sheets(shared.path) == _sheets(alone.path)
+    assert set(frozen_there[0]) <= set(_sheets(shared.path))
     # the snapshot's own hash, read back in one process, is the recorded one
     assert _alone(shared.path, skip_first=True).hexdigest == shared.content_hash
     assert verify(shared.path.parent).ok
@@ -281,3 +304,56 @@ def test_freeze_without_a_temporary_folder_hashes_in_memory(tmp_path: Path, monk
     assert seen == [bytes]
     assert in_memory.content_hash == usual.content_hash
     assert in_memory.record["sheet_hashes"] == usual.record["sheet_hashes"]
+
+
+def test_parse_frozen_refuses_a_short_or_trailing_answer() -> None:
+    missing = b'["B2"]'
+    one = hash_helper._FROZEN.pack(3, 1, 1, len(missing)) + b"abc" + missing
+    assert hash_helper._parse_frozen(one + b"end", ["p"]) == {"p": (b"abc", 1, ["B2"], True)}
+    assert hash_helper._parse_frozen(one, ["p"]) == {}  # no end mark
+    assert hash_helper._parse_frozen(one + b"end", ["p", "q"]) == {}  # a sheet missing
+    assert hash_helper._parse_frozen(one[:-1] + b"end", ["p"]) == {}  # cut short
+    assert hash_helper._parse_frozen(one + b"endx", ["p"]) == {}
+    assert hash_helper._parse_frozen(b"end", ["p"]) == {}
+
+
+def test_a_helper_that_cannot_freeze_leaves_every_sheet_to_the_freeze(
+    tmp_path: Path, helper_on, monkeypatch
+) -> None:
+    """A helper that refuses its first job (another copy of sop_xl) ends: the freeze freezes
+    and hashes every sheet itself, to the same plan."""
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    a = build_master(tmp_path / "a" / "SOP_Master.xlsm")
+    b = build_master(tmp_path / "b" / "SOP_Master.xlsm")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(hash_helper, "_code", lambda: "another version")
+        refused = freeze(a, approved_by="Jane Doe, CFO", created_by="anna")
+    assert helper_on == []  # the hash was not sent to a helper that had ended
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOP_XL_BACKGROUND", "off")
+        alone = freeze(b, approved_by="Jane Doe, CFO", created_by="anna")
+    assert refused.content_hash == alone.content_hash
+    assert _sheets(refused.path) == _sheets(alone.path)
+    assert verify(refused.path.parent).ok
+
+
+def test_a_freeze_refused_before_it_began_ends_the_helper_started_for_it(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """``sop-xl freeze`` starts its second process before anything else; a master the guard
+    refuses ends it at once (the click says why, and no process is left waiting)."""
+    from sop_xl import cli
+
+    closed: list[bool] = []
+
+    class Started:
+        ready = False
+
+        def close(self) -> None:
+            closed.append(True)
+
+    monkeypatch.setattr(hash_helper, "start", Started)
+    master = tmp_path / "SOP_Planning.xlsm"
+    master.write_bytes(b"PK\x03\x04" + b"\0" * 4096)  # not a workbook
+    assert cli.main(["freeze", str(master), "--approved-by", "Jane Doe, CFO"]) == 2
+    assert closed == [True]

@@ -274,6 +274,19 @@ class Package:
     def text(self, name: str) -> str:
         return self.read(name).decode("utf-8")
 
+    @property
+    def source(self) -> Path | bytes:
+        """What the package was opened from: its bytes, or its file."""
+        return self._data if self._data is not None else self.path
+
+    def size(self, name: str) -> int:
+        """The part's bytes (uncompressed), without reading it."""
+        if name in self._deleted:
+            raise KeyError(name)
+        if name in self._changed:
+            return len(self._changed[name])
+        return self._infos[name].file_size
+
     def head(self, name: str, size: int = 4096) -> bytes:
         """The first ``size`` bytes of a part, without decompressing the rest."""
         if name in self._deleted:
