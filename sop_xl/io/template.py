@@ -44,6 +44,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from sop_xl.errors import SchemaError
 from sop_xl.io.filebook import save_new_workbook
+from sop_xl.io.xlsx.parts import PREFIX, escape, insert_before_close
 from sop_xl.io.xlsx.tables import resize_table
 from sop_xl.model import schema
 from sop_xl.model.periods import period_range
@@ -664,6 +665,21 @@ def _add_native_functions(wb: Workbook) -> None:
             )
 
 
+#: a ``<Company>`` element of ``docProps/app.xml`` under any prefix (group 1), empty or not
+_COMPANY_RE = re.compile(rf"<({PREFIX})Company(?=[\s/>])[^>]*?(?:/>|>.*?</\1Company\s*>)", re.S)
+
+
+def _set_company(app_xml: str, company: str) -> str:
+    """``docProps/app.xml`` naming ``company``: its ``<Company>`` replaced, or one added in the
+    root's prefix (``<ep:Properties>`` is valid OOXML)."""
+    m = _COMPANY_RE.search(app_xml)
+    if m is None:
+        return insert_before_close(app_xml, "Properties", f"<Company>{escape(company)}</Company>")
+    p = m.group(1)
+    el = f"<{p}Company>{escape(company)}</{p}Company>"
+    return app_xml[: m.start()] + el + app_xml[m.end() :]
+
+
 def _normalise_zip(path: Path, company: str) -> None:
     """Fixed timestamps (reproducible bytes) and the Company document property, rewriting
     ``path`` in place (it is the temp file of an atomic save, never the user's file)."""
@@ -681,14 +697,7 @@ def _normalise_zip(path: Path, company: str) -> None:
                 )
                 data = text.encode("utf-8")
             elif name == "docProps/app.xml":
-                text = data.decode("utf-8")
-                company_xml = (
-                    company.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                )
-                text = text.replace(
-                    "</Properties>", f"<Company>{company_xml}</Company></Properties>"
-                )
-                data = text.encode("utf-8")
+                data = _set_company(data.decode("utf-8"), company).encode("utf-8")
             info = zipfile.ZipInfo(name, date_time=BUILD_STAMP.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o600 << 16

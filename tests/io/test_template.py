@@ -309,3 +309,41 @@ def test_a_failed_xlsm_build_leaves_no_partial_workbook(tmp_path):
         build_standard_workbook(tmp_path, make_xlsm=broken)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["SOP_Planning.xlsx"]
     assert (tmp_path / "SOP_Planning.xlsx").read_bytes() == b"the previous build"
+
+
+_EP = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+
+
+@pytest.mark.parametrize(
+    "app",
+    [
+        f'<ep:Properties xmlns:ep="{_EP}"><ep:Application>x</ep:Application></ep:Properties>',
+        f'<a.b:Properties xmlns:a.b="{_EP}"/>',
+        f'<Properties xmlns="{_EP}"><Company>Old &amp; Co</Company><AppVersion>3.1</AppVersion>'
+        "</Properties>",
+        f'<Properties xmlns="{_EP}"><Company/></Properties>',
+    ],
+    ids=["prefixed", "prefixed-empty", "has-company", "empty-company"],
+)
+def test_company_property_set_once_in_any_app_part(tmp_path: Path, app: str) -> None:
+    """The Company document property is the one given, exactly once, whatever the prefix of
+    docProps/app.xml (valid OOXML) and whether it already names a company. Before: nothing set
+    in a prefixed part (the literal '</Properties>' was replaced), a second Company after an
+    existing one."""
+    from defusedxml.ElementTree import fromstring
+
+    from sop_xl.io.template import _normalise_zip
+
+    path = tmp_path / "w.xlsx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("docProps/app.xml", '<?xml version="1.0"?>\n' + app)
+    _normalise_zip(path, "A&B <Foods>")
+    with zipfile.ZipFile(path) as zf:
+        root = fromstring(zf.read("docProps/app.xml"))
+    assert root.tag == f"{{{_EP}}}Properties"
+    # one Company, a child of the root, in the part's namespace (not an unprefixed one in none)
+    companies = [(c.tag, c.text) for c in root.iter() if c.tag.endswith("Company")]
+    assert companies == [(f"{{{_EP}}}Company", "A&B <Foods>")]
+    assert root.find(f"{{{_EP}}}Company") is not None
+    other = [c.tag for c in fromstring(app) if not c.tag.endswith("Company")]
+    assert [c.tag for c in root if not c.tag.endswith("Company")] == other  # kept
