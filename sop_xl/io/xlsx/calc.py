@@ -65,7 +65,7 @@ def calc_pr_xml(workbook_xml: str, *, recalc_on_load: bool) -> str:
         p = w.group(1) if w else ""
         tag = f'<{p}calcPr calcId="{CALC_ID}" fullCalcOnLoad="1"/>'
         for later in _AFTER:
-            a = re.search(rf"<{p}{later}\b", workbook_xml)
+            a = re.search(rf"<{re.escape(p)}{later}\b", workbook_xml)
             if a is not None:
                 return workbook_xml[: a.start()] + tag + workbook_xml[a.start() :]
         end = workbook_xml.rindex(f"</{p}workbook>")

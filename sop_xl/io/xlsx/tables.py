@@ -51,6 +51,7 @@ def resize_table_xml(tx: str, ref: str, headers: Sequence[str]) -> str:
     if m is None:
         raise SopError("not a table part (no <table> element)", fix="rebuild the workbook")
     tp = m.group(1) or ""
+    tq = re.escape(tp)  # the prefix as a pattern ("a.b:" must not match "axb:")
     name = _unescape_attr(_attr(m.group(0), "displayName") or _attr(m.group(0), "name") or "?")
     if (_attr(m.group(0), "totalsRowCount") or "0") != "0":
         raise SopError(
@@ -68,15 +69,15 @@ def resize_table_xml(tx: str, ref: str, headers: Sequence[str]) -> str:
         )
     tx = tx[: m.start()] + _set_attr(m.group(0), "ref", ref) + tx[m.end() :]
     tx = re.sub(
-        rf"<{tp}autoFilter\b[^>]*>", lambda a: _set_attr(a.group(0), "ref", ref), tx, count=1
+        rf"<{tq}autoFilter\b[^>]*>", lambda a: _set_attr(a.group(0), "ref", ref), tx, count=1
     )
-    tx = re.sub(rf"<{tp}sortState\b[^>]*/>", "", tx)
-    tx = re.sub(rf"<{tp}sortState\b.*?</{tp}sortState>", "", tx, flags=re.S)
-    cm = re.search(rf"<{tp}tableColumns\b[^>]*?(?:/>|>(.*?)</{tp}tableColumns>)", tx, flags=re.S)
+    tx = re.sub(rf"<{tq}sortState\b[^>]*/>", "", tx)
+    tx = re.sub(rf"<{tq}sortState\b.*?</{tq}sortState>", "", tx, flags=re.S)
+    cm = re.search(rf"<{tq}tableColumns\b[^>]*?(?:/>|>(.*?)</{tq}tableColumns>)", tx, flags=re.S)
     if cm is None:
         raise SopError(f"table {name} has no tableColumns", fix="rebuild the workbook")
     old = re.findall(
-        rf"<{tp}tableColumn\b[^>]*?/>|<{tp}tableColumn\b[^>]*>.*?</{tp}tableColumn>",
+        rf"<{tq}tableColumn\b[^>]*?/>|<{tq}tableColumn\b[^>]*>.*?</{tq}tableColumn>",
         cm.group(1) or "",
         flags=re.S,
     )
@@ -121,7 +122,7 @@ def table_problems(tx: str, header_texts: Sequence[str] | None = None) -> list[s
     m = _TABLE_RE.search(tx)
     if m is None:
         return ["no <table> element"]
-    tp = m.group(1) or ""
+    tp = re.escape(m.group(1) or "")
     ref = _attr(m.group(0), "ref") or ""
     out: list[str] = []
     af = re.search(rf"<{tp}autoFilter\b[^>]*>", tx)

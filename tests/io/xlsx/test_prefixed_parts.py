@@ -217,3 +217,40 @@ def test_a_prefix_is_any_xml_name_and_the_pattern_compiles_in_well_under_a_milli
         assert not re.fullmatch(NCNAME, name), name
     text = "<si><a.b:si><é:si><1x:si><x-1:si>"
     assert [m[1] for m in re.finditer(rf"<({PREFIX})si>", text)] == ["", "a.b:", "é:", "x-1:"]
+
+
+#: a foreign namespace whose prefix looks like "a.b" to a pattern with an unescaped '.'
+_LOOK_ALIKE = (
+    'xmlns:axb="urn:example:other" xmlns:mc="http://schemas.openxmlformats.org/'
+    'markup-compatibility/2006" mc:Ignorable="axb"'
+)
+
+
+def test_a_table_prefix_is_matched_literally_not_as_a_pattern() -> None:
+    """The table's prefix "a.b:" is text, not a pattern: an <axb:autoFilter> of another
+    namespace (ignorable, so valid) is not the table's filter. Before: its ref was moved and
+    the table's own filter kept the old range (Excel repairs that table)."""
+    from defusedxml.ElementTree import fromstring
+
+    t = (
+        f'<a.b:table xmlns:a.b="{NS_MAIN}" {_LOOK_ALIKE} id="1" name="T" displayName="T" '
+        'ref="A1:B3"><axb:autoFilter ref="Z1:Z2"/><a.b:autoFilter ref="A1:B3"/>'
+        '<a.b:tableColumns count="2"><a.b:tableColumn id="1" name="Item"/>'
+        '<a.b:tableColumn id="7" name="Qty"/></a.b:tableColumns></a.b:table>'
+    )
+    root = fromstring(resize_table_xml(t, "A1:B9", ["Item", "Qty"]))
+    assert root.get("ref") == "A1:B9"
+    assert root.find(f"{{{NS_MAIN}}}autoFilter").get("ref") == "A1:B9"
+    assert root.find("{urn:example:other}autoFilter").get("ref") == "Z1:Z2"
+
+
+def test_a_workbook_prefix_is_matched_literally_not_as_a_pattern() -> None:
+    """calcPr goes where the schema wants it (after definedNames), not before an <axb:oleSize>
+    of another namespace. Before: it was put before that element, ahead of definedNames."""
+    wb = (
+        f'<a.b:workbook xmlns:a.b="{NS_MAIN}" {_LOOK_ALIKE}><a.b:sheets/><axb:oleSize/>'
+        "<a.b:definedNames/></a.b:workbook>"
+    )
+    out = calc_pr_xml(wb, recalc_on_load=True)
+    assert out.endswith('<a.b:definedNames/><a.b:calcPr calcId="191029" fullCalcOnLoad="1"/>'
+                        "</a.b:workbook>")  # fmt: skip
