@@ -545,14 +545,24 @@ def _frame_arrays(df: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict]:
         else:
             raise TypeError(f"column {c!r}: {s.dtype} is not kept")
         values = s.to_numpy(dtype=object)
-        none = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
         missing = pd.isna(values)
-        if not all(isinstance(v, str) for v in values[~missing].tolist()):
-            raise TypeError(f"column {c!r} holds more than text")
+        texts = values[~missing]
+        if len(texts) and pd.api.types.infer_dtype(texts, skipna=False) != "string":
+            raise TypeError(f"column {c!r} holds more than text")  # every one a str, in C
+        none = _nones(values, missing)
         arrays[f"v{i}"] = np.array(np.where(missing, "", values).tolist(), dtype=str)
         arrays[f"none{i}"], arrays[f"nan{i}"] = none, missing & ~none
         columns.append({"name": c, **kind})
     return arrays, {"columns": columns}
+
+
+def _nones(values: np.ndarray, missing: np.ndarray | None = None) -> np.ndarray:
+    """Where an object array holds None (``missing``: its :func:`pandas.isna`, if known): only
+    the missing values are looked at, one by one (NaN and pd.NA are missing and not None)."""
+    at = np.flatnonzero(pd.isna(values) if missing is None else missing)
+    none = np.zeros(len(values), dtype=bool)
+    none[at] = [values[k] is None for k in at.tolist()]
+    return none
 
 
 def _frame_from(z, layout: dict) -> pd.DataFrame:
@@ -587,6 +597,6 @@ def _round_trips(df: pd.DataFrame, arrays: dict[str, np.ndarray], layout: dict) 
     for i, c in enumerate(layout["columns"]):  # None and NaN are equal to assert_frame_equal
         if c["kind"] != "numpy":
             a, b = df.iloc[:, i].to_numpy(dtype=object), back.iloc[:, i].to_numpy(dtype=object)
-            if [v is None for v in a.tolist()] != [v is None for v in b.tolist()]:
+            if not np.array_equal(_nones(a), _nones(b)):
                 return False
     return True
