@@ -279,11 +279,31 @@ _MAIN_PREFIX = re.compile(
 )
 
 
+#: Other hits of the rare byte :func:`_find` looks at before it leaves the rest to ``find``.
+_FEW = 32
+
+
+def _find(data: bytes, needle: bytes, rare: int, start: int, end: int) -> int:
+    """``data.find(needle, start, end)``, found by a memchr scan for ``needle[rare]``, a byte
+    rare among cells (``find`` tests each window's last byte first: ``>`` or ``<`` of every
+    tag). A writer whose cells hold that byte too (in every row tag, say) gets plain ``find``
+    after :data:`_FEW` other hits of it."""
+    byte, n = needle[rare : rare + 1], len(needle)
+    pos = data.find(byte, start + rare, end - n + rare + 1)
+    for _ in range(_FEW):
+        if pos < 0:
+            return -1
+        if data.startswith(needle, pos - rare):
+            return pos - rare
+        pos = data.find(byte, pos + 1, end - n + rare + 1)
+    return data.find(needle, pos - rare, end) if pos >= 0 else -1
+
+
 def _formula_cells(data: bytes, start: int, end: int) -> list[re.Match] | None:
     """The formula cells between ``start`` and ``end`` (the sheetData), found with ``find``
     (a memchr scan, not a regex over megabytes of cells); None when one has another shape."""
     found: list[re.Match] = []
-    pos = data.find(b"<f", start, end)
+    pos = _find(data, b"<f", 1, start, end)
     while pos >= 0:
         if data[pos + 2 : pos + 3] in (b" ", b">", b"/"):
             cell = data.rfind(b"<c", start, pos)
@@ -296,13 +316,13 @@ def _formula_cells(data: bytes, start: int, end: int) -> list[re.Match] | None:
             pos = m.end()
         else:
             pos += 2
-        pos = data.find(b"<f", pos, end)
+        pos = _find(data, b"<f", 1, pos, end)
     return found
 
 
 def _fast_transform(data: bytes, protection: dict[str, str]) -> _SheetResult | None:
     a, b = data.find(b"<sheetData"), data.rfind(b"</sheetData>")
-    if a < 0 or b < a or data.find(b"</sheetData>", a, b) >= 0:
+    if a < 0 or b < a or _find(data, b"</sheetData>", 3, a, b) >= 0:
         return None  # <sheetData/> (nothing to scan) or not one sheetData: lxml decides
     head, tail = data[:a], data[b:]
     # sheet-level elements live outside the cells: only the head and the tail are searched
@@ -310,7 +330,7 @@ def _fast_transform(data: bytes, protection: dict[str, str]) -> _SheetResult | N
         return None
     if not re.search(rb"<worksheet\b", head[:2000]) or _PREFIXED.search(head):
         return None
-    if _PREFIXED.search(tail) or _MAIN_PREFIX.search(head) or data.find(b"xmlns", a, b) >= 0:
+    if _PREFIXED.search(tail) or _MAIN_PREFIX.search(head) or _find(data, b"xmlns", 2, a, b) >= 0:
         return None  # a prefix could name the cells' namespace: lxml reads that
     if b"<dataValidations" in tail:
         tail, n = _DATA_VALIDATIONS.subn(b"", tail)
@@ -431,7 +451,7 @@ def round_numbers(xml: bytes) -> bytes:
     ulp), so at least 0.388 unit from any rounding midpoint: an application that writes 15
     digits not quite correctly rounded (LibreOffice errs by up to about 0.1 unit) still writes
     the same 15 digits when it re-saves the plan, and the content hash survives the re-save."""
-    prefixed = xml.find(b":v>") >= 0
+    prefixed = _find(xml, b":v>", 0, 0, len(xml)) >= 0
     pieces: list[bytes] = []
     at = 0
     for m in (_LONG_V_ANY if prefixed else _LONG_V).finditer(xml):
