@@ -2,7 +2,7 @@
 
 ``reference_transform_values`` below is the byte-level fast path and the rounding of numbers
 as they were before (kept verbatim): whole-sheet ``find`` scans, one ``_rounded`` call per long
-number. ``sop_xl.plan.freeze.transform_worksheet`` finds the same things with memchr scans for a
+number. ``sop_xl.plan.freeze.transform_values`` finds the same things with memchr scans for a
 rare byte; the two must give identical bytes, formula count, missing cells and has-data flag
 for every worksheet, odd ones included (prefixes, ``<f/>``, text results, data validations,
 several sheetData, rows full of the rare bytes...).
@@ -173,7 +173,7 @@ def _outcome(fn, data: bytes) -> tuple:
 
 def assert_same(data: bytes) -> None:
     new = _outcome(
-        lambda d: fz.transform_worksheet(
+        lambda d: fz.transform_values(
             d, name="S", part="p", file="f", protection=PROTECTION, values=None, date1904=False
         ),
         data,
