@@ -34,6 +34,7 @@ from sop_xl.io import writer
 from sop_xl.io.writer import write_sheets
 from sop_xl.io.xlsx import cells, styles
 from sop_xl.io.xlsx.parts import NS_MAIN, Package, sheet_parts
+from sop_xl.io.xlsx.tables import table_problems
 from sop_xl.model import schema
 from sop_xl.model.schema import Dtype, Table, col
 from sop_xl.model.sheets import CellRule, ChartSpec, DataBar, FormulaRule, IconRule, SheetOutput
@@ -897,6 +898,52 @@ def test_input_table_rewritten_on_a_prefixed_sheet(master: Path, pre: str, n: in
     assert rows[4][9] == "beside row 5" and rows[3][0] == "N0"
     xml = parts(master)[sheet].decode()
     assert f"{pre}:{pre}:" not in xml and f'<{pre}:dimension ref="A1:J{max(last, 8)}"/>' in xml
+
+
+def _table_prefixed_by_element(xml: str, how: str) -> str:
+    """The table part ``xml`` (``<table xmlns="main">``, unprefixed children) with its root in
+    prefix ``a.b`` and its children not, or the reverse: the same table to every XML reader."""
+    root, decl = "<table ", f'xmlns="{NS_MAIN}"'
+    assert xml.count(root) == 1 and xml.count(decl) == 1 and xml.endswith("</table>")
+    if how == "children only":
+        xml = xml.replace(decl, f'{decl} xmlns:a.b="{NS_MAIN}"')
+        return re.sub(r"<(/?)(?!table[\s>])([A-Za-z])", r"<\1a.b:\2", xml)
+    xml = xml.replace(root, "<a.b:table ").replace("</table>", "</a.b:table>")
+    if how == "root and default":  # both bound to main on the root
+        return xml.replace(decl, f'{decl} xmlns:a.b="{NS_MAIN}"')
+    # "root only": the root declares its prefix; each child declares the default namespace
+    xml = xml.replace(decl, f'xmlns:a.b="{NS_MAIN}"')
+    for child in ("autoFilter", "tableColumns"):
+        xml = xml.replace(f"<{child} ", f"<{child} {decl} ", 1)
+    return xml
+
+
+@pytest.mark.parametrize("how", ["root only", "root and default", "children only"])
+def test_input_table_rewritten_in_a_table_part_prefixed_by_element(
+    master: Path, tmp_path: Path, how: str
+) -> None:
+    """A table part whose root is in prefix a.b and whose children are in the default
+    namespace (declared on them, or both bound on the root), or the reverse: valid XML, the
+    table every reader sees. Before: "table tblItems has no tableColumns" (the children were
+    looked for under the root's prefix only)."""
+    table = "xl/tables/table1.xml"
+    with zipfile.ZipFile(master) as z:
+        xml = _table_prefixed_by_element(z.read(table).decode(), how)
+    _zip_edit(master, {table: xml.encode()})
+    before = openpyxl.load_workbook(master)["Items"].tables["tblItems"]
+    assert before.ref == "A3:G8" and [c.name for c in before.tableColumns] == schema.ITEMS.headers
+    write_sheets(master, [SheetOutput(schema.ITEMS, _items(12))])
+    ws = openpyxl.load_workbook(master)["Items"]
+    t = ws.tables["tblItems"]
+    assert (t.ref, t.autoFilter.ref) == ("A3:G15", "A3:G15")
+    assert [c.name for c in t.tableColumns] == schema.ITEMS.headers
+    assert [c.value for c in ws[4]][:7] == ["N0", "new 0", "OTHER", "FG", 0.5, 9, 4]
+    ct = CalamineWorkbook.from_path(str(master), load_tables=True).get_table_by_name("tblItems")
+    assert ct.columns == schema.ITEMS.headers
+    assert (ct.start, ct.end) == ((3, 0), (14, 6))  # 0-based: the 12 data rows 4-15, A-G
+    out = parts(master)[table].decode()
+    assert table_problems(out, schema.ITEMS.headers) == []
+    assert out.count("tableColumns") == 2 and out.count("autoFilter") == 1
 
 
 @pytest.mark.parametrize("pre", ["", "a.b:", "x-1:", "é:"])

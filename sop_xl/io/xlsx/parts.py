@@ -131,6 +131,23 @@ def tag_b(name: bytes) -> bytes:
     return rb"(?:" + name + rb"|" + NCNAME_B + rb":" + name + rb")"
 
 
+_XMLNS = re.compile(rf"""\sxmlns(?::({NCNAME}))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def ns_prefixes(text: str, ns: str) -> list[str]:
+    """The prefixes (``"a.b:"``; ``""`` for the default namespace) that the XML ``text`` binds
+    to the namespace ``ns`` anywhere, in order of first declaration. A part may put its root
+    in a prefix and its children in the default namespace, both the same namespace: each
+    element is then found under either, and not under a look-alike bound elsewhere."""
+    out: list[str] = []
+    for m in _XMLNS.finditer(text):
+        value = m.group(2) if m.group(2) is not None else m.group(3)
+        p = f"{m.group(1)}:" if m.group(1) else ""
+        if html.unescape(value) == ns and p not in out:
+            out.append(p)
+    return out
+
+
 WORKBOOK = "xl/workbook.xml"
 _SHEET_TAG = re.compile(rb"<" + tag_b(rb"sheet") + rb"(?=[\s/>])([^>]*)>")
 _REL_TAG = re.compile(rb"<" + tag_b(rb"Relationship") + rb"(?=[\s/>])([^>]*)>")

@@ -25,12 +25,20 @@ from typing import TYPE_CHECKING, Any
 
 from sop_xl.errors import SopError
 from sop_xl.io.xlsx.cells import _attr, _set_attr, _unescape_attr, parse_range
-from sop_xl.io.xlsx.parts import PREFIX, quoteattr
+from sop_xl.io.xlsx.parts import NS_MAIN, PREFIX, ns_prefixes, quoteattr
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
 _TABLE_RE = re.compile(rf"<({PREFIX})table(?=[\s/>])[^>]*>")
+
+
+def _main(tx: str, root_prefix: str) -> str:
+    """A pattern for the prefix of the table's elements: any the part binds to the main
+    namespace (the root may be in ``x:`` and its children in the default namespace, as valid
+    XML allows, each element under its own), the root's when the part declares none."""
+    prefixes = ns_prefixes(tx, NS_MAIN) or [root_prefix]
+    return "(?:" + "|".join(map(re.escape, prefixes)) + ")"
 
 
 def _open_tag(el: str) -> str:
@@ -50,8 +58,7 @@ def resize_table_xml(tx: str, ref: str, headers: Sequence[str]) -> str:
     m = _TABLE_RE.search(tx)
     if m is None:
         raise SopError("not a table part (no <table> element)", fix="rebuild the workbook")
-    tp = m.group(1) or ""
-    tq = re.escape(tp)  # the prefix as a pattern ("a.b:" must not match "axb:")
+    pre = _main(tx, m.group(1) or "")
     name = _unescape_attr(_attr(m.group(0), "displayName") or _attr(m.group(0), "name") or "?")
     if (_attr(m.group(0), "totalsRowCount") or "0") != "0":
         raise SopError(
@@ -69,18 +76,24 @@ def resize_table_xml(tx: str, ref: str, headers: Sequence[str]) -> str:
         )
     tx = tx[: m.start()] + _set_attr(m.group(0), "ref", ref) + tx[m.end() :]
     tx = re.sub(
-        rf"<{tq}autoFilter\b[^>]*>", lambda a: _set_attr(a.group(0), "ref", ref), tx, count=1
+        rf"<{pre}autoFilter\b[^>]*>", lambda a: _set_attr(a.group(0), "ref", ref), tx, count=1
     )
-    tx = re.sub(rf"<{tq}sortState\b[^>]*/>", "", tx)
-    tx = re.sub(rf"<{tq}sortState\b.*?</{tq}sortState>", "", tx, flags=re.S)
-    cm = re.search(rf"<{tq}tableColumns\b[^>]*?(?:/>|>(.*?)</{tq}tableColumns>)", tx, flags=re.S)
+    tx = re.sub(rf"<{pre}sortState\b[^>]*/>", "", tx)
+    tx = re.sub(rf"<({pre})sortState\b.*?</\1sortState>", "", tx, flags=re.S)
+    cm = re.search(
+        rf"<({pre})tableColumns\b([^>]*?)(?:/>|>(.*?)</\1tableColumns\s*>)", tx, flags=re.S
+    )
     if cm is None:
         raise SopError(f"table {name} has no tableColumns", fix="rebuild the workbook")
-    old = re.findall(
-        rf"<{tq}tableColumn\b[^>]*?/>|<{tq}tableColumn\b[^>]*>.*?</{tq}tableColumn>",
-        cm.group(1) or "",
-        flags=re.S,
-    )
+    cp = cm.group(1)  # new columns in their container's prefix, as it is declared there
+    old = [
+        e.group(0)
+        for e in re.finditer(
+            rf"<({pre})tableColumn\b(?:[^>]*?/>|[^>]*>.*?</\1tableColumn\s*>)",
+            cm.group(3) or "",
+            flags=re.S,
+        )
+    ]
     by_name = {_unescape_attr(_attr(_open_tag(e), "name") or ""): e for e in old}
     next_id = max([0, *(int(_attr(_open_tag(e), "id") or 0) for e in old)]) + 1
     cols = []
@@ -88,9 +101,11 @@ def resize_table_xml(tx: str, ref: str, headers: Sequence[str]) -> str:
         if h in by_name:
             cols.append(by_name[h])
         else:
-            cols.append(f"<{tp}tableColumn id={quoteattr(str(next_id))} name={quoteattr(h)}/>")
+            cols.append(f"<{cp}tableColumn id={quoteattr(str(next_id))} name={quoteattr(h)}/>")
             next_id += 1
-    block = f'<{tp}tableColumns count="{len(cols)}">{"".join(cols)}</{tp}tableColumns>'
+    # its start tag kept (a namespace declared there is what its columns are in)
+    start = _set_attr(f"<{cp}tableColumns{cm.group(2)}>", "count", str(len(cols)))
+    block = f"{start}{''.join(cols)}</{cp}tableColumns>"
     return tx[: cm.start()] + block + tx[cm.end() :]
 
 
@@ -122,7 +137,7 @@ def table_problems(tx: str, header_texts: Sequence[str] | None = None) -> list[s
     m = _TABLE_RE.search(tx)
     if m is None:
         return ["no <table> element"]
-    tp = re.escape(m.group(1) or "")
+    tp = _main(tx, m.group(1) or "")
     ref = _attr(m.group(0), "ref") or ""
     out: list[str] = []
     af = re.search(rf"<{tp}autoFilter\b[^>]*>", tx)

@@ -254,3 +254,36 @@ def test_a_workbook_prefix_is_matched_literally_not_as_a_pattern() -> None:
     out = calc_pr_xml(wb, recalc_on_load=True)
     assert out.endswith('<a.b:definedNames/><a.b:calcPr calcId="191029" fullCalcOnLoad="1"/>'
                         "</a.b:workbook>")  # fmt: skip
+
+
+@pytest.mark.parametrize("how", ["root only", "children only"])
+def test_table_columns_found_and_added_under_their_own_prefix(how: str) -> None:
+    """<a.b:table> whose columns are in the default namespace declared on <tableColumns> (or
+    an unprefixed table with a.b: columns): each element is found under its own prefix bound
+    to the main namespace, a new column takes its container's prefix, the container keeps its
+    declaration. An <axb:tableColumns> of another namespace is not the table's. Before:
+    "table T has no tableColumns"."""
+    from defusedxml.ElementTree import fromstring
+
+    if how == "root only":
+        root, decl, kids, p = "a.b:table", f'xmlns:a.b="{NS_MAIN}"', f'xmlns="{NS_MAIN}"', ""
+    else:
+        root, decl, kids, p = "table", f'xmlns="{NS_MAIN}" xmlns:a.b="{NS_MAIN}"', "", "a.b:"
+    t = (
+        f'<{root} {decl} {_LOOK_ALIKE} id="1" name="T" displayName="T" ref="A1:B3">'
+        '<axb:tableColumns count="1"><axb:tableColumn id="1" name="Other"/></axb:tableColumns>'
+        f'<{p}autoFilter {kids} ref="A1:B3"/><{p}tableColumns {kids} count="2">'
+        f'<{p}tableColumn id="1" name="Item"/><{p}tableColumn id="7" name="Qty"/>'
+        f"</{p}tableColumns></{root}>"
+    )
+    out = resize_table_xml(t, "A1:C9", ["Item", "Qty", "Region"])
+    assert table_problems(out, ["Item", "Qty", "Region"]) == []
+    el = fromstring(out)
+    assert el.find(f"{{{NS_MAIN}}}autoFilter").get("ref") == "A1:C9"
+    cols = el.find(f"{{{NS_MAIN}}}tableColumns")
+    assert cols.get("count") == "3"
+    got = [(c.get("id"), c.get("name")) for c in cols.findall(f"{{{NS_MAIN}}}tableColumn")]
+    assert got == [("1", "Item"), ("7", "Qty"), ("8", "Region")]
+    assert len(cols) == 3  # no column outside the main namespace
+    other = el.find("{urn:example:other}tableColumns")
+    assert other.get("count") == "1" and len(other) == 1
