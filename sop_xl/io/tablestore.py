@@ -50,14 +50,13 @@ from sop_xl.errors import Finding, Location, SopError
 from sop_xl.io import guard
 from sop_xl.io.files import atomic_path, sha256_file
 from sop_xl.io.reader import _typed
-from sop_xl.io.xlsx.parts import PREFIX_B
+from sop_xl.io.xlsx.parts import PREFIX_B, WORKBOOK, rel_targets, rels_name
 from sop_xl.model.book import Coerced
 from sop_xl.model.schema import Dtype, Table
 
 MAX_ENTRIES = 400
 FORMAT = "3"  # bump when the entry layout changes
-_REL_TARGET = re.compile(rb'<Relationship\b[^>]*?Target="([^"]+)"[^>]*?/?>', re.S)
-_DATE1904 = re.compile(rb'date1904="(?:1|true)"')
+_DATE1904 = re.compile(rb"""\bdate1904\s*=\s*(["'])(?:1|true)\1""")
 
 
 def cache_dir() -> Path | None:
@@ -91,19 +90,16 @@ def table_key(path: Path, sheet_part: str | None, table: Table) -> str | None:
     h.update(f"{FORMAT}\0{_version()}\0{table.model_dump_json()}\0".encode())
     with zipfile.ZipFile(path) as zf, open(path, "rb") as f:
         infos = {i.filename: i for i in zf.infolist()}
-        folder, name = sheet_part.rsplit("/", 1)
-        rels = f"{folder}/_rels/{name}.rels"
+        rels = rels_name(sheet_part)
         parts = [sheet_part, rels]
         if rels in infos:
-            for target in _REL_TARGET.findall(zf.read(rels)):
-                t = target.decode()
-                parts.append(t.lstrip("/") if t.startswith("/") else _join(folder, t))
+            parts += rel_targets(zf.read(rels), sheet_part)
         for part in parts:
             info = infos.get(part)
             h.update(part.encode() + b"\0")
             if info is not None:
                 h.update(_raw(f, info))
-        h.update(b"1904" if _DATE1904.search(zf.read("xl/workbook.xml")) else b"1900")
+        h.update(b"1904" if _DATE1904.search(zf.read(WORKBOOK)) else b"1900")
     return h.hexdigest()
 
 
@@ -136,16 +132,6 @@ def _strings_fit(strings: bytes, length: int, digest: str) -> bool:
     ``digest`` (appended entries after them are fine: the indices an entry's sheet uses are all
     below their count)."""
     return len(strings) >= length and hashlib.sha256(strings[:length]).hexdigest() == digest
-
-
-def _join(folder: str, target: str) -> str:
-    parts = folder.split("/")
-    for piece in target.split("/"):
-        if piece == "..":
-            parts.pop()
-        elif piece not in (".", ""):
-            parts.append(piece)
-    return "/".join(parts)
 
 
 @functools.cache

@@ -299,3 +299,53 @@ def test_a_string_changed_in_a_prefixed_table_is_seen(
     got = FileBook(master).read_table(schema.REGIONS)
     assert schema.REGIONS.name in parses
     assert "Renamed Planner" in set(got["planner"]) and old not in set(got["planner"])
+
+
+def _package(path: Path, rels: str, table: str, workbook_pr: str = "") -> Path:
+    """The parts a table's key is made of: a sheet, its relationships, their table, the
+    workbook."""
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("xl/workbook.xml", f"<workbook>{workbook_pr}</workbook>")
+        zf.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+        zf.writestr("xl/worksheets/_rels/sheet1.xml.rels", rels)
+        zf.writestr("xl/tables/table1.xml", table)
+    return path
+
+
+_PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_TABLE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/table"
+
+
+@pytest.mark.parametrize(
+    "rels",
+    [
+        f'<Relationships xmlns="{_PKG_RELS}"><Relationship Id="rId1" Type="{_TABLE_REL}" '
+        'Target="../tables/table1.xml"/></Relationships>',
+        f"<Relationships xmlns='{_PKG_RELS}'><Relationship Id='rId1' Type='{_TABLE_REL}' "
+        "Target='../tables/table1.xml'/></Relationships>",
+        f'<pr:Relationships xmlns:pr="{_PKG_RELS}"><pr:Relationship Id="rId1" '
+        f'Type="{_TABLE_REL}" Target="/xl/tables/table1.xml"/></pr:Relationships>',
+    ],
+    ids=["double quotes", "single quotes", "prefixed, absolute"],
+)
+def test_a_table_key_covers_the_sheets_related_parts_in_any_quoting_and_prefix(
+    tmp_path: Path, rels: str
+) -> None:
+    """A changed table part (its ref, its columns) is another key: a key that missed it (single
+    quotes, a prefix) gave the table as it was read before the change."""
+    sheet = "xl/worksheets/sheet1.xml"
+    one = tablestore.table_key(
+        _package(tmp_path / "a.xlsx", rels, "<table ref='A1:B3'/>"), sheet, schema.ITEMS
+    )
+    two = tablestore.table_key(
+        _package(tmp_path / "b.xlsx", rels, "<table ref='A1:B9'/>"), sheet, schema.ITEMS
+    )
+    assert one != two
+
+
+@pytest.mark.parametrize("pr", ['<workbookPr date1904="1"/>', "<workbookPr date1904 = 'true'/>"])
+def test_a_table_key_says_which_date_system_the_workbook_uses(tmp_path: Path, pr: str) -> None:
+    sheet, rels = "xl/worksheets/sheet1.xml", f"<Relationships xmlns='{_PKG_RELS}'/>"
+    plain = tablestore.table_key(_package(tmp_path / "a.xlsx", rels, ""), sheet, schema.ITEMS)
+    dated = tablestore.table_key(_package(tmp_path / "b.xlsx", rels, "", pr), sheet, schema.ITEMS)
+    assert plain != dated

@@ -170,6 +170,17 @@ def tag_attrs(tag: bytes) -> dict[str, str]:
     }
 
 
+def rel_targets(rel_xml: bytes, source_part: str) -> list[str]:
+    """The parts the relationships ``rel_xml`` of ``source_part`` point to, in order (external
+    targets left out): a byte scan, in any prefix and quoting, like :func:`sheet_parts`."""
+    found = (tag_attrs(m.group(1)) for m in _REL_TAG.finditer(rel_xml))
+    return [
+        resolve(source_part, a["Target"])
+        for a in found
+        if a.get("Target") and a.get("TargetMode") != "External"
+    ]
+
+
 def sheet_parts(zf: _Readable) -> dict[str, str]:
     """Sheet name -> worksheet part name (``{'Forecast': 'xl/worksheets/sheet3.xml'}``), in
     workbook order, from ``xl/workbook.xml`` and its relationships. ``zf`` is a
