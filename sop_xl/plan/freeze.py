@@ -359,11 +359,12 @@ def _fast_transform(data: bytes, protection: dict[str, str]) -> _SheetResult | N
         return b"<c" + attrs + b">" + v + b"</c>"
 
     pieces = [_TAB_SELECTED.sub(b"", head)]
+    view = memoryview(data)  # slices of the cells without copying them before the join
     at = a
     for m in cells:  # most sheets: none
-        pieces += [data[at : m.start()], cell(m)]
+        pieces += [view[at : m.start()], cell(m)]
         at = m.end()
-    pieces.append(data[at:b])
+    pieces.append(view[at:b])
     prot = " ".join(f"{k}={quoteattr(v)}" for k, v in protection.items())
     pieces += [f"</sheetData><sheetProtection {prot}/>".encode(), tail[len(b"</sheetData>") :]]
     out = b"".join(pieces)
@@ -452,17 +453,18 @@ def round_numbers(xml: bytes) -> bytes:
     digits not quite correctly rounded (LibreOffice errs by up to about 0.1 unit) still writes
     the same 15 digits when it re-saves the plan, and the content hash survives the re-save."""
     prefixed = _find(xml, b":v>", 0, 0, len(xml)) >= 0
-    pieces: list[bytes] = []
+    pieces: list[bytes | memoryview] = []
+    view = memoryview(xml)  # slices without copying them before the join
     at = 0
     for m in (_LONG_V_ANY if prefixed else _LONG_V).finditer(xml):
         text = m.group(m.lastindex or 1)
         new = _rounded(xml, m.start(), text)
         if new is not None:
-            pieces += [xml[at : m.start(m.lastindex or 1)], new]
+            pieces += [view[at : m.start(m.lastindex or 1)], new]
             at = m.end(m.lastindex or 1)
     if not pieces:
         return xml
-    pieces.append(xml[at:])
+    pieces.append(view[at:])
     return b"".join(pieces)
 
 
