@@ -318,3 +318,25 @@ def test_known_sheets(sheet_data: str) -> None:
     assert_same(xml_prefix.prefixed((xml + "</worksheet>").encode(), "x"))
     many = "".join(f'<row r="{r}" ht="1" x14ac:a="f:l">{sheet_data}</row>' for r in range(50))
     assert_same(f'<worksheet xmlns="{NS}"><sheetData>{many}</sheetData></worksheet>'.encode())
+
+
+_NOISE = ["<v>", "</v>", '<c r="A1">', "<c>", "</c>", "<", ">", "0", ".", "e", "E", ",", " "]
+_VALUE = st.text(alphabet="0123456789.-+eE,/", min_size=10, max_size=30).map(
+    lambda text: f"<v>{text}</v>"
+)
+
+
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(_NOISE), _VALUE, numbers.map(lambda v: f"<c><v>{v}</v></c>")),
+        max_size=60,
+    ).map("".join),
+    st.sampled_from([4, 8, 12, 16, 20, 64, fz._CHUNK]),
+)
+def test_long_values_are_the_regex_matches(text: str, chunk: int) -> None:
+    """At every chunk size (the arrays' seams anywhere), whatever the bytes around them."""
+    xml = text.encode()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fz, "_CHUNK", chunk)
+        assert [m.span() for m in fz._long_values(xml)] == [m.span() for m in _LONG_V.finditer(xml)]
+        assert fz.round_numbers(xml) == reference_round_numbers(xml)
