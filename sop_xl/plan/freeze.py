@@ -288,15 +288,17 @@ def _find(data: bytes, needle: bytes, rare: int, start: int, end: int) -> int:
     """``data.find(needle, start, end)``, found by a memchr scan for ``needle[rare]``, a byte
     rare among cells (``find`` tests each window's last byte first: ``>`` or ``<`` of every
     tag). A writer whose cells hold that byte too (in every row tag, say) gets plain ``find``
-    after :data:`_FEW` other hits of it."""
-    byte, n = needle[rare : rare + 1], len(needle)
-    pos = data.find(byte, start + rare, end - n + rare + 1)
+    after :data:`_FEW` other hits of it. ``start`` and ``end`` are positions (not negative)."""
+    byte, stop = needle[rare : rare + 1], end - len(needle) + rare + 1
+    if stop <= start + rare:  # (a negative stop would count from the end)
+        return -1
+    pos = data.find(byte, start + rare, stop)
     for _ in range(_FEW):
         if pos < 0:
             return -1
         if data.startswith(needle, pos - rare):
             return pos - rare
-        pos = data.find(byte, pos + 1, end - n + rare + 1)
+        pos = data.find(byte, pos + 1, stop)
     return data.find(needle, pos - rare, end) if pos >= 0 else -1
 
 

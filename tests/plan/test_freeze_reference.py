@@ -286,6 +286,7 @@ def test_round_numbers_gives_the_bytes_it_gave_before(values, prefixed: bool) ->
     assert fz.round_numbers(xml) == reference_round_numbers(xml)
 
 
+@settings(max_examples=1000)
 @given(
     st.binary(max_size=300),
     st.sampled_from([(b"<f", 1), (b"xmlns", 2), (b"</sheetData>", 3), (b":v>", 0)]),
@@ -300,6 +301,14 @@ def test_find_is_bytes_find(noise: bytes, needle_rare, start: int, end: int, dat
     hay = noise + b"".join(parts)
     start, end = max(start, 0), max(end, 0)
     assert fz._find(hay, needle, rare, start, end) == hay.find(needle, start, end)
+
+
+def test_find_known_answers() -> None:
+    hay = b"<c><f>1</f></c>" + b"f" * 40 + b"<f>"
+    assert fz._find(hay, b"<f", 1, 0, len(hay)) == 3
+    assert fz._find(hay, b"<f", 1, 4, len(hay)) == len(hay) - 3  # after 40 other f: find
+    assert fz._find(hay, b"<f", 1, 4, len(hay) - 2) == -1  # the needle must end by ``end``
+    assert fz._find(b"xmlns", b"xmlns", 2, 0, 0) == -1  # (found by hypothesis)
 
 
 @pytest.mark.parametrize(
