@@ -39,6 +39,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -280,33 +281,47 @@ _MAIN_PREFIX = re.compile(
 )
 
 
-#: Other hits of the rare byte :func:`_find` looks at before it leaves the rest to ``find``.
+#: Other hits of the rare byte a :func:`_finder` looks at before it leaves the rest to ``find``.
 _FEW = 32
 
 
-def _find(data: bytes, needle: bytes, rare: int, start: int, end: int) -> int:
-    """``data.find(needle, start, end)``, found by a memchr scan for ``needle[rare]``, a byte
-    rare among cells (``find`` tests each window's last byte first: ``>`` or ``<`` of every
-    tag). A writer whose cells hold that byte too (in every row tag, say) gets plain ``find``
-    after :data:`_FEW` other hits of it. ``start`` and ``end`` are positions (not negative)."""
+def _finder(data: bytes, needle: bytes, rare: int, end: int) -> Callable[[int], int]:
+    """A function ``start -> data.find(needle, start, end)`` that finds the needle by a memchr
+    scan for ``needle[rare]``, a byte rare among cells (``find`` tests each window's last byte
+    first: ``>`` or ``<`` of every tag). A writer whose cells hold that byte too (in every
+    row tag, say) gets plain ``find`` once the scans met :data:`_FEW` other hits of it, in all
+    calls together. Positions are not negative."""
     byte, stop = needle[rare : rare + 1], end - len(needle) + rare + 1
-    if stop <= start + rare:  # (a negative stop would count from the end)
-        return -1
-    pos = data.find(byte, start + rare, stop)
-    for _ in range(_FEW):
-        if pos < 0:
+    misses = 0
+
+    def find(start: int) -> int:
+        nonlocal misses
+        if misses >= _FEW:
+            return data.find(needle, start, end)
+        if stop <= start + rare:  # too short for the needle (a negative stop counts from the end)
             return -1
-        if data.startswith(needle, pos - rare):
-            return pos - rare
-        pos = data.find(byte, pos + 1, stop)
-    return data.find(needle, pos - rare, end) if pos >= 0 else -1
+        pos = data.find(byte, start + rare, stop)
+        while pos >= 0 and not data.startswith(needle, pos - rare):
+            misses += 1
+            if misses >= _FEW:
+                return data.find(needle, pos - rare, end)
+            pos = data.find(byte, pos + 1, stop)
+        return pos - rare if pos >= 0 else -1
+
+    return find
+
+
+def _find(data: bytes, needle: bytes, rare: int, start: int, end: int) -> int:
+    """``data.find(needle, start, end)`` by a :func:`_finder`."""
+    return _finder(data, needle, rare, end)(start)
 
 
 def _formula_cells(data: bytes, start: int, end: int) -> list[re.Match] | None:
     """The formula cells between ``start`` and ``end`` (the sheetData), found with ``find``
     (a memchr scan, not a regex over megabytes of cells); None when one has another shape."""
     found: list[re.Match] = []
-    pos = _find(data, b"<f", 1, start, end)
+    find = _finder(data, b"<f", 1, end)
+    pos = find(start)
     while pos >= 0:
         if data[pos + 2 : pos + 3] in (b" ", b">", b"/"):
             cell = data.rfind(b"<c", start, pos)
@@ -319,7 +334,7 @@ def _formula_cells(data: bytes, start: int, end: int) -> list[re.Match] | None:
             pos = m.end()
         else:
             pos += 2
-        pos = _find(data, b"<f", 1, pos, end)
+        pos = find(pos)
     return found
 
 

@@ -290,17 +290,19 @@ def test_round_numbers_gives_the_bytes_it_gave_before(values, prefixed: bool) ->
 @given(
     st.binary(max_size=300),
     st.sampled_from([(b"<f", 1), (b"xmlns", 2), (b"</sheetData>", 3), (b":v>", 0)]),
-    st.integers(-2, 320),
-    st.integers(-2, 320),
+    st.lists(st.integers(0, 320), min_size=1, max_size=8),
+    st.integers(0, 320),
     st.data(),
 )
-def test_find_is_bytes_find(noise: bytes, needle_rare, start: int, end: int, data) -> None:
-    """Whatever the data (the rare byte everywhere: plain ``find`` after a few hits)."""
+def test_find_is_bytes_find(noise: bytes, needle_rare, starts, end: int, data) -> None:
+    """Whatever the data (the rare byte everywhere: plain ``find`` after a few hits, in all the
+    calls of one finder together), from any start, calls in any order."""
     needle, rare = needle_rare
     parts = data.draw(st.lists(st.sampled_from([needle, needle[rare : rare + 1], b"<", noise[:5]])))
     hay = noise + b"".join(parts)
-    start, end = max(start, 0), max(end, 0)
-    assert fz._find(hay, needle, rare, start, end) == hay.find(needle, start, end)
+    assert fz._find(hay, needle, rare, starts[0], end) == hay.find(needle, starts[0], end)
+    find = fz._finder(hay, needle, rare, end)
+    assert [find(start) for start in starts] == [hay.find(needle, start, end) for start in starts]
 
 
 def test_find_known_answers() -> None:
@@ -309,6 +311,8 @@ def test_find_known_answers() -> None:
     assert fz._find(hay, b"<f", 1, 4, len(hay)) == len(hay) - 3  # after 40 other f: find
     assert fz._find(hay, b"<f", 1, 4, len(hay) - 2) == -1  # the needle must end by ``end``
     assert fz._find(b"xmlns", b"xmlns", 2, 0, 0) == -1  # (found by hypothesis)
+    find = fz._finder(hay, b"<f", 1, len(hay))  # 40 other f: plain find from then on
+    assert [find(0), find(4), find(4)] == [3, len(hay) - 3, len(hay) - 3]
 
 
 @pytest.mark.parametrize(
