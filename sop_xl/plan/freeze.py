@@ -39,7 +39,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -281,6 +281,9 @@ _MAIN_PREFIX = re.compile(
 )
 
 
+#: The unchanged stretches of a sheet are joined as memoryview slices (no copy before the join),
+#: but those of at most this many bytes as bytes, which ``join`` takes faster.
+_SMALL = 512
 #: Other hits of the rare byte a :func:`_finder` looks at before it leaves the rest to ``find``.
 _FEW = 32
 
@@ -376,11 +379,12 @@ def _fast_transform(data: bytes, protection: dict[str, str]) -> _SheetResult | N
             return m.group(0)
         return b"<c" + attrs + b">" + v + b"</c>"
 
-    pieces = [_TAB_SELECTED.sub(b"", head)]
-    view = memoryview(data)  # slices of the cells without copying them before the join
+    pieces: list[bytes | memoryview] = [_TAB_SELECTED.sub(b"", head)]
+    view = memoryview(data)
     at = a
     for m in cells:  # most sheets: none
-        pieces += [view[at : m.start()], cell(m)]
+        start = m.start()
+        pieces += [view[at:start] if start - at > _SMALL else data[at:start], cell(m)]
         at = m.end()
     pieces.append(view[at:b])
     prot = " ".join(f"{k}={quoteattr(v)}" for k, v in protection.items())
@@ -443,9 +447,13 @@ _CELL_OPEN = re.compile(rb"<" + PREFIX_B + rb"c\b[^>]*>")
 
 #: Bytes looked at a time by :func:`_long_values` (its arrays stay in the CPU's cache).
 _CHUNK = 1 << 18
+#: Bytes a sheet has for each triple :func:`_long_values` tries, at least; a sheet with more
+#: triples (a long number every 1,500 bytes or so) is left to the regex engine, whose scan costs
+#: less than trying them one by one (measured: about even at one long number in 400 bytes).
+_SPARSE = 1000
 
 
-def _long_values(xml: bytes) -> list[re.Match]:
+def _long_values(xml: bytes) -> Iterable[re.Match]:
     """The matches of :data:`_LONG_V` in ``xml``, in order, found in bulk: the regex engine
     tries every ``<`` (a tenth of a sheet's bytes), numpy tests every byte in a few passes.
 
@@ -455,27 +463,32 @@ def _long_values(xml: bytes) -> list[re.Match]:
     starts 2 bytes before the last ``>`` before it (its ``<v>``'s: the text has no ``>``), so
     each triple is tried there; one that fails leaves no match up to the next ``<``, as a match
     starting after the triple starts with a ``<`` after it. Matches cannot overlap (a text has
-    no ``<``), so these are the regex's own."""
+    no ``<``), so these are the regex's own. A sheet of many long numbers (:data:`_SPARSE`) is
+    left to the regex: trying each triple costs more than its scan there."""
     arr = np.frombuffer(xml, np.uint8)
     n = len(arr) // 4 * 4
-    found: list[re.Match] = []
-    done = 0  # no match starts before it (beyond those found)
+    chunks = []
     for s in range(0, n, _CHUNK):
         x = arr[s : min(s + _CHUNK + 8, n)]  # 8 more: the triples starting in this chunk
         ok = ((x - 43) < 15) | ((x | 32) == 101)  # + , - . / 0-9 (uint8 wraps below +), E e
         word = ok.view(np.uint32) == 0x01010101
-        triples = np.flatnonzero(word[:-2] & word[1:-1] & word[2:]) * 4 + s
-        for at in triples.tolist():
-            if at < done:
-                continue
-            gt = xml.rfind(b">", 0, at)
-            m = _LONG_V.match(xml, gt - 2) if gt >= 2 else None
-            if m is not None:
-                found.append(m)
-                done = m.end()
-            else:
-                done = xml.find(b"<", at)
-                done = len(xml) if done < 0 else done
+        chunks.append(np.flatnonzero(word[:-2] & word[1:-1] & word[2:]) * 4 + s)
+    triples = np.concatenate(chunks) if chunks else np.empty(0, np.int64)
+    if len(triples) * _SPARSE > len(xml):  # many long numbers: the regex's scan costs less
+        return _LONG_V.finditer(xml)
+    found: list[re.Match] = []  # (a few: a sheet's many are the regex's iterator)
+    done = 0  # no match starts before it (beyond those found)
+    for at in triples.tolist():
+        if at < done:
+            continue
+        gt = xml.rfind(b">", 0, at)
+        m = _LONG_V.match(xml, gt - 2) if gt >= 2 else None
+        if m is not None:
+            found.append(m)
+            done = m.end()
+        else:
+            done = xml.find(b"<", at)
+            done = len(xml) if done < 0 else done
     return found
 
 
@@ -510,13 +523,14 @@ def round_numbers(xml: bytes) -> bytes:
     the same 15 digits when it re-saves the plan, and the content hash survives the re-save."""
     prefixed = _find(xml, b":v>", 0, 0, len(xml)) >= 0
     pieces: list[bytes | memoryview] = []
-    view = memoryview(xml)  # slices without copying them before the join
+    view = memoryview(xml)
     at = 0
     for m in _LONG_V_ANY.finditer(xml) if prefixed else _long_values(xml):
         text = m.group(m.lastindex or 1)
         new = _rounded(xml, m.start(), text)
         if new is not None:
-            pieces += [view[at : m.start(m.lastindex or 1)], new]
+            start = m.start(m.lastindex or 1)
+            pieces += [view[at:start] if start - at > _SMALL else xml[at:start], new]
             at = m.end(m.lastindex or 1)
     if not pieces:
         return xml

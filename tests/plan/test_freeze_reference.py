@@ -345,11 +345,14 @@ _VALUE = st.text(alphabet="0123456789.-+eE,/", min_size=10, max_size=30).map(
         max_size=60,
     ).map("".join),
     st.sampled_from([4, 8, 12, 16, 20, 64, fz._CHUNK]),
+    st.sampled_from([0, fz._SPARSE]),
 )
-def test_long_values_are_the_regex_matches(text: str, chunk: int) -> None:
-    """At every chunk size (the arrays' seams anywhere), whatever the bytes around them."""
+def test_long_values_are_the_regex_matches(text: str, chunk: int, sparse: int) -> None:
+    """At every chunk size (the arrays' seams anywhere), whatever the bytes around them; each
+    triple tried (``_SPARSE`` 0) or, for these short and dense texts, the regex."""
     xml = text.encode()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(fz, "_CHUNK", chunk)
+        mp.setattr(fz, "_SPARSE", sparse)
         assert [m.span() for m in fz._long_values(xml)] == [m.span() for m in _LONG_V.finditer(xml)]
         assert fz.round_numbers(xml) == reference_round_numbers(xml)
