@@ -394,29 +394,6 @@ def _fast_transform(data: bytes, protection: dict[str, str]) -> _SheetResult | N
     return _SheetResult(out, len(cells), missing, has_data)
 
 
-def transform_worksheet(
-    data: bytes,
-    *,
-    name: str,
-    part: str,
-    file: str,
-    protection: dict[str, str],
-    values: list[list[object]] | None,
-    date1904: bool,
-    fast: bool = True,
-    strings: SharedStrings | None = None,
-) -> _SheetResult:
-    """Values only + protected. ``values`` (rows from A1) replaces every formula result.
-    With ``strings``, text cells (formula results and inline strings) become shared strings."""
-    res = transform_values(
-        data, name=name, part=part, file=file, protection=protection, values=values,
-        date1904=date1904, fast=fast,
-    )  # fmt: skip
-    if strings is not None:
-        res.data = _shared(res.data, strings)
-    return res
-
-
 def transform_values(
     data: bytes,
     *,
@@ -428,9 +405,11 @@ def transform_values(
     date1904: bool,
     fast: bool = True,
 ) -> _SheetResult:
-    """:func:`transform_worksheet` but for the shared strings: the part of a sheet's freeze
-    that needs nothing but the sheet (so a helper process can do it,
-    :mod:`sop_xl.plan.hash_helper`); texts stay inline strings."""
+    """Values only + protected: every formula gives way to its value (``values``, rows from A1,
+    replaces every formula result), numbers at 15 digits (:func:`round_numbers`). Texts stay
+    inline strings: the freeze makes them shared strings afterwards, in sheet order
+    (:func:`_shared`), so this needs nothing but the sheet and a helper process can do it
+    (:mod:`sop_xl.plan.hash_helper`)."""
     res = _transform_worksheet(data, name, part, file, protection, values, date1904, fast)
     res.data = round_numbers(res.data)
     return res

@@ -645,7 +645,7 @@ def _cells(xml: bytes) -> dict[str, tuple[str | None, str]]:
     ],
 )
 def test_fast_and_lxml_paths_agree(cell_xml: str, expected) -> None:
-    from sop_xl.plan.freeze import transform_worksheet
+    from sop_xl.plan.freeze import transform_values
 
     xml = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -655,8 +655,8 @@ def test_fast_and_lxml_paths_agree(cell_xml: str, expected) -> None:
     ).encode()
     kw = {"name": "S", "part": "p", "file": "f", "protection": {"sheet": "1"}, "values": None,
           "date1904": False}  # fmt: skip
-    fast = transform_worksheet(xml, fast=True, **kw)
-    slow = transform_worksheet(xml, fast=False, **kw)
+    fast = transform_values(xml, fast=True, **kw)
+    slow = transform_values(xml, fast=False, **kw)
     assert _cells(fast.data) == _cells(slow.data) == {"A1": expected}
     assert fast.formulas == slow.formulas == 1 and not fast.missing and not slow.missing
     for res in (fast, slow):
@@ -691,8 +691,8 @@ def test_input_sheet_with_validations_takes_the_fast_path_and_agrees(validations
     kw = {"name": "S", "part": "p", "file": "f", "protection": {"sheet": "1"}, "values": None,
           "date1904": False}  # fmt: skip
     assert fz._fast_transform(xml, kw["protection"]) is not None
-    fast = fz.transform_worksheet(xml, fast=True, **kw)
-    slow = fz.transform_worksheet(xml, fast=False, **kw)
+    fast = fz.transform_values(xml, fast=True, **kw)
+    slow = fz.transform_values(xml, fast=False, **kw)
     assert _cells(fast.data) == _cells(slow.data) == {"A1": (None, "4"), "B1": ("inlineStr", "x")}
     for res in (fast, slow):
         assert b"dataValidation" not in res.data and b"<pageMargins" in res.data
@@ -707,7 +707,7 @@ def test_input_sheet_with_validations_takes_the_fast_path_and_agrees(validations
                  '<c r="B2" t="str"><f>A1</f></c>', '<c r="B2"><f>A1</f><v/></c>'],
 )  # fmt: skip
 def test_both_paths_find_missing_values(cell_xml: str) -> None:
-    from sop_xl.plan.freeze import transform_worksheet
+    from sop_xl.plan.freeze import transform_values
 
     xml = (
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
@@ -715,19 +715,19 @@ def test_both_paths_find_missing_values(cell_xml: str) -> None:
     ).encode()
     kw = {"name": "S", "part": "p", "file": "f", "protection": {"sheet": "1"}, "values": None,
           "date1904": False}  # fmt: skip
-    assert transform_worksheet(xml, fast=True, **kw).missing == ["B2"]
-    assert transform_worksheet(xml, fast=False, **kw).missing == ["B2"]
+    assert transform_values(xml, fast=True, **kw).missing == ["B2"]
+    assert transform_values(xml, fast=False, **kw).missing == ["B2"]
 
 
 def test_prefixed_worksheet_takes_the_lxml_path(tmp_path: Path) -> None:
-    from sop_xl.plan.freeze import transform_worksheet
+    from sop_xl.plan.freeze import transform_values
 
     xml = (
         b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
         b'<x:sheetData><x:row r="1"><x:c r="A1"><x:f>1+1</x:f><x:v>2</x:v></x:c></x:row>'
         b"</x:sheetData></x:worksheet>"
     )
-    res = transform_worksheet(xml, name="S", part="p", file="f", protection={"sheet": "1"},
+    res = transform_values(xml, name="S", part="p", file="f", protection={"sheet": "1"},
                               values=None, date1904=False)  # fmt: skip
     assert b"<x:f>" not in res.data and b"<x:v>2</x:v>" in res.data
     assert b"sheetProtection" in res.data and res.formulas == 1
@@ -757,7 +757,7 @@ def test_fast_path_scans_only_what_it_must_and_agrees_with_lxml(sheet_data: str)
     """Issue 16: the fast path finds formula cells with ``find`` and searches the sheet-level
     blockers outside the cells only; a namespace declared among the cells sends the sheet to
     lxml. Both paths leave no formula and the same values."""
-    from sop_xl.plan.freeze import _fast_transform, transform_worksheet
+    from sop_xl.plan.freeze import _fast_transform, transform_values
 
     xml = (
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
@@ -765,8 +765,8 @@ def test_fast_path_scans_only_what_it_must_and_agrees_with_lxml(sheet_data: str)
     ).encode()
     kw = {"name": "S", "part": "p", "file": "f", "protection": {"sheet": "1"}, "values": None,
           "date1904": False}  # fmt: skip
-    fast = transform_worksheet(xml, fast=True, **kw)
-    slow = transform_worksheet(xml, fast=False, **kw)
+    fast = transform_values(xml, fast=True, **kw)
+    slow = transform_values(xml, fast=False, **kw)
     assert _cells(fast.data) == _cells(slow.data)
     assert b"<f>" not in fast.data and b":f>" not in fast.data and fast.formulas == slow.formulas
     assert (_fast_transform(xml, kw["protection"]) is None) == ("xmlns:x" in sheet_data)
@@ -820,7 +820,7 @@ def test_a_main_namespace_prefix_declared_on_the_root_sends_the_sheet_to_lxml(pr
     """Cells in a prefix the worksheet root declares for the main namespace: the fast path
     (which finds formulas as ``<f``) must not take the sheet. Before, a non-ASCII prefix (é:)
     was not seen: its formula stayed in the frozen plan."""
-    from sop_xl.plan.freeze import _fast_transform, transform_worksheet
+    from sop_xl.plan.freeze import _fast_transform, transform_values
 
     ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     xml = (
@@ -831,6 +831,6 @@ def test_a_main_namespace_prefix_declared_on_the_root_sends_the_sheet_to_lxml(pr
     kw = {"name": "S", "part": "p", "file": "f", "protection": {"sheet": "1"}, "values": None,
           "date1904": False}  # fmt: skip
     assert _fast_transform(xml, kw["protection"]) is None
-    res = transform_worksheet(xml, fast=True, **kw)
+    res = transform_values(xml, fast=True, **kw)
     assert res.formulas == 1 and f"{pre}:f".encode() not in res.data
-    assert _cells(res.data) == _cells(transform_worksheet(xml, fast=False, **kw).data)
+    assert _cells(res.data) == _cells(transform_values(xml, fast=False, **kw).data)
