@@ -1,11 +1,13 @@
-"""The import rules of sop_xl, checked on the source with ``ast`` (nothing is imported):
+"""The import rules of sop_xl, checked on the source with ``ast`` (rules 1-3: nothing is
+imported):
 
 1. no import loop between modules at module level (``if TYPE_CHECKING:`` blocks count: a loop
    kept only for type hints is still a loop);
 2. the engines (kpi, variance, scorecard, supply, scenario, history, summary, consolidate's
    rules) never import ``sop_xl.io``, ``sop_xl.excel``, ``sop_xl.cycle`` or ``sop_xl.cli`` - not
    even inside a function;
-3. only ``sop_xl/excel/`` imports xlwings.
+3. only ``sop_xl/excel/`` imports xlwings;
+4. the freeze's helper process and the guard load no pandas (checked by importing them).
 
 The checker itself is tested on small planted trees, so a green run means something.
 """
@@ -234,3 +236,18 @@ def test_checker_finds_an_engine_reaching_up_and_stray_xlwings(tmp_path: Path) -
 )
 def test_loop_finder_known_answers(graph: dict[str, set[str]], loops: list[list[str]]) -> None:
     assert import_loops(graph) == loops
+
+
+@pytest.mark.parametrize(
+    "module", ["sop_xl.plan.freeze", "sop_xl.plan.hash_helper", "sop_xl.io.guard"]
+)
+def test_what_the_freezes_helper_and_the_guard_load_needs_no_pandas(module: str) -> None:
+    """The freeze's helper process freezes sheets and hashes them; it starts as the click
+    starts, and its imports compete with the click's own: pandas (0.3 s) and pydantic stay
+    out of it (and of the guard, which scans a file before anything is parsed)."""
+    import subprocess
+    import sys
+
+    code = f"import sys, {module}; print(sorted({{'pandas', 'pydantic'}} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

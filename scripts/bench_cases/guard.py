@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from sop_xl.io.xlsx.cells import col_letter  # noqa: E402
+from sop_xl.io.xlsx.refs import col_letter  # noqa: E402
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
@@ -101,7 +101,7 @@ def _old_chunks(zf: zipfile.ZipFile, part: str):
 
 def _old_extent(zf: zipfile.ZipFile, part: str) -> tuple[int, int]:
     from sop_xl.io.guard import DEFAULT_LIMITS as limits
-    from sop_xl.io.xlsx.cells import col_number
+    from sop_xl.io.xlsx.refs import col_number
 
     suspect = errors = False
     for head in _old_chunks(zf, part):

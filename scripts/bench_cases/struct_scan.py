@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from sop_xl.io.xlsx.cells import col_letter  # noqa: E402
+from sop_xl.io.xlsx.refs import col_letter  # noqa: E402
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 

@@ -49,7 +49,7 @@ from sop_xl.io.guard import (
     hidden_rows,
 )
 from sop_xl.io.reader import error_cells, open_calamine, sheet_rows, sheet_xml
-from sop_xl.io.xlsx import cells
+from sop_xl.io.xlsx import refs
 from sop_xl.io.xlsx.parts import tag_attrs, tag_b
 from sop_xl.model import schema
 from sop_xl.model.book import Book
@@ -506,7 +506,7 @@ _ID_LABEL = {c.name: c.header for c in GRID.columns}
 
 def col_letter(index0: int) -> str:
     """0-based column index -> Excel letters (0 -> 'A')."""
-    return cells.col_letter(index0 + 1)
+    return refs.col_letter(index0 + 1)
 
 
 def read_submission(

@@ -31,8 +31,8 @@ from typing import BinaryIO, Protocol
 
 from sop_xl.errors import FrozenPlanError, InputFileError, Location
 from sop_xl.io.files import sha256_file
-from sop_xl.io.xlsx.cells import col_number
 from sop_xl.io.xlsx.parts import check_member_names, sheet_parts
+from sop_xl.io.xlsx.refs import col_number
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: encrypted OOXML or legacy .xls
 ZIP_MAGIC = b"PK\x03\x04"

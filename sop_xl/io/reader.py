@@ -39,8 +39,8 @@ from sop_xl.errors import (
     reading_failure,
 )
 from sop_xl.io.guard import ANY_PREFIX, error_places
-from sop_xl.io.xlsx.cells import col_letter, col_number
 from sop_xl.io.xlsx.parts import sheet_parts
+from sop_xl.io.xlsx.refs import col_letter, col_number
 from sop_xl.model import periods
 from sop_xl.model.book import Coerced, RawTable
 from sop_xl.model.schema import DECIMAL_DTYPES, MAX_TEXT, NUMERIC_DTYPES, Column, Dtype, Table

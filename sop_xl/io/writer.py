@@ -43,19 +43,7 @@ from defusedxml.ElementTree import fromstring
 from sop_xl.errors import Location, SopError
 from sop_xl.io.files import atomic_path
 from sop_xl.io.xlsx.calc import calc_pr_xml, has_formula
-from sop_xl.io.xlsx.cells import (
-    Layout,
-    _attr,
-    _row_numbers,
-    _set_attr,
-    _text_cell,
-    body_rows,
-    col_letter,
-    display_frame,
-    parse_cell,
-    parse_range,
-    range_ref,
-)
+from sop_xl.io.xlsx.cells import Layout, _row_numbers, _text_cell, body_rows, display_frame
 from sop_xl.io.xlsx.charts import chart_xml, drawing_xml
 from sop_xl.io.xlsx.input_tables import rewrite_input_sheet
 from sop_xl.io.xlsx.parts import (
@@ -82,6 +70,7 @@ from sop_xl.io.xlsx.parts import (
     rels_xml,
     tag,
 )
+from sop_xl.io.xlsx.refs import attr, col_letter, parse_cell, parse_range, range_ref, set_attr
 from sop_xl.io.xlsx.sst import SharedStrings
 from sop_xl.io.xlsx.styles import HEADER_FILL, HEADER_FONT, NOTE_FONT, TITLE_FONT, Styles, cf_blocks
 from sop_xl.model.schema import Dtype
@@ -474,7 +463,7 @@ class _Writer:
             return None
         head = self.pkg.head(part).decode("utf-8", errors="replace")
         m = _SHEET_PR_RE.search(head)
-        return _attr(m.group(0), "codeName") if m else None
+        return attr(m.group(0), "codeName") if m else None
 
     def with_code_name(self, xml: str, code_name: str | None) -> str:
         """A generated worksheet with its ``codeName``: the old one when regenerated, else (in a
@@ -498,7 +487,7 @@ class _Writer:
         if m is None:  # no sheetPr: it is the worksheet's first child
             i = xml.index(">", xml.index("<worksheet")) + 1
             return xml[:i] + f"<sheetPr codeName={quoteattr(code_name)}/>" + xml[i:]
-        return xml[: m.start()] + _set_attr(m.group(0), "codeName", code_name) + xml[m.end() :]
+        return xml[: m.start()] + set_attr(m.group(0), "codeName", code_name) + xml[m.end() :]
 
     def set_calc_pr(self) -> None:
         """Full recalculation on open only where cached formula values may be stale: a sheet we

@@ -42,6 +42,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from lxml import etree
@@ -55,17 +56,19 @@ from sop_xl.errors import (
     reading_failure,
 )
 from sop_xl.io.xlsx.calc import CALC_ID
-from sop_xl.io.xlsx.cells import parse_cell
 from sop_xl.io.xlsx.parts import CONTENT_TYPES, NCNAME_B, PREFIX_B, Package, escape, quoteattr
 from sop_xl.io.xlsx.protection import (
     PasswordHash,
     sheet_protection_attrs,
     workbook_protection_attrs,
 )
+from sop_xl.io.xlsx.refs import parse_cell
 from sop_xl.io.xlsx.sst import SharedStrings, share_sheet_strings
-from sop_xl.model.book import Progress
 from sop_xl.plan import hash_helper
 from sop_xl.plan.content_hash import canonical_number, workbook_values
+
+if TYPE_CHECKING:  # pandas: not loaded by the freeze's helper process, which freezes sheets
+    from sop_xl.model.book import Progress
 
 # --- namespaces and types ----------------------------------------------------------------------
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

@@ -16,7 +16,7 @@ from sop_xl.consolidate import submission
 from sop_xl.consolidate.submission import external_cells
 from sop_xl.io import guard
 from sop_xl.io.guard import cell_places, hidden_rows
-from sop_xl.io.xlsx.cells import col_letter
+from sop_xl.io.xlsx.refs import col_letter
 
 
 # --- the references: the implementations before the fast paths -------------------------------

@@ -24,7 +24,7 @@ from test_guard import SHEET_NS, good, rezip, sheet_xml  # noqa: F401 - good is 
 from sop_xl.errors import InputFileError
 from sop_xl.io import guard
 from sop_xl.io.guard import DEFAULT_LIMITS, Limits, check_workbook_file
-from sop_xl.io.xlsx.cells import col_number
+from sop_xl.io.xlsx.refs import col_number
 
 SHEET = "xl/worksheets/sheet1.xml"
 FAR = "far beyond any"

@@ -14,7 +14,7 @@ from test_guard import good, rezip, sheet_xml  # noqa: F401 - good is a fixture
 
 from sop_xl.io import guard
 from sop_xl.io.reader import error_cells
-from sop_xl.io.xlsx.cells import col_letter
+from sop_xl.io.xlsx.refs import col_letter
 
 
 @pytest.mark.parametrize(

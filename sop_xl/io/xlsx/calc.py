@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sop_xl.io.xlsx.cells import _set_attr
 from sop_xl.io.xlsx.parts import PREFIX, PREFIX_B
+from sop_xl.io.xlsx.refs import set_attr
 
 #: The calculation engine id of Excel 2016, 2019, 2021 and Microsoft 365.
 CALC_ID = 191029
@@ -70,9 +70,9 @@ def calc_pr_xml(workbook_xml: str, *, recalc_on_load: bool) -> str:
                 return workbook_xml[: a.start()] + tag + workbook_xml[a.start() :]
         end = workbook_xml.rindex(f"</{p}workbook>")
         return workbook_xml[:end] + tag + workbook_xml[end:]
-    tag = _set_attr(m.group(0), "calcId", str(CALC_ID))
+    tag = set_attr(m.group(0), "calcId", str(CALC_ID))
     if recalc_on_load:
-        tag = _set_attr(tag, "fullCalcOnLoad", "1")
+        tag = set_attr(tag, "fullCalcOnLoad", "1")
     else:
         tag = re.sub(r'\s+fullCalcOnLoad="[^"]*"', "", tag)
     return workbook_xml[: m.start()] + tag + workbook_xml[m.end() :]

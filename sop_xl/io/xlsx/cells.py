@@ -1,11 +1,10 @@
-"""Cells of a written sheet: A1 references, where a SheetOutput's table lands (:class:`Layout`),
+"""Cells of a written sheet: where a SheetOutput's table lands (:class:`Layout`),
 the display frame (wide grids pivoted), and vectorised conversion of DataFrame columns into
 ``<c>`` XML (numbers, Excel date serials, shared or inline strings, booleans).
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
@@ -13,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sop_xl.errors import SopError
-from sop_xl.io.xlsx.parts import quoteattr
+from sop_xl.io.xlsx.refs import col_letter, range_ref
 from sop_xl.io.xlsx.sst import SharedStrings
 from sop_xl.model.schema import Column, Dtype
 from sop_xl.model.sheets import SheetOutput
@@ -21,75 +20,6 @@ from sop_xl.model.sheets import SheetOutput
 MAX_TEXT = 32767  # Excel's limit of characters in a cell
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
-
-
-# --- small helpers --------------------------------------------------------------------------------
-def col_letter(n: int) -> str:
-    """1 -> A, 27 -> AA."""
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
-def col_number(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-_CELL_RE = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
-
-
-def parse_cell(ref: str) -> tuple[int, int]:
-    """'B7' -> (column 2, row 7)."""
-    m = _CELL_RE.fullmatch(ref.strip())
-    if not m:
-        raise ValueError(f"not a cell reference: {ref!r}")
-    return col_number(m.group(1)), int(m.group(2))
-
-
-def parse_range(ref: str) -> tuple[int, int, int, int]:
-    """'A1:C9' -> (c1, r1, c2, r2)."""
-    a, _, b = ref.partition(":")
-    c1, r1 = parse_cell(a)
-    c2, r2 = parse_cell(b) if b else (c1, r1)
-    return c1, r1, c2, r2
-
-
-def range_ref(c1: int, r1: int, c2: int, r2: int) -> str:
-    return f"{col_letter(c1)}{r1}:{col_letter(c2)}{r2}"
-
-
-def _sheet_ref(sheet: str) -> str:
-    return "'" + sheet.replace("'", "''") + "'"
-
-
-@functools.cache
-def _attr_re(name: str) -> re.Pattern[str]:
-    return re.compile(r"\s" + name + r"\s*=\s*([\"'])(.*?)\1", flags=re.S)
-
-
-def _attr(tag_text: str, name: str) -> str | None:
-    m = _attr_re(name).search(tag_text)
-    return m.group(2) if m else None
-
-
-def _set_attr(tag_text: str, name: str, value: str) -> str:
-    pat = r"(\s" + name + r"\s*=\s*)([\"'])(.*?)\2"
-    if re.search(pat, tag_text, flags=re.S):
-        return re.sub(
-            pat, lambda m: f"{m.group(1)}{quoteattr(value)}", tag_text, count=1, flags=re.S
-        )
-    end = tag_text.rstrip().endswith("/>")
-    cut = len(tag_text.rstrip()) - (2 if end else 1)
-    return f"{tag_text[:cut]} {name}={quoteattr(value)}{tag_text[cut:]}"
-
-
-def _unescape_attr(v: str) -> str:
-    return v.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 # --- the display frame ----------------------------------------------------------------------------

@@ -4,8 +4,9 @@ written directly) and the drawing part that anchors them on the sheet.
 
 from __future__ import annotations
 
-from sop_xl.io.xlsx.cells import Layout, _sheet_ref, col_letter, parse_cell
+from sop_xl.io.xlsx.cells import Layout
 from sop_xl.io.xlsx.parts import NS_REL, XML_DECL, escape
+from sop_xl.io.xlsx.refs import col_letter, parse_cell, sheet_ref
 from sop_xl.model.schema import Dtype
 from sop_xl.model.sheets import ChartSpec
 
@@ -23,7 +24,7 @@ _AXES = (
 )
 
 
-def _attr(value: str) -> str:
+def attr(value: str) -> str:
     """An attribute value as openpyxl's serializer writes it, always in double quotes."""
     return escape(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
 
@@ -46,7 +47,7 @@ def chart_xml(spec: ChartSpec, src: Layout) -> str:
     """Chart part XML over ``src``'s table: the chart openpyxl's chart model writes for
     ``spec`` (tests/io/xlsx/test_charts.py proves it byte for byte), written directly because
     importing openpyxl costs a quarter of a second on every click that draws a chart."""
-    sheet = _sheet_ref(src.out.sheet)
+    sheet = sheet_ref(src.out.sheet)
     first, last = src.header_row + 1, src.last_row
     if spec.rows is not None:
         last = min(last, first + max(spec.rows, 1) - 1)
@@ -95,7 +96,7 @@ def chart_xml(spec: ChartSpec, src: Layout) -> str:
         '<delete val="0"/><axPos val="l"/><majorGridlines/>'
         + (f"<title>{_rich(spec.y_title)}</title>" if spec.y_title else "")
         + (
-            f'<numFmt formatCode="{_attr(spec.y_format)}" sourceLinked="0"/>'
+            f'<numFmt formatCode="{attr(spec.y_format)}" sourceLinked="0"/>'
             if spec.y_format
             else ""
         )

@@ -9,19 +9,17 @@ import re
 from typing import Protocol
 
 from sop_xl.errors import SopError
-from sop_xl.io.xlsx.cells import (
-    Layout,
-    _attr,
-    _row_numbers,
-    _set_attr,
-    body_rows,
+from sop_xl.io.xlsx.cells import Layout, _row_numbers, body_rows
+from sop_xl.io.xlsx.parts import PREFIX, Package, prefixed, tag
+from sop_xl.io.xlsx.refs import (
+    attr,
     col_letter,
     col_number,
     parse_cell,
     parse_range,
     range_ref,
+    set_attr,
 )
-from sop_xl.io.xlsx.parts import PREFIX, Package, prefixed, tag
 from sop_xl.io.xlsx.styles import Styles, cf_blocks
 from sop_xl.io.xlsx.tables import resize_table_xml
 
@@ -100,8 +98,8 @@ def _resize_sqref(sqref: str, old: tuple[int, int, int, int], new_last: int) -> 
 def _resize_ranges(xml: str, old: tuple[int, int, int, int], new_last: int) -> str:
     def with_sqref(m: re.Match[str]) -> str:
         t = m.group(0)
-        sq = _attr(t, "sqref")
-        return t if sq is None else _set_attr(t, "sqref", _resize_sqref(sq, old, new_last))
+        sq = attr(t, "sqref")
+        return t if sq is None else set_attr(t, "sqref", _resize_sqref(sq, old, new_last))
 
     xml = _RANGES_RE.sub(with_sqref, xml)
     return _SQREF_RE.sub(
@@ -117,7 +115,7 @@ def _row_spans(inner: str, p: str) -> list[tuple[int, int, int]]:
     starts = [(m.start(), m.group(1)) for m in row_open.finditer(inner)]
     spans = []
     for i, (pos, attrs) in enumerate(starts):
-        rv = _attr(" " + attrs, "r")
+        rv = attr(" " + attrs, "r")
         if rv is None:
             raise SopError("the worksheet has rows without numbers", fix="re-save it from Excel")
         end = starts[i + 1][0] if i + 1 < len(starts) else len(inner)
@@ -145,8 +143,8 @@ def _orphan_shared_formulas_to_values(rows: list[str]) -> list[str]:
     for text in rows:
         for m in _F_TAG_RE.finditer(text):
             tag = m.group(0)
-            if _attr(tag, "t") == "shared":
-                (masters if _attr(tag, "ref") else users).add(_attr(tag, "si"))
+            if attr(tag, "t") == "shared":
+                (masters if attr(tag, "ref") else users).add(attr(tag, "si"))
     orphans = users - masters
     if not orphans:
         return rows
@@ -154,7 +152,7 @@ def _orphan_shared_formulas_to_values(rows: list[str]) -> list[str]:
     def drop(m: re.Match[str]) -> str:
         tag = _F_TAG_RE.match(m.group(0))
         t = tag.group(0) if tag else ""
-        orphan = _attr(t, "t") == "shared" and not _attr(t, "ref") and _attr(t, "si") in orphans
+        orphan = attr(t, "t") == "shared" and not attr(t, "ref") and attr(t, "si") in orphans
         return "" if orphan else m.group(0)
 
     return [_F_EL_RE.sub(drop, text) if 't="shared"' in text else text for text in rows]
@@ -212,18 +210,18 @@ def rewrite_input_sheet(w: SheetWriter, lay: Layout) -> None:
         left, right = [], []
         for cell in _C_RE.findall(inner, a, b):
             tag = _open_tag(cell)
-            col, _ = parse_cell(_attr(tag, "r") or "")
+            col, _ = parse_cell(attr(tag, "r") or "")
             if oc1 <= col <= oc2 and r <= old_last:  # a cell of the old table
-                if r == r1 and _attr(tag, "s"):
-                    head_s[col] = _attr(tag, "s") or "0"
-                elif r == r1 + 1 and _attr(tag, "s"):
-                    body_s[col] = _attr(tag, "s") or "0"
+                if r == r1 and attr(tag, "s"):
+                    head_s[col] = attr(tag, "s") or "0"
+                elif r == r1 + 1 and attr(tag, "s"):
+                    body_s[col] = attr(tag, "s") or "0"
             elif c1 <= col <= c2 and r <= new_last:  # where the new table goes
                 if not tag.endswith("/>") and _VALUE_RE.search(cell):
                     raise SopError(
                         f"the table {lay.out.table.name} now spans "
                         f"{range_ref(c1, r1, c2, new_last)} and would overwrite cell "
-                        f"{_attr(tag, 'r')} next to it",
+                        f"{attr(tag, 'r')} next to it",
                         fix="move what is next to the table further away or to another sheet",
                     )
             elif col > c2:
@@ -264,7 +262,7 @@ def rewrite_input_sheet(w: SheetWriter, lay: Layout) -> None:
     gen = prefixed(gen, p)  # kept rows keep their prefix, generated ones get it
     before, after = xml[: sd.start()], xml[sd_end:]
     dim = range_ref(min(dim_cols), min(dim_rows), max(dim_cols), max(dim_rows))
-    before = _DIMENSION_RE.sub(lambda m: _set_attr(m.group(0), "ref", dim), before, count=1)
+    before = _DIMENSION_RE.sub(lambda m: set_attr(m.group(0), "ref", dim), before, count=1)
     after = _resize_ranges(after, old, new_last)
     # the SheetOutput's own conditional formats, unless an identical rule is already there
     prios = [int(x) for x in _PRIORITY_RE.findall(after)]

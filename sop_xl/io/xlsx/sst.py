@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from sop_xl.errors import InputFileError, Location
 from sop_xl.io.xlsx.parts import NCNAME, NS_MAIN, PREFIX, REL_WORKSHEET, Package
@@ -178,6 +177,8 @@ class SharedStrings:
     def ids(self, bodies: np.ndarray) -> np.ndarray:
         """Index text (object array of str) of each ``<t>`` body: one dict lookup per distinct
         text (pandas factorize), appending the unknown ones."""
+        import pandas as pd  # here: a process that only freezes sheets never loads pandas
+
         if not len(bodies):
             return np.empty(0, dtype=object)
         codes, uniq = pd.factorize(bodies)

@@ -10,7 +10,7 @@ import re
 from typing import ClassVar
 
 from sop_xl.errors import SopError
-from sop_xl.io.xlsx.cells import Layout, _attr, _set_attr, _unescape_attr, col_letter, range_ref
+from sop_xl.io.xlsx.cells import Layout
 from sop_xl.io.xlsx.parts import (
     NCNAME,
     PREFIX,
@@ -20,6 +20,7 @@ from sop_xl.io.xlsx.parts import (
     quoteattr,
     tag,
 )
+from sop_xl.io.xlsx.refs import attr, col_letter, range_ref, set_attr, unescape_attr
 from sop_xl.model.sheets import CellRule, DataBar, FormulaRule, IconRule
 
 _BUILTIN_FORMATS = {
@@ -103,9 +104,9 @@ class Styles:
             return _BUILTIN_FORMATS[code]
         ids = []
         for el in self.items["numFmts"] + self.new["numFmts"]:
-            fid = int(_attr(el, "numFmtId") or 0)
+            fid = int(attr(el, "numFmtId") or 0)
             ids.append(fid)
-            if _unescape_attr(_attr(el, "formatCode") or "") == code:
+            if unescape_attr(attr(el, "formatCode") or "") == code:
                 return fid
         fid = max([163, *ids]) + 1
         self.new["numFmts"].append(
@@ -142,7 +143,7 @@ class Styles:
                 block = f'<{p}{sec} count="{count}">{"".join(self.new[sec])}</{p}{sec}>'
                 xml = _insert_styles_section(xml, sec, block)
                 continue
-            open_tag = _set_attr(f"<{p}{sec}{m.group(2)}>", "count", str(count))
+            open_tag = set_attr(f"<{p}{sec}{m.group(2)}>", "count", str(count))
             inner = (m.group(3) or "") + "".join(self.new[sec])
             xml = xml[: m.start()] + open_tag + inner + f"</{p}{sec}>" + xml[m.end() :]
         return xml

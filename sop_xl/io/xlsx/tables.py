@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sop_xl.errors import SopError
-from sop_xl.io.xlsx.cells import _attr, _set_attr, _unescape_attr, parse_range
 from sop_xl.io.xlsx.parts import NS_MAIN, PREFIX, ns_prefixes, quoteattr
+from sop_xl.io.xlsx.refs import attr, parse_range, set_attr, unescape_attr
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
@@ -59,8 +59,8 @@ def resize_table_xml(tx: str, ref: str, headers: Sequence[str]) -> str:
     if m is None:
         raise SopError("not a table part (no <table> element)", fix="rebuild the workbook")
     pre = _main(tx, m.group(1) or "")
-    name = _unescape_attr(_attr(m.group(0), "displayName") or _attr(m.group(0), "name") or "?")
-    if (_attr(m.group(0), "totalsRowCount") or "0") != "0":
+    name = unescape_attr(attr(m.group(0), "displayName") or attr(m.group(0), "name") or "?")
+    if (attr(m.group(0), "totalsRowCount") or "0") != "0":
         raise SopError(
             f"table {name} has a total row, which sop_xl cannot resize",
             fix="turn off the Total Row of the table (Table Design > Total Row)",
@@ -74,9 +74,9 @@ def resize_table_xml(tx: str, ref: str, headers: Sequence[str]) -> str:
             f"table {name}: header cells must be unique and not blank ({list(headers)})",
             fix="give every column of the table its own header text",
         )
-    tx = tx[: m.start()] + _set_attr(m.group(0), "ref", ref) + tx[m.end() :]
+    tx = tx[: m.start()] + set_attr(m.group(0), "ref", ref) + tx[m.end() :]
     tx = re.sub(
-        rf"<{pre}autoFilter\b[^>]*>", lambda a: _set_attr(a.group(0), "ref", ref), tx, count=1
+        rf"<{pre}autoFilter\b[^>]*>", lambda a: set_attr(a.group(0), "ref", ref), tx, count=1
     )
     tx = re.sub(rf"<{pre}sortState\b[^>]*/>", "", tx)
     tx = re.sub(rf"<({pre})sortState\b.*?</\1sortState>", "", tx, flags=re.S)
@@ -94,8 +94,8 @@ def resize_table_xml(tx: str, ref: str, headers: Sequence[str]) -> str:
             flags=re.S,
         )
     ]
-    by_name = {_unescape_attr(_attr(_open_tag(e), "name") or ""): e for e in old}
-    next_id = max([0, *(int(_attr(_open_tag(e), "id") or 0) for e in old)]) + 1
+    by_name = {unescape_attr(attr(_open_tag(e), "name") or ""): e for e in old}
+    next_id = max([0, *(int(attr(_open_tag(e), "id") or 0) for e in old)]) + 1
     cols = []
     for h in headers:
         if h in by_name:
@@ -104,7 +104,7 @@ def resize_table_xml(tx: str, ref: str, headers: Sequence[str]) -> str:
             cols.append(f"<{cp}tableColumn id={quoteattr(str(next_id))} name={quoteattr(h)}/>")
             next_id += 1
     # its start tag kept (a namespace declared there is what its columns are in)
-    start = _set_attr(f"<{cp}tableColumns{cm.group(2)}>", "count", str(len(cols)))
+    start = set_attr(f"<{cp}tableColumns{cm.group(2)}>", "count", str(len(cols)))
     block = f"{start}{''.join(cols)}</{cp}tableColumns>"
     return tx[: cm.start()] + block + tx[cm.end() :]
 
@@ -138,16 +138,16 @@ def table_problems(tx: str, header_texts: Sequence[str] | None = None) -> list[s
     if m is None:
         return ["no <table> element"]
     tp = _main(tx, m.group(1) or "")
-    ref = _attr(m.group(0), "ref") or ""
+    ref = attr(m.group(0), "ref") or ""
     out: list[str] = []
     af = re.search(rf"<{tp}autoFilter\b[^>]*>", tx)
-    if af is not None and _attr(af.group(0), "ref") != ref:
-        out.append(f"autoFilter ref {_attr(af.group(0), 'ref')} != table ref {ref}")
+    if af is not None and attr(af.group(0), "ref") != ref:
+        out.append(f"autoFilter ref {attr(af.group(0), 'ref')} != table ref {ref}")
     cm = re.search(rf"<{tp}tableColumns\b[^>]*>", tx)
     cols = [_open_tag(e) for e in re.findall(rf"<{tp}tableColumn\b[^>]*>", tx)]
-    names = [_unescape_attr(_attr(c, "name") or "") for c in cols]
-    ids = [_attr(c, "id") for c in cols]
-    if cm is None or _attr(cm.group(0), "count") != str(len(cols)):
+    names = [unescape_attr(attr(c, "name") or "") for c in cols]
+    ids = [attr(c, "id") for c in cols]
+    if cm is None or attr(cm.group(0), "count") != str(len(cols)):
         out.append(f"tableColumns count != {len(cols)} columns")
     if ref and len(cols) != _width(ref):
         out.append(f"{len(cols)} tableColumn(s) for the {_width(ref)} column(s) of {ref}")

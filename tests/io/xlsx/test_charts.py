@@ -17,8 +17,9 @@ from sop_xl import cycle
 from sop_xl.io import writer
 from sop_xl.io.filebook import FileBook
 from sop_xl.io.xlsx import charts
-from sop_xl.io.xlsx.cells import Layout, _sheet_ref, col_letter
+from sop_xl.io.xlsx.cells import Layout
 from sop_xl.io.xlsx.parts import XML_DECL
+from sop_xl.io.xlsx.refs import col_letter, sheet_ref
 from sop_xl.model.schema import Dtype
 from sop_xl.model.sheets import ChartSpec
 
@@ -30,7 +31,7 @@ def openpyxl_chart_xml(spec: ChartSpec, src: Layout) -> str:
     from openpyxl.chart.series import SeriesLabel
     from openpyxl.xml.functions import tostring
 
-    sheet = _sheet_ref(src.out.sheet)
+    sheet = sheet_ref(src.out.sheet)
     first, last = src.header_row + 1, src.last_row
     if spec.rows is not None:
         last = min(last, first + max(spec.rows, 1) - 1)
