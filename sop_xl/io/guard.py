@@ -487,8 +487,12 @@ class _SheetScan:
     cells: int = 0
     #: row tags (``<row`` and ``:row``, with ``<rowBreaks>``), counted as the cells are
     rows: int = 0
+    #: ``sheetData`` start tags: Excel writes one, and readers disagree on a sheet with two
+    #: (python-calamine reads the first, LibreOffice and openpyxl the last)
+    sheet_data: int = 0
 
     def scan(self, buf: bytes, start: int, end: int) -> None:
+        self.sheet_data += _sheet_data_tags(buf, start, end)
         if not self.errors:
             self.errors = _has_error_cell(buf, start, end)
         if not self.odd:
@@ -514,6 +518,19 @@ class _SheetScan:
         for digits in lengths:  # of the same length, the largest as text is the largest number
             top = int(max(rows) if len(lengths) == 1 else max(r for r in rows if len(r) == digits))
             self.long_rows[digits] = max(self.long_rows.get(digits, 0), top)
+
+
+def _sheet_data_tags(buf: bytes, start: int, end: int) -> int:
+    """How many ``sheetData`` start tags ``buf[start:end]`` holds: each ``sheetData`` found
+    (at find speed: a sheet has two, the start and end tags) is matched from its ``<``."""
+    n = 0
+    at = buf.find(b"sheetData", start, end)
+    while at >= 0:
+        lt = buf.rfind(b"<", start, at)
+        m = _SHEET_DATA_START_RE.match(buf, lt) if lt >= 0 else None
+        n += m is not None and m.end() == at + len(b"sheetData")
+        at = buf.find(b"sheetData", at + 1, end)
+    return n
 
 
 def _has_error_cell(buf: bytes, start: int, end: int) -> bool:
@@ -549,6 +566,8 @@ ANY_PREFIX = rb"(?:[^\s/>!?:]++:)?"
 #: A start tag's attributes and its ``>`` (a quoted value may hold ``>``): one group, the
 #: attributes.
 TAG_ATTRS = rb"""((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>"""
+#: A ``sheetData`` start tag (or an empty one), under any prefix: how many a sheet holds.
+_SHEET_DATA_START_RE = re.compile(rb"<" + ANY_PREFIX + rb"sheetData(?=[\s/>])")
 
 
 #: The markup a reader's cell positions depend on, in a well-formed sheet: comments, CDATA and
@@ -1088,6 +1107,15 @@ def _check_extent(
                 fix="Save a clean copy from Excel and submit that.",
             )
         sheet.scan(buf, start, end)
+        if sheet.sheet_data > 1:
+            raise InputFileError(
+                f"the sheet holds {sheet.sheet_data} blocks of cells (sheetData) where Excel "
+                "writes one: programs read such a sheet differently (one sees its cells, "
+                "another an empty sheet), so it was not opened.",
+                where=where,
+                fix="Open the file in Excel or LibreOffice, check the sheet's data, save a clean "
+                "copy and submit that.",
+            )
         # a sheet within the box limits holds fewer (one <rowBreaks> is no row)
         if sheet.cells > limits.max_cells or sheet.rows > limits.max_rows + 1:
             many = (

@@ -563,3 +563,53 @@ def test_error_cells_in_any_spelling_are_noted(tmp_path, good, tag):  # noqa: F8
 def test_a_quoted_e_that_is_not_a_type_is_not_an_error_cell(tmp_path, good, text):  # noqa: F811
     body = f'<row r="1"><c r="A1" {text if "=" in text[:3] else ""}><f>{text}</f><v>1</v></c></row>'
     assert check_workbook_file(sheet_with(tmp_path, good, body)).error_sheets == set()
+
+
+# --- one block of cells a sheet --------------------------------------------------------------
+def _raw_sheet(tmp_path: Path, good: Path, inner: str, ns: str = "") -> Path:  # noqa: F811
+    xml = f'<?xml version="1.0"?><worksheet xmlns="{SHEET_NS}"{ns}>{inner}</worksheet>'
+    return rezip(good, tmp_path / "s.xlsx", {SHEET: xml.encode()})
+
+
+_ROWS = '<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2</v></c></row>'
+
+
+@pytest.mark.parametrize(
+    "inner, ns",
+    [
+        (f"<sheetData/><sheetData>{_ROWS}</sheetData>", ""),
+        (f"<sheetData>{_ROWS}</sheetData><sheetData/>", ""),
+        (f"<x:sheetData/><sheetData >{_ROWS}</sheetData>", f' xmlns:x="{SHEET_NS}"'),
+    ],
+    ids=["empty first", "empty last", "prefixed"],
+)
+def test_a_sheet_with_two_blocks_of_cells_is_refused(tmp_path, good, inner, ns):  # noqa: F811
+    """python-calamine reads the first sheetData and LibreOffice and openpyxl the last: a file
+    whose first is empty gave sop_xl an empty table where the others see its rows."""
+    path = _raw_sheet(tmp_path, good, inner, ns)
+    with pytest.raises(InputFileError, match=r"2 blocks of cells \(sheetData\)") as err:
+        check_workbook_file(path)
+    assert err.value.where.sheet == "Data"
+
+
+def test_the_one_block_of_cells_is_counted_once_whatever_the_pieces(
+    tmp_path,
+    good,  # noqa: F811
+    small_pieces,
+):
+    """The start tag and the end tag are one block; the word as a cell's text is no tag."""
+    text = (
+        '<row r="3"><c r="A3" t="inlineStr"><is><t>sheetData &lt;sheetData/&gt;</t></is></c></row>'
+    )
+    path = _raw_sheet(tmp_path, good, f"<sheetData>{_ROWS * 20}{text}</sheetData>")
+    assert check_workbook_file(path).sheets == ["Data"]
+
+
+def test_an_empty_first_block_hides_the_rows_from_python_calamine(tmp_path, good):  # noqa: F811
+    """Why the guard refuses it: what each reader sees of the same sheet."""
+    import openpyxl
+
+    path = _raw_sheet(tmp_path, good, f"<sheetData/><sheetData>{_ROWS}</sheetData>")
+    assert CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Data").to_python() == []
+    rows = list(openpyxl.load_workbook(path).active.iter_rows(values_only=True))
+    assert rows == [(1,), (2,)]
