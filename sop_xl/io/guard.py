@@ -31,7 +31,7 @@ from typing import BinaryIO, Protocol
 
 from sop_xl.errors import FrozenPlanError, InputFileError, Location
 from sop_xl.io.files import sha256_file
-from sop_xl.io.xlsx.parts import check_member_names, sheet_parts
+from sop_xl.io.xlsx.parts import check_member_names, sheet_names, sheet_parts, tag_attrs
 from sop_xl.io.xlsx.refs import col_number
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: encrypted OOXML or legacy .xls
@@ -204,6 +204,7 @@ def check_workbook_file(
             )
         try:
             sheets = sheet_parts(zf)  # byte scans of workbook.xml and its rels, no parser
+            _check_unique_names(zf, infos, where)
             # the stored bytes of large parts, read raw for their digest when verdicts are kept
             with open(path, "rb") if memo is not None else nullcontext() as stored:
                 results = _scan_parts(zf, infos, sheets, limits, memo, stored, path)
@@ -335,6 +336,47 @@ def _check_sizes(infos: list[zipfile.ZipInfo], limits: Limits, where: Location) 
             where=where,
             fix="Save a clean copy from Excel and submit that.",
         )
+
+
+#: How much of a table part is read for its name: the root tag comes first.
+_TABLE_HEAD_BYTES = 1 << 16
+
+
+def _check_unique_names(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], where: Location) -> None:
+    """Refuse two sheets of one name or two tables of one name (letter case aside, as Excel
+    compares them): Excel never writes either, and readers pick different ones (python-calamine
+    the first table of a name; a case-twin sheet is another sheet to it and one name to Excel),
+    so a decoy could stand in for the data a person sees."""
+    seen: dict[str, str] = {}
+    for name in sheet_names(zf):
+        other = seen.get(name.lower())
+        seen[name.lower()] = name
+        if other is not None:
+            raise InputFileError(
+                f"the workbook has two sheets named '{other}' and '{name}' (Excel takes letter "
+                "case as the same name): programs would read different ones, so it was not "
+                "opened.",
+                where=where,
+                fix="Rename or delete one of the two sheets in Excel or LibreOffice, save, and "
+                "submit again.",
+            )
+    tables: dict[str, str] = {}
+    for info in infos:
+        if not (info.filename.startswith("xl/tables/") and info.filename.endswith(".xml")):
+            continue
+        with zf.open(info) as f:
+            m = _TABLE_ROOT_RE.search(f.read(_TABLE_HEAD_BYTES))
+        attrs = tag_attrs(m.group(1)) if m else {}
+        for name in {attrs.get("name", ""), attrs.get("displayName", "")} - {""}:
+            other = tables.setdefault(name.lower(), info.filename)
+            if other != info.filename:
+                raise InputFileError(
+                    f"two tables are named '{name}' ({other} and {info.filename}): Excel never "
+                    "writes this, and programs would read different ones, so it was not opened.",
+                    where=where,
+                    fix="Open the file in Excel or LibreOffice, rename one of the tables "
+                    "(Table Design > Table Name), save, and submit again.",
+                )
 
 
 def _scan_parts(
@@ -566,6 +608,8 @@ ANY_PREFIX = rb"(?:[^\s/>!?:]++:)?"
 #: A start tag's attributes and its ``>`` (a quoted value may hold ``>``): one group, the
 #: attributes.
 TAG_ATTRS = rb"""((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>"""
+#: A table part's root tag and its attributes, under any prefix.
+_TABLE_ROOT_RE = re.compile(rb"<" + ANY_PREFIX + rb"table(?=[\s/>])" + TAG_ATTRS)
 #: A ``sheetData`` start tag (or an empty one), under any prefix: how many a sheet holds.
 _SHEET_DATA_START_RE = re.compile(rb"<" + ANY_PREFIX + rb"sheetData(?=[\s/>])")
 

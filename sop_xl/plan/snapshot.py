@@ -364,8 +364,8 @@ def _freeze(
     )
     company, cycle, scenario = read_cycle_settings(pkg, master.name)
     cover_name = COVER_SHEET
-    names = {s.name for s in pkg.sheets}
-    while cover_name in names:
+    names = {s.name.lower() for s in pkg.sheets}  # Excel compares sheet names in any case
+    while cover_name.lower() in names:
         cover_name = "Snapshot " + cover_name
     styles = add_cover_styles(pkg.package, pkg.workbook_part, master.name)
     protection = sheet_protection_attrs(pw)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
+from openpyxl.worksheet.table import Table as XlTable
 
 from sop_xl.errors import InputFileError
 from sop_xl.io.guard import CFB_MAGIC, check_workbook_file
@@ -183,3 +184,49 @@ def test_sheets_with_error_cells_are_named(good: Path, tmp_path: Path):
     path = rezip(good, tmp_path / "err.xlsx", {"xl/worksheets/sheet1.xml": sheet_xml(body)})
     assert check_workbook_file(path).error_sheets == {"Data"}
     assert check_workbook_file(good).error_sheets == set()
+
+
+# --- one name, one sheet; one name, one table --------------------------------------------------
+def _renamed(good: Path, dst: Path, edit: dict[str, tuple[bytes, bytes]]) -> Path:
+    with zipfile.ZipFile(good) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    return rezip(good, dst, {n: parts[n].replace(*edit[n]) for n in edit})
+
+
+@pytest.fixture()
+def two(tmp_path: Path) -> Path:
+    """Two sheets (Data, Other), each with a table (tblData, tblOther)."""
+    wb = Workbook()
+    for title in ("Data", "Other"):
+        ws = wb.active if title == "Data" else wb.create_sheet(title)
+        ws.title = title
+        ws.append(["item", "qty"])
+        ws.append(["A", 1])
+        ws.add_table(XlTable(displayName=f"tbl{title}", ref="A1:B2"))
+    path = tmp_path / "two.xlsx"
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("new", [b'name="Data"', b'name="DATA"'])
+def test_two_sheets_of_one_name_in_any_case_are_refused(tmp_path, two, new):
+    """python-calamine reads 'Data' and 'DATA' as two sheets; Excel takes them as one name."""
+    bad = _renamed(two, tmp_path / "bad.xlsx", {"xl/workbook.xml": (b'name="Other"', new)})
+    with pytest.raises(InputFileError, match=r"two sheets named 'Data' and '(Data|DATA)'"):
+        check_workbook_file(bad)
+
+
+@pytest.mark.parametrize("new", [b"tblData", b"TBLDATA"])
+def test_two_tables_of_one_name_in_any_case_are_refused(tmp_path, two, new):
+    """python-calamine reads the first table of a name; a decoy could stand in for the data."""
+    with zipfile.ZipFile(two) as zf:
+        part = next(
+            n for n in zf.namelist() if n.startswith("xl/tables/") and b"tblOther" in zf.read(n)
+        )
+    bad = _renamed(two, tmp_path / "bad.xlsx", {part: (b"tblOther", new)})
+    with pytest.raises(InputFileError, match="two tables are named"):
+        check_workbook_file(bad)
+
+
+def test_sheets_and_tables_of_distinct_names_pass(two):
+    assert check_workbook_file(two).sheets == ["Data", "Other"]

@@ -834,3 +834,22 @@ def test_a_main_namespace_prefix_declared_on_the_root_sends_the_sheet_to_lxml(pr
     res = transform_values(xml, fast=True, **kw)
     assert res.formulas == 1 and f"{pre}:f".encode() not in res.data
     assert _cells(res.data) == _cells(transform_values(xml, fast=False, **kw).data)
+
+
+def test_a_master_sheet_named_cover_in_any_case_leaves_the_cover_its_own_name(
+    tmp_path: Path,
+) -> None:
+    """Excel takes 'cover' and 'Cover' as one name, and the guard refuses a workbook with both:
+    the frozen plan of a master with a sheet 'cover' must still open (its Cover goes by another
+    name), or the history step could not read it."""
+    from sop_xl.io import guard
+    from sop_xl.plan.snapshot import freeze, verify
+
+    master = build_master(tmp_path / "SOP_Master.xlsm")
+    parts = _unzip(master.read_bytes())
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b'name="Lists"', b'name="cover"')
+    master.write_bytes(_zip(parts))
+    result = freeze(master, approved_by="Jane Doe, CFO", created_by="anna")
+    sheets = guard.check_workbook_file(result.path).sheets
+    assert sheets[0] == "Snapshot Cover" and "cover" in sheets
+    assert verify(result.path.parent).ok

@@ -207,6 +207,17 @@ def sheet_parts(zf: _Readable) -> dict[str, str]:
     return out
 
 
+def sheet_names(zf: _Readable) -> list[str]:
+    """Every sheet name of ``xl/workbook.xml`` in order, a name written twice twice (the same
+    byte scan as :func:`sheet_parts`, whose dict keeps one)."""
+    try:
+        wb = zf.read(WORKBOOK)
+    except KeyError:
+        return []
+    found = (tag_attrs(m.group(1)) for m in _SHEET_TAG.finditer(wb))
+    return [a["name"] for a in found if "name" in a]
+
+
 def sheet_part_sizes(zf: zipfile.ZipFile) -> dict[str, tuple[str, int]]:
     """Sheet name -> (worksheet part, uncompressed bytes of that part), in workbook order
     (:func:`sheet_parts`; the sizes from the zip's directory, nothing decompressed but the
