@@ -70,7 +70,15 @@ from sop_xl.io.xlsx.parts import (
     rels_xml,
     tag,
 )
-from sop_xl.io.xlsx.refs import attr, col_letter, parse_cell, parse_range, range_ref, set_attr
+from sop_xl.io.xlsx.refs import (
+    attr,
+    col_letter,
+    parse_cell,
+    parse_range,
+    range_ref,
+    set_attr,
+    sheet_ref,
+)
 from sop_xl.io.xlsx.sst import SharedStrings
 from sop_xl.io.xlsx.styles import HEADER_FILL, HEADER_FONT, NOTE_FONT, TITLE_FONT, Styles, cf_blocks
 from sop_xl.model.schema import Dtype
@@ -423,14 +431,15 @@ class _Writer:
 
     def set_print_area(self, lay: Layout) -> None:
         """Replace the sheet's ``_xlnm.Print_Area`` (or drop it) in workbook.xml."""
-        index = next(i for i, s in enumerate(self.sheets) if s.name == lay.out.sheet)
+        sheet = self.sheet(lay.out.sheet)  # as the workbook spells it (any letter case)
+        assert sheet is not None, lay.out.sheet  # planned or written by now
+        index = self.sheets.index(sheet)
         xml = _without_print_area(self.wb_xml, index)
         columns = lay.out.print_columns
         if columns:
-            quoted = "'" + lay.out.sheet.replace("'", "''") + "'"
             # bounded (openpyxl and others refuse whole-column print areas), charts included
             last = f"{col_letter(lay.first_col + columns - 1)}${print_last_row(lay)}"
-            ref = f"{quoted}!$A$1:${last}"
+            ref = f"{sheet_ref(sheet.name)}!$A$1:${last}"
             name = (
                 f'<definedName name="_xlnm.Print_Area" localSheetId="{index}">'
                 f"{escape(ref)}</definedName>"

@@ -973,3 +973,18 @@ def test_a_regenerated_sheet_keeps_its_code_name_under_any_prefix(master: Path, 
             m = re.search(r'<(?:[^>: ]+:)?sheetPr\b[^>]*codeName="([^"]*)"', z.read(part).decode())
             got[sheet] = m.group(1) if m else None
     assert got == {**names, "Other2": "Sheet2"}  # Sheet1, Sheet3 and Sheet4 are taken
+
+
+def test_an_output_sheet_renamed_in_another_letter_case_is_written_in_place(master: Path) -> None:
+    """Excel takes 'report' and 'Report' as one name: a planner who retyped a sheet's name in
+    lower case gets the output written there (it was 'cannot write the sheet: StopIteration'),
+    under the name they gave it, and no second sheet."""
+    with zipfile.ZipFile(master) as zf:
+        workbook = zf.read("xl/workbook.xml")
+    _zip_edit(master, {"xl/workbook.xml": workbook.replace(b'name="Report"', b'name="report"')})
+    write_sheets(master, [report_output(print_columns=3)])
+    wb = openpyxl.load_workbook(master)
+    assert [n for n in wb.sheetnames if n.lower() == "report"] == ["report"]
+    assert wb["report"]["A1"].value == "Writer report"
+    area = wb["report"].print_area
+    assert area == "'report'!$A$1:$C$8"
