@@ -93,7 +93,10 @@ class FileBook:
             return True
         if table in self._tables or (table.sheet, table.name) in self._written:
             return True  # read, or written, since the last write of its sheet: it is there
-        return table.name in self.calamine.table_names or table.sheet in self.calamine.sheet_names
+        names = self.calamine.sheet_names  # a sheet name in any letter case, as Excel
+        return table.name in self.calamine.table_names or bool(
+            reader.sheet_named(names, table.sheet)
+        )
 
     def sources(self) -> dict[str, external.Source]:
         """Tables this workbook reads from files (its DataSources sheet), by table name."""

@@ -19,7 +19,7 @@ import io
 import itertools
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,7 @@ def read_raw(
     """
     wb = workbook or open_calamine(path)
     file = str(path)
+    sheet = sheet_named(wb.sheet_names, sheet) or sheet
     if table is not None and table.name in wb.table_names:
         t = _calamine_call(lambda: wb.get_table_by_name(table.name), file, sheet)
         if t.sheet == sheet or sheet not in wb.sheet_names:
@@ -140,6 +141,15 @@ def read_raw(
     if error_sheets is None or raw.sheet in error_sheets:
         _restore_errors(path, raw)
     return raw
+
+
+def sheet_named(names: Sequence[str], sheet: str) -> str | None:
+    """The workbook's own spelling of ``sheet`` (Excel takes a sheet name in any letter case
+    as one name: a planner may retype 'Items' as 'items'); None when it has no such sheet."""
+    if sheet in names:
+        return sheet
+    low = sheet.lower()
+    return next((name for name in names if name.lower() == low), None)
 
 
 def sheet_rows(wb: pc.CalamineWorkbook, path: str | Path, sheet: str) -> list[list[Any]]:

@@ -255,3 +255,22 @@ def test_a_pandas_na_cell_is_a_blank():
         ["I1", "2026-11", 5.0],
         ["I2", "2026-12", 2.0],
     ]
+
+
+def test_a_sheet_retyped_in_another_letter_case_is_read(tmp_path: Path) -> None:
+    """Excel takes 'items' and 'Items' as one name: a table without an Excel table on a sheet
+    the planner renamed 'items' is read (it was "sheet 'Items' is missing"), and its findings
+    name the sheet as the workbook spells it."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "items"
+    ws.append(ITEM_HEADERS)
+    ws.append(item())
+    ws.append(item("B2", cost=-1))
+    path = tmp_path / "master.xlsx"
+    wb.save(path)
+    book = FileBook(path)
+    assert book.has_table(schema.ITEMS)
+    got = book.read_coerced(schema.ITEMS)
+    assert got.df["item"].tolist()[:1] == ["A1"]
+    assert got.findings and {f.where.sheet for f in got.findings} == {"items"}  # B2's cost
