@@ -155,7 +155,7 @@ class FileBook:
         sources = self.sources()
         wanted = []
         for table in tables:
-            part = self._parts().get(table.sheet)
+            part = self._part_of(table.sheet)
             if part is None or table.name in sources or table.name == DATA_SOURCES.name:
                 continue
             key = self._key(table)
@@ -183,7 +183,7 @@ class FileBook:
     def _key(self, table: Table) -> str | None:
         """The table store's key of ``table`` as this file holds it (None: not kept)."""
         if table.name not in self._keys:
-            part = self._parts().get(table.sheet)
+            part = self._part_of(table.sheet)
             self._keys[table.name] = tablestore.table_key(self.path, part, table)
         return self._keys[table.name]
 
@@ -192,6 +192,11 @@ class FileBook:
         if self._strings is None:
             self._strings = tablestore.shared_strings(self.path)
         return self._strings
+
+    def _part_of(self, sheet: str) -> str | None:
+        """The worksheet part of ``sheet`` (its name in any letter case, as Excel)."""
+        parts = self._parts()
+        return parts.get(reader.sheet_named(list(parts), sheet) or sheet)
 
     def _parts(self) -> dict[str, str]:
         """Sheet name -> its worksheet part in the zip."""

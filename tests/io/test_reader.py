@@ -274,3 +274,4 @@ def test_a_sheet_retyped_in_another_letter_case_is_read(tmp_path: Path) -> None:
     got = book.read_coerced(schema.ITEMS)
     assert got.df["item"].tolist()[:1] == ["A1"]
     assert got.findings and {f.where.sheet for f in got.findings} == {"items"}  # B2's cost
+    assert book._key(schema.ITEMS) is not None  # kept in the table store like any table
