@@ -33,6 +33,16 @@ def load_modules(only: set[str] | None):
         yield path.stem, module
 
 
+def host_speed() -> float:
+    """Seconds a fixed pure-Python loop takes: printed at the start and the end of a run, so two
+    runs (or a run and a figure in docs/benchmarks.md) are compared only on a host as fast."""
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(5_000_000):
+        total += i * i
+    return time.perf_counter() - t0
+
+
 def fmt_s(x: float | None) -> str:
     if x is None:
         return "-"
@@ -46,9 +56,11 @@ def main() -> int:
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
     sys.path.insert(0, str(HERE.parent.parent))
+    start_speed = host_speed()
     print(
         f"sop_xl benchmarks on {platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}, {'quick' if args.quick else 'full'} sizes\n"
+        f"Python {platform.python_version()}, {'quick' if args.quick else 'full'} sizes; "
+        f"host speed: a fixed Python loop took {start_speed:.2f} s\n"
     )
     rows = []
     for name, module in load_modules(only):
@@ -102,6 +114,11 @@ def main() -> int:
     print("-+-".join("-" * w for w in widths))
     for t in table:
         print(" | ".join(c.ljust(w) for c, w in zip(t, widths, strict=True)))
+    print(
+        f"\nhost speed: the same loop took {start_speed:.2f} s at the start and "
+        f"{host_speed():.2f} s at the end (a host that slowed down in between inflates both "
+        "sides of the later cases alike; across runs, compare only at equal speeds)"
+    )
     return 0
 
 
