@@ -481,7 +481,7 @@ def freeze(
 ) -> StepResult:
     """Write the next locked, versioned plan snapshot and its ledger record. ``helper``: a
     second process started as the click began (:func:`sop_xl.plan.hash_helper.start`: it
-    freezes and hashes about half the sheets), ended here."""
+    shares the freezing and hashing of the sheets), ended here."""
     try:
         from sop_xl.io.external import fingerprint
         from sop_xl.io.filebook import FileBook

@@ -1,21 +1,24 @@
 """sop_xl's own helper processes: one switch, one way to start them, one way to share work.
 
 Three kinds of work run in a second Python process: input tables read while the click reads the
-others (:mod:`sop_xl.io.prefetch`; the click waits for them), half the sheets of a freeze's
+others (:mod:`sop_xl.io.prefetch`; the click waits for them), a share of a freeze's sheets and
 content hash (:mod:`sop_xl.plan.hash_helper`; the freeze waits for them) and the statistical
 baseline fitted ahead of the history step (:mod:`sop_xl.background`; nobody waits). All three
 start ``python -m <module> <args>`` here (:func:`start`), quietly (no console window, no output),
 and are switched off together by ``SOP_XL_BACKGROUND=off`` (the test suite, a scheduler that
 wants one process): the work is then done in the click's own process, with the same result. The
 two the click waits for ask :func:`spare_cores` how many may run beside it and :func:`share` which
-pieces of the work each one does."""
+pieces of the work each one does, or take the pieces in turn as they go (:class:`Claims`)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 #: A helper must have this much work (bytes of sheet XML to read) to be worth starting.
 MIN_SHARE_BYTES = 16 << 20
@@ -93,3 +96,45 @@ def share(sizes: Sequence[int], helpers: int, ready: int = 0, busy: int = 0) -> 
         pieces[least].append(i)
     shares = zip(pieces[1:], load[1:], start, strict=True)
     return [sorted(p) for p, work, cost in shares if work - cost >= MIN_SHARE_BYTES]
+
+
+class Claims:
+    """Pieces of work (positions in one list) that the click and its helper take in turn as
+    they go, so that both end about together whatever each piece costs: both walk the list in
+    the same order (largest first) and do a piece only if they took it. A piece is taken by
+    creating its file in a folder both can write (``O_EXCL``: one of two processes creating it
+    succeeds, on every system), so each piece is taken once.
+
+    Taking a piece is only ever a promise to do it: the click still does every piece its helper
+    did not answer for (a helper that failed, or never came), so nothing depends on the folder.
+    """
+
+    def __init__(self, folder: Path, *, owner: bool = False) -> None:
+        self.folder = folder
+        self._owner = owner
+
+    @classmethod
+    def create(cls) -> Claims | None:
+        """A new, empty folder of claims (removed by :meth:`close`); None where no temporary
+        folder can be made (the click then does the work alone)."""
+        try:
+            return cls(Path(tempfile.mkdtemp(prefix="sop-xl-claims-")), owner=True)
+        except OSError:
+            return None
+
+    def take(self, piece: int, *, unsure: bool) -> bool:
+        """Take ``piece``: True when it is this process's to do, False when the other took it.
+        ``unsure``: the answer when the folder cannot say (the click does the piece, so that
+        it is done; a helper leaves it)."""
+        try:
+            os.close(os.open(self.folder / str(piece), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False
+        except OSError:
+            return unsure
+        return True
+
+    def close(self) -> None:
+        """Remove the folder (the creator's end; call it once the helper has ended)."""
+        if self._owner:
+            shutil.rmtree(self.folder, ignore_errors=True)

@@ -37,7 +37,7 @@ import datetime as dt
 import hashlib
 import io
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context
 from itertools import chain, repeat
@@ -47,6 +47,7 @@ import numpy as np
 from python_calamine import CalamineWorkbook
 
 from sop_xl.errors import InputFileError, Location, SopError, failure_text, reading_failure
+from sop_xl.io import spawn
 from sop_xl.plan import hash_helper
 
 
@@ -283,35 +284,47 @@ def workbook_values(
         yield name, _rows(book, name)
 
 
-def sheet_lines(source: Path | bytes, names: Sequence[str]) -> Iterable[tuple[bytes, int]]:
-    """The canonical lines (UTF-8) and cell count of the sheets ``names`` of a workbook: the
-    work :mod:`sop_xl.plan.hash_helper` does in a second process."""
+def sheet_lines(
+    source: Path | bytes, names: Sequence[str], take: Callable[[int], bool]
+) -> Iterable[tuple[int, bytes, int]]:
+    """``(position, canonical lines as UTF-8, cell count)`` of each sheet of ``names`` that
+    ``take(position)`` gives this process: the work :mod:`sop_xl.plan.hash_helper` does in a
+    second process (``take``: :meth:`sop_xl.io.spawn.Claims.take`)."""
     book = _book(source)
-    for name in names:
-        yield _lines(_rows(book, name))
+    for at, name in enumerate(names):
+        if take(at):
+            yield at, *_lines(_rows(book, name))
 
 
 def _split_hash(
     source: Path | bytes, skip_first: bool, helper: hash_helper.Helper | None
 ) -> ContentHash:
-    helped: set[str] = set()
+    """The hash, the sheets shared with a helper process when it is worth one: both walk the
+    sheets largest first and each does the ones it takes (:class:`sop_xl.io.spawn.Claims`), so
+    they end about together; a sheet the helper did not answer for is done here."""
+    claims: spawn.Claims | None = None
+    order: list[str] = []
     try:
         if helper is not None or hash_helper.enabled():
             sizes = list(hash_helper.sheet_sizes(source).items())[1 if skip_first else 0 :]
-            ready = helper is not None
-            theirs = hash_helper.share([n for n, _ in sizes], [s for _, s in sizes], ready=ready)
-            if theirs and helper is None:
-                helper = hash_helper.start()
-            if helper is not None and helper.send(source, theirs):
-                helped = set(theirs)
+            if hash_helper.worth_sharing([s for _, s in sizes], ready=helper is not None):
+                helper = helper or hash_helper.start()
+                claims = spawn.Claims.create() if helper is not None else None
+                order = [name for name, _ in sorted(sizes, key=lambda ns: -ns[1])]  # largest first
+            if claims is not None and not (helper and helper.send(source, order, claims)):
+                claims.close()
+                claims = None
         book = _book(source)  # the helper reads its own copy meanwhile
         names = list(book.sheet_names)[1 if skip_first else 0 :]
-        if not helped:  # one process: each sheet's lines hashed, then let go
+        if claims is None:  # one process: each sheet's lines hashed, then let go
             alone = _digest((name, *_lines(_rows(book, name))) for name in names)
             book.close()
             return alone
-        done = {name: _lines(_rows(book, name)) for name in names if name not in helped}
-        got = helper.result() if helped and helper is not None else {}
+        done = {}
+        for at, name in enumerate(order):  # one at a time: the helper takes the others
+            if claims.take(at, unsure=True):
+                done[name] = _lines(_rows(book, name))
+        got = helper.result() if helper is not None else {}
         for name in names:  # a sheet the helper did not answer for is computed here, as always
             if name not in done:
                 done[name] = got[name] if name in got else _lines(_rows(book, name))
@@ -319,6 +332,8 @@ def _split_hash(
     finally:
         if helper is not None:
             helper.close()
+        if claims is not None:
+            claims.close()
     return _digest((name, *done[name]) for name in names)
 
 

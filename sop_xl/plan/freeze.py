@@ -55,6 +55,7 @@ from sop_xl.errors import (
     failure_text,
     reading_failure,
 )
+from sop_xl.io import spawn
 from sop_xl.io.xlsx.calc import CALC_ID
 from sop_xl.io.xlsx.parts import CONTENT_TYPES, NCNAME_B, PREFIX_B, Package, escape, quoteattr
 from sop_xl.io.xlsx.protection import (
@@ -736,7 +737,8 @@ def freeze_package(
     helper: hash_helper.Helper | None = None,
 ) -> FrozenPackage:
     """Transform the master's bytes into a frozen package (no cover yet). ``helper``: a second
-    process that freezes about half the sheets meanwhile (the package is the same)."""
+    process that freezes sheets meanwhile, each side the next one nobody took (the package is
+    the same)."""
     try:
         return _freeze_parts(
             Package(data, name=file), file, password, None, hidden_sheets, progress, helper
@@ -772,28 +774,39 @@ def _transform_ahead(
     helper: hash_helper.Helper,
     progress: Progress | None,
 ) -> dict[str, _SheetResult]:
-    """:func:`transform_values` of the ``worksheets`` (name, part), about half the bytes by
-    ``helper`` (:mod:`sop_xl.plan.hash_helper`) while this process does the others; {} when
-    the helper takes none. A sheet the helper did not answer for is left to the caller."""
-    parts = [part for _, part in worksheets]
-    theirs = set(hash_helper.share(parts, [pkg.size(p) for p in parts], ready=helper.ready))
-    if not helper.transform(pkg.source, sorted(theirs, key=parts.index), protection=protection,
-                            date1904=date1904):  # fmt: skip
+    """:func:`transform_values` of the ``worksheets`` (name, part), shared with ``helper``
+    (:mod:`sop_xl.plan.hash_helper`) when they are large enough: both walk them largest first
+    and each freezes the ones it takes (:class:`sop_xl.io.spawn.Claims`), so both end about
+    together; {} when the helper takes no part. A sheet nobody answered for is left to the
+    caller."""
+    sizes = [pkg.size(part) for _, part in worksheets]
+    if not hash_helper.worth_sharing(sizes, ready=helper.ready):
         return {}
-    done: dict[str, _SheetResult] = {}
-    for i, (name, part) in enumerate(worksheets):
-        if part not in theirs:
-            if progress:
-                progress(f"Freezing sheet {name}", 0.1 + 0.5 * i / len(worksheets))
-            done[part] = transform_values(
-                pkg.read(part), name=name, part=part, file=file, protection=protection,
-                values=None, date1904=date1904,
-            )  # fmt: skip
-    if progress:
-        progress("Freezing the sheets of the second process", 0.6)
-    got = helper.transformed()
-    done.update((part, _SheetResult(*got[part])) for part in theirs if part in got)
-    return done
+    order = [worksheets[i] for i in sorted(range(len(sizes)), key=lambda i: -sizes[i])]
+    claims = spawn.Claims.create()
+    try:
+        parts = [part for _, part in order]
+        if claims is None or not helper.transform(
+            pkg.source, parts, claims, protection=protection, date1904=date1904
+        ):
+            return {}
+        done: dict[str, _SheetResult] = {}
+        for i, (name, part) in enumerate(order):
+            if claims.take(i, unsure=True):
+                if progress:
+                    progress(f"Freezing sheet {name}", 0.1 + 0.5 * len(done) / len(order))
+                done[part] = transform_values(
+                    pkg.read(part), name=name, part=part, file=file, protection=protection,
+                    values=None, date1904=date1904,
+                )  # fmt: skip
+        if progress:
+            progress("Freezing the sheets of the second process", 0.6)
+        for part, frozen in helper.transformed().items():
+            done.setdefault(part, _SheetResult(*frozen))
+        return done
+    finally:
+        if claims is not None:
+            claims.close()
 
 
 def _lead_first(sheets_el, kept: list, old_index: dict[int, int]) -> tuple[list, dict[int, int]]:

@@ -7,8 +7,10 @@ sheets' transformation (formulas to values, numbers at 15 digits: :func:`sop_xl.
 transform_values`), then the content hash, reading the frozen cells back with python-calamine and
 building each sheet's canonical lines (:func:`sop_xl.plan.content_hash.content_hash`). On a
 machine with two or more cores the freeze starts this helper as it begins (its interpreter and
-imports load while the freeze reads the workbook) and hands it about half the sheet bytes of each
-piece: it does its half, the freeze does the other half, then takes the helper's. What is computed
+imports load while the freeze reads the workbook) and shares each piece of work with it: both
+walk the sheets largest first and each does the next one nobody took yet
+(:class:`sop_xl.io.spawn.Claims`), so both end about together however long a sheet takes; the
+freeze then takes the helper's sheets. What is computed
 is unchanged, only where: the freeze still gives the sheets' texts to the shared strings in sheet
 order, and still feeds SHA-256 with every sheet's lines in workbook order, so the package and its
 hash are the ones one process makes.
@@ -24,12 +26,18 @@ The protocol, on the helper's standard input: jobs, each one JSON line ``{"job":
 see :func:`_code`), the helper answering each on its standard output before it reads the next;
 the end of the input ends it.
 
+Each job names its pieces (largest first) and ``"claims"``, the folder of a
+:class:`sop_xl.io.spawn.Claims`: the helper and the caller both walk the pieces and each does
+the ones it takes, so they end about together whatever a piece costs. The helper answers for
+each piece it took, starting with the piece's position in the list; all integers are unsigned,
+64-bit, little-endian (a position is below 2**16, so an answer never starts with the end mark).
+
 - ``"job": "transform"``, with ``"parts"`` (worksheet parts), ``"protection"`` and
-  ``"date1904"``: for each part in order, its frozen XML's byte length, the formula count, 1 if
-  the sheet has data, the byte length of the JSON list of cells without a value (four unsigned
-  64-bit little-endian integers), then the XML and that JSON; then ``b"end"``.
-- ``"job": "lines"`` (the default), with ``"sheets"``: for each sheet in order, the byte length
-  of its lines (UTF-8) and its cell count (two such integers), then the lines; then ``b"end"``.
+  ``"date1904"``: position, the frozen XML's byte length, the formula count, 1 if the sheet has
+  data, the byte length of the JSON list of cells without a value; the XML and that JSON; then
+  ``b"end"``.
+- ``"job": "lines"`` (the default), with ``"sheets"``: position, the byte length of the
+  sheet's lines (UTF-8) and its cell count; the lines; then ``b"end"``.
 """
 
 from __future__ import annotations
@@ -49,16 +57,18 @@ from pathlib import Path
 
 from sop_xl.io import spawn
 
-#: The caller's own work besides its sheets, as sheet XML read in the same time: taking the
-#: helper's lines from the pipe and feeding SHA-256 with every sheet's (on the demo plan the
-#: helper then takes the forecast archive and 27 small sheets, 46 of 89 MB; docs/benchmarks.md).
+#: The caller's own work besides its sheets, as sheet XML read in the same time (taking the
+#: helper's answers, feeding SHA-256 with every sheet's lines): counted when deciding whether a
+#: helper is worth starting (:func:`worth_sharing`).
 COMBINE_BYTES = 4 << 20
 #: Seconds the parent waits for the helper once its own sheets are done, then computes the
 #: helper's sheets itself (a helper that far behind is stuck, or the machine is swamped).
 WAIT_SECONDS = 120.0
 
-_HEAD = struct.Struct("<QQ")
-_FROZEN = struct.Struct("<QQQQ")
+_HEAD = struct.Struct("<QQQ")
+_FROZEN = struct.Struct("<QQQQQ")
+#: Pieces a job may name (positions below this: see the module docstring).
+MAX_PIECES = 1 << 16
 _END = b"end"
 
 #: A sheet the helper froze: its XML, formula count, cells without a value, whether it has data.
@@ -85,12 +95,12 @@ def start() -> Helper | None:
 @functools.cache
 def _code() -> str:
     """A digest of the code whose results the helper hands back (the sheets' transformation and
-    the canonical lines): the helper works only if it runs the same as the caller (an older
-    installed copy beside a newer one must not be mixed)."""
+    the canonical lines) and of the protocol: the helper works only if it runs the same as the
+    caller (an older installed copy beside a newer one must not be mixed)."""
     from sop_xl.plan import content_hash, freeze
 
     digest = hashlib.sha256()
-    for module in (content_hash, freeze):
+    for module in (content_hash, freeze, sys.modules[__name__], spawn):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 
@@ -100,7 +110,7 @@ def start_for(xlsx: bytes, started: Helper | None = None) -> Helper | None:
     helper the caller started before it knew the workbook (its imports are done or under way:
     it is marked :attr:`Helper.ready`), used, or closed when the workbook is too small."""
     sizes = sheet_sizes(xlsx)
-    if enabled() and share(list(sizes), list(sizes.values()), ready=True):
+    if enabled() and worth_sharing(list(sizes.values()), ready=True):
         if started is None:
             return start()
         started.ready = True
@@ -124,12 +134,12 @@ def sheet_sizes(source: Path | bytes) -> dict[str, int]:
         return {}
 
 
-def share(names: Sequence[str], sizes: Sequence[int], *, ready: bool) -> list[str]:
-    """The sheets for the helper (:func:`sop_xl.io.spawn.share`: about half the bytes, none when
-    the sheets are too small to be worth a second process or one sheet is most of them);
-    ``ready``: the helper was started already."""
-    shares = spawn.share(sizes, helpers=1, ready=int(ready), busy=COMBINE_BYTES)
-    return [names[i] for i in shares[0]] if shares else []
+def worth_sharing(sizes: Sequence[int], *, ready: bool) -> bool:
+    """Whether sheets of these ``sizes`` (bytes) are worth a second process: split as
+    :func:`sop_xl.io.spawn.share` would, the helper gets enough (not when the sheets are small,
+    or one sheet is most of them). ``ready``: the helper was started already. Who does which
+    sheet is then decided as they go (:class:`sop_xl.io.spawn.Claims`)."""
+    return bool(spawn.share(sizes, helpers=1, ready=int(ready), busy=COMBINE_BYTES))
 
 
 class Helper:
@@ -177,17 +187,19 @@ class Helper:
         self,
         source: Path | bytes,
         parts: Sequence[str],
+        claims: spawn.Claims,
         *,
         protection: dict[str, str],
         date1904: bool,
     ) -> bool:
-        """Hand the helper the worksheet ``parts`` of the workbook ``source`` to freeze
-        (:func:`sop_xl.plan.freeze.transform_values`; written by a thread: the caller goes on);
-        False when there is nothing to send or a job was sent already."""
-        if not parts or self._thread is not None:
+        """Hand the helper the worksheet ``parts`` of the workbook ``source`` (largest first)
+        to freeze (:func:`sop_xl.plan.freeze.transform_values`), each one it takes from
+        ``claims`` (written by a thread: the caller goes on, taking the others); False when
+        there is nothing to send or a job was sent already."""
+        if not parts or len(parts) > MAX_PIECES or self._thread is not None:
             return False
         self._sheets = list(parts)
-        job = {"job": "transform", "parts": self._sheets}
+        job = {"job": "transform", "parts": self._sheets, "claims": str(claims.folder)}
         job.update(protection=protection, date1904=date1904)
         self._begin(self._talk_transform, self._job(job, source))
         return True
@@ -200,36 +212,38 @@ class Helper:
             stdin.write(payload)
             stdin.flush()
             chunks = []
-            for _ in self._sheets:
-                head = stdout.read(_FROZEN.size)
+            while (start := stdout.read(len(_END))) != _END:
+                head = start + stdout.read(_FROZEN.size - len(start))
                 chunks.append(head)
                 if len(head) < _FROZEN.size:
                     return
-                size, _, _, listed = _FROZEN.unpack(head)
+                _, size, _, _, listed = _FROZEN.unpack(head)
                 chunks.append(stdout.read(size + listed))
-            chunks.append(stdout.read(len(_END)))
+            chunks.append(_END)
         except Exception:  # a broken pipe: transformed() finds nothing and says so
             return
         self._out.append(b"".join(chunks))
 
     def transformed(self) -> dict[str, Frozen]:
-        """``{part: (frozen XML, formula count, cells without a value, has data)}`` from the
-        helper (see :meth:`_answer`); empty when it failed (the caller freezes those sheets)."""
+        """``{part: (frozen XML, formula count, cells without a value, has data)}`` of the parts
+        the helper took (see :meth:`_answer`); empty when it failed (the caller freezes those)."""
         out = self._answer()
         return {} if out is None else _parse_frozen(out, self._sheets)
 
-    def send(self, source: Path | bytes, sheets: Sequence[str]) -> bool:
-        """Hand the helper ``sheets`` of ``source`` for their canonical lines (written by a
-        thread: the caller goes on), its last job; False when there is nothing to send or the
-        job before failed."""
+    def send(self, source: Path | bytes, sheets: Sequence[str], claims: spawn.Claims) -> bool:
+        """Hand the helper ``sheets`` of ``source`` (largest first) for their canonical lines,
+        each one it takes from ``claims`` (written by a thread: the caller goes on, taking the
+        others), its last job; False when there is nothing to send or the job before failed."""
         if (
             not sheets
+            or len(sheets) > MAX_PIECES
             or (self._thread is not None and not self._out)
             or self.proc.poll() is not None
         ):
             return False
         self._sheets = list(sheets)
-        self._begin(self._talk, self._job({"job": "lines", "sheets": self._sheets}, source))
+        job = {"job": "lines", "sheets": self._sheets, "claims": str(claims.folder)}
+        self._begin(self._talk, self._job(job, source))
         return True
 
     def _talk(self, payload: bytes) -> None:
@@ -244,8 +258,8 @@ class Helper:
             self._out.append(out)
 
     def result(self) -> dict[str, tuple[bytes, int]]:
-        """``{sheet: (lines as UTF-8, cell count)}`` from the helper (see :meth:`_answer`);
-        empty when it failed (the caller then computes those sheets)."""
+        """``{sheet: (lines as UTF-8, cell count)}`` of the sheets the helper took (see
+        :meth:`_answer`); empty when it failed (the caller then computes those sheets)."""
         out = self._answer()
         return {} if out is None else _parse(out, self._sheets)
 
@@ -273,32 +287,32 @@ def _parse_frozen(out: bytes, parts: Sequence[str]) -> dict[str, Frozen]:
     got: dict[str, Frozen] = {}
     at = 0
     try:
-        for part in parts:
-            size, formulas, has_data, listed = _FROZEN.unpack_from(out, at)
+        while out[at:] != _END:
+            index, size, formulas, has_data, listed = _FROZEN.unpack_from(out, at)
             at += _FROZEN.size
-            if at + size + listed > len(out):
+            if index >= len(parts) or parts[index] in got or at + size + listed > len(out):
                 return {}
             missing = json.loads(out[at + size : at + size + listed])
-            got[part] = (out[at : at + size], formulas, missing, bool(has_data))
+            got[parts[index]] = (out[at : at + size], formulas, missing, bool(has_data))
             at += size + listed
     except (struct.error, ValueError):
         return {}
-    return got if out[at:] == _END else {}
+    return got
 
 
 def _parse(out: bytes, sheets: Sequence[str]) -> dict[str, tuple[bytes, int]]:
     got: dict[str, tuple[bytes, int]] = {}
     at = 0
-    for name in sheets:
+    while out[at:] != _END:
         if at + _HEAD.size > len(out):
             return {}
-        size, count = _HEAD.unpack_from(out, at)
+        index, size, count = _HEAD.unpack_from(out, at)
         at += _HEAD.size
-        if at + size > len(out):
+        if index >= len(sheets) or sheets[index] in got or at + size > len(out):
             return {}
-        got[name] = (out[at : at + size], count)
+        got[sheets[index]] = (out[at : at + size], count)
         at += size
-    return got if out[at:] == _END else {}
+    return got
 
 
 def _frozen(source: Path | bytes, job: dict) -> bytes:
@@ -307,15 +321,19 @@ def _frozen(source: Path | bytes, job: dict) -> bytes:
     from sop_xl.plan.freeze import transform_values
 
     protection, date1904 = dict(job["protection"]), bool(job["date1904"])
+    claims = spawn.Claims(Path(job["claims"]))
     out = []
     with Package(source) as pkg:
-        for part in job["parts"]:
+        for index, part in enumerate(job["parts"]):
+            if not claims.take(index, unsure=False):  # the caller's, or it does an unsure one
+                continue
             res = transform_values(
                 pkg.read(part), name=part, part=part, file=pkg.path.name,
                 protection=protection, values=None, date1904=date1904,
             )  # fmt: skip
             missing = json.dumps(res.missing).encode()
-            out += [_FROZEN.pack(len(res.data), res.formulas, res.has_data, len(missing))]
+            head = (index, len(res.data), res.formulas, res.has_data, len(missing))
+            out += [_FROZEN.pack(*head)]
             out += [res.data, missing]
     return b"".join([*out, _END])
 
@@ -341,8 +359,10 @@ def main() -> int:
         if job.get("job") == "transform":
             stdout.write(_frozen(source, job))
         else:
-            for lines, count in content_hash.sheet_lines(source, job["sheets"]):
-                stdout.write(_HEAD.pack(len(lines), count))
+            claims = spawn.Claims(Path(job["claims"]))
+            taken = functools.partial(claims.take, unsure=False)  # the caller's, or unsure
+            for index, lines, count in content_hash.sheet_lines(source, job["sheets"], taken):
+                stdout.write(_HEAD.pack(index, len(lines), count))
                 stdout.write(lines)
             stdout.write(_END)
         stdout.flush()

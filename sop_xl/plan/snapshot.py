@@ -302,7 +302,7 @@ def freeze(
 
         report(f"Reading {master.name}", 0.0)
         data = _read_master(master)
-        # a second process for half the sheets and half the content hash
+        # a second process that shares the sheets' freezing and the content hash
         helper = hash_helper.start_for(data, helper)
         return _freeze(
             master, data, snapshots_dir, helper, approved_by=approved_by, created_by=created_by,

@@ -65,6 +65,24 @@ def helper_on(monkeypatch: pytest.MonkeyPatch) -> list:
     return answers
 
 
+@pytest.fixture
+def patient(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parent, having taken the first (largest) piece of a job, waits until the helper took
+    one too (at most 30 s): on a workbook this small the parent would otherwise take every
+    piece before the helper's imports are done, which is right, but tests nothing."""
+    real = spawn.Claims.take
+
+    def take(self: spawn.Claims, piece: int, *, unsure: bool) -> bool:
+        mine = real(self, piece, unsure=unsure)
+        deadline = time.monotonic() + 30
+        while mine and piece == 0 and len(list(self.folder.iterdir())) < 2:
+            assert time.monotonic() < deadline, "the helper took no piece"
+            time.sleep(0.01)
+        return mine
+
+    monkeypatch.setattr(spawn.Claims, "take", take)
+
+
 def _alone(source: Path | bytes, **kw: bool) -> ch.ContentHash:
     """The hash in one process (the helper switched off)."""
     with pytest.MonkeyPatch.context() as mp:
@@ -72,26 +90,32 @@ def _alone(source: Path | bytes, **kw: bool) -> ch.ContentHash:
         return ch.content_hash(source, **kw)
 
 
-def test_the_helper_gets_about_half_of_the_bytes_by_sheet_name(monkeypatch) -> None:
+def test_a_helper_is_worth_it_for_a_large_enough_share(monkeypatch) -> None:
     monkeypatch.setattr(spawn, "MIN_SHARE_BYTES", 20)
     monkeypatch.setattr(spawn, "STARTUP_BYTES", 10)
     monkeypatch.setattr(hash_helper, "COMBINE_BYTES", 0)
-    names = ["a", "b", "c", "d"]
-    # started already: 60 -> the freeze (a tie), 20, 10, 10 -> the helper (40 in all)
-    assert hash_helper.share(names, [10, 60, 20, 10], ready=True) == ["a", "c", "d"]
-    # still to start (10): 60 -> the freeze; 20 -> helper (30); 10 -> helper (40); 10 -> helper
-    assert hash_helper.share(names, [10, 60, 20, 10], ready=False) == ["a", "c", "d"]
-    assert hash_helper.share(names, [1, 1, 1, 97], ready=True) == []  # one sheet is the work
-    assert hash_helper.share(["a", "b"], [5, 10], ready=True) == []  # too small for a process
-    # the freeze's own work (taking the helper's lines, feeding SHA-256) counts: with 50 of it,
-    # b (60) -> the helper (0 < 50); c (20) -> the freeze (50 < 60): 70; a (10) -> the helper
-    # (60 < 70): 70; d (10) -> the freeze (a tie)
-    monkeypatch.setattr(hash_helper, "COMBINE_BYTES", 50)
-    assert hash_helper.share(names, [10, 60, 20, 10], ready=True) == ["a", "b"]
+    # split by bytes, started already: 60 here, 20 + 10 + 10 = 40 there
+    assert hash_helper.worth_sharing([10, 60, 20, 10], ready=True)
+    # still to start (10 of work): 60 here, 30 + 10 + 10 there, 40 after its start
+    assert hash_helper.worth_sharing([10, 60, 20, 10], ready=False)
+    assert not hash_helper.worth_sharing([1, 1, 1, 97], ready=True)  # one sheet is the work
+    assert not hash_helper.worth_sharing([5, 10], ready=True)  # too small for a process
+    assert not hash_helper.worth_sharing([5, 16], ready=True)  # 16 here, 5 there: too little
+    # the freeze's own work (taking the helper's lines, feeding SHA-256) counts: with 17 of it,
+    # 16 and 5 go to the helper (21); with 16 of it, 5 stays here (a tie goes here)
+    monkeypatch.setattr(hash_helper, "COMBINE_BYTES", 17)
+    assert hash_helper.worth_sharing([5, 16], ready=True)
+    monkeypatch.setattr(hash_helper, "COMBINE_BYTES", 16)
+    assert not hash_helper.worth_sharing([5, 16], ready=True)
 
 
-def test_the_helper_computes_its_sheets_and_the_hash_is_the_same(book: Path, helper_on) -> None:
+def test_the_helper_computes_its_sheets_and_the_hash_is_the_same(
+    book: Path, helper_on, patient, monkeypatch
+) -> None:
     alone = _alone(book)
+    here: list[str] = []
+    rows = ch._rows
+    monkeypatch.setattr(ch, "_rows", lambda book, name: here.append(name) or rows(book, name))
     shared = ch.content_hash(book)
     assert (shared.hexdigest, shared.sheets, shared.cells) == (
         alone.hexdigest,
@@ -99,9 +123,9 @@ def test_the_helper_computes_its_sheets_and_the_hash_is_the_same(book: Path, hel
         alone.cells,
     )
     assert len(helper_on) == 1 and helper_on[0], "the helper answered nothing"
-    # sheets sized First < Sheet 1 < ... < Sheet 4: the largest stays here (a tie goes to the
-    # caller), the next goes to the helper, and so on until the bytes balance (spawn.share)
-    assert "Sheet 3" in helper_on[0] and "Sheet 4" not in helper_on[0]
+    # each sheet is read once, here or there; the largest (Sheet 4) is taken here first
+    assert sorted([*here, *helper_on[0]]) == sorted(alone.sheets)
+    assert here[0] == "Sheet 4" and "Sheet 4" not in helper_on[0]
     # from bytes too (the helper reads them from its input), and without the first sheet
     data = book.read_bytes()
     for skip in (False, True):
@@ -137,7 +161,7 @@ _WHEN_TOLD = (
     "import os, struct, sys, time\n"
     "sys.stdin.buffer.read()\n"
     "while not os.path.exists(sys.argv[1]): time.sleep(0.01)\n"
-    "sys.stdout.buffer.write(struct.pack('<QQ', 3, 1) + b'abc' + b'end')\n"
+    "sys.stdout.buffer.write(struct.pack('<QQQ', 0, 3, 1) + b'abc' + b'end')\n"
 )
 
 
@@ -159,7 +183,7 @@ def test_the_wait_for_the_helper_starts_when_the_callers_sheets_are_done(
     go = tmp_path / "go"
     helper = _told_helper(go)
     try:
-        assert helper.send(b"the workbook", ["A"])
+        assert helper.send(b"the workbook", ["A"], spawn.Claims(tmp_path))
         time.sleep(1.5)  # the parent's own sheets
         go.touch()  # the helper finishes its sheets about when the parent does
         assert helper.result() == {"A": (b"abc", 1)}
@@ -172,7 +196,7 @@ def test_a_helper_later_than_the_wait_is_killed_and_its_sheets_left_to_the_paren
 ) -> None:
     monkeypatch.setattr(hash_helper, "WAIT_SECONDS", 0.5)
     helper = _told_helper(tmp_path / "never")
-    assert helper.send(b"the workbook", ["A"])
+    assert helper.send(b"the workbook", ["A"], spawn.Claims(tmp_path))
     start = time.monotonic()
     assert helper.result() == {}
     assert 0.5 <= time.monotonic() - start < 10  # the wait, then the kill
@@ -212,10 +236,19 @@ def test_switched_off_or_one_core_starts_nothing(book: Path, monkeypatch) -> Non
 
 
 def test_parse_refuses_a_short_or_trailing_answer() -> None:
-    one = hash_helper._HEAD.pack(3, 1) + b"abc"
+    one = hash_helper._HEAD.pack(0, 3, 1) + b"abc"
+    second = hash_helper._HEAD.pack(1, 2, 5) + b"de"
     assert hash_helper._parse(one + b"end", ["A"]) == {"A": (b"abc", 1)}
+    # the sheets the helper took, in any order; none at all is an answer too
+    assert hash_helper._parse(second + one + b"end", ["A", "B"]) == {
+        "A": (b"abc", 1),
+        "B": (b"de", 5),
+    }
+    assert hash_helper._parse(one + b"end", ["A", "B"]) == {"A": (b"abc", 1)}
+    assert hash_helper._parse(b"end", ["A", "B"]) == {}
     assert hash_helper._parse(one, ["A"]) == {}  # no end mark
-    assert hash_helper._parse(one + b"end", ["A", "B"]) == {}  # a sheet missing
+    assert hash_helper._parse(second + b"end", ["A"]) == {}  # no such sheet
+    assert hash_helper._parse(one + one + b"end", ["A", "B"]) == {}  # one sheet twice
     assert hash_helper._parse(one[:-1] + b"end", ["A"]) == {}  # cut short
     assert hash_helper._parse(one + b"endx", ["A"]) == {}
 
@@ -243,7 +276,7 @@ def _sheets(snapshot: Path) -> dict[str, bytes]:
 
 
 def test_freeze_with_the_helper_records_the_same_hash_and_leaves_no_file(
-    tmp_path: Path, helper_on, monkeypatch
+    tmp_path: Path, helper_on, patient, monkeypatch
 ) -> None:
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     a = build_master(tmp_path / "a" / "SOP_Master.xlsm")
@@ -269,11 +302,12 @@ def test_freeze_with_the_helper_records_the_same_hash_and_leaves_no_file(
     assert shared.record["sheet_hashes"] == alone.record["sheet_hashes"]
     # the sheets the helper froze are the bytes one process writes
     assert _sheets(shared.path) == _sheets(alone.path)
-    assert set(frozen_there[0]) <= set(_sheets(shared.path))
+    scratch = "xl/worksheets/sheet6.xml"  # very hidden and empty: frozen, then dropped
+    assert set(frozen_there[0]) - {scratch} <= set(_sheets(shared.path))
     # the snapshot's own hash, read back in one process, is the recorded one
     assert _alone(shared.path, skip_first=True).hexdigest == shared.content_hash
     assert verify(shared.path.parent).ok
-    assert list(temp.iterdir()) == []  # the uncompressed copy for the hash is gone
+    assert list(temp.iterdir()) == []  # the uncompressed copy and the claims are gone
     record = json.loads((shared.path.parent / "ledger.jsonl").read_text().splitlines()[-1])
     assert record["content_hash"] == shared.content_hash
 
@@ -308,13 +342,20 @@ def test_freeze_without_a_temporary_folder_hashes_in_memory(tmp_path: Path, monk
 
 def test_parse_frozen_refuses_a_short_or_trailing_answer() -> None:
     missing = b'["B2"]'
-    one = hash_helper._FROZEN.pack(3, 1, 1, len(missing)) + b"abc" + missing
+    one = hash_helper._FROZEN.pack(0, 3, 1, 1, len(missing)) + b"abc" + missing
+    second = hash_helper._FROZEN.pack(1, 1, 0, 0, 2) + b"x[]"
     assert hash_helper._parse_frozen(one + b"end", ["p"]) == {"p": (b"abc", 1, ["B2"], True)}
+    assert hash_helper._parse_frozen(second + one + b"end", ["p", "q"]) == {
+        "p": (b"abc", 1, ["B2"], True),
+        "q": (b"x", 0, [], False),
+    }
+    assert hash_helper._parse_frozen(one + b"end", ["p", "q"]) == {"p": (b"abc", 1, ["B2"], True)}
+    assert hash_helper._parse_frozen(b"end", ["p"]) == {}  # the helper took no part
     assert hash_helper._parse_frozen(one, ["p"]) == {}  # no end mark
-    assert hash_helper._parse_frozen(one + b"end", ["p", "q"]) == {}  # a sheet missing
+    assert hash_helper._parse_frozen(second + b"end", ["p"]) == {}  # no such part
+    assert hash_helper._parse_frozen(one + one + b"end", ["p", "q"]) == {}  # one part twice
     assert hash_helper._parse_frozen(one[:-1] + b"end", ["p"]) == {}  # cut short
     assert hash_helper._parse_frozen(one + b"endx", ["p"]) == {}
-    assert hash_helper._parse_frozen(b"end", ["p"]) == {}
 
 
 def test_a_helper_that_cannot_freeze_leaves_every_sheet_to_the_freeze(
@@ -357,3 +398,62 @@ def test_a_freeze_refused_before_it_began_ends_the_helper_started_for_it(
     master.write_bytes(b"PK\x03\x04" + b"\0" * 4096)  # not a workbook
     assert cli.main(["freeze", str(master), "--approved-by", "Jane Doe, CFO"]) == 2
     assert closed == [True]
+
+
+def test_claims_give_each_piece_to_one_process(tmp_path: Path) -> None:
+    """The click and its helper take pieces from one folder: whoever creates a piece's file
+    first does it; the other leaves it. Where the folder cannot say, the caller's ``unsure``."""
+    claims = spawn.Claims.create()
+    assert claims is not None and claims.folder.is_dir()
+    other = spawn.Claims(claims.folder)  # the helper's end: the folder by name
+    assert claims.take(0, unsure=False) is True
+    assert other.take(0, unsure=True) is False  # taken already: certain
+    assert other.take(1, unsure=False) is True
+    assert claims.take(1, unsure=True) is False
+    other.close()  # not its folder: left as it is
+    assert claims.folder.is_dir()
+    claims.close()
+    assert not claims.folder.exists()
+    assert other.take(2, unsure=True) is True and other.take(3, unsure=False) is False
+
+
+def test_claims_are_taken_once_by_two_processes(tmp_path: Path) -> None:
+    """Two processes racing through the same 400 pieces take each exactly once."""
+    script = (
+        "import sys; from pathlib import Path; from sop_xl.io.spawn import Claims\n"
+        "c = Claims(Path(sys.argv[1]))\n"
+        "print(' '.join(str(i) for i in range(400) if c.take(i, unsure=False)))\n"
+    )
+    runs = [
+        subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    taken = [[int(i) for i in run.communicate()[0].split()] for run in runs]
+    assert sorted(taken[0] + taken[1]) == list(range(400))
+
+
+def test_a_slow_parent_leaves_the_other_sheets_to_the_helper(
+    book: Path, helper_on, monkeypatch
+) -> None:
+    """The pieces follow the time each side takes, not a guess from their bytes: while the
+    parent reads its first sheet (slowly: another program on its core), the helper takes every
+    other one. Split by bytes, the parent would read three of the five."""
+    alone = _alone(book)
+    made: list[spawn.Claims] = []
+    create = spawn.Claims.create
+    monkeypatch.setattr(spawn.Claims, "create", lambda: made.append(c := create()) or c)
+    here: list[str] = []
+    rows = ch._rows
+
+    def slow(book: object, name: str) -> list:
+        here.append(name)
+        deadline = time.monotonic() + 30
+        while len(list(made[0].folder.iterdir())) < len(alone.sheets):
+            assert time.monotonic() < deadline, "the helper did not take the other sheets"
+            time.sleep(0.01)
+        return rows(book, name)
+
+    monkeypatch.setattr(ch, "_rows", slow)
+    assert ch.content_hash(book) == alone
+    assert here == ["Sheet 4"]  # the largest, taken first
+    assert sorted(helper_on[0]) == ["First", "Sheet 1", "Sheet 2", "Sheet 3"]
