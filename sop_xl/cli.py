@@ -24,6 +24,7 @@ from sop_xl.errors import SopError
 
 if TYPE_CHECKING:
     from sop_xl.io.filebook import FileBook
+    from sop_xl.io.standby import Standby
 
 
 def _lazy(name: str) -> ModuleType:
@@ -78,15 +79,18 @@ def _book(
     workbook: Path | None = None,
     writes: bool = True,
     read_ahead: bool = False,
+    helper: Standby | None = None,
 ) -> FileBook:
     """The command's workbook; one that ``writes`` into it refuses a frozen plan here, before
     any reading or computing (the planner hears it at once; FileBook.write checks again).
-    ``read_ahead``: the command reads every input table (see :class:`FileBook`)."""
+    ``read_ahead``: the command reads every input table, with ``helper`` if one was started
+    (see :class:`FileBook`)."""
     book = filebook.FileBook(
         workbook or _workbook(args),
         out=getattr(args, "out", None),
         progress=terminal_progress,
         read_ahead=read_ahead,
+        helper=helper,
     )
     if writes:
         filebook.guard.refuse_frozen(book.info.frozen, book.path)
@@ -158,7 +162,12 @@ def cmd_build_workbook(args: argparse.Namespace) -> cycle.StepResult:
 
 
 def cmd_validate(args: argparse.Namespace) -> cycle.StepResult:
-    return cycle.validate(_book(args, read_ahead=True))
+    from sop_xl.io import standby
+
+    workbook = _workbook(args)
+    # the read-ahead helper, started before the click's imports: it imports beside them
+    helper = standby.start(workbook)
+    return cycle.validate(_book(args, workbook, read_ahead=True, helper=helper))
 
 
 def cmd_regional_template(args: argparse.Namespace) -> cycle.StepResult:

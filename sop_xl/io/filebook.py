@@ -21,7 +21,7 @@ import pandas as pd
 from pydantic import ValidationError as PydanticValidationError
 
 from sop_xl.errors import Finding, Location, SchemaError, ValidationError
-from sop_xl.io import external, guard, prefetch, reader, tablestore
+from sop_xl.io import external, guard, prefetch, reader, standby, tablestore
 from sop_xl.io.files import atomic_path, sha256_file
 from sop_xl.io.xlsx.parts import sheet_part_sizes
 from sop_xl.model.book import Coerced, Progress, RawTable
@@ -41,8 +41,9 @@ class FileBook:
 
     ``out``: where writes go (default: the file itself, replaced atomically). Reading an input
     never modifies it. ``read_ahead``: the click will read many tables (validation,
-    :meth:`read_ahead`): a helper process starts importing while the guard scans a file it has
-    not seen (:func:`sop_xl.io.prefetch.standby`). Any other click starts none.
+    :meth:`read_ahead`): a helper process (:mod:`sop_xl.io.standby`; ``helper``: one the click
+    started already) shares the guard's scan of a file it has not seen, then reads tables ahead.
+    Any other click starts none.
     """
 
     def __init__(
@@ -53,20 +54,32 @@ class FileBook:
         progress: Progress = quiet,
         limits: guard.Limits = guard.DEFAULT_LIMITS,
         read_ahead: bool = False,
+        helper: standby.Standby | None = None,
     ) -> None:
         self.path = Path(path)
         self.out = Path(out) if out is not None else self.path
         self.name = self.path.name
         self._progress = progress
         self._limits = limits
-        self._helper: prefetch.Helper | None = None
+        self._helper = helper if read_ahead else None
         self._prefetch: prefetch.Prefetch | None = None
+        if helper is not None and not read_ahead:
+            helper.dismiss()
         try:
-            standby = self._standby if read_ahead else None
-            self.info = tablestore.checked(self.path, limits, before_scan=standby)
+            if read_ahead:
+                self.info = tablestore.checked(
+                    self.path, limits, before_scan=self._standby, share=self._share
+                )
+            else:
+                self.info = tablestore.checked(self.path, limits)
         except BaseException:
+            if self._helper is not None:
+                self._helper.stop()  # its share of the scan is of no use now
+                self._helper = None
             self._dismiss()
             raise
+        if self._helper is not None:
+            self._helper.end_share()
         self._wb = None
         self._tables = reader.TableCache()
         #: the tables this book wrote, since the last write of their sheet: (sheet, table) ->
@@ -168,8 +181,13 @@ class FileBook:
 
     def _standby(self) -> None:
         """Before the guard scans this file: a helper that imports while it runs
-        (:func:`sop_xl.io.prefetch.standby`), for a click that reads ahead."""
-        self._helper = prefetch.standby(self.path)
+        (:func:`sop_xl.io.standby.start`), for a click that reads ahead."""
+        if self._helper is None:
+            self._helper = standby.start(self.path)
+
+    def _share(self, parts: list[str]) -> guard.ScanShare | None:
+        """The helper's share of the guard's scan of ``parts`` (:class:`guard.ScanShare`)."""
+        return self._helper.share(self.path, parts) if self._helper is not None else None
 
     def _dismiss(self) -> None:
         """No helper is left running or waiting (before a write, or when the guard refused)."""

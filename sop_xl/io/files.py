@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,3 +94,18 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def cache_dir() -> Path | None:
+    """Where sop_xl keeps what it learned about files (the table store, the guard's verdicts:
+    :mod:`sop_xl.io.tablestore`), or None when that is off (``SOP_XL_CACHE_DIR=off``)."""
+    env = os.environ.get("SOP_XL_CACHE_DIR")
+    if env:
+        return None if env.strip().lower() == "off" else Path(env)
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local")) / "sop_xl"
+        return base / "cache"
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "sop_xl"
+    return Path(os.environ.get("XDG_CACHE_HOME", home / ".cache")) / "sop_xl"

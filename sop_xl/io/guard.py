@@ -76,6 +76,23 @@ class PartVerdicts(Protocol):
 MEMO_MIN_BYTES = 1 << 20
 
 
+class ScanShare(Protocol):
+    """A helper process scanning some of a file's large parts beside the guard (the read-ahead
+    helper, :mod:`sop_xl.io.standby`). Both walk the parts left to scan, largest first, and
+    each scans the ones it takes; the guard then takes the helper's verdict of each of the
+    others. Only a verdict of the very bytes the guard sees counts (its digest,
+    :func:`_part_digest`): anything else (a helper that failed, stopped at a bad part, or saw
+    another file) and the guard scans the part itself."""
+
+    def take(self, piece: int) -> bool: ...
+
+    def verdict(self, part: str, digest: str) -> list[int] | None: ...
+
+
+#: Called with the large parts left to scan (largest first): the helper's share, or None.
+ShareScan = Callable[[list[str]], ScanShare | None]
+
+
 @dataclass
 class FileInfo:
     """What the guard learned about a file that passed."""
@@ -132,14 +149,18 @@ _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
 def check_workbook_file(
-    path: str | Path, limits: Limits = DEFAULT_LIMITS, memo: PartVerdicts | None = None
+    path: str | Path,
+    limits: Limits = DEFAULT_LIMITS,
+    memo: PartVerdicts | None = None,
+    share: ShareScan | None = None,
 ) -> FileInfo:
     """Refuse anything that is not a plain, sane .xlsx/.xlsm; return what we learned.
 
     ``memo`` keeps the verdicts of large parts that passed, so a part stored byte for byte as
     before (e.g. every sheet a user did not touch, after a save) is not scanned again; every
-    check of the file as a whole runs each time. Raises :class:`InputFileError` naming the file
-    and what to do.
+    check of the file as a whole runs each time. ``share`` (with ``memo``): a helper process
+    that scans some of the large parts meanwhile (:class:`ScanShare`). Raises
+    :class:`InputFileError` naming the file and what to do.
     """
     path = Path(path)
     where = Location(file=str(path))
@@ -192,22 +213,14 @@ def check_workbook_file(
             fix="Open it in Excel (it may offer to repair it), save, and submit again.",
         ) from None
     with zf:
-        infos = zf.infolist()
-        check_member_names(infos, where)
-        _check_sizes(infos, limits, where)
+        infos = _directory(zf, limits, where)
         names = {i.filename for i in infos}
-        if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-            raise InputFileError(
-                "this zip file is not an Excel workbook (no xl/workbook.xml).",
-                where=where,
-                fix="Give the Excel workbook itself (.xlsx or .xlsm).",
-            )
         try:
             sheets = sheet_parts(zf)  # byte scans of workbook.xml and its rels, no parser
             _check_unique_names(zf, infos, where)
             # the stored bytes of large parts, read raw for their digest when verdicts are kept
             with open(path, "rb") if memo is not None else nullcontext() as stored:
-                results = _scan_parts(zf, infos, sheets, limits, memo, stored, path)
+                results = _scan_parts(zf, infos, sheets, limits, memo, stored, path, share)
             content_types = zf.read("[Content_Types].xml")
             has_macros = any(
                 t.encode() in content_types for t, macro in MAIN_TYPES.items() if macro
@@ -247,6 +260,58 @@ def check_workbook_file(
         external_links=external,
         frozen=frozen,
     )
+
+
+def _directory(zf: zipfile.ZipFile, limits: Limits, where: Location) -> list[zipfile.ZipInfo]:
+    """The zip's members, after the checks of the directory alone: names, sizes, ratios, and
+    the two parts every workbook has."""
+    infos = zf.infolist()
+    check_member_names(infos, where)
+    _check_sizes(infos, limits, where)
+    names = {i.filename for i in infos}
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise InputFileError(
+            "this zip file is not an Excel workbook (no xl/workbook.xml).",
+            where=where,
+            fix="Give the Excel workbook itself (.xlsx or .xlsm).",
+        )
+    return infos
+
+
+def scan_share(
+    path: Path, parts: list[str], take: Callable[[int], bool], limits: Limits = DEFAULT_LIMITS
+) -> Iterator[tuple[str, str, list[int]]]:
+    """A helper's share of the guard's scan (:class:`ScanShare`): ``(part, digest, verdict)``
+    of each of ``parts`` that ``take(position)`` gives it, scanned exactly as the guard scans
+    it, after the same checks of the zip's directory. Raises what the guard raises: the helper
+    stops, and the guard scans what is left (and says what is wrong)."""
+    where = Location(file=str(path))
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as stored:
+        infos = {info.filename: info for info in _directory(zf, limits, where)}
+        sheets = sheet_parts(zf)
+        owner: dict[str, str] = {}
+        for name, target in sheets.items():
+            owner.setdefault(target, name)
+        for at, part in enumerate(parts):
+            if part in infos and take(at):
+                info = infos[part]
+                digest = _part_digest(stored, info, limits, "sheet" if part in owner else "xml")
+                yield part, digest, _verdict(zf, part, owner, limits, path)
+
+
+def _verdict(
+    zf: zipfile.ZipFile, part: str, owner: dict[str, str], limits: Limits, path: Path
+) -> list[int]:
+    """Scan one part: a sheet's ``[rows, widest column, has error cells]``
+    (:func:`_check_extent`); ``[]`` for any other XML part (no DTD in it)."""
+    where = Location(file=str(path))
+    if part in owner:
+        (rows, cols), errors = _check_extent(
+            zf, part, limits, Location(str(path), owner[part]), where
+        )
+        return [rows, cols, int(errors)]
+    _check_no_dtd(zf, part, where)
+    return []
 
 
 #: The first sheet of a frozen plan (``sop_xl.plan.snapshot.COVER_SHEET``).
@@ -387,38 +452,68 @@ def _scan_parts(
     memo: PartVerdicts | None,
     stored: BinaryIO | None,
     path: Path,
+    share: ShareScan | None = None,
 ) -> dict[str, tuple[tuple[int, int], bool]]:
     """Scan every XML part once (each sheet's name in messages is the first naming it): refuses a
-    DTD in any; returns each sheet part's ((rows, widest column), has error cells)."""
-    where = Location(file=str(path))
+    DTD in any; returns each sheet part's ((rows, widest column), has error cells). Large parts
+    first: their verdicts from ``memo``, then those left to scan, largest first, shared with a
+    helper when ``share`` gives one."""
     owner: dict[str, str] = {}  # sheet part -> the first sheet naming it
     for name, target in sheets.items():
         owner.setdefault(target, name)
+    scanned = [i for i in infos if i.filename in owner or i.filename.endswith(_SCANNED)]
+    digests: dict[str, str] = {}
+    verdicts: dict[str, list[int]] = {}
+    if memo is not None and stored is not None:
+        for info in scanned:
+            if info.file_size >= MEMO_MIN_BYTES:
+                part, kind = info.filename, "sheet" if info.filename in owner else "xml"
+                digests[part] = _part_digest(stored, info, limits, kind)
+                verdict = memo.get(digests[part])
+                if verdict is not None and _fits(verdict, part in owner):
+                    verdicts[part] = verdict
+
+    def scan(part: str) -> list[int]:
+        verdict = verdicts[part] = _verdict(zf, part, owner, limits, path)
+        if part in digests and memo is not None:
+            memo.put(digests[part], verdict)
+        return verdict
+
+    left = [i.filename for i in scanned if i.filename in digests and i.filename not in verdicts]
+    left.sort(key=lambda part: -zf.getinfo(part).file_size)
+    helper = share(left) if share is not None and len(left) > 1 else None
+    theirs: set[str] = set()
+    if helper is not None:
+        for at, part in enumerate(left):
+            if helper.take(at):
+                scan(part)
+            else:
+                theirs.add(part)
     results: dict[str, tuple[tuple[int, int], bool]] = {}
-    for info in infos:
+    for info in scanned:
         part = info.filename
-        sheet = part in owner
-        if not sheet and not part.endswith((".xml", ".rels", ".vml")):
-            continue
-        digest = None
-        if memo is not None and stored is not None and info.file_size >= MEMO_MIN_BYTES:
-            digest = _part_digest(stored, info, limits, "sheet" if sheet else "xml")
-            verdict = memo.get(digest)
-            if verdict is not None and len(verdict) == (3 if sheet else 0):
-                if sheet:
-                    results[part] = ((verdict[0], verdict[1]), bool(verdict[2]))
-                continue
-        if sheet:
-            where_sheet = Location(str(path), owner[part])
-            (rows, cols), errors = _check_extent(zf, part, limits, where_sheet, where)
-            results[part] = ((rows, cols), errors)
-            verdict = [rows, cols, int(errors)]
-        else:
-            _check_no_dtd(zf, part, where)
-            verdict = []
-        if digest is not None and memo is not None:
-            memo.put(digest, verdict)
+        verdict = verdicts.get(part)
+        if verdict is None and part in theirs and helper is not None:
+            verdict = helper.verdict(part, digests[part])
+            if verdict is not None and _fits(verdict, part in owner) and memo is not None:
+                verdicts[part] = verdict
+                memo.put(digests[part], verdict)
+            else:
+                verdict = None
+        if verdict is None:
+            verdict = scan(part)
+        if part in owner:
+            results[part] = ((verdict[0], verdict[1]), bool(verdict[2]))
     return results
+
+
+#: Parts besides the sheets that the guard scans (for a DTD).
+_SCANNED = (".xml", ".rels", ".vml")
+
+
+def _fits(verdict: list[int], sheet: bool) -> bool:
+    """Whether a kept or handed verdict has the form of its kind of part."""
+    return len(verdict) == (3 if sheet else 0) and all(type(v) is int for v in verdict)
 
 
 def _part_digest(stored: BinaryIO, info: zipfile.ZipInfo, limits: Limits, kind: str) -> str:

@@ -5,9 +5,10 @@ sheet: 73 MB of sheet XML on the demo master, about 3 s of one core, almost half
 forecast archive. A click that is about to read many tables (:class:`~sop_xl.model.book.ReadsAhead`)
 hands about half of the bytes still to parse to helper processes (``python -m
 sop_xl.io.prefetch``; :func:`sop_xl.io.spawn.share` says which tables). The first helper
-is started before the guard scans a file it has not seen (:func:`standby`): it imports what
-reading needs while the click's guard runs, then waits for its tables on its standard input, so
-it starts parsing the moment the guard passed. A helper reads them exactly as the click would
+is started before the guard scans a file it has not seen (:mod:`sop_xl.io.standby`; by ``sop-xl
+validate`` before its own imports): it imports what reading needs, takes a share of the guard's
+scan, then waits for its tables on its standard input, so it starts parsing the moment the guard
+passed. A helper reads them exactly as the click would
 (:meth:`sop_xl.io.filebook.FileBook.read_coerced`: the guard's verdict, python-calamine, the same
 coercion) and keeps each in the table store (:mod:`sop_xl.io.tablestore`); the click reads its
 own tables meanwhile, then each table handed off: it waits until the helper kept it, then loads
@@ -35,54 +36,14 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from sop_xl.io import spawn, tablestore
+from sop_xl.io import spawn, standby, tablestore
+from sop_xl.io.standby import Standby
 from sop_xl.model.schema import TABLES, Table
 
 #: Helpers at most (the click itself is one more reader).
 MAX_HELPERS = 3
 #: How long the click waits for one table before reading it itself (seconds).
 WAIT_SECONDS = 60.0
-
-
-class Helper:
-    """A helper process started before it knows its work (:func:`standby`)."""
-
-    def __init__(self, process: subprocess.Popen) -> None:
-        self.process = process
-
-    def give(self, path: Path, tables: Sequence[Table]) -> bool:
-        """Send the workbook and the tables to read; False when the helper is gone."""
-        job = json.dumps({"workbook": str(path), "tables": [t.name for t in tables]})
-        if self.process.stdin is None:
-            return False
-        try:
-            self.process.stdin.write(job.encode() + b"\n")
-            self.process.stdin.close()
-        except (OSError, ValueError):
-            return False
-        return True
-
-    def dismiss(self) -> None:
-        """No work after all: the helper ends when it reads the end of its input."""
-        try:
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-        except OSError:
-            pass
-
-
-def standby(path: Path) -> Helper | None:
-    """Start a helper for ``path`` that waits for its tables (:meth:`Helper.give`); None when
-    helpers are off, the store is off, the machine has one core or the file is small."""
-    if tablestore.cache_dir() is None or spawn.spare_cores() < 1:
-        return None
-    try:
-        if path.stat().st_size < spawn.MIN_SHARE_BYTES // 16:  # sheet XML deflates tenfold
-            return None
-    except OSError:
-        return None
-    process = spawn.start("sop_xl.io.prefetch", [], pipe=True)
-    return Helper(process) if process is not None else None
 
 
 class Prefetch:
@@ -126,7 +87,7 @@ class Prefetch:
 
 
 def start(
-    path: Path, wanted: Sequence[tuple[Table, str, int]], ready: Helper | None = None
+    path: Path, wanted: Sequence[tuple[Table, str, int]], ready: Standby | None = None
 ) -> Prefetch | None:
     """Hand some of ``wanted`` (table, store key, sheet XML bytes; none kept yet) to helpers
     (:func:`sop_xl.io.spawn.share`), the first share to ``ready`` if given (dismissed when it
@@ -139,7 +100,7 @@ def start(
     handed: dict[str, tuple[str, subprocess.Popen]] = {}
     for n, share in enumerate(shares):
         tables = [wanted[i] for i in share]
-        helper = ready if n == 0 and ready is not None else standby(path)
+        helper = ready if n == 0 and ready is not None else standby.start(path)
         if helper is not None and helper.give(path, [t for t, _, _ in tables]):
             handed.update({table.name: (key, helper.process) for table, key, _ in tables})
     if ready is not None and not shares:
@@ -170,19 +131,24 @@ def read_tables(path: Path, names: Sequence[str]) -> int:
 
 
 def main() -> int:
-    """``python -m sop_xl.io.prefetch``: import what reading needs, then read the tables named
-    on the one line of standard input (``{"workbook": ..., "tables": [...]}``); nothing when the
-    input ends empty. Quiet: the exit code says whether it worked, details go to the log."""
+    """``python -m sop_xl.io.prefetch``: import what reading needs, then do the jobs of standard
+    input (:mod:`sop_xl.io.standby`): a share of the guard's scan, then the tables to read
+    (``{"workbook": ..., "tables": [...]}``, the last); nothing when the input ends empty.
+    Quiet: the exit code says whether it worked, details go to the log."""
     from sop_xl import logs
-    from sop_xl.io import filebook  # noqa: F401  (the imports, while the click's guard runs)
+    from sop_xl.io import filebook  # noqa: F401  (the imports, while the click imports too)
 
     os.environ["SOP_XL_BACKGROUND"] = "off"  # a helper starts no helper of its own
     try:
-        line = sys.stdin.readline()
-        if not line.strip():
-            return 0
-        job = json.loads(line)
-        return read_tables(Path(job["workbook"]), list(job["tables"]))
+        while line := sys.stdin.readline():
+            if not line.strip():
+                return 0
+            job = json.loads(line)
+            if "guard" in job:
+                standby.guard_job(job, sys.stdout)
+                continue
+            return read_tables(Path(job["workbook"]), list(job["tables"]))
+        return 0
     except Exception:  # nobody sees this process: the click reads the tables itself
         logs.write_traceback(traceback.format_exc(), "reading tables ahead")
         return 1

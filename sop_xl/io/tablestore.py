@@ -48,7 +48,7 @@ import pandas as pd
 
 from sop_xl.errors import Finding, Location, SopError
 from sop_xl.io import guard
-from sop_xl.io.files import atomic_path, sha256_file
+from sop_xl.io.files import atomic_path, cache_dir, sha256_file
 from sop_xl.io.reader import _typed
 from sop_xl.io.xlsx.parts import PREFIX_B, WORKBOOK, rel_targets, rels_name
 from sop_xl.model.book import Coerced
@@ -57,20 +57,6 @@ from sop_xl.model.schema import Dtype, Table
 MAX_ENTRIES = 400
 FORMAT = "3"  # bump when the entry layout changes
 _DATE1904 = re.compile(rb"""\bdate1904\s*=\s*(["'])(?:1|true)\1""")
-
-
-def cache_dir() -> Path | None:
-    """Where entries live, or None when the store is off."""
-    env = os.environ.get("SOP_XL_CACHE_DIR")
-    if env:
-        return None if env.strip().lower() == "off" else Path(env)
-    home = Path.home()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local")) / "sop_xl"
-        return base / "cache"
-    if sys.platform == "darwin":
-        return home / "Library" / "Caches" / "sop_xl"
-    return Path(os.environ.get("XDG_CACHE_HOME", home / ".cache")) / "sop_xl"
 
 
 def _raw(f, info: zipfile.ZipInfo) -> bytes:
@@ -158,13 +144,15 @@ def checked(
     path: Path,
     limits: guard.Limits = guard.DEFAULT_LIMITS,
     before_scan: Callable[[], object] | None = None,
+    share: guard.ShareScan | None = None,
 ) -> guard.FileInfo:
     """:func:`sop_xl.io.guard.check_workbook_file`, remembered by the file's exact bytes.
 
     The same bytes always get the same verdict, so a workbook that passed the guard and was not
     changed since is not decompressed and scanned again on the next click. A file that fails is
     never remembered: it is checked, and refused, every time. ``before_scan`` is called when the
-    file is about to be scanned (its verdict is not kept): work that can start meanwhile.
+    file is about to be scanned (its verdict is not kept): work that can start meanwhile;
+    ``share``: a helper's share of the scan (:class:`sop_xl.io.guard.ScanShare`).
     """
     root = cache_dir()
     if root is None or not Path(path).is_file():
@@ -180,7 +168,7 @@ def checked(
     if before_scan is not None:
         before_scan()
     parts = _PartVerdicts(root)
-    info = guard.check_workbook_file(path, limits, parts)
+    info = guard.check_workbook_file(path, limits, parts, share)
     parts.save()  # only for a file that passed
     remember(info, limits)
     return info

@@ -15,7 +15,7 @@ import pytest
 
 from sop_xl import cycle
 from sop_xl.errors import SopError
-from sop_xl.io import prefetch, reader, spawn, tablestore
+from sop_xl.io import prefetch, reader, spawn, standby, tablestore
 from sop_xl.io.filebook import FileBook
 from sop_xl.model import schema
 
@@ -199,11 +199,11 @@ def test_the_helper_keeps_the_tables_it_was_given(
 def test_a_helper_on_standby_imports_first_and_ends_without_work(
     small_demo: Path, helpers: list, tmp_path: Path
 ) -> None:
-    helper = prefetch.standby(small_demo)
+    helper = standby.start(small_demo)
     assert helper is not None
     helper.dismiss()
     assert helper.process.wait(timeout=60) == 0
-    helper = prefetch.standby(small_demo)
+    helper = standby.start(small_demo)
     assert helper is not None and helper.give(small_demo, [schema.ITEMS])
     assert helper.process.wait(timeout=60) == 0
     assert tablestore.stored(FileBook(small_demo)._key(schema.ITEMS))
@@ -218,7 +218,7 @@ def test_the_guard_refusing_a_file_leaves_no_helper_waiting(
     monkeypatch.setattr(spawn, "start", lambda *a, **k: stuck)
     with pytest.raises(SopError):
         FileBook(bad, read_ahead=True)
-    assert stuck.stdin.closed  # dismissed: it ends when it reads the end of its input
+    assert stuck.stdin.closed and stuck.killed  # stopped: its share of the scan is of no use
 
 
 def test_only_a_click_that_reads_ahead_starts_a_helper_before_the_guard(
@@ -227,7 +227,7 @@ def test_only_a_click_that_reads_ahead_starts_a_helper_before_the_guard(
     """A click that reads a table or two (the freeze, a KPI click after validation) must not
     start a Python with pandas beside it: on two cores it slows the click's own helpers."""
     started: list[Path] = []
-    monkeypatch.setattr(prefetch, "standby", lambda path: started.append(path))
+    monkeypatch.setattr(standby, "start", lambda path: started.append(path))
     FileBook(small_demo)
     assert started == []
     monkeypatch.setenv("SOP_XL_CACHE_DIR", str(small_demo.parent / "other_store"))  # unseen
