@@ -13,7 +13,7 @@ import datetime as dt
 import re
 import sys
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -159,12 +159,15 @@ class FileBook:
             return None
         return Coerced(df, excel_rows=np.arange(header + 1, header + 1 + len(df), dtype=np.int64))
 
-    def read_ahead(self, tables: Sequence[Table]) -> list[Table]:
+    def read_ahead(self, tables: Sequence[Table]) -> Iterator[Table]:
         """Start reading some of ``tables`` in helper processes (:mod:`sop_xl.io.prefetch`;
         only tables read from this file's sheets and not kept in the table store yet); the
-        tables in the order to read them: those read ahead last."""
+        tables in the order to read them: first those not shared, then the click takes the
+        shared ones as it goes, largest first (:meth:`prefetch.Prefetch.take`), and last come
+        those a helper took."""
         if self._prefetch is not None:
-            return list(tables)
+            yield from tables
+            return
         sources = self.sources()
         wanted = []
         for table in tables:
@@ -174,10 +177,20 @@ class FileBook:
             key = self._key(table)
             if key is not None and not tablestore.stored(key):
                 wanted.append((table, key, self._part_sizes.get(part, 0)))
-        self._prefetch = prefetch.start(self.path, wanted, self._helper)
+        shared = self._prefetch = prefetch.start(self.path, wanted, self._helper)
         self._helper = None
-        ahead = set(self._prefetch.tables if self._prefetch else ())
-        return sorted(tables, key=lambda t: t.name in ahead)
+        if shared is None:
+            yield from tables
+            return
+        ahead = set(shared.tables)
+        yield from (table for table in tables if table.name not in ahead)
+        theirs = []
+        for table in shared.order:  # taken one at a time, as the click is ready for it
+            if shared.take(table.name):
+                yield table
+            else:
+                theirs.append(table)
+        yield from theirs
 
     def _standby(self) -> None:
         """Before the guard scans this file: a helper that imports while it runs

@@ -17,8 +17,8 @@ click reads. This module imports nothing heavy, so that the click can start the 
 The protocol, one JSON line per job on the helper's standard input: ``{"guard": path, "parts":
 [...], "claims": folder, "code": ...}`` answered by a line ``{"part": ..., "digest": ...,
 "verdict": [...]}`` for each part it scanned, then ``{"done": true}``; then ``{"workbook": path,
-"tables": [...]}`` (:meth:`Standby.give`), the last, answered by the tables in the store. The end
-of the input ends it.
+"tables": [...], "claims": folder}`` (:meth:`Standby.give`), the last, answered by the tables it
+took, in the store. The end of the input ends it.
 """
 
 from __future__ import annotations
@@ -33,13 +33,9 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sop_xl.io import spawn
 from sop_xl.io.files import cache_dir
-
-if TYPE_CHECKING:
-    from sop_xl.model.schema import Table
 
 #: How long the guard waits for one of the helper's verdicts before scanning the part itself.
 WAIT_SECONDS = 60.0
@@ -152,10 +148,12 @@ class Standby:
         if self._claims is not None:
             self._claims.close()
 
-    def give(self, path: Path, tables: Sequence[Table]) -> bool:
-        """Send the tables to read (the last job); False when the helper is gone."""
+    def give(self, path: Path, tables: Sequence[str], claims: spawn.Claims) -> bool:
+        """Send the tables the click shares (largest first), each to be read if the helper takes
+        it from ``claims`` (the last job); False when the helper is gone."""
         self.end_share()
-        return self._send({"workbook": str(path), "tables": [t.name for t in tables]}, last=True)
+        job = {"workbook": str(path), "tables": list(tables), "claims": str(claims.folder)}
+        return self._send(job, last=True)
 
     def dismiss(self) -> None:
         """No more work: the helper ends when it reads the end of its input."""

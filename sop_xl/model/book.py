@@ -151,10 +151,10 @@ class Book(Protocol):
 class ReadsAhead(Protocol):
     """A book that can start reading tables before they are asked for (a
     :class:`~sop_xl.io.filebook.FileBook` reads some in helper processes while the step reads
-    the others): a step about to read many tables says which, and reads them in the order
-    :meth:`read_ahead` returns (the tables read ahead last)."""
+    the others): a step about to read many tables says which, and reads them one by one in the
+    order :meth:`read_ahead` gives them (decided as it goes: the tables read ahead last)."""
 
-    def read_ahead(self, tables: Sequence[Table]) -> list[Table]: ...
+    def read_ahead(self, tables: Sequence[Table]) -> Iterable[Table]: ...
 
 
 def read_tables(
