@@ -49,7 +49,7 @@ import pandas as pd
 from sop_xl.errors import Finding, Location, SopError
 from sop_xl.io import guard
 from sop_xl.io.files import atomic_path, cache_dir, sha256_file
-from sop_xl.io.reader import _typed
+from sop_xl.io.reader import typed_arrays
 from sop_xl.io.xlsx.parts import PREFIX_B, WORKBOOK, rel_targets, rels_name
 from sop_xl.model.book import Coerced
 from sop_xl.model.schema import Dtype, Table
@@ -293,6 +293,8 @@ def load(key: str, table: Table, strings: bytes) -> Coerced | None:
                 else:
                     data[c] = z[f"v:{c}"]
             rows = z["__rows__"]
+        if any(len(column) != len(rows) for column in data.values()):
+            return None  # damaged
     except (OSError, KeyError, ValueError):
         return None
     os.utime(file)  # recently used: kept longest
@@ -300,7 +302,7 @@ def load(key: str, table: Table, strings: bytes) -> Coerced | None:
         Finding(f["severity"], f["message"], Location(**f["where"]), f["fix"], f["rule"])
         for f in meta["findings"]
     ]
-    df = _typed(table, pd.DataFrame(data, columns=meta["columns"]))
+    df = typed_arrays(table, data, len(rows))
     return Coerced(df, findings, int(meta["bad_rows"]), rows.astype(np.int64))
 
 
