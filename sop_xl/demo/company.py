@@ -42,8 +42,9 @@ import pandas as pd
 
 from sop_xl.demo.decisions import decision_inputs
 from sop_xl.model import schema
+from sop_xl.model.frames import typed
 from sop_xl.model.periods import add_months, period_range
-from sop_xl.model.schema import DECIMAL_DTYPES, Dtype, Settings, Table
+from sop_xl.model.schema import Settings, Table
 
 COMPANY = "Northwind Outdoor & Home GmbH"
 ACTUAL_MONTHS = 34
@@ -316,24 +317,6 @@ class DemoData:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-def typed(table: Table, df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with exactly the table's long columns, in order, with the schema's pandas dtypes."""
-    out = {}
-    for c in table.long_columns:
-        s = df[c.name] if c.name in df else pd.Series([None] * len(df), dtype=object)
-        s = s.reset_index(drop=True)
-        if c.dtype in DECIMAL_DTYPES:
-            s = pd.to_numeric(s, errors="coerce").astype("float64")
-        elif c.dtype == Dtype.INT:
-            s = pd.to_numeric(s, errors="coerce").round().astype("Int64")
-        elif c.dtype in (Dtype.DATE, Dtype.DATETIME):
-            s = pd.to_datetime(s, errors="coerce").astype("datetime64[ns]")
-        else:
-            s = s.astype(object).where(s.notna(), None)
-        out[c.name] = s
-    return pd.DataFrame(out, columns=[c.name for c in table.long_columns])
-
-
 def _month_starts(periods: list[str]) -> np.ndarray:
     return np.array([f"{p}-01" for p in periods], dtype="datetime64[D]")
 

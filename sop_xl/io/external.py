@@ -40,8 +40,9 @@ import pandas as pd
 from sop_xl.errors import Finding, InputFileError, Location
 from sop_xl.io import reader, tablestore
 from sop_xl.io.files import sha256_file
-from sop_xl.io.reader import MAX_FINDINGS_PER_COLUMN, Coerced, _typed, norm_header
+from sop_xl.io.reader import MAX_FINDINGS_PER_COLUMN, Coerced, norm_header
 from sop_xl.model import schema
+from sop_xl.model.frames import typed
 from sop_xl.model.schema import (
     DATA_SOURCES,
     EXTERNAL_TABLES,
@@ -375,7 +376,7 @@ def _read_external(source: Source) -> Coerced:
     mapping, findings = _match_columns(table, kinds, where)
     if any(f.severity == "error" for f in findings):
         con.close()
-        return Coerced(_typed(table, pd.DataFrame()), findings, 0)
+        return Coerced(typed(table, pd.DataFrame()), findings, 0)
     cols = {
         c.name: _Col(c, i, c.dtype in NUMERIC_DTYPES and kinds[name].startswith(_NUMBER_TYPES))
         for i, c in enumerate(table.columns)
@@ -388,8 +389,8 @@ def _read_external(source: Source) -> Coerced:
             for n, c in cols.items()
         ]
         con.execute(f"CREATE TEMP VIEW v AS SELECT _row, {', '.join(clean)} FROM f")
-        typed = ", ".join(f"{c.typing()} AS {c.typed}" for c in cols.values())
-        con.execute(f"CREATE TEMP VIEW w AS SELECT *, {typed} FROM v")
+        typing = ", ".join(f"{c.typing()} AS {c.typed}" for c in cols.values())
+        con.execute(f"CREATE TEMP VIEW w AS SELECT *, {typing} FROM v")
         df = _summed_if_clean(con, table, cols)
         bad_rows = 0
         if df is None:
@@ -407,7 +408,7 @@ def _read_external(source: Source) -> Coerced:
         dup = _duplicates(table, df, rows, where, findings)
         df, rows = df.loc[~dup].reset_index(drop=True), rows[~dup]
         bad_rows += int(dup.sum())
-    return Coerced(_typed(table, df), findings, int(bad_rows), rows, source=str(source.path))
+    return Coerced(typed(table, df), findings, int(bad_rows), rows, source=str(source.path))
 
 
 def _summed_if_clean(con, table: Table, cols: dict[str, _Col]) -> pd.DataFrame | None:

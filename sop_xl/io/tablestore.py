@@ -49,9 +49,9 @@ import pandas as pd
 from sop_xl.errors import Finding, Location, SopError
 from sop_xl.io import guard
 from sop_xl.io.files import atomic_path, cache_dir, sha256_file
-from sop_xl.io.reader import typed_arrays
 from sop_xl.io.xlsx.parts import PREFIX_B, WORKBOOK, rel_targets, rels_name
 from sop_xl.model.book import Coerced
+from sop_xl.model.frames import typed_arrays
 from sop_xl.model.schema import Dtype, Table
 
 MAX_ENTRIES = 400

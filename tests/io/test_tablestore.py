@@ -19,7 +19,7 @@ from sop_xl.errors import InputFileError
 from sop_xl.io import guard, reader, tablestore
 from sop_xl.io.filebook import FileBook
 from sop_xl.io.xlsx.parts import sheet_parts
-from sop_xl.model import schema
+from sop_xl.model import frames, schema
 from sop_xl.model.sheets import SheetOutput
 
 
@@ -378,7 +378,7 @@ _TYPED_COLUMNS = (
     )
 )  # fmt: skip
 def test_a_stored_table_of_every_type_loads_as_typed_as_a_fresh_parse(rows) -> None:
-    """The store builds a loaded frame straight from its arrays (``reader.typed_arrays``), not
+    """The store builds a loaded frame straight from its arrays (``model.frames.typed_arrays``), not
     by typing every column again: the frame is the one the reader's typing gives, column types
     included, for whole numbers beyond 2**53, infinities, blanks and empty tables alike."""
     from tempfile import TemporaryDirectory
@@ -386,7 +386,7 @@ def test_a_stored_table_of_every_type_loads_as_typed_as_a_fresh_parse(rows) -> N
     table = schema.ACTIONS.model_copy(update={"columns": _TYPED_COLUMNS, "keys": ()})
     names = [c.name for c in _TYPED_COLUMNS]
     raw = pd.DataFrame([list(r) for r in rows], columns=names, dtype=object)
-    typed = reader._typed(table, raw)
+    typed = frames.typed(table, raw)
     result = reader.Coerced(typed, [], 0, np.arange(len(typed), dtype=np.int64) + 2)
     with TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOP_XL_CACHE_DIR", folder)
