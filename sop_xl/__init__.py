@@ -18,13 +18,7 @@ so importing the package does not import pandas, numpy or xlwings.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
-
-try:
-    __version__: str = version("sop-xl")
-except PackageNotFoundError:  # run from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
 
 # public name -> module that defines it (one table: __all__, __getattr__ and __dir__ use it)
 _EXPORTS: dict[str, str] = {
@@ -80,8 +74,22 @@ __all__ = [  # a literal list, so linters see it; a test keeps it equal to _MODU
 ]
 
 
+def _version() -> str:
+    """The installed distribution's version (``importlib.metadata`` costs a click 30-40 ms:
+    asked for only when ``__version__`` is)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sop-xl")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0.0.0+unknown"
+
+
 def __getattr__(name: str) -> Any:
     """Load a public name on first access and cache it in the package namespace."""
+    if name == "__version__":
+        value = globals()[name] = _version()
+        return value
     if name in _MODULES:
         return import_module(f"sop_xl.{name}")  # the import binds it in this namespace
     module = _EXPORTS.get(name)
@@ -93,7 +101,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_MODULES, *_EXPORTS})
+    return sorted({*globals(), "__version__", *_MODULES, *_EXPORTS})
 
 
 if TYPE_CHECKING:  # static checkers and IDEs see the real names
