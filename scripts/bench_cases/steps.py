@@ -6,8 +6,9 @@ Ours: this checkout. Baseline: the same commands run by sop_xl as it was before 
 same interpreter), in the same run. Each side clicks through the steps in order on its own copy of
 the demo master (with its own table store, empty at the start); the whole cycle runs on a fresh
 copy. Both sides' bytecode is compiled first, as an installed package has it (else the first click
-that imports a module pays its compilation). CPU time is printed too: it is what a busy machine
-does not inflate.
+that imports a module pays its compilation). Each click waits until the background work of the
+clicks before it has ended (:func:`_settle`), as a planner reading the results would. CPU time is
+printed too: it is what a busy machine does not inflate.
 """
 
 from __future__ import annotations
@@ -94,6 +95,26 @@ def _run(
     return took, _cpu() - cpu0
 
 
+def _settle(tmp: Path, timeout: float = 30.0) -> None:
+    """Wait until no background work of an earlier click is left (the statistical baseline that
+    validation starts fitting: its store holds a ``.pending`` marker until it is done), at most
+    ``timeout`` seconds. Without it, the click timed next, on either side, shares the machine with
+    a fit it did not start (the baseline's validation ran beside ours' fit)."""
+    deadline = time.monotonic() + timeout
+
+    def pending() -> bool:  # a marker older than the timeout is one a dead process left
+        for marker in tmp.rglob("*.pending"):
+            try:
+                if time.time() - marker.stat().st_mtime < timeout:
+                    return True
+            except OSError:  # removed meanwhile: done
+                pass
+        return False
+
+    while pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _fresh(demo: Path, work: Path) -> tuple[Path, Path]:
     if work.exists():
         shutil.rmtree(work)
@@ -134,6 +155,7 @@ def cases(quick: bool) -> list[dict]:
                 if name.startswith("cycle"):
                     master, folder = _fresh(demo, tmp / f"{side}_cycle")
                 args = [a.format(master=master, folder=folder) for a in template]
+                _settle(tmp)
                 try:
                     times[side], cpu[side] = _run(code, args, master.parent)
                 except RuntimeError as exc:
@@ -172,6 +194,7 @@ def _read_ahead_row(demo: Path, tmp: Path, pairs: int = 3) -> dict:
     for i in range(pairs):
         for side, env in sides.items():
             master, _ = _fresh(demo, tmp / f"ahead_{side}_{i}")
+            _settle(tmp)
             got[side].append(_run(ROOT, ["validate", str(master)], master.parent, env))
     wall = {side: sorted(w for w, _ in runs)[len(runs) // 2] for side, runs in got.items()}
     cpu = {side: sorted(c for _, c in runs)[len(runs) // 2] for side, runs in got.items()}
