@@ -89,7 +89,9 @@ class Prefetch:
         key = self._keys[table]
         deadline = time.monotonic() + WAIT_SECONDS
         while not tablestore.stored(key):
-            if all(process.poll() is not None for process in self._processes):
+            taker = self._claims.taker(self._at[table])
+            reading = [p for p in self._processes if p.pid == taker] or self._processes
+            if all(process.poll() is not None for process in reading):  # it ended without it
                 return tablestore.stored(key)
             if time.monotonic() > deadline:
                 self.stop()

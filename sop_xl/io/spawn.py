@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -98,6 +99,11 @@ def share(sizes: Sequence[int], helpers: int, ready: int = 0, busy: int = 0) -> 
     return [sorted(p) for p, work, cost in shares if work - cost >= MIN_SHARE_BYTES]
 
 
+#: How a claims folder is named, and the age after which one is a killed click's leftover.
+CLAIMS_PREFIX = "sop-xl-claims-"
+STALE_SECONDS = 3600.0
+
+
 class Claims:
     """Pieces of work (positions in one list) that the click and its helper take in turn as
     they go, so that both end about together whatever each piece costs: both walk the list in
@@ -116,23 +122,45 @@ class Claims:
     @classmethod
     def create(cls) -> Claims | None:
         """A new, empty folder of claims (removed by :meth:`close`); None where no temporary
-        folder can be made (the click then does the work alone)."""
+        folder can be made (the click then does the work alone). Folders a killed click left
+        behind, older than :data:`STALE_SECONDS`, are removed first."""
         try:
-            return cls(Path(tempfile.mkdtemp(prefix="sop-xl-claims-")), owner=True)
+            folder = Path(tempfile.mkdtemp(prefix=CLAIMS_PREFIX))
         except OSError:
             return None
+        for old in folder.parent.glob(f"{CLAIMS_PREFIX}*"):
+            try:
+                if old != folder and time.time() - old.stat().st_mtime > STALE_SECONDS:
+                    shutil.rmtree(old, ignore_errors=True)
+            except OSError:  # removed meanwhile
+                pass
+        return cls(folder, owner=True)
 
     def take(self, piece: int, *, unsure: bool) -> bool:
         """Take ``piece``: True when it is this process's to do, False when the other took it.
         ``unsure``: the answer when the folder cannot say (the click does the piece, so that
-        it is done; a helper leaves it)."""
+        it is done; a helper leaves it). The piece's file holds the taker's process id."""
         try:
-            os.close(os.open(self.folder / str(piece), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            fd = os.open(self.folder / str(piece), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             return False
         except OSError:
             return unsure
+        try:
+            os.write(fd, str(os.getpid()).encode())
+        except OSError:  # taken all the same: the process id is only a hint
+            pass
+        finally:
+            os.close(fd)
         return True
+
+    def taker(self, piece: int) -> int | None:
+        """The process id of whoever took ``piece``; None when nobody did, or it cannot be
+        read (yet)."""
+        try:
+            return int((self.folder / str(piece)).read_bytes())
+        except (OSError, ValueError):
+            return None
 
     def close(self) -> None:
         """Remove the folder (the creator's end; call it once the helper has ended)."""

@@ -165,6 +165,7 @@ class _Stuck:
     def __init__(self) -> None:
         self.killed = False
         self.stdin = io.BytesIO()
+        self.pid = -1
 
     def poll(self):
         return -9 if self.killed else None
@@ -277,3 +278,29 @@ def test_only_a_click_that_reads_ahead_starts_a_helper_before_the_guard(
     monkeypatch.setenv("SOP_XL_CACHE_DIR", str(small_demo.parent / "other_store"))  # unseen
     FileBook(small_demo, read_ahead=True)
     assert started == [small_demo]
+
+
+class _Process:
+    def __init__(self, pid: int, running: bool) -> None:
+        self.pid, self.running = pid, running
+
+    def poll(self):
+        return None if self.running else 1
+
+
+def test_a_table_whose_helper_died_is_read_here_while_another_helper_runs(
+    small_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each claim holds its taker's process id: when the helper that took a table has ended
+    without it, the click reads it at once, even while another helper still works."""
+    monkeypatch.setenv("SOP_XL_CACHE_DIR", str(tmp_path / "store"))
+    monkeypatch.setattr(prefetch, "WAIT_SECONDS", 30.0)
+    claims = spawn.Claims.create()
+    assert claims is not None
+    (claims.folder / "0").write_text("4242")  # taken by the helper with process id 4242
+    dead, busy = _Process(4242, running=False), _Process(4343, running=True)
+    shared = prefetch.Prefetch([(schema.ITEMS, "no-such-key")], claims, [dead, busy])
+    start = time.monotonic()
+    assert shared.wait(schema.ITEMS.name) is False  # read here
+    assert time.monotonic() - start < 5
+    claims.close()

@@ -8,6 +8,7 @@ on and lower its size threshold so that a small workbook is shared.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -430,6 +431,24 @@ def test_claims_are_taken_once_by_two_processes(tmp_path: Path) -> None:
     ]
     taken = [[int(i) for i in run.communicate()[0].split()] for run in runs]
     assert sorted(taken[0] + taken[1]) == list(range(400))
+    claims = spawn.Claims(tmp_path)  # each piece says who took it
+    for run, pieces in zip(runs, taken, strict=True):
+        assert {claims.taker(i) for i in pieces} <= {run.pid}
+    assert claims.taker(400) is None
+
+
+def test_a_killed_clicks_claims_folder_is_removed_by_the_next_one(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(spawn.tempfile, "tempdir", str(tmp_path))
+    old, recent = tmp_path / f"{spawn.CLAIMS_PREFIX}old", tmp_path / f"{spawn.CLAIMS_PREFIX}now"
+    for folder in (old, recent):
+        folder.mkdir()
+        (folder / "0").write_text("123")
+    hours_ago = time.time() - 2 * spawn.STALE_SECONDS
+    os.utime(old, (hours_ago, hours_ago))
+    claims = spawn.Claims.create()
+    assert claims is not None and claims.folder.parent == tmp_path
+    assert not old.exists() and recent.exists()  # another click may still be using that one
+    claims.close()
 
 
 def test_a_slow_parent_leaves_the_other_sheets_to_the_helper(
