@@ -152,7 +152,7 @@ class ReadsAhead(Protocol):
     """A book that can start reading tables before they are asked for (a
     :class:`~sop_xl.io.filebook.FileBook` reads some in helper processes while the step reads
     the others): a step about to read many tables says which, and reads them one by one in the
-    order :meth:`read_ahead` gives them (decided as it goes: the tables read ahead last)."""
+    order :meth:`read_ahead` gives them (decided as it goes: those a helper took come last)."""
 
     def read_ahead(self, tables: Sequence[Table]) -> Iterable[Table]: ...
 
