@@ -7,6 +7,10 @@ file. Only a few calls of xlwings' public API are used (``sheets``, ``tables``, 
 ``value``, ``number_format``, ``resize``, ``app.status_bar``, ``app.alert``), so tests can stand in
 a small fake for Excel.
 
+A table that the DataSources sheet points to a file (a transaction table beyond the grid) is read
+from that file, as the file reader does (:mod:`sop_xl.io.external`): the path is relative to the
+saved workbook's folder.
+
 Writes: every grid is prepared (and any data problem raised) before the first cell changes; the
 sheets are then written with screen updating off. Number formats come from the schema.
 Conditional formats and charts of a :class:`~sop_xl.model.sheets.SheetOutput` are not drawn by this
@@ -16,13 +20,17 @@ adapter (the file writer draws them; see docs/excel.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from sop_xl.model.book import Coerced, RawTable
-from sop_xl.model.schema import SETTINGS, Column, Settings, Table
+from sop_xl.model.schema import DATA_SOURCES, SETTINGS, Column, Settings, Table
 from sop_xl.model.sheets import SheetOutput
+
+if TYPE_CHECKING:
+    from sop_xl.io.external import Source
 
 _FORMULA_START = ("=", "+", "-", "@")
 
@@ -36,6 +44,7 @@ class XlBook:
         self.xl = book
         self.name: str = book.name
         self._tables = TableCache()
+        self._sources: dict[str, Source] | None = None
 
     # -- finding things ---------------------------------------------------------------------
     @property
@@ -56,8 +65,29 @@ class XlBook:
         return None
 
     def has_table(self, table: Table) -> bool:
+        return table.name in self.sources() or self._has_own(table)
+
+    def _has_own(self, table: Table) -> bool:
         sheet = self._sheet(table.sheet)
         return sheet is not None and self._table(sheet, table.name) is not None
+
+    def sources(self) -> dict[str, Source]:
+        """Tables this workbook reads from files (its DataSources sheet), by table name. The
+        DataSources table is read (one transfer) and kept with a finding for each row that
+        points nowhere, which validation reports."""
+        if self._sources is None:
+            from sop_xl.io import external
+            from sop_xl.io.reader import coerce
+
+            self._sources = {}
+            if self._has_own(DATA_SOURCES):
+                rows = coerce(DATA_SOURCES, self.read_raw(DATA_SOURCES))
+                full = Path(self.fullname)
+                base = full.parent if full.is_absolute() else None  # never saved: no folder
+                self._sources, findings = external.sources(rows.df, base, self.name)
+                rows.findings.extend(findings)
+                self._tables.coerced(DATA_SOURCES, lambda _table: rows)
+        return self._sources
 
     def sheet_names(self) -> list[str]:
         return [s.name for s in self.xl.sheets]
@@ -88,14 +118,23 @@ class XlBook:
 
     def read_coerced(self, table: Table) -> Coerced:
         """Typed good rows plus every finding (each table transferred once per macro run)."""
-        from sop_xl.io.reader import coerce_raw
-
-        return self._tables.coerced(table, coerce_raw(self.read_raw))
+        return self._tables.coerced(table, self._read)
 
     def read_table(self, table: Table) -> pd.DataFrame:
-        from sop_xl.io.reader import coerce_raw
+        return self._tables.frame(table, self._read)
 
-        return self._tables.frame(table, coerce_raw(self.read_raw))
+    def _read(self, table: Table) -> Coerced:
+        """One table from its file (DataSources) or from its sheet."""
+        from sop_xl.io import external
+        from sop_xl.io.reader import coerce
+
+        source = self.sources().get(table.name)  # the first call reads DataSources, and keeps it
+        if source is not None:
+            self.progress(f"Reading {table.title} from {source.path.name}")
+            return external.read_external(source)
+        if table in self._tables:  # DataSources, with its findings, as sources() read it
+            return self._tables.coerced(table, self._read)
+        return coerce(table, self.read_raw(table))
 
     def read_settings(self) -> Settings:
         from sop_xl.errors import Location
@@ -114,7 +153,10 @@ class XlBook:
             for out, columns, grid in grids:
                 self._write_one(out, columns, grid)
         finally:
-            self._tables.forget({out.sheet for out in outputs})
+            sheets = {out.sheet for out in outputs}
+            self._tables.forget(sheets)
+            if DATA_SOURCES.sheet in sheets:
+                self._sources = None
             app.screen_updating, app.calculation = updating, calculation
 
     def _write_one(self, out: SheetOutput, columns: list[Column], grid: list[list[Any]]) -> None:

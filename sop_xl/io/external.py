@@ -88,8 +88,11 @@ class Source:
 
 
 # --- the DataSources table ------------------------------------------------------------------------
-def sources(rows: pd.DataFrame, base: Path, book: str) -> tuple[dict[str, Source], list[Finding]]:
-    """Resolve the DataSources rows against the workbook's folder ``base``.
+def sources(
+    rows: pd.DataFrame, base: Path | None, book: str
+) -> tuple[dict[str, Source], list[Finding]]:
+    """Resolve the DataSources rows against the workbook's folder ``base`` (None: a workbook
+    never saved, so it has no folder, and each row is a finding).
 
     Returns the usable sources by table name and a finding for each row that cannot be used (the
     table is then read from its sheet as usual).
@@ -112,7 +115,21 @@ def sources(rows: pd.DataFrame, base: Path, book: str) -> tuple[dict[str, Source
             )
             continue
         path = Path(str(row.file).strip())
-        path = path if path.is_absolute() else base / path
+        if base is None and not path.is_absolute():
+            findings.append(
+                Finding(
+                    "error",
+                    f"the workbook has not been saved to a folder, so '{row.file}' for "
+                    f"{table.title} cannot be found (its path is relative to the workbook's "
+                    "folder); the table is read from its sheet.",
+                    where,
+                    "Save the workbook (File > Save As) to the folder that holds the file, "
+                    "then run the step again.",
+                    "source.unsaved",
+                )
+            )
+            continue
+        path = path if path.is_absolute() or base is None else base / path
         fmt = str(row.format).strip().casefold() if row.format else FORMATS.get(path.suffix.lower())
         if fmt not in ("parquet", "csv", "duckdb"):
             findings.append(

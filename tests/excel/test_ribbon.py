@@ -813,3 +813,54 @@ def test_consolidate_button_and_command_share_the_submissions_default(saved_book
     assert cycle.submissions_folder(Path(saved_book.fullname)) == (
         Path(saved_book.fullname).parent / "submissions"
     )
+
+
+def test_ribbon_reads_a_table_from_its_data_source_as_the_cli_does(
+    small_demo: Path, tmp_path: Path
+) -> None:
+    """A table that the DataSources sheet points to a file is read from that file in Excel too.
+    Before, XlBook read the table's emptied sheet: on a master whose sales live in Parquet, the
+    ribbon's validation found no sales and its KPIs and variances scored none, while the CLI
+    scored them all."""
+    from sop_xl.demo.large import externalize_sales
+    from sop_xl.io.filebook import FileBook
+
+    master = tmp_path / small_demo.name
+    shutil.copyfile(small_demo, master)
+    sales = FileBook(master).read_table(schema.SALES_ACTUALS)
+    externalize_sales(FileBook(master), tmp_path, 2 * len(sales))
+    via_xl = XlBook(FakeBook(master))
+    via_file = FileBook(master, out=tmp_path / "cli.xlsx")
+    assert via_xl.has_table(schema.SALES_ACTUALS)
+    read = via_xl.read_table(schema.SALES_ACTUALS)
+    assert len(read) == len(sales) > 1000
+    pd.testing.assert_frame_equal(read, via_file.read_table(schema.SALES_ACTUALS))
+    for name in ("validate", "kpis", "variances"):
+        a, b = getattr(cycle, name)(via_xl), getattr(cycle, name)(via_file)
+        assert a.summary == b.summary, name
+        for x, y in zip(a.outputs, b.outputs, strict=True):
+            pd.testing.assert_frame_equal(x.df, y.df, obj=x.table.name)
+
+
+def test_a_data_source_of_a_never_saved_book_is_a_finding_not_a_guess(tmp_path: Path) -> None:
+    """A book that was never saved has no folder, so a relative path on DataSources points
+    nowhere: validation says so on the row (the table is then read from its sheet), instead of
+    resolving the path against whatever folder Excel runs in."""
+    path = _filled_template(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb[schema.DATA_SOURCES.sheet]
+    c1, r1, c2, _ = range_boundaries(ws.tables[schema.DATA_SOURCES.name].ref)
+    for j, v in enumerate(["Sales Actuals", "data/sales.parquet", "parquet"], start=c1):
+        ws.cell(r1 + 1, j).value = v
+    ws.tables[
+        schema.DATA_SOURCES.name
+    ].ref = f"{get_column_letter(c1)}{r1}:{get_column_letter(c2)}{r1 + 1}"
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "sales.parquet").write_bytes(b"PAR1")
+    wb.save(path)
+    book = XlBook(FakeBook(path, fullname="Book1"))
+    assert book.sources() == {}
+    result = cycle.validate(book, write=False)
+    (unsaved,) = [f for f in result.detail if f.rule == "source.unsaved"]
+    assert unsaved.where.sheet == "DataSources" and unsaved.where.row == 2
+    assert "Save" in unsaved.fix
