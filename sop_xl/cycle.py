@@ -412,9 +412,10 @@ def rebuild_archive(folder: Path, current: Book | None = None):
     chain itself is broken, no snapshot can be trusted and none is used.
     """
     from sop_xl.history import archive as arc
+    from sop_xl.io.external import frozen_copy, read_external
     from sop_xl.io.filebook import FileBook
     from sop_xl.model import schema
-    from sop_xl.plan.ledger import SNAPSHOT_RE
+    from sop_xl.plan.ledger import SNAPSHOT_RE, records
     from sop_xl.plan.verify import verify as run_verify
 
     folder = Path(folder)
@@ -424,6 +425,7 @@ def rebuild_archive(folder: Path, current: Book | None = None):
             fix="Give the snapshots folder next to the master workbook: --snapshots snapshots",
         )
     rep = run_verify(folder)
+    records_by_file = {str(r.get("file")): r for r in records(folder)}
     names = sorted(p.name for p in folder.iterdir() if SNAPSHOT_RE.match(p.name))
     chain = [p for p in rep.problems if not any(n in p for n in names)]
     findings, snaps, excluded = [], [], set()
@@ -436,11 +438,16 @@ def rebuild_archive(folder: Path, current: Book | None = None):
             continue
         snap = FileBook(folder / name)
         forecast = snap.read_table(schema.FORECAST)
-        own = (
-            snap.read_table(schema.FORECAST_ARCHIVE)
-            if snap.has_table(schema.FORECAST_ARCHIVE)
-            else None
-        )
+        kept = frozen_copy(folder, records_by_file.get(name, {}), schema.FORECAST_ARCHIVE)
+        if kept is not None:  # the archive lived in a file: the plan keeps a copy beside it
+            copy = read_external(kept)
+            if copy.errors:
+                raise ValidationError(copy.findings)
+            own = copy.df
+        elif snap.has_table(schema.FORECAST_ARCHIVE):
+            own = snap.read_table(schema.FORECAST_ARCHIVE)
+        else:
+            own = None
         log = snap.read_table(schema.ACTION_LOG) if snap.has_table(schema.ACTION_LOG) else None
         snaps.append(arc.SnapshotTables(name, cycle_, int(version), forecast, own, log))
     cur_archive = cur_log = items = None

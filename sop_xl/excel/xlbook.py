@@ -72,8 +72,14 @@ class XlBook:
         return sheet is not None and self._table(sheet, table.name) is not None
 
     def sources(self) -> dict[str, Source]:
-        """Tables this workbook reads from files (its DataSources sheet), by table name. The
-        DataSources table is read (one transfer) and kept with a finding for each row that
+        """Tables this workbook reads from files (its DataSources sheet), by table name."""
+        from sop_xl.io import external
+
+        return external.readable(self._resolved())
+
+    def _resolved(self) -> dict[str, Source]:
+        """Every usable DataSources row, the files sop_xl writes but has not created yet too.
+        The DataSources table is read (one transfer) and kept with a finding for each row that
         points nowhere, which validation reports."""
         if self._sources is None:
             from sop_xl.io import external
@@ -134,7 +140,11 @@ class XlBook:
             return external.read_external(source)
         if table in self._tables:  # DataSources, with its findings, as sources() read it
             return self._tables.coerced(table, self._read)
-        return coerce(table, self.read_raw(table))
+        result = coerce(table, self.read_raw(table))
+        moving = external.moving(self._resolved(), table, self.name)
+        if moving is not None:
+            result.findings.append(moving)
+        return result
 
     def read_settings(self) -> Settings:
         from sop_xl.errors import Location
@@ -144,7 +154,11 @@ class XlBook:
 
     # -- writing ----------------------------------------------------------------------------
     def write(self, outputs: Sequence[SheetOutput]) -> None:
-        """Write every output sheet: grids first (may raise), then cells, screen frozen."""
+        """Write every output sheet: grids first (may raise), then cells, screen frozen. A
+        table kept in a file it writes (the forecast archive) goes to that file first."""
+        from sop_xl.io import external
+
+        outputs = external.write_files(outputs, self._resolved())
         grids = [(out, *to_grid(out)) for out in outputs]
         app = self.xl.app
         updating, calculation = app.screen_updating, app.calculation

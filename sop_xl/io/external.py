@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -39,7 +39,7 @@ import pandas as pd
 
 from sop_xl.errors import Finding, InputFileError, Location
 from sop_xl.io import reader, tablestore
-from sop_xl.io.files import sha256_file
+from sop_xl.io.files import atomic_path, sha256_file
 from sop_xl.io.reader import MAX_FINDINGS_PER_COLUMN, Coerced, norm_header
 from sop_xl.model import schema
 from sop_xl.model.frames import typed
@@ -48,10 +48,12 @@ from sop_xl.model.schema import (
     EXTERNAL_TABLES,
     NUMERIC_DTYPES,
     SALES_ACTUALS,
+    WRITTEN_EXTERNAL_TABLES,
     Column,
     Dtype,
     Table,
 )
+from sop_xl.model.sheets import SheetOutput
 
 #: Tables whose file rows are posted lines, summed into the table's grain (all measures add up).
 ADDITIVE: frozenset[str] = frozenset({SALES_ACTUALS.name})
@@ -85,6 +87,9 @@ class Source:
     path: Path
     fmt: str  # parquet | csv | duckdb
     relation: str | None = None  # the table inside a .duckdb file
+    #: sop_xl writes the table to the file (:data:`~sop_xl.model.schema.WRITTEN_EXTERNAL_TABLES`):
+    #: until the first write the file need not exist, and the table is read from its sheet
+    written: bool = False
 
 
 # --- the DataSources table ------------------------------------------------------------------------
@@ -95,9 +100,11 @@ def sources(
     never saved, so it has no folder, and each row is a finding).
 
     Returns the usable sources by table name and a finding for each row that cannot be used (the
-    table is then read from its sheet as usual).
+    table is then read from its sheet as usual). A table sop_xl writes (the forecast archive)
+    must be kept in Parquet, and its file may not exist yet (:func:`readable`).
     """
-    by_title = {t.title.casefold(): t for t in EXTERNAL_TABLES}
+    by_title = {t.title.casefold(): t for t in (*EXTERNAL_TABLES, *WRITTEN_EXTERNAL_TABLES)}
+    titles = ", ".join(t.title for t in (*EXTERNAL_TABLES, *WRITTEN_EXTERNAL_TABLES))
     found: dict[str, Source] = {}
     findings: list[Finding] = []
     for i, row in enumerate(rows.itertuples(index=False), start=2):
@@ -109,7 +116,7 @@ def sources(
                     "error",
                     f"'{row.table}' cannot be read from a file.",
                     Location(book, DATA_SOURCES.sheet, DATA_SOURCES.name, row=i, column="Table"),
-                    "Choose one of: " + ", ".join(t.title for t in EXTERNAL_TABLES) + ".",
+                    f"Choose one of: {titles}.",
                     "source.table",
                 )
             )
@@ -142,7 +149,21 @@ def sources(
                 )
             )
             continue
-        if not path.is_file():
+        written = table in WRITTEN_EXTERNAL_TABLES
+        if written and fmt != "parquet":
+            findings.append(
+                Finding(
+                    "error",
+                    f"sop_xl writes the {table.title} to its file every cycle, in Parquet; "
+                    f"'{row.file}' is {fmt}.",
+                    where,
+                    "Name a .parquet file (e.g. data/forecast_archive.parquet): the next step "
+                    "that writes the archive creates it.",
+                    "source.format",
+                )
+            )
+            continue
+        if not path.is_file() and not written:
             findings.append(
                 Finding(
                     "error",
@@ -154,19 +175,95 @@ def sources(
             )
             continue
         relation = str(row.source_table).strip() if row.source_table else None
-        found[table.name] = Source(table, path, fmt, relation or table.sheet)
+        found[table.name] = Source(table, path, fmt, relation or table.sheet, written)
     return found, findings
 
 
+def readable(found: dict[str, Source]) -> dict[str, Source]:
+    """The sources a table is read from now: all but a written table's file not created yet
+    (that table is still read from its sheet, whose rows its first write moves to the file)."""
+    return {name: s for name, s in found.items() if not s.written or s.path.is_file()}
+
+
+def moving(found: dict[str, Source], table: Table, book: str) -> Finding | None:
+    """The note on ``table`` read from its sheet while DataSources names a file sop_xl writes it
+    to and that file does not exist yet: its rows move there at the next write (a note, so the
+    table is never taken as already written where it belongs, and that write is not skipped)."""
+    source = found.get(table.name)
+    if source is None or not source.written or source.path.is_file():
+        return None
+    return Finding(
+        "info",
+        f"the {table.title} is read from its sheet until the next step that writes it moves "
+        f"its rows to {source.path.name} (the DataSources sheet names that file).",
+        Location(book, table.sheet, table.name),
+        "Nothing to do: Consolidate or Plan History moves them.",
+        "source.moving",
+    )
+
+
+def write_files(outputs: Sequence[SheetOutput], found: dict[str, Source]) -> list[SheetOutput]:
+    """Write each output whose table lives in a file it writes (:data:`Source.written`) to that
+    file (Parquet, replaced atomically); returns the outputs for the workbook, in which such a
+    table's sheet is left empty with a title line saying where its rows are. Callers write the
+    files first, then the workbook: a failed workbook write leaves the newest rows in the file,
+    which is then what every step reads."""
+    out = []
+    for o in outputs:
+        source = found.get(o.table.name)
+        if source is None or not source.written:
+            out.append(o)
+            continue
+        write_parquet(source, o.df)
+        title = (
+            f"{o.table.title}: {len(o.df):,} rows, kept in {source.path.name} beside the workbook "
+            "(the DataSources sheet names it); sop_xl writes it there."
+        )
+        out.append(replace(o, df=o.df.iloc[0:0], title=[title]))
+    return out
+
+
+def write_parquet(source: Source, frame: pd.DataFrame) -> None:
+    """``frame`` (typed, engine names) to ``source.path`` as Parquet with the sheet's headers:
+    written beside it under a temporary name, then put in its place in one step."""
+    import duckdb
+
+    headers = {c.name: c.header for c in source.table.columns}
+    data = frame[[c for c in headers if c in frame]].rename(columns=headers)
+    source.path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(source.path) as tmp:
+        con = duckdb.connect(
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        )
+        try:
+            con.register("rows", data)
+            target = str(tmp).replace("'", "''")
+            con.execute(f"COPY (SELECT * FROM rows) TO '{target}' (FORMAT parquet)")
+        finally:
+            con.close()
+
+
 def fingerprint(source: Source) -> dict[str, object]:
-    """What the ledger records of an external file: which table, which file, its exact bytes."""
+    """What the ledger records of an external file: which table, which file, its exact bytes;
+    ``written``: a file sop_xl writes (the forecast archive), which the freeze keeps a copy of
+    (:func:`sop_xl.plan.snapshot.keep_copies`)."""
     return {
         "table": source.table.title,
         "file": source.path.name,
         "path": str(source.path),
         "bytes": source.path.stat().st_size,
         "sha256": sha256_file(source.path),
+        **({"written": True} if source.written else {}),
     }
+
+
+def frozen_copy(folder: Path, record: dict, table: Table) -> Source | None:
+    """The copy of ``table``'s file that the frozen plan of ``record`` keeps in its ``folder``
+    (:func:`fingerprint`), or None when the plan keeps none."""
+    for src in record.get("external_sources") or []:
+        if src.get("table") == table.title and src.get("copy"):
+            return Source(table, folder / str(src["copy"]), "parquet")
+    return None
 
 
 # --- reading one file -----------------------------------------------------------------------------

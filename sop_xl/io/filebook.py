@@ -14,6 +14,7 @@ import re
 import sys
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +114,10 @@ class FileBook:
 
     def sources(self) -> dict[str, external.Source]:
         """Tables this workbook reads from files (its DataSources sheet), by table name."""
+        return external.readable(self._resolved())
+
+    def _resolved(self) -> dict[str, external.Source]:
+        """Every usable DataSources row, the files sop_xl writes but has not created yet too."""
         if self._sources is None:
             self._sources, self._source_findings = {}, []
             if DATA_SOURCES.name in self.calamine.table_names:
@@ -131,6 +136,11 @@ class FileBook:
             result = reader.coerce(table, self.read_raw(table))
             result.findings.extend(self._source_findings)
             return result
+        result = self._read_sheet(table)
+        moving = external.moving(self._resolved(), table, self.name)
+        return result if moving is None else replace(result, findings=[*result.findings, moving])
+
+    def _read_sheet(self, table: Table) -> Coerced:
         written = self._as_written(table)
         if written is not None:
             return written
@@ -269,6 +279,7 @@ class FileBook:
         if not outputs:
             return
         guard.refuse_frozen(self.info.frozen, self.path)
+        outputs = external.write_files(outputs, self._resolved())  # the archive, if in a file
         self._dismiss()  # no helper may hold the file while it is replaced
         header_rows = write_sheets(self.path, outputs, self.out)
         if self.out != self.path:  # later reads and writes continue on the written copy
@@ -284,6 +295,8 @@ class FileBook:
         self._keys.clear()
         self._strings = None
         self._tables.forget(written)
+        if DATA_SOURCES.sheet in written:  # the files tables live in may have changed
+            self._sources = None
         self._written = {k: v for k, v in self._written.items() if k[0] not in written}
         self._written |= {
             (out.sheet, out.table.name): (

@@ -628,19 +628,25 @@ EXTERNAL_TABLES: tuple[Table, ...] = (
     PRODUCTION_ORDERS,
     PURCHASE_RECEIPTS,
 )
+#: The title of the forecast archive (:data:`FORECAST_ARCHIVE`), which may live in a Parquet file
+#: too (:data:`WRITTEN_EXTERNAL_TABLES`): it grows by every cycle's forecasts.
+FORECAST_ARCHIVE_TITLE = "Forecast Archive"
 DATA_SOURCES = Table(
     name="tblDataSources",
     sheet="DataSources",
     title="Data Sources",
     group="Settings",
-    doc="Transaction tables kept outside the workbook: one row per table read from a Parquet, "
-    "CSV or DuckDB file instead of its sheet (see docs/workbook.md, 'Beyond the grid').",
+    doc="Tables kept outside the workbook: one row per table read from a Parquet, CSV or DuckDB "
+    "file instead of its sheet, a transaction table or the forecast archive (see "
+    "docs/workbook.md, 'Beyond the grid').",
     columns=(
         col(
             "table",
             "Table",
-            choices=tuple(t.title for t in EXTERNAL_TABLES),
-            doc="Which input table the file holds; its sheet in this workbook is then ignored.",
+            choices=(*(t.title for t in EXTERNAL_TABLES), FORECAST_ARCHIVE_TITLE),
+            doc="Which table the file holds; its sheet in this workbook is then ignored (the "
+            "Forecast Archive's sheet only says where it is: sop_xl writes the archive to the "
+            "file).",
         ),
         col(
             "file",
@@ -1410,7 +1416,7 @@ _LAG_DOC = "Months between the cycle that made the forecast and the month foreca
 FORECAST_ARCHIVE = Table(
     name="tblForecastArchive",
     sheet="ForecastArchive",
-    title="Forecast Archive",
+    title=FORECAST_ARCHIVE_TITLE,
     group="Outputs",
     doc="The forecasts each past cycle made, per stage (statistical baseline, accepted regional "
     "submission, locked consensus), for the months lag 0 to the longest lead time after the "
@@ -2060,6 +2066,11 @@ OUTPUT_TABLES: tuple[Table, ...] = tuple(
 #: checks them with the inputs (a hand-edited or pasted row stops the cycle before any step
 #: writes), when the workbook has them.
 CARRIED_TABLES: tuple[Table, ...] = (FORECAST_ARCHIVE, ACTION_LOG)
+#: sop_xl's own tables that may live in a Parquet file beside the workbook (a DataSources row):
+#: the steps then write them to that file, not to their sheet. The forecast archive grows by
+#: stages x series x lags rows every cycle (the demo: 8,640; 5,000 series: about 60,000), so
+#: a mid-size company's fills a sheet in about a year.
+WRITTEN_EXTERNAL_TABLES: tuple[Table, ...] = (FORECAST_ARCHIVE,)
 
 TABLES: dict[str, Table] = {t.name: t for t in (*INPUT_TABLES, *OUTPUT_TABLES)}
 BY_SHEET: dict[str, Table] = {t.sheet: t for t in TABLES.values()}

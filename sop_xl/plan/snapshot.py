@@ -336,6 +336,52 @@ def _frozen_content(package: Package, helper: hash_helper.Helper | None) -> Cont
                 tmp.unlink()
 
 
+def keep_copies(folder: Path, plan: str, sources: Sequence[dict]) -> list[dict]:
+    """Copy each file sop_xl writes (``written`` in its fingerprint: the forecast archive in
+    Parquet) into the snapshots ``folder`` beside the ``plan``, read-only and never overwriting
+    (``SOP_Plan_2026-11_v01.forecast_archive.parquet``): the plan's memory of past cycles, which
+    the file itself outgrows next cycle. The fingerprint then names the copy and gives its
+    SHA-256 (the bytes the plan keeps), and ``verify`` checks it as part of the plan."""
+    kept, made = [], []
+    try:
+        for src in sources:
+            if not src.get("written"):
+                kept.append(dict(src))
+                continue
+            slug = str(src["table"]).lower().replace(" ", "_")
+            copy = folder / f"{Path(plan).stem}.{slug}.parquet"
+            data = Path(str(src["path"])).read_bytes()
+            _write_new(copy, data)
+            made.append(copy)
+            entry = {k: v for k, v in src.items() if k != "written"}
+            entry.update(copy=copy.name, bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+            kept.append(entry)
+    except BaseException:
+        for copy in made:
+            _remove_frozen(copy)
+        raise
+    return kept
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a new read-only file of the snapshots folder: reserved first (``O_EXCL``: never
+    overwrite, even if the folder lock were bypassed), written whole or not at all."""
+    reserve(path)
+    try:
+        with atomic_path(path, mode=stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH) as tmp:
+            tmp.write_bytes(data)
+    except BaseException:
+        if path.exists():  # the reservation: a failed freeze leaves no file
+            _remove_frozen(path)
+        raise
+
+
+def _remove_frozen(path: Path) -> None:
+    """Remove a read-only file this freeze wrote (a freeze that failed after it)."""
+    os.chmod(path, stat.S_IWUSR | stat.S_IRUSR)
+    os.unlink(path)
+
+
 def _freeze(
     master: Path,
     data: bytes,
@@ -413,14 +459,11 @@ def _freeze(
             pkg.package, props, title=title, author=created_by, when=created_at, file=master.name
         )
         payload = pkg.package.to_bytes()
-        reserve(target)  # O_EXCL: never overwrite, even if the lock were bypassed
+        _write_new(target, payload)
         try:
-            with atomic_path(target, mode=stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH) as tmp:
-                tmp.write_bytes(payload)
-        except BaseException:
-            if target.exists():  # the O_EXCL reservation: a failed freeze leaves no file
-                os.chmod(target, stat.S_IWUSR | stat.S_IRUSR)
-                os.unlink(target)
+            sources = keep_copies(snapshots_dir, file, sources)
+        except BaseException:  # no plan without the archive it was built with
+            _remove_frozen(target)
             raise
         record = append_record(
             snapshots_dir,

@@ -162,17 +162,28 @@ def verify(path: Path, *, expected_head: str | None = None) -> VerifyReport:
             )
             continue
         _check_file(p, rec, rep, content_owner, file_owner)
-        _check_sources(name, rec, rep)
+        _check_sources(name, rec, rep, folder)
     return rep
 
 
-def _check_sources(name: str, rec: dict, rep: VerifyReport) -> None:
+def _check_sources(name: str, rec: dict, rep: VerifyReport, folder: Path) -> None:
     """Say whether the files a plan read tables from are still the data it was built from.
 
     A changed or missing source file is not tampering with the plan (extracts get refreshed),
-    so it is a note, worded so nobody mistakes it for proof.
+    so it is a note, worded so nobody mistakes it for proof. A copy the plan keeps beside it
+    (the forecast archive) is part of the plan: a changed or missing copy is a problem.
     """
     for src in rec.get("external_sources") or []:
+        if src.get("copy"):
+            copy = folder / str(src["copy"])
+            what = f"{name}: its {src.get('table')} ({copy.name})"
+            if not copy.is_file():
+                rep.problems.append(f"removed: {what}, kept with the plan, is missing.")
+            elif sha256_file(copy) != src.get("sha256"):
+                rep.problems.append(f"altered: {what}, kept with the plan, was changed.")
+            else:
+                rep.notes.append(f"{what}, kept with the plan, is intact.")
+            continue
         path = Path(str(src.get("path", "")))
         what = f"{name}: {src.get('table')} came from {src.get('file')}"
         if not path.is_file():
