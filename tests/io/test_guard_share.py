@@ -51,6 +51,7 @@ def helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[list[int] |
     monkeypatch.setenv("SOP_XL_CACHE_DIR", str(tmp_path / "store"))
     monkeypatch.setenv("SOP_XL_BACKGROUND", "on")
     monkeypatch.setattr(spawn, "MIN_SHARE_BYTES", 1)
+    monkeypatch.setattr(spawn, "READY_SHARE_BYTES", 1)
     monkeypatch.setattr(spawn.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(guard, "MEMO_MIN_BYTES", 0)
     taken: list[list[int] | None] = []

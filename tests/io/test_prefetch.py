@@ -29,6 +29,7 @@ def helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[prefetch.Pr
     monkeypatch.setenv("SOP_XL_CACHE_DIR", str(tmp_path / "store"))
     monkeypatch.setenv("SOP_XL_BACKGROUND", "on")
     monkeypatch.setattr(spawn, "MIN_SHARE_BYTES", 1)
+    monkeypatch.setattr(spawn, "READY_SHARE_BYTES", 1)
     monkeypatch.setattr(spawn, "STARTUP_BYTES", 0)
     monkeypatch.setattr(spawn.os, "cpu_count", lambda: 2)
     made: list[list[str] | None] = []

@@ -52,6 +52,7 @@ def helper_on(monkeypatch: pytest.MonkeyPatch) -> list:
     """The helper switched on for any size; returns the list of what each helper answered."""
     monkeypatch.setenv("SOP_XL_BACKGROUND", "on")
     monkeypatch.setattr(spawn, "MIN_SHARE_BYTES", 1)
+    monkeypatch.setattr(spawn, "READY_SHARE_BYTES", 1)
     monkeypatch.setattr(spawn, "STARTUP_BYTES", 0)
     monkeypatch.setattr(hash_helper, "COMBINE_BYTES", 0)
     monkeypatch.setattr(spawn.os, "cpu_count", lambda: 2)
@@ -93,6 +94,7 @@ def _alone(source: Path | bytes, **kw: bool) -> ch.ContentHash:
 
 def test_a_helper_is_worth_it_for_a_large_enough_share(monkeypatch) -> None:
     monkeypatch.setattr(spawn, "MIN_SHARE_BYTES", 20)
+    monkeypatch.setattr(spawn, "READY_SHARE_BYTES", 20)
     monkeypatch.setattr(spawn, "STARTUP_BYTES", 10)
     monkeypatch.setattr(hash_helper, "COMBINE_BYTES", 0)
     # split by bytes, started already: 60 here, 20 + 10 + 10 = 40 there
@@ -226,6 +228,7 @@ def test_switched_off_or_one_core_starts_nothing(book: Path, monkeypatch) -> Non
     started = []
     monkeypatch.setattr(spawn.subprocess, "Popen", lambda *a, **k: started.append(a))
     monkeypatch.setattr(spawn, "MIN_SHARE_BYTES", 1)
+    monkeypatch.setattr(spawn, "READY_SHARE_BYTES", 1)
     monkeypatch.setenv("SOP_XL_BACKGROUND", "off")
     assert hash_helper.start() is None
     ch.content_hash(book)
