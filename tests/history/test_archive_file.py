@@ -88,9 +88,7 @@ def test_the_next_write_moves_the_archive_from_its_sheet_to_the_file(
     assert [c[0] for c in cols] == [c.header for c in schema.FORECAST_ARCHIVE.columns]
 
 
-def test_one_book_sees_the_data_source_it_has_just_written(
-    archived: Path, tmp_path: Path
-) -> None:
+def test_one_book_sees_the_data_source_it_has_just_written(archived: Path, tmp_path: Path) -> None:
     """A book that writes a DataSources row and then the archive sends the archive to the file
     the row names (before, it kept the sources it had resolved before the row existed)."""
     from sop_xl.history.archive import archive_output
