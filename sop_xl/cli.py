@@ -8,6 +8,7 @@ Exit codes: 0 done, 1 done but the inputs have errors (see the Validation sheet 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import importlib.util
 import os
@@ -578,5 +579,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if result.ok else 1
 
 
+def run() -> NoReturn:
+    """The ``sop-xl`` command: :func:`main`, then out at once. When it returns, the step's work
+    is done and written; what is left, the interpreter freeing its tables one object at a time
+    and unloading its libraries, took 0.13-0.15 s of a first validation that nobody waits for.
+    So the output is flushed and the process ends there (``os._exit``). Every file a step writes
+    is closed (and synced) before it returns, and the only threads are daemons or joined."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nobody to tell
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

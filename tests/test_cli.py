@@ -487,3 +487,24 @@ def test_excel_setup_says_which_python_and_what_to_do_next(capsys, monkeypatch, 
     assert code == 0 and conf.is_file() and '"/opt/sop/python"' in conf.read_text()
     assert f"Excel will run sop_xl with /opt/sop/python (written to {conf})." in out
     assert "Next: open SOP_Planning.xlsm (or install SOP.xlam) and enable its macros" in out
+
+
+def test_the_command_ends_at_once_and_its_output_and_exit_code_survive(
+    small_demo: Path, tmp_path: Path
+) -> None:
+    """``sop-xl`` ends with ``os._exit`` once the step is done (no interpreter teardown): what
+    it printed reaches a pipe whole, and the exit code is the step's, both on success and on a
+    step that could not run."""
+    import subprocess
+    import sys
+
+    master = tmp_path / small_demo.name
+    shutil.copyfile(small_demo, master)
+    cmd = [sys.executable, "-m", "sop_xl.cli"]
+    ok = subprocess.run([*cmd, "validate", str(master)], capture_output=True, text=True)
+    assert ok.returncode == 0 and "Inputs valid" in ok.stdout, ok.stderr
+    assert "Validation" in CalamineWorkbook.from_path(str(master)).sheet_names
+    bad = subprocess.run(
+        [*cmd, "validate", str(tmp_path / "none.xlsx")], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "none.xlsx" in bad.stderr
