@@ -201,6 +201,7 @@ class FileBook:
             else:
                 theirs.append(table)
         yield from theirs
+        self._dismiss()  # every table was read, the helpers' too: their claims folder can go
 
     def _standby(self) -> None:
         """Before the guard scans this file: a helper that imports while it runs

@@ -174,6 +174,14 @@ class Claims:
             return None
 
     def close(self) -> None:
-        """Remove the folder (the creator's end; call it once the helper has ended)."""
+        """Remove the folder (the creator's end). It is renamed first, in one step: a helper
+        still walking the pieces then finds no folder (its take fails, and the click does
+        that piece) instead of adding a file while the folder is removed, which left the
+        folder behind."""
         if self._owner:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            gone = self.folder.with_name(f"{self.folder.name}.closed")
+            try:
+                os.rename(self.folder, gone)
+            except OSError:  # removed already, or renaming is refused: remove it as it is
+                gone = self.folder
+            shutil.rmtree(gone, ignore_errors=True)

@@ -119,6 +119,10 @@ def test_validation_reads_the_same_tables_and_findings_with_helpers(
     tables = (*schema.INPUT_TABLES, *schema.CARRIED_TABLES)
     with_helpers = cycle.validate(FileBook(bad_master), write=False)
     assert helpers and helpers[0], "no helper was started"
+    # the reading done, nothing is left behind though nothing was written (before: the claims
+    # folder stayed in the temporary folder, one per such read)
+    assert not helpers[0]._claims.folder.exists()
+    assert all(process.poll() is not None for process in helpers[0]._processes)
     theirs, shared = _theirs(helpers[0]), set(helpers[0].tables)
     assert theirs, "the helper read no table"
     assert not theirs & set(coerced_here), "the helper's tables were parsed here"

@@ -58,3 +58,34 @@ def test_every_piece_is_done_by_exactly_one_process(sizes, helpers: int, ready: 
     for share in shares:
         assert share == sorted(share)
         assert sum(sizes[i] for i in share) >= spawn.READY_SHARE_BYTES
+
+
+def test_closing_the_claims_leaves_no_folder_while_a_helper_still_takes_pieces(
+    monkeypatch,
+) -> None:
+    """A helper may take a piece while the click removes the claims folder: its new file made
+    the folder's removal fail, and the folder stayed in the temporary folder (24 of them after
+    a day's clicks and tests). The folder is now renamed first, so the helper's take finds no
+    folder (the piece is then the click's) and nothing is left."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    claims = spawn.Claims.create()
+    assert claims is not None and claims.take(0, unsure=False)
+    helper = spawn.Claims(claims.folder)
+
+    def racing(path, ignore_errors=False):  # rmtree, with the helper taking a piece midway
+        for file in list(Path(path).iterdir()):
+            file.unlink()
+        helper.take(1, unsure=False)
+        try:
+            os.rmdir(path)
+        except OSError:
+            if not ignore_errors:
+                raise
+
+    monkeypatch.setattr(shutil, "rmtree", racing)
+    claims.close()
+    assert not claims.folder.exists()
+    assert not list(claims.folder.parent.glob(claims.folder.name + "*"))
