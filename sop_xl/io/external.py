@@ -223,6 +223,19 @@ def write_files(outputs: Sequence[SheetOutput], found: dict[str, Source]) -> lis
     return out
 
 
+def _refill(source: Source, export: str) -> str:
+    """How to get a good file again: export it again, or for a file sop_xl writes (the forecast
+    archive), take the copy the last frozen plan keeps or rebuild it from the plans."""
+    if not source.written:
+        return export
+    return (
+        f"Put back the copy the last frozen plan keeps beside it (snapshots/SOP_Plan_<cycle>_"
+        f"<version>.{source.table.title.lower().replace(' ', '_')}.parquet, saved as "
+        f"{source.path.name}), or move the damaged file away and rebuild the archive from the "
+        "frozen plans: sop-xl history --snapshots snapshots."
+    )
+
+
 def write_parquet(source: Source, frame: pd.DataFrame) -> None:
     """``frame`` (typed, engine names) to ``source.path`` as Parquet with the sheet's headers:
     written beside it under a temporary name, then put in its place in one step."""
@@ -239,6 +252,14 @@ def write_parquet(source: Source, frame: pd.DataFrame) -> None:
             con.register("rows", data)
             target = str(tmp).replace("'", "''")
             con.execute(f"COPY (SELECT * FROM rows) TO '{target}' (FORMAT parquet)")
+        except duckdb.Error as exc:  # a full disk, a file another program holds
+            raise InputFileError(
+                f"the {source.table.title} could not be written to {source.path.name} "
+                f"({_first_line(exc)}); nothing was changed.",
+                where=Location(str(source.path), table=source.table.name),
+                fix="Check that the folder has room and that no other program has the file "
+                "open, then run the step again.",
+            ) from None
         finally:
             con.close()
 
@@ -485,7 +506,10 @@ def _read_external(source: Source) -> Coerced:
         raise InputFileError(
             f"the {source.fmt} file for {table.title} cannot be read ({_first_line(exc)}).",
             where=where,
-            fix="Export the table again (Parquet or CSV with a header row) and check the path.",
+            fix=_refill(
+                source,
+                "Export the table again (Parquet or CSV with a header row) and check the path.",
+            ),
         ) from None
     mapping, findings = _match_columns(table, kinds, where)
     if any(f.severity == "error" for f in findings):
@@ -513,7 +537,7 @@ def _read_external(source: Source) -> Coerced:
         raise InputFileError(
             f"the {source.fmt} file for {table.title} could not be checked ({_first_line(exc)}).",
             where=where,
-            fix="Export the table again (Parquet or CSV with a header row).",
+            fix=_refill(source, "Export the table again (Parquet or CSV with a header row)."),
         ) from None
     finally:
         con.close()

@@ -166,3 +166,52 @@ def test_the_ribbon_writes_the_archive_to_its_file_too(archived: Path, tmp_path:
     )
     ws = excel.wb[schema.FORECAST_ARCHIVE.sheet]
     assert "kept in forecast_archive.parquet" in str(ws.cell(1, 1).value)
+
+
+def test_a_damaged_archive_file_says_how_to_get_it_back_and_the_rebuild_does(
+    archived: Path, tmp_path: Path
+) -> None:
+    master = _copy(archived, tmp_path / "m")
+    _point_archive_to(master, ARCHIVE_FILE.as_posix())
+    assert cycle.history(FileBook(master)).ok
+    rows = len(FileBook(master).read_table(schema.FORECAST_ARCHIVE))
+    cycle.freeze(master, approved_by="Test CFO")
+    file = master.parent / ARCHIVE_FILE
+    file.write_bytes(file.read_bytes()[:1000])  # cut short
+    result = cycle.validate(FileBook(master), write=False)
+    (bad,) = [f for f in result.detail if f.severity == "error"]
+    assert "forecast_archive.parquet" in bad.where.file and "cannot be read" in bad.message
+    assert "forecast_archive.parquet" in bad.fix and "history --snapshots" in bad.fix
+    file.rename(master.parent / "damaged.parquet")  # as the fix says
+    assert cycle.history(FileBook(master), snapshots=master.parent / "snapshots").ok
+    assert len(FileBook(master).read_table(schema.FORECAST_ARCHIVE)) == rows
+
+
+def test_an_archive_that_cannot_be_written_is_a_message_and_the_file_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    from sop_xl.errors import InputFileError
+    from sop_xl.io import external
+
+    file = tmp_path / "forecast_archive.parquet"
+    file.write_bytes(b"the archive as it was")
+    source = external.Source(schema.FORECAST_ARCHIVE, file, "parquet", written=True)
+
+    class Full:
+        def register(self, *a):
+            pass
+
+        def execute(self, *a):
+            raise duckdb.IOException("No space left on device")
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(duckdb, "connect", lambda **kw: Full())
+    with pytest.raises(InputFileError) as err:
+        external.write_parquet(source, pd.DataFrame({"cycle": ["2026-11"]}))
+    assert "No space left" in err.value.message and "nothing was changed" in err.value.message
+    assert file.read_bytes() == b"the archive as it was"
+    assert [p.name for p in tmp_path.iterdir()] == [file.name]  # no temporary file left
