@@ -7,9 +7,9 @@ file. Only a few calls of xlwings' public API are used (``sheets``, ``tables``, 
 ``value``, ``number_format``, ``resize``, ``app.status_bar``, ``app.alert``), so tests can stand in
 a small fake for Excel.
 
-A table that the DataSources sheet points to a file (a transaction table beyond the grid) is read
-from that file, as the file reader does (:mod:`sop_xl.io.external`): the path is relative to the
-saved workbook's folder.
+A table that the DataSources sheet points to a file (a transaction table beyond the grid, the
+forecast archive) is read from that file, and the archive written to it, as the file reader does
+(:mod:`sop_xl.io.external`): the path is relative to the saved workbook's folder.
 
 Writes: every grid is prepared (and any data problem raised) before the first cell changes; the
 sheets are then written with screen updating off. Number formats come from the schema.

@@ -39,7 +39,7 @@ import pandas as pd
 
 from sop_xl.errors import Finding, InputFileError, Location
 from sop_xl.io import reader, tablestore
-from sop_xl.io.files import atomic_path, sha256_file
+from sop_xl.io.files import atomic_path, plain_name, sha256_file
 from sop_xl.io.reader import MAX_FINDINGS_PER_COLUMN, Coerced, norm_header
 from sop_xl.model import schema
 from sop_xl.model.frames import typed
@@ -282,8 +282,9 @@ def frozen_copy(folder: Path, record: dict, table: Table) -> Source | None:
     """The copy of ``table``'s file that the frozen plan of ``record`` keeps in its ``folder``
     (:func:`fingerprint`), or None when the plan keeps none."""
     for src in record.get("external_sources") or []:
-        if src.get("table") == table.title and src.get("copy"):
-            return Source(table, folder / str(src["copy"]), "parquet")
+        name = str(src.get("copy") or "")
+        if src.get("table") == table.title and plain_name(name):
+            return Source(table, folder / name, "parquet")
     return None
 
 

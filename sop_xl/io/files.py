@@ -96,6 +96,12 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def plain_name(name: str) -> bool:
+    """Whether ``name`` is a file name and nothing more: no folder, no ``..`` (a name read from a
+    file anyone may have edited, e.g. a ledger record, must not lead outside its folder)."""
+    return bool(name) and name not in (".", "..") and Path(name).name == name and "\\" not in name
+
+
 def cache_dir() -> Path | None:
     """Where sop_xl keeps what it learned about files (the table store, the guard's verdicts:
     :mod:`sop_xl.io.tablestore`), or None when that is off (``SOP_XL_CACHE_DIR=off``)."""

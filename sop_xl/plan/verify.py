@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sop_xl.errors import SopError, failure_text, reading_failure
-from sop_xl.io.files import sha256_file
+from sop_xl.io.files import plain_name, sha256_file
 from sop_xl.io.xlsx.calc import F_TAG, has_formula
 from sop_xl.io.xlsx.parts import sheet_parts, tag_b
 from sop_xl.plan.content_hash import content_hash
@@ -176,8 +176,10 @@ def _check_sources(name: str, rec: dict, rep: VerifyReport, folder: Path) -> Non
     for src in rec.get("external_sources") or []:
         if src.get("copy"):
             copy = folder / str(src["copy"])
-            what = f"{name}: its {src.get('table')} ({copy.name})"
-            if not copy.is_file():
+            what = f"{name}: its {src.get('table')} ({src['copy']})"
+            if not plain_name(str(src["copy"])):
+                rep.problems.append(f"altered: {what}, kept with the plan, is not in its folder.")
+            elif not copy.is_file():
                 rep.problems.append(f"removed: {what}, kept with the plan, is missing.")
             elif sha256_file(copy) != src.get("sha256"):
                 rep.problems.append(f"altered: {what}, kept with the plan, was changed.")

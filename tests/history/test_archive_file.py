@@ -215,3 +215,19 @@ def test_an_archive_that_cannot_be_written_is_a_message_and_the_file_stays(
     assert "No space left" in err.value.message and "nothing was changed" in err.value.message
     assert file.read_bytes() == b"the archive as it was"
     assert [p.name for p in tmp_path.iterdir()] == [file.name]  # no temporary file left
+
+
+@pytest.mark.parametrize("name", ["../forecast_archive.parquet", "/etc/passwd", "..", "a\\b"])
+def test_a_kept_copy_is_only_ever_read_from_the_snapshots_folder(name: str, tmp_path: Path) -> None:
+    """A ledger is text: a record naming its archive copy outside the snapshots folder is
+    reported, and the rebuild never reads such a file."""
+    from sop_xl.io.external import frozen_copy
+    from sop_xl.io.files import plain_name
+    from sop_xl.plan.verify import VerifyReport, _check_sources
+
+    assert not plain_name(name)
+    record = {"external_sources": [{"table": "Forecast Archive", "copy": name, "sha256": "0"}]}
+    assert frozen_copy(tmp_path, record, schema.FORECAST_ARCHIVE) is None
+    rep = VerifyReport(tmp_path)
+    _check_sources("SOP_Plan_2026-11_v01.xlsx", record, rep, tmp_path)
+    assert rep.problems and "is not in its folder" in rep.problems[0]
