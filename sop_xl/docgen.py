@@ -249,7 +249,7 @@ def _demo_section() -> list[str]:
 def _beyond_the_grid_section() -> list[str]:
     tables = ", ".join(f"*{t.title}*" for t in schema.EXTERNAL_TABLES)
     return [
-        "## Beyond the grid: transaction tables in files",
+        "## Beyond the grid: transaction tables and the forecast archive in files",
         "",
         "A sheet holds at most 1,048,575 rows, and sop_xl opens a sheet whose used range (rows x",
         "columns, from A1 to its last used cell) is at most 20,000,000 cells: 1,048,575 rows of a",
@@ -289,11 +289,11 @@ def _beyond_the_grid_section() -> list[str]:
         "save. Add a DataSources row *Table* = `Forecast Archive`, *File* = e.g.",
         "`data/forecast_archive.parquet` (Parquet only: sop_xl writes it). The file need not",
         "exist: the next step that writes the archive (Consolidate, Plan History) creates it",
-        "with the rows of the sheet and the new ones, and",
-        "leaves the ForecastArchive sheet empty with a line saying where the rows are. From then",
-        "on every step reads and writes the file, checked by the same rules. Each frozen plan",
-        "keeps a read-only copy of the file beside it, named in its ledger record (`verify` checks",
-        "it as part of the plan), from which `sop-xl history --snapshots` rebuilds the archive.",
+        "with the rows of the sheet and the new ones, and leaves the ForecastArchive sheet empty",
+        "with a line saying where the rows are. From then on every step reads and writes the",
+        "file, checked by the same rules. Each frozen plan keeps a read-only copy of the file",
+        "beside it, named in its ledger record (`verify` checks it as part of the plan), from",
+        "which `sop-xl history --snapshots` rebuilds the archive.",
         "",
         "A file is scanned once per content: what it reads as is kept in the table store under",
         "its SHA-256, so the next step and the next click read the sums back instead of the",
