@@ -111,14 +111,20 @@ def test_the_archive_file_must_be_parquet(tmp_path: Path, archived: Path) -> Non
     assert "Parquet" in bad.message and bad.where.row == 2 and ".parquet" in bad.fix
 
 
-def test_the_freeze_keeps_a_copy_that_verify_checks_and_the_rebuild_reads(
-    archived: Path, tmp_path: Path
-) -> None:
-    master = _copy(archived, tmp_path / "m")
+def _frozen_with_archive_file(archived: Path, folder: Path):
+    """A copy of ``archived`` whose archive moved to its file (history), then frozen: the
+    master, the archive and the freeze's result."""
+    master = _copy(archived, folder)
     _point_archive_to(master, ARCHIVE_FILE.as_posix())
     assert cycle.history(FileBook(master)).ok
     archive = FileBook(master).read_table(schema.FORECAST_ARCHIVE)
-    frozen = cycle.freeze(master, approved_by="Test CFO")
+    return master, archive, cycle.freeze(master, approved_by="Test CFO")
+
+
+def test_the_freeze_keeps_a_copy_that_verify_checks_and_the_rebuild_reads(
+    archived: Path, tmp_path: Path
+) -> None:
+    master, archive, frozen = _frozen_with_archive_file(archived, tmp_path / "m")
     (src,) = frozen.detail.record["external_sources"]
     snapshots = master.parent / "snapshots"
     copy = snapshots / "SOP_Plan_2026-11_v01.forecast_archive.parquet"
@@ -171,11 +177,7 @@ def test_the_ribbon_writes_the_archive_to_its_file_too(archived: Path, tmp_path:
 def test_a_damaged_archive_file_says_how_to_get_it_back_and_the_rebuild_does(
     archived: Path, tmp_path: Path
 ) -> None:
-    master = _copy(archived, tmp_path / "m")
-    _point_archive_to(master, ARCHIVE_FILE.as_posix())
-    assert cycle.history(FileBook(master)).ok
-    rows = len(FileBook(master).read_table(schema.FORECAST_ARCHIVE))
-    cycle.freeze(master, approved_by="Test CFO")
+    master, archive, _ = _frozen_with_archive_file(archived, tmp_path / "m")
     file = master.parent / ARCHIVE_FILE
     file.write_bytes(file.read_bytes()[:1000])  # cut short
     result = cycle.validate(FileBook(master), write=False)
@@ -184,7 +186,7 @@ def test_a_damaged_archive_file_says_how_to_get_it_back_and_the_rebuild_does(
     assert "forecast_archive.parquet" in bad.fix and "history --snapshots" in bad.fix
     file.rename(master.parent / "damaged.parquet")  # as the fix says
     assert cycle.history(FileBook(master), snapshots=master.parent / "snapshots").ok
-    assert len(FileBook(master).read_table(schema.FORECAST_ARCHIVE)) == rows
+    assert len(FileBook(master).read_table(schema.FORECAST_ARCHIVE)) == len(archive)
 
 
 def test_an_archive_that_cannot_be_written_is_a_message_and_the_file_stays(
