@@ -81,6 +81,7 @@ RULES: dict[str, tuple[str, str]] = {
     "value.out_of_range": ("error", "Infinity, NaN or a number beyond the column's sane bound."),
     "value.too_long": ("error", "A text longer than an Excel cell holds (32,767 characters)."),
     "value.external_link": ("warning", "A value copied from another workbook (external link)."),
+    "value.two_values": ("error", "A cell written with two values: programs read it differently."),
     "completeness": ("warning", "Share of expected item x location x month cells filled < 100%."),
     "completeness.missing_rows": ("warning", "Assortment rows absent from the submission."),
     "completeness.empty": ("error", "The submission holds no quantities."),
@@ -251,9 +252,26 @@ def classify_cells(sub: Submission, horizon: list[str]) -> CellKinds:
 
 
 def check_structure(c: Candidate) -> None:
-    """Rules ``grid.merged``, ``grid.hidden_rows``, ``grid.hidden_columns`` (warnings)."""
+    """Rules ``grid.merged``, ``grid.hidden_rows``, ``grid.hidden_columns`` (warnings) and
+    ``value.two_values`` (an error)."""
     sub = c.sub
     hr = sub.header_row or 0
+    for ref in sub.two_values[:MAX_PER_RULE]:
+        add_finding(
+            c,
+            "value.two_values",
+            f"cell {ref} is written with two values, which no program does: Excel, LibreOffice "
+            "and sop_xl may each show a different one, so this file was not used.",
+            "Open the file in Excel, type the cell's value again, save it and submit it again.",
+            cell=ref,
+        )
+    if len(sub.two_values) > MAX_PER_RULE:
+        add_finding(
+            c,
+            "value.two_values",
+            f"{len(sub.two_values) - MAX_PER_RULE} more cell(s) are written with two values.",
+            "Save a clean copy from Excel and submit that.",
+        )
     merged = [r for r in sub.merged if _range_rows(r)[1] >= hr]
     for rng in merged[:MAX_PER_RULE]:
         add_finding(

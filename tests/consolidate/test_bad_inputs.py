@@ -473,3 +473,34 @@ def test_hidden_columns_and_merges_in_any_quoting_and_case(tmp_path):
         "cells D5:F5 are merged; only the top-left cell's value is read.",
         "cells G6:H6 are merged; only the top-left cell's value is read.",
     ]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        b'<c r="D5" s="5" t="n"><v>110</v><v>990</v></c>',
+        b'<c r="D5" s="5" t="n"><v>110</v>\n <x:v>990</x:v></c>',
+        b'<c r="D5" s="5" t="n"><v>110</v ><v>990</v></c>',
+        b'<c r="D5" s="5" t="inlineStr"><is><t>110</t></is><v>990</v></c>',
+    ],
+)
+def test_a_cell_written_with_two_values_rejects_the_file(tmp_path, cell: bytes):
+    """No program writes a cell with two values, and readers disagree which one it holds:
+    python-calamine and LibreOffice read the second (990), openpyxl the first (110), so the
+    region's planner may have seen another number than the one consolidated. Before, the file
+    was accepted with D5 = 990; now the region is rejected, naming the cell."""
+    book = make_book()
+    p = good(book, tmp_path)
+    part = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(p) as z:
+        xml = z.read(part)
+    plain = b'<c r="D5" s="5" t="n"><v>110</v></c>'
+    assert xml.count(plain) == 1
+    moved = tmp_path / "moved.xlsx"
+    rezip(p, moved, {part: xml.replace(plain, cell)})
+    moved.replace(p)
+    res, eu_kept = run(book, tmp_path)
+    f = finding(res, "value.two_values")
+    assert f.severity == "error" and f.where.cell == "D5" and f.where.sheet == "Forecast"
+    assert "two values" in f.message and f.fix
+    assert eu_kept and "EU" not in res.accepted
