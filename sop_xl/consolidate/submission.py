@@ -882,27 +882,38 @@ def external_cells(data: bytes, limit: int = MAX_STRUCT) -> list[str]:
     cell names, for a small part of its work on a large sheet."""
     if not _EXT_REF_RE.search(data) or not _F_START_RE.search(data):  # no [1], or no formula
         return []
-    out: list[str] = []
-    shared: set[bytes] = set()
     places = CellPlaces(data)
     plain = places.span is not None  # every '<' starts a tag: cells found from their formulas
-    for m in _formula_cells(data) if plain else _CELL_RE.finditer(data):
-        f = _F_RE.search(m.group(2))
-        if f is None:
-            continue
-        si = _SI_RE.search(f.group(1))
-        text = f.group(2) or b""
-        ext = bool(_EXT_REF_RE.search(text))
-        if ext and si:
-            shared.add(si.group(1))
-        elif si and not text and si.group(1) in shared:
-            ext = True
-        if ext:  # named where the reader places it (a cell may be written without r)
-            at = places.at(m.start(), m.start(2))
-            if at is not None:
-                out.append(f"{col_letter(at[1])}{at[0] + 1}")
-                if len(out) >= limit:
-                    break
+
+    def external() -> Iterator[re.Match[bytes]]:
+        shared: set[bytes] = set()
+        for m in _formula_cells(data) if plain else _CELL_RE.finditer(data):
+            f = _F_RE.search(m.group(2))
+            if f is None:
+                continue
+            si = _SI_RE.search(f.group(1))
+            text = f.group(2) or b""
+            ext = bool(_EXT_REF_RE.search(text))
+            if ext and si:
+                shared.add(si.group(1))
+            elif si and not text and si.group(1) in shared:
+                ext = True
+            if ext:
+                yield m
+
+    return _refs(places, external(), limit)
+
+
+def _refs(places: CellPlaces, cells: Iterator[re.Match[bytes]], limit: int) -> list[str]:
+    """A1 refs of ``cells`` (:data:`_CELL_RE` matches), each named where the reader places it
+    (a cell may be written without ``r``); the first ``limit``."""
+    out: list[str] = []
+    for m in cells:
+        at = places.at(m.start(), m.start(2))
+        if at is not None:
+            out.append(f"{col_letter(at[1])}{at[0] + 1}")
+            if len(out) >= limit:
+                break
     return out
 
 
@@ -938,16 +949,8 @@ def two_value_cells(data: bytes, limit: int = MAX_STRUCT) -> list[str]:
     )
     if not maybe or not _TWO_VALUES_RE.search(data):
         return []
-    places = CellPlaces(data)
-    out: list[str] = []
-    for m in _CELL_RE.finditer(data):
-        if _TWO_VALUES_RE.search(m.group(2)):
-            at = places.at(m.start(), m.start(2))
-            if at is not None:
-                out.append(f"{col_letter(at[1])}{at[0] + 1}")
-                if len(out) >= limit:
-                    break
-    return out
+    cells = (m for m in _CELL_RE.finditer(data) if _TWO_VALUES_RE.search(m.group(2)))
+    return _refs(CellPlaces(data), cells, limit)
 
 
 def _external_files(path: Path, parts: Sequence[str]) -> list[str]:
