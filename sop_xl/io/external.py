@@ -91,6 +91,18 @@ class Source:
     #: until the first write the file need not exist, and the table is read from its sheet
     written: bool = False
 
+    @property
+    def pending(self) -> bool:
+        """A file sop_xl writes that it has not created yet: the table is still read from its
+        sheet, whose rows the first write moves to the file."""
+        return self.written and not self.path.is_file()
+
+
+def kept_copy_name(plan: str, table: str) -> str:
+    """The name of the copy of ``table``'s file (by title) that the frozen ``plan`` keeps beside
+    it: ``SOP_Plan_2026-11_v01.forecast_archive.parquet``."""
+    return f"{Path(plan).stem}.{table.lower().replace(' ', '_')}.parquet"
+
 
 # --- the DataSources table ------------------------------------------------------------------------
 def sources(
@@ -182,7 +194,7 @@ def sources(
 def readable(found: dict[str, Source]) -> dict[str, Source]:
     """The sources a table is read from now: all but a written table's file not created yet
     (that table is still read from its sheet, whose rows its first write moves to the file)."""
-    return {name: s for name, s in found.items() if not s.written or s.path.is_file()}
+    return {name: s for name, s in found.items() if not s.pending}
 
 
 def moving(found: dict[str, Source], table: Table, book: str) -> Finding | None:
@@ -190,7 +202,7 @@ def moving(found: dict[str, Source], table: Table, book: str) -> Finding | None:
     to and that file does not exist yet: its rows move there at the next write (a note, so the
     table is never taken as already written where it belongs, and that write is not skipped)."""
     source = found.get(table.name)
-    if source is None or not source.written or source.path.is_file():
+    if source is None or not source.pending:
         return None
     return Finding(
         "info",
@@ -229,8 +241,8 @@ def _refill(source: Source, export: str) -> str:
     if not source.written:
         return export
     return (
-        f"Put back the copy the last frozen plan keeps beside it (snapshots/SOP_Plan_<cycle>_"
-        f"<version>.{source.table.title.lower().replace(' ', '_')}.parquet, saved as "
+        "Put back the copy the last frozen plan keeps beside it (snapshots/"
+        f"{kept_copy_name('SOP_Plan_<cycle>_<version>', source.table.title)}, saved as "
         f"{source.path.name}), or move the damaged file away and rebuild the archive from the "
         "frozen plans: sop-xl history --snapshots snapshots."
     )

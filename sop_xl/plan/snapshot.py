@@ -342,14 +342,15 @@ def keep_copies(folder: Path, plan: str, sources: Sequence[dict]) -> list[dict]:
     (``SOP_Plan_2026-11_v01.forecast_archive.parquet``): the plan's memory of past cycles, which
     the file itself outgrows next cycle. The fingerprint then names the copy and gives its
     SHA-256 (the bytes the plan keeps), and ``verify`` checks it as part of the plan."""
+    from sop_xl.io.external import kept_copy_name  # loaded already: the freeze read its sources
+
     kept, made = [], []
     try:
         for src in sources:
             if not src.get("written"):
                 kept.append(dict(src))
                 continue
-            slug = str(src["table"]).lower().replace(" ", "_")
-            copy = folder / f"{Path(plan).stem}.{slug}.parquet"
+            copy = folder / kept_copy_name(plan, str(src["table"]))
             data = Path(str(src["path"])).read_bytes()
             _write_new(copy, data)
             made.append(copy)
